@@ -1,0 +1,31 @@
+"""orbudget: operations research for budget-constrained allocation.
+
+>>> import orbudget as ob
+>>> p = ob.MultipleChoiceKnapsack(values=[[1, 4], [2, 3]], costs=[[1, 3], [1, 2]], budget=4)
+>>> ob.solve(p).objective
+6.0
+"""
+
+from .core import (
+    BackendNotAvailableError,
+    InvalidProblemError,
+    Limit,
+    NoSolutionError,
+    Result,
+    SolverError,
+    Status,
+    available_solvers,
+    load,
+    save,
+    solve,
+)
+from .problems import MultipleChoiceKnapsack, RolloutAllocation
+from .problems.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendNotAvailableError", "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack",
+    "NoSolutionError", "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status",
+    "SuccessRateEstimator", "available_solvers", "load", "save", "simulate_grpo", "solve",
+]

@@ -1,0 +1,22 @@
+"""Exceptions raised by orbudget.
+
+Infeasibility is never an exception: it is :attr:`orbudget.Status.INFEASIBLE` with a message.
+"""
+
+from __future__ import annotations
+
+
+class InvalidProblemError(ValueError):
+    """A problem (or an option) was given a bad value; the message names the field in backticks."""
+
+
+class BackendNotAvailableError(ImportError):
+    """The solver needs a package that is not installed; the message names the extra to install."""
+
+
+class SolverError(RuntimeError):
+    """A backend crashed or answered something orbudget cannot interpret; carries the backend's message."""
+
+
+class NoSolutionError(RuntimeError):
+    """Raised when reading the solution of a result that has none (infeasible, time limit before any)."""

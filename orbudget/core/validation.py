@@ -1,0 +1,118 @@
+"""Input checking shared by every problem model (one place, messages name the field in backticks)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .errors import InvalidProblemError
+
+
+def _fail(name: str, expected: str, got) -> InvalidProblemError:
+    if isinstance(got, np.ndarray):
+        got = f"an array of shape {got.shape}"
+    return InvalidProblemError(f"`{name}` must be {expected}; got {got}")
+
+
+def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None = None, dtype=float,
+             finite: bool = True, nonnegative: bool = False, low: float | None = None,
+             high: float | None = None, allow_empty: bool = False) -> np.ndarray:
+    """Coerce ``value`` to a read-only numpy array and check it; raise InvalidProblemError naming ``name``.
+
+    ``shape`` may hold ``None`` for a free axis. ``dtype=int`` accepts floats that are whole numbers.
+    """
+    if value is None:
+        raise _fail(name, "an array", None)
+    try:
+        arr = np.array(value, dtype=float if dtype is int else dtype)
+    except (TypeError, ValueError) as exc:
+        raise _fail(name, "numeric", repr(value)[:60]) from exc
+    if ndim is not None and arr.ndim != ndim:
+        raise _fail(name, f"{ndim}-dimensional", f"{arr.ndim} dimensions (shape {arr.shape})")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise _fail(name, f"of shape {want}", f"shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise _fail(name, "non-empty", f"shape {arr.shape}")
+    if arr.dtype.kind in "fc" and (finite or dtype is int):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise _fail(name, "finite (no NaN or inf)", f"{arr[where]} at index {where}")
+    if dtype is int:
+        if arr.size and not np.all(arr == np.round(arr)):
+            where = tuple(int(i) for i in np.argwhere(arr != np.round(arr))[0])
+            raise _fail(name, "whole numbers", f"{arr[where]} at index {where}")
+        arr = arr.astype(np.int64)
+    if nonnegative and arr.size and (arr < 0).any():
+        where = tuple(int(i) for i in np.argwhere(arr < 0)[0])
+        raise _fail(name, "non-negative", f"{arr[where]} at index {where}")
+    if low is not None and arr.size and (arr < low).any():
+        where = tuple(int(i) for i in np.argwhere(arr < low)[0])
+        raise _fail(name, f">= {low}", f"{arr[where]} at index {where}")
+    if high is not None and arr.size and (arr > high).any():
+        where = tuple(int(i) for i in np.argwhere(arr > high)[0])
+        raise _fail(name, f"<= {high}", f"{arr[where]} at index {where}")
+    arr.setflags(write=False)
+    return arr
+
+
+def as_probabilities(name: str, value, **kw) -> np.ndarray:
+    """An array of probabilities in [0, 1]."""
+    return as_array(name, value, low=0.0, high=1.0, **kw)
+
+
+def as_scalar(name: str, value, *, integer: bool = False, minimum: float | None = None,
+              maximum: float | None = None, strict_minimum: bool = False):
+    """A finite real (or whole-number) scalar within bounds; numpy scalars accepted."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+        raise _fail(name, "a whole number" if integer else "a real number", repr(value))
+    v = float(value)
+    if not np.isfinite(v):
+        raise _fail(name, "finite", value)
+    if integer:
+        if v != round(v):
+            raise _fail(name, "a whole number", value)
+        v = int(round(v))
+    if minimum is not None and (v <= minimum if strict_minimum else v < minimum):
+        raise _fail(name, f"{'>' if strict_minimum else '>='} {minimum}", value)
+    if maximum is not None and v > maximum:
+        raise _fail(name, f"<= {maximum}", value)
+    return v
+
+
+def as_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise _fail(name, "True or False", repr(value))
+    return bool(value)
+
+
+def as_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), repr(value))
+    return value
+
+
+def is_integral(arr: np.ndarray) -> bool:
+    """True when every entry of ``arr`` is a whole number (integer dtype, or floats equal to their rounding)."""
+    return arr.dtype.kind in "iub" or bool(np.all(arr == np.round(arr)))
+
+
+def as_generator(seed) -> np.random.Generator:
+    """``seed: int | numpy.random.Generator | None`` -> a Generator (the one convention used everywhere)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise _fail("seed", "an int, a numpy.random.Generator or None", repr(seed))
+
+
+def as_int_seed(seed) -> int:
+    """A non-negative 31-bit int for backends that take an integer seed (drawn from a Generator if given one)."""
+    if seed is None:
+        return 0
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**31 - 1))
+    return int(as_scalar("seed", seed, integer=True, minimum=0)) % (2**31 - 1)

@@ -1,0 +1,234 @@
+"""Knapsack RL: rollout-budget allocation across prompts for GRPO-style training (Li et al., arXiv 2509.25849).
+
+Prompt i has success rate :math:`p_i`; a group of :math:`N` rollouts gives a non-zero GRPO gradient iff it is
+mixed, with probability :math:`P_{nz}(N, p) = 1 - p^N - (1-p)^N`. The paper's value of a prompt is
+:math:`\\mathrm{Value}(N, p) = P_{nz}(N, p)\\, p (1-p)^2` and the allocation solves
+
+.. math::
+
+    \\max_{N} \\sum_i \\mathrm{Value}(N_i, p_i) \\quad\\text{s.t.}\\quad \\sum_i N_i = N_{total},\\;
+    N_{low} \\le N_i \\le N_{up},\\; N_i \\in \\mathbb{Z}.
+
+With per-rollout costs :math:`c_i` (for example expected tokens) the budget becomes
+:math:`\\sum_i c_i N_i \\le N_{total}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import InvalidProblemError
+from ..core.io import register_kind
+from ..core.validation import as_array, as_probabilities, as_scalar, is_integral
+from .base import Problem
+from .knapsack import MultipleChoiceKnapsack
+
+VALUE_MODELS = ("knapsack_rl", "nonzero_gradient")
+
+
+def nonzero_gradient_probability(n, p):
+    """:math:`P_{nz}(n, p) = 1 - p^n - (1-p)^n`, the chance a group of ``n`` rollouts is mixed.
+
+    >>> round(nonzero_gradient_probability(8, 0.5), 10) == 1 - 2.0**-7
+    True
+    """
+    n = np.asarray(n, dtype=float)
+    p = np.asarray(p, dtype=float)
+    return 1.0 - p**n - (1.0 - p) ** n
+
+
+def info_gain(p):
+    """Knapsack RL's approximation of one update's gain in success probability, :math:`p(1-p)^2` (peak 4/27 at 1/3)."""
+    p = np.asarray(p, dtype=float)
+    return p * (1.0 - p) ** 2
+
+
+def knapsack_rl_value(n, p):
+    """:math:`\\mathrm{Value}(n, p) = P_{nz}(n, p)\\,p(1-p)^2`."""
+    return nonzero_gradient_probability(n, p) * info_gain(p)
+
+
+def expected_rollouts_until_mixed(p):
+    """Expected rollouts drawn one at a time until the group is mixed: :math:`1/(p(1-p)) - 1`."""
+    p = np.asarray(p, dtype=float)
+    return 1.0 / (p * (1.0 - p)) - 1.0
+
+
+def probability_cost(p, alpha: float = 0.9):
+    """Knapsack RL's real-valued "probability" cost :math:`\\ln(1-\\alpha)/\\ln\\max(p, 1-p)`."""
+    p = np.asarray(p, dtype=float)
+    return np.log(1.0 - alpha) / np.log(np.maximum(p, 1.0 - p))
+
+
+def min_rollouts_for_mixed(p: float, alpha: float = 0.9, limit: int = 10**7) -> int:
+    """Smallest N with :math:`P_{nz}(N, p) \\ge \\alpha` (exact search; 230 at p = 0.01, alpha = 0.9)."""
+    p = as_scalar("p", p, minimum=0.0, maximum=1.0)
+    if p in (0.0, 1.0):
+        raise InvalidProblemError(f"`p` must be strictly between 0 and 1 for a group to ever be mixed; got {p}")
+    n = max(1, int(np.floor(probability_cost(p, alpha))) - 1)
+    while nonzero_gradient_probability(n, p) < alpha:
+        n += 1
+        if n > limit:
+            raise InvalidProblemError(f"no N <= {limit} reaches probability {alpha}")
+    while n > 1 and nonzero_gradient_probability(n - 1, p) >= alpha:
+        n -= 1
+    return n
+
+
+def value_table(success_rates, max_rollouts: int, value: str = "knapsack_rl") -> np.ndarray:
+    """(n, max_rollouts + 1) table of Value(N, p_i) for N = 0..max_rollouts."""
+    p = np.asarray(success_rates, dtype=float)[:, None]
+    n = np.arange(max_rollouts + 1, dtype=float)[None, :]
+    if value == "knapsack_rl":
+        return knapsack_rl_value(n, p)
+    if value == "nonzero_gradient":
+        return nonzero_gradient_probability(n, p)
+    raise InvalidProblemError(f"`value` must be one of {VALUE_MODELS} or an (n, max_rollouts + 1) table; got {value!r}")
+
+
+@register_kind
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RolloutAllocation(Problem):
+    """Knapsack RL's rollout allocation.
+
+    Args:
+        success_rates: (n,) estimated success rate of each prompt, in [0, 1].
+        total_rollouts: the budget. With unit costs exactly this many rollouts are allocated; with
+            ``rollout_costs`` the total cost :math:`\\sum_i c_i N_i` may not exceed it.
+        min_rollouts, max_rollouts: bounds :math:`N_{low} \\le N_i \\le N_{up}` (defaults 2 and 128).
+        value: ``"knapsack_rl"`` (:math:`P_{nz}\\cdot p(1-p)^2`), ``"nonzero_gradient"`` (:math:`P_{nz}`), or an
+            (n, max_rollouts + 1) table whose entry [i, N] is the value of giving prompt i N rollouts.
+        rollout_costs: optional (n,) positive cost of one rollout of each prompt.
+
+    Methods: ``greedy`` (marginal allocation; exact when values are concave and costs are unit), ``dp``,
+    ``mip``, ``cpsat``, ``lp``, ``convex`` (cvxpy continuous relaxation: an upper bound), ``uniform``, and
+    ``knapsackrl`` (the official code's allocation, fallback rules and quirks included, for comparison).
+
+    Example:
+        >>> import orbudget as ob
+        >>> p = ob.RolloutAllocation(success_rates=[0.5, 0.05, 1.0], total_rollouts=24, max_rollouts=16)
+        >>> ob.solve(p).x.tolist()
+        [7, 15, 2]
+    """
+
+    success_rates: np.ndarray
+    total_rollouts: int
+    min_rollouts: int = 2
+    max_rollouts: int = 128
+    value: str | np.ndarray = "knapsack_rl"
+    rollout_costs: np.ndarray | None = None
+
+    def __post_init__(self):
+        p = as_probabilities("success_rates", self.success_rates, ndim=1)
+        lo = as_scalar("min_rollouts", self.min_rollouts, integer=True, minimum=0)
+        hi = as_scalar("max_rollouts", self.max_rollouts, integer=True, minimum=1)
+        if hi < lo:
+            raise InvalidProblemError(f"`max_rollouts` must be >= `min_rollouts` ({lo}); got {hi}")
+        costs = self.rollout_costs
+        total = as_scalar("total_rollouts", self.total_rollouts, integer=costs is None, minimum=0)
+        if costs is not None:
+            costs = as_array("rollout_costs", costs, shape=(p.size,), low=0.0)
+            if (costs <= 0).any():
+                i = int(np.flatnonzero(costs <= 0)[0])
+                raise InvalidProblemError(f"`rollout_costs` must be positive; got {costs[i]} at index ({i},)")
+            if is_integral(costs):
+                costs = as_array("rollout_costs", costs, dtype=int)
+                if total == int(total):
+                    total = int(total)
+        value = self.value
+        if isinstance(value, str):
+            if value not in VALUE_MODELS:
+                raise InvalidProblemError(f"`value` must be one of {VALUE_MODELS} or a table; got {value!r}")
+        else:
+            value = as_array("value", value, shape=(p.size, hi + 1))
+        self._set("success_rates", p)
+        self._set("min_rollouts", lo)
+        self._set("max_rollouts", hi)
+        self._set("total_rollouts", total)
+        self._set("rollout_costs", costs)
+        self._set("value", value)
+
+    @property
+    def n_prompts(self) -> int:
+        return self.success_rates.size
+
+    @property
+    def unit_costs(self) -> bool:
+        return self.rollout_costs is None
+
+    @property
+    def costs_per_rollout(self) -> np.ndarray:
+        return np.ones(self.n_prompts, np.int64) if self.rollout_costs is None else self.rollout_costs
+
+    def table(self) -> np.ndarray:
+        """(n, max_rollouts + 1) value table."""
+        if isinstance(self.value, str):
+            return value_table(self.success_rates, self.max_rollouts, self.value)
+        return self.value
+
+    def is_concave(self, tol: float = 1e-12) -> bool:
+        """True when every prompt's value has non-increasing marginal gains on [min_rollouts, max_rollouts]."""
+        if isinstance(self.value, str):
+            return True  # both analytic models are concave in N (see the docs)
+        d = np.diff(self.value[:, self.min_rollouts:], axis=1)
+        return bool(np.all(np.diff(d, axis=1) <= tol))
+
+    def value_of(self, x) -> float:
+        x = self.check_allocation(x)
+        return float(self.table()[np.arange(self.n_prompts), x].sum())
+
+    def cost_of(self, x):
+        x = self.check_allocation(x)
+        total = (self.costs_per_rollout * x).sum()
+        return int(total) if np.asarray(total).dtype.kind == "i" else float(total)
+
+    def check_allocation(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.shape != (self.n_prompts,):
+            raise InvalidProblemError(f"`x` must have shape ({self.n_prompts},); got {x.shape}")
+        if not is_integral(x):
+            raise InvalidProblemError("`x` must hold whole numbers of rollouts")
+        x = x.astype(np.int64)
+        if ((x < self.min_rollouts) | (x > self.max_rollouts)).any():
+            raise InvalidProblemError(
+                f"`x` must lie in [{self.min_rollouts}, {self.max_rollouts}]; got {x.min()}..{x.max()}")
+        return x
+
+    def is_feasible(self, x) -> bool:
+        x = self.check_allocation(x)
+        if self.unit_costs:
+            return int(x.sum()) == self.total_rollouts
+        cost = self.cost_of(x)
+        return cost <= self.total_rollouts if isinstance(cost, int) else cost <= self.total_rollouts * (1 + 1e-12)
+
+    def infeasibility_reason(self) -> str | None:
+        c = self.costs_per_rollout
+        low = (c * self.min_rollouts).sum()
+        if low > self.total_rollouts:
+            what = "n·min_rollouts" if self.unit_costs else "the cost of min_rollouts for every prompt"
+            return f"total_rollouts {self.total_rollouts} is below {what}, {low}"
+        if self.unit_costs and self.n_prompts * self.max_rollouts < self.total_rollouts:
+            return (f"total_rollouts {self.total_rollouts} is above n·max_rollouts, "
+                    f"{self.n_prompts * self.max_rollouts}, and every rollout must be allocated")
+        return None
+
+    def to_knapsack(self) -> MultipleChoiceKnapsack:
+        """The equivalent multiple-choice knapsack: option k of group i means N_i = min_rollouts + k."""
+        n_levels = np.arange(self.min_rollouts, self.max_rollouts + 1)
+        costs = self.costs_per_rollout[:, None] * n_levels[None, :]
+        return MultipleChoiceKnapsack(values=self.table()[:, self.min_rollouts:], costs=costs,
+                                      budget=self.total_rollouts, exact=self.unit_costs)
+
+    @classmethod
+    def synthetic(cls, n_prompts: int = 256, rollouts_per_prompt: int = 8, *, solved: float = 0.4,
+                  unsolved: float = 0.2, seed=None, **kwargs) -> RolloutAllocation:
+        """The reference's static instance: a share of prompts always solved (p = 1), a share never (p = 0), the
+        rest p ~ Beta(0.5, 0.5); budget ``n_prompts * rollouts_per_prompt``."""
+        from ..core.validation import as_generator
+
+        rng = as_generator(seed)
+        u = rng.random(n_prompts)
+        p = np.where(u < solved, 1.0, np.where(u < solved + unsolved, 0.0, rng.beta(0.5, 0.5, n_prompts)))
+        return cls(success_rates=p, total_rollouts=n_prompts * rollouts_per_prompt, **kwargs)

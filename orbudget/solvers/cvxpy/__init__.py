@@ -1,0 +1,1 @@
+"""cvxpy adapters (convex relaxations)."""

@@ -1,0 +1,1 @@
+"""HiGHS adapters (``highspy``, imported only inside the adapters)."""

@@ -1,0 +1,1 @@
+"""numba adapters: DP kernels and first-order loops."""

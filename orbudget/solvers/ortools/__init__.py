@@ -1,0 +1,1 @@
+"""OR-Tools adapters (CP-SAT), imported only inside the adapters."""
