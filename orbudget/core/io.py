@@ -149,3 +149,14 @@ def _register_result() -> None:
 
 
 _register_result()
+
+
+def to_json(obj) -> str:
+    """A problem or result as one JSON document with every array inline (for stdout)."""
+    global LARGE_ARRAY
+    saved, LARGE_ARRAY = LARGE_ARRAY, float("inf")
+    try:
+        d = obj.to_dict()
+        return json.dumps({"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(d, {})})
+    finally:
+        LARGE_ARRAY = saved

@@ -38,15 +38,22 @@ def solve_convex(problem: RolloutAllocation, opts) -> Result:
     cons.append(spend == problem.total_rollouts if problem.unit_costs else spend <= problem.total_rollouts)
     terms = 0
     if live.size:
+        # A term -exp(N ln q) below 1e-18 at N = min_rollouts is dropped: the objective only grows, so the
+        # optimum stays an upper bound, and the conic solver is spared exponents near -700.
         w, nl = weight[live], n[live]
-        terms = cp.sum(cp.multiply(w, 1 - cp.exp(cp.multiply(np.log(p[live]), nl))
-                                   - cp.exp(cp.multiply(np.log1p(-p[live]), nl))))
+        terms = cp.sum(w)
+        for logq in (np.log(p[live]), np.log1p(-p[live])):
+            keep = logq * max(problem.min_rollouts, 1) > -41.0
+            if keep.any():
+                terms = terms - w[keep] @ cp.exp(cp.multiply(logq[keep], nl[np.flatnonzero(keep)]))
     prob = cp.Problem(cp.Maximize(terms), cons)
     prob.solve(solver=opts.get("solver", None), verbose=opts.verbose)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
     x = np.clip(np.asarray(n.value, float), problem.min_rollouts, problem.max_rollouts)
     value = float(np.sum(weight[live] * (1 - p[live] ** x[live] - (1 - p[live]) ** x[live]))) if live.size else 0.0
-    return Result(status=Status.OPTIMAL, x=x, objective=value, bound=value,
+    status = Status.OPTIMAL if prob.status == "optimal" else Status.FEASIBLE
+    bound = max(float(prob.value), value)  # the relaxed optimum (terms dropped above can only raise it)
+    return Result(status=status, x=x, objective=value, bound=bound,
                   stats={"cost": float(problem.costs_per_rollout @ x)},
                   message=f"continuous relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")

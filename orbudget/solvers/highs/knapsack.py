@@ -16,7 +16,6 @@ from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, via_knapsack
 
-
 _BANNER_SHOWN = False
 
 

@@ -1,0 +1,123 @@
+"""The ``orbudget`` command: ``demo``, ``solve``, ``bench``, ``info``. Errors print one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _cmd_demo(args) -> int:
+    from .demos import format_table, run_demos
+
+    print(format_table(run_demos(args.family, args.quick)))
+    return 0
+
+
+def _cmd_solve(args) -> int:
+    from .core.io import load, save, to_json
+    from .core.solve import solve
+
+    problem = load(args.file)
+    print(f"orbudget: solving {type(problem).__name__} from {args.file} "
+          f"(method {args.method or 'default'})", file=sys.stderr)
+    result = solve(problem, args.method, time_limit=args.time_limit, progress=True)
+    bits = [f"status {result.status.value}"]
+    if result.limit is not None:
+        bits.append(f"limit {result.limit.value}")
+    if result.objective is not None:
+        bits.append(f"objective {result.objective:.10g}")
+    if result.gap is not None:
+        bits.append(f"gap {result.gap:.3g}")
+    bits.append(f"method {result.method} ({result.backend}), {result.timings['total']:.3f} s")
+    print("orbudget: " + ", ".join(bits) + (f" — {result.message}" if result.message else ""), file=sys.stderr)
+    if args.output:
+        save(result, args.output)
+        print(f"orbudget: result written to {args.output}", file=sys.stderr)
+    else:
+        print(to_json(result))
+    return 0 if result.ok else 1
+
+
+def _find_benchmarks() -> Path | None:
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (base / "benchmarks").is_dir():
+            return base / "benchmarks"
+    return None
+
+
+def _cmd_bench(args) -> int:
+    import runpy
+
+    folder = _find_benchmarks()
+    if folder is None:
+        raise FileNotFoundError("no benchmarks/ folder here or beside the package; run from a source checkout")
+    names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+    chosen = names if args.family is None else [args.family]
+    for name in chosen:
+        if name not in names:
+            raise ValueError(f"`family` must be one of {', '.join(names)}; got {name!r}")
+        print(f"== benchmarks/{name}.py", flush=True)
+        sys.argv = [str(folder / f"{name}.py")] + (["--quick"] if args.quick else [])
+        runpy.run_path(str(folder / f"{name}.py"), run_name="__main__")
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from importlib import metadata
+
+    from . import __version__
+    from .core.registry import BACKENDS, backend_available
+
+    print(f"orbudget {__version__} (Python {sys.version.split()[0]})")
+    dists = {"numba": "numba", "highs": "highspy", "ortools": "ortools", "cvxpy": "cvxpy", "pyomo": "pyomo",
+             "torch": "torch", "scipy": "scipy", "python": "numpy"}
+    for backend, (_, extra) in BACKENDS.items():
+        dist = dists[backend]
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            version = None
+        state = version if backend_available(backend) and version else "not installed"
+        hint = f"  (pip install 'orbudget[{extra}]')" if state == "not installed" and extra else ""
+        print(f"  {backend:8s} {dist:9s} {state}{hint}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orbudget", description="Budget-constrained allocation toolkit.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="solve every family's default instance and print a table")
+    p.add_argument("--family", help="only this family")
+    p.add_argument("--quick", action="store_true", help="smaller instances")
+    p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("solve", help="solve a problem saved with orbudget.save")
+    p.add_argument("file")
+    p.add_argument("--method")
+    p.add_argument("--time-limit", type=float)
+    p.add_argument("-o", "--output", help="write the result here (JSON) instead of stdout")
+    p.set_defaults(func=_cmd_solve)
+    p = sub.add_parser("bench", help="run the benchmarks (all, or one family)")
+    p.add_argument("family", nargs="?")
+    p.add_argument("--quick", action="store_true")
+    p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("info", help="installed backends and versions")
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("orbudget: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, ImportError, OSError, RuntimeError, json.JSONDecodeError, TypeError) as exc:
+        print(f"orbudget: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

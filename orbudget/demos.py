@@ -1,0 +1,110 @@
+"""``orbudget demo``: every family on an embedded default instance, as rows of one table.
+
+A family registers a function that yields rows ``(family, problem, method, objective, baseline, gap, seconds,
+note)``; ``gap`` is relative to ``baseline`` (the exact optimum, or the benchmark the family reports regret
+against).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+DEMOS: dict[str, Callable[[bool], Iterator[tuple]]] = {}
+
+
+def demo(name: str):
+    def deco(fn):
+        DEMOS[name] = fn
+        return fn
+
+    return deco
+
+
+def _run(problem, method, **kw):
+    from .core.errors import BackendNotAvailableError
+    from .core.solve import solve
+
+    t0 = time.perf_counter()
+    try:
+        r = solve(problem, method=method, **kw)
+    except BackendNotAvailableError as exc:
+        return None, 0.0, str(exc).split(":")[-1].strip()
+    return r, time.perf_counter() - t0, r.status.value if not r.ok else ""
+
+
+def _gap(obj, base):
+    if obj is None or base is None:
+        return None
+    return (base - obj) / max(abs(base), 1e-12)
+
+
+@demo("knapsack")
+def knapsack_demo(quick: bool) -> Iterator[tuple]:
+    from .problems.grpo import simulate_grpo
+    from .problems.knapsack import MultipleChoiceKnapsack
+    from .problems.rollouts import RolloutAllocation
+
+    p = MultipleChoiceKnapsack.random(60 if quick else 300, 8, seed=0)
+    name = f"MCKP N={p.n_groups} K=8 B={p.budget}"
+    exact, t, note = _run(p, "dp")
+    base = exact.objective
+    yield ("knapsack", name, "dp", base, base, 0.0, t, note)
+    for m in ("mip", "cpsat", "greedy", "lp"):
+        r, t, note = _run(p, m, threads=1, time_limit=10)
+        obj = r.objective if r is not None and r.ok else None
+        yield ("knapsack", name, m, obj, base, _gap(obj, base), t, note or ("upper bound" if m == "lp" else ""))
+    q = RolloutAllocation.synthetic(256, 8, seed=0)
+    name = "Rollouts n=256 W=2048"
+    exact, t, note = _run(q, "greedy")
+    base = exact.objective
+    yield ("knapsack", name, "greedy", base, base, 0.0, t, "exact (concave)")
+    for m in ("dp", "mip", "knapsackrl", "uniform", "convex"):
+        if quick and m in ("dp", "mip"):
+            continue
+        r, t, note = _run(q, m)
+        obj = r.objective if r is not None and r.ok else None
+        extra = {"convex": "continuous bound", "knapsackrl": "official code"}.get(m, "")
+        yield ("knapsack", name, m, obj, base, _gap(obj, base), t, note or extra)
+    steps = 40 if quick else 120
+    for alloc in ("knapsack", "uniform"):
+        t0 = time.perf_counter()
+        s = simulate_grpo(alloc, n_prompts=1000, steps=steps, seed=0).summary(skip=steps // 3)
+        yield ("knapsack", f"GRPO toy, {steps} steps", alloc, s["effective_gradient_ratio"], None, None,
+               time.perf_counter() - t0, "effective-gradient ratio")
+
+
+def run_demos(family: str | None = None, quick: bool = False) -> list[tuple]:
+    from .core.errors import InvalidProblemError
+
+    if family is not None and family not in DEMOS:
+        raise InvalidProblemError(f"`family` must be one of {', '.join(sorted(DEMOS))}; got {family!r}")
+    rows = []
+    for name, fn in DEMOS.items():
+        if family is None or name == family:
+            rows.extend(fn(quick))
+    return rows
+
+
+def format_table(rows: list[tuple]) -> str:
+    head = ("family", "instance", "method", "objective", "baseline", "gap", "time [s]", "note")
+
+    def fmt(v):
+        if v is None:
+            return "-"
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.6g}"
+        return str(v)
+
+    def cell(i, v):
+        if v is None:
+            return "-"
+        return f"{v:.2%}" if i == 5 else f"{v:.3f}" if i == 6 else fmt(v)
+
+    cells = [head] + [tuple(cell(i, v) for i, v in enumerate(r)) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

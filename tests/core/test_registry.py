@@ -1,0 +1,51 @@
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+import orbudget as ob
+from orbudget.core.registry import BACKENDS, specs_for
+
+
+def test_registry_matches_installed_extras():
+    p = ob.MultipleChoiceKnapsack.random(3, 2, seed=0)
+    for method, backend, available in ob.available_solvers(p):
+        modules, _ = BACKENDS[backend]
+        assert available == all(importlib.util.find_spec(m) is not None for m in modules), (method, backend)
+
+
+def test_preference_order_and_names():
+    p = ob.MultipleChoiceKnapsack.random(3, 2, seed=0)
+    methods = [m for m, _, _ in ob.available_solvers(p)]
+    assert methods[0] == "dp"
+    assert {"dp", "mip", "cpsat", "lp", "greedy"} <= set(methods)
+    q = ob.RolloutAllocation(success_rates=[0.5, 0.2], total_rollouts=8)
+    qm = [m for m, _, _ in ob.available_solvers(q)]
+    assert qm[0] == "greedy"
+    assert {"greedy", "dp", "mip", "cpsat", "uniform", "convex", "knapsackrl", "lp"} <= set(qm)
+
+
+def test_availability_check_does_not_import_backends():
+    code = ("import sys, orbudget as ob; p = ob.MultipleChoiceKnapsack.random(3, 2, seed=0); "
+            "ob.available_solvers(p); print(','.join(m for m in ('highspy', 'ortools', 'cvxpy', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_unknown_method_backend_and_option_are_clear_errors():
+    p = ob.MultipleChoiceKnapsack.random(3, 2, seed=0)
+    with pytest.raises(ob.InvalidProblemError, match="`method` must be one of"):
+        ob.solve(p, method="simplex")
+    with pytest.raises(ob.InvalidProblemError, match="`backend` must be one of"):
+        ob.solve(p, method="dp", backend="highs")
+    with pytest.raises(ob.InvalidProblemError, match="unknown key `foo`"):
+        ob.solve(p, method="dp", options={"foo": 1})
+    with pytest.raises(ob.InvalidProblemError, match="`time_limit`"):
+        ob.solve(p, time_limit=-1)
+
+
+def test_every_spec_has_a_description():
+    for cls in (ob.MultipleChoiceKnapsack, ob.RolloutAllocation):
+        for s in specs_for(cls):
+            assert s.description, (s.method, s.backend)

@@ -1,0 +1,204 @@
+"""Knapsack RL rollout allocation: closed forms, greedy = dp = mip = cpsat = brute force, compat mode."""
+
+import numpy as np
+import pytest
+
+import orbudget as ob
+from orbudget.problems.rollouts import (
+    expected_rollouts_until_mixed,
+    info_gain,
+    knapsack_rl_value,
+    min_rollouts_for_mixed,
+    nonzero_gradient_probability,
+    probability_cost,
+)
+from orbudget.solvers.python.knapsack import knapsackrl_allocation
+from tests.conftest import brute_force_rollouts, needs
+
+
+def test_closed_forms():
+    assert nonzero_gradient_probability(8, 0.5) == pytest.approx(1 - 2.0**-7, abs=1e-15)
+    grid = np.linspace(0, 1, 100001)
+    assert grid[np.argmax(info_gain(grid))] == pytest.approx(1 / 3, abs=1e-5)
+    assert info_gain(1 / 3) == pytest.approx(4 / 27)
+    assert expected_rollouts_until_mixed(0.01) == pytest.approx(100.0101010101, rel=1e-10)
+    assert probability_cost(0.01) == pytest.approx(229.1, abs=0.05)
+    assert min_rollouts_for_mixed(0.01, 0.9) == 230
+    assert knapsack_rl_value(8, 0.0) == knapsack_rl_value(8, 1.0) == 0.0
+
+
+BAD = [
+    (dict(success_rates=[0.5, 1.2], total_rollouts=8), "`success_rates` must be <= 1.0"),
+    (dict(success_rates=[-0.1], total_rollouts=8), "`success_rates` must be >= 0.0"),
+    (dict(success_rates=[[0.5]], total_rollouts=8), "`success_rates` must be 1-dimensional"),
+    (dict(success_rates=[np.nan], total_rollouts=8), "`success_rates` must be finite"),
+    (dict(success_rates=[0.5], total_rollouts=8.5), "`total_rollouts` must be a whole number"),
+    (dict(success_rates=[0.5], total_rollouts=8, min_rollouts=5, max_rollouts=4), "`max_rollouts` must be >="),
+    (dict(success_rates=[0.5], total_rollouts=8, value="bogus"), "`value` must be one of"),
+    (dict(success_rates=[0.5], total_rollouts=8, max_rollouts=4, value=np.zeros((1, 3))), "`value` must be of shape"),
+    (dict(success_rates=[0.5], total_rollouts=8, rollout_costs=[0]), "`rollout_costs` must be positive"),
+    (dict(success_rates=[0.5, 0.1], total_rollouts=8, rollout_costs=[1]), "`rollout_costs` must be of shape"),
+]
+
+
+@pytest.mark.parametrize("kwargs, fragment", BAD)
+def test_bad_input(kwargs, fragment):
+    with pytest.raises(ob.InvalidProblemError) as info:
+        ob.RolloutAllocation(**kwargs)
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("method", ["greedy", "dp", "uniform", pytest.param("mip", marks=needs("highs")),
+                                    pytest.param("cpsat", marks=needs("ortools"))])
+def test_infeasible_budgets(method):
+    low = ob.RolloutAllocation(success_rates=[0.5] * 4, total_rollouts=7)
+    high = ob.RolloutAllocation(success_rates=[0.5] * 4, total_rollouts=20, max_rollouts=4)
+    assert "below n·min_rollouts, 8" in ob.solve(low, method=method).message
+    assert ob.solve(high, method=method).status is ob.Status.INFEASIBLE
+
+
+METHODS = ["greedy", "dp", pytest.param("mip", marks=needs("highs")), pytest.param("cpsat", marks=needs("ortools"))]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_exact_methods_equal_brute_force(method):
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        n = int(rng.integers(1, 5))
+        p = rng.choice([0.0, 1.0, 0.5, 0.1, 0.9, 0.3], size=n) if rng.random() < 0.4 else rng.random(n)
+        hi = int(rng.integers(2, 6))
+        w = int(rng.integers(2 * n, n * hi + 1))
+        prob = ob.RolloutAllocation(success_rates=p, total_rollouts=w, max_rollouts=hi)
+        r = ob.solve(prob, method=method, threads=1)
+        assert r.status is ob.Status.OPTIMAL
+        assert r.objective == pytest.approx(brute_force_rollouts(prob), abs=1e-12)
+        assert int(r.x.sum()) == w and r.x.min() >= 2 and r.x.max() <= hi
+
+
+def test_greedy_equals_dp_on_the_reference_instance():
+    prob = ob.RolloutAllocation.synthetic(256, 8, seed=0)
+    g, d = ob.solve(prob, method="greedy"), ob.solve(prob, method="dp")
+    assert g.objective == pytest.approx(d.objective, abs=1e-12)
+    u = ob.solve(prob, method="uniform")
+    assert g.objective > u.objective
+    assert int(g.x.sum()) == 2048
+
+
+@needs("highs")
+def test_mip_agrees_on_30_prompts():
+    prob = ob.RolloutAllocation(success_rates=np.random.default_rng(3).random(30), total_rollouts=240, max_rollouts=32)
+    assert ob.solve(prob, method="mip", threads=1).objective == pytest.approx(ob.solve(prob, method="dp").objective,
+                                                                           rel=1e-9)
+
+
+def test_greedy_can_lose_on_non_concave_values_while_dp_stays_exact():
+    # prompt 0 only pays off at 4 rollouts; greedy takes the small sure gains of prompt 1 first
+    table = np.array([[0, 0, 0, 0, 1.0], [0, 0.3, 0.5, 0.6, 0.65]])
+    prob = ob.RolloutAllocation(success_rates=[0.5, 0.5], total_rollouts=5, min_rollouts=1, max_rollouts=4,
+                                value=table)
+    assert not prob.is_concave()
+    assert ob.available_solvers(prob)[0][0] == "greedy"
+    default = ob.solve(prob)
+    assert default.method == "dp"  # greedy is not chosen by default when it is not exact
+    g, d = ob.solve(prob, method="greedy"), ob.solve(prob, method="dp")
+    assert d.objective == pytest.approx(brute_force_rollouts(prob)) == pytest.approx(1.3)
+    assert g.objective < d.objective and g.status is ob.Status.FEASIBLE
+
+
+def test_invariants_optimum_nondecreasing_and_concave_in_budget():
+    p = np.random.default_rng(1).random(12)
+    values = []
+    for w in range(24, 24 * 8, 6):
+        r = ob.solve(ob.RolloutAllocation(success_rates=p, total_rollouts=w, max_rollouts=16), method="greedy")
+        values.append(r.objective)
+    d = np.diff(values)
+    assert (d >= -1e-12).all() and (np.diff(d) <= 1e-12).all()
+
+
+def test_zero_and_one_success_rates_score_nothing():
+    prob = ob.RolloutAllocation(success_rates=[0.0, 1.0, 0.4], total_rollouts=20, max_rollouts=16)
+    r = ob.solve(prob)
+    assert r.x[2] == 16 and r.objective == pytest.approx(knapsack_rl_value(16, 0.4))
+
+
+def test_rollout_costs_budget_is_an_upper_bound():
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        c = rng.integers(1, 4, 3)
+        prob = ob.RolloutAllocation(success_rates=rng.random(3), total_rollouts=int(rng.integers(2 * c.sum(), 6 * c.sum())),
+                                    max_rollouts=6, rollout_costs=c)
+        d = ob.solve(prob)
+        assert d.method == "dp"
+        assert d.objective == pytest.approx(brute_force_rollouts(prob))
+        assert prob.cost_of(d.x) <= prob.total_rollouts
+        g = ob.solve(prob, method="greedy")
+        assert prob.cost_of(g.x) <= prob.total_rollouts and g.objective <= d.objective + 1e-12
+
+
+@needs("cvxpy")
+def test_convex_relaxation_is_an_upper_bound():
+    prob = ob.RolloutAllocation.synthetic(64, 8, seed=2)
+    c = ob.solve(prob, method="convex")
+    g = ob.solve(prob, method="greedy")
+    assert c.bound >= c.objective - 1e-9
+    assert c.bound >= g.objective - 1e-6
+    assert c.bound <= g.objective * 1.05
+    assert c.x.sum() == pytest.approx(prob.total_rollouts, rel=1e-6)
+
+
+@needs("highs")
+def test_lp_relaxation_of_rollouts():
+    prob = ob.RolloutAllocation.synthetic(32, 8, seed=5)
+    lp = ob.solve(prob, method="lp")
+    assert lp.objective >= ob.solve(prob).objective - 1e-9
+    assert lp.x.sum() == pytest.approx(prob.total_rollouts)
+
+
+# -- compat mode: the official code ------------------------------------------------------------------------
+
+def _official_quirk_objective(p, extra, low):
+    """The official DP objective: sum over effective prompts with k > 0 extra of Value(low + k)."""
+    return sum(knapsack_rl_value(low + k, q) for q, k in zip(p, extra) if k > 0)
+
+
+def test_compat_dp_maximises_the_quirk_objective():
+    import itertools
+
+    p = np.array([0.3, 0.6, 0.05])
+    valid = np.ones(3, bool)
+    # budget 3*2 base + 9 extra; probability costs exceed it, so no fallback
+    x, info = knapsackrl_allocation(p, valid, 15, min_rollouts=2, max_rollouts=8)
+    assert not info["fallback"] and x.sum() == 15
+    best = max(_official_quirk_objective(p, ks, 2) for ks in itertools.product(range(7), repeat=3) if sum(ks) == 9)
+    assert _official_quirk_objective(p, x - 2, 2) == pytest.approx(best)
+
+
+def test_compat_fallback_goes_to_zero_rate_prompts_only():
+    p = np.array([0.5, 0.0, 0.0, 1.0, 0.5])
+    valid = np.array([True, True, True, True, True])
+    x, info = knapsackrl_allocation(p, valid, 200, min_rollouts=2, max_rollouts=128)
+    assert info["fallback"]
+    est = 2 * int(probability_cost(0.5))  # 3 + 3
+    surplus = 200 - 10 - est
+    assert x[1] + x[2] == 4 + surplus and abs(x[1] - x[2]) <= 1
+    assert x[3] == 2 and x.sum() == 200
+
+
+def test_compat_quirk_invalid_prompts_receive_fallback_like_official():
+    p = np.array([0.5, 0.9])
+    valid = np.array([True, False])  # invalid prompt: recorded rate 0, so the official fallback feeds it
+    x, info = knapsackrl_allocation(p, valid, 64, min_rollouts=2, max_rollouts=128)
+    assert info["fallback"] and x[1] > 8 and x.sum() == 64
+
+
+def test_compat_all_effective_does_not_crash():
+    x, info = knapsackrl_allocation(np.array([0.5, 0.5]), np.ones(2, bool), 200, max_rollouts=128)
+    assert x.sum() == 200 and not info["fallback"]
+
+
+def test_compat_through_solve_and_objective_vs_true_optimum():
+    prob = ob.RolloutAllocation.synthetic(64, 8, seed=1)
+    official = ob.solve(prob, method="knapsackrl")
+    best = ob.solve(prob)
+    assert official.x.sum() == prob.total_rollouts
+    assert official.objective <= best.objective + 1e-12
