@@ -43,8 +43,8 @@ def new_highs(opts):
     h.setOptionValue("output_flag", bool(opts.verbose))
     if opts.time_limit is not None:
         h.setOptionValue("time_limit", float(opts.time_limit))
-    if opts.rel_gap is not None:
-        h.setOptionValue("mip_rel_gap", float(opts.rel_gap))
+    # exact by default: HiGHS' own default (1e-4) would call a 0.01% gap "optimal"
+    h.setOptionValue("mip_rel_gap", float(opts.rel_gap) if opts.rel_gap is not None else 0.0)
     if opts.threads is not None:
         # HiGHS keeps one global thread pool; a different `threads` is refused unless the pool is reset first
         highspy.Highs.resetGlobalScheduler(True)
@@ -159,7 +159,7 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     objective = problem.value_of(x)
     bound = finite_or_none(info.mip_dual_bound)
     stats = {"cost": problem.cost_of(x), "nodes": int(info.mip_node_count)}
-    if status is Status.OPTIMAL and info.mip_gap > 1e-9 and opts.rel_gap is not None:
+    if status is Status.OPTIMAL and info.mip_gap > 1e-9:
         status, limit = Status.FEASIBLE, Limit.GAP
     if not problem.is_feasible(x):  # HiGHS tolerances let a float budget slip: never return that
         return Result(status=Status.ERROR, timings=timings,

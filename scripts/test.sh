@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up .venv/ and run everything CI runs: the test suite (skips shown), docstring examples,
+# the notebooks, and a strict docs build. Exits non-zero on any failure, including "no tests collected".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export MPLBACKEND=Agg NO_MKDOCS_2_WARNING=1
+echo "== tests"
+.venv/bin/python -m pytest -rs -q tests
+echo "== docstring examples"
+.venv/bin/python -m pytest -q --doctest-modules orbudget
+echo "== notebooks"
+.venv/bin/python scripts/run_notebooks.py
+echo "== docs (strict)"
+.venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+echo "== all checks passed"
