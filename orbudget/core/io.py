@@ -45,9 +45,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def _encode(value: Any, arrays: dict) -> Any:
+def _encode(value: Any, arrays: dict | None) -> Any:
+    """JSON-ready form of ``value``; large arrays go to ``arrays`` (all inline when ``arrays`` is None)."""
     if isinstance(value, np.ndarray):
-        if value.size > LARGE_ARRAY:
+        if arrays is not None and value.size > LARGE_ARRAY:
             key = f"a{len(arrays)}"
             arrays[key] = value
             return {"__npz__": key}
@@ -153,10 +154,5 @@ _register_result()
 
 def to_json(obj) -> str:
     """A problem or result as one JSON document with every array inline (for stdout)."""
-    global LARGE_ARRAY
-    saved, LARGE_ARRAY = LARGE_ARRAY, float("inf")
-    try:
-        d = obj.to_dict()
-        return json.dumps({"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(d, {})})
-    finally:
-        LARGE_ARRAY = saved
+    d = obj.to_dict()
+    return json.dumps({"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(d, None)})

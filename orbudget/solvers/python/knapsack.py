@@ -8,7 +8,7 @@ import numpy as np
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...problems.knapsack import MultipleChoiceKnapsack
-from ...problems.rollouts import RolloutAllocation
+from ...problems.rollouts import RolloutAllocation, probability_cost
 from .._reduce import infeasible, no_exact, via_knapsack
 
 
@@ -172,7 +172,7 @@ def knapsackrl_allocation(success_rates, valid, total_rollouts: int, *, default_
         else:
             alloc[:] = default_rollouts
         return alloc, info
-    est = int(sum(int(min(max_rollouts, c)) for c in probability_cost_of(p[effective], alpha)))
+    est = int(sum(int(min(max_rollouts, c)) for c in probability_cost(p[effective], alpha)))
     candidates = np.flatnonzero(p == 0)
     if candidates.size == 0:
         candidates = np.setdiff1d(np.arange(n), effective)
@@ -204,12 +204,6 @@ def knapsackrl_allocation(success_rates, valid, total_rollouts: int, *, default_
         alloc[effective] += left // effective.size
         alloc[effective[: left % effective.size]] += 1
     return alloc, info
-
-
-def probability_cost_of(p, alpha):
-    from ...problems.rollouts import probability_cost
-
-    return probability_cost(p, alpha)
 
 
 @register(RolloutAllocation, "knapsackrl", backend="numba", priority=70,
