@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 from .errors import BackendNotAvailableError, InvalidProblemError
@@ -56,13 +56,11 @@ class SolverSpec:
     supports: Callable | None = None
     preferred: Callable | None = None
     options: tuple[str, ...] = ()
-    exact: bool = False
     description: str = ""
-    extra_requires: tuple[str, ...] = field(default=())
 
     @property
     def available(self) -> bool:
-        return backend_available(self.backend) and all(module_available(m) for m in self.extra_requires)
+        return backend_available(self.backend)
 
     def reason_unsupported(self, problem) -> str | None:
         return None if self.supports is None else self.supports(problem)
@@ -75,16 +73,14 @@ _REGISTRY: list[SolverSpec] = []
 
 
 def register(problem: type, method: str, *, backend: str, priority: int, supports=None, preferred=None,
-             options: tuple[str, ...] = (), exact: bool = False, description: str = "",
-             extra_requires: tuple[str, ...] = ()):
+             options: tuple[str, ...] = (), description: str = ""):
     """Decorator that registers an adapter function for ``problem`` under ``method``."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
 
     def deco(func):
         _REGISTRY.append(SolverSpec(problem, method, backend, func, priority, supports, preferred,
-                                    tuple(options), exact, description or (func.__doc__ or "").strip().split("\n")[0],
-                                    tuple(extra_requires)))
+                                    tuple(options), description or (func.__doc__ or "").strip().split("\n")[0]))
         _REGISTRY.sort(key=lambda s: (s.problem.__name__, s.priority))
         return func
 
@@ -147,5 +143,5 @@ def pick(problem, method: str | None, backend: str | None) -> SolverSpec:
             return s
     extras = sorted({BACKENDS[s.backend][1] or "" for s in usable} - {""})
     hint = f"pip install 'orbudget[{extras[0]}]'" if extras else "pip install the missing package"
-    missing = ", ".join(m for s in usable for m in BACKENDS[s.backend][0] + s.extra_requires if not module_available(m))
+    missing = ", ".join(m for s in usable for m in BACKENDS[s.backend][0] if not module_available(m))
     raise BackendNotAvailableError(f"method {method!r} needs {missing}, which is not installed: {hint}")

@@ -168,7 +168,7 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
                   message=f"HiGHS: {raw}")
 
 
-@register(MultipleChoiceKnapsack, "mip", backend="highs", priority=20, exact=True, options=("*",))
+@register(MultipleChoiceKnapsack, "mip", backend="highs", priority=20, options=("*",))
 def solve_mip(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact MIP with HiGHS (time limit, gap, warm start; other HiGHS options pass through ``options``)."""
     return _run(problem, opts, integer=True)
@@ -180,5 +180,5 @@ def solve_lp_highs(problem: MultipleChoiceKnapsack, opts) -> Result:
     return _run(problem, opts, integer=False)
 
 
-register(RolloutAllocation, "mip", backend="highs", priority=30, exact=True, options=("*",))(via_knapsack(solve_mip))
+register(RolloutAllocation, "mip", backend="highs", priority=30, options=("*",))(via_knapsack(solve_mip))
 register(RolloutAllocation, "lp", backend="highs", priority=41, options=("*",))(via_knapsack(solve_lp_highs))

@@ -21,7 +21,7 @@ def _dp_supports(problem: MultipleChoiceKnapsack):
 
 
 @register(MultipleChoiceKnapsack, "dp", backend="numba", priority=10, supports=_dp_supports,
-          preferred=lambda p: p.integer_costs, options=("scale",), exact=True)
+          preferred=lambda p: p.integer_costs, options=("scale",))
 def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact DP over the budget (numba): O(N·K·B) time, one byte per (group, budget) for the choice table."""
     import time
@@ -60,7 +60,7 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
 
 register(RolloutAllocation, "dp", backend="numba", priority=20,
          supports=lambda p: _dp_supports(p.to_knapsack()) if not p.unit_costs else None,
-         options=("scale",), exact=True)(via_knapsack(solve_dp))
+         options=("scale",))(via_knapsack(solve_dp))
 
 
 def _rollout_greedy_exact(problem: RolloutAllocation) -> bool:

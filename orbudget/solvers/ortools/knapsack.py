@@ -46,7 +46,7 @@ def status_of(code, solver, limit_hit: bool):
     return Status.ERROR, None
 
 
-@register(MultipleChoiceKnapsack, "cpsat", backend="ortools", priority=30, exact=True, options=("scale",))
+@register(MultipleChoiceKnapsack, "cpsat", backend="ortools", priority=30, options=("scale",))
 def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact CP-SAT model (whole-number costs, or ``options={"scale": s}``); real-valued objective."""
     from ortools.sat.python import cp_model
@@ -103,5 +103,5 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
                   message=f"CP-SAT: {raw}")
 
 
-register(RolloutAllocation, "cpsat", backend="ortools", priority=40, exact=True, options=("scale",))(
+register(RolloutAllocation, "cpsat", backend="ortools", priority=40, options=("scale",))(
     via_knapsack(solve_cpsat))
