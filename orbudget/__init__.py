@@ -19,13 +19,15 @@ from .core import (
     save,
     solve,
 )
-from .problems import MultipleChoiceKnapsack, RolloutAllocation
+from .problems import DualMirrorDescent, MultipleChoiceKnapsack, OnlineAllocation, RolloutAllocation
+from .problems import online_inputs
+from .problems.adx import load_adx
 from .problems.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendNotAvailableError", "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack",
-    "NoSolutionError", "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status",
-    "SuccessRateEstimator", "available_solvers", "load", "save", "simulate_grpo", "solve",
+    "BackendNotAvailableError", "DualMirrorDescent", "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack",
+    "NoSolutionError", "OnlineAllocation", "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status",
+    "SuccessRateEstimator", "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve",
 ]

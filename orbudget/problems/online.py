@@ -1,0 +1,424 @@
+"""Online allocation: answer each request on arrival, keep every resource budget to the end of the horizon.
+
+Requests :math:`t = 1..T` arrive one at a time; request t offers actions :math:`k = 1..K` with reward
+:math:`r_{tk}` and consumption :math:`b_{tk} \\in \\mathbb{R}^m_{+}`, plus the free null action. The decision is
+irrevocable and budgets :math:`B \\in \\mathbb{R}^m_{>0}` must hold:
+
+.. math::
+
+    \\mathrm{OPT} = \\max_{x_t \\in \\{0, e_1..e_K\\}} \\sum_t r_t^\\top x_t
+    \\quad\\text{s.t.}\\quad \\sum_t \\sum_k b_{tk} x_{tk} \\le B .
+
+The Lagrangian dual :math:`D(\\mu) = \\sum_t \\max(0, \\max_k r_{tk} - \\mu^\\top b_{tk}) + \\mu^\\top B` bounds OPT
+(and the LP relaxation) from above for every :math:`\\mu \\ge 0` (Balseiro, Lu, Mirrokni, "The Best of Many Worlds:
+Dual Mirror Descent for Online Allocation Problems", Operations Research 2023).
+
+This module holds the model and the step-by-step :class:`DualMirrorDescent` policy (plain numpy, for serving and
+training loops); the full-horizon kernels live in ``orbudget.solvers.numba``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import InvalidProblemError
+from ..core.io import register_kind
+from ..core.validation import as_array, as_bool, as_choice, as_scalar
+from .base import Problem
+
+DEFAULT_BATCH = 1 << 16  # requests per batch when a dense instance is walked in batches
+
+REFERENCES = ("euclidean", "scaled_euclidean", "entropy", "projected_entropy")
+
+
+@register_kind
+@dataclass(frozen=True, kw_only=True, eq=False)
+class OnlineAllocation(Problem):
+    """Requests arrive one by one; each gets one action (or none) under per-resource budgets.
+
+    Args:
+        rewards: (T, K) reward of action k for request t (any real number; the null action pays 0).
+        consumption: (T, K, m) non-negative consumption; ``None`` means *matching* form: K = m and action k uses one
+            unit of resource k (no dense (T, K, m) array is built).
+        budgets: (m,) positive budget per resource, for the whole horizon.
+        entropy: λ >= 0. When positive (matching form only) actions are *fractional*: request t gets a distribution
+            :math:`x_t` over {null, 1..m} with reward :math:`r_t^\\top x_t + \\lambda H(x_t)` and consumption
+            :math:`x_t` (proportional matching). A zero reward marks an ineligible pair (as in the AdX files).
+        stream: instead of ``rewards``: a callable returning a fresh iterator of ``(rewards, consumption)`` batches
+            ((n, K) and (n, K, m), or ``None`` in matching form). Called once per pass, so it must replay the same
+            sequence (seed it); T = 10^7 never has to sit in memory.
+        horizon: T (required with ``stream``; checked against the batches).
+        stream_matching: with ``stream``: whether the batches are in matching form (consumption ``None``).
+        reward_bound: f̄, an upper bound on any reward (used by the projected-entropy reference); computed for
+            dense instances.
+
+    Methods: ``dmd`` (dual mirror descent, numba), ``greedy``, ``fluid``, ``hindsight`` (exact optimum of the
+    realised sequence, HiGHS MIP), ``hindsight_lp`` (LP bound: primal LP, or cutting planes on the dual).
+
+    Example:
+        >>> import orbudget as ob
+        >>> p = ob.OnlineAllocation.matching(rewards=[[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]], budgets=[1, 1])
+        >>> r = ob.solve(p, method="greedy")
+        >>> r.x.tolist(), r.objective, r.stats["hindsight"]
+        ([0, 1, -1], 3.0, 5.0)
+    """
+
+    budgets: np.ndarray
+    rewards: np.ndarray | None = None
+    consumption: np.ndarray | None = None
+    entropy: float = 0.0
+    stream: Callable | None = None
+    horizon: int | None = None
+    stream_matching: bool = False
+    reward_bound: float | None = None
+
+    def __post_init__(self):
+        budgets = as_array("budgets", self.budgets, ndim=1)
+        if (budgets <= 0).any():
+            j = int(np.argmax(budgets <= 0))
+            raise InvalidProblemError(f"`budgets` must be positive (a zero budget is a resource that cannot be used); "
+                                      f"got {budgets[j]} at index {j}")
+        m = budgets.size
+        entropy = as_scalar("entropy", self.entropy, minimum=0.0)
+        if self.stream is not None:
+            if self.rewards is not None or self.consumption is not None:
+                raise InvalidProblemError("`stream` replaces `rewards` and `consumption`; give one or the other")
+            if not callable(self.stream):
+                raise InvalidProblemError(f"`stream` must be a callable returning an iterator of batches; got {self.stream!r}")
+            if self.horizon is None:
+                raise InvalidProblemError("`horizon` is required with `stream`")
+            horizon = as_scalar("horizon", self.horizon, integer=True, minimum=1)
+            matching = as_bool("stream_matching", self.stream_matching)
+            if self.reward_bound is None:
+                raise InvalidProblemError("`reward_bound` is required with `stream` (an upper bound on any reward)")
+            rewards = consumption = None
+        else:
+            if self.rewards is None:
+                raise InvalidProblemError("`rewards` must be a (T, K) array (or give `stream`)")
+            rewards = as_array("rewards", self.rewards, ndim=2)
+            consumption = self.consumption
+            if consumption is None:
+                if rewards.shape[1] != m:
+                    raise InvalidProblemError(
+                        f"`rewards` must have one column per resource in matching form (no `consumption`): "
+                        f"expected {m} columns, got shape {rewards.shape}")
+            else:
+                consumption = as_array("consumption", consumption, shape=(*rewards.shape, m), nonnegative=True)
+            if self.horizon is not None and int(self.horizon) != rewards.shape[0]:
+                raise InvalidProblemError(f"`horizon` must equal the number of rows of `rewards` ({rewards.shape[0]}); "
+                                          f"got {self.horizon}")
+            if self.stream_matching:
+                raise InvalidProblemError("`stream_matching` applies only with `stream`")
+            horizon = rewards.shape[0]
+            matching = consumption is None
+        if entropy > 0 and not matching:
+            raise InvalidProblemError("`entropy` > 0 (proportional matching) needs matching form: drop `consumption`")
+        if self.reward_bound is not None:
+            bound = as_scalar("reward_bound", self.reward_bound, minimum=0.0)
+        else:
+            bound = float(max(rewards.max(), 0.0))
+        self._set("budgets", budgets)
+        self._set("rewards", rewards)
+        self._set("consumption", consumption)
+        self._set("entropy", entropy)
+        self._set("horizon", int(horizon))
+        self._set("_matching", matching)
+        self._set("reward_bound", bound)
+
+    # -- constructors for the standard forms ------------------------------------------------------
+    @classmethod
+    def matching(cls, rewards, budgets, *, entropy: float = 0.0) -> OnlineAllocation:
+        """Action k uses one unit of resource k (no dense consumption array): ``rewards`` is (T, m)."""
+        return cls(rewards=rewards, budgets=budgets, entropy=entropy)
+
+    # -- shape ------------------------------------------------------------------------------------
+    @property
+    def is_matching(self) -> bool:
+        return self._matching
+
+    @property
+    def is_stream(self) -> bool:
+        return self.stream is not None
+
+    @property
+    def n_resources(self) -> int:
+        return self.budgets.size
+
+    @property
+    def target_rate(self) -> np.ndarray:
+        """ρ = B / T, the per-request budget rate."""
+        return self.budgets / self.horizon
+
+    def to_dict(self) -> dict:
+        if self.is_stream:
+            raise InvalidProblemError("a streaming OnlineAllocation cannot be saved: its `stream` is code, not data")
+        d = super().to_dict()
+        for key in ("stream", "stream_matching"):
+            d.pop(key)
+        return d
+
+    def batches(self, batch_size: int = DEFAULT_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """Yield ``(rewards, consumption)`` batches in arrival order (consumption ``None`` in matching form).
+
+        Streamed batches are validated as they come (shape, finite, non-negative) and must add up to ``horizon``.
+        """
+        if not self.is_stream:
+            for s in range(0, self.horizon, batch_size):
+                c = None if self.consumption is None else self.consumption[s:s + batch_size]
+                yield self.rewards[s:s + batch_size], c
+            return
+        seen = 0
+        k = None
+        m = self.n_resources
+        for item in self.stream():
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise InvalidProblemError("`stream` must yield (rewards, consumption) pairs")
+            r = as_array("stream rewards", item[0], ndim=2, allow_empty=True)
+            if k is None:
+                k = r.shape[1]
+            if r.shape[1] != k or (self.is_matching and k != m):
+                raise InvalidProblemError(f"`stream` rewards must have {m if self.is_matching else k} columns; "
+                                          f"got shape {r.shape} at request {seen}")
+            if self.is_matching:
+                if item[1] is not None:
+                    raise InvalidProblemError("`stream` batches must have consumption None in matching form")
+                c = None
+            else:
+                c = as_array("stream consumption", item[1], shape=(r.shape[0], k, m), nonnegative=True, allow_empty=True)
+            if np.any(r > self.reward_bound * (1 + 1e-12) + 1e-300):
+                raise InvalidProblemError(f"`stream` reward {r.max()} exceeds `reward_bound` {self.reward_bound}")
+            seen += r.shape[0]
+            if seen > self.horizon:
+                raise InvalidProblemError(f"`stream` yielded more than `horizon` = {self.horizon} requests")
+            yield np.ascontiguousarray(r, dtype=np.float64), None if c is None else np.ascontiguousarray(c, dtype=np.float64)
+        if seen != self.horizon:
+            raise InvalidProblemError(f"`stream` yielded {seen} requests but `horizon` is {self.horizon}")
+
+    def dense(self) -> OnlineAllocation:
+        """The same instance with its stream gathered into arrays (for exact hindsight solvers on moderate T)."""
+        if not self.is_stream:
+            return self
+        parts = list(self.batches())
+        r = np.concatenate([p[0] for p in parts])
+        c = None if self.is_matching else np.concatenate([p[1] for p in parts])
+        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets, entropy=self.entropy)
+
+    def prefix(self, n: int) -> OnlineAllocation:
+        """The first ``n`` requests with budgets scaled to ``n / T`` (the fluid LP's sample)."""
+        n = as_scalar("n", n, integer=True, minimum=1, maximum=self.horizon)
+        rows, cons, seen = [], [], 0
+        for r, c in self.batches():
+            take = min(n - seen, r.shape[0])
+            rows.append(r[:take])
+            cons.append(None if c is None else c[:take])
+            seen += take
+            if seen >= n:
+                break
+        r = np.concatenate(rows)
+        c = None if self.is_matching else np.concatenate(cons)
+        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets * (n / self.horizon), entropy=self.entropy)
+
+    # -- evaluation -------------------------------------------------------------------------------
+    def check_actions(self, x) -> np.ndarray:
+        """Validate an action vector (``-1`` = null) and return it as int64; dense instances only."""
+        if self.entropy > 0:
+            raise InvalidProblemError("proportional (entropy) instances take a (T, m+1) allocation, not action indices")
+        dense = self.dense()
+        x = as_array("x", x, shape=(self.horizon,), dtype=int)
+        k = dense.rewards.shape[1]
+        if ((x < -1) | (x >= k)).any():
+            i = int(np.argmax((x < -1) | (x >= k)))
+            raise InvalidProblemError(f"`x` must hold action indices in -1..{k - 1}; got {x[i]} at request {i}")
+        return x
+
+    def consumption_of(self, x) -> np.ndarray:
+        """Total consumption per resource of an action vector (``math.fsum`` per resource)."""
+        dense = self.dense()
+        x = self.check_actions(x)
+        rows = np.flatnonzero(x >= 0)
+        if dense.is_matching:
+            return np.bincount(x[rows], minlength=self.n_resources).astype(float)
+        used = dense.consumption[rows, x[rows], :]
+        return np.array([math.fsum(used[:, j]) for j in range(self.n_resources)])
+
+    def reward_of(self, x) -> float:
+        dense = self.dense()
+        x = self.check_actions(x)
+        rows = np.flatnonzero(x >= 0)
+        return math.fsum(dense.rewards[rows, x[rows]].tolist())
+
+    def is_feasible(self, x, rel_tol: float = 1e-9) -> bool:
+        """True if the actions keep every budget (to ``rel_tol`` relative for non-integer consumption)."""
+        return bool(np.all(self.consumption_of(x) <= self.budgets * (1 + rel_tol)))
+
+    def dual_value(self, mu) -> tuple[float, np.ndarray]:
+        """``(D(mu), subgradient)`` of the Lagrangian dual on the realised sequence (numba kernel)."""
+        from ..solvers.numba.online import dual_value
+
+        return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=True))
+
+
+# -- reference functions (the numpy twin of the kernel's dual step) --------------------------------------
+def mirror_step(mu: np.ndarray, gradient: np.ndarray, step_size: float, reference: str, rate: np.ndarray,
+                reward_bound: float) -> np.ndarray:
+    """One dual mirror-descent step :math:`\\mu^+ = \\arg\\min_{\\mu\\ge0} \\langle g,\\mu\\rangle + V_h(\\mu,\\mu_t)/\\eta`.
+
+    * ``euclidean`` (:math:`h = \\tfrac12\\|\\mu\\|^2`): :math:`\\mu^+ = \\max(\\mu - \\eta g, 0)`.
+    * ``scaled_euclidean`` (:math:`h = \\tfrac12\\sum_j \\rho_j^2\\mu_j^2`): :math:`\\mu^+ = \\max(\\mu - \\eta g/\\rho^2, 0)`.
+    * ``entropy`` (:math:`h = \\sum_j \\mu_j\\log\\mu_j`): :math:`\\mu^+ = \\mu\\odot e^{-\\eta g}`.
+    * ``projected_entropy``: the entropy step, then :math:`\\rho\\odot\\mu` rescaled to sum to at most f̄.
+
+    Example:
+        >>> mirror_step(np.array([0.5]), np.array([1.0]), 0.1, "euclidean", np.array([0.5]), 1.0)
+        array([0.4])
+    """
+    if reference == "euclidean":
+        return np.maximum(mu - step_size * gradient, 0.0)
+    if reference == "scaled_euclidean":
+        return np.maximum(mu - step_size * gradient / rate**2, 0.0)
+    new = mu * np.exp(-step_size * gradient)
+    if reference == "projected_entropy":
+        total = float(rate @ new)
+        if total > reward_bound:
+            new = new * (reward_bound / total)
+    return new
+
+
+def initial_duals(reference: str, rate: np.ndarray) -> np.ndarray:
+    """μ₁ of the paper: 0 for the Euclidean references, 1/√m for entropy, ρ/√m for projected entropy."""
+    m = rate.size
+    if reference in ("euclidean", "scaled_euclidean"):
+        return np.zeros(m)
+    if reference == "entropy":
+        return np.full(m, 1.0 / math.sqrt(m))
+    return rate / math.sqrt(m)
+
+
+class DualMirrorDescent:
+    """Dual mirror descent as a step-by-step policy (Balseiro, Lu, Mirrokni 2023, Algorithm 1).
+
+    Each request: the tentative action maximises :math:`r_{tk} - \\mu_t^\\top b_{tk}` (null if no action is positive);
+    it is played when it fits the remaining budget, else the null action is; the duals take a mirror step on
+    :math:`g_t = \\rho - b_t(\\tilde x_t)` (the *tentative* action's consumption). A budget can never be exceeded.
+
+    Args:
+        budgets: (m,) budgets for the whole horizon.
+        horizon: T.
+        reference: ``euclidean`` (default), ``scaled_euclidean``, ``entropy`` or ``projected_entropy``.
+        step_size: η; default ``scale / sqrt(T)``.
+        scale: c in η = c/√T (default 1).
+        initial: μ₁ (default :func:`initial_duals`).
+        reward_bound: f̄ for ``projected_entropy`` (default 1).
+
+    Example:
+        >>> pol = DualMirrorDescent(budgets=[1.0], horizon=4, step_size=0.5)
+        >>> pol.act([2.0]), pol.act([1.0]), pol.remaining.tolist()
+        (0, -1, [0.0])
+    """
+
+    def __init__(self, budgets, horizon: int, *, reference: str = "euclidean", step_size: float | None = None,
+                 scale: float = 1.0, initial=None, reward_bound: float = 1.0):
+        self.budgets = as_array("budgets", budgets, ndim=1, low=0.0).astype(float)
+        self.horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
+        self.reference = as_choice("reference", reference, REFERENCES)
+        scale = as_scalar("scale", scale, minimum=0.0)
+        self.step_size = (as_scalar("step_size", step_size, minimum=0.0) if step_size is not None
+                          else scale / math.sqrt(self.horizon))
+        self.reward_bound = as_scalar("reward_bound", reward_bound, minimum=0.0, strict_minimum=True)
+        self.rate = self.budgets / self.horizon
+        if self.reference == "scaled_euclidean" and (self.rate <= 0).any():
+            raise InvalidProblemError("`budgets` must be positive for the scaled Euclidean reference")
+        mu = initial_duals(self.reference, self.rate) if initial is None else as_array(
+            "initial", initial, shape=(self.budgets.size,), nonnegative=True)
+        if self.reference.endswith("entropy") and (np.asarray(mu) <= 0).any():
+            raise InvalidProblemError("`initial` duals must be positive for an entropy reference (a zero stays zero)")
+        self.reset(mu)
+
+    def reset(self, initial=None) -> None:
+        """Start a new horizon: full budgets, μ₁ again (or ``initial``)."""
+        self.mu = (initial_duals(self.reference, self.rate) if initial is None else np.array(initial, float)).copy()
+        self.remaining = self.budgets.copy()
+        self.t = 0
+        self.reward = 0.0
+        self.dual_sum = np.zeros_like(self.mu)
+        self._tentative = None
+
+    def _consumption(self, rewards, consumption):
+        r = np.asarray(rewards, dtype=float).ravel()
+        m = self.budgets.size
+        if consumption is None:
+            if r.size != m:
+                raise InvalidProblemError(f"`rewards` must have {m} entries in matching form; got {r.size}")
+            return r, None
+        b = np.asarray(consumption, dtype=float)
+        if b.shape != (r.size, m):
+            raise InvalidProblemError(f"`consumption` must have shape ({r.size}, {m}); got {b.shape}")
+        if (b < 0).any() or not np.isfinite(b).all():
+            raise InvalidProblemError("`consumption` must be finite and non-negative")
+        return r, b
+
+    def act(self, rewards, consumption=None) -> int:
+        """Answer one request; returns the action index, or -1 for the null action. Call :meth:`update` after."""
+        if self._tentative is not None:
+            self.update()
+        r, b = self._consumption(rewards, consumption)
+        scores = r - (self.mu if b is None else b @ self.mu)
+        k = int(np.argmax(scores)) if scores.size else -1
+        if k >= 0 and not scores[k] > 0:
+            k = -1
+        use = np.zeros_like(self.mu)
+        if k >= 0:
+            if b is None:
+                use[k] = 1.0
+            else:
+                use = b[k]
+        self._tentative = use
+        if k >= 0 and np.all(use <= self.remaining):
+            self.remaining = self.remaining - use
+            self.reward += float(r[k])
+            return k
+        return -1
+
+    def update(self) -> None:
+        """Take the dual step for the last request (from its tentative action's consumption)."""
+        if self._tentative is None:
+            return
+        self.dual_sum += self.mu
+        self.mu = mirror_step(self.mu, self.rate - self._tentative, self.step_size, self.reference, self.rate,
+                              self.reward_bound)
+        self.t += 1
+        self._tentative = None
+
+    def step(self, rewards, consumption=None) -> int:
+        """:meth:`act` then :meth:`update`."""
+        a = self.act(rewards, consumption)
+        self.update()
+        return a
+
+    def bid(self, value: float, resource: int = 0) -> float:
+        """The pacing bid value / (1 + μ_j) for a second-price auction paid from resource ``j``."""
+        return float(value) / (1.0 + float(self.mu[resource]))
+
+    @property
+    def average_duals(self) -> np.ndarray:
+        return self.dual_sum / max(self.t, 1)
+
+    def state_dict(self) -> dict:
+        return {"mu": self.mu.copy(), "remaining": self.remaining.copy(), "t": self.t, "reward": self.reward,
+                "dual_sum": self.dual_sum.copy(), "reference": self.reference, "step_size": self.step_size,
+                "budgets": self.budgets.copy(), "horizon": self.horizon, "reward_bound": self.reward_bound}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("reference") != self.reference or int(state.get("horizon", -1)) != self.horizon:
+            raise InvalidProblemError("`state` was saved by a policy with another reference or horizon")
+        self.mu = np.array(state["mu"], float)
+        self.remaining = np.array(state["remaining"], float)
+        self.dual_sum = np.array(state["dual_sum"], float)
+        self.t = int(state["t"])
+        self.reward = float(state["reward"])
+        self.step_size = float(state["step_size"])
+        self._tentative = None

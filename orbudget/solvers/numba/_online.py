@@ -1,0 +1,189 @@
+"""numba kernels for online allocation: the full-horizon dual mirror descent loop and the Lagrangian dual.
+
+All kernels carry their state in the arrays they are given (``mu``, ``remaining``, ``dual_sum``), so a stream is
+processed batch by batch with the same result as one call. Each has a pure-Python twin (``kernel.py_func``).
+
+Reference codes: 0 = fixed duals (greedy, fluid), 1 = Euclidean, 2 = scaled Euclidean, 3 = entropy,
+4 = projected entropy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+FIXED, EUCLIDEAN, SCALED_EUCLIDEAN, ENTROPY, PROJECTED_ENTROPY = 0, 1, 2, 3, 4
+REFERENCE_CODES = {"euclidean": EUCLIDEAN, "scaled_euclidean": SCALED_EUCLIDEAN, "entropy": ENTROPY,
+                   "projected_entropy": PROJECTED_ENTROPY}
+
+
+@njit(cache=True)
+def _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum):
+    m = mu.size
+    for j in range(m):
+        dual_sum[j] += mu[j]
+    if ref == FIXED:
+        return
+    if ref == EUCLIDEAN or ref == SCALED_EUCLIDEAN:
+        for j in range(m):
+            g = rate[j] - use[j]
+            if ref == SCALED_EUCLIDEAN:
+                g /= rate[j] * rate[j]
+            v = mu[j] - eta * g
+            mu[j] = v if v > 0.0 else 0.0
+        return
+    total = 0.0
+    for j in range(m):
+        mu[j] *= math.exp(-eta * (rate[j] - use[j]))
+        total += rate[j] * mu[j]
+    if ref == PROJECTED_ENTROPY and total > reward_bound:
+        f = reward_bound / total
+        for j in range(m):
+            mu[j] *= f
+
+
+@njit(cache=True)
+def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, reward_bound, actions, dual_sum):
+    """Run DMD over one batch; returns the batch's reward. ``consumption`` is ignored (pass a (1,1,1) array)
+    when ``matching``. Ties go to the null action; an action is played only if it fits what remains."""
+    n, k = rewards.shape
+    m = mu.size
+    use = np.zeros(m)
+    total = 0.0
+    for t in range(n):
+        best = 0.0
+        kb = -1
+        if matching:
+            for a in range(k):
+                v = rewards[t, a] - mu[a]
+                if v > best:
+                    best = v
+                    kb = a
+        else:
+            for a in range(k):
+                v = rewards[t, a]
+                if v <= best:  # μ ≥ 0 and b ≥ 0: the dual price can only lower it
+                    continue
+                for j in range(m):
+                    v -= mu[j] * consumption[t, a, j]
+                if v > best:
+                    best = v
+                    kb = a
+        for j in range(m):
+            use[j] = 0.0
+        fits = kb >= 0
+        if kb >= 0:
+            if matching:
+                use[kb] = 1.0
+                fits = remaining[kb] >= 1.0
+            else:
+                for j in range(m):
+                    use[j] = consumption[t, kb, j]
+                    if use[j] > remaining[j]:
+                        fits = False
+        if fits:
+            for j in range(m):
+                remaining[j] -= use[j]
+            total += rewards[t, kb]
+            actions[t] = kb
+        else:
+            actions[t] = -1
+        _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum)
+    return total
+
+
+@njit(cache=True)
+def _softmax_matching(row, mu, lam, x):
+    """x[0] (null) and x[1..m]: the entropy-regularised best response; returns the conjugate value λ·logΣe^{u/λ}."""
+    m = mu.size
+    top = 0.0
+    for j in range(m):
+        if row[j] > 0.0:
+            u = (row[j] - mu[j]) / lam
+            if u > top:
+                top = u
+    z = math.exp(-top)
+    x[0] = z
+    for j in range(m):
+        if row[j] > 0.0:
+            e = math.exp((row[j] - mu[j]) / lam - top)
+            x[j + 1] = e
+            z += e
+        else:
+            x[j + 1] = 0.0
+    for j in range(m + 1):
+        x[j] /= z
+    return lam * (top + math.log(z))
+
+
+@njit(cache=True)
+def proportional_run(rewards, lam, mu, remaining, rate, eta, ref, reward_bound, allocation, dual_sum):
+    """DMD for proportional matching with an entropy term: request t gets the softmax allocation
+    ``allocation[t]`` (column 0 = null) when it fits, else the null action. Returns the batch's reward."""
+    n, m = rewards.shape
+    x = np.empty(m + 1)
+    use = np.empty(m)
+    total = 0.0
+    for t in range(n):
+        _softmax_matching(rewards[t], mu, lam, x)
+        fits = True
+        for j in range(m):
+            use[j] = x[j + 1]
+            if use[j] > remaining[j]:
+                fits = False
+        for j in range(m + 1):
+            allocation[t, j] = 0.0
+        if fits:
+            gain = 0.0
+            for j in range(m):
+                remaining[j] -= use[j]
+                gain += rewards[t, j] * x[j + 1]
+            for j in range(m + 1):
+                allocation[t, j] = x[j]
+                if x[j] > 0.0:
+                    gain -= lam * x[j] * math.log(x[j])
+            total += gain
+        else:
+            allocation[t, 0] = 1.0
+        _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum)
+    return total
+
+
+@njit(cache=True)
+def dual_terms(rewards, consumption, matching, lam, mu, used):
+    """Σ_t f_t*(μ) over one batch; adds the best responses' consumption into ``used`` (for the subgradient)."""
+    n, k = rewards.shape
+    m = mu.size
+    total = 0.0
+    if lam > 0.0:
+        x = np.empty(m + 1)
+        for t in range(n):
+            total += _softmax_matching(rewards[t], mu, lam, x)
+            for j in range(m):
+                used[j] += x[j + 1]
+        return total
+    for t in range(n):
+        best = 0.0
+        kb = -1
+        for a in range(k):
+            v = rewards[t, a]
+            if v <= best:
+                continue
+            if matching:
+                v -= mu[a]
+            else:
+                for j in range(m):
+                    v -= mu[j] * consumption[t, a, j]
+            if v > best:
+                best = v
+                kb = a
+        total += best
+        if kb >= 0:
+            if matching:
+                used[kb] += 1.0
+            else:
+                for j in range(m):
+                    used[j] += consumption[t, kb, j]
+    return total

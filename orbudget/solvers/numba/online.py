@@ -1,0 +1,228 @@
+"""numba adapters for online allocation: ``dmd`` (dual mirror descent), ``greedy`` (μ ≡ 0) and ``fluid``
+(duals fixed from an LP on a prefix or given).
+
+Every adapter runs the realised sequence once, batch by batch (streams never sit in memory), and reports in
+``stats``: ``reward``, ``spent`` and ``remaining`` per resource, ``hindsight`` (the benchmark: exact optimum, or
+the LP/dual bound on large instances; ``hindsight_kind`` says which), ``regret`` = hindsight − reward, and
+``dual_bound`` = D(μ̄) at the average dual iterate (the paper's conservative regret yardstick).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ...core.errors import InvalidProblemError
+from ...core.registry import register
+from ...core.result import Result, Status
+from ...core.validation import as_array, as_choice, as_scalar
+from ...problems.online import REFERENCES, OnlineAllocation, initial_duals
+
+_NO_CONSUMPTION = np.zeros((1, 1, 1))
+# T·K up to which the default benchmark is the exact MIP: matching instances are totally unimodular (the MIP is an
+# LP), dense ones are multidimensional knapsacks, so they get the exact MIP only when small and under a time limit
+EXACT_HINDSIGHT_LIMIT = {True: 200_000, False: 2_000}
+AUTO_MIP_SECONDS = 10.0
+BENCHMARKS = ("auto", "hindsight", "hindsight_lp", "none")
+
+
+def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str | None, record: bool = True):
+    """Run one pass of the DMD loop over the problem's batches.
+
+    ``reference=None`` keeps ``mu`` fixed. Returns ``(x, reward, remaining, final mu, average mu)``; ``x`` is the
+    action per request (-1 = null), or the (T, m+1) allocation for proportional (entropy) instances.
+    """
+    from ._online import REFERENCE_CODES, dmd_run, proportional_run
+
+    ref = 0 if reference is None else REFERENCE_CODES[reference]
+    mu = np.array(mu, dtype=np.float64)
+    remaining = np.array(problem.budgets, dtype=np.float64)
+    rate = np.ascontiguousarray(problem.target_rate, dtype=np.float64)
+    dual_sum = np.zeros_like(mu)
+    lam = problem.entropy
+    m = problem.n_resources
+    parts = []
+    reward = 0.0
+    for r, c in problem.batches():
+        r = np.ascontiguousarray(r, dtype=np.float64)
+        if lam > 0:
+            out = np.empty((r.shape[0], m + 1))
+            reward += proportional_run(r, lam, mu, remaining, rate, step_size, ref, problem.reward_bound, out, dual_sum)
+        else:
+            out = np.empty(r.shape[0], dtype=np.int64)
+            cons = _NO_CONSUMPTION if c is None else np.ascontiguousarray(c, dtype=np.float64)
+            reward += dmd_run(r, cons, c is None, mu, remaining, rate, step_size, ref, problem.reward_bound, out,
+                              dual_sum)
+        if record:
+            parts.append(out)
+    x = np.concatenate(parts) if record else None
+    return x, float(reward), remaining, mu, dual_sum / problem.horizon
+
+
+def dual_value(problem: OnlineAllocation, mu) -> tuple[float, np.ndarray]:
+    """``(D(μ), B − consumption of the best responses)``: the dual value and a subgradient at μ."""
+    from ._online import dual_terms
+
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    used = np.zeros(problem.n_resources)
+    total = 0.0
+    for r, c in problem.batches():
+        cons = _NO_CONSUMPTION if c is None else np.ascontiguousarray(c, dtype=np.float64)
+        total += dual_terms(np.ascontiguousarray(r, dtype=np.float64), cons, c is None, problem.entropy, mu, used)
+    return float(total + mu @ problem.budgets), problem.budgets - used
+
+
+def smooth_dual_bound(problem: OnlineAllocation, tol: float = 1e-10) -> tuple[float, np.ndarray]:
+    """``(min D, argmin μ)`` for proportional (entropy) instances, where D is smooth: L-BFGS-B over μ ≥ 0.
+
+    With λ > 0 the regularised problem is concave with a strictly feasible point, so min D equals its optimum.
+    """
+    from scipy.optimize import minimize
+
+    scale = max(dual_value(problem, np.zeros(problem.n_resources))[0], 1e-300)
+
+    def f(mu):
+        d, g = dual_value(problem, mu)
+        return d / scale, g / scale
+
+    res = minimize(f, np.zeros(problem.n_resources), jac=True, method="L-BFGS-B",
+                   bounds=[(0.0, None)] * problem.n_resources, options={"ftol": tol, "gtol": 1e-12, "maxiter": 5000})
+    return float(res.fun * scale), np.maximum(res.x, 0.0)
+
+
+def benchmark_value(problem: OnlineAllocation, which: str, opts) -> tuple[float | None, str]:
+    """The hindsight benchmark for ``stats``: ``(value, kind)``; kind is ``hindsight`` (exact), ``hindsight_lp``
+    (LP or dual bound, an upper bound on the exact optimum) or ``none``."""
+    from ...core.registry import backend_available
+
+    which = as_choice("options.benchmark", which, BENCHMARKS)
+    if which == "none":
+        return None, "none"
+    n_actions = problem.n_resources if problem.is_stream else problem.rewards.shape[1]
+    size = problem.horizon * n_actions
+    if which == "auto":
+        small = size <= EXACT_HINDSIGHT_LIMIT[problem.is_matching] and not problem.is_stream
+        which = "hindsight" if (small and problem.entropy == 0) else "hindsight_lp"
+    if problem.entropy > 0:  # smooth dual: its minimum is the regularised optimum (strong duality)
+        return smooth_dual_bound(problem)[0], "hindsight"
+    if not backend_available("highs"):
+        return None, "none"
+    from ..highs.online import hindsight_lp_value, hindsight_mip
+
+    if which == "hindsight":
+        r = hindsight_mip(problem, _plain(opts, AUTO_MIP_SECONDS))
+        if r.status == Status.OPTIMAL:
+            return r.objective, "hindsight"
+        which = "hindsight_lp"
+    return hindsight_lp_value(problem, _plain(opts)), "hindsight_lp"
+
+
+def _plain(opts, time_limit=None):
+    from ...core.solve import SolveOptions
+
+    return SolveOptions(threads=opts.threads, seed=opts.seed, time_limit=time_limit)
+
+
+def _finish(problem: OnlineAllocation, opts, x, reward, remaining, mu, avg_mu, elapsed, extra=None) -> Result:
+    t0 = time.perf_counter()
+    hindsight, kind = benchmark_value(problem, opts.get("benchmark", "auto"), opts)
+    dual_bound = dual_value(problem, avg_mu)[0]
+    stats = {"reward": reward, "spent": problem.budgets - remaining, "remaining": remaining,
+             "hindsight": hindsight, "hindsight_kind": kind,
+             "regret": None if hindsight is None else hindsight - reward,
+             "dual_bound": dual_bound, "average_duals": avg_mu, **(extra or {})}
+    return Result(status=Status.FEASIBLE, x=x, objective=reward, bound=hindsight, duals=mu, stats=stats,
+                  timings={"policy": elapsed, "benchmark": time.perf_counter() - t0},
+                  message="online policy run over the realised sequence")
+
+
+def _reference_options(problem: OnlineAllocation, opts):
+    reference = as_choice("options.reference", opts.get("reference", "euclidean"), REFERENCES)
+    defaults = {"projected_entropy": 10.0}
+    if opts.get("step_size") is not None:
+        eta = as_scalar("options.step_size", opts.get("step_size"), minimum=0.0)
+    else:
+        c = as_scalar("options.scale", opts.get("scale", defaults.get(reference, 1.0)), minimum=0.0)
+        eta = c / math.sqrt(problem.horizon)
+    initial = opts.get("initial")
+    if initial is None:
+        mu = initial_duals(reference, problem.target_rate)
+    else:
+        mu = np.array(as_array("options.initial", initial, shape=(problem.n_resources,), nonnegative=True))
+    if reference.endswith("entropy") and (mu <= 0).any():
+        raise InvalidProblemError("`options.initial` must be positive for an entropy reference (a zero dual stays zero)")
+    return reference, eta, mu
+
+
+@register(OnlineAllocation, "dmd", backend="numba", priority=10,
+          options=("reference", "step_size", "scale", "initial", "benchmark"))
+def solve_dmd(problem: OnlineAllocation, opts) -> Result:
+    """Dual mirror descent (Balseiro, Lu, Mirrokni 2023): η = c/√T, four reference functions."""
+    reference, eta, mu = _reference_options(problem, opts)
+    t0 = time.perf_counter()
+    x, reward, remaining, mu, avg = run_policy(problem, mu, eta, reference)
+    return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0,
+                   {"reference": reference, "step_size": eta})
+
+
+@register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",))
+def solve_greedy(problem: OnlineAllocation, opts) -> Result:
+    """Greedy: the highest-reward action that still fits (DMD with μ ≡ 0)."""
+    t0 = time.perf_counter()
+    x, reward, remaining, mu, avg = run_policy(problem, np.zeros(problem.n_resources), 0.0, None)
+    return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0)
+
+
+@register(OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"))
+def solve_fluid(problem: OnlineAllocation, opts) -> Result:
+    """Fluid duals, then fixed: μ from the LP on the first ``prefix`` fraction of requests (which get the null
+    action, as in one-shot learning of Devanur and Hayes 2009), or ``duals`` given (from a known distribution)."""
+    t0 = time.perf_counter()
+    given = opts.get("duals")
+    if given is not None:
+        mu = np.array(as_array("options.duals", given, shape=(problem.n_resources,), nonnegative=True))
+        skip = 0
+    else:
+        if problem.horizon < 2:
+            raise InvalidProblemError("`options.prefix` needs a horizon of at least 2; give `options.duals` instead")
+        frac = as_scalar("options.prefix", opts.get("prefix", 0.05), minimum=0.0, maximum=1.0, strict_minimum=True)
+        skip = max(1, min(problem.horizon - 1, int(math.ceil(frac * problem.horizon))))
+        mu = fluid_duals(problem.prefix(skip))
+    x, reward, remaining, mu, avg = run_policy(_suffix(problem, skip), mu, 0.0, None)
+    if skip:
+        x = np.concatenate([np.full((skip, *x.shape[1:]), 0, dtype=x.dtype), x])
+        if problem.entropy > 0:
+            x[:skip, 0] = 1.0
+        else:
+            x[:skip] = -1
+    return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0,
+                   {"prefix": skip, "fluid_duals": mu.copy()})
+
+
+def fluid_duals(sample: OnlineAllocation) -> np.ndarray:
+    """Optimal LP duals of the budget rows on a sample whose budgets are scaled to its length."""
+    if sample.entropy > 0:
+        return smooth_dual_bound(sample)[1]
+    from ..highs.online import dual_cutting_planes
+
+    return dual_cutting_planes(sample)["mu"]
+
+
+def _suffix(problem: OnlineAllocation, skip: int) -> OnlineAllocation:
+    """Requests ``skip..T-1`` with the full budgets (nothing was spent on the prefix)."""
+    if skip == 0:
+        return problem
+    horizon = problem.horizon - skip
+
+    def stream():
+        seen = 0
+        for r, c in problem.batches():
+            lo = max(0, skip - seen)
+            seen += r.shape[0]
+            if lo < r.shape[0]:
+                yield r[lo:], None if c is None else c[lo:]
+
+    return OnlineAllocation(stream=stream, horizon=horizon, stream_matching=problem.is_matching, budgets=problem.budgets,
+                            entropy=problem.entropy, reward_bound=problem.reward_bound)
