@@ -19,8 +19,7 @@ from .core import (
     save,
     solve,
 )
-from .problems import DualMirrorDescent, MultipleChoiceKnapsack, OnlineAllocation, RolloutAllocation
-from .problems import online_inputs
+from .problems import DualMirrorDescent, MultipleChoiceKnapsack, OnlineAllocation, RolloutAllocation, online_inputs
 from .problems.adx import load_adx
 from .problems.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
 

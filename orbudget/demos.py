@@ -76,6 +76,26 @@ def knapsack_demo(quick: bool) -> Iterator[tuple]:
                time.perf_counter() - t0, "effective-gradient ratio")
 
 
+@demo("online")
+def online_demo(quick: bool) -> Iterator[tuple]:
+    from .problems import online_inputs as gen
+
+    horizon = 20_000 if quick else 200_000
+    instances = [(f"iid matching T={horizon:,} m=10", gen.iid_matching(horizon, 10, seed=0)),
+                 ("NRM T=2,000 m=100 d=10", gen.network_revenue_management(2000, 100, 10, seed=0)),
+                 (f"second-price auctions T={horizon:,}", gen.random_auctions(horizon, seed=0))]
+    for name, p in instances:
+        base = None
+        for method in ("dmd", "greedy", "fluid"):
+            r, t, note = _run(p, method, options={"benchmark": "hindsight_lp" if base is None else "none"})
+            if r is None:
+                yield ("online", name, method, None, None, None, t, note)
+                continue
+            base = r.stats["hindsight"] if base is None else base
+            yield ("online", name, method, r.objective, base, _gap(r.objective, base), r.timings["policy"],
+                   note or "baseline = hindsight LP; time = policy run")
+
+
 def run_demos(family: str | None = None, quick: bool = False) -> list[tuple]:
     from .core.errors import InvalidProblemError
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.problems import online_inputs as gen
 from orbudget.problems.online import REFERENCES, DualMirrorDescent
-from orbudget.solvers.highs.online import dual_cutting_planes
 from orbudget.solvers.numba import _online as kernels
 
 from ..conftest import needs
