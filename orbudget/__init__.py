@@ -19,14 +19,23 @@ from .core import (
     save,
     solve,
 )
-from .problems import DualMirrorDescent, MultipleChoiceKnapsack, OnlineAllocation, RolloutAllocation, online_inputs
+from .problems import (
+    BanditsWithKnapsacks,
+    DualMirrorDescent,
+    MultipleChoiceKnapsack,
+    OnlineAllocation,
+    RolloutAllocation,
+    online_inputs,
+)
 from .problems.adx import load_adx
 from .problems.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
+from .solvers.numba.bwk import BwKPolicy
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendNotAvailableError", "DualMirrorDescent", "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack",
-    "NoSolutionError", "OnlineAllocation", "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status",
-    "SuccessRateEstimator", "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve",
+    "available_solvers", "BackendNotAvailableError", "BanditsWithKnapsacks", "BwKPolicy", "DualMirrorDescent",
+    "GRPOSimulation", "InvalidProblemError", "Limit", "load", "load_adx", "MultipleChoiceKnapsack",
+    "NoSolutionError", "online_inputs", "OnlineAllocation", "Result", "RolloutAllocation", "RolloutAllocator",
+    "save", "simulate_grpo", "solve", "SolverError", "Status", "SuccessRateEstimator",
 ]

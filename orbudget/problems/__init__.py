@@ -1,9 +1,10 @@
 """Problem models: typed, validated, no backend imports."""
 
+from .bwk import BanditsWithKnapsacks
 from .knapsack import MultipleChoiceKnapsack
 from .online import DualMirrorDescent, OnlineAllocation
 from .rollouts import RolloutAllocation
 
 _register_all = True  # importing this package registers every model kind for orbudget.load
 
-__all__ = ["DualMirrorDescent", "MultipleChoiceKnapsack", "OnlineAllocation", "RolloutAllocation"]
+__all__ = ["BanditsWithKnapsacks", "DualMirrorDescent", "MultipleChoiceKnapsack", "OnlineAllocation", "RolloutAllocation"]

@@ -3,8 +3,10 @@ package is imported until an adapter runs."""
 
 from .cvxpy import online as _cvxpy_online  # noqa: F401
 from .cvxpy import rollouts as _cvxpy_rollouts  # noqa: F401
+from .highs import bwk as _highs_bwk  # noqa: F401
 from .highs import knapsack as _highs_knapsack  # noqa: F401
 from .highs import online as _highs_online  # noqa: F401
+from .numba import bwk as _numba_bwk  # noqa: F401
 from .numba import knapsack as _numba_knapsack  # noqa: F401
 from .numba import online as _numba_online  # noqa: F401
 from .ortools import knapsack as _ortools_knapsack  # noqa: F401

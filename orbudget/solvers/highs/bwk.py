@@ -1,0 +1,93 @@
+"""HiGHS adapters for bandits with knapsacks: the LP benchmark ``opt_lp`` and the LP-based policies ``ucb_bwk``
+(optimistic LP, Agrawal and Devanur) and ``explore_first`` (Slivkins, Exercise 10.1), which play through
+:func:`orbudget.solvers.numba.bwk.play`.
+
+The LP over distributions of arms, per round: :math:`\\max_{X\\ge0} r^\\top X` s.t. :math:`C^\\top X \\le \\beta`,
+:math:`\\sum_a X_a \\le 1` (the slack is the null arm), with :math:`\\beta` the budget per round.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.registry import register
+from ...core.result import Result, Status
+from ...problems.bwk import BanditsWithKnapsacks
+
+
+class BwKLP:
+    """One HiGHS model reused across re-solves: only the costs, coefficients and budgets change."""
+
+    def __init__(self, n_arms: int, n_resources: int):
+        import highspy
+
+        from ...core.solve import SolveOptions
+        from .knapsack import new_highs
+
+        self.k, self.d = n_arms, n_resources
+        h = new_highs(SolveOptions())
+        inf = highspy.kHighsInf
+        h.addVars(self.k, np.zeros(self.k), np.ones(self.k))
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        cols = np.arange(self.k, dtype=np.int32)
+        for _ in range(self.d):
+            h.addRow(-inf, 1.0, self.k, cols, np.ones(self.k))
+        h.addRow(-inf, 1.0, self.k, cols, np.ones(self.k))
+        self.h = h
+
+    def solve(self, rewards, consumption, per_round) -> tuple[float, np.ndarray]:
+        """``(value per round, X)`` for reward means (K,), consumption means (K, d), budget per round (d,)."""
+        import highspy
+
+        h = self.h
+        h.changeColsCost(self.k, np.arange(self.k, dtype=np.int32), np.asarray(rewards, float))
+        for i in range(self.d):
+            for a in range(self.k):
+                h.changeCoeff(i, a, float(consumption[a, i]))
+            h.changeRowBounds(i, -highspy.kHighsInf, float(per_round[i]))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            from ...core.errors import SolverError
+
+            raise SolverError(f"BwK LP: HiGHS {h.modelStatusToString(h.getModelStatus())}")
+        x = np.clip(np.asarray(h.getSolution().col_value), 0.0, 1.0)
+        total = x.sum()
+        if total > 1:
+            x = x / total
+        return float(h.getInfo().objective_function_value), x
+
+
+def opt_lp_value(problem: BanditsWithKnapsacks) -> tuple[float, np.ndarray]:
+    """``(OPT_LP, X*)``: T times the LP value with the true means (book eq. 141)."""
+    lp = BwKLP(problem.n_arms, problem.n_resources)
+    value, x = lp.solve(problem.reward_means, problem.consumption_means, problem.budgets / problem.horizon)
+    return problem.horizon * value, x
+
+
+@register(BanditsWithKnapsacks, "opt_lp", backend="highs", priority=70)
+def solve_opt_lp(problem: BanditsWithKnapsacks, opts) -> Result:
+    """The LP benchmark OPT_LP (best fixed distribution over arms, known means): ``x`` = that distribution."""
+    value, x = opt_lp_value(problem)
+    fixed = problem.opt_fixed_arm()
+    return Result(status=Status.OPTIMAL, x=x, objective=value, bound=value,
+                  stats={"opt_lp": value, "opt_fixed_arm": fixed, "null_arm": max(0.0, 1 - float(x.sum()))},
+                  message="LP over fixed distributions of arms (HiGHS)")
+
+
+_LP_OPTIONS = ("confidence", "benchmark", "jit")
+
+
+@register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=(*_LP_OPTIONS, "resolve_every"))
+def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
+    """UcbBwK (Agrawal, Devanur): sample from the optimistic LP, re-solved every ``resolve_every`` rounds."""
+    from ..numba.bwk import solve_policy
+
+    return solve_policy(problem, opts, "ucb_bwk")
+
+
+@register(BanditsWithKnapsacks, "explore_first", backend="highs", priority=50, options=(*_LP_OPTIONS, "explore_rounds"))
+def solve_explore_first(problem: BanditsWithKnapsacks, opts) -> Result:
+    """Explore-first: round-robin for N rounds, then the optimistic LP's distribution with shrunk budgets."""
+    from ..numba.bwk import solve_policy
+
+    return solve_policy(problem, opts, "explore_first")
