@@ -85,6 +85,31 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_exercises(args) -> int:
+    import runpy
+
+    from . import exercises
+
+    if args.action == "list":
+        for ex in exercises.all_exercises():
+            print(f"{ex.id:10s} {ex.title}  ({ex.source})")
+        return 0
+    if args.id is None:
+        raise ValueError(f"`exercises {args.action}` needs an exercise id (see `orbudget exercises list`)")
+    ex = exercises.get(args.id)
+    if args.action == "show":
+        print(ex.show(solution=args.solution))
+        return 0
+    if args.file is None:
+        raise ValueError("`exercises check` needs a Python file that defines `answer`")
+    namespace = runpy.run_path(args.file)
+    if "answer" not in namespace:
+        raise ValueError(f"{args.file} must define `answer` ({ex.answer_format})")
+    feedback = ex.check(namespace["answer"])
+    print(feedback)
+    return 0 if feedback else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orbudget", description="Budget-constrained allocation toolkit.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("family", nargs="?")
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("exercises", help="textbook exercises: list, show ID [--solution], check ID FILE.py")
+    p.add_argument("action", choices=("list", "show", "check"))
+    p.add_argument("id", nargs="?")
+    p.add_argument("file", nargs="?", help="for check: a Python file defining `answer`")
+    p.add_argument("--solution", action="store_true", help="with show: print the worked solution too")
+    p.set_defaults(func=_cmd_exercises)
     p = sub.add_parser("info", help="installed backends and versions")
     p.set_defaults(func=_cmd_info)
     return parser

@@ -15,6 +15,7 @@ from orbudget.problems.online import REFERENCES, DualMirrorDescent
 from orbudget.solvers.numba import _online as kernels
 
 from ..conftest import needs
+from .test_kernels import twin
 
 POLICIES = [("dmd", {"reference": ref}) for ref in REFERENCES] + [("greedy", {}), ("fluid", {"prefix": 0.2})]
 NO_BENCH = {"benchmark": "none"}
@@ -84,7 +85,7 @@ def test_kernels_equal_python_twins():
     for matching, cons, rewards in ((False, c, r), (True, np.zeros((1, 1, 1)), r[:, :2])):
         for ref in range(5):
             outs = []
-            for fn in (kernels.dmd_run, kernels.dmd_run.py_func):
+            for fn in (kernels.dmd_run, twin(kernels.dmd_run)):
                 mu, rem, ds = np.full(2, 0.3), np.array([5.0, 4.0]), np.zeros(2)
                 acts = np.empty(50, np.int64)
                 total = fn(rewards, cons, matching, mu, rem, np.array([0.1, 0.08]), 0.2, ref, 1.0, acts, ds)
@@ -92,7 +93,7 @@ def test_kernels_equal_python_twins():
             assert outs[0][0] == pytest.approx(outs[1][0], rel=1e-12)
             assert np.array_equal(outs[0][1], outs[1][1])
             np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-12)
-    for fn in (kernels.dual_terms, kernels.dual_terms.py_func):
+    for fn in (kernels.dual_terms, twin(kernels.dual_terms)):
         used = np.zeros(2)
         assert fn(r, c, False, 0.0, np.array([0.2, 0.1]), used) == pytest.approx(
             sum(max(0.0, (r[t] - c[t] @ [0.2, 0.1]).max()) for t in range(50)), rel=1e-12)

@@ -74,7 +74,7 @@ def solve_opt_lp(problem: BanditsWithKnapsacks, opts) -> Result:
                   message="LP over fixed distributions of arms (HiGHS)")
 
 
-_LP_OPTIONS = ("confidence", "benchmark", "jit")
+_LP_OPTIONS = ("confidence", "benchmark")
 
 
 @register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=(*_LP_OPTIONS, "resolve_every"))

@@ -52,7 +52,6 @@ class BwKPolicy:
         reference: dual mirror map for ``best_of_both`` (``projected_entropy`` default, any of DMD's four).
         explore_rounds: N for ``explore_first`` (default ⌈K^{1/3} T^{2/3}⌉).
         resolve_every: LP re-solve period of ``ucb_bwk`` (default max(1, T // 2000)).
-        jit: use the numba kernels (False runs their pure-Python twins: the plain-Python baseline).
 
     Example:
         >>> import orbudget as ob
@@ -67,7 +66,7 @@ class BwKPolicy:
 
     def __init__(self, problem: BanditsWithKnapsacks, method: str = "primal_dual", *, seed=None, confidence=None,
                  hedge_step=None, exp3_step=None, exploration=None, dual_step=None, reference: str = "projected_entropy",
-                 explore_rounds=None, resolve_every=None, jit: bool = True):
+                 explore_rounds=None, resolve_every=None):
         from ...problems.online import REFERENCES, initial_duals
         from ._online import REFERENCE_CODES
 
@@ -94,7 +93,6 @@ class BwKPolicy:
                                else as_scalar("explore_rounds", explore_rounds, integer=True, minimum=0, maximum=horizon))
         self.resolve_every = (max(1, horizon // 2000) if resolve_every is None
                               else as_scalar("resolve_every", resolve_every, integer=True, minimum=1))
-        self.jit = bool(jit)
         self.rng = split_seed(seed)[0]
         self.budgets = budgets
         self.counts = np.zeros(k)
@@ -110,13 +108,6 @@ class BwKPolicy:
         self.reward = 0.0
         self._solved_at = None
         self._lp = None
-
-    # -- kernels (jitted or their Python twins) ---------------------------------------------------------------
-    def _fn(self, name):
-        from . import _bwk
-
-        f = getattr(_bwk, name)
-        return f if self.jit else f.py_func
 
     @property
     def done(self) -> bool:
@@ -163,7 +154,9 @@ class BwKPolicy:
         if self.done:
             raise InvalidProblemError("play is over: the horizon is reached or a budget cannot cover another round")
         u = self.rng.random(2)
-        return int(self._fn("choose")(self.code(), self.t, u, self.counts, self.reward_sum, self.consumption_sum,
+        from ._bwk import choose
+
+        return int(choose(self.code(), self.t, u, self.counts, self.reward_sum, self.consumption_sum,
                                       self.budgets, float(self.problem.horizon), self.params, self.logw, self.logv,
                                       self.dist))
 
@@ -172,7 +165,9 @@ class BwKPolicy:
         arm = int(arm)
         d = self.problem.n_resources
         c = np.zeros(d) if arm < 0 else np.asarray(consumption, float).reshape(d)
-        self._fn("learn")(self.code(), arm, float(reward) if arm >= 0 else 0.0, c, self.counts, self.reward_sum,
+        from ._bwk import learn
+
+        learn(self.code(), arm, float(reward) if arm >= 0 else 0.0, c, self.counts, self.reward_sum,
                           self.consumption_sum, self.budgets, float(self.problem.horizon), self.params, self.logw,
                           self.logv, self.mu, self.dual_sum)
         if arm >= 0:
@@ -229,13 +224,12 @@ def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Ge
     ctab = problem.consumptions if kind == 2 else _EMPTY_C
     counter = np.zeros(1)
     stopped = False
-    run_fn = run if policy.jit else run.py_func
     while policy.t < horizon and not stopped:
         code = policy.code()
         n = min(policy.rounds_until_resolve(), CHUNK, horizon - policy.t)
         pu = policy.rng.random((n, 2))
         eu = env_rng.random((n, 1 + d))
-        t, gained, stopped = run_fn(code, policy.t, policy.t + n, pu, eu, kind, problem.reward_means,
+        t, gained, stopped = run(code, policy.t, policy.t + n, pu, eu, kind, problem.reward_means,
                                     problem.consumption_means, rtab, ctab, policy.counts, policy.reward_sum,
                                     policy.consumption_sum, policy.remaining, policy.budgets, float(horizon),
                                     policy.params, policy.logw, policy.logv, policy.mu, policy.dual_sum, policy.dist,
@@ -280,7 +274,7 @@ def _seed_int(seed) -> int | None:
     return seed
 
 
-_OPTIONS = ("confidence", "hedge_step", "exp3_step", "exploration", "dual_step", "reference", "benchmark", "jit")
+_OPTIONS = ("confidence", "hedge_step", "exp3_step", "exploration", "dual_step", "reference", "benchmark")
 
 
 def _register(method, priority, doc):

@@ -1,0 +1,179 @@
+"""Chapter 10 (bandits with knapsacks) exercises: explore-first lower and upper bounds (10.1), fixed distribution vs
+fixed arm (10.2), dynamic pricing with limited supply (10.3)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._base import Exercise, Feedback
+
+HORIZONS = (1_000, 10_000, 100_000)
+
+
+def _solve(problem, method, seed, **options):
+    from ..core.solve import solve
+
+    return solve(problem, method=method, seed=seed, options=options)
+
+
+# -- 10.1(a): explore-first can lose a constant fraction when B < √T ------------------------------------------------
+def _lower_instance(horizon, budget, explore_rounds):
+    from ..problems.bwk import BanditsWithKnapsacks
+
+    return BanditsWithKnapsacks.decoy(horizon, budget, explore_rounds)
+
+
+def _grade_lower(answer) -> Feedback:
+    from ..problems.bwk import BanditsWithKnapsacks
+
+    ratios = []
+    for horizon in HORIZONS:
+        budget = math.sqrt(horizon) / 2
+        n = math.ceil((3 * horizon**2) ** (1 / 3))
+        out = answer(horizon, budget, n)
+        p = out if isinstance(out, BanditsWithKnapsacks) else BanditsWithKnapsacks(
+            reward_means=out[0], consumption_means=out[1], budgets=[budget], horizon=horizon)
+        if p.n_resources != 1 or p.horizon != horizon or not np.isclose(p.budgets[0], budget):
+            return Feedback(False, f"for T={horizon} the instance must have one resource with budget B={budget:.4g} "
+                                   f"and horizon T (got d={p.n_resources}, B={p.budgets}, T={p.horizon})")
+        r = _solve(p, "explore_first", 0, explore_rounds=n)
+        ratios.append(r.objective / r.stats["opt_lp"])
+    shown = ", ".join(f"T={t}: {x:.3f}" for t, x in zip(HORIZONS, ratios))
+    if max(ratios) <= 0.75:
+        return Feedback(True, f"explore-first keeps losing a constant fraction of OPT_LP ({shown})")
+    return Feedback(False, f"explore-first earned {shown} of OPT_LP: on your instance it does fine. Hint: with B < √T, "
+                           "an arm that burns budget without reward makes any fixed-length exploration costly, and two "
+                           "coins with means B/T and B/T + 1/√N cannot be told apart in N tosses.")
+
+
+# -- 10.1(b): with B = Ω(T), N ≈ T^{2/3} gives regret Õ(T^{2/3}) ------------------------------------------------------
+def _upper_instance(horizon):
+    from ..problems.bwk import BanditsWithKnapsacks
+
+    return BanditsWithKnapsacks(reward_means=[0.9, 0.6, 0.3], consumption_means=[[0.9], [0.4], [0.1]],
+                                budgets=[horizon / 4], horizon=horizon)
+
+
+def _upper_reference():
+    return lambda horizon, n_arms: math.ceil(n_arms ** (1 / 3) * horizon ** (2 / 3) * math.log(horizon) ** (1 / 3))
+
+
+def _grade_upper(answer) -> Feedback:
+    regrets, ratios, rounds = [], [], []
+    for horizon in HORIZONS:
+        n = int(answer(horizon, 3))
+        if not 0 <= n <= horizon:
+            return Feedback(False, f"N must be between 0 and T; got {n} for T={horizon}")
+        rounds.append(n)
+        runs = [_solve(_upper_instance(horizon), "explore_first", s, explore_rounds=n) for s in range(4)]
+        regrets.append(max(1.0, float(np.median([r.stats["regret"] for r in runs]))))
+        ratios.append(float(np.median([r.objective / r.stats["opt_lp"] for r in runs])))
+    slope = float(np.polyfit(np.log(HORIZONS), np.log(regrets), 1)[0])
+    facts = f"N = {rounds}, regret slope {slope:.2f} (log-log over T = 1e3..1e5), REW/OPT_LP at 1e5 = {ratios[-1]:.3f}"
+    if slope <= 0.8 and ratios[-1] >= 0.9:
+        return Feedback(True, facts)
+    hint = ("too much exploration: the explore phase alone costs a constant fraction of T" if rounds[-1] > 0.2 * HORIZONS[-1]
+            else "too little exploration: the LP is solved from estimates that are too noisy")
+    return Feedback(False, f"{facts}; {hint}. Balance N·(cost of exploring) against T·√(K/N) (estimation error).")
+
+
+# -- 10.2: OPT_FD can be d times OPT_FA ---------------------------------------------------------------------------
+def _tight_reference():
+    from ..problems.bwk import BanditsWithKnapsacks
+
+    def instance(d, budget):
+        return BanditsWithKnapsacks(reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget),
+                                    horizon=int(d * budget))
+
+    return instance
+
+
+def _grade_tight(answer) -> Feedback:
+    from ..solvers.highs.bwk import opt_lp_value
+
+    for d, budget in ((2, 50), (3, 40), (5, 20)):
+        p = answer(d, budget)
+        if p.n_resources != d:
+            return Feedback(False, f"for d={d} the instance must have d={d} resources; got {p.n_resources}")
+        fd, fa = opt_lp_value(p)[0], p.opt_fixed_arm()
+        if fa <= 0:
+            return Feedback(False, f"for d={d} no fixed arm earns anything (OPT_FA = 0): the ratio is undefined")
+        if not math.isclose(fd / fa, d, rel_tol=1e-6):
+            return Feedback(False, f"for d={d}: OPT_FD = {fd:.6g}, OPT_FA = {fa:.6g}, ratio {fd / fa:.4f}, not {d}. Hint: "
+                                   "let each arm use up a different resource, and give time for all of them.")
+    return Feedback(True, "OPT_FD / OPT_FA = d exactly for d = 2, 3, 5 (HiGHS LP against the best fixed arm)")
+
+
+# -- 10.3: dynamic pricing with limited supply --------------------------------------------------------------------
+def _price_value(price, horizon, supply):
+    return price * np.minimum(supply, horizon * (1 - price))
+
+
+def _price_reference():
+    return lambda horizon, supply: max(0.5, 1 - supply / horizon)
+
+
+def _grade_price(answer) -> Feedback:
+    grid = np.linspace(0, 1, 200_001)
+    for horizon, supply in ((1000, 100), (1000, 600), (5000, 2500), (200, 1)):
+        p = float(answer(horizon, supply))
+        best = _price_value(grid, horizon, supply).max()
+        got = float(_price_value(p, horizon, supply))
+        if got < best * (1 - 1e-6):
+            return Feedback(False, f"T={horizon}, B={supply}: price {p:.4f} earns {got:.4f}, the best fixed price earns "
+                                   f"{best:.4f}. Hint: V(p) = p·min(B, T(1 − p)) has two regimes; where do they meet?")
+    return Feedback(True, "your price matches the best fixed price on every (T, B) tried")
+
+
+EXERCISES = (
+    Exercise(
+        id="bwk-10.1a", title="Explore-first fails when the budget is small", source="Slivkins, Exercise 10.1(a)",
+        statement=("Explore-first plays every arm in turn for N rounds fixed in advance (N ≈ K^{1/3} T^{2/3}), then "
+                   "samples from one distribution D computed from the estimates. Let there be one resource besides "
+                   "time, with B < √T, and N = ⌈(3T²)^{1/3}⌉. Construct an instance on which explore-first loses a "
+                   "constant fraction of OPT_LP for every large T."),
+        answer_format="a function instance(T, B, N) returning a BanditsWithKnapsacks (one resource, budget B, horizon T) "
+                      "or a pair (reward_means (K,), consumption_means (K, 1)); checked at T = 1e3, 1e4, 1e5, B = √T/2",
+        grader=_grade_lower, reference=lambda: _lower_instance,
+        solution_text=("Take three arms: bad (reward 0, consumption 1), good (reward 1, consumption B/T) and decoy "
+                       "(reward 1, consumption B/T + 1/√N). OPT_LP = T: play the good arm every round. The exploration "
+                       "phase pulls the bad arm N/3 > B times, so the budget is gone before exploitation starts. Even "
+                       "without the bad arm, N tosses cannot separate B/T from B/T + 1/√N, and picking the decoy "
+                       "exhausts the budget after about B/(B/T + 1/√N) << T rounds.")),
+    Exercise(
+        id="bwk-10.1b", title="Explore-first with a large budget", source="Slivkins, Exercise 10.1(b)",
+        statement=("Now B = Ω(T) (here B = T/4, K = 3 arms, one resource). Explore-first explores for N rounds, then "
+                   "samples from the optimistic LP's solution, with budgets shrunk by (1 − √(K/T)). Choose N as a "
+                   "function of T and K so that the regret is Õ(T^{2/3})."),
+        answer_format="a function explore_rounds(T, K) -> N; graded by the log-log slope of the median regret over "
+                      "T = 1e3..1e5 (at most 0.8) and REW/OPT_LP >= 0.9 at T = 1e5",
+        grader=_grade_upper, reference=_upper_reference,
+        solution_text=("Exploring costs at most N in regret. After N/K pulls per arm, the estimates are off by "
+                       "about √(K/N), which costs about T·√(K/N) over the rest of the run. Balancing the two gives "
+                       "N = K^{1/3} T^{2/3} (log T)^{1/3}, so the regret is Õ(K^{1/3} T^{2/3}); the fitted slope is "
+                       "about 0.66.")),
+    Exercise(
+        id="bwk-10.2", title="Fixed distribution vs fixed arm", source="Slivkins, Exercise 10.2 / Section 10.1",
+        statement=("OPT_FD (the best fixed distribution over arms) is at most d·OPT_FA (the best fixed arm). Show that "
+                   "the factor d is tight: for every d, give an instance with OPT_FD = d·OPT_FA."),
+        answer_format="a function instance(d, B) returning a BanditsWithKnapsacks with d resources",
+        grader=_grade_tight, reference=_tight_reference,
+        solution_text=("Use d arms and d resources with budget B each, and T = dB. Arm a pays 1 and uses one unit of "
+                       "resource a. A fixed arm runs out of its resource after B rounds, so OPT_FA = B. The uniform "
+                       "distribution uses B of each resource over T = dB rounds and earns dB. Hence "
+                       "OPT_FD = dB = d·OPT_FA.")),
+    Exercise(
+        id="bwk-10.3", title="Dynamic pricing with limited supply: the best fixed price", source="Slivkins, Exercise 10.3",
+        statement=("A seller has B units and T customers. Each customer buys at posted price p with probability "
+                   "S(p) = 1 − p. A fixed price p earns about V(p) = p·min(B, T·S(p)). Find the best fixed price as a "
+                   "function of T and B. This is the benchmark that the discretised price grid P_ε is measured "
+                   "against."),
+        answer_format="a function best_price(T, B) -> p in [0, 1]",
+        grader=_grade_price, reference=_price_reference,
+        solution_text=("On p ≥ 1 − B/T, supply never binds and V(p) = T·p(1 − p), which peaks at p = 1/2. On "
+                       "p ≤ 1 − B/T, V(p) = p·B grows with p. So p* = max(1/2, 1 − B/T). The function V has a kink "
+                       "at p* with slopes of size at most max(B, T), and this is where the discretisation error of "
+                       "P_ε comes from.")),
+)
