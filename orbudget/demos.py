@@ -96,6 +96,28 @@ def online_demo(quick: bool) -> Iterator[tuple]:
                    note or "baseline = hindsight LP; time = policy run")
 
 
+@demo("bwk")
+def bwk_demo(quick: bool) -> Iterator[tuple]:
+    from .problems.bwk import BanditsWithKnapsacks
+
+    horizon = 20_000 if quick else 200_000
+    p = BanditsWithKnapsacks.random(10, 3, horizon=horizon, seed=0)
+    name = f"BwK K=10 d=3 B=T/4 T={horizon:,}"
+    for method in ("primal_dual", "ucb_bwk", "lagrange", "best_of_both", "explore_first", "ucb"):
+        r, t, note = _run(p, method, seed=0)
+        if r is None:
+            yield ("bwk", name, method, None, None, None, t, note)
+            continue
+        base = r.stats["opt_lp"]
+        yield ("bwk", name, method, r.objective, base, _gap(r.objective, base), r.timings["policy"],
+               note or f"baseline = OPT_LP; {r.stats['rounds']:,} rounds, stopped by {r.stats['stopped_by']}")
+    pricing = BanditsWithKnapsacks.dynamic_pricing(5_000 if quick else 20_000, supply=500 if quick else 2_000)
+    r, t, note = _run(pricing, "primal_dual", seed=0)
+    if r is not None:
+        yield ("bwk", "dynamic pricing, 10 prices, supply T/10", "primal_dual", r.objective, r.stats["opt_lp"],
+               _gap(r.objective, r.stats["opt_lp"]), r.timings["policy"], note or "sampler environment (Python loop)")
+
+
 def run_demos(family: str | None = None, quick: bool = False) -> list[tuple]:
     from .core.errors import InvalidProblemError
 
