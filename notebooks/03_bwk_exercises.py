@@ -131,9 +131,10 @@ print(ex.check(lambda T, K: math.ceil(K ** (1 / 3) * T ** (2 / 3))))   # the T^{
 # ### Exercise 10.3: the best fixed price
 
 # %%
-ex = exercises.get("bwk-10.3")
+ex = exercises.get("bwk-10.3a")
 print(ex.show())
 print(ex.check(lambda T, B: max(0.5, 1 - B / T)))
+print(exercises.check("bwk-10.3b", lambda eps, T, B: eps * B))  # the price grid costs at most ε·B
 
 # %% [markdown]
 # ### Hedge, and Hedge against Hedge (the engine of LagrangeBwK)

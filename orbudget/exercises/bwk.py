@@ -127,6 +127,32 @@ def _grade_price(answer) -> Feedback:
     return Feedback(True, "your price matches the best fixed price on every (T, B) tried")
 
 
+def _mesh_loss(eps, horizon, supply):
+    """V(p*) − max over the mesh P_ε = {ε, 2ε, ...} ∩ [0, 1] of V(p), on the fluid value V."""
+    mesh = np.arange(1, int(np.floor(1 / eps + 1e-9)) + 1) * eps
+    best = float(_price_value(_price_reference()(horizon, supply), horizon, supply))
+    return best - float(_price_value(mesh, horizon, supply).max())
+
+
+def _grade_mesh(answer) -> Feedback:
+    cases = [(eps, horizon, supply) for eps in (0.3, 0.1, 0.037, 0.013) for horizon in (1000, 10_000)
+             for supply in (horizon // 50, horizon // 7, horizon // 3, horizon // 2)]
+    worst = 0.0
+    for eps, horizon, supply in cases:
+        loss = _mesh_loss(eps, horizon, supply)
+        bound = float(answer(eps, horizon, supply))
+        if bound < loss - 1e-9 * max(1.0, loss):
+            return Feedback(False, f"ε={eps}, T={horizon}, B={supply}: the mesh loses {loss:.4f} but your bound says "
+                                   f"{bound:.4f}. Hint: left of p* = 1 − B/T the value is p·B, so a step of ε left "
+                                   "costs at most ε·B.")
+        if bound > 4 * eps * supply + horizon * eps**2:
+            return Feedback(False, f"ε={eps}, T={horizon}, B={supply}: {bound:.4g} is a valid bound but far from tight "
+                                   f"(the loss is {loss:.4g}); aim for O(ε·B).")
+        worst = max(worst, loss / max(bound, 1e-300))
+    return Feedback(True, f"your bound holds on all {len(cases)} (ε, T, B) cases; the tightest case uses "
+                          f"{worst:.0%} of it")
+
+
 EXERCISES = (
     Exercise(
         id="bwk-10.1a", title="Explore-first fails when the budget is small", source="Slivkins, Exercise 10.1(a)",
@@ -165,7 +191,7 @@ EXERCISES = (
                        "distribution uses B of each resource over T = dB rounds and earns dB. Hence "
                        "OPT_FD = dB = d·OPT_FA.")),
     Exercise(
-        id="bwk-10.3", title="Dynamic pricing with limited supply: the best fixed price", source="Slivkins, Exercise 10.3",
+        id="bwk-10.3a", title="Dynamic pricing with limited supply: the best fixed price", source="Slivkins, Exercise 10.3",
         statement=("A seller has B units and T customers. Each customer buys at posted price p with probability "
                    "S(p) = 1 − p. A fixed price p earns about V(p) = p·min(B, T·S(p)). Find the best fixed price as a "
                    "function of T and B. This is the benchmark that the discretised price grid P_ε is measured "
@@ -176,4 +202,16 @@ EXERCISES = (
                        "p ≤ 1 − B/T, V(p) = p·B grows with p. So p* = max(1/2, 1 − B/T). The function V has a kink "
                        "at p* with slopes of size at most max(B, T), and this is where the discretisation error of "
                        "P_ε comes from.")),
+    Exercise(
+        id="bwk-10.3b", title="Dynamic pricing: the cost of a price grid", source="Slivkins, Exercise 10.3",
+        statement=("Restrict prices to the mesh P_ε = {ε, 2ε, ...} ∩ [0, 1] (the arms of a BwK pricing instance). "
+                   "With S(p) = 1 − p and V(p) = p·min(B, T(1 − p)), bound the discretisation loss "
+                   "V(p*) − max_{p ∈ P_ε} V(p) as a function of ε, T and B (B <= T/2). Then the regret against the "
+                   "best price is the BwK regret on the mesh plus this term; choosing ε trades the two off."),
+        answer_format="a function loss_bound(eps, T, B) that is never below the true loss and is O(ε·B)",
+        grader=_grade_mesh, reference=lambda: (lambda eps, horizon, supply: eps * supply),
+        solution_text=("For p ≤ p* = 1 − B/T the supply binds and V(p) = p·B. The largest grid point below p* lies "
+                       "within ε of it, so it earns at least V(p*) − ε·B. If B >= T/2, then p* = 1/2 and V is smooth "
+                       "there, and the loss is even smaller: T·ε²/4 <= ε·B. So the loss is at most ε·B. With the "
+                       "BwK regret on K = 1/ε arms, √(K·OPT) + OPT·√(K/B), balancing the two terms picks ε.")),
 )
