@@ -21,6 +21,7 @@ from .core import (
 )
 from .problems import (
     BanditsWithKnapsacks,
+    BiddingCampaign,
     DualMirrorDescent,
     MultipleChoiceKnapsack,
     OnlineAllocation,
@@ -34,7 +35,7 @@ from .solvers.numba.bwk import BwKPolicy
 __version__ = "0.1.0"
 
 __all__ = [
-    "available_solvers", "BackendNotAvailableError", "BanditsWithKnapsacks", "BwKPolicy", "DualMirrorDescent",
+    "available_solvers", "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BwKPolicy", "DualMirrorDescent",
     "GRPOSimulation", "InvalidProblemError", "Limit", "load", "load_adx", "MultipleChoiceKnapsack",
     "NoSolutionError", "online_inputs", "OnlineAllocation", "Result", "RolloutAllocation", "RolloutAllocator",
     "save", "simulate_grpo", "solve", "SolverError", "Status", "SuccessRateEstimator",

@@ -1,5 +1,6 @@
 """Problem models: typed, validated, no backend imports."""
 
+from .bidding import BiddingCampaign
 from .bwk import BanditsWithKnapsacks
 from .knapsack import MultipleChoiceKnapsack
 from .online import DualMirrorDescent, OnlineAllocation
@@ -7,4 +8,5 @@ from .rollouts import RolloutAllocation
 
 _register_all = True  # importing this package registers every model kind for orbudget.load
 
-__all__ = ["BanditsWithKnapsacks", "DualMirrorDescent", "MultipleChoiceKnapsack", "OnlineAllocation", "RolloutAllocation"]
+__all__ = ["BanditsWithKnapsacks", "BiddingCampaign", "DualMirrorDescent", "MultipleChoiceKnapsack", "OnlineAllocation",
+           "RolloutAllocation"]

@@ -6,6 +6,7 @@ from .cvxpy import rollouts as _cvxpy_rollouts  # noqa: F401
 from .highs import bwk as _highs_bwk  # noqa: F401
 from .highs import knapsack as _highs_knapsack  # noqa: F401
 from .highs import online as _highs_online  # noqa: F401
+from .numba import bidding as _numba_bidding  # noqa: F401
 from .numba import bwk as _numba_bwk  # noqa: F401
 from .numba import knapsack as _numba_knapsack  # noqa: F401
 from .numba import online as _numba_online  # noqa: F401

@@ -1,0 +1,293 @@
+"""numba adapters for real-time bidding: the DP policies (``rlb``, ``rlb_exact``, ``ss_mdp``) and the baselines
+(``lin``, ``mcpc``, ``const``, ``rand``, ``ortb``, ``dual_pacing``), each evaluated by replaying the campaign's log in
+episodes of T auctions with the budget reset every episode.
+
+``stats``: ``clicks`` (logged clicks won), ``expected_clicks`` (Σ true CTR of won auctions, synthetic logs),
+``impressions``, ``cost``, ``win_rate``, ``cpm`` (cost per impression, price units), ``ecpc`` ((cost/1000)/clicks),
+``episodes``, ``max_episode_spend`` (never above ``budget``), and the tuned parameter where one is tuned.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ...core.errors import InvalidProblemError
+from ...core.registry import register
+from ...core.result import Result, Status
+from ...core.validation import as_choice, as_scalar
+from ...problems.bidding import BiddingCampaign
+
+GRID_POINTS = 4096
+_NO_TABLE = np.zeros((1, 1))
+
+
+def _needs_log(problem: BiddingCampaign):
+    return None if problem.n_auctions else "the campaign has no auction log to replay (`ctr` and `price`)"
+
+
+def stop_loss_grid(ctr_sample: np.ndarray, points: int = GRID_POINTS) -> tuple[np.ndarray, float]:
+    """π_F(c) = E[(θ − c)^+] for the empirical F of ``ctr_sample`` on c = 0..max θ (``points`` nodes): exact at the
+    nodes, so exact everywhere when every θ lies on a node."""
+    theta = np.sort(np.asarray(ctr_sample, float))
+    top = float(theta[-1])
+    if top <= 0:
+        return np.zeros(2), 1.0
+    step = top / (points - 1)
+    c = np.arange(points) * step
+    suffix = np.concatenate([np.cumsum(theta[::-1])[::-1], [0.0]])
+    k = np.searchsorted(theta, c, side="right")
+    grid = (suffix[k] - (theta.size - k) * c) / theta.size
+    grid[-1] = 0.0
+    return np.maximum(grid, 0.0), step
+
+
+def rlb_table(problem: BiddingCampaign, exact: bool) -> np.ndarray:
+    from ._bidding import value_table, value_table_exact
+
+    pmf = np.ascontiguousarray(problem.market_price)
+    if not exact:
+        return value_table(problem.episode_length, problem.budget, pmf, problem.ctr_mean, True)
+    sample = problem.ctr_sample if problem.ctr_sample is not None else np.array([problem.ctr_mean])
+    grid, step = stop_loss_grid(sample)
+    return value_table_exact(problem.episode_length, problem.budget, pmf, grid, step)
+
+
+def run_replay(problem: BiddingCampaign, code: int, *, fixed=None, table=None, dtab=None, t0=0, kappa=0.0, eta=0.0,
+               mu0=0.0, ctr=None, price=None, value=None, click=None):
+    """Replay a log (the test log by default) and return ``(bids, per-episode array)``."""
+    from ._bidding import replay
+
+    ctr = problem.ctr if ctr is None else ctr
+    price = problem.price if price is None else price
+    if value is None:
+        value = problem.true_ctr if problem.true_ctr is not None else (
+            problem.click.astype(float) if problem.click is not None else ctr)
+    if click is None:
+        click = problem.click.astype(float) if problem.click is not None else np.zeros(ctr.size)
+    horizon = problem.episode_length
+    bids = np.empty(ctr.size, dtype=np.int64)
+    episodes = np.zeros((-(-ctr.size // horizon), 5))
+    fixed = np.zeros(1, np.int64) if fixed is None else np.ascontiguousarray(fixed, dtype=np.int64)
+    replay(code, horizon, problem.budget, problem.max_bid, np.ascontiguousarray(ctr, dtype=np.float64),
+           np.ascontiguousarray(price, dtype=np.int64), np.ascontiguousarray(click, dtype=np.float64),
+           np.ascontiguousarray(value, dtype=np.float64), fixed, _NO_TABLE if table is None else table,
+           _NO_TABLE if dtab is None else dtab, int(t0), problem.ctr_mean, float(kappa), float(eta), float(mu0), bids, episodes)
+    return bids, episodes
+
+
+def result_from(problem: BiddingCampaign, bids, episodes, elapsed, extra=None, message="") -> Result:
+    clicks, gained, imps, cost = (float(episodes[:, k].sum()) for k in range(4))
+    expected = problem.true_ctr is not None
+    stats = {"clicks": clicks, "expected_clicks": gained if expected else None, "impressions": imps, "cost": cost,
+             "win_rate": imps / max(problem.n_auctions, 1), "cpm": cost / imps if imps else None,
+             "ecpc": (cost / 1000) / clicks if clicks else None, "episodes": int(episodes.shape[0]),
+             "max_episode_spend": float(problem.budget - episodes[:, 4].min()), "budget": problem.budget,
+             **(extra or {})}
+    return Result(status=Status.FEASIBLE, x=bids, objective=gained if expected else clicks, stats=stats,
+                  timings={"policy": elapsed}, message=message or "log replay in episodes")
+
+
+def _train_view(problem: BiddingCampaign):
+    """The training log as (ctr, price, value), or None."""
+    if problem.train_ctr is None:
+        return None
+    return problem.train_ctr, problem.train_price, problem.train_ctr
+
+
+def _tune(problem: BiddingCampaign, candidates, make_bids):
+    """Best candidate by replaying the training log (expected clicks), in the test's episodes and budget."""
+    ctr, price, value = _train_view(problem)
+    best, best_value = None, -1.0
+    for c in candidates:
+        _, ep = run_replay(problem, 0, fixed=make_bids(c, ctr), ctr=ctr, price=price, value=value,
+                           click=np.zeros(ctr.size))
+        score = float(ep[:, 1].sum())
+        if score > best_value + 1e-12:
+            best, best_value = c, score
+    return best
+
+
+def spend_per_auction(problem: BiddingCampaign, bids_for_sample) -> float:
+    """Model spend per auction E[δ·1{δ <= bid}] with bids from the CTR sample (fluid, no budget cap)."""
+    c = np.cumsum(np.arange(problem.market_price.size) * problem.market_price)
+    bids = np.clip(bids_for_sample, 0, problem.max_bid).astype(np.int64)
+    return float(c[bids].mean())
+
+
+def _solve_scale(problem: BiddingCampaign, bid_of_scale, lo=0.0, hi=1e9) -> float:
+    """Largest scale s whose model spend per auction is at most B/T (bisection; spend is nondecreasing in s)."""
+    target = problem.budget / problem.episode_length
+    sample = problem.ctr_sample if problem.ctr_sample is not None else np.array([problem.ctr_mean])
+    if spend_per_auction(problem, bid_of_scale(hi, sample)) <= target:
+        return hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if spend_per_auction(problem, bid_of_scale(mid, sample)) <= target:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _timed_result(problem, code, extra=None, message="", **kw):
+    t0 = time.perf_counter()
+    bids, ep = run_replay(problem, code, **kw)
+    return result_from(problem, bids, ep, time.perf_counter() - t0, extra, message)
+
+
+# -- DP policies --------------------------------------------------------------------------------------------------
+@register(BiddingCampaign, "rlb", backend="numba", priority=10, supports=_needs_log)
+def solve_rlb(problem: BiddingCampaign, opts) -> Result:
+    """RLB as the paper's code does it: the θ̄-DP (V(t, 0) = 0), bids with the impression's CTR."""
+    t0 = time.perf_counter()
+    v = rlb_table(problem, exact=False)
+    t1 = time.perf_counter()
+    r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message="RLB (θ̄-DP, paper's code)")
+    return r.replace(timings={**r.timings, "dp": t1 - t0})
+
+
+@register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log)
+def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
+    """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F)."""
+    t0 = time.perf_counter()
+    v = rlb_table(problem, exact=True)
+    t1 = time.perf_counter()
+    r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message="RLB (CTR-integrated DP)")
+    return r.replace(timings={**r.timings, "dp": t1 - t0})
+
+
+@register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log)
+def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
+    """SS-MDP (Amin et al. 2012): the same θ̄-DP table, bidding with θ̄ for every impression (ignores features)."""
+    return _timed_result(problem, 2, table=rlb_table(problem, exact=False), message="SS-MDP")
+
+
+# -- baselines ------------------------------------------------------------------------------------------------------
+@register(BiddingCampaign, "lin", backend="numba", priority=20, supports=_needs_log, options=("base_bid", "mode"))
+def solve_lin(problem: BiddingCampaign, opts) -> Result:
+    """Lin (Perlich et al. 2012): ⌊b0·θ/θ̄⌋. b0 given, the official tuned value, tuned on the training log, or
+    solved from the model (λ*: model spend = B/T, b0 = θ̄/λ*); ``mode`` = 'tuned' or 'solved' forces one."""
+    mode = opts.get("mode")
+    b0 = opts.get("base_bid")
+    theta_bar = problem.ctr_mean
+
+    def bids(base, ctr):
+        return np.floor(ctr * base / theta_bar).astype(np.int64)
+
+    if b0 is None and mode is None and problem.lin_base_bid is not None:
+        b0, how = problem.lin_base_bid, "official"
+    elif b0 is not None:
+        b0, how = as_scalar("options.base_bid", b0, minimum=0.0), "given"
+    else:
+        mode = as_choice("options.mode", mode or ("tuned" if problem.train_ctr is not None else "solved"),
+                         ("tuned", "solved"))
+        if mode == "tuned":
+            if problem.train_ctr is None:
+                raise InvalidProblemError("`options.mode` 'tuned' needs a training log (`train_ctr`, `train_price`)")
+            b0, how = _tune(problem, range(1, 4 * problem.max_bid + 1), bids), "tuned"
+        else:
+            b0, how = _solve_scale(problem, lambda s, sample: bids(s, sample), hi=1e6), "solved"
+    return _timed_result(problem, 0, fixed=bids(b0, problem.ctr), extra={"base_bid": float(b0), "base_bid_from": how},
+                         message=f"Lin, b0 = {b0:.4g} ({how})")
+
+
+@register(BiddingCampaign, "mcpc", backend="numba", priority=50, supports=_needs_log)
+def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
+    """Mcpc: ⌊θ·eCPC_train⌋."""
+    return _timed_result(problem, 0, fixed=np.floor(problem.ctr * problem.ecpc).astype(np.int64),
+                         extra={"ecpc_train": problem.ecpc}, message="Mcpc")
+
+
+@register(BiddingCampaign, "const", backend="numba", priority=70, supports=_needs_log, options=("bid",))
+def solve_const(problem: BiddingCampaign, opts) -> Result:
+    """Const: one bid for every auction, tuned on the training log (else the largest within the model's spend rate)."""
+
+    def bids(c, ctr):
+        return np.full(ctr.size, int(c), np.int64)
+
+    if opts.get("bid") is not None:
+        c, how = as_scalar("options.bid", opts.get("bid"), integer=True, minimum=0), "given"
+    elif problem.train_ctr is not None:
+        c, how = _tune(problem, range(0, problem.max_bid + 1), bids), "tuned"
+    else:
+        c, how = int(_solve_scale(problem, lambda s, sample: np.full(sample.size, int(s)), hi=problem.max_bid)), "solved"
+    return _timed_result(problem, 0, fixed=bids(c, problem.ctr), extra={"bid": int(c), "bid_from": how},
+                         message=f"Const {c} ({how})")
+
+
+@register(BiddingCampaign, "rand", backend="numba", priority=80, supports=_needs_log, options=("range",))
+def solve_rand(problem: BiddingCampaign, opts) -> Result:
+    """Rand: ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
+    from ...core.validation import as_generator
+
+    seed = opts.seed if opts.seed is not None else 0
+
+    def bids(r, ctr):
+        return np.floor(as_generator(seed).random(ctr.size) * r).astype(np.int64)
+
+    if opts.get("range") is not None:
+        r, how = as_scalar("options.range", opts.get("range"), minimum=0.0), "given"
+    elif problem.train_ctr is not None:
+        r, how = _tune(problem, range(2, 501), bids), "tuned"
+    else:
+        r, how = _solve_scale(problem, lambda s, sample: bids(s, np.zeros(4096)), hi=2.0 * problem.max_bid), "solved"
+    return _timed_result(problem, 0, fixed=bids(r, problem.ctr), extra={"range": float(r), "range_from": how},
+                         message=f"Rand, R = {r:.4g} ({how})")
+
+
+def win_curve_fit(problem: BiddingCampaign, form: int) -> float:
+    """c of ORTB's win curve w(b) = b/(c+b) (form 1) or b²/(c²+b²) (form 2), least squares to P(δ <= b)."""
+    b = np.arange(1, problem.max_bid + 1, dtype=float)
+    w = np.cumsum(problem.market_price)[1:]
+    cs = np.linspace(1, 3 * problem.max_bid, 3000)
+    model = (b[None] / (cs[:, None] + b[None])) if form == 1 else (b[None] ** 2 / (cs[:, None] ** 2 + b[None] ** 2))
+    return float(cs[np.argmin(((model - w[None]) ** 2).sum(axis=1))])
+
+
+def ortb_bids(theta, c, lam, form):
+    """ORTB1: √(cθ/λ + c²) − c; ORTB2: c·(u^{1/3} − u^{−1/3}), u = (θ + √(c²λ² + θ²))/(cλ) (Zhang et al. 2014)."""
+    theta = np.asarray(theta, float)
+    if form == 1:
+        out = np.sqrt(c * theta / lam + c * c) - c
+    else:
+        u = (theta + np.sqrt(c * c * lam * lam + theta * theta)) / (c * lam)
+        out = c * (np.cbrt(u) - 1 / np.cbrt(u))
+    return np.floor(out).astype(np.int64)
+
+
+@register(BiddingCampaign, "ortb", backend="numba", priority=40, supports=_needs_log, options=("form", "lam"))
+def solve_ortb(problem: BiddingCampaign, opts) -> Result:
+    """ORTB (Zhang, Yuan, Wang 2014), concave bids in θ; c fitted to the win curve, λ tuned on the training log or
+    solved so the model spend rate is B/T. ``form`` 1 or 2."""
+    form = int(opts.get("form", 1))
+    if form not in (1, 2):
+        raise InvalidProblemError(f"`options.form` must be 1 or 2; got {form}")
+    c = win_curve_fit(problem, form)
+    if opts.get("lam") is not None:
+        lam, how = as_scalar("options.lam", opts.get("lam"), minimum=0.0, strict_minimum=True), "given"
+    elif problem.train_ctr is not None:
+        grid = problem.ctr_mean * np.logspace(-4, 1, 300) / problem.max_bid
+        lam, how = _tune(problem, grid, lambda lam_, ctr: ortb_bids(ctr, c, lam_, form)), "tuned"
+    else:
+        scale = _solve_scale(problem, lambda s, sample: ortb_bids(sample, c, 1.0 / max(s, 1e-300), form), hi=1e12)
+        lam, how = 1.0 / max(scale, 1e-300), "solved"
+    return _timed_result(problem, 0, fixed=ortb_bids(problem.ctr, c, lam, form),
+                         extra={"c": c, "lam": float(lam), "lam_from": how, "form": form}, message=f"ORTB{form} ({how})")
+
+
+@register(BiddingCampaign, "dual_pacing", backend="numba", priority=30, supports=_needs_log, options=("scale",))
+def solve_dual_pacing(problem: BiddingCampaign, opts) -> Result:
+    """Adaptive pacing (Balseiro and Gur 2019): bid min(κθ/(1+μ), b) with κ = δmax/θ̄, and the online-allocation
+    family's dual step μ ← max(0, μ − η(1 − z_t/ρ)) on spend z_t in units of the target rate ρ = B/T, η = c/√T
+    (c = ``scale``, default 0.1). μ starts at the fluid multiplier (the solved Lin: κθ̄/(1+μ₁) = b0*)."""
+    scale = as_scalar("options.scale", opts.get("scale", 0.1), minimum=0.0)
+    eta = scale / math.sqrt(problem.episode_length)
+    kappa = problem.max_bid / problem.ctr_mean
+    b0 = _solve_scale(problem, lambda s, sample: np.floor(sample * s / problem.ctr_mean).astype(np.int64), hi=1e6)
+    mu0 = max(0.0, kappa * problem.ctr_mean / max(b0, 1e-12) - 1.0)
+    return _timed_result(problem, 3, kappa=kappa, eta=eta, mu0=mu0, extra={"kappa": kappa, "step_size": eta,
+                                                                           "initial_dual": mu0},
+                         message="adaptive pacing (dual descent)")
