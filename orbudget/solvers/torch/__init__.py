@@ -1,0 +1,1 @@
+"""torch adapters: learned and GPU-batched parts (imported lazily by each adapter)."""

@@ -1,0 +1,157 @@
+"""torch parts of the bidding family: the batched value DP (many campaigns at once, on a GPU when there is one) and
+``rlb_nn``: a network approximating the value differences D(t, b), trained on the DP at a small horizon T0 and
+used beyond it through the paper's budget/horizon mapping (RLB-NN-MapD: D(t, b) ≈ D(T0, b·T0/t)).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ...core.errors import InvalidProblemError
+from ...core.registry import register
+from ...core.validation import as_scalar
+from ...problems.bidding import BiddingCampaign
+
+
+def default_device():
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss=None, zero_at_empty: bool = True,
+                 device=None, dtype=None):
+    """Value tables V (C, T, B+1) for C campaigns at once.
+
+    ``market_price`` (C, δmax+1) and ``ctr_mean`` (C,) give the θ̄-DP (positive-part form, which equals the code's
+    break form because g(δ) is nonincreasing); with ``stop_loss`` = (grid (C, G), step (C,)) the CTR-integrated DP
+    instead (then ``zero_at_empty`` should be False). One row costs one (C, B+1, δmax+1) tensor operation.
+    """
+    import torch
+
+    device = device or default_device()
+    dtype = dtype or torch.float64
+    m = torch.as_tensor(np.atleast_2d(market_price), dtype=dtype, device=device)
+    theta = torch.as_tensor(np.atleast_1d(ctr_mean), dtype=dtype, device=device)
+    n_camp, width = m.shape
+    max_bid = width - 1
+    cols = budget + 1
+    v = torch.zeros((n_camp, horizon, cols), dtype=dtype, device=device)
+    b = torch.arange(cols, device=device)
+    d = torch.arange(max_bid, -1, -1, device=device)  # window position j holds δ = δmax − j
+    valid = (b[:, None] - d[None, :]) >= 0  # (B+1, δmax+1)
+    mw = m[:, d]  # m(δ) in window order
+    if stop_loss is not None:
+        grid = torch.as_tensor(np.atleast_2d(stop_loss[0]), dtype=dtype, device=device)
+        step = torch.as_tensor(np.atleast_1d(stop_loss[1]), dtype=dtype, device=device)
+    for t in range(1, horizon):
+        prev = v[:, t - 1, :]
+        padded = torch.nn.functional.pad(prev, (max_bid, 0))
+        window = padded.unfold(1, max_bid + 1, 1)  # (C, B+1, δmax+1): V(t−1, b−δ)
+        cost = prev[:, :, None] - window
+        if stop_loss is None:
+            gain = torch.clamp(theta[:, None, None] - cost, min=0.0)
+        else:
+            x = cost / step[:, None, None]
+            k = torch.clamp(x.floor().long(), 0, grid.shape[1] - 2)
+            w = x - k
+            flat = grid[:, None, :].expand(-1, cols, -1)
+            lo = torch.gather(flat, 2, k)
+            hi = torch.gather(flat, 2, k + 1)
+            gain = torch.where(x >= grid.shape[1] - 1, torch.zeros_like(x), lo * (1 - w) + hi * w)
+        row = prev + (mw[:, None, :] * gain * valid[None]).sum(-1)
+        if zero_at_empty:
+            row[:, 0] = 0.0
+        v[:, t, :] = row
+    return v
+
+
+def _features(t, b, mean_price):
+    import torch
+
+    t = t.clamp(min=1.0)
+    return torch.stack([t / 1000.0, torch.clamp(b / (t * mean_price), max=8.0)], dim=-1)
+
+
+def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: int = 1000, seed: int = 0,
+                            checkpoint=None, device=None):
+    """Fit D(t, b) = V(t, b+1) − V(t, b) of the θ̄-DP at horizon T0 with an MLP 2→30→15→1 (tanh), inputs
+    (t/1000, b/(t·mean price)), output scaled by θ̄ and clipped at 0 (Cai et al.'s RLB-NN). Returns the table
+    D̂(t, b) for t <= T0 and b up to the mapped budget. ``checkpoint``: a path written atomically every 500 steps and
+    at the end; training resumes from it (an interrupted run continues where it stopped)."""
+    import torch
+
+    from ..numba._bidding import value_table
+
+    device = device or default_device()
+    budget0 = int(math.ceil(problem.budget * horizon0 / problem.episode_length)) + problem.max_bid + 1
+    v = value_table(horizon0 + 1, budget0 + 1, np.ascontiguousarray(problem.market_price), problem.ctr_mean, True)
+    diffs = np.diff(v, axis=1)  # (T0+1, B0+1)
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 30), torch.nn.Tanh(), torch.nn.Linear(30, 15), torch.nn.Tanh(),
+                              torch.nn.Linear(15, 1)).to(device=device, dtype=torch.float64)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    start = 0
+    if checkpoint is not None:
+        from pathlib import Path
+
+        path = Path(checkpoint)
+        if path.exists():
+            state = torch.load(path, map_location=device, weights_only=False)
+            net.load_state_dict(state["net"])
+            opt.load_state_dict(state["opt"])
+            start = int(state["step"])
+    tt, bb = np.meshgrid(np.arange(1, horizon0 + 1), np.arange(budget0 + 1), indexing="ij")
+    target = torch.as_tensor(diffs[1:].ravel() / problem.ctr_mean, dtype=torch.float64, device=device)
+    x_all = _features(torch.as_tensor(tt.ravel(), dtype=torch.float64, device=device),
+                      torch.as_tensor(bb.ravel(), dtype=torch.float64, device=device), problem.mean_price)
+    def save(step):
+        import io
+
+        from ...core.io import atomic_write_bytes
+
+        buf = io.BytesIO()
+        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step}, buf)
+        atomic_write_bytes(checkpoint, buf.getvalue())
+
+    gen = torch.Generator(device="cpu").manual_seed(seed + start)
+    for step in range(start, steps):
+        idx = torch.randint(0, x_all.shape[0], (4096,), generator=gen).to(device)
+        loss = torch.mean((net(x_all[idx]).squeeze(-1) - target[idx]) ** 2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if checkpoint is not None and (step + 1) % 500 == 0:
+            save(step + 1)
+    if checkpoint is not None and start < steps:
+        save(steps)
+    with torch.no_grad():
+        pred = torch.clamp(net(x_all).squeeze(-1), min=0.0) * problem.ctr_mean
+        mse = float(torch.mean((pred / problem.ctr_mean - target) ** 2))
+    table = np.zeros((horizon0 + 1, budget0 + 1))
+    table[1:] = pred.reshape(horizon0, budget0 + 1).cpu().numpy()
+    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": steps}
+
+
+@register(BiddingCampaign, "rlb_nn", backend="torch", priority=25,
+          supports=lambda p: None if p.n_auctions else "the campaign has no auction log to replay",
+          options=("horizon0", "steps", "checkpoint"))
+def solve_rlb_nn(problem: BiddingCampaign, opts):
+    """RLB-NN with the MapD mapping: D(t, b) from a torch MLP trained on the DP at T0 (default min(T, 1000)), and
+    D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B."""
+    from ..numba.bidding import _timed_result
+
+    horizon0 = as_scalar("options.horizon0", opts.get("horizon0", min(problem.episode_length, 1000)), integer=True,
+                         minimum=2)
+    if horizon0 > problem.episode_length:
+        raise InvalidProblemError(f"`options.horizon0` must be at most the episode length {problem.episode_length}")
+    steps = as_scalar("options.steps", opts.get("steps", 1000), integer=True, minimum=0)
+    t0 = time.perf_counter()
+    table, info = train_value_differences(problem, horizon0, steps=steps, seed=int(opts.seed or 0),
+                                          checkpoint=opts.get("checkpoint"))
+    t1 = time.perf_counter()
+    r = _timed_result(problem, 4, dtab=table, t0=horizon0, extra=info, message=f"RLB-NN-MapD (T0 = {horizon0})")
+    return r.replace(timings={**r.timings, "train": t1 - t0})
