@@ -104,13 +104,17 @@ def test_torch_batched_dp_equals_numba():
     budget = max(c.budget for c in camps)
     pmfs = np.stack([c.market_price for c in camps])
     tables = value_tables(pmfs, [c.ctr_mean for c in camps], 40, budget).cpu().numpy()
+    windowed = value_tables(pmfs, [c.ctr_mean for c in camps], 40, budget, windowed=True).cpu().numpy()
+    np.testing.assert_allclose(windowed, tables, atol=1e-12)  # the GPU formulation, run on the CPU here
     for i, c in enumerate(camps):
         ref = k.value_table(40, budget, c.market_price, c.ctr_mean, True)
         np.testing.assert_allclose(tables[i], ref, atol=1e-9)  # the numba kernel's saturation stop is at 1e-10
         grid, step = stop_loss_grid(c.ctr_sample)
-        exact = value_tables(c.market_price, c.ctr_mean, 40, budget, stop_loss=(grid, step), zero_at_empty=False)
-        np.testing.assert_allclose(exact.cpu().numpy()[0], k.value_table_exact(40, budget, c.market_price, grid, step),
-                                   atol=1e-9)
+        ref = k.value_table_exact(40, budget, c.market_price, grid, step)
+        for windowed in (False, True):
+            exact = value_tables(c.market_price, c.ctr_mean, 40, budget, stop_loss=(grid, step), zero_at_empty=False,
+                                 windowed=windowed)
+            np.testing.assert_allclose(exact.cpu().numpy()[0], ref, atol=1e-9)
 
 
 @needs("torch")

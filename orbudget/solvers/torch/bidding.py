@@ -23,16 +23,18 @@ def default_device():
 
 
 def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss=None, zero_at_empty: bool = True,
-                 device=None, dtype=None):
+                 device=None, dtype=None, windowed: bool | None = None):
     """Value tables V (C, T, B+1) for C campaigns at once.
 
     ``market_price`` (C, δmax+1) and ``ctr_mean`` (C,) give the θ̄-DP (positive-part form, which equals the code's
     break form because g(δ) is nonincreasing); with ``stop_loss`` = (grid (C, G), step (C,)) the CTR-integrated DP
-    instead (then ``zero_at_empty`` should be False). One row costs one (C, B+1, δmax+1) tensor operation.
+    instead (then ``zero_at_empty`` should be False). A row is one (C, B+1, δmax+1) tensor operation on a GPU, and
+    a loop over δ of (C, B+1) operations on the CPU (less memory traffic there); ``windowed`` forces one or the
+    other.
     """
     import torch
 
-    device = device or default_device()
+    device = torch.device(device) if device is not None else default_device()
     dtype = dtype or torch.float64
     m = torch.as_tensor(np.atleast_2d(market_price), dtype=dtype, device=device)
     theta = torch.as_tensor(np.atleast_1d(ctr_mean), dtype=dtype, device=device)
@@ -44,29 +46,45 @@ def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss
     d = torch.arange(max_bid, -1, -1, device=device)  # window position j holds δ = δmax − j
     valid = (b[:, None] - d[None, :]) >= 0  # (B+1, δmax+1)
     mw = m[:, d]  # m(δ) in window order
+    grid = step = None
     if stop_loss is not None:
         grid = torch.as_tensor(np.atleast_2d(stop_loss[0]), dtype=dtype, device=device)
         step = torch.as_tensor(np.atleast_1d(stop_loss[1]), dtype=dtype, device=device)
+    if windowed is None:
+        windowed = device.type != "cpu"
     for t in range(1, horizon):
         prev = v[:, t - 1, :]
-        padded = torch.nn.functional.pad(prev, (max_bid, 0))
-        window = padded.unfold(1, max_bid + 1, 1)  # (C, B+1, δmax+1): V(t−1, b−δ)
-        cost = prev[:, :, None] - window
-        if stop_loss is None:
-            gain = torch.clamp(theta[:, None, None] - cost, min=0.0)
+        if windowed:
+            padded = torch.nn.functional.pad(prev, (max_bid, 0))
+            cost = prev[:, :, None] - padded.unfold(1, max_bid + 1, 1)  # (C, B+1, δmax+1): V(t−1, b) − V(t−1, b−δ)
+            row = prev + (mw[:, None, :] * _gain(cost, theta, grid, step, stop_loss) * valid[None]).sum(-1)
         else:
-            x = cost / step[:, None, None]
-            k = torch.clamp(x.floor().long(), 0, grid.shape[1] - 2)
-            w = x - k
-            flat = grid[:, None, :].expand(-1, cols, -1)
-            lo = torch.gather(flat, 2, k)
-            hi = torch.gather(flat, 2, k + 1)
-            gain = torch.where(x >= grid.shape[1] - 1, torch.zeros_like(x), lo * (1 - w) + hi * w)
-        row = prev + (mw[:, None, :] * gain * valid[None]).sum(-1)
+            row = prev.clone()
+            for delta in range(min(max_bid, budget) + 1):
+                cost = prev[:, delta:] - prev[:, : cols - delta]
+                row[:, delta:] += m[:, delta, None] * _gain(cost, theta, grid, step, stop_loss)
         if zero_at_empty:
             row[:, 0] = 0.0
         v[:, t, :] = row
     return v
+
+
+def _gain(cost, theta, grid, step, stop_loss):
+    """(θ̄ − cost)^+ for the θ̄-DP, or π_F(cost) by linear interpolation of the stop-loss table; cost has the campaign
+    axis first and any trailing shape."""
+    import torch
+
+    extra = (None,) * (cost.dim() - 1)
+    if stop_loss is None:
+        return torch.clamp(theta[(slice(None), *extra)] - cost, min=0.0)
+    x = cost / step[(slice(None), *extra)]
+    top = grid.shape[1] - 1
+    k = torch.clamp(x.floor().long(), 0, top - 1)
+    w = x - k
+    flat = grid.reshape(grid.shape[0], *([1] * (cost.dim() - 2)), top + 1).expand(*cost.shape[:-1], top + 1)
+    lo = torch.gather(flat, -1, k)
+    hi = torch.gather(flat, -1, k + 1)
+    return torch.where(x >= top, torch.zeros_like(x), lo * (1 - w) + hi * w)
 
 
 def _features(t, b, mean_price):
