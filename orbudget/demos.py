@@ -118,6 +118,28 @@ def bwk_demo(quick: bool) -> Iterator[tuple]:
                _gap(r.objective, r.stats["opt_lp"]), r.timings["policy"], note or "sampler environment (Python loop)")
 
 
+@demo("bidding")
+def bidding_demo(quick: bool) -> Iterator[tuple]:
+    from .problems.bidding import BiddingCampaign
+
+    n = 50_000 if quick else 200_000
+    base = BiddingCampaign.synthetic(n_test=n, n_train=100_000, ctr_spread=1.0, seed=0)
+    methods = ["rlb_exact", "rlb", "lin", "ortb", "dual_pacing", "mcpc", "const"] + ([] if quick else ["rlb_nn"])
+    for fraction in (1 / 32,) if quick else (1 / 32, 1 / 8):
+        c = base.with_budget(fraction=fraction)
+        name = f"synthetic market, {n // 1000} episodes of T=1000, c0=1/{round(1 / fraction)}"
+        results = {}
+        for method in methods:
+            r, t, note = _run(c, method, seed=0)
+            results[method] = (r, t, note)
+        lin = results["lin"][0]
+        base_value = lin.objective if lin is not None else None
+        for method, (r, t, note) in results.items():
+            obj = r.objective if r is not None else None
+            yield ("bidding", name, method, obj, base_value, _gap(obj, base_value), t,
+                   note or "expected clicks; baseline = tuned Lin (negative gap = better)")
+
+
 def run_demos(family: str | None = None, quick: bool = False) -> list[tuple]:
     from .core.errors import InvalidProblemError
 

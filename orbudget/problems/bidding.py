@@ -238,3 +238,21 @@ def parse_log(path, max_bid: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndar
             prices.append(p)
             ctrs.append(t)
     return np.array(clicks, np.int64), np.array(prices, np.int64), np.array(ctrs, float)
+
+
+PAPER_METHODS = ("rlb", "rlb_exact", "ss_mdp", "lin", "ortb", "dual_pacing", "mcpc", "const", "rand")
+
+
+def results_table(campaign: BiddingCampaign, methods=PAPER_METHODS, fractions=BUDGET_FRACTIONS, seed=0) -> list[dict]:
+    """The paper's table for one campaign: one record per (budget fraction, method) with the score (expected clicks
+    on synthetic logs, clicks otherwise) and the replay statistics. Budgets are B = ⌊mean price·c0·T⌋."""
+    from ..core.solve import solve
+
+    rows = []
+    for fraction in fractions:
+        c = campaign.with_budget(fraction=fraction)
+        for method in methods:
+            r = solve(c, method=method, seed=seed)
+            rows.append({"budget_fraction": fraction, "budget": c.budget, "method": method, "score": r.objective,
+                         **{k: r.stats[k] for k in ("clicks", "impressions", "cost", "win_rate", "cpm", "ecpc")}})
+    return rows
