@@ -97,6 +97,23 @@ def table_for(campaign_at, title, value_name, fractions=BUDGET_FRACTIONS):
     print_table(f"{title}: {value_name} per method and budget fraction c0", ["c0", "B", *METHODS], rows)
 
 
+def large_scale(n_test, horizon, fractions):
+    """Episodes too long for a T×B table: RLB-NN-MapD against the baselines that need no table."""
+    base = ob.BiddingCampaign.synthetic(n_test=n_test, n_train=200_000, episode_length=horizon, ctr_spread=1.0, seed=2)
+    methods = ["rlb_nn", "lin", "dual_pacing", "ortb", "mcpc"] if backend_available("torch") else ["lin", "dual_pacing"]
+    rows = []
+    for f in fractions:
+        c = base.with_budget(fraction=f)
+        row = [f"1/{round(1 / f)}", c.budget]
+        for m in methods:
+            r = ob.solve(c, method=m, seed=0)
+            assert r.stats["max_episode_spend"] <= c.budget
+            row.append(f"{r.objective:.1f}")
+        rows.append(row)
+    print_table(f"Large scale: synthetic σc = 1, episodes of T = {horizon:,} ({n_test // horizon} episodes), "
+                "expected clicks", ["c0", "B", *methods], rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (CI smoke run)")
@@ -113,6 +130,10 @@ def main(argv=None):
     base = ob.BiddingCampaign.synthetic(n_test=n_test, n_train=100_000, ctr_spread=1.0, seed=1)
     table_for(lambda f: base.with_budget(fraction=f), f"synthetic σc = 1, {n_test // 1000} episodes", "expected clicks",
               fractions)
+    if args.quick:
+        large_scale(200_000, 50_000, (1 / 32,))
+    else:
+        large_scale(1_000_000, 100_000, (1 / 32, 1 / 8, 1 / 2))
 
 
 if __name__ == "__main__":

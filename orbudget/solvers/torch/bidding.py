@@ -95,18 +95,25 @@ def _features(t, b, mean_price):
 
 
 def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: int = 1000, seed: int = 0,
-                            checkpoint=None, device=None):
-    """Fit D(t, b) = V(t, b+1) − V(t, b) of the θ̄-DP at horizon T0 with an MLP 2→30→15→1 (tanh), inputs
+                            checkpoint=None, device=None, exact: bool = True):
+    """Fit D(t, b) = V(t, b+1) − V(t, b) of the DP at horizon T0 (the CTR-integrated DP when ``exact`` and the
+    campaign has a CTR sample, else the paper's θ̄-DP) with an MLP 2→30→15→1 (tanh), inputs
     (t/1000, b/(t·mean price)), output scaled by θ̄ and clipped at 0 (Cai et al.'s RLB-NN). Returns the table
     D̂(t, b) for t <= T0 and b up to the mapped budget. ``checkpoint``: a path written atomically every 500 steps and
     at the end; training resumes from it (an interrupted run continues where it stopped)."""
     import torch
 
-    from ..numba._bidding import value_table
+    from ..numba._bidding import value_table, value_table_exact
+    from ..numba.bidding import stop_loss_grid
 
     device = device or default_device()
     budget0 = int(math.ceil(problem.budget * horizon0 / problem.episode_length)) + problem.max_bid + 1
-    v = value_table(horizon0 + 1, budget0 + 1, np.ascontiguousarray(problem.market_price), problem.ctr_mean, True)
+    pmf = np.ascontiguousarray(problem.market_price)
+    if exact and problem.ctr_sample is not None:
+        grid, step = stop_loss_grid(problem.ctr_sample)
+        v = value_table_exact(horizon0 + 1, budget0 + 1, pmf, grid, step)
+    else:
+        v = value_table(horizon0 + 1, budget0 + 1, pmf, problem.ctr_mean, True)
     diffs = np.diff(v, axis=1)  # (T0+1, B0+1)
     torch.manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Linear(2, 30), torch.nn.Tanh(), torch.nn.Linear(30, 15), torch.nn.Tanh(),
@@ -151,15 +158,17 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
         mse = float(torch.mean((pred / problem.ctr_mean - target) ** 2))
     table = np.zeros((horizon0 + 1, budget0 + 1))
     table[1:] = pred.reshape(horizon0, budget0 + 1).cpu().numpy()
-    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": steps}
+    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": steps,
+                   "dp": "exact" if (exact and problem.ctr_sample is not None) else "mean_ctr"}
 
 
 @register(BiddingCampaign, "rlb_nn", backend="torch", priority=25,
           supports=lambda p: None if p.n_auctions else "the campaign has no auction log to replay",
-          options=("horizon0", "steps", "checkpoint"))
+          options=("horizon0", "steps", "checkpoint", "dp"))
 def solve_rlb_nn(problem: BiddingCampaign, opts):
     """RLB-NN with the MapD mapping: D(t, b) from a torch MLP trained on the DP at T0 (default min(T, 1000)), and
-    D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B."""
+    D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B. ``dp``:
+    'exact' (default: the CTR-integrated DP) or 'mean' (the paper's θ̄-DP)."""
     from ..numba.bidding import _timed_result
 
     horizon0 = as_scalar("options.horizon0", opts.get("horizon0", min(problem.episode_length, 1000)), integer=True,
@@ -168,8 +177,11 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
         raise InvalidProblemError(f"`options.horizon0` must be at most the episode length {problem.episode_length}")
     steps = as_scalar("options.steps", opts.get("steps", 1000), integer=True, minimum=0)
     t0 = time.perf_counter()
+    dp = opts.get("dp", "exact")
+    if dp not in ("exact", "mean"):
+        raise InvalidProblemError(f"`options.dp` must be 'exact' or 'mean'; got {dp!r}")
     table, info = train_value_differences(problem, horizon0, steps=steps, seed=int(opts.seed or 0),
-                                          checkpoint=opts.get("checkpoint"))
+                                          checkpoint=opts.get("checkpoint"), exact=dp == "exact")
     t1 = time.perf_counter()
     r = _timed_result(problem, 4, dtab=table, t0=horizon0, extra=info, message=f"RLB-NN-MapD (T0 = {horizon0})")
     return r.replace(timings={**r.timings, "train": t1 - t0})
