@@ -6,6 +6,7 @@
 6.0
 """
 
+from .batch import solve_many, sweep
 from .core import (
     BackendNotAvailableError,
     InvalidProblemError,
@@ -35,8 +36,8 @@ from .solvers.numba.bwk import BwKPolicy
 __version__ = "0.1.0"
 
 __all__ = [
-    "available_solvers", "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BwKPolicy", "DualMirrorDescent",
-    "GRPOSimulation", "InvalidProblemError", "Limit", "load", "load_adx", "MultipleChoiceKnapsack",
-    "NoSolutionError", "online_inputs", "OnlineAllocation", "Result", "RolloutAllocation", "RolloutAllocator",
-    "save", "simulate_grpo", "solve", "SolverError", "Status", "SuccessRateEstimator",
+    "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BwKPolicy", "DualMirrorDescent",
+    "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack", "NoSolutionError", "OnlineAllocation",
+    "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status", "SuccessRateEstimator",
+    "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",
 ]

@@ -85,6 +85,69 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _load_function(spec: str):
+    import importlib
+
+    if ":" not in spec:
+        raise ValueError(f"`function` must look like 'package.module:function'; got {spec!r}")
+    module, name = spec.split(":", 1)
+    fn = getattr(importlib.import_module(module), name, None)
+    if fn is None:
+        raise ValueError(f"`function` {spec!r}: module {module} has no attribute {name!r}")
+    return fn
+
+
+def _cmd_sweep(args) -> int:
+    """Run a sweep from a JSON config: function, grid, seeds, method, output, executor, summary."""
+    from .batch import summarize, sweep
+
+    config = json.loads(Path(args.config).read_text())
+    unknown = sorted(set(config) - {"function", "grid", "seeds", "method", "output", "executor", "summary"})
+    if unknown:
+        raise ValueError(f"{args.config}: unknown key `{unknown[0]}`")
+    if "function" not in config or "grid" not in config:
+        raise ValueError(f"{args.config}: `function` and `grid` are required")
+    fn = _load_function(config["function"])
+    output = args.output or config.get("output")
+    executor = config.get("executor", "process")
+    client = cluster = None
+    if isinstance(executor, str) and (executor == "dask" or executor.startswith("tcp://")):
+        from distributed import Client, LocalCluster
+
+        if executor == "dask":
+            cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True)
+            client = Client(cluster)
+        else:
+            client = Client(executor)
+        executor = client
+    try:
+        records = sweep(fn, config["grid"], seeds=config.get("seeds"), method=config.get("method"), executor=executor,
+                        path=output, progress=not args.no_progress, as_frame=False)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    failed = [r for r in records if r.get("error")]
+    print(f"orbudget: {len(records)} points, {len(failed)} failed" + (f"; records in {output}" if output else ""),
+          file=sys.stderr)
+    for r in failed[:5]:
+        params = {k: v for k, v in r.items() if k in set(config["grid"]) | {"seed"}}
+        print(f"  failed {params}: {r['error']}", file=sys.stderr)
+    summary = config.get("summary") or {}
+    value = summary.get("value")
+    if value:
+        by = summary.get("by") or [k for k in config["grid"]]
+        rows = summarize(records, by, value)
+        head = [*by, f"{value}_mean", f"{value}_se", "count"]
+        print("  ".join(f"{h:>14s}" for h in head))
+        for row in rows:
+            print("  ".join(f"{row[h]:14.6g}" if isinstance(row[h], float) else f"{row[h]!s:>14}" for h in head))
+    else:
+        print(json.dumps(records, default=str))
+    return 1 if failed and len(failed) == len(records) else 0
+
+
 def _cmd_exercises(args) -> int:
     import runpy
 
@@ -127,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("family", nargs="?")
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("sweep", help="run a parameter sweep from a JSON config (resumable with `output`)")
+    p.add_argument("config")
+    p.add_argument("-o", "--output", help="JSON-lines file for the records (overrides the config's `output`)")
+    p.add_argument("--workers", type=int, default=2, help="workers of the local Dask cluster (executor 'dask')")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_sweep)
     p = sub.add_parser("exercises", help="textbook exercises: list, show ID [--solution], check ID FILE.py")
     p.add_argument("action", choices=("list", "show", "check"))
     p.add_argument("id", nargs="?")

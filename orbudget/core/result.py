@@ -86,6 +86,10 @@ class Result:
     def __setattr__(self, name, value):
         raise AttributeError("Result is immutable; use result.replace(...)")
 
+    def __reduce__(self):
+        """Pickle by keyword arguments (results travel between processes in ``solve_many`` and sweeps)."""
+        return (_rebuild_result, ({f: getattr(self, "_" + f) for f in _FIELDS},))
+
     status = property(lambda self: self._status)
     limit = property(lambda self: self._limit)
     objective = property(lambda self: self._objective)
@@ -157,3 +161,7 @@ class Result:
         if self._backend:
             parts.append(f"backend={self._backend!r}")
         return "Result(" + ", ".join(parts) + ")"
+
+
+def _rebuild_result(values: dict) -> Result:
+    return Result(**values)

@@ -7,7 +7,7 @@ the two, and the whole suite also passes under ``NUMBA_DISABLE_JIT=1``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -86,6 +86,25 @@ def mckp_dp(values, costs, available, budget, exact, choice):
         x[i] = j
         b -= costs[i, j]
     return best, x, True
+
+
+@njit(cache=True, parallel=True)
+def mckp_dp_batch(values, costs, available, budgets, exact):
+    """Many small multiple-choice knapsacks in one call (``prange`` over problems): ``values``, ``costs``,
+    ``available`` are (P, N, K), ``budgets`` (P,). Returns ``(best (P,), x (P, N), feasible (P,))``; each problem is
+    solved exactly as :func:`mckp_dp` solves it (dominated options pruned first)."""
+    p_count, n, k = values.shape
+    best = np.empty(p_count)
+    xs = np.zeros((p_count, n), np.int64)
+    ok = np.zeros(p_count, np.bool_)
+    for p in prange(p_count):
+        keep = prune_dominated(values[p], costs[p], available[p], exact)
+        choice = np.empty((n, budgets[p] + 1), np.int64)
+        b, x, feasible = mckp_dp(values[p], costs[p], keep, budgets[p], exact, choice)
+        best[p] = b
+        xs[p] = x
+        ok[p] = feasible
+    return best, xs, ok
 
 
 @njit(cache=True)

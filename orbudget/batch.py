@@ -1,0 +1,397 @@
+"""Solve many at once: ``solve_many`` over a list of problems and ``sweep`` over a parameter grid, on any
+``concurrent.futures.Executor`` (a local process pool by default, a Dask ``distributed.Client``, a Ray pool), with
+sweeps written incrementally to a JSON-lines file so a killed sweep resumes where it stopped.
+
+Example:
+    >>> import orbudget as ob
+    >>> ps = [ob.MultipleChoiceKnapsack.random(6, 3, seed=s) for s in range(3)]
+    >>> [r.objective for r in ob.solve_many(ps, executor="serial", progress=False)] == [ob.solve(p).objective for p in ps]
+    True
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .core.errors import InvalidProblemError
+from .core.result import Result, Status
+
+BATCH_LIMIT_CELLS = 50_000_000  # N·(B+1) summed over a batch, beyond which the batched DP is not used
+
+
+# -- executors -------------------------------------------------------------------------------------------------------
+class _Serial:
+    """An in-process stand-in with the ``submit`` / ``result`` shape of an executor. Work runs when its result is
+    asked for, so a sweep records each point before the next one starts."""
+
+    class _Lazy:
+        def __init__(self, fn, args):
+            self.fn, self.args, self.done, self.value = fn, args, False, None
+
+        def result(self):
+            if not self.done:
+                self.value, self.done = self.fn(*self.args), True
+            return self.value
+
+    def submit(self, fn, *args):
+        return self._Lazy(fn, args)
+
+    def shutdown(self, wait=True):
+        pass
+
+
+def make_executor(executor):
+    """``(executor, owned)``: ``None`` or ``'process'`` = a local process pool sized to the machine (closed after
+    use), ``'serial'`` = in this process, a ``dask.distributed.Client`` (its ``submit`` is used), or any object with
+    ``submit(fn, *args) -> future`` such as a ``concurrent.futures.Executor`` or Ray's pool executor."""
+    if executor is None or executor == "process":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")  # numba and torch are not fork-safe
+        return ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=ctx), True
+    if executor == "serial":
+        return _Serial(), False
+    if isinstance(executor, str):
+        raise InvalidProblemError(f"`executor` must be None, 'process', 'serial' or an executor object; got {executor!r}")
+    if not hasattr(executor, "submit"):
+        raise InvalidProblemError(f"`executor` must have a submit(fn, *args) method; got {type(executor).__name__}")
+    return executor, False
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    if enabled:
+        try:
+            from tqdm.auto import tqdm
+
+            return tqdm(total=total, desc=desc, leave=False)
+        except ImportError:
+            pass
+
+    class _Quiet:
+        def update(self, n=1):
+            pass
+
+        def close(self):
+            pass
+
+    return _Quiet()
+
+
+def _as_completed(futures):
+    """Yield futures as they finish (``concurrent.futures`` and Dask futures), or in order for other kinds."""
+    try:
+        from concurrent.futures import Future, as_completed
+
+        if futures and all(isinstance(f, Future) for f in futures):
+            yield from as_completed(futures)
+            return
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from distributed import Future as DaskFuture
+        from distributed import as_completed as dask_completed
+
+        if futures and all(isinstance(f, DaskFuture) for f in futures):
+            yield from dask_completed(futures)
+            return
+    except ImportError:
+        pass
+    yield from futures
+
+
+# -- solve_many ------------------------------------------------------------------------------------------------------
+def _solve_one(problem, method, kwargs) -> Result:
+    from .core.solve import solve
+
+    try:
+        return solve(problem, method, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - one failing problem must not stop the others
+        return Result(status=Status.ERROR, message=f"{type(exc).__name__}: {exc}")
+
+
+def _batchable(problems, method) -> bool:
+    from .problems.knapsack import MultipleChoiceKnapsack
+
+    if method not in (None, "dp") or not problems:
+        return False
+    if not all(type(p) is MultipleChoiceKnapsack and p.integer_costs for p in problems):
+        return False
+    shapes = {p.values.shape for p in problems}
+    if len(shapes) != 1 or len({p.exact for p in problems}) != 1 or problems[0].n_options > 256:
+        return False
+    return sum(p.n_groups * (p.budget + 1) for p in problems) <= BATCH_LIMIT_CELLS
+
+
+def solve_knapsacks_batched(problems) -> list[Result]:
+    """Many multiple-choice knapsacks of one shape with whole-number costs in one numba call (``prange``)."""
+    import time
+
+    from .solvers.numba._kernels import mckp_dp_batch
+
+    t0 = time.perf_counter()
+    values = np.ascontiguousarray(np.stack([p.values for p in problems]), dtype=np.float64)
+    costs = np.ascontiguousarray(np.stack([p.costs for p in problems]), dtype=np.int64)
+    avail = np.ascontiguousarray(np.stack([p.mask for p in problems]))
+    budgets = np.array([p.budget for p in problems], dtype=np.int64)
+    best, xs, ok = mckp_dp_batch(values, costs, avail, budgets, bool(problems[0].exact))
+    share = (time.perf_counter() - t0) / len(problems)
+    out = []
+    for p, b, x, feasible in zip(problems, best, xs, ok):
+        if not feasible:
+            out.append(Result(status=Status.INFEASIBLE, message=p.infeasibility_reason() or "no feasible choice",
+                              method="dp", backend="numba", timings={"total": share}))
+            continue
+        out.append(Result(status=Status.OPTIMAL, x=x.copy(), objective=p.value_of(x), bound=float(b),
+                          stats={"cost": p.cost_of(x), "batched": True}, method="dp", backend="numba",
+                          timings={"total": share}, message="optimal (batched DP)"))
+    return out
+
+
+def solve_many(problems: Iterable, method: str | None = None, *, executor=None, progress: bool = True,
+               seeds=None, batch: bool | None = None, **solve_kwargs) -> list[Result]:
+    """Solve every problem; results come back in input order.
+
+    Args:
+        problems: any iterable of problems.
+        method: passed to :func:`orbudget.solve` for every problem.
+        executor: ``None``/``'process'`` (local process pool), ``'serial'``, a Dask ``distributed.Client``, or any
+            executor with ``submit``. Problems and results travel by pickling.
+        progress: a progress bar (tqdm) when installed.
+        seeds: one seed per problem (a sequence), or an int from which per-problem seeds are spawned.
+        batch: solve equal-shape multiple-choice knapsacks in one numba call (default: when they qualify and no
+            executor is given); results equal the one-by-one ``dp``.
+        solve_kwargs: ``time_limit``, ``options``, ... as for :func:`orbudget.solve`.
+
+    A problem whose solve raises comes back as ``Status.ERROR`` with the exception in ``message``.
+    """
+    problems = list(problems)
+    if seeds is not None:
+        if isinstance(seeds, (int, np.integer)):
+            seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(int(seeds)).spawn(len(problems))]
+        seeds = list(seeds)
+        if len(seeds) != len(problems):
+            raise InvalidProblemError(f"`seeds` must have one seed per problem ({len(problems)}); got {len(seeds)}")
+    use_batch = batch if batch is not None else (executor is None and seeds is None and not solve_kwargs)
+    if use_batch and _batchable(problems, method):
+        return solve_knapsacks_batched(problems)
+    if batch:
+        raise InvalidProblemError("`batch=True` needs multiple-choice knapsacks of one shape with whole-number costs "
+                                  "and method None or 'dp'")
+    pool, owned = make_executor(executor)
+    bar = _progress(len(problems), progress, "solve_many")
+    try:
+        futures = []
+        for i, p in enumerate(problems):
+            kw = dict(solve_kwargs)
+            if seeds is not None:
+                kw["seed"] = seeds[i]
+            futures.append(pool.submit(_solve_one, p, method, kw))
+        index = {id(f): i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(problems)
+        for f in _as_completed(futures):
+            results[index[id(f)]] = f.result()
+            bar.update(1)
+        return results
+    finally:
+        bar.close()
+        if owned:
+            pool.shutdown(wait=True)
+
+
+# -- sweep -------------------------------------------------------------------------------------------------------------
+def grid_points(grid, seeds=None) -> list[dict]:
+    """The points of a grid: a dict of lists (cartesian product, in key order) or a list of dicts; ``seeds`` (an int
+    count or a list) adds a ``seed`` parameter to every point."""
+    if isinstance(grid, Mapping):
+        keys = list(grid)
+        for k in keys:
+            if isinstance(grid[k], (str, bytes)) or not isinstance(grid[k], Iterable):
+                raise InvalidProblemError(f"`grid[{k!r}]` must be a list of values; got {grid[k]!r}")
+        points = [dict(zip(keys, combo)) for combo in itertools.product(*(list(grid[k]) for k in keys))]
+    else:
+        points = [dict(p) for p in grid]
+    if seeds is not None:
+        seed_list = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
+        points = [{**p, "seed": s} for p in points for s in seed_list]
+    return points
+
+
+def point_key(params: dict) -> str:
+    """A stable identity for a grid point (JSON of its parameters, keys sorted)."""
+    return json.dumps(_plain(params), sort_keys=True)
+
+
+def _plain(value):
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= 16 else f"array{value.shape}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def _metrics(out, method, params) -> dict:
+    """Turn what a sweep function returned into flat metrics: a dict as is, a number as ``value``, a Result by its
+    objective, status and scalar stats, and a problem by solving it (``method``, ``seed`` from the point)."""
+    from .core.solve import solve
+    from .problems.base import Problem
+
+    if isinstance(out, Problem):
+        out = solve(out, method, seed=params.get("seed"))
+    if isinstance(out, Result):
+        row = {"status": out.status.value, "objective": out.objective, "method": out.method}
+        for k, v in out.stats.items():
+            if isinstance(v, (int, float, np.integer, np.floating, str, bool)) or v is None:
+                row[k] = _plain(v)
+        row["seconds"] = out.timings.get("total")
+        return row
+    if isinstance(out, Mapping):
+        return {str(k): _plain(v) for k, v in out.items()}
+    if isinstance(out, (int, float, np.integer, np.floating)):
+        return {"value": _plain(out)}
+    raise InvalidProblemError(f"a sweep function must return a dict, a number, a Result or a problem; got "
+                              f"{type(out).__name__}")
+
+
+def _run_point(fn, params, method):
+    try:
+        return {**_plain(params), **_metrics(fn(**params), method, params), "error": None}
+    except Exception as exc:  # noqa: BLE001 - reported with its parameters; the sweep goes on
+        return {**_plain(params), "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=5)}
+
+
+def read_records(path) -> list[dict]:
+    """Records of a sweep file (JSON lines); a last line cut short by a kill is ignored."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    with path.open() as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a partial write from a killed run
+    return records
+
+
+def _append(path: Path, record: dict) -> None:
+    """Append one record as one line with one write, flushed to disk before the next point counts as done."""
+    line = json.dumps(record, sort_keys=True, default=str) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor=None, path=None,
+          progress: bool = True, retry_failed: bool = False, as_frame: bool | None = None):
+    """Run ``fn(**point)`` for every point of ``grid`` (× ``seeds``) and return a tidy table.
+
+    Args:
+        fn: a module-level function (picklable for process pools and clusters) returning a dict of metrics, a number,
+            a :class:`~orbudget.Result`, or a problem (then solved with ``method`` and the point's ``seed``).
+        grid: dict of lists (cartesian product) or a list of dicts.
+        seeds: an int count or a list; adds a ``seed`` parameter.
+        executor: as for :func:`solve_many`.
+        path: a JSON-lines file. Each finished point is appended (one line, fsync) as it completes; on restart the
+            points already in the file are not run again (failed ones too, unless ``retry_failed``).
+        as_frame: return a pandas DataFrame (default: when pandas is installed), else a list of dicts.
+
+    Every record holds the point's parameters, its metrics, and ``error`` (``None``, or the exception for a failing
+    point, which does not stop the others).
+    """
+    points = grid_points(grid, seeds)
+    done: dict[str, dict] = {}
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for rec in read_records(path):
+            if "_key" in rec and (retry_failed is False or rec.get("error") is None):
+                done[rec["_key"]] = rec
+    todo = [p for p in points if point_key(p) not in done]
+    pool, owned = make_executor(executor)
+    bar = _progress(len(todo), progress, "sweep")
+    fresh: dict[str, dict] = {}
+    try:
+        futures = []
+        for p in todo:
+            try:
+                futures.append(pool.submit(_run_point, fn, p, method))
+            except Exception as exc:  # pickling a lambda for a process pool, for example
+                raise InvalidProblemError(f"could not send the sweep function to the executor ({exc}); use a "
+                                          "module-level function, or executor='serial'") from exc
+        keys = {id(f): point_key(p) for f, p in zip(futures, todo)}
+        for f in _as_completed(futures):
+            try:
+                rec = f.result()
+            except Exception as exc:  # the executor itself failed (a worker died, pickling): report, keep going
+                hint = "; use a module-level function, or executor='serial'" if "pickl" in str(exc).lower() else ""
+                rec = {"error": f"{type(exc).__name__}: {exc}{hint}"}
+                rec.update(json.loads(keys[id(f)]))
+            rec["_key"] = keys[id(f)]
+            fresh[rec["_key"]] = rec
+            if path is not None:
+                _append(path, rec)
+            bar.update(1)
+    finally:
+        bar.close()
+        if owned:
+            pool.shutdown(wait=True)
+    records = []
+    for p in points:
+        k = point_key(p)
+        rec = dict(fresh.get(k) or done[k])
+        rec.pop("_key", None)
+        rec.pop("traceback", None)
+        records.append(rec)
+    if as_frame is None:
+        from .core.registry import module_available
+
+        as_frame = module_available("pandas")
+    if as_frame:
+        import pandas as pd
+
+        return pd.DataFrame.from_records(records)
+    return records
+
+
+def summarize(records, by: list[str], value: str) -> list[dict]:
+    """Mean, standard error and count of ``value`` per group of ``by`` (records or a DataFrame), failed points
+    excluded."""
+    if hasattr(records, "to_dict"):
+        records = records.to_dict("records")
+    groups: dict[tuple, list[float]] = {}
+    for r in records:
+        if r.get("error") is not None or r.get(value) is None:
+            continue
+        groups.setdefault(tuple(r.get(k) for k in by), []).append(float(r[value]))
+    out = []
+    for key, vals in groups.items():
+        arr = np.array(vals)
+        se = float(arr.std(ddof=1) / math.sqrt(arr.size)) if arr.size > 1 else None
+        out.append({**dict(zip(by, key)), f"{value}_mean": float(arr.mean()), f"{value}_se": se, "count": int(arr.size)})
+    return out
