@@ -51,8 +51,9 @@ class _Serial:
 
 def make_executor(executor):
     """``(executor, owned)``: ``None`` or ``'process'`` = a local process pool sized to the machine (closed after
-    use), ``'serial'`` = in this process, a ``dask.distributed.Client`` (its ``submit`` is used), or any object with
-    ``submit(fn, *args) -> future`` such as a ``concurrent.futures.Executor`` or Ray's pool executor."""
+    use), ``'serial'`` = in this process, a ``dask.distributed.Client`` (its ``submit`` is used), any object with
+    ``submit(fn, *args) -> future`` (a ``concurrent.futures.Executor``), or a ``multiprocessing.Pool``-style object
+    with ``apply_async`` (the stdlib pool, or Ray's ``ray.util.multiprocessing.Pool``)."""
     if executor is None or executor == "process":
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -63,9 +64,32 @@ def make_executor(executor):
         return _Serial(), False
     if isinstance(executor, str):
         raise InvalidProblemError(f"`executor` must be None, 'process', 'serial' or an executor object; got {executor!r}")
-    if not hasattr(executor, "submit"):
-        raise InvalidProblemError(f"`executor` must have a submit(fn, *args) method; got {type(executor).__name__}")
-    return executor, False
+    if hasattr(executor, "submit"):
+        return executor, False
+    if hasattr(executor, "apply_async"):  # the multiprocessing.Pool API (also Ray's ray.util.multiprocessing.Pool)
+        return _PoolAdapter(executor), False
+    raise InvalidProblemError(f"`executor` must have submit(fn, *args) or apply_async(fn, args); got "
+                              f"{type(executor).__name__}")
+
+
+class _PoolAdapter:
+    """``submit`` on top of a ``multiprocessing.Pool``-style ``apply_async`` (stdlib, or Ray's drop-in pool)."""
+
+    class _Async:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def result(self):
+            return self.handle.get()
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def submit(self, fn, *args):
+        return self._Async(self.pool.apply_async(fn, args))
+
+    def shutdown(self, wait=True):
+        pass
 
 
 def _progress(total: int, enabled: bool, desc: str):

@@ -47,6 +47,11 @@ def test_solve_many_process_pool_equals_sequential():
     pooled = ob.solve_many(problems, method="primal_dual", seeds=seeds, executor="process", progress=False)
     for a, b in zip(sequential, pooled):
         assert np.array_equal(a.x, b.x) and a.objective == b.objective
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:  # the API Ray's drop-in Pool implements
+        via_pool = ob.solve_many(problems, method="primal_dual", seeds=seeds, executor=pool, progress=False)
+    assert all(np.array_equal(a.x, b.x) for a, b in zip(sequential, via_pool))
     with pytest.raises(ob.InvalidProblemError, match="one seed per problem"):
         ob.solve_many(problems, seeds=[1, 2], executor="serial")
 
