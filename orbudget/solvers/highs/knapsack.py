@@ -60,6 +60,22 @@ def new_highs(opts):
     return h
 
 
+def run_highs(h, what: str = "the model"):
+    """``h.run()``; raise SolverError when HiGHS refuses to start. Returns ``(info, seconds)``."""
+    import time
+
+    import highspy
+
+    t0 = time.perf_counter()
+    run_status = h.run()
+    elapsed = time.perf_counter() - t0
+    if run_status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        from ...core.errors import SolverError
+
+        raise SolverError(f"HiGHS refused to run {what} (run() returned an error before solving)")
+    return h.getInfo(), elapsed
+
+
 def status_of(h, has_solution: bool):
     """Map HiGHS' model status to (Status, Limit, message) — the one status map of this adapter."""
     import highspy
@@ -134,16 +150,10 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
         sol.col_value = list(col[flat])
         h.setSolution(sol)
     t1 = time.perf_counter()
-    run_status = h.run()
-    t2 = time.perf_counter()
-    if run_status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
-        from ...core.errors import SolverError
-
-        raise SolverError("HiGHS refused to run the model (run() returned an error before solving)")
-    info = h.getInfo()
+    info, solve_seconds = run_highs(h)
     has_solution = info.primal_solution_status == 2
     status, limit, raw = status_of(h, has_solution)
-    timings = {"build": t1 - t0, "solve": t2 - t1}
+    timings = {"build": t1 - t0, "solve": solve_seconds}
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no choice of one option per group meets the budget" if status is Status.INFEASIBLE else raw
         return Result(status=status, limit=limit, timings=timings, message=f"{msg} (HiGHS: {raw})")

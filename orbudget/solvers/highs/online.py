@@ -18,7 +18,7 @@ from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import finite_or_none
 from ...problems.online import OnlineAllocation
-from .knapsack import new_highs, status_of
+from .knapsack import new_highs, run_highs, status_of
 
 PRIMAL_LIMIT = 200_000  # columns up to which hindsight_lp solves the primal LP by default
 
@@ -72,7 +72,6 @@ def _primal_model(problem: OnlineAllocation, integer: bool, budgets=None):
 
 
 def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None) -> Result:
-    import highspy
 
     h = new_highs(opts)
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
@@ -82,13 +81,9 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None) 
     lp, t_idx, k_idx = _primal_model(problem, integer, budgets)
     h.passModel(lp)
     t1 = time.perf_counter()
-    run_status = h.run()
-    t2 = time.perf_counter()
-    if run_status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
-        raise SolverError("HiGHS refused to run the hindsight model")
-    info = h.getInfo()
+    info, solve_seconds = run_highs(h, "the hindsight model")
     status, limit, raw = status_of(h, info.primal_solution_status == 2)
-    timings = {"build": t1 - t0, "solve": t2 - t1}
+    timings = {"build": t1 - t0, "solve": solve_seconds}
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return Result(status=status, limit=limit, timings=timings, message=f"HiGHS: {raw}")
     col = np.asarray(h.getSolution().col_value)

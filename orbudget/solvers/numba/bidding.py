@@ -139,24 +139,24 @@ def _timed_result(problem, code, extra=None, message="", **kw):
 
 
 # -- DP policies --------------------------------------------------------------------------------------------------
+def _dp_policy(problem: BiddingCampaign, exact: bool, message: str) -> Result:
+    t0 = time.perf_counter()
+    v = rlb_table(problem, exact=exact)
+    t1 = time.perf_counter()
+    r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message=message)
+    return r.replace(timings={**r.timings, "dp": t1 - t0})
+
+
 @register(BiddingCampaign, "rlb", backend="numba", priority=10, supports=_needs_log)
 def solve_rlb(problem: BiddingCampaign, opts) -> Result:
     """RLB as the paper's code does it: the θ̄-DP (V(t, 0) = 0), bids with the impression's CTR."""
-    t0 = time.perf_counter()
-    v = rlb_table(problem, exact=False)
-    t1 = time.perf_counter()
-    r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message="RLB (θ̄-DP, paper's code)")
-    return r.replace(timings={**r.timings, "dp": t1 - t0})
+    return _dp_policy(problem, False, "RLB (θ̄-DP, paper's code)")
 
 
 @register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log)
 def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
     """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F)."""
-    t0 = time.perf_counter()
-    v = rlb_table(problem, exact=True)
-    t1 = time.perf_counter()
-    r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message="RLB (CTR-integrated DP)")
-    return r.replace(timings={**r.timings, "dp": t1 - t0})
+    return _dp_policy(problem, True, "RLB (CTR-integrated DP)")
 
 
 @register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log)
