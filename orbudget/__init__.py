@@ -35,9 +35,17 @@ from .solvers.numba.bwk import BwKPolicy
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    if name == "RCO":  # torch is imported only when the optimizer is asked for
+        from .solvers.torch.rco import RCO
+
+        return RCO
+    raise AttributeError(f"module 'orbudget' has no attribute {name!r}")
+
 __all__ = [
     "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BwKPolicy", "DualMirrorDescent",
     "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack", "NoSolutionError", "OnlineAllocation",
-    "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status", "SuccessRateEstimator",
+    "RCO", "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status", "SuccessRateEstimator",
     "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",
 ]

@@ -1,0 +1,181 @@
+"""RCO: Adam on the budget manifold (Helcig and Alistarh, "Model Compression with Exact Budget Constraints via
+Riemannian Manifolds", arXiv 2605.00649; official code ``IST-DASLab/RCO``).
+
+Logits α ∈ R^{N×K}, p_i = softmax(α_i), expected cost :math:`C(\\alpha) = \\sum_{ik} p_{ik} c_{ik}`; the manifold is
+:math:`M = \\{\\alpha : C(\\alpha) = B\\}`, non-empty when :math:`\\sum_i \\min_k c_{ik} < B < \\sum_i \\max_k c_{ik}`.
+
+One step: project the loss gradient on the tangent space (normal :math:`n_{ik} = p_{ik}(c_{ik} - \\mu_i)`,
+:math:`\\mu_i = E_{p_i}[c_i]`), take an Adam step, retract along the cost direction :math:`\\alpha + t\\,c` (C is
+increasing in t, since :math:`\\varphi'(t) = \\sum_i \\mathrm{Var}_{p_i(t)}(c_i) > 0`) by bracketing and bisection to
+1e-12 relative, then transport Adam's first moment by projecting it on the new tangent space.
+
+The iterate is kept as a float64 master copy (written back to the parameter in its own dtype), so it lies on the
+manifold to 1e-12 even when the parameter is float32; every reduction uses log-sum-exp.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ...core.errors import InvalidProblemError
+
+RETRACTION_TOL = 1e-12
+
+
+def expected_cost(alpha: torch.Tensor, costs: torch.Tensor) -> torch.Tensor:
+    """C(α) = Σ_i Σ_k softmax(α_i)_k c_ik (a 0-d tensor)."""
+    return (torch.softmax(alpha, dim=-1) * costs).sum()
+
+
+def normal(alpha: torch.Tensor, costs: torch.Tensor) -> torch.Tensor:
+    """∂C/∂α: n_ik = p_ik (c_ik − μ_i)."""
+    p = torch.softmax(alpha, dim=-1)
+    mu = (p * costs).sum(dim=-1, keepdim=True)
+    return p * (costs - mu)
+
+
+def project(g: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """The component of g orthogonal to n (the tangent space of the budget manifold)."""
+    return g - (g * n).sum() / ((n * n).sum() + 1e-300) * n
+
+
+def retract(alpha: torch.Tensor, costs: torch.Tensor, budget: float, tol: float = RETRACTION_TOL,
+            max_doublings: int = 60, max_bisections: int = 200) -> tuple[torch.Tensor, float]:
+    """α + t·c with C(α + t·c) = B: bracket t from [−1, 1] by doubling, then bisect until |C − B| <= tol·max(1, |B|)
+    or the bracket stops shrinking. Returns ``(α', t)``."""
+    scale = tol * max(1.0, abs(budget))
+
+    def gap(t):
+        return float(expected_cost(alpha + t * costs, costs)) - budget
+
+    g0 = gap(0.0)
+    if abs(g0) <= scale:
+        return alpha, 0.0
+    lo, hi = -1.0, 1.0
+    for _ in range(max_doublings):
+        if gap(lo) <= 0.0:
+            break
+        lo *= 2.0
+    for _ in range(max_doublings):
+        if gap(hi) >= 0.0:
+            break
+        hi *= 2.0
+    if gap(lo) > 0.0 or gap(hi) < 0.0:
+        raise InvalidProblemError(f"`budget` {budget} could not be bracketed: it must lie strictly between the cheapest "
+                                  "and the dearest total cost")
+    t = 0.5 * (lo + hi)
+    for _ in range(max_bisections):
+        t = 0.5 * (lo + hi)
+        g = gap(t)
+        if abs(g) <= scale or t in (lo, hi):
+            break
+        if g < 0.0:
+            lo = t
+        else:
+            hi = t
+    return alpha + t * costs, t
+
+
+def budget_interval(costs: torch.Tensor) -> tuple[float, float]:
+    """The open interval of budgets the manifold exists for: (Σ_i min_k c_ik, Σ_i max_k c_ik)."""
+    return float(costs.min(dim=-1).values.sum()), float(costs.max(dim=-1).values.sum())
+
+
+class RCO(torch.optim.Optimizer):
+    """Riemannian Adam on the budget manifold {α : Σ_ik softmax(α_i)_k c_ik = B} for one (N, K) logit tensor.
+
+    Args:
+        params: an iterable holding exactly one tensor α of shape (N, K) (``requires_grad``).
+        costs: (N, K) cost of option k in group i (for shared option costs c_k and group weights w_i: w_i·c_k).
+        budget: B, strictly between the cheapest and the dearest total cost.
+        lr, betas, eps: Adam's (defaults 0.1, (0.9, 0.999), 1e-8 as in the official code).
+        tol: retraction tolerance, relative to max(1, |B|) (default 1e-12).
+
+    ``step()`` uses α.grad, the plain loss gradient: project → Adam → retract → transport the first moment. α is
+    retracted onto the manifold when the optimizer is created. ``state_dict()`` / ``load_state_dict()`` carry the
+    float64 master iterate and the moments, so a run resumes exactly.
+
+    Example:
+        >>> import torch
+        >>> alpha = torch.zeros(3, 2, requires_grad=True)
+        >>> costs = torch.tensor([[0.0, 1.0]] * 3)
+        >>> opt = RCO([alpha], costs=costs, budget=1.0)
+        >>> round(opt.cost(), 9)  # the float64 master iterate is on the manifold; alpha holds its float32 copy
+        1.0
+    """
+
+    def __init__(self, params, *, costs, budget: float, lr: float = 0.1, betas=(0.9, 0.999), eps: float = 1e-8,
+                 tol: float = RETRACTION_TOL):
+        if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
+            raise InvalidProblemError(f"`lr` must be a non-negative number; got {lr!r}")
+        if not (len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas)):
+            raise InvalidProblemError(f"`betas` must be two numbers in [0, 1); got {betas!r}")
+        if not (eps >= 0 and math.isfinite(eps)):
+            raise InvalidProblemError(f"`eps` must be non-negative; got {eps!r}")
+        if not (tol > 0):
+            raise InvalidProblemError(f"`tol` must be positive; got {tol!r}")
+        super().__init__(params, dict(lr=float(lr), betas=tuple(betas), eps=float(eps)))
+        tensors = [p for group in self.param_groups for p in group["params"]]
+        if len(tensors) != 1 or tensors[0].dim() != 2:
+            raise InvalidProblemError("`params` must hold exactly one (N, K) logit tensor")
+        alpha = tensors[0]
+        costs = torch.as_tensor(costs, dtype=torch.float64, device=alpha.device)
+        if costs.shape != alpha.shape:
+            raise InvalidProblemError(f"`costs` must have the logits' shape {tuple(alpha.shape)}; got {tuple(costs.shape)}")
+        if not torch.isfinite(costs).all():
+            raise InvalidProblemError("`costs` must be finite")
+        lo, hi = budget_interval(costs)
+        if not (lo < float(budget) < hi):
+            raise InvalidProblemError(f"`budget` must lie strictly between the cheapest total cost {lo:.6g} and the "
+                                      f"dearest {hi:.6g} (softmax is never one-hot); got {budget}")
+        self.costs = costs
+        self.budget = float(budget)
+        self.tol = float(tol)
+        state = self.state[alpha]
+        master, _ = retract(alpha.detach().to(torch.float64), costs, self.budget, self.tol)
+        state["master"] = master
+        state["step"] = 0
+        state["exp_avg"] = torch.zeros_like(master)
+        state["exp_avg_sq"] = torch.zeros_like(master)
+        with torch.no_grad():
+            alpha.copy_(master.to(alpha.dtype))
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        return self.param_groups[0]["params"][0]
+
+    def master(self) -> torch.Tensor:
+        """The float64 iterate on the manifold."""
+        return self.state[self.alpha]["master"]
+
+    def cost(self) -> float:
+        """C of the current iterate (equals the budget to the retraction tolerance)."""
+        return float(expected_cost(self.master(), self.costs))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        group = self.param_groups[0]
+        alpha = self.alpha
+        if alpha.grad is None:
+            return loss
+        state = self.state[alpha]
+        master = state["master"]
+        b1, b2 = group["betas"]
+        g = project(alpha.grad.detach().to(torch.float64), normal(master, self.costs))
+        state["step"] += 1
+        k = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.mul_(b1).add_(g, alpha=1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        update = (m / (1 - b1**k)) / ((v / (1 - b2**k)).sqrt() + group["eps"])
+        master, _ = retract(master - group["lr"] * update, self.costs, self.budget, self.tol)
+        state["master"] = master
+        state["exp_avg"] = project(m, normal(master, self.costs))  # vector transport of the first moment
+        alpha.copy_(master.to(alpha.dtype))
+        return loss

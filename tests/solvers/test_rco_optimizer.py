@@ -1,0 +1,106 @@
+"""The RCO optimizer's geometry: normal vector, tangent projection, retraction precision on every iterate,
+checkpointing, bad hyper-parameters."""
+
+import numpy as np
+import pytest
+
+import orbudget as ob
+
+torch = pytest.importorskip("torch", reason="torch is not installed (extra 'torch')")
+
+from orbudget.solvers.torch.rco import RCO, expected_cost, normal, project, retract  # noqa: E402
+
+
+def _instance(n=12, k=4, seed=0, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    costs = torch.rand(n, k, generator=gen, dtype=torch.float64) * torch.rand(n, 1, generator=gen, dtype=torch.float64)
+    lo, hi = costs.min(-1).values.sum().item(), costs.max(-1).values.sum().item()
+    alpha = torch.randn(n, k, generator=gen, dtype=torch.float64).to(dtype).requires_grad_(True)
+    return alpha, costs, lo + 0.37 * (hi - lo)
+
+
+def test_normal_matches_finite_differences():
+    alpha, costs, _ = _instance(6, 3)
+    a = alpha.detach()
+    n = normal(a, costs)
+    h = 1e-6
+    fd = torch.zeros_like(a)
+    for i in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            e = torch.zeros_like(a)
+            e[i, k] = h
+            fd[i, k] = (expected_cost(a + e, costs) - expected_cost(a - e, costs)) / (2 * h)
+    np.testing.assert_allclose(n.numpy(), fd.numpy(), atol=1e-9)
+    np.testing.assert_allclose(n.sum(-1).numpy(), 0.0, atol=1e-12)  # orthogonal to per-group shifts
+
+
+def test_projection_is_idempotent_and_orthogonal():
+    alpha, costs, _ = _instance()
+    n = normal(alpha.detach(), costs)
+    g = torch.randn_like(n)
+    pg = project(g, n)
+    assert abs(float((pg * n).sum())) <= 1e-12 * float(g.norm() * n.norm())
+    np.testing.assert_allclose(project(pg, n).numpy(), pg.numpy(), atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_every_iterate_is_on_the_budget(dtype):
+    alpha, costs, budget = _instance(40, 5, seed=3, dtype=dtype)
+    target = torch.randn(40, 5, dtype=torch.float64)
+    opt = RCO([alpha], costs=costs, budget=budget, lr=0.3)
+    assert abs(opt.cost() - budget) <= 1e-9 * max(1, budget)
+    for _ in range(60):
+        opt.zero_grad()
+        loss = ((torch.softmax(alpha.double(), -1) - torch.softmax(target, -1)) ** 2).sum() + (alpha.double() ** 3).mean()
+        loss.backward()
+        opt.step()
+        assert abs(opt.cost() - budget) <= 1e-9 * max(1, budget)
+    assert torch.isfinite(alpha).all()
+
+
+def test_retraction_handles_large_shifts():
+    costs = torch.tensor([[0.0, 1.0, 2.0]] * 5, dtype=torch.float64)
+    alpha = torch.tensor([[50.0, 0.0, -50.0]] * 5, dtype=torch.float64)  # far from a budget near the top
+    moved, t = retract(alpha, costs, 9.9)
+    assert abs(float(expected_cost(moved, costs)) - 9.9) <= 1e-11 and t > 0
+
+
+def test_state_dict_resumes_exactly():
+    def run(steps, opt, alpha, target):
+        for _ in range(steps):
+            opt.zero_grad()
+            ((torch.softmax(alpha, -1) - target) ** 2).sum().backward()
+            opt.step()
+
+    alpha, costs, budget = _instance(10, 3, seed=5)
+    target = torch.softmax(torch.randn(10, 3, dtype=torch.float64), -1)
+    a = alpha.detach().clone().requires_grad_(True)
+    opt_a = RCO([a], costs=costs, budget=budget)
+    run(20, opt_a, a, target)
+    b = alpha.detach().clone().requires_grad_(True)
+    opt_b = RCO([b], costs=costs, budget=budget)
+    run(8, opt_b, b, target)
+    c = b.detach().clone().requires_grad_(True)
+    opt_c = RCO([c], costs=costs, budget=budget)
+    opt_c.load_state_dict(opt_b.state_dict())
+    run(12, opt_c, c, target)
+    np.testing.assert_allclose(c.detach().numpy(), a.detach().numpy(), atol=1e-12)
+
+
+BAD = [
+    (dict(lr=-1.0), "`lr` must be a non-negative number"),
+    (dict(betas=(0.9, 1.0)), "`betas` must be two numbers in [0, 1)"),
+    (dict(eps=-1e-8), "`eps` must be non-negative"),
+    (dict(budget=0.0), "`budget` must lie strictly between"),
+    (dict(budget=1e9), "`budget` must lie strictly between"),
+    (dict(costs=torch.zeros(2, 2)), "`costs` must have the logits' shape"),
+]
+
+
+@pytest.mark.parametrize("override, fragment", BAD)
+def test_bad_hyper_parameters(override, fragment):
+    alpha, costs, budget = _instance(6, 3)
+    kw = {"costs": costs, "budget": budget, **override}
+    with pytest.raises(ob.InvalidProblemError) as info:
+        RCO([alpha], **kw)
+    assert fragment in str(info.value)
