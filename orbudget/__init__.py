@@ -23,6 +23,7 @@ from .core import (
 from .problems import (
     BanditsWithKnapsacks,
     BiddingCampaign,
+    BudgetedAssignment,
     DualMirrorDescent,
     MultipleChoiceKnapsack,
     OnlineAllocation,
@@ -44,7 +45,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'orbudget' has no attribute {name!r}")
 
 __all__ = [
-    "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BwKPolicy", "DualMirrorDescent",
+    "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BudgetedAssignment", "BwKPolicy", "DualMirrorDescent",
     "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack", "NoSolutionError", "OnlineAllocation",
     "RCO", "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status", "SuccessRateEstimator",
     "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",

@@ -1,5 +1,6 @@
 """Problem models: typed, validated, no backend imports."""
 
+from .assignment import BudgetedAssignment
 from .bidding import BiddingCampaign
 from .bwk import BanditsWithKnapsacks
 from .knapsack import MultipleChoiceKnapsack
@@ -8,5 +9,5 @@ from .rollouts import RolloutAllocation
 
 _register_all = True  # importing this package registers every model kind for orbudget.load
 
-__all__ = ["BanditsWithKnapsacks", "BiddingCampaign", "DualMirrorDescent", "MultipleChoiceKnapsack", "OnlineAllocation",
-           "RolloutAllocation"]
+__all__ = ["BanditsWithKnapsacks", "BiddingCampaign", "BudgetedAssignment", "DualMirrorDescent", "MultipleChoiceKnapsack",
+           "OnlineAllocation", "RolloutAllocation"]

@@ -1,0 +1,161 @@
+"""Budgeted assignment: one of K options for each of N groups (bit widths for layers, keep/prune for experts) with
+total cost within (preferably exactly at) a budget, minimising a loss that does not decompose over groups
+(Helcig and Alistarh, "Model Compression with Exact Budget Constraints via Riemannian Manifolds", 2026).
+
+.. math::
+
+    \\min_x L(x) \\quad\\text{s.t.}\\quad \\sum_i c_{i,x_i} \\le B \\;(= B \\text{ when reachable and } \\texttt{exact}).
+
+The loss is a torch callable of the (N, K) assignment matrix: one-hot rows for a discrete assignment, probability
+rows for a relaxed one, so gradients flow for the relaxed and straight-through forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import InvalidProblemError
+from ..core.validation import as_array, as_bool, as_generator, as_scalar, is_integral
+from .base import Problem
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class BudgetedAssignment(Problem):
+    """Choose option ``x_i`` in each group to minimise ``loss(one_hot(x))`` with ``Σ_i costs[i, x_i] <= budget``.
+
+    Args:
+        costs: (N, K) non-negative option costs (whole numbers for exact integer feasibility, e.g. parameters × bits;
+            other costs are scaled and rounded up by the DP with ``options={"scale": s}``).
+        budget: B.
+        loss: ``loss(P) -> scalar tensor`` for P of shape (N, K) (torch, differentiable in P).
+        exact: the final assignment uses the budget exactly when some assignment can; otherwise the largest total
+            below it.
+        proxy: optional (N, K) separable proxy loss (for ``proxy_dp``); by default measured one switch at a time.
+        separable_loss: the loss is exactly Σ proxy ⊙ P (then ``proxy_dp`` is exact and gives the optimum).
+        name: a label.
+    """
+
+    costs: np.ndarray
+    budget: float
+    loss: Callable
+    exact: bool = True
+    proxy: np.ndarray | None = None
+    separable_loss: bool = False
+    name: str = ""
+
+    def __post_init__(self):
+        costs = as_array("costs", self.costs, ndim=2, nonnegative=True)
+        if is_integral(costs):
+            costs = as_array("costs", costs, dtype=int)
+        budget = as_scalar("budget", self.budget, minimum=0.0)
+        if not callable(self.loss):
+            raise InvalidProblemError(f"`loss` must be a callable of the (N, K) assignment matrix; got {self.loss!r}")
+        cheapest = float(costs.min(axis=1).sum())
+        if budget < cheapest:
+            raise InvalidProblemError(f"`budget` {budget} is below the cheapest assignment's cost {cheapest}")
+        self._set("costs", costs)
+        self._set("budget", budget)
+        self._set("exact", as_bool("exact", self.exact))
+        if self.proxy is not None:
+            self._set("proxy", as_array("proxy", self.proxy, shape=costs.shape))
+        if self.separable_loss and self.proxy is None:
+            raise InvalidProblemError("`separable_loss` needs `proxy` (the loss table)")
+
+    @property
+    def n_groups(self) -> int:
+        return self.costs.shape[0]
+
+    @property
+    def n_options(self) -> int:
+        return self.costs.shape[1]
+
+    def to_dict(self) -> dict:
+        raise InvalidProblemError("a BudgetedAssignment cannot be saved: its `loss` is code, not data")
+
+    def check_assignment(self, x) -> np.ndarray:
+        x = as_array("x", x, shape=(self.n_groups,), dtype=int)
+        if ((x < 0) | (x >= self.n_options)).any():
+            raise InvalidProblemError(f"`x` must hold option indices in 0..{self.n_options - 1}")
+        return x
+
+    def cost_of(self, x):
+        """Total cost (an int for whole-number costs: exact arithmetic)."""
+        x = self.check_assignment(x)
+        picked = self.costs[np.arange(self.n_groups), x]
+        return int(picked.sum()) if picked.dtype.kind == "i" else float(np.sum(picked))
+
+    def is_feasible(self, x) -> bool:
+        return self.cost_of(x) <= self.budget
+
+    def loss_of(self, x) -> float:
+        """The loss of a discrete assignment (one-hot rows)."""
+        import torch
+
+        x = self.check_assignment(x)
+        p = torch.zeros(self.costs.shape, dtype=torch.float64)
+        p[torch.arange(self.n_groups), torch.from_numpy(np.array(x))] = 1.0
+        with torch.no_grad():
+            return float(self.loss(p))
+
+    # -- instances with known answers ------------------------------------------------------------------------
+    @classmethod
+    def separable(cls, n_groups: int = 50, *, bits=(2, 3, 4, 8), average_bits: float = 3.5, seed=None,
+                  exact: bool = False) -> BudgetedAssignment:
+        """Mixed-precision-style separable instance (reference C.1): group i has n_i parameters (16..256), option k
+        costs n_i·bits_k, the budget is ⌊average_bits·Σn_i⌋, and the loss is Σ_i s_i·n_i·2^{−2·bits_{x_i}} with
+        log-normal sensitivities s_i. Its optimum (``optimum``) is the multiple-choice knapsack DP's."""
+        n = as_scalar("n_groups", n_groups, integer=True, minimum=1)
+        rng = as_generator(seed)
+        bits = np.asarray(bits, float)
+        sizes = rng.integers(16, 257, n)
+        sens = rng.lognormal(0.0, 1.0, n)
+        table = (sens * sizes)[:, None] * 2.0 ** (-2 * bits[None, :])
+        table = table / table.sum(axis=1).mean()
+        costs = (sizes[:, None] * bits[None, :]).astype(np.int64)
+        budget = int(np.floor(average_bits * sizes.sum()))
+        return cls(costs=costs, budget=budget, loss=_LinearLoss(table), exact=exact, proxy=table, separable_loss=True,
+                   name=f"separable N={n}")
+
+    @classmethod
+    def quadratic(cls, n_groups: int = 10, n_options: int = 4, *, budget_fraction: float = 0.5, seed=None):
+        """Non-separable quadratic (reference C.2): e_i = A[i, x_i], L = Σ_i e_i + eᵀMe with M PSD/N; whole-number
+        costs; the budget is ``budget_fraction`` of the way from the cheapest to the dearest assignment."""
+        n = as_scalar("n_groups", n_groups, integer=True, minimum=1)
+        k = as_scalar("n_options", n_options, integer=True, minimum=2)
+        rng = as_generator(seed)
+        costs = np.sort(rng.integers(1, 10, (n, k)), axis=1)
+        a = np.sort(rng.uniform(0.0, 1.0, (n, k)), axis=1)[:, ::-1].copy()  # dearer options lose less
+        g = rng.standard_normal((n, n))
+        m = g @ g.T / n
+        lo, hi = costs.min(axis=1).sum(), costs.max(axis=1).sum()
+        budget = int(lo + budget_fraction * (hi - lo))
+        return cls(costs=costs, budget=budget, loss=_QuadraticLoss(a, m), exact=False, name=f"quadratic N={n} K={k}")
+
+
+class _LinearLoss:
+    """L(P) = Σ table ⊙ P (picklable)."""
+
+    def __init__(self, table):
+        self.table = np.asarray(table, float)
+
+    def __call__(self, p):
+        import torch
+
+        return (torch.as_tensor(self.table, dtype=p.dtype, device=p.device) * p).sum()
+
+
+class _QuadraticLoss:
+    """L(P) = Σ e + eᵀ M e with e = (A ⊙ P).sum(1)."""
+
+    def __init__(self, a, m):
+        self.a, self.m = np.asarray(a, float), np.asarray(m, float)
+
+    def __call__(self, p):
+        import torch
+
+        e = (torch.as_tensor(self.a, dtype=p.dtype, device=p.device) * p).sum(dim=1)
+        return e.sum() + e @ torch.as_tensor(self.m, dtype=p.dtype, device=p.device) @ e
+
