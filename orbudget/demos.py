@@ -140,6 +140,31 @@ def bidding_demo(quick: bool) -> Iterator[tuple]:
                    note or "expected clicks; baseline = tuned Lin (negative gap = better)")
 
 
+@demo("rco")
+def rco_demo(quick: bool) -> Iterator[tuple]:
+    from .problems.assignment import BudgetedAssignment
+
+    p = BudgetedAssignment.separable(50, seed=0)
+    name = "separable N=50, bits {2,3,4,8}, 3.5 avg"
+    exact, t, note = _run(p, "proxy_dp")
+    base = exact.objective if exact is not None else None
+    yield ("rco", name, "proxy_dp", base, base, 0.0 if base else None, t, note or "exact optimum (DP)")
+    for method in ("rco", "evolutionary", "penalty", "uniform"):
+        r, t, note = _run(p, method, seed=0, options={"steps": 100 if quick else 300} if method in ("rco", "penalty")
+                          else None)
+        obj = r.objective if r is not None and r.ok else None
+        yield ("rco", name, method, obj, base, _gap(-obj, -base) if obj is not None and base else None, t,
+               note or ("" if obj is not None else (r.message if r is not None else "")))
+    if not quick:
+        from .problems.compression import mlp_quantization
+
+        mlp, holdout = mlp_quantization(seed=0, average_bits=2.5)
+        for method in ("rco", "proxy_dp", "evolutionary", "uniform"):
+            r, t, note = _run(mlp, method, seed=0)
+            yield ("rco", "MLP quantisation 2.5 avg bits", method, holdout(r.x) if r is not None and r.ok else None,
+                   None, None, t, note or "held-out KL to the full-precision MLP (lower is better)")
+
+
 def run_demos(family: str | None = None, quick: bool = False) -> list[tuple]:
     from .core.errors import InvalidProblemError
 

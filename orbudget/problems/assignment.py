@@ -100,6 +100,13 @@ class BudgetedAssignment(Problem):
         with torch.no_grad():
             return float(self.loss(p))
 
+    @classmethod
+    def from_option_costs(cls, option_costs, group_weights, budget: float, loss, **kw) -> BudgetedAssignment:
+        """Shared option costs c_k (e.g. bits) and group weights w_i (e.g. parameters): costs[i, k] = w_i·c_k."""
+        c = as_array("option_costs", option_costs, ndim=1, nonnegative=True)
+        w = as_array("group_weights", group_weights, ndim=1, nonnegative=True)
+        return cls(costs=np.outer(w, c), budget=budget, loss=loss, **kw)
+
     # -- instances with known answers ------------------------------------------------------------------------
     @classmethod
     def separable(cls, n_groups: int = 50, *, bits=(2, 3, 4, 8), average_bits: float = 3.5, seed=None,
