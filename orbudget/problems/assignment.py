@@ -94,11 +94,8 @@ class BudgetedAssignment(Problem):
         """The loss of a discrete assignment (one-hot rows)."""
         import torch
 
-        x = self.check_assignment(x)
-        p = torch.zeros(self.costs.shape, dtype=torch.float64)
-        p[torch.arange(self.n_groups), torch.from_numpy(np.array(x))] = 1.0
         with torch.no_grad():
-            return float(self.loss(p))
+            return float(self.loss(assignment_matrix(self.check_assignment(x), self.n_options)))
 
     @classmethod
     def from_option_costs(cls, option_costs, group_weights, budget: float, loss, **kw) -> BudgetedAssignment:
@@ -140,6 +137,16 @@ class BudgetedAssignment(Problem):
         lo, hi = costs.min(axis=1).sum(), costs.max(axis=1).sum()
         budget = int(lo + budget_fraction * (hi - lo))
         return cls(costs=costs, budget=budget, loss=_QuadraticLoss(a, m), exact=False, name=f"quadratic N={n} K={k}")
+
+
+def assignment_matrix(x, n_options: int):
+    """The (N, K) float64 torch matrix with a one in row i, column x_i: what a loss sees for a discrete assignment."""
+    import torch
+
+    x = torch.from_numpy(np.array(x, dtype=np.int64))
+    p = torch.zeros((x.numel(), n_options), dtype=torch.float64)
+    p[torch.arange(x.numel()), x] = 1.0
+    return p
 
 
 class _LinearLoss:

@@ -34,7 +34,8 @@ CHUNK = 1 << 15  # rounds of random numbers drawn at a time
 
 
 def split_seed(seed) -> tuple[np.random.Generator, np.random.Generator]:
-    """Independent generators for the policy and the environment from one seed (same seed, same run)."""
+    """Independent generators for the policy and the environment from one seed (same seed, same run): ``solve``
+    gives the first to the policy and the second to the environment."""
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(0, 2**63 - 1))
     policy, env = np.random.SeedSequence(seed).spawn(2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import as_scalar
-from .assignment import BudgetedAssignment
+from .assignment import BudgetedAssignment, assignment_matrix
 
 
 def _mixture(n, dim, classes, gen, centers):
@@ -99,10 +99,8 @@ def mlp_quantization(*, hidden: int = 64, depth: int = 3, group_channels: int = 
     held = loss_on(holdout)
 
     def holdout_kl(x) -> float:
-        p = torch.zeros(costs.shape, dtype=torch.float64)
-        p[torch.arange(len(costs)), torch.from_numpy(np.array(x))] = 1.0
         with torch.no_grad():
-            return float(held(p))
+            return float(held(assignment_matrix(x, costs.shape[1])))
 
     return problem, holdout_kl
 

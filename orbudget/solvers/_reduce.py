@@ -17,6 +17,14 @@ def infeasible(reason: str) -> Result:
     return Result(status=Status.INFEASIBLE, message=reason)
 
 
+def round_costs_up(costs, budget, scale) -> tuple[np.ndarray, int]:
+    """``ceil(s·c)`` and ``floor(s·B)`` for a positive scale s: any choice within the scaled budget is within the
+    true one. The one rule every DP-backed method uses for non-integer costs."""
+    if not (isinstance(scale, (int, float)) and scale > 0 and np.isfinite(scale)):
+        raise InvalidProblemError(f"`options.scale` must be a positive number; got {scale!r}")
+    return np.ceil(np.asarray(costs) * scale).astype(np.int64), int(np.floor(budget * scale))
+
+
 def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, int, bool]:
     """Whole-number costs and budget for DP and CP-SAT.
 
@@ -32,9 +40,7 @@ def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, i
             "`costs` are not whole numbers: use method='mip', or pass options={'scale': s} to round s·costs up")
     if problem.exact:
         raise InvalidProblemError("`exact` budgets need whole-number costs for this method; use method='mip'")
-    if not (isinstance(scale, (int, float)) and scale > 0 and np.isfinite(scale)):
-        raise InvalidProblemError(f"`options.scale` must be a positive number; got {scale!r}")
-    return np.ceil(problem.costs * scale).astype(np.int64), int(np.floor(problem.budget * scale)), True
+    return (*round_costs_up(problem.costs, problem.budget, scale), True)
 
 
 def no_exact(problem) -> str | None:

@@ -107,11 +107,11 @@ def instances(draw):
 def test_no_policy_spends_beyond_a_budget(p, method, seed):
     r = ob.solve(p, method=method, seed=seed, options={"benchmark": False})
     # replay the same seeds step by step and add up consumption independently of the kernel
-    policy_seed, env_seed = np.random.SeedSequence(seed).spawn(2)
-    pol = BwKPolicy(p, method, seed=np.random.default_rng(policy_seed))
-    from orbudget.problems.bwk import Environment
+    from orbudget.problems.bwk import Environment, split_seed
 
-    env = Environment(p, np.random.default_rng(env_seed))
+    policy_rng, env_rng = split_seed(seed)
+    pol = BwKPolicy(p, method, seed=policy_rng)
+    env = Environment(p, env_rng)
     spent, arms = np.zeros(p.n_resources), []
     while not pol.done:
         arm = pol.act()

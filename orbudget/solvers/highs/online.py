@@ -177,8 +177,13 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     return {"value": float(best), "lower": float(lower), "mu": best_mu, "iterations": it, "converged": converged}
 
 
+def _primal_fits(problem: OnlineAllocation) -> bool:
+    """Dense enough in memory and small enough for the primal LP (else cutting planes on the dual)."""
+    return not problem.is_stream and problem.horizon * problem.rewards.shape[1] <= PRIMAL_LIMIT
+
+
 def hindsight_lp_value(problem: OnlineAllocation, opts) -> float:
-    if not problem.is_stream and problem.horizon * problem.rewards.shape[1] <= PRIMAL_LIMIT:
+    if _primal_fits(problem):
         r = _solve_primal(problem, opts, integer=False)
         if r.status == Status.OPTIMAL:
             return float(r.objective)
@@ -204,7 +209,7 @@ def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
     if form not in ("auto", "primal", "dual"):
         raise InvalidProblemError(f"`options.form` must be 'auto', 'primal' or 'dual'; got {form!r}")
     if form == "auto":
-        form = "primal" if (not problem.is_stream and problem.horizon * problem.rewards.shape[1] <= PRIMAL_LIMIT) else "dual"
+        form = "primal" if _primal_fits(problem) else "dual"
     if form == "primal":
         return _solve_primal(problem, opts, integer=False)
     t0 = time.perf_counter()

@@ -166,16 +166,19 @@ def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
 
 
 # -- baselines ------------------------------------------------------------------------------------------------------
+def lin_bids(problem: BiddingCampaign, base: float, ctr) -> np.ndarray:
+    """Lin's bid ⌊b0·θ/θ̄⌋ (product, then division, then truncation, as the official code)."""
+    return np.floor(np.asarray(ctr) * base / problem.ctr_mean).astype(np.int64)
+
 @register(BiddingCampaign, "lin", backend="numba", priority=20, supports=_needs_log, options=("base_bid", "mode"))
 def solve_lin(problem: BiddingCampaign, opts) -> Result:
     """Lin (Perlich et al. 2012): ⌊b0·θ/θ̄⌋. b0 given, the official tuned value, tuned on the training log, or
     solved from the model (λ*: model spend = B/T, b0 = θ̄/λ*); ``mode`` = 'tuned' or 'solved' forces one."""
     mode = opts.get("mode")
     b0 = opts.get("base_bid")
-    theta_bar = problem.ctr_mean
 
     def bids(base, ctr):
-        return np.floor(ctr * base / theta_bar).astype(np.int64)
+        return lin_bids(problem, base, ctr)
 
     if b0 is None and mode is None and problem.lin_base_bid is not None:
         b0, how = problem.lin_base_bid, "official"
@@ -286,7 +289,7 @@ def solve_dual_pacing(problem: BiddingCampaign, opts) -> Result:
     scale = as_scalar("options.scale", opts.get("scale", 0.1), minimum=0.0)
     eta = scale / math.sqrt(problem.episode_length)
     kappa = problem.max_bid / problem.ctr_mean
-    b0 = _solve_scale(problem, lambda s, sample: np.floor(sample * s / problem.ctr_mean).astype(np.int64), hi=1e6)
+    b0 = _solve_scale(problem, lambda s, sample: lin_bids(problem, s, sample), hi=1e6)
     mu0 = max(0.0, kappa * problem.ctr_mean / max(b0, 1e-12) - 1.0)
     return _timed_result(problem, 3, kappa=kappa, eta=eta, mu0=mu0, extra={"kappa": kappa, "step_size": eta,
                                                                            "initial_dual": mu0},

@@ -93,7 +93,8 @@ class BwKPolicy:
                                else as_scalar("explore_rounds", explore_rounds, integer=True, minimum=0, maximum=horizon))
         self.resolve_every = (max(1, horizon // 2000) if resolve_every is None
                               else as_scalar("resolve_every", resolve_every, integer=True, minimum=1))
-        self.rng = split_seed(seed)[0]
+        # a Generator is used as is (the caller split it, as solve does); anything else is split here
+        self.rng = seed if isinstance(seed, np.random.Generator) else split_seed(seed)[0]
         self.budgets = budgets
         self.counts = np.zeros(k)
         self.reward_sum = np.zeros(k)
@@ -246,10 +247,10 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
 
     params = dict(opts.options)
     benchmark = params.pop("benchmark", True)
-    policy_seed, env_seed = np.random.SeedSequence(_seed_int(opts.seed)).spawn(2)
-    policy = BwKPolicy(problem, method, seed=np.random.default_rng(policy_seed), **params)
+    policy_rng, env_rng = split_seed(opts.seed)
+    policy = BwKPolicy(problem, method, seed=policy_rng, **params)
     t0 = time.perf_counter()
-    arms, reward, stopped, interrupted = play(problem, policy, np.random.default_rng(env_seed), opts.time_limit)
+    arms, reward, stopped, interrupted = play(problem, policy, env_rng, opts.time_limit)
     elapsed = time.perf_counter() - t0
     spent = problem.budgets - policy.remaining
     stats = {"rounds": int(policy.t), "pulls": int((arms >= 0).sum()), "spent": spent, "remaining": policy.remaining.copy(),
@@ -266,12 +267,6 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
     return Result(status=Status.FEASIBLE, limit=Limit.TIME if interrupted else None, x=arms, objective=float(reward),
                   bound=bound, stats=stats, timings={"policy": elapsed},
                   message=f"{method} played {policy.t} of {problem.horizon} rounds")
-
-
-def _seed_int(seed) -> int | None:
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**63 - 1))
-    return seed
 
 
 _OPTIONS = ("confidence", "hedge_step", "exp3_step", "exploration", "dual_step", "reference", "benchmark")

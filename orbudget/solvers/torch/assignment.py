@@ -16,7 +16,8 @@ from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_generator, as_int_seed, as_scalar
-from ...problems.assignment import BudgetedAssignment
+from ...problems.assignment import BudgetedAssignment, assignment_matrix
+from .._reduce import round_costs_up
 
 
 def integer_costs(problem: BudgetedAssignment, scale=None) -> tuple[np.ndarray, int]:
@@ -25,8 +26,7 @@ def integer_costs(problem: BudgetedAssignment, scale=None) -> tuple[np.ndarray, 
         return np.ascontiguousarray(problem.costs, dtype=np.int64), int(math.floor(problem.budget))
     if scale is None:
         raise InvalidProblemError("`costs` are not whole numbers: pass options={'scale': s} to round s·costs up")
-    s = as_scalar("options.scale", scale, minimum=0.0, strict_minimum=True)
-    return np.ceil(problem.costs * s).astype(np.int64), int(math.floor(problem.budget * s))
+    return round_costs_up(problem.costs, problem.budget, scale)
 
 
 def dp_assign(scores: np.ndarray, costs: np.ndarray, budget: int, exact: bool) -> np.ndarray:
@@ -46,12 +46,6 @@ def dp_assign(scores: np.ndarray, costs: np.ndarray, budget: int, exact: bool) -
         if ok:
             return x
     raise InvalidProblemError(f"no assignment fits the budget {budget}")
-
-
-def _one_hot(x, shape, torch, dtype):
-    p = torch.zeros(shape, dtype=dtype)
-    p[torch.arange(shape[0]), torch.from_numpy(np.array(x))] = 1.0
-    return p
 
 
 def _finish(problem, x, stats, elapsed, message, status=Status.FEASIBLE) -> Result:
@@ -115,7 +109,7 @@ def solve_rco(problem: BudgetedAssignment, opts) -> Result:
                 soft = torch.softmax(z, dim=-1)
                 x = dp_assign(z.detach().numpy(), icosts, ibudget, False)
                 hard_samples += 1
-                hard = _one_hot(x, alpha.shape, torch, torch.float64)
+                hard = assignment_matrix(x, problem.n_options)
                 value = problem.loss(hard + soft - soft.detach())
                 (value / len(noises)).backward()
                 evaluations += 1
