@@ -23,10 +23,17 @@ from .core import (
 from .problems import (
     BanditsWithKnapsacks,
     BiddingCampaign,
+    BipartiteMatching,
+    Budget,
     BudgetedAssignment,
+    Capacity,
+    CoupledRMAB,
     DualMirrorDescent,
     MultipleChoiceKnapsack,
+    MultipleInterventions,
     OnlineAllocation,
+    PathConstraint,
+    RMABEnv,
     RolloutAllocation,
     online_inputs,
 )
@@ -42,11 +49,17 @@ def __getattr__(name):
         from .solvers.torch.rco import RCO
 
         return RCO
+    if name == "SequoiaPolicy":
+        from .solvers.torch.rmab import SequoiaPolicy
+
+        return SequoiaPolicy
     raise AttributeError(f"module 'orbudget' has no attribute {name!r}")
 
 __all__ = [
-    "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BudgetedAssignment", "BwKPolicy", "DualMirrorDescent",
-    "GRPOSimulation", "InvalidProblemError", "Limit", "MultipleChoiceKnapsack", "NoSolutionError", "OnlineAllocation",
-    "RCO", "Result", "RolloutAllocation", "RolloutAllocator", "SolverError", "Status", "SuccessRateEstimator",
-    "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",
+    "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget",
+    "BudgetedAssignment", "BwKPolicy", "Capacity", "CoupledRMAB", "DualMirrorDescent", "GRPOSimulation",
+    "InvalidProblemError", "Limit", "MultipleChoiceKnapsack", "MultipleInterventions", "NoSolutionError",
+    "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RolloutAllocation", "RolloutAllocator",
+    "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator", "available_solvers", "load", "load_adx",
+    "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",
 ]

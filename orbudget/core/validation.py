@@ -116,3 +116,12 @@ def as_int_seed(seed) -> int:
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**31 - 1))
     return int(as_scalar("seed", seed, integer=True, minimum=0)) % (2**31 - 1)
+
+
+def split_seed(seed) -> tuple[np.random.Generator, np.random.Generator]:
+    """Independent generators for the policy and the environment from one seed (same seed, same run): ``solve``
+    gives the first to the policy and the second to the environment."""
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(0, 2**63 - 1))
+    policy, env = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(policy), np.random.default_rng(env)

@@ -5,9 +5,11 @@ from .bidding import BiddingCampaign
 from .bwk import BanditsWithKnapsacks
 from .knapsack import MultipleChoiceKnapsack
 from .online import DualMirrorDescent, OnlineAllocation
+from .rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint, RMABEnv
 from .rollouts import RolloutAllocation
 
 _register_all = True  # importing this package registers every model kind for orbudget.load
 
-__all__ = ["BanditsWithKnapsacks", "BiddingCampaign", "BudgetedAssignment", "DualMirrorDescent", "MultipleChoiceKnapsack",
-           "OnlineAllocation", "RolloutAllocation"]
+__all__ = ["BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget", "BudgetedAssignment", "Capacity",
+           "CoupledRMAB", "DualMirrorDescent", "MultipleChoiceKnapsack", "MultipleInterventions", "OnlineAllocation",
+           "PathConstraint", "RMABEnv", "RolloutAllocation"]

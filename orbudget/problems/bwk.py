@@ -26,20 +26,11 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
-from ..core.validation import as_array, as_choice, as_scalar
+from ..core.validation import as_array, as_choice, as_scalar, split_seed  # noqa: F401  (split_seed: re-exported)
 from .base import Problem
 
 DISTRIBUTIONS = ("bernoulli", "bounded", "sampler", "adversarial")
 CHUNK = 1 << 15  # rounds of random numbers drawn at a time
-
-
-def split_seed(seed) -> tuple[np.random.Generator, np.random.Generator]:
-    """Independent generators for the policy and the environment from one seed (same seed, same run): ``solve``
-    gives the first to the policy and the second to the environment."""
-    if isinstance(seed, np.random.Generator):
-        seed = int(seed.integers(0, 2**63 - 1))
-    policy, env = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(policy), np.random.default_rng(env)
 
 
 @register_kind

@@ -1,0 +1,349 @@
+"""Coupled restless bandits: evaluation of a policy over the episodes, and the baselines ``random``, ``sampling``,
+``myopic``, ``index`` (Lagrangian or Whittle per-arm values combined over C) and ``exact_dp`` (joint-state DP).
+
+Every method is evaluated the same way: ``problem.episodes`` episodes of ``problem.horizon`` steps, start states
+from ``problem.initial``, one uniform per arm per step from a generator that depends only on the seed (so methods
+are compared on the same randomness), every played action checked by the constraint's independent checker.
+``objective`` is the mean expected reward per step; ``stats['normalized']`` is (V − V_null)/(V_ref − V_null) with
+V_null the exact value of never acting and V_ref the exact DP value when the joint state space is small, else the
+Lagrangian upper bound.
+
+**Lagrangian bound.** Relax C to Σ_j m_j ≤ K (K = ``constraint.level_budget()``, a valid cardinality bound for
+every family) and price it by λ ≥ 0 per step: each arm then solves its own H-step DP, and
+:math:`\\min_\\lambda [\\lambda K H + \\sum_j \\mathbb E V^\\lambda_{j,0}(s_j)] / H` bounds every policy's mean reward
+(weak duality). ``index`` acts on the per-arm values of that DP at the minimising λ*: at step t it maximises
+Σ_j Q^{λ*}_{j,t}(s_j, m_j) over C (the future is priced, the immediate charge is left out so the budget is used
+whenever an arm's advantage is positive).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ...core.errors import InvalidProblemError
+from ...core.registry import module_available, register
+from ...core.result import Limit, Result, Status
+from ...core.validation import as_choice, as_scalar
+from ...problems.rmab import Budget, CoupledRMAB, evaluation_seeds
+
+ORACLES = ("auto", "highs", "cpsat", "enumerate")
+EXACT_DP_LIMIT = 20_000_000  # S^J · |C| table entries
+
+
+# -- the linear oracle: max Σ_j v[j, m_j(x)] over C ------------------------------------------------------------
+class Oracle:
+    """max Σ_j v[j, m_j(x)] over C: closed form for a plain budget (the B largest positive gains), else the HiGHS
+    MIP (``'highs'``), CP-SAT (``'cpsat'``) or enumeration of C (``'enumerate'``). ``'auto'``: closed form, then
+    enumeration when |C| ≤ 5000, then HiGHS."""
+
+    def __init__(self, problem: CoupledRMAB, kind: str = "auto", opts=None):
+        from ...core.solve import SolveOptions
+
+        kind = as_choice("options.oracle", kind, ORACLES)
+        opts = opts or SolveOptions()
+        self.problem = problem
+        if kind == "auto":
+            if isinstance(problem.constraint, Budget):
+                kind = "budget"
+            elif problem.count_actions(5000) is not None or not module_available("highspy"):
+                kind = "enumerate"
+            else:
+                kind = "highs"
+        self.kind = kind
+        if kind == "highs":
+            from ..highs.rmab import LinearOracle
+
+            self.impl = LinearOracle(problem, opts)
+        elif kind == "cpsat":
+            from ..ortools.rmab import CpSatOracle
+
+            self.impl = CpSatOracle(problem, opts)
+        elif kind == "enumerate":
+            self.actions = problem.feasible_actions()
+            self.levels = problem.constraint.levels(self.actions)
+
+    def solve(self, values) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        if self.kind == "budget":
+            gain = values[:, 1] - values[:, 0]
+            order = np.argsort(-gain, kind="stable")[: self.problem.constraint.budget]
+            x = np.zeros(self.problem.n_arms, dtype=np.int64)
+            x[order[gain[order] > 0]] = 1
+            return x
+        if self.kind == "enumerate":
+            total = values[np.arange(values.shape[0]), self.levels].sum(axis=1)
+            return self.actions[int(np.argmax(total))].astype(np.int64)
+        return self.impl.solve(values)[0]
+
+
+# -- per-arm dynamic programs ----------------------------------------------------------------------------------
+def _level_mask(problem: CoupledRMAB) -> np.ndarray:
+    """(J, A): levels arm j can reach (its level under the all-ones decision caps it)."""
+    top = problem.constraint.levels(np.ones(problem.n_decisions, dtype=np.int64))
+    return np.arange(problem.n_levels)[None, :] <= top[:, None]
+
+
+def lagrange_tables(problem: CoupledRMAB, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(Q, V0)``: per-arm H-step DP with charge λ per level; Q (H, J, A, S) *without* the immediate charge, and
+    V0 (J, S) the priced value at t = 0."""
+    H, J, A, S = problem.horizon, problem.n_arms, problem.n_levels, problem.n_states
+    er, P = problem.expected_rewards, problem.transitions
+    mask = _level_mask(problem)[:, :, None]
+    charge = lam * np.arange(A)[None, :, None]
+    V = np.zeros((J, S))
+    Q = np.empty((H, J, A, S))
+    for t in range(H - 1, -1, -1):
+        q = er + np.einsum("jmst,jt->jms", P, V)
+        Q[t] = q
+        V = np.where(mask, q - charge, -np.inf).max(axis=1)
+    return Q, V
+
+
+def lagrangian_bound(problem: CoupledRMAB, iterations: int = 100) -> tuple[float, float]:
+    """``(bound per step, λ*)``: min over λ ≥ 0 of the Lagrangian relaxation of Σ_j m_j ≤ K (golden-section search
+    on the convex function of λ)."""
+    key = ("lagrange", iterations)
+    if key in problem._cache:
+        return problem._cache[key]
+    K, H = problem.constraint.level_budget(), problem.horizon
+    er = problem.expected_rewards
+
+    def f(lam):
+        _, V0 = lagrange_tables(problem, lam)
+        return (lam * K * H + float((problem.initial * V0).sum())) / H
+
+    lo, hi = 0.0, float(er.max() - er.min()) * H + 1.0
+    g = (np.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = f(a), f(b)
+    for _ in range(iterations):
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = f(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = f(b)
+    cands = [(f(0.0), 0.0), (fa, a), (fb, b)]
+    out = min(cands)
+    problem._cache[key] = out
+    return out
+
+
+def whittle_indices(problem: CoupledRMAB, iterations: int = 50) -> np.ndarray:
+    """(J, S) Whittle indices for the discounted (γ = ``problem.discount``) two-action arms: the passive subsidy at
+    which acting and resting are equally good in that state, by bisection with exact policy iteration per subsidy.
+    (Meaningful when the arm is indexable; the value is the bisection's midpoint either way.)"""
+    if problem.n_levels != 2:
+        raise InvalidProblemError("`options.kind='whittle'` needs two-action arms; this bandit's arms have "
+                                  f"{problem.n_levels} action levels (use kind='lagrange')")
+    gamma = min(problem.discount, 0.999)
+    J, S = problem.n_arms, problem.n_states
+    er, P = problem.expected_rewards, problem.transitions
+    span = float(er.max() - er.min()) / (1 - gamma) + 1.0
+    lo, hi = np.full((J, S), -span), np.full((J, S), span)
+    eye = np.eye(S)
+    arms = np.repeat(np.arange(J), S)
+    target = np.tile(np.arange(S), J)
+    for _ in range(iterations):
+        lam = ((lo + hi) / 2).ravel()
+        pol = np.zeros((J * S, S), dtype=np.int64)
+        r = np.stack([er[arms, 0] + lam[:, None], er[arms, 1]], axis=1)  # (JS, 2, S)
+        p = P[arms]  # (JS, 2, S, S)
+        for _ in range(50):
+            rp = np.take_along_axis(r, pol[:, None, :], axis=1)[:, 0]
+            pp = np.take_along_axis(p, pol[:, None, :, None], axis=1)[:, 0]
+            V = np.linalg.solve(eye[None] - gamma * pp, rp[..., None])[..., 0]
+            q = r + gamma * np.einsum("bmst,bt->bms", p, V)
+            new = np.argmax(q, axis=1)
+            if np.array_equal(new, pol):
+                break
+            pol = new
+        adv = q[np.arange(J * S), 1, target] - q[np.arange(J * S), 0, target]
+        more = (adv > 0).reshape(J, S)  # acting still better: the subsidy must rise
+        lo = np.where(more, (lo + hi) / 2, lo)
+        hi = np.where(more, hi, (lo + hi) / 2)
+    return (lo + hi) / 2
+
+
+# -- exact joint-state DP ----------------------------------------------------------------------------------------
+def exact_dp(problem: CoupledRMAB) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(policy (H, S^J) action indices, actions (M, n), expected mean reward per step)`` by backward induction
+    over the joint state for the undiscounted H-step objective."""
+    key = ("exact_dp",)
+    if key in problem._cache:
+        return problem._cache[key]
+    J, S, H = problem.n_arms, problem.n_states, problem.horizon
+    actions = problem.feasible_actions()
+    size = S**J * len(actions)
+    if size > EXACT_DP_LIMIT:
+        raise InvalidProblemError(f"exact_dp needs S^J·|C| = {size} table entries (limit {EXACT_DP_LIMIT})")
+    levels = problem.constraint.levels(actions)
+    er, P = problem.expected_rewards, problem.transitions
+    shape = (S,) * J
+    V = np.zeros(shape)
+    policy = np.empty((H, S**J), dtype=np.int32)
+    for t in range(H - 1, -1, -1):
+        Q = np.empty((len(actions), S**J))
+        for a, lv in enumerate(levels):
+            ev = V
+            reward = np.zeros(shape)
+            for j in range(J):
+                ev = np.moveaxis(np.tensordot(P[j, lv[j]], ev, axes=([1], [j])), 0, j)
+                view = [1] * J
+                view[j] = S
+                reward = reward + er[j, lv[j]].reshape(view)
+            Q[a] = (reward + ev).ravel()
+        policy[t] = Q.argmax(axis=0)
+        V = Q.max(axis=0).reshape(shape)
+    init = problem.initial[0]
+    for j in range(1, J):
+        init = np.multiply.outer(init, problem.initial[j])
+    out = (policy, actions, float((init * V).sum()) / H)
+    problem._cache[key] = out
+    return out
+
+
+def exact_dp_size(problem: CoupledRMAB) -> int | None:
+    if problem.n_states ** problem.n_arms > EXACT_DP_LIMIT:
+        return None
+    n = problem.count_actions(EXACT_DP_LIMIT // problem.n_states ** problem.n_arms)
+    return None if n is None else n * problem.n_states ** problem.n_arms
+
+
+def _dp_supported(problem: CoupledRMAB) -> str | None:
+    if exact_dp_size(problem) is None:
+        return f"the joint state space S^J = {problem.n_states}^{problem.n_arms} times |C| is too large for exact DP"
+    return None
+
+
+# -- evaluation ----------------------------------------------------------------------------------------------------
+def reference_value(problem: CoupledRMAB) -> tuple[float, str]:
+    """``(value, kind)``: the exact DP value when S^J·|C| ≤ 2·10⁶, else the Lagrangian upper bound."""
+    size = exact_dp_size(problem) if problem.n_states ** problem.n_arms <= 100_000 else None
+    if size is not None and size <= 2_000_000:
+        return exact_dp(problem)[2], "exact_dp"
+    return lagrangian_bound(problem)[0], "lagrangian_bound"
+
+
+def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, message: str = "",
+             episodes: int | None = None) -> Result:
+    """Play ``act(states, t, rng) -> x`` for the evaluation episodes and build the family's Result."""
+    policy_rng, env_rng = evaluation_seeds(opts.seed)
+    env = problem.env(env_rng)
+    V = episodes or problem.episodes
+    H = problem.horizon
+    rewards = np.zeros((V, H))
+    actions = np.zeros((V, H, problem.n_decisions), dtype=np.int8)
+    deadline = None if opts.time_limit is None else time.perf_counter() + opts.time_limit
+    t0 = time.perf_counter()
+    limit = None
+    done = 0
+    for v in range(V):
+        states, _ = env.reset()
+        for t in range(H):
+            x = act(states, t, policy_rng)
+            actions[v, t] = x
+            states, rewards[v, t], *_ = env.step(x)
+        done = v + 1
+        if deadline is not None and time.perf_counter() > deadline and done < V:
+            limit = Limit.TIME
+            break
+    rewards, actions = rewards[:done], actions[:done]
+    objective = float(rewards.mean())
+    null = problem.null_value()
+    ref, ref_kind = reference_value(problem)
+    per_episode = rewards.mean(axis=1)
+    st = {"episodes": done, "steps": H, "episode_rewards": per_episode,
+          "stderr": float(per_episode.std(ddof=1) / np.sqrt(done)) if done > 1 else float("nan"),
+          "null": null, "reference": ref, "reference_kind": ref_kind,
+          "normalized": (objective - null) / (ref - null) if abs(ref - null) > 1e-12 else float("nan"),
+          "max_selected": int(actions.reshape(-1, problem.n_decisions).sum(axis=1).max()) if actions.size else 0}
+    st.update(stats or {})
+    timings = {"evaluate": time.perf_counter() - t0}
+    return Result(status=Status.FEASIBLE, limit=limit, x=actions, objective=objective,
+                  bound=ref if ref_kind == "lagrangian_bound" else None, stats=st, timings=timings, message=message)
+
+
+def _memo(fn):
+    """Cache a deterministic policy's action by (t, state)."""
+    cache: dict = {}
+
+    def act(states, t, rng):
+        key = (t, states.tobytes())
+        if key not in cache:
+            cache[key] = fn(states, t)
+        return cache[key]
+
+    act.cache = cache
+    return act
+
+
+# -- adapters --------------------------------------------------------------------------------------------------
+@register(CoupledRMAB, "random", backend="python", priority=5)
+def solve_random(problem: CoupledRMAB, opts) -> Result:
+    """A random feasible action each step (built with a certificate: a random walk, a greedy matching, first fit)."""
+    return evaluate(problem, lambda s, t, rng: problem.constraint.sample(rng), opts, method="random",
+                    message="random feasible action")
+
+
+@register(CoupledRMAB, "sampling", backend="python", priority=10, options=("samples",))
+def solve_sampling(problem: CoupledRMAB, opts) -> Result:
+    """Best of ``samples`` (100) random feasible actions by expected one-step reward."""
+    k = int(as_scalar("options.samples", opts.get("samples", 100), integer=True, minimum=1))
+
+    def act(states, t, rng):
+        xs = np.stack([problem.constraint.sample(rng) for _ in range(k)])
+        return xs[int(np.argmax(problem.reward(states, xs)))]
+
+    return evaluate(problem, act, opts, method="sampling", stats={"samples": k},
+                    message=f"best of {k} random feasible actions by one-step reward")
+
+
+@register(CoupledRMAB, "myopic", backend="python", priority=30, options=("oracle",))
+def solve_myopic(problem: CoupledRMAB, opts) -> Result:
+    """The exact one-step optimum: max over C of the expected next reward, a linear 0-1 program (levels one-hot
+    linked for multiple interventions, exact)."""
+    oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
+    act = _memo(lambda s, t: oracle.solve(problem.level_values(s)))
+    return evaluate(problem, lambda s, t, rng: act(s, 0, rng), opts, method="myopic", stats={"oracle": oracle.kind},
+                    message=f"one-step optimum ({oracle.kind})")
+
+
+@register(CoupledRMAB, "index", backend="python", priority=40, options=("oracle", "kind"))
+def solve_index(problem: CoupledRMAB, opts) -> Result:
+    """Per-arm values combined over C by the oracle: ``kind='lagrange'`` (default: the Lagrangian Q-values of the
+    per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms)."""
+    kind = as_choice("options.kind", opts.get("kind", "lagrange"), ("lagrange", "whittle"))
+    oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
+    bound, lam = lagrangian_bound(problem)
+    arms = np.arange(problem.n_arms)
+    if kind == "lagrange":
+        Q, _ = lagrange_tables(problem, lam)
+        act = _memo(lambda s, t: oracle.solve(Q[t][arms, :, s]))
+    else:
+        W = whittle_indices(problem)
+        stationary = _memo(lambda s, t: oracle.solve(np.stack([np.zeros(problem.n_arms), W[arms, s]], axis=1)))
+
+        def act(s, t, rng):
+            return stationary(s, 0, rng)
+    return evaluate(problem, act, opts, method="index",
+                    stats={"kind": kind, "oracle": oracle.kind, "lagrangian_bound": bound, "lambda": lam},
+                    message=f"{kind} index policy ({oracle.kind})")
+
+
+@register(CoupledRMAB, "exact_dp", backend="python", priority=60, supports=_dp_supported,
+          preferred=lambda p: False)
+def solve_exact_dp(problem: CoupledRMAB, opts) -> Result:
+    """The optimal policy by backward induction over the joint state (tiny instances: S^J·|C| ≤ 2·10⁷).
+    ``stats['expected']`` is its exact expected mean reward per step; ``objective`` the simulated one."""
+    t0 = time.perf_counter()
+    policy, actions, value = exact_dp(problem)
+    t1 = time.perf_counter()
+    weights = problem.n_states ** np.arange(problem.n_arms - 1, -1, -1)
+    r = evaluate(problem, lambda s, t, rng: actions[policy[t, int(s @ weights)]], opts, method="exact_dp",
+                 stats={"expected": value, "actions": len(actions)}, message="joint-state dynamic programming")
+    return r.replace(status=Status.OPTIMAL, timings={**r.timings, "dp": t1 - t0})

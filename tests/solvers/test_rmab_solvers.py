@@ -1,0 +1,327 @@
+"""Coupled restless bandits: MIP and CP-SAT models against the checkers, the exact Q-network argmax, bounds, the
+baselines and SEQUOIA training."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import orbudget as ob
+from orbudget.core.solve import SolveOptions
+from orbudget.problems.rmab import CoupledRMAB, london_graph
+from orbudget.solvers import _relu
+from orbudget.solvers.python.rmab import Oracle, lagrange_tables, lagrangian_bound, whittle_indices
+from tests.conftest import needs
+from tests.problems.test_rmab import FAMILIES, tiny
+
+ONE = SolveOptions(threads=1)
+
+
+def random_layers(d_in, hidden=(16, 32), seed=0):
+    """A network initialised as torch's Linear layers are (uniform ±1/√fan_in)."""
+    rng = np.random.default_rng(seed)
+    sizes = [d_in, *hidden, 1]
+    out = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        k = 1 / np.sqrt(a)
+        out.append((rng.uniform(-k, k, (b, a)), rng.uniform(-k, k, b)))
+    return out
+
+
+def brute_max(p, layers, states):
+    acts = p.feasible_actions()
+    X = np.c_[acts, np.tile(_relu.encode_states(states, p.n_states), (len(acts), 1))]
+    return _relu.forward(layers, X).max()
+
+
+# -- MIP / CP-SAT feasible sets equal the checker's --------------------------------------------------------------------
+@needs("highs")
+@needs("ortools")
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_model_feasible_sets_equal_enumeration(kind):
+    from orbudget.solvers.highs.rmab import mip_feasible
+    from orbudget.solvers.ortools.rmab import cpsat_feasible
+
+    for seed in (0, 1):
+        p = tiny(kind, seed)
+        feasible = {a.tobytes() for a in p.feasible_actions().astype(np.int64)}
+        count = 0
+        for bits in itertools.product((0, 1), repeat=p.n_decisions):
+            x = np.array(bits, dtype=np.int64)
+            in_c = x.tobytes() in feasible
+            assert mip_feasible(p, x, ONE) == in_c, (kind, seed, bits)
+            assert cpsat_feasible(p, x) == in_c, (kind, seed, bits)
+            count += in_c
+        assert count == len(feasible)
+
+
+# -- linear oracle (myopic) ----------------------------------------------------------------------------------------
+@needs("highs")
+@needs("ortools")
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_myopic_oracles_equal_brute_force(kind):
+    p = tiny(kind, 2)
+    acts = p.feasible_actions()
+    oracles = [Oracle(p, k, ONE) for k in ("highs", "cpsat", "enumerate", "auto")]
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        s = rng.integers(0, p.n_states, p.n_arms)
+        best = p.reward(np.broadcast_to(s, (len(acts), p.n_arms)), acts).max()
+        for o in oracles:
+            x = o.solve(p.level_values(s))
+            assert p.check(x) is None
+            assert p.reward(s, x) == pytest.approx(best, abs=1e-5), o.kind
+
+
+@needs("highs")
+def test_path_never_picks_arms_out_of_reach():
+    from orbudget.solvers.highs.rmab import LinearOracle, QNetworkMIP
+    from orbudget.solvers.ortools.rmab import CpSatOracle
+
+    for n in (20, 40, 60, 80, 100):
+        for budget in (1, 2, 3):
+            p = CoupledRMAB.path(n, budget, seed=0, graph=london_graph(n))
+            dist = p.constraint.distances
+            far = dist > budget
+            values = np.zeros((n, 2))
+            values[far, 1] = 10.0  # only arms the walk cannot reach pay
+            values[~far, 1] = -1.0
+            oracles = [LinearOracle(p, ONE)] + ([CpSatOracle(p, ONE)] if n <= 40 else [])
+            for o in oracles:
+                x, _ = o.solve(values)
+                assert x.sum() == 0 and p.check(x) is None
+            w = np.r_[np.where(far, 10.0, -1.0), np.zeros(n * p.n_states)]
+            mip = QNetworkMIP(p, [(w[None, :], np.zeros(1))], "interval", ONE)
+            x, q, _ = mip.argmax(np.zeros(n, int))
+            assert x.sum() == 0 and q == pytest.approx(0.0)
+
+
+# -- the Q-network MIP ---------------------------------------------------------------------------------------------
+def _trained_layers(p):
+    from orbudget.solvers.torch.rmab import SequoiaPolicy
+
+    pol = SequoiaPolicy(p, hidden=(16, 32), argmax="enumerate", seed=1, device="cpu")
+    pol.fit(episodes=0, warm_steps=150, warm_samples=500)
+    return pol.layers()
+
+
+@needs("highs")
+@pytest.mark.parametrize("kind", ["budget", "path", "matching", "capacity", "multi"])
+@pytest.mark.parametrize("net", ["random", pytest.param("trained", marks=needs("torch"))])
+def test_mip_argmax_equals_brute_force_and_forward_pass(kind, net):
+    from orbudget.solvers.highs.rmab import QNetworkMIP
+
+    p = tiny(kind, 3)
+    d = p.n_decisions + p.n_arms * p.n_states
+    layers = random_layers(d, seed=4) if net == "random" else _trained_layers(p)
+    mip = QNetworkMIP(p, layers, "interval", ONE)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        s = rng.integers(0, p.n_states, p.n_arms)
+        x, q, info = mip.argmax(s)
+        assert p.check(x) is None
+        assert q == pytest.approx(brute_max(p, layers, s), abs=1e-6)
+        assert info["mip_value"] == pytest.approx(q, abs=1e-6)  # embedding fidelity
+
+
+@needs("highs")
+def test_sign_convention_linear_network_picks_the_best_set():
+    from orbudget.solvers.highs.rmab import QNetworkMIP
+
+    p = CoupledRMAB.budget(8, 3, seed=0)
+    w = np.array([0.5, -1.0, 2.0, 0.1, 3.0, -0.2, 1.5, 0.0])
+    layers = [(np.r_[w, np.zeros(8 * 4)][None, :], np.array([0.7]))]
+    x, q, _ = QNetworkMIP(p, layers, "interval", ONE).argmax(np.zeros(8, int))
+    assert x.tolist() == [0, 0, 1, 0, 1, 0, 1, 0] and q == pytest.approx(0.7 + 6.5)
+    # and through one hidden layer (ReLU of a positive signal is the identity)
+    hidden = [(np.r_[w, np.zeros(32)][None, :], np.array([10.0])), (np.ones((1, 1)), np.zeros(1))]
+    x, q, _ = QNetworkMIP(p, hidden, "interval", ONE).argmax(np.zeros(8, int))
+    assert x.tolist() == [0, 0, 1, 0, 1, 0, 1, 0] and q == pytest.approx(16.5)
+
+
+def test_interval_bounds_contain_every_pre_activation():
+    rng = np.random.default_rng(0)
+    for kind in ("budget", "capacity", "multi", "path"):
+        p = tiny(kind, 1)
+        d = p.n_decisions + p.n_arms * p.n_states
+        layers = random_layers(d, hidden=(16, 32, 8), seed=2)
+        box = _relu.interval_bounds(layers, p.n_decisions, p.constraint.max_selected,
+                                    *_relu.state_box_constant(layers, p.n_decisions, p.n_arms, p.n_states))
+        acts = p.feasible_actions()
+        states = rng.integers(0, p.n_states, (10_000, p.n_arms))
+        xs = acts[rng.integers(0, len(acts), 10_000)]
+        zs = _relu.pre_activations(layers, np.c_[xs, _relu.encode_states(states, p.n_states)])
+        for z, (lo, hi) in zip(zs, box):
+            assert (z >= lo - 1e-9).all() and (z <= hi + 1e-9).all()
+        for s in states[:50]:  # per-state bounds hold for every feasible action in that state
+            c = _relu.first_layer_constant(layers, p.n_decisions, s, p.n_states)
+            per = _relu.interval_bounds(layers, p.n_decisions, p.constraint.max_selected, c, c)
+            z_all = _relu.pre_activations(layers, np.c_[acts, np.tile(_relu.encode_states(s, p.n_states), (len(acts), 1))])
+            for z, (lo, hi), (blo, bhi) in zip(z_all, per, box):
+                assert (z >= lo - 1e-9).all() and (z <= hi + 1e-9).all()
+                assert (lo >= blo - 1e-9).all() and (hi <= bhi + 1e-9).all()  # tighter than the box
+
+
+@needs("highs")
+def test_tight_bounds_and_bigm_give_the_same_optimum():
+    from orbudget.solvers.highs.rmab import QNetworkMIP
+
+    p = tiny("budget", 0, n=8, budget=3)
+    layers = random_layers(p.n_arms * 5, seed=7)
+    tight, loose = QNetworkMIP(p, layers, "interval", ONE), QNetworkMIP(p, layers, "bigm", ONE)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        s = rng.integers(0, 4, 8)
+        assert tight.argmax(s)[1] == pytest.approx(loose.argmax(s)[1], abs=1e-6)
+    # per state, the interval bounds are small and leave some neurons stable (their σ is fixed, no branching)
+    _, bounds = tight._bounds_for(s)
+    assert max(float(np.abs(np.r_[lo, hi]).max()) for lo, hi in bounds) < 100
+    assert sum(int(((lo >= 0) | (hi <= 0)).sum()) for lo, hi in bounds) > 0
+
+
+# -- baselines -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_every_method_plays_feasible_actions(kind):
+    """Property test over random instances: every action every baseline plays passes the family's checker."""
+    methods = ["random", "sampling", "myopic", "index"]
+    for seed in range(35):
+        p = tiny(kind, seed, horizon=4, episodes=2)
+        for m in methods:
+            opts = {"samples": 5} if m == "sampling" else None
+            r = ob.solve(p, method=m, seed=seed, options=opts)
+            assert r.x.shape == (2, 4, p.n_decisions)
+            for x in r.x.reshape(-1, p.n_decisions):
+                assert p.check(x) is None, (kind, seed, m, x)
+
+
+def test_lagrangian_bound_is_an_upper_bound_and_index_uses_it():
+    for kind in ("budget", "path", "capacity", "multi", "matching"):
+        for seed in range(3):
+            p = tiny(kind, seed)
+            bound, lam = lagrangian_bound(p)
+            dp = ob.solve(p, method="exact_dp", seed=0).stats["expected"]
+            assert bound >= dp - 1e-9 and lam >= 0
+    # with a budget that never binds, λ* = 0 and the bound is the unconstrained optimum
+    p = CoupledRMAB.budget(3, 3, seed=0, horizon=5)
+    bound, lam = lagrangian_bound(p)
+    assert lam == pytest.approx(0.0, abs=1e-6)
+    assert bound == pytest.approx(ob.solve(p, method="exact_dp").stats["expected"], rel=1e-9)
+    Q, _ = lagrange_tables(p, 0.0)
+    assert Q.shape == (5, 3, 2, 4)
+
+
+def test_whittle_index_closed_form_when_actions_do_not_change_transitions():
+    p0 = CoupledRMAB.budget(3, 1, seed=0)
+    same = p0.transitions.copy()
+    same[:, 1] = same[:, 0]
+    rewards = np.array([[0, 1, 2, 3], [1, 1, 1, 1], [3, 0, 0, 5.0]])
+    p = CoupledRMAB(transitions=same, rewards=rewards, constraint=p0.constraint)
+    # the future does not depend on the action, so the index is the immediate difference: 0 here
+    assert np.allclose(whittle_indices(p), 0.0, atol=1e-6)
+    # an arm whose active action adds a reward bonus through a better next state: index > 0 in every state
+    assert (whittle_indices(p0) > -1e-9).any()
+
+
+def test_exact_dp_is_optimal_against_every_stationary_baseline():
+    for kind in ("budget", "path", "multi"):
+        p = tiny(kind, 0, episodes=100)
+        dp = ob.solve(p, method="exact_dp", seed=0)
+        assert dp.status == ob.Status.OPTIMAL
+        for m in ("myopic", "index", "random"):
+            assert ob.solve(p, method=m, seed=0).objective <= dp.stats["expected"] + 4 * dp.stats["stderr"] + 1e-9
+
+
+def test_time_limit_returns_the_episodes_played():
+    p = tiny("budget", 0, episodes=50)
+    r = ob.solve(p, method="sampling", seed=0, time_limit=1e-4)
+    assert r.limit == ob.Limit.TIME and 1 <= r.stats["episodes"] < 50 and r.x.shape[0] == r.stats["episodes"]
+
+
+# -- SEQUOIA -------------------------------------------------------------------------------------------------------
+@needs("torch")
+def test_sequoia_escapes_the_myopic_trap():
+    p = CoupledRMAB.myopic_trap()
+    dp = ob.solve(p, method="exact_dp", seed=0).stats["expected"]
+    my = ob.solve(p, method="myopic", seed=0).objective
+    sq = ob.solve(p, method="sequoia", seed=0)
+    assert sq.objective >= 0.9 * dp
+    assert sq.objective >= 5 * my
+    assert sq.stats["argmax"] == "enumerate"
+
+
+SMALL_DP = [("budget", 0), ("path", 2), ("matching", 2), ("capacity", 3), ("multi", 0)]
+
+
+@needs("torch")
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,seed", SMALL_DP)
+def test_small_exact_dp_ordering(kind, seed):
+    """random < myopic <= sequoia, and sequoia >= 0.9 of the optimum (J = 6, H = 10, 100 episodes, same randomness
+    for every method). Seeds where myopic is above random: on some path and matching seeds the myopic trap puts it
+    below random (see the docs page)."""
+    p = tiny(kind, seed, episodes=100)
+    v = {m: ob.solve(p, method=m, seed=0).objective for m in ("random", "myopic", "sequoia")}
+    dp = ob.solve(p, method="exact_dp", seed=0).objective
+    assert v["random"] < v["myopic"] <= v["sequoia"] + 1e-9
+    assert v["sequoia"] >= 0.9 * dp
+
+
+@needs("torch")
+def test_sequoia_checkpoint_resume_matches_an_uninterrupted_run(tmp_path):
+    import torch
+
+    from orbudget.solvers.torch.rmab import SequoiaPolicy
+
+    p = tiny("budget", 0, horizon=5)
+    kw = dict(episodes=4, warm_steps=20, warm_samples=100, checkpoint_every=1)
+    straight = SequoiaPolicy(p, seed=3, device="cpu")
+    straight.fit(checkpoint=tmp_path / "a.pt", **kw)
+
+    def interrupt(info):
+        if info["episode"] == 2:
+            raise KeyboardInterrupt
+
+    first = SequoiaPolicy(p, seed=3, device="cpu")
+    info = first.fit(checkpoint=tmp_path / "b.pt", callback=interrupt, **kw)
+    assert info["stopped"] == ob.Limit.INTERRUPTED
+    resumed = SequoiaPolicy(p, seed=3, device="cpu")
+    info = resumed.fit(checkpoint=tmp_path / "b.pt", **kw)
+    assert info["resumed"] and info["episodes_trained"] == 4
+    for a, b in zip(straight.net.state_dict().values(), resumed.net.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@needs("torch")
+@needs("highs")
+def test_sequoia_with_the_mip_in_the_loop():
+    p = tiny("capacity", 3, horizon=5, episodes=3)
+    r = ob.solve(p, method="sequoia", seed=0, options={"argmax": "mip", "episodes": 3, "warm_steps": 50,
+                                                       "hidden": (8, 8)})
+    assert r.stats["argmax"] == "mip" and r.stats["mip"]["solves"] > 0
+    assert r.stats["mip"]["max_fidelity_error"] < 1e-6
+    for x in r.x.reshape(-1, p.n_decisions):
+        assert p.check(x) is None
+    # the greedy MIP actions equal the enumeration oracle's values for the same network
+    from orbudget.solvers.torch.rmab import SequoiaPolicy
+
+    pol = SequoiaPolicy(p, hidden=(8, 8), argmax="mip", seed=0, device="cpu")
+    pol.fit(episodes=1, warm_steps=30, warm_samples=100)
+    enum = SequoiaPolicy(p, hidden=(8, 8), argmax="enumerate", seed=0, device="cpu")
+    enum.load_state_dict(pol.state_dict())
+    states = np.random.default_rng(0).integers(0, 4, (6, p.n_arms))
+    assert np.allclose(pol.best(states)[1], enum.best(states)[1], atol=1e-5)
+
+
+@needs("torch")
+def test_sequoia_warm_start_from_a_policy_evaluates_without_training():
+    from orbudget.solvers.torch.rmab import SequoiaPolicy
+
+    p = CoupledRMAB.myopic_trap(episodes=2)
+    pol = SequoiaPolicy(p, seed=0, device="cpu")
+    pol.fit(episodes=0, warm_steps=100, warm_samples=200)
+    r = ob.solve(p, method="sequoia", seed=0, warm_start=pol, options={"episodes": 0})
+    assert r.stats["episodes_trained"] == 0
+    from orbudget.solvers.python.rmab import evaluate
+
+    same = evaluate(p, lambda s, t, rng: pol.act(s), SolveOptions(seed=0), method="sequoia")
+    assert r.objective == same.objective and np.array_equal(r.x, same.x)
