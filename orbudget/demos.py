@@ -140,6 +140,25 @@ def bidding_demo(quick: bool) -> Iterator[tuple]:
                    note or "expected clicks; baseline = tuned Lin (negative gap = better)")
 
 
+@demo("rmab")
+def rmab_demo(quick: bool) -> Iterator[tuple]:
+    from .problems.rmab import CoupledRMAB
+
+    instances = [("myopic trap J=2 B=1 H=20", CoupledRMAB.myopic_trap())]
+    if not quick:
+        instances.append(("budget J=6 B=2 H=10", CoupledRMAB.budget(6, 2, seed=0, horizon=10, episodes=100)))
+    for name, p in instances:
+        exact, t, note = _run(p, "exact_dp", seed=0)
+        base = exact.objective
+        yield ("rmab", name, "exact_dp", base, base, 0.0, t, note or "optimal policy (joint-state DP)")
+        for method in ("sequoia", "index", "myopic", "sampling", "random"):
+            r, t, note = _run(p, method, seed=0, options={"episodes": 100} if quick and method == "sequoia" else None)
+            obj = r.objective if r is not None and r.ok else None
+            yield ("rmab", name, method, obj, base, _gap(obj, base), t,
+                   note or ("mean expected reward per step, same randomness for every method" if method == "sequoia"
+                            else ""))
+
+
 @demo("rco")
 def rco_demo(quick: bool) -> Iterator[tuple]:
     from .problems.assignment import BudgetedAssignment

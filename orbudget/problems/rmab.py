@@ -526,8 +526,9 @@ class CoupledRMAB(Problem):
     Example:
         >>> import orbudget as ob
         >>> p = ob.CoupledRMAB.myopic_trap()
-        >>> round(ob.solve(p, method="exact_dp").stats["expected"], 2), round(ob.solve(p, method="myopic").objective, 2)
-        (9.11, 1.2)
+        >>> dp, myopic = ob.solve(p, method="exact_dp"), ob.solve(p, method="myopic")
+        >>> round(dp.stats["expected"], 3), round(myopic.objective, 3)   # (0.2 + 19 × 10.1)/20 and (0.4 + 19 × 1.2)/20
+        (9.605, 1.16)
     """
 
     transitions: np.ndarray

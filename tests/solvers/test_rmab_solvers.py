@@ -325,3 +325,14 @@ def test_sequoia_warm_start_from_a_policy_evaluates_without_training():
 
     same = evaluate(p, lambda s, t, rng: pol.act(s), SolveOptions(seed=0), method="sequoia")
     assert r.objective == same.objective and np.array_equal(r.x, same.x)
+
+
+@needs("torch")
+def test_demo_rows():
+    from orbudget.demos import run_demos
+
+    rows = run_demos("rmab", quick=True)
+    methods = [r[2] for r in rows]
+    assert methods == ["exact_dp", "sequoia", "index", "myopic", "sampling", "random"]
+    by = {r[2]: r for r in rows}
+    assert by["sequoia"][5] < 0.1 and by["myopic"][5] > 0.5  # gap to the exact DP
