@@ -30,23 +30,13 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _table import print_table  # noqa: E402
 
 
-def torch_like_layers(d_in, hidden=(16, 32), seed=0):
-    rng = np.random.default_rng(seed)
-    sizes = [d_in, *hidden, 1]
-    out = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        k = 1 / np.sqrt(a)
-        out.append((rng.uniform(-k, k, (b, a)), rng.uniform(-k, k, b)))
-    return out
-
-
 def argmax_times(n_states: int, time_limit: float):
     from orbudget.solvers.highs.rmab import QNetworkMIP
 
     rows = []
     for J, B in ((8, 3), (20, 5), (40, 10)):
         p = CoupledRMAB.budget(J, B, seed=0)
-        layers = torch_like_layers(J * (1 + p.n_states), seed=J)
+        layers = _relu.random_network(J * (1 + p.n_states), seed=J)
         states = np.random.default_rng(J).integers(0, p.n_states, (n_states, J))
         row = [f"J={J}, B={B}", p.count_actions() or "> 2e5"]
         values = {}

@@ -62,8 +62,13 @@ class Constraint:
         raise NotImplementedError
 
     def level_budget(self) -> int:
-        """K with Σ_j m_j ≤ K for every action in C: the relaxation the Lagrangian bound prices."""
+        """K with Σ_j w_j m_j ≤ K for every action in C (w = :meth:`level_weights`): the single row the Lagrangian
+        bound prices."""
         return self.max_selected
+
+    def level_weights(self, n_arms: int) -> np.ndarray:
+        """w in the relaxation Σ_j w_j m_j ≤ K (ones: a cardinality row)."""
+        return np.ones(n_arms)
 
     def check(self, x) -> str | None:
         """``None`` when ``x`` is feasible, else the reason (independent of any solver)."""
@@ -207,7 +212,7 @@ class PathConstraint(Constraint):
             adj[u].append(int(v))
             adj[v].append(int(u))
         object.__setattr__(self, "_adj", tuple(tuple(sorted(set(a))) for a in adj))
-        object.__setattr__(self, "_dist", _bfs_distances(self._adj, src))
+        object.__setattr__(self, "_dist", _bfs_tree(self._adj, src)[0])
 
     @property
     def neighbors(self) -> tuple:
@@ -247,30 +252,34 @@ class PathConstraint(Constraint):
 
     def walk(self, x) -> list[int] | None:
         """A closed walk from the source (node list, waits omitted) of at most ``length`` moves visiting every
-        pulled node, or ``None``: breadth-first search over (node, visited subset)."""
-        pulled = [int(j) for j in np.flatnonzero(np.asarray(x))]
-        bit = {j: 1 << i for i, j in enumerate(pulled)}
-        full = (1 << len(pulled)) - 1
-        start = (self.source, bit.get(self.source, 0))
-        parent = {start: None}
-        frontier = [start]
-        for _ in range(self.length + 1):
-            for state in frontier:
-                if state == (self.source, full):
-                    path, s = [], state
-                    while s is not None:
-                        path.append(s[0])
-                        s = parent[s]
-                    return path[::-1]
-            nxt = []
-            for node, mask in frontier:
-                for v in self._adj[node]:
-                    st = (v, mask | bit.get(v, 0))
-                    if st not in parent:
-                        parent[st] = (node, mask)
-                        nxt.append(st)
-            frontier = nxt
-        return None
+        pulled node, or ``None``. The shortest such walk goes between consecutive first visits along shortest
+        paths, so its length is the shortest tour through the source and the pulled nodes in the hop metric: a
+        nearest-neighbour tour is tried first, then the exact Held–Karp dynamic program over subsets."""
+        pulled = [int(j) for j in np.flatnonzero(np.asarray(x)) if j != self.source]
+        nodes = [self.source, *pulled]
+        if any(self._dist[j] > self.length // 2 for j in pulled):
+            return None
+        paths = [_bfs_tree(self._adj, u) for u in nodes]  # (distances, parents) from each of the k + 1 nodes
+        dist = np.array([[paths[a][0][b] for b in nodes] for a in range(len(nodes))], dtype=np.int64)
+        order, left, cur, total = [], set(range(1, len(nodes))), 0, 0
+        while left:  # nearest neighbour
+            nxt = min(left, key=lambda b: (dist[cur, b], b))
+            total += dist[cur, nxt]
+            order.append(nxt)
+            left.discard(nxt)
+            cur = nxt
+        total += dist[cur, 0]
+        if total > self.length:
+            from ..solvers.numba._kernels import held_karp
+
+            total, tour = held_karp(dist)
+            order = [int(i) for i in tour]
+            if total > self.length:
+                return None
+        route = [self.source]
+        for a, b in zip([0, *order], [*order, 0]):
+            route += _path_between(paths[a][1], nodes[a], nodes[b])
+        return route
 
     def sample(self, rng):
         """A random closed walk (each move to a neighbour or a wait, staying within reach of the way back), then up
@@ -287,17 +296,28 @@ class PathConstraint(Constraint):
         return x
 
 
-def _bfs_distances(adj, source) -> np.ndarray:
+def _bfs_tree(adj, source):
+    """``(distances, parents)`` of a breadth-first search from ``source``."""
     dist = np.full(len(adj), 10**9, dtype=np.int64)
+    parent = np.full(len(adj), -1, dtype=np.int64)
     dist[source] = 0
     queue = deque([source])
     while queue:
         u = queue.popleft()
         for v in adj[u]:
             if dist[v] > dist[u] + 1:
-                dist[v] = dist[u] + 1
+                dist[v], parent[v] = dist[u] + 1, u
                 queue.append(v)
-    return dist
+    return dist, parent
+
+
+def _path_between(parent_from_a, a, b) -> list[int]:
+    """Nodes after ``a`` on a shortest path from ``a`` to ``b`` (``parent_from_a``: the BFS tree rooted at a)."""
+    out = []
+    while b != a:
+        out.append(int(b))
+        b = parent_from_a[b]
+    return out[::-1]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -428,6 +448,12 @@ class Capacity(Constraint):
     def max_selected(self):
         c = np.sort(self.costs)
         return int(np.searchsorted(np.cumsum(c), int(self.capacities.sum()), side="right"))
+
+    def level_budget(self):
+        return int(self.capacities.sum())  # Σ_j c_j x_j ≤ Σ_w b_w: tighter than counting arms
+
+    def level_weights(self, n_arms):
+        return self.costs.astype(float)
 
     def _validate(self, n_arms):
         if self.costs.size != n_arms:
@@ -672,8 +698,17 @@ class CoupledRMAB(Problem):
         self._cache[key] = out
         return out
 
+    def count_bound(self) -> int:
+        """A cheap upper bound on |C|: subsets of at most ``max_selected`` candidates (reachable nodes for a path)."""
+        c = self.constraint
+        n = int(c.reachable().sum()) if isinstance(c, PathConstraint) else self.n_decisions
+        return sum(_comb(n, i) for i in range(min(n, c.max_selected) + 1))
+
     def count_actions(self, limit: int = ENUMERATION_LIMIT) -> int | None:
-        """|C| when it is at most ``limit``, else ``None``."""
+        """|C| when it is at most ``limit``, else ``None``. Not enumerated (``None``) when :meth:`count_bound`
+        exceeds 20·``limit``, so the question stays cheap on large instances."""
+        if self.count_bound() > 20 * limit:
+            return None
         try:
             return len(self.feasible_actions(limit))
         except InvalidProblemError:

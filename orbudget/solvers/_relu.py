@@ -12,6 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def random_network(d_in: int, hidden=(16, 32), seed=0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """An untrained network initialised as torch's Linear layers are (weights and biases uniform ±1/√fan_in), in
+    numpy: for tests and benchmarks of the MIP without torch."""
+    rng = np.random.default_rng(seed)
+    sizes = [d_in, *hidden, 1]
+    out = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        k = 1 / np.sqrt(a)
+        out.append((rng.uniform(-k, k, (b, a)), rng.uniform(-k, k, b)))
+    return out
+
+
 def encode_states(states, n_states: int) -> np.ndarray:
     """One-hot state encoding (..., J) -> (..., J·S)."""
     states = np.asarray(states, dtype=np.int64)

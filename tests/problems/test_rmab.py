@@ -238,3 +238,32 @@ def test_myopic_trap_values_in_closed_form():
     # acting twice on arm 0 then holding it: 0.2 + 19 × 10.1 over 20 steps; myopic: 0.4 + 19 × 1.2
     assert ob.solve(p, method="exact_dp").stats["expected"] == pytest.approx((0.2 + 19 * 10.1) / 20)
     assert ob.solve(p, method="myopic").objective == pytest.approx((0.4 + 19 * 1.2) / 20)
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_held_karp_equals_brute_force_tours(jit):
+    from orbudget.solvers.numba._kernels import held_karp
+
+    kernel = held_karp if jit else held_karp.py_func
+    rng = np.random.default_rng(0)
+    for k in range(0, 7):
+        pts = rng.integers(0, 10, (k + 1, 2))
+        dist = np.abs(pts[:, None, :] - pts[None, :, :]).sum(-1).astype(np.int64)  # a metric
+        best = min((sum(dist[a, b] for a, b in zip((0, *perm), (*perm, 0))) for perm in
+                    itertools.permutations(range(1, k + 1))), default=0)
+        length, order = kernel(dist)
+        assert length == best
+        assert sorted(order.tolist()) == list(range(1, k + 1))
+        assert sum(dist[a, b] for a, b in zip((0, *order), (*order, 0))) == best
+
+
+def test_path_checker_on_a_large_route():
+    p = CoupledRMAB.path(100, 20, seed=0)
+    c = p.constraint
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = c.sample(rng)
+        walk = c.walk(x)
+        assert walk[0] == walk[-1] == c.source and len(walk) - 1 <= c.length
+        assert set(np.flatnonzero(x)) <= set(walk)
+        assert all(b in c.neighbors[a] for a, b in zip(walk[:-1], walk[1:]))

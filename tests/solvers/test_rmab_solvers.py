@@ -17,15 +17,7 @@ from tests.problems.test_rmab import FAMILIES, tiny
 ONE = SolveOptions(threads=1)
 
 
-def random_layers(d_in, hidden=(16, 32), seed=0):
-    """A network initialised as torch's Linear layers are (uniform ±1/√fan_in)."""
-    rng = np.random.default_rng(seed)
-    sizes = [d_in, *hidden, 1]
-    out = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        k = 1 / np.sqrt(a)
-        out.append((rng.uniform(-k, k, (b, a)), rng.uniform(-k, k, b)))
-    return out
+random_layers = _relu.random_network
 
 
 def brute_max(p, layers, states):
@@ -336,3 +328,27 @@ def test_demo_rows():
     assert methods == ["exact_dp", "sequoia", "index", "myopic", "sampling", "random"]
     by = {r[2]: r for r in rows}
     assert by["sequoia"][5] < 0.1 and by["myopic"][5] > 0.5  # gap to the exact DP
+
+
+@needs("torch")
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_sequoia_plays_feasible_actions(kind):
+    """SEQUOIA's greedy and exploratory actions pass the checker (short runs on random instances)."""
+    for seed in range(3):
+        p = tiny(kind, seed, horizon=4, episodes=2)
+        r = ob.solve(p, method="sequoia", seed=seed, options={"episodes": 2, "warm_steps": 20, "warm_samples": 50,
+                                                               "batch_size": 4, "hidden": (8,)})
+        for x in r.x.reshape(-1, p.n_decisions):
+            assert p.check(x) is None, (kind, seed, x)
+
+
+@needs("highs")
+def test_mip_time_limit_still_returns_a_feasible_action():
+    from orbudget.solvers.highs.rmab import QNetworkMIP
+
+    p = CoupledRMAB.budget(30, 8, seed=0)
+    layers = random_layers(30 * 5, hidden=(32, 32), seed=0)
+    mip = QNetworkMIP(p, layers, "interval", SolveOptions(threads=1, time_limit=0.05))
+    x, q, info = mip.argmax(np.zeros(30, int))
+    assert x is None or (p.check(x) is None and np.isfinite(q))
+    assert info["status"] in ("optimal", "Time limit reached")

@@ -6,9 +6,11 @@ max Σ_j v_j(m_j(x)) over C (``myopic``, ``index``), and the exact argmax of a R
 - ``Budget``: Σx ≤ B.  ``MultipleInterventions``: Σa ≤ B (levels m_j = Σ_i hits_ji a_i, linked to a one-hot
   y_jm in the linear oracle: Σ_m y_jm = 1, Σ_m m·y_jm = m_j, which is exact: no piecewise-linear link needed).
 - ``PathConstraint``: time-unrolled walk, u^t_a ∈ {0,1} for each arc a (both directions of every edge, plus a
-  wait arc at every node) and step t < L, kept only where the arc's tail is within t hops of the source and its
-  head within L−1−t hops of it. Exactly one arc per step **counting the waits** (the reference left the waits out
-  of this row, so a chain of waits "visited" any node), flow conservation between steps, x_j ≤ Σ_t (arcs into j).
+  wait arc at the source) and step t < L, kept only where the arc's tail is within t hops of the source and its
+  head within L−1−t hops of it. Exactly one arc per step **counting the waits** (the reference left its self-loops
+  out of this row, so a chain of them "visited" any node), flow conservation between steps, x_j ≤ Σ_t (arcs into
+  j). Waits sit only at the source, at the end (u^t_wait ≤ u^{t+1}_wait): moving every wait of a closed walk there
+  keeps the nodes it visits, so nothing is lost and the symmetry of where to wait is gone.
 - ``BipartiteMatching``: v_wjk for available (worker, arm, slot) triples; Σ_j v_wjk ≤ 1; Σ_wk v_wjk = visits·x_j;
   with ``distinct_workers`` Σ_k v_wjk ≤ 1; Σx ≤ B.
 - ``Capacity``: v_wj; Σ_j c_j v_wj ≤ b_w; Σ_w v_wj = x_j (one worker per pulled arm).
@@ -109,7 +111,9 @@ def _path_rows(rows: _Rows, c: PathConstraint, x: np.ndarray) -> None:
             if j != src:
                 rows.row(None, 0, [int(x[j])], [1.0])
         return
-    arcs = [(j, k) for j in range(n) for k in (j, *c.neighbors[j])]
+    # waits only at the source, all at the end: any closed walk with waits visits the same nodes as the walk with its
+    # waits removed and appended at the source, so this loses nothing and removes the symmetry of where to wait
+    arcs = [(src, src)] + [(j, k) for j in range(n) for k in c.neighbors[j]]
     into: list[list[int]] = [[] for _ in range(n)]
     layers = []  # per step: {(tail, head): column}
     for t in range(L):
@@ -120,6 +124,8 @@ def _path_rows(rows: _Rows, c: PathConstraint, x: np.ndarray) -> None:
         rows.row(1, 1, cols, np.ones(cols.size))  # one arc per step, waits included
         for (_, k), col in layer.items():
             into[k].append(col)
+        if t and (src, src) in layer and (src, src) in layers[t - 1]:  # once waiting, keep waiting
+            rows.row(None, 0, [layers[t - 1][src, src], layer[src, src]], [1.0, -1.0])
     for t in range(L - 1):
         for j in range(n):
             inc = [col for (_, k), col in layers[t].items() if k == j]

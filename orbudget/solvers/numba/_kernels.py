@@ -171,3 +171,43 @@ def marginal_greedy(table, low, high, unit_costs, budget, exact):
     if exact and remaining != 0:
         return x, False
     return x, True
+
+
+@njit(cache=True)
+def held_karp(dist):
+    """Shortest closed tour from node 0 through every other node of the (k+1, k+1) distance matrix (Held–Karp over
+    subsets, O(2^k k^2)). Returns ``(length, order)``: ``order`` lists nodes 1..k in visiting order."""
+    k = dist.shape[0] - 1
+    order = np.zeros(k, np.int64)
+    if k == 0:
+        return 0, order
+    full = (1 << k) - 1
+    big = 1 << 40
+    dp = np.full((1 << k, k), big, np.int64)
+    parent = np.full((1 << k, k), -1, np.int8)
+    for j in range(k):
+        dp[1 << j, j] = dist[0, j + 1]
+    for mask in range(1, full + 1):
+        for j in range(k):
+            cur = dp[mask, j]
+            if cur >= big or not (mask >> j) & 1:
+                continue
+            for nxt in range(k):
+                if (mask >> nxt) & 1:
+                    continue
+                m2 = mask | (1 << nxt)
+                cand = cur + dist[j + 1, nxt + 1]
+                if cand < dp[m2, nxt]:
+                    dp[m2, nxt] = cand
+                    parent[m2, nxt] = j
+    best, last = big, -1
+    for j in range(k):
+        if dp[full, j] + dist[j + 1, 0] < best:
+            best, last = dp[full, j] + dist[j + 1, 0], j
+    mask = full
+    for pos in range(k - 1, -1, -1):
+        order[pos] = last + 1
+        prev = parent[mask, last]
+        mask ^= 1 << last
+        last = prev
+    return best, order
