@@ -26,6 +26,7 @@ Choices where the reference code (lily-x/combinatorial-rmab) is inconsistent or 
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import itertools
 import json
@@ -44,7 +45,7 @@ ENUMERATION_LIMIT = 200_000  # feasible actions enumerated at most (beyond: the 
 
 
 # -- constraint families ---------------------------------------------------------------------------------------
-class Constraint:
+class Constraint(abc.ABC):
     """A combinatorial action set C over binary decisions ``x`` (length :attr:`n_decisions`)."""
 
     decision = "arm"  # what one decision bit selects
@@ -57,9 +58,9 @@ class Constraint:
         return np.asarray(x, dtype=np.int64)
 
     @property
+    @abc.abstractmethod
     def max_selected(self) -> int:
         """An upper bound on Σx over C (used by the interval bounds of the Q-network MIP)."""
-        raise NotImplementedError
 
     def level_budget(self) -> int:
         """K with Σ_j w_j m_j ≤ K for every action in C (w = :meth:`level_weights`): the single row the Lagrangian
@@ -70,13 +71,13 @@ class Constraint:
         """w in the relaxation Σ_j w_j m_j ≤ K (ones: a cardinality row)."""
         return np.ones(n_arms)
 
+    @abc.abstractmethod
     def check(self, x) -> str | None:
         """``None`` when ``x`` is feasible, else the reason (independent of any solver)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """A random feasible decision, built with a certificate (cheap; used by ``random``, ``sampling``, exploration)."""
-        raise NotImplementedError
 
     def _validate(self, n_arms: int) -> None:
         pass
