@@ -34,7 +34,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Limit
-from ...core.validation import as_choice, as_scalar
+from ...core.validation import as_choice, as_int_seed, as_scalar
 from ...problems.rmab import CoupledRMAB
 from .. import _relu
 from .bidding import default_device
@@ -384,7 +384,7 @@ def solve_sequoia(problem: CoupledRMAB, opts):
 
     mip_opts = SolveOptions(threads=opts.threads or 1, time_limit=opts.get("mip_time_limit"), rel_gap=opts.rel_gap)
     policy = SequoiaPolicy(problem, hidden=opts.get("hidden", (32, 32)), argmax=opts.get("argmax", "auto"),
-                           bounds=opts.get("bounds", "interval"), seed=opts.seed if isinstance(opts.seed, int) else 0,
+                           bounds=opts.get("bounds", "interval"), seed=as_int_seed(opts.seed),
                            device=opts.get("device"), mip_options=mip_opts)
     ws = opts.warm_start
     if ws is not None:
