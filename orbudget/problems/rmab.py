@@ -33,12 +33,13 @@ import json
 from collections import deque
 from dataclasses import dataclass
 from importlib import resources
+from math import comb
 
 import numpy as np
 
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind, values_equal
-from ..core.validation import as_array, as_bool, as_generator, as_scalar, split_seed
+from ..core.validation import as_array, as_bool, as_generator, as_scalar
 from .base import Problem
 
 ENUMERATION_LIMIT = 200_000  # feasible actions enumerated at most (beyond: the MIP)
@@ -79,8 +80,9 @@ class Constraint(abc.ABC):
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """A random feasible decision, built with a certificate (cheap; used by ``random``, ``sampling``, exploration)."""
 
+    @abc.abstractmethod
     def _validate(self, n_arms: int) -> None:
-        pass
+        """Raise InvalidProblemError when the constraint does not fit a bandit with ``n_arms`` arms."""
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -123,6 +125,10 @@ class Budget(Constraint):
     @property
     def max_selected(self) -> int:
         return min(self.budget, self.n_arms)
+
+    def _validate(self, n_arms):
+        if self.n_arms != n_arms:
+            raise InvalidProblemError(f"`constraint.n_arms` must equal the number of arms ({n_arms}); got {self.n_arms}")
 
     def check(self, x):
         x = self._binary(x)
@@ -666,7 +672,7 @@ class CoupledRMAB(Problem):
         try:
             if isinstance(c, (Budget, MultipleInterventions)):
                 k = c.max_selected
-                total = sum(_comb(n, i) for i in range(k + 1))
+                total = sum(comb(n, i) for i in range(k + 1))
                 if total > limit:
                     raise OverflowError(total)
                 rows = [s for i in range(k + 1) for s in itertools.combinations(range(n), i)]
@@ -703,7 +709,7 @@ class CoupledRMAB(Problem):
         """A cheap upper bound on |C|: subsets of at most ``max_selected`` candidates (reachable nodes for a path)."""
         c = self.constraint
         n = int(c.reachable().sum()) if isinstance(c, PathConstraint) else self.n_decisions
-        return sum(_comb(n, i) for i in range(min(n, c.max_selected) + 1))
+        return sum(comb(n, i) for i in range(min(n, c.max_selected) + 1))
 
     def count_actions(self, limit: int = ENUMERATION_LIMIT) -> int | None:
         """|C| when it is at most ``limit``, else ``None``. Not enumerated (``None``) when :meth:`count_bound`
@@ -871,12 +877,6 @@ class CoupledRMAB(Problem):
                    constraint=Budget(budget=1, n_arms=2), **kw)
 
 
-def _comb(n, k):
-    from math import comb
-
-    return comb(n, k)
-
-
 def _size(n_arms, budget):
     return (int(as_scalar("n_arms", n_arms, integer=True, minimum=1)),
             int(as_scalar("budget", budget, integer=True, minimum=0)))
@@ -953,9 +953,3 @@ class RMABEnv:
         reward = expected if self.reward_kind == "expected" else sampled
         return nxt.copy(), reward, False, self.t >= p.horizon, {"t": self.t, "levels": levels, "expected": expected,
                                                                 "sampled": sampled}
-
-
-def evaluation_seeds(seed) -> tuple[np.random.Generator, np.random.Generator]:
-    """(policy rng, environment rng) for ``solve``: the environment's stream depends only on the seed, so every
-    method is evaluated on the same start states and transitions."""
-    return split_seed(seed)

@@ -47,6 +47,8 @@ def test_bad_input_names_the_field():
     with pytest.raises(ob.InvalidProblemError, match="`constraint.n_nodes`"):
         CoupledRMAB(transitions=p.transitions, rewards=p.rewards,
                     constraint=ob.PathConstraint(n_nodes=3, edges=[[0, 1]], source=0, budget=1))
+    with pytest.raises(ob.InvalidProblemError, match="`constraint.n_arms`"):
+        CoupledRMAB(transitions=p.transitions, rewards=p.rewards, constraint=ob.Budget(budget=1, n_arms=3))
     with pytest.raises(ob.InvalidProblemError, match="self-loops"):
         ob.PathConstraint(n_nodes=3, edges=[[1, 1]], source=0, budget=1)
     with pytest.raises(ob.InvalidProblemError, match="`constraint`"):

@@ -234,6 +234,7 @@ class QNetworkMIP:
                              f"{n + J * S}")
         self.n, self.k = n, problem.constraint.max_selected
         self.h = h = _new(opts)
+        self.inf = highspy.kHighsInf
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         rows = _Rows(h)
         self.x = family_rows(rows, problem)
@@ -301,9 +302,9 @@ class QNetworkMIP:
                         h.changeRowBounds(layer["r1"][i], float(const[i]), float(const[i]))
                         continue
                     sg, L, U = layer["sigma"][i], float(lo[i]), float(hi[i])
-                    h.changeRowBounds(layer["r1"][i], float(const[i]), self_inf())
+                    h.changeRowBounds(layer["r1"][i], float(const[i]), self.inf)
                     h.changeCoeff(layer["r2"][i], sg, -L)
-                    h.changeRowBounds(layer["r2"][i], -self_inf(), float(const[i]) - L)
+                    h.changeRowBounds(layer["r2"][i], -self.inf, float(const[i]) - L)
                     h.changeCoeff(layer["r3"][i], sg, -U)
                     if self.bounds == "interval" and U <= 0:
                         h.changeColBounds(sg, 0.0, 0.0)
@@ -325,12 +326,6 @@ class QNetworkMIP:
         value = float(_relu.forward(self.layers, np.r_[x, _relu.encode_states(states, self.problem.n_states)]))
         self.max_fidelity_error = max(self.max_fidelity_error, abs(value - obj))
         return x, value, info
-
-
-def self_inf():
-    import highspy
-
-    return highspy.kHighsInf
 
 
 def mip_feasible(problem: CoupledRMAB, x, opts=None) -> bool:

@@ -26,8 +26,8 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import module_available, register
 from ...core.result import Limit, Result, Status
-from ...core.validation import as_choice, as_scalar
-from ...problems.rmab import Budget, CoupledRMAB, PathConstraint, evaluation_seeds
+from ...core.validation import as_choice, as_scalar, split_seed
+from ...problems.rmab import Budget, CoupledRMAB, PathConstraint
 
 ORACLES = ("auto", "highs", "cpsat", "enumerate")
 EXACT_DP_LIMIT = 20_000_000  # S^J · |C| table entries
@@ -239,7 +239,7 @@ def reference_value(problem: CoupledRMAB) -> tuple[float, str]:
 def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, message: str = "",
              episodes: int | None = None) -> Result:
     """Play ``act(states, t, rng) -> x`` for the evaluation episodes and build the family's Result."""
-    policy_rng, env_rng = evaluation_seeds(opts.seed)
+    policy_rng, env_rng = split_seed(opts.seed)  # the environment's stream depends only on the seed
     env = problem.env(env_rng)
     V = episodes or problem.episodes
     H = problem.horizon
@@ -275,17 +275,17 @@ def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, messag
                   bound=ref if ref_kind == "lagrangian_bound" else None, stats=st, timings=timings, message=message)
 
 
-def _memo(fn):
-    """Cache a deterministic policy's action by (t, state)."""
+def _memo(fn, stationary: bool = False):
+    """``act(states, t, rng)`` caching a deterministic policy ``fn(states, t)`` by (t, state), or by state alone
+    when the policy does not depend on t."""
     cache: dict = {}
 
     def act(states, t, rng):
-        key = (t, states.tobytes())
+        key = states.tobytes() if stationary else (t, states.tobytes())
         if key not in cache:
             cache[key] = fn(states, t)
         return cache[key]
 
-    act.cache = cache
     return act
 
 
@@ -315,8 +315,8 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
     """The exact one-step optimum: max over C of the expected next reward, a linear 0-1 program (levels one-hot
     linked for multiple interventions, exact)."""
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
-    act = _memo(lambda s, t: oracle.solve(problem.level_values(s)))
-    return evaluate(problem, lambda s, t, rng: act(s, 0, rng), opts, method="myopic", stats={"oracle": oracle.kind},
+    act = _memo(lambda s, t: oracle.solve(problem.level_values(s)), stationary=True)
+    return evaluate(problem, act, opts, method="myopic", stats={"oracle": oracle.kind},
                     message=f"one-step optimum ({oracle.kind})")
 
 
@@ -333,10 +333,8 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
         act = _memo(lambda s, t: oracle.solve(Q[t][arms, :, s]))
     else:
         W = whittle_indices(problem)
-        stationary = _memo(lambda s, t: oracle.solve(np.stack([np.zeros(problem.n_arms), W[arms, s]], axis=1)))
-
-        def act(s, t, rng):
-            return stationary(s, 0, rng)
+        act = _memo(lambda s, t: oracle.solve(np.stack([np.zeros(problem.n_arms), W[arms, s]], axis=1)),
+                    stationary=True)
     return evaluate(problem, act, opts, method="index",
                     stats={"kind": kind, "oracle": oracle.kind, "lagrangian_bound": bound, "lambda": lam},
                     message=f"{kind} index policy ({oracle.kind})")

@@ -380,7 +380,7 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     """Train SEQUOIA (warm start + DQN with the exact argmax over C), then evaluate its greedy policy.
     ``warm_start``: a :class:`SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only)."""
     from ...core.solve import SolveOptions
-    from ..python.rmab import evaluate
+    from ..python.rmab import _memo, evaluate
 
     mip_opts = SolveOptions(threads=opts.threads or 1, time_limit=opts.get("mip_time_limit"), rel_gap=opts.rel_gap)
     policy = SequoiaPolicy(problem, hidden=opts.get("hidden", (32, 32)), argmax=opts.get("argmax", "auto"),
@@ -396,14 +396,7 @@ def solve_sequoia(problem: CoupledRMAB, opts):
         kw.setdefault("warm_steps", 0)
     info = policy.fit(time_limit=opts.time_limit, callback=opts.callback, **kw)
     t1 = time.perf_counter()
-    memo: dict = {}
-
-    def act(s, t, rng):
-        key = s.tobytes()
-        if key not in memo:
-            memo[key] = policy.act(s)
-        return memo[key]
-
+    act = _memo(lambda s, t: policy.act(s), stationary=True)
     eval_opts = SolveOptions(seed=opts.seed)
     with cpu_threads(policy.device):
         r = evaluate(problem, act, eval_opts, method="sequoia",
