@@ -217,3 +217,109 @@ def test_unconstrained_ucb_exhausts_the_budget_early():
     for method in ("primal_dual", "lagrange", "best_of_both"):
         r = ob.solve(p, method=method, seed=0)
         assert r.objective > ucb.objective, method
+
+
+# -- step-by-step play, state dicts and options are checked before the kernels see them (issue 13) ------------------
+def test_update_rejects_out_of_range_arms_in_a_child_interpreter():
+    """An arm index out of range reached the numba kernel unchecked: `lagrange` segfaulted, `primal_dual` wrote out
+    of bounds and then raised IndexError. Run in a child so a crash is a failure, not the end of the test run."""
+    from ..fuzz.harness import Case, check, run_cases
+
+    cases = [Case(f"{m} arm {arm}", f"""
+from orbudget.solvers.numba.bwk import BwKPolicy
+p = ob.BanditsWithKnapsacks.random(3, 2, horizon=100, seed=0)
+pol = BwKPolicy(p, {m!r}, seed=1)
+before = pol.state_dict()
+try:
+    pol.update({arm}, 0.5, [0.1, 0.1])
+finally:
+    after = pol.state_dict()
+    assert all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in ("counts", "logw", "logv", "mu")), \
+        "the policy changed before the arm was refused"
+""", field="arm") for m in ("lagrange", "primal_dual", "best_of_both", "ucb_bwk") for arm in (3, 10**9, -2, -10**9)]
+    outcomes = run_cases(cases)
+    for case in cases:
+        check(case, outcomes)
+
+
+@pytest.mark.parametrize("args, field", [
+    ((0, 0.5, [1.5, 0.0]), "consumption"), ((0, 0.5, [-0.5, 0.0]), "consumption"), ((0, 0.5, [0.1]), "consumption"),
+    ((0, 0.5, [np.nan, 0.0]), "consumption"), ((0, 0.5, None), "consumption"), ((0, 1.5, [0.1, 0.1]), "reward"),
+    ((0, -0.1, [0.1, 0.1]), "reward"), ((-1, 1.0, None), "reward"), ((0.5, 0.5, [0.1, 0.1]), "arm"),
+    ((True, 0.5, [0.1, 0.1]), "arm"), (("0", 0.5, [0.1, 0.1]), "arm")])
+def test_update_rejects_bad_outcomes_and_leaves_the_budget_alone(args, field):
+    p = ob.BanditsWithKnapsacks(reward_means=[0.5, 0.5], consumption_means=[[0.5, 0.5], [0.1, 0.1]], budgets=[1, 2],
+                                horizon=10)
+    pol = BwKPolicy(p, "primal_dual", seed=0)
+    with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
+        pol.update(*args)
+    np.testing.assert_array_equal(pol.remaining, [1, 2])
+    assert pol.t == 0 and pol.counts.sum() == 0
+
+
+def test_update_after_play_is_over_is_refused():
+    p = ob.BanditsWithKnapsacks(reward_means=[1.0], consumption_means=[[1.0]], budgets=[1], horizon=10)
+    pol = BwKPolicy(p, "ucb", seed=0)
+    pol.update(pol.act(), 1.0, [1.0])  # budget equal to one consumption: one round, then done
+    assert pol.done and pol.remaining[0] == 0
+    with pytest.raises(ob.InvalidProblemError, match="`arm` cannot be recorded: play is over"):
+        pol.update(0, 1.0, [1.0])
+    assert pol.remaining[0] == 0  # never negative
+
+
+def _played(p, method, seed=1, rounds=30):
+    pol, env = BwKPolicy(p, method, seed=seed), p.environment(seed=2)
+    for _ in range(rounds):
+        if pol.done:
+            break
+        arm = pol.act()
+        pol.update(arm, *env.step(arm))
+    return pol
+
+
+@pytest.mark.parametrize("method", POLICIES)
+def test_state_dict_carries_kind_and_fingerprint_and_refuses_others(method):
+    p = ob.BanditsWithKnapsacks.random(3, 2, horizon=200, seed=0)
+    other = ob.BanditsWithKnapsacks.random(3, 2, horizon=200, seed=1)  # same shapes, other means
+    state = _played(p, method).state_dict()
+    assert state["kind"] == "BwKPolicy" and len(state["fingerprint"]) == 16
+    fresh = BwKPolicy(p, method, seed=9)
+    fresh.load_state_dict(state)  # the same problem loads
+    assert fresh.t == state["t"]
+    with pytest.raises(ob.InvalidProblemError, match="`state` belongs to another problem"):
+        BwKPolicy(other, method).load_state_dict(state)
+    bad = [5, None, {**state, "kind": "DualMirrorDescent"}, {k: v for k, v in state.items() if k != "counts"},
+           {k: v for k, v in state.items() if k != "fingerprint"}, {**state, "counts": [1.0]},
+           {**state, "consumption_sum": np.zeros((3, 5))}, {**state, "remaining": [-1.0, 5.0]},
+           {**state, "logw": ["a"] * 4}, {**state, "t": 10**6}, {**state, "rng": {"bit_generator": "PCG64"}},
+           {**state, "rng": "seed"}, {**state, "params": [np.nan] * 6}, {**state, "counts": [0.5, 0, 0]}]
+    for s in bad:
+        pol = BwKPolicy(p, method, seed=9)
+        before = pol.state_dict()
+        with pytest.raises(ob.InvalidProblemError, match="`state`"):
+            pol.load_state_dict(s)
+        assert pol.t == before["t"] and np.array_equal(pol.counts, before["counts"])  # nothing was loaded
+
+
+def test_each_method_takes_only_its_own_options():
+    p = ob.BanditsWithKnapsacks.random(3, 2, horizon=50, seed=0)
+    for method, option in [("ucb", "hedge_step"), ("ucb", "confidence"), ("primal_dual", "exp3_step"),
+                           ("lagrange", "reference"), ("best_of_both", "hedge_step"), ("lagrange", "confidence")]:
+        with pytest.raises(ob.InvalidProblemError, match=f"unknown key `{option}` for method '{method}'"):
+            ob.solve(p, method=method, options={option: 0.1})
+        with pytest.raises(ob.InvalidProblemError, match=f"`{option}` is not an option of method '{method}'"):
+            BwKPolicy(p, method, **{option: 0.1})
+    assert ob.solve(p, method="lagrange", seed=0, options={"hedge_step": 0.1, "exp3_step": 0.05}).ok
+    with pytest.raises(ob.InvalidProblemError, match="`options.benchmark` must be True or False"):
+        ob.solve(p, method="ucb", options={"benchmark": "no"})
+    with pytest.raises(ob.InvalidProblemError, match="`reference` must be one of"):
+        BwKPolicy(p, "best_of_both", reference="l2")
+
+
+def test_a_horizon_too_long_to_record_is_refused_with_the_memory_needed():
+    p = ob.BanditsWithKnapsacks(reward_means=[0.5], consumption_means=[[0.5]], budgets=[5], horizon=10**12)
+    with pytest.raises(ob.InvalidProblemError, match=r"`horizon` 1000000000000 is too large .* 7450.6 GiB"):
+        ob.solve(p, method="primal_dual")
+    pol = BwKPolicy(p, "primal_dual", seed=0)  # step by step needs no per-round memory
+    pol.update(pol.act(), 1.0, [1.0])
+    assert pol.t == 1

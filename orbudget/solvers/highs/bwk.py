@@ -74,10 +74,13 @@ def solve_opt_lp(problem: BanditsWithKnapsacks, opts) -> Result:
                   message="LP over fixed distributions of arms (HiGHS)")
 
 
-_LP_OPTIONS = ("confidence", "benchmark")
+def _options(method):
+    from ..numba.bwk import METHOD_OPTIONS
+
+    return (*METHOD_OPTIONS[method], "benchmark")
 
 
-@register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=(*_LP_OPTIONS, "resolve_every"))
+@register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=_options("ucb_bwk"))
 def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     """UcbBwK (Agrawal, Devanur): sample from the optimistic LP, re-solved every ``resolve_every`` rounds."""
     from ..numba.bwk import solve_policy
@@ -85,7 +88,7 @@ def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     return solve_policy(problem, opts, "ucb_bwk")
 
 
-@register(BanditsWithKnapsacks, "explore_first", backend="highs", priority=50, options=(*_LP_OPTIONS, "explore_rounds"))
+@register(BanditsWithKnapsacks, "explore_first", backend="highs", priority=50, options=_options("explore_first"))
 def solve_explore_first(problem: BanditsWithKnapsacks, opts) -> Result:
     """Explore-first: round-robin for N rounds, then the optimistic LP's distribution with shrunk budgets."""
     from ..numba.bwk import solve_policy

@@ -29,11 +29,21 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...core.validation import as_choice, as_scalar
+from ...core.validation import as_array, as_choice, as_scalar, check_state, fingerprint
 from ...problems.bwk import CHUNK, BanditsWithKnapsacks, split_seed
 
 CODES = {"primal_dual": 0, "lagrange": 1, "best_of_both": 2, "ucb": 3}
 LP_METHODS = ("ucb_bwk", "explore_first")
+# the tuning options each method reads (anything else given to it is refused by name, not silently ignored)
+METHOD_OPTIONS = {
+    "primal_dual": ("confidence", "hedge_step"),
+    "lagrange": ("hedge_step", "exp3_step", "exploration"),
+    "best_of_both": ("exp3_step", "exploration", "dual_step", "reference"),
+    "ucb": (),
+    "ucb_bwk": ("confidence", "resolve_every"),
+    "explore_first": ("confidence", "explore_rounds"),
+}
+ARMS_LIMIT = 8 * 2**30  # bytes: solve() keeps the arm of every round (8 bytes each); beyond this it refuses
 KINDS = {"bernoulli": 0, "bounded": 1, "adversarial": 2}
 _EMPTY_R = np.zeros((1, 1))
 _EMPTY_C = np.zeros((1, 1, 1))
@@ -65,13 +75,24 @@ class BwKPolicy:
     """
 
     def __init__(self, problem: BanditsWithKnapsacks, method: str = "primal_dual", *, seed=None, confidence=None,
-                 hedge_step=None, exp3_step=None, exploration=None, dual_step=None, reference: str = "projected_entropy",
+                 hedge_step=None, exp3_step=None, exploration=None, dual_step=None, reference=None,
                  explore_rounds=None, resolve_every=None):
         from ...problems.online import REFERENCES, initial_duals
         from ._online import REFERENCE_CODES
 
+        if not isinstance(problem, BanditsWithKnapsacks):
+            raise InvalidProblemError(f"`problem` must be a BanditsWithKnapsacks; got {type(problem).__name__}")
         self.problem = problem
         self.method = as_choice("method", method, (*CODES, *LP_METHODS))
+        given = {"confidence": confidence, "hedge_step": hedge_step, "exp3_step": exp3_step,
+                 "exploration": exploration, "dual_step": dual_step, "reference": reference,
+                 "explore_rounds": explore_rounds, "resolve_every": resolve_every}
+        for name, value in given.items():
+            if value is not None and name not in METHOD_OPTIONS[self.method]:
+                accepted = ", ".join(f"`{o}`" for o in METHOD_OPTIONS[self.method]) or "none"
+                raise InvalidProblemError(f"`{name}` is not an option of method {self.method!r} (it would be ignored); "
+                                          f"its options: {accepted}")
+        reference = "projected_entropy" if reference is None else as_choice("reference", reference, REFERENCES)
         k, d, horizon = problem.n_arms, problem.n_resources, problem.horizon
         budgets = np.asarray(problem.budgets, float)
         bmin = float(budgets.min())
@@ -84,7 +105,6 @@ class BwKPolicy:
         eta = 2 * math.sqrt(2 * math.log(k + 1) / (horizon * (k + 1))) if exp3_step is None else exp3_step
         # the dual step of the online-allocation family: c/√T with c = 10 for projected entropy, else 1
         dual = (10.0 if reference == "projected_entropy" else 1.0) / math.sqrt(horizon) if dual_step is None else dual_step
-        reference = as_choice("reference", reference, REFERENCES)
         self.params = np.array([as_scalar("confidence", c_rad, minimum=0.0), as_scalar("hedge_step", hedge, minimum=0.0),
                                 as_scalar("exp3_step", eta, minimum=0.0),
                                 as_scalar("exploration", gamma, minimum=0.0, maximum=1.0),
@@ -162,15 +182,43 @@ class BwKPolicy:
                                       self.dist))
 
     def update(self, arm: int, reward: float = 0.0, consumption=None) -> None:
-        """Record the round: the arm played, its reward in [0, 1] and its consumption in [0, 1]^d."""
+        """Record the round: the arm played (-1 = null), its reward in [0, 1] and its consumption in [0, 1]^d.
+
+        Everything is checked before any state changes (the numba kernels index by ``arm`` unchecked): an arm
+        outside -1..K-1, a reward or consumption outside [0, 1], an outcome for the null arm, or a round after play
+        is over raises InvalidProblemError naming the argument, and the policy is left as it was.
+        """
+        p = self.problem
+        k, d = p.n_arms, p.n_resources
+        if isinstance(arm, (bool, np.bool_)) or not isinstance(arm, (int, np.integer, float, np.floating)):
+            raise InvalidProblemError(f"`arm` must be a whole number in -1..{k - 1}; got {arm!r}")
+        if not (math.isfinite(float(arm)) and float(arm) == int(arm) and -1 <= int(arm) < k):
+            raise InvalidProblemError(f"`arm` must be a whole number in -1..{k - 1} (-1 = the null arm); got {arm!r}")
         arm = int(arm)
-        d = self.problem.n_resources
-        c = np.zeros(d) if arm < 0 else np.asarray(consumption, float).reshape(d)
+        if self.done:
+            raise InvalidProblemError(f"`arm` cannot be recorded: play is over (round {self.t} of {p.horizon}, "
+                                      f"remaining budgets {self.remaining.tolist()}); `update` follows an `act`")
+        reward = as_scalar("reward", reward, minimum=0.0, maximum=1.0)
+        if consumption is None:
+            if arm >= 0:
+                raise InvalidProblemError(f"`consumption` (d = {d} values in [0, 1]) is required for arm {arm}")
+            c = np.zeros(d)
+        else:
+            c = as_array("consumption", consumption, low=0.0, high=1.0, allow_empty=True)
+            if c.size != d:
+                raise InvalidProblemError(f"`consumption` must hold d = {d} values; got shape {c.shape}")
+            c = np.array(c, dtype=float).reshape(d)
+        if arm < 0 and (reward != 0.0 or c.any()):
+            raise InvalidProblemError(f"`consumption` and `reward` of the null arm (-1) must be 0; got {reward}, "
+                                      f"{c.tolist()}")
+        if (c > self.remaining).any():  # cannot happen while every remaining budget is >= 1; kept as a guard
+            i = int(np.argmax(c > self.remaining))
+            raise InvalidProblemError(f"`consumption` {c[i]} of resource {i} exceeds its remaining budget "
+                                      f"{self.remaining[i]}")
         from ._bwk import learn
 
-        learn(self.code(), arm, float(reward) if arm >= 0 else 0.0, c, self.counts, self.reward_sum,
-                          self.consumption_sum, self.budgets, float(self.problem.horizon), self.params, self.logw,
-                          self.logv, self.mu, self.dual_sum)
+        learn(self.code(), arm, reward, c, self.counts, self.reward_sum, self.consumption_sum, self.budgets,
+              float(p.horizon), self.params, self.logw, self.logv, self.mu, self.dual_sum)
         if arm >= 0:
             self.counts[arm] += 1
             self.reward_sum[arm] += reward
@@ -181,22 +229,92 @@ class BwKPolicy:
 
     _STATE = ("counts", "reward_sum", "consumption_sum", "remaining", "logw", "logv", "mu", "dual_sum", "dist",
               "params")
+    KIND = "BwKPolicy"
 
     def state_dict(self) -> dict:
+        """The policy's whole state (copies), with its ``kind`` and the ``fingerprint`` of the problem it plays."""
         state = {name: getattr(self, name).copy() for name in self._STATE}
-        state.update(method=self.method, t=self.t, reward=self.reward, solved_at=self._solved_at,
-                     rng=self.rng.bit_generator.state, explore_rounds=self.explore_rounds,
-                     resolve_every=self.resolve_every)
+        state.update(kind=self.KIND, fingerprint=problem_fingerprint(self.problem), method=self.method, t=self.t,
+                     reward=self.reward, solved_at=self._solved_at, rng=self.rng.bit_generator.state,
+                     explore_rounds=self.explore_rounds, resolve_every=self.resolve_every)
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("method") != self.method:
-            raise InvalidProblemError(f"`state` was saved by a {state.get('method')!r} policy, not {self.method!r}")
-        for name in self._STATE:
-            setattr(self, name, np.array(state[name], float))
-        self.t, self.reward, self._solved_at = int(state["t"]), float(state["reward"]), state["solved_at"]
-        self.explore_rounds, self.resolve_every = int(state["explore_rounds"]), int(state["resolve_every"])
+        """Load a :meth:`state_dict` of a policy of the same method for the same problem.
+
+        A state of another kind or problem (its fingerprint differs), of another method, with missing entries or
+        entries of the wrong shape or range raises InvalidProblemError naming ``state``; nothing is loaded then.
+        """
+        p = self.problem
+        check_state(state, kind=self.KIND, fingerprint=problem_fingerprint(p),
+                    keys=(*self._STATE, "method", "t", "reward", "solved_at", "rng", "explore_rounds",
+                          "resolve_every"))
+        if state["method"] != self.method:
+            raise InvalidProblemError(f"`state` was saved by a {state['method']!r} policy, not {self.method!r}")
+        k, d, horizon = p.n_arms, p.n_resources, p.horizon
+        try:
+            loaded = _checked_state(state, k, d, horizon, np.asarray(p.budgets, float))
+            rng = np.random.default_rng()
+            rng.bit_generator.state = self.rng.bit_generator.state
+            if not isinstance(state["rng"], dict) or state["rng"].get("bit_generator") != \
+                    type(self.rng.bit_generator).__name__:
+                raise InvalidProblemError(f"`rng` must be the state of a {type(self.rng.bit_generator).__name__}")
+            try:
+                rng.bit_generator.state = state["rng"]
+            except (TypeError, ValueError, KeyError) as exc:
+                raise InvalidProblemError(f"`rng` is not a generator state: {exc}") from None
+        except InvalidProblemError as exc:
+            raise InvalidProblemError(f"`state` is not a valid {self.method} {self.KIND} state for this problem: "
+                                      f"{exc}") from None
+        for name, value in loaded.items():
+            setattr(self, name, value)
         self.rng.bit_generator.state = state["rng"]
+
+
+def problem_fingerprint(problem: BanditsWithKnapsacks) -> str:
+    """The fingerprint a BwK state carries: every field but ``sampler`` (code, which has no content digest)."""
+    import dataclasses
+
+    return fingerprint({"kind": type(problem).__name__,
+                        **{f.name: getattr(problem, f.name) for f in dataclasses.fields(problem) if f.name != "sampler"}})
+
+
+def _checked_state(state: dict, k: int, d: int, horizon: int, budgets: np.ndarray) -> dict:
+    """The arrays and counters of a BwK state, checked against the problem's shapes and ranges (writable copies)."""
+    out = {}
+    shapes = {"counts": (k,), "reward_sum": (k,), "consumption_sum": (k, d), "remaining": (d,), "logw": (k + 1,),
+              "logv": (d + 1,), "mu": (d,), "dual_sum": (d,), "dist": (k,), "params": (6,)}
+    for name, shape in shapes.items():
+        kw = {"nonnegative": True} if name in ("counts", "reward_sum", "consumption_sum", "mu", "dist") else {}
+        out[name] = np.array(as_array(name, state[name], shape=shape, **kw), dtype=float)
+    if (out["counts"] != np.round(out["counts"])).any():
+        raise InvalidProblemError("`counts` must be whole numbers")
+    if (out["reward_sum"] > out["counts"] + 1e-9).any() or (out["consumption_sum"] > out["counts"][:, None] + 1e-9).any():
+        raise InvalidProblemError("`reward_sum` and `consumption_sum` must be at most `counts` (outcomes lie in [0, 1])")
+    if (out["remaining"] < 0).any() or (out["remaining"] > budgets).any():
+        raise InvalidProblemError(f"`remaining` must lie between 0 and the budgets {budgets.tolist()}; "
+                                  f"got {out['remaining'].tolist()}")
+    if out["dist"].sum() > 1 + 1e-9:
+        raise InvalidProblemError(f"`dist` must sum to at most 1; got {out['dist'].sum()}")
+    params = out["params"]
+    for i, name in enumerate(("confidence", "hedge_step", "exp3_step", "exploration", "dual_step")):
+        as_scalar(name, params[i], minimum=0.0, maximum=1.0 if name == "exploration" else None)
+    from ._online import REFERENCE_CODES
+
+    if params[5] not in REFERENCE_CODES.values():
+        raise InvalidProblemError(f"`params` has an unknown reference code {params[5]}")
+    t = as_scalar("t", state["t"], integer=True, minimum=0, maximum=horizon)
+    if out["counts"].sum() > t:
+        raise InvalidProblemError(f"`counts` add up to {out['counts'].sum():g} pulls in {t} rounds")
+    out["t"] = int(t)
+    out["reward"] = float(as_scalar("reward", state["reward"], minimum=0.0, maximum=t))
+    solved = state["solved_at"]
+    out["_solved_at"] = None if solved is None else int(as_scalar("solved_at", solved, integer=True, minimum=0,
+                                                                  maximum=t))
+    out["explore_rounds"] = int(as_scalar("explore_rounds", state["explore_rounds"], integer=True, minimum=0,
+                                          maximum=horizon))
+    out["resolve_every"] = int(as_scalar("resolve_every", state["resolve_every"], integer=True, minimum=1))
+    return out
 
 
 def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Generator, time_limit=None):
@@ -246,7 +364,14 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
     from ...core.result import Limit
 
     params = dict(opts.options)
-    benchmark = params.pop("benchmark", True)
+    from ...core.validation import as_bool
+
+    benchmark = as_bool("options.benchmark", params.pop("benchmark", True))
+    need = 8 * problem.horizon
+    if need > ARMS_LIMIT:
+        raise InvalidProblemError(f"`horizon` {problem.horizon} is too large for {method!r}: the arm of every round "
+                                  f"needs {need / 2**30:.1f} GiB (limit {ARMS_LIMIT / 2**30:.0f} GiB); play it step by "
+                                  "step with BwKPolicy instead")
     policy_rng, env_rng = split_seed(opts.seed)
     policy = BwKPolicy(problem, method, seed=policy_rng, **params)
     t0 = time.perf_counter()
@@ -269,15 +394,13 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
                   message=f"{method} played {policy.t} of {problem.horizon} rounds")
 
 
-_OPTIONS = ("confidence", "hedge_step", "exp3_step", "exploration", "dual_step", "reference", "benchmark")
-
-
 def _register(method, priority, doc):
     def adapter(problem, opts):
         return solve_policy(problem, opts, method)
 
     adapter.__doc__ = doc
-    register(BanditsWithKnapsacks, method, backend="numba", priority=priority, options=_OPTIONS)(adapter)
+    register(BanditsWithKnapsacks, method, backend="numba", priority=priority,
+             options=(*METHOD_OPTIONS[method], "benchmark"))(adapter)
 
 
 _register("primal_dual", 10, "PrimalDualBwK (Badanidiyuru, Kleinberg, Slivkins): UCB/LCB bang-per-buck with Hedge prices.")
