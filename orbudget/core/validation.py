@@ -24,6 +24,8 @@ def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None =
     """
     if value is None:
         raise _fail(name, "an array", None)
+    if np.dtype(float if dtype is int else dtype).kind != "c" and _holds_complex(value):
+        raise _fail(name, "real numbers", "complex values")  # numpy would keep only the real part, silently
     try:
         arr = np.array(value, dtype=float if dtype is int else dtype)
     except (TypeError, ValueError) as exc:
@@ -57,6 +59,15 @@ def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None =
         raise _fail(name, f"<= {high}", f"{arr[where]} at index {where}")
     arr.setflags(write=False)
     return arr
+
+
+def _holds_complex(value) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "c"
+    try:
+        return np.asarray(value).dtype.kind == "c"
+    except (TypeError, ValueError):
+        return False  # ragged or not numeric: the conversion in as_array reports it
 
 
 def as_probabilities(name: str, value, **kw) -> np.ndarray:
@@ -125,3 +136,76 @@ def split_seed(seed) -> tuple[np.random.Generator, np.random.Generator]:
         seed = int(seed.integers(0, 2**63 - 1))
     policy, env = np.random.SeedSequence(seed).spawn(2)
     return np.random.default_rng(policy), np.random.default_rng(env)
+
+
+def canonical_digest(value) -> str:
+    """A SHA-256 hex digest of ``value``'s full content (arrays by dtype, shape and bytes; dicts by sorted key).
+
+    Two values get the same digest only when they are equal in content, whatever their size (no truncated
+    repr): used for sweep keys and for the fingerprint a state dict carries of the problem it belongs to.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def feed(v) -> None:
+        if hasattr(v, "to_dict") and not isinstance(v, (np.ndarray, np.generic)):
+            h.update(b"O" + type(v).__name__.encode())
+            feed(v.to_dict())
+        elif isinstance(v, np.ndarray):
+            a = np.ascontiguousarray(v)
+            if a.dtype == object:
+                h.update(b"L%d:" % a.size + repr(a.shape).encode())
+                for item in a.ravel():
+                    feed(item)
+                return
+            h.update(b"A" + a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes())
+        elif isinstance(v, dict):
+            h.update(b"D%d:" % len(v))
+            for k in sorted(v, key=repr):
+                feed(k)
+                feed(v[k])
+        elif isinstance(v, (list, tuple)):
+            h.update((b"T" if isinstance(v, tuple) else b"L") + b"%d:" % len(v))
+            for item in v:
+                feed(item)
+        elif isinstance(v, np.generic):
+            feed(v.item())
+        elif v is None or isinstance(v, (bool, int, float, str, bytes)):
+            h.update(type(v).__name__.encode() + b":" + repr(v).encode() + b";")
+        elif hasattr(v, "value") and hasattr(type(v), "__members__"):  # an Enum
+            h.update(b"E" + type(v).__name__.encode() + repr(v.value).encode())
+        else:
+            h.update(b"R" + type(v).__name__.encode() + repr(v).encode())
+
+    feed(value)
+    return h.hexdigest()
+
+
+def fingerprint(problem) -> str:
+    """The fingerprint a policy's ``state_dict()`` carries of the problem it was made for (16 hex digits)."""
+    return canonical_digest(problem)[:16]
+
+
+def check_state(state, *, kind: str, fingerprint: str | None = None, keys=(), field: str = "state") -> dict:
+    """Check a ``state_dict()`` before loading it: a dict of the right ``kind`` for the same problem with ``keys``.
+
+    Raises InvalidProblemError naming ``field``: a state of another kind, of another problem (fingerprint
+    differs), or missing entries is refused instead of being loaded into the wrong policy.
+    """
+    if not isinstance(state, dict):
+        raise _fail(field, f"a dict from {kind}.state_dict()", type(state).__name__)
+    if state.get("kind", kind) != kind:
+        raise _fail(field, f"a state of a {kind}", f"a state of a {state.get('kind')!r}")
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise _fail(field, f"a {kind} state with entries {', '.join(map(repr, keys))}",
+                    f"a dict missing {', '.join(map(repr, missing))}")
+    got = state.get("fingerprint")
+    if fingerprint is not None and got is not None and got != fingerprint:
+        raise InvalidProblemError(
+            f"`{field}` belongs to another problem (fingerprint {got}, this problem's is {fingerprint}); "
+            "a state can only be loaded into a policy for the same problem")
+    if fingerprint is not None and got is None:
+        raise _fail(field, f"a {kind} state carrying the problem's `fingerprint`", "a state without one")
+    return state
