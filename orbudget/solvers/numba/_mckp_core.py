@@ -1,0 +1,536 @@
+"""Numba kernels of the exact core solver for the multiple-choice knapsack (0/1 knapsack included).
+
+The method follows Pisinger's ``mcknap`` (A minimal algorithm for the multiple-choice knapsack problem, EJOR 83,
+1995) and its 0/1 sibling ``minknap`` (A minimal algorithm for the 0-1 knapsack problem, Oper. Res. 45, 1997), with
+the expanding core of ``expknap`` and the state lists of Martello, Pisinger and Toth's ``combo`` (Management Sci.
+45, 1999):
+
+1. **Reduction per class** (:func:`reduce_groups`): options sorted by cost; dominated options dropped (another costs
+   no more and is worth at least as much; with an exact budget only equal costs dominate); the upper convex hull of
+   what is left (LP-dominance) gives each class's LP slopes.
+2. **LP relaxation** (:func:`lp_relaxation`): start every class at its cheapest hull vertex and take the hull steps
+   in order of slope, best first, until the budget runs out: the step that does not fit is the *break class*.
+3. **Core search** (:func:`core_search`): every class sits at its LP vertex; classes join the core one at a time,
+   the break class first, then by how close their LP slopes lie to the break slope. The core is a list of
+   non-dominated states ``(cost, value)`` (Nemhauser-Ullmann), sorted by cost, each a complete solution (classes
+   outside the core at their LP vertex). Adding a class shifts the list by each option's change and merges the
+   shifted lists, dropping dominated states. A state is dropped when its upper bound cannot beat the incumbent:
+   with ``r = budget - cost``, the classes still outside can gain at most ``s_up * r`` (``r >= 0``; ``s_up`` the
+   largest LP slope up among them) and must lose at least ``s_down * |r|`` (``r < 0``; ``s_down`` the smallest
+   slope down), so ``bound = value + s_up * r`` or ``value + s_down * r`` (minknap's bound). Cost ranges of the
+   classes outside prune states that cannot come back within (or exactly to) the budget. With whole-number
+   values the bound is rounded down (an improvement must be worth at least 1). The search ends when no state is
+   left (the incumbent is optimal) or every class has joined.
+
+Solutions are rebuilt from a history of (parent, class, option) records, one per state whose core class left its
+LP vertex; unreachable records are collected when the history fills up.
+
+Costs are int64 and the caller guarantees every total fits (at most 2**62); values are float64.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from numba import njit, objmode
+
+STOP_OPTIMAL = 0
+STOP_TIME = 1
+STOP_STATES = 2
+
+
+@njit(cache=True)
+def _clock():
+    with objmode(t="float64"):
+        t = time.perf_counter()
+    return t
+
+
+@njit(cache=True)
+def reduce_groups(values, costs, available, exact):
+    """Per class, the options worth keeping (sorted by cost) and the upper convex hull of them.
+
+    Returns ``(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos)``: class ``i`` keeps options
+    ``opt_idx[opt_ptr[i]:opt_ptr[i+1]]`` (original indices; costs strictly increasing; values strictly increasing
+    too unless ``exact``) and its hull vertices are the positions ``hull_pos[hull_ptr[i]:hull_ptr[i+1]]`` into those
+    arrays, cheapest first, with strictly decreasing slopes (collinear points left out). Ties keep the lowest index.
+    """
+    n, k = values.shape
+    opt_ptr = np.zeros(n + 1, np.int64)
+    hull_ptr = np.zeros(n + 1, np.int64)
+    opt_idx = np.empty(n * k, np.int64)
+    opt_cost = np.empty(n * k, np.int64)
+    opt_val = np.empty(n * k, np.float64)
+    hull_pos = np.empty(n * k, np.int64)
+    m = 0
+    h = 0
+    idx = np.empty(k, np.int64)
+    for i in range(n):
+        cnt = 0
+        for j in range(k):
+            if available[i, j]:
+                idx[cnt] = j
+                cnt += 1
+        order = idx[:cnt].copy()
+        key = np.empty(cnt)
+        for a in range(cnt):
+            key[a] = -values[i, order[a]]
+        order = order[np.argsort(key, kind="mergesort")]  # value descending, index ascending among ties
+        ckey = np.empty(cnt, np.int64)
+        for a in range(cnt):
+            ckey[a] = costs[i, order[a]]
+        order = order[np.argsort(ckey, kind="mergesort")]  # then cost ascending
+        start = m
+        for a in range(cnt):
+            j = order[a]
+            c = costs[i, j]
+            v = values[i, j]
+            if m > start:
+                if exact:
+                    if c == opt_cost[m - 1]:
+                        continue
+                elif v <= opt_val[m - 1]:
+                    continue
+            opt_idx[m] = j
+            opt_cost[m] = c
+            opt_val[m] = v
+            m += 1
+        opt_ptr[i + 1] = m
+        hstart = h
+        for p in range(start, m):
+            while h - hstart >= 2:
+                a = hull_pos[h - 2]
+                b = hull_pos[h - 1]
+                # drop b when it lies on or below the segment a -> p
+                lhs = (opt_val[b] - opt_val[a]) * float(opt_cost[p] - opt_cost[b])
+                rhs = (opt_val[p] - opt_val[b]) * float(opt_cost[b] - opt_cost[a])
+                if lhs <= rhs:
+                    h -= 1
+                else:
+                    break
+            hull_pos[h] = p
+            h += 1
+        hull_ptr[i + 1] = h
+    return opt_ptr, opt_idx[:m].copy(), opt_cost[:m].copy(), opt_val[:m].copy(), hull_ptr, hull_pos[:h].copy()
+
+
+@njit(cache=True)
+def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
+    """The LP relaxation by the upper-hull greedy (Sinha & Zoltners 1979; Pisinger 1995).
+
+    Every class starts at its cheapest hull vertex; hull steps are taken by slope, best first (ties: class order),
+    while they fit; without ``exact`` steps of slope <= 0 are never taken. Returns ``(vertex, brk, residual,
+    bound, feasible)``: ``vertex[i]`` the LP vertex of class i (an index into its hull), ``brk`` the break class
+    (-1 when every wanted step fits), ``residual`` the budget left after the integral part, and ``bound`` the LP
+    value (the break step taken fractionally). ``feasible`` is False when the budget is below the cheapest choice,
+    or (``exact``) above the dearest.
+    """
+    n = hull_ptr.size - 1
+    vertex = np.zeros(n, np.int64)
+    base_cost = 0
+    value = 0.0
+    n_steps = 0
+    for i in range(n):
+        base_cost += opt_cost[hull_pos[hull_ptr[i]]]
+        value += opt_val[hull_pos[hull_ptr[i]]]
+        n_steps += hull_ptr[i + 1] - hull_ptr[i] - 1
+    residual = budget - base_cost
+    if residual < 0:
+        return vertex, -1, residual, -np.inf, False
+    slope = np.empty(n_steps)
+    group = np.empty(n_steps, np.int64)
+    e = 0
+    for i in range(n):
+        for q in range(hull_ptr[i], hull_ptr[i + 1] - 1):
+            a = hull_pos[q]
+            b = hull_pos[q + 1]
+            slope[e] = (opt_val[b] - opt_val[a]) / float(opt_cost[b] - opt_cost[a])
+            group[e] = i
+            e += 1
+    order = np.argsort(-slope, kind="mergesort")
+    brk = -1
+    for s in range(n_steps):
+        e = order[s]
+        if not exact and slope[e] <= 0.0:
+            break
+        i = group[e]
+        q = hull_ptr[i] + vertex[i]
+        a = hull_pos[q]
+        b = hull_pos[q + 1]
+        dc = opt_cost[b] - opt_cost[a]
+        if dc <= residual:
+            vertex[i] += 1
+            residual -= dc
+            value += opt_val[b] - opt_val[a]
+        else:
+            brk = i
+            value += slope[e] * float(residual)
+            break
+    if exact and brk < 0 and residual != 0:
+        return vertex, -1, residual, -np.inf, False
+    return vertex, brk, residual, value, True
+
+
+@njit(cache=True)
+def lp_fractions(opt_ptr, opt_idx, opt_cost, hull_ptr, hull_pos, vertex, brk, residual, n_options):
+    """The LP solution as an (N, K) array of fractions (one 1 per class, the break class split in two)."""
+    n = vertex.size
+    frac = np.zeros((n, n_options))
+    for i in range(n):
+        q = hull_ptr[i] + vertex[i]
+        a = hull_pos[q]
+        if i == brk:
+            b = hull_pos[q + 1]
+            theta = float(residual) / float(opt_cost[b] - opt_cost[a])
+            frac[i, opt_idx[a]] = 1.0 - theta
+            frac[i, opt_idx[b]] += theta
+        else:
+            frac[i, opt_idx[a]] = 1.0
+    return frac
+
+
+@njit(cache=True)
+def _bound(c, v, budget, exact, su, sd, ur, dr):
+    """Upper bound on any completion of a state (cost c, value v) by the classes outside the core (-inf: none
+    fits). ``su``/``sd``: largest slope up / smallest slope down among them; ``ur``/``dr``: how far their total
+    cost can rise / fall."""
+    r = budget - c
+    if r >= 0:
+        if r > ur:
+            if exact:
+                return -np.inf
+            r = ur
+        if r == 0 or su <= 0.0 and not exact:
+            return v
+        return v + su * float(r)
+    if -r > dr:
+        return -np.inf
+    return v + sd * float(r)
+
+
+@njit(cache=True)
+def _collect(hist_parent, hist_group, hist_opt, n_hist, state_node, n_states, inc_node):
+    """Drop history records no live state (nor the incumbent) reaches; renumber in place. Returns the new size."""
+    live = np.zeros(n_hist, np.bool_)
+    for s in range(n_states + 1):
+        node = inc_node if s == n_states else state_node[s]
+        while node >= 0 and not live[node]:
+            live[node] = True
+            node = hist_parent[node]
+    new_id = np.full(n_hist, -1, np.int64)
+    m = 0
+    for a in range(n_hist):  # parents precede children, so one forward pass renumbers both
+        if live[a]:
+            new_id[a] = m
+            p = hist_parent[a]
+            hist_parent[m] = new_id[p] if p >= 0 else -1
+            hist_group[m] = hist_group[a]
+            hist_opt[m] = hist_opt[a]
+            m += 1
+    for s in range(n_states):
+        if state_node[s] >= 0:
+            state_node[s] = new_id[state_node[s]]
+    return m, (new_id[inc_node] if inc_node >= 0 else -1)
+
+
+@njit(cache=True)
+def _grow_i(a, size):
+    out = np.empty(size, a.dtype)
+    out[: a.size] = a
+    return out
+
+
+@njit(cache=True)
+def _grow_f(a, size):
+    out = np.empty(size, a.dtype)
+    out[: a.size] = a
+    return out
+
+
+@njit(cache=True)
+def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, exact, integral,
+                time_limit, state_limit):
+    """Exact search over the expanding core (see the module docstring). ``budget`` and every total cost fit int64.
+
+    ``time_limit`` in seconds (<= 0: none) and ``state_limit`` (most states held at once) are checked once per
+    class added. Returns ``(stop, found, x, value, cost, upper, core_size, max_states, n_states_made)``: ``stop``
+    is ``STOP_OPTIMAL``, ``STOP_TIME`` or ``STOP_STATES``; ``x`` holds original option indices; ``upper`` is an
+    upper bound on the optimum (equal to ``value`` when optimal).
+    """
+    t_start = _clock() if time_limit > 0 else 0.0
+    n = vertex.size
+    lp_pos = np.empty(n, np.int64)
+    up = np.full(n, -np.inf)
+    down = np.full(n, np.inf)
+    up_range = np.zeros(n, np.int64)
+    down_range = np.zeros(n, np.int64)
+    cost0 = 0
+    value0 = 0.0
+    x = np.empty(n, np.int64)
+    for i in range(n):
+        q = hull_ptr[i] + vertex[i]
+        p = hull_pos[q]
+        lp_pos[i] = p
+        x[i] = opt_idx[p]
+        cost0 += opt_cost[p]
+        value0 += opt_val[p]
+        if q + 1 < hull_ptr[i + 1]:
+            b = hull_pos[q + 1]
+            up[i] = (opt_val[b] - opt_val[p]) / float(opt_cost[b] - opt_cost[p])
+        if q > hull_ptr[i]:
+            a = hull_pos[q - 1]
+            down[i] = (opt_val[p] - opt_val[a]) / float(opt_cost[p] - opt_cost[a])
+        up_range[i] = opt_cost[opt_ptr[i + 1] - 1] - opt_cost[p]
+        down_range[i] = opt_cost[p] - opt_cost[opt_ptr[i]]
+    # -- the order in which classes join the core (minknap's expanding core): the break class first, then
+    # alternately a class whose best move is up (adding cost) and one whose best move is down, each side in order
+    # of how close that move's slope lies to the break slope
+    s_brk = up[brk] if brk >= 0 else 0.0
+    key_up = np.empty(n)
+    key_down = np.empty(n)
+    n_up = 0
+    n_down = 0
+    for i in range(n):
+        if opt_ptr[i + 1] - opt_ptr[i] <= 1 or i == brk:
+            continue  # a class with one option never changes
+        ku = s_brk - up[i]
+        kd = down[i] - s_brk
+        if ku <= kd:
+            key_up[n_up] = ku
+            n_up += 1
+        else:
+            key_down[n_down] = kd
+            n_down += 1
+    ups = np.empty(n_up, np.int64)
+    downs = np.empty(n_down, np.int64)
+    a = 0
+    b = 0
+    for i in range(n):
+        if opt_ptr[i + 1] - opt_ptr[i] <= 1 or i == brk:
+            continue
+        if s_brk - up[i] <= down[i] - s_brk:
+            ups[a] = i
+            a += 1
+        else:
+            downs[b] = i
+            b += 1
+    ups = ups[np.argsort(key_up[:n_up], kind="mergesort")]
+    downs = downs[np.argsort(key_down[:n_down], kind="mergesort")]
+    n_free = n_up + n_down + (1 if brk >= 0 else 0)
+    order = np.empty(n_free, np.int64)
+    k = 0
+    if brk >= 0:
+        order[0] = brk
+        k = 1
+    a = 0
+    b = 0
+    while a < n_up or b < n_down:
+        if a < n_up and (b >= n_down or a <= b):
+            order[k] = ups[a]
+            a += 1
+        else:
+            order[k] = downs[b]
+            b += 1
+        k += 1
+    # suffix data over the join order: what the classes still outside the core can do
+    su = np.full(n_free + 1, -np.inf)
+    sd = np.full(n_free + 1, np.inf)
+    ur = np.zeros(n_free + 1, np.int64)
+    dr = np.zeros(n_free + 1, np.int64)
+    for k in range(n_free - 1, -1, -1):
+        i = order[k]
+        su[k] = max(su[k + 1], up[i])
+        sd[k] = min(sd[k + 1], down[i])
+        ur[k] = ur[k + 1] + up_range[i]
+        dr[k] = dr[k + 1] + down_range[i]
+    # -- incumbent: the LP's integral part when it fits
+    has_inc = cost0 == budget if exact else cost0 <= budget
+    inc = value0 if has_inc else -np.inf
+    inc_cost = cost0
+    inc_node = -1
+    # -- states and history
+    cap = 1024
+    sc = np.empty(cap, np.int64)
+    sv = np.empty(cap)
+    sn = np.empty(cap, np.int64)
+    sc[0] = cost0
+    sv[0] = value0
+    sn[0] = -1
+    n_states = 1
+    if _bound(cost0, value0, budget, exact, su[0], sd[0], ur[0], dr[0]) == -np.inf:
+        n_states = 0
+    ac = np.empty(cap, np.int64)
+    av = np.empty(cap)
+    an = np.empty(cap, np.int64)
+    ao = np.empty(cap, np.int64)
+    bc = np.empty(cap, np.int64)
+    bv = np.empty(cap)
+    bn = np.empty(cap, np.int64)
+    bo = np.empty(cap, np.int64)
+    hcap = 1 << 16
+    hp = np.empty(hcap, np.int64)
+    hg = np.empty(hcap, np.int64)
+    ho = np.empty(hcap, np.int64)
+    n_hist = 0
+    stop = STOP_OPTIMAL
+    core_size = 0
+    max_states = n_states
+    made = 0
+    for k in range(n_free):
+        if n_states == 0:
+            break
+        if time_limit > 0 and _clock() - t_start > time_limit:
+            stop = STOP_TIME
+            break
+        if n_states > state_limit:
+            stop = STOP_STATES
+            break
+        g = order[k]
+        core_size = k + 1
+        q1 = k + 1
+        if has_inc:
+            if integral:
+                thr = inc + 1.0 - min(0.5, 1e-7 * max(1.0, abs(inc)))
+            else:
+                thr = inc + 1e-12 * max(1.0, abs(inc))
+        else:
+            thr = -np.inf
+        need = 2 * n_states + 2
+        if ac.size < need:
+            size = max(need, 2 * ac.size)
+            ac = _grow_i(ac, size)
+            av = _grow_f(av, size)
+            an = _grow_i(an, size)
+            ao = _grow_i(ao, size)
+            bc = _grow_i(bc, size)
+            bv = _grow_f(bv, size)
+            bn = _grow_i(bn, size)
+            bo = _grow_i(bo, size)
+        n_a = 0
+        pl = lp_pos[g]
+        for j in range(opt_ptr[g], opt_ptr[g + 1]):
+            dc = opt_cost[j] - opt_cost[pl]
+            dv = opt_val[j] - opt_val[pl]
+            tag = -1 if j == pl else j
+            # merge the list (ac, av, an, ao)[:n_a] with the states shifted by option j into (bc, ...)
+            if ac.size < n_a + n_states + 2:
+                size = max(n_a + n_states + 2, 2 * ac.size)
+                ac = _grow_i(ac, size)
+                av = _grow_f(av, size)
+                an = _grow_i(an, size)
+                ao = _grow_i(ao, size)
+                bc = _grow_i(bc, size)
+                bv = _grow_f(bv, size)
+                bn = _grow_i(bn, size)
+                bo = _grow_i(bo, size)
+            ia = 0
+            s = 0
+            n_b = 0
+            c = 0
+            v = 0.0
+            while True:
+                # next candidate from the shifted list that passes the bound
+                while s < n_states:
+                    c = sc[s] + dc
+                    v = sv[s] + dv
+                    if _bound(c, v, budget, exact, su[q1], sd[q1], ur[q1], dr[q1]) > thr:
+                        break
+                    s += 1
+                take_a = False
+                if ia < n_a and s < n_states:
+                    ca = ac[ia]
+                    if ca < c or (ca == c and av[ia] >= v):
+                        take_a = True
+                elif ia < n_a:
+                    take_a = True
+                elif s >= n_states:
+                    break
+                if take_a:
+                    cc = ac[ia]
+                    vv = av[ia]
+                    nn = an[ia]
+                    oo = ao[ia]
+                    ia += 1
+                else:
+                    cc = c
+                    vv = v
+                    nn = sn[s]
+                    oo = tag
+                    s += 1
+                    made += 1
+                if n_b > 0:
+                    if exact:
+                        if cc == bc[n_b - 1]:
+                            if vv > bv[n_b - 1]:
+                                bv[n_b - 1] = vv
+                                bn[n_b - 1] = nn
+                                bo[n_b - 1] = oo
+                            continue
+                    elif vv <= bv[n_b - 1]:
+                        continue
+                bc[n_b] = cc
+                bv[n_b] = vv
+                bn[n_b] = nn
+                bo[n_b] = oo
+                n_b += 1
+            ac, bc = bc, ac
+            av, bv = bv, av
+            an, bn = bn, an
+            ao, bo = bo, ao
+            n_a = n_b
+        # the merged list becomes the state list; new history records for states that left the LP vertex
+        if sc.size < n_a:
+            size = max(n_a, 2 * sc.size)
+            sc = _grow_i(sc, size)
+            sv = _grow_f(sv, size)
+            sn = _grow_i(sn, size)
+        new_recs = 0
+        for a in range(n_a):
+            if ao[a] >= 0:
+                new_recs += 1
+        if n_hist + new_recs > hcap:
+            for a in range(n_a):  # the old states are no longer live: the merged list is
+                sn[a] = an[a]
+            n_hist, inc_node = _collect(hp, hg, ho, n_hist, sn, n_a, inc_node)
+            for a in range(n_a):
+                an[a] = sn[a]
+            if n_hist + new_recs > hcap // 2:
+                hcap = max(2 * hcap, n_hist + new_recs)
+                hp = _grow_i(hp, hcap)
+                hg = _grow_i(hg, hcap)
+                ho = _grow_i(ho, hcap)
+        for a in range(n_a):
+            sc[a] = ac[a]
+            sv[a] = av[a]
+            if ao[a] >= 0:
+                hp[n_hist] = an[a]
+                hg[n_hist] = g
+                ho[n_hist] = ao[a]
+                sn[a] = n_hist
+                n_hist += 1
+            else:
+                sn[a] = an[a]
+        n_states = n_a
+        if n_states > max_states:
+            max_states = n_states
+        # incumbent: the best state within (exactly at) the budget
+        for a in range(n_states):
+            c = sc[a]
+            if (c == budget if exact else c <= budget) and sv[a] > inc:
+                inc = sv[a]
+                inc_cost = c
+                inc_node = sn[a]
+                has_inc = True
+    upper = inc
+    if stop != STOP_OPTIMAL:
+        q = core_size if core_size > 0 else 0
+        for a in range(n_states):
+            ub = _bound(sc[a], sv[a], budget, exact, su[q], sd[q], ur[q], dr[q])
+            if ub > upper:
+                upper = ub
+    node = inc_node
+    while node >= 0:
+        x[hg[node]] = opt_idx[ho[node]]
+        node = hp[node]
+    return stop, has_inc, x, inc, inc_cost, upper, core_size, max_states, made

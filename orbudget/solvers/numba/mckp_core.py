@@ -1,0 +1,155 @@
+"""numba adapters for the core solver of the multiple-choice knapsack: ``core`` (exact, the default for whole-number
+costs) and ``lp`` (the LP relaxation from the same upper-hull code). The kernels are in ``_mckp_core.py``."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ...core.errors import SolverError
+from ...core.registry import register
+from ...core.result import Limit, Result, Status
+from ...problems.knapsack import MultipleChoiceKnapsack
+from ...problems.rollouts import RolloutAllocation
+from .._reduce import infeasible, integer_costs, no_exact, via_knapsack
+
+TOTAL_COST_LIMIT = 2**62  # every partial sum of costs must fit int64 with room for one more cost
+STATE_LIMIT = 10_000_000  # states held at once (about 1 GB of lists); beyond it the best so far is returned
+
+
+def total_cost(costs: np.ndarray, mask: np.ndarray) -> int:
+    """Sum over groups of the dearest available cost, as an exact Python int (never overflows)."""
+    dearest = np.where(mask, costs, 0).max(axis=1).astype(np.int64)
+    high, low = dearest >> 31, dearest & (2**31 - 1)
+    return (int(high.sum(dtype=np.int64)) << 31) + int(low.sum(dtype=np.int64))
+
+
+def _core_supports(problem: MultipleChoiceKnapsack):
+    if not problem.integer_costs:
+        if problem.exact:
+            return "exact budgets with non-integer costs need 'mip'"
+        return None  # with options={'scale': s}
+    total = total_cost(problem.costs, problem.mask)
+    if total > TOTAL_COST_LIMIT:
+        return (f"`costs` add up to {total} (the dearest option of every group), above 2**62; the core solver "
+                "keeps every sum in int64: use method='mip'")
+    return None
+
+
+def _prepare(problem: MultipleChoiceKnapsack, scale):
+    """Kernel inputs: reduced classes, LP relaxation, clamped budget. Raises InvalidProblemError naming `costs` when
+    the totals do not fit int64."""
+    from ...core.errors import InvalidProblemError
+    from ._mckp_core import lp_relaxation, reduce_groups
+
+    costs, budget, scaled = integer_costs(problem, scale)
+    costs = np.ascontiguousarray(costs, dtype=np.int64)
+    mask = np.ascontiguousarray(problem.mask)
+    total = total_cost(costs, mask)
+    if total > TOTAL_COST_LIMIT:
+        raise InvalidProblemError(
+            f"`costs` add up to {total} (the dearest option of every group), above 2**62; the core solver keeps "
+            "every sum in int64: use method='mip'")
+    budget = min(int(budget), total)  # an exact budget above the total was refused as infeasible already
+    values = np.ascontiguousarray(problem.values, dtype=np.float64)
+    groups = reduce_groups(values, costs, mask, bool(problem.exact))
+    vertex, brk, residual, bound, feasible = lp_relaxation(groups[2], groups[3], groups[4], groups[5], budget,
+                                                           bool(problem.exact))
+    return groups, (vertex, brk, residual, bound, feasible), budget, scaled
+
+
+def _integral(values: np.ndarray, mask: np.ndarray) -> bool:
+    v = values[mask]
+    return bool(np.all(v == np.round(v)) and np.all(np.abs(v) < 2.0**52))
+
+
+@register(MultipleChoiceKnapsack, "core", backend="numba", priority=5, supports=_core_supports,
+          preferred=lambda p: p.integer_costs, options=("scale", "state_limit"))
+def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
+    """Exact core search (Pisinger's mcknap/minknap): hull reduction, LP break class, dominance DP over states."""
+    reason = problem.infeasibility_reason()
+    if reason:
+        return infeasible(reason)
+    from ._mckp_core import STOP_OPTIMAL, STOP_TIME, core_search
+
+    state_limit = opts.get("state_limit", STATE_LIMIT)
+    if not (isinstance(state_limit, (int, np.integer)) and state_limit >= 1):
+        from ...core.errors import InvalidProblemError
+
+        raise InvalidProblemError(f"`options.state_limit` must be a positive integer; got {state_limit!r}")
+    t0 = time.perf_counter()
+    groups, lp, budget, scaled = _prepare(problem, opts.get("scale"))
+    opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = groups
+    vertex, brk, _residual, lp_bound, feasible = lp
+    t1 = time.perf_counter()
+    if not feasible:
+        return infeasible("no choice of one option per group meets the budget"
+                          + (" after scaling costs up" if scaled else ""))
+    time_limit = float(opts.time_limit) - (t1 - t0) if opts.time_limit is not None else 0.0
+    if opts.time_limit is not None and time_limit <= 0:
+        time_limit = 1e-9
+    stop, found, x, value, cost, upper, core_size, max_states, made = core_search(
+        opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, bool(problem.exact),
+        _integral(problem.values, problem.mask), time_limit, int(state_limit))
+    t2 = time.perf_counter()
+    timings = {"reduce": t1 - t0, "solve": t2 - t1}
+    stats = {"lp_bound": float(lp_bound), "core_size": int(core_size), "max_states": int(max_states),
+             "states": int(made), "break_class": int(brk)}
+    if stop == STOP_OPTIMAL and not found:
+        what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
+        return Result(status=Status.INFEASIBLE, stats=stats, timings=timings,
+                      message=f"no choice of one option per group {what}" + (" after scaling costs up" if scaled else ""))
+    limit = None if stop == STOP_OPTIMAL else (Limit.TIME if stop == STOP_TIME else Limit.NODE)
+    bound = None if scaled else float(min(upper, lp_bound) if limit else value)
+    if not found:
+        return Result(status=Status.NO_SOLUTION, limit=limit, bound=bound, stats=stats, timings=timings,
+                      message="stopped before any solution within the budget was found")
+    if not problem.is_feasible(x):
+        raise SolverError(f"core search returned a choice costing {problem.cost_of(x)}, outside budget {problem.budget}")
+    objective = problem.value_of(x)
+    stats["cost"] = problem.cost_of(x)
+    if limit is None:
+        status = Status.FEASIBLE if scaled else Status.OPTIMAL
+        msg = f"optimal for costs rounded up at scale {opts.get('scale')}" if scaled else "optimal"
+    else:
+        status = Status.FEASIBLE
+        msg = "time limit: best solution so far" if limit is Limit.TIME else \
+            f"state limit ({state_limit} states): best solution so far"
+    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings,
+                  message=msg)
+
+
+def _core_rollout_supports(problem: RolloutAllocation):
+    return None if problem.unit_costs else _core_supports(problem.to_knapsack())
+
+
+register(RolloutAllocation, "core", backend="numba", priority=15, supports=_core_rollout_supports,
+         options=("scale", "state_limit"))(via_knapsack(solve_core))
+
+
+def _lp_supports(problem: MultipleChoiceKnapsack):
+    if problem.exact:
+        return no_exact(problem)
+    if not problem.integer_costs:
+        return "it needs whole-number costs (backend 'python' takes real costs)"
+    return _core_supports(problem)
+
+
+@register(MultipleChoiceKnapsack, "lp", backend="numba", priority=39, supports=_lp_supports)
+def solve_lp_hull(problem: MultipleChoiceKnapsack, opts) -> Result:
+    """LP relaxation by the upper-hull greedy (numba): fractional ``x`` (N, K), ``objective`` = ``bound``."""
+    reason = problem.infeasibility_reason()
+    if reason:
+        return infeasible(reason)
+    from ._mckp_core import lp_fractions
+
+    t0 = time.perf_counter()
+    groups, lp, _budget, _ = _prepare(problem, None)
+    opt_ptr, opt_idx, opt_cost, _opt_val, hull_ptr, hull_pos = groups
+    vertex, brk, residual, bound, _feasible = lp
+    frac = lp_fractions(opt_ptr, opt_idx, opt_cost, hull_ptr, hull_pos, vertex, brk, residual, problem.n_options)
+    cost = float((frac * problem.costs).sum())
+    return Result(status=Status.OPTIMAL, x=frac, objective=float(bound), bound=float(bound),
+                  duals={"fractions": frac}, stats={"cost": cost}, timings={"solve": time.perf_counter() - t0},
+                  message="LP relaxation (an upper bound)")
