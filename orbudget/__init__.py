@@ -21,6 +21,7 @@ from .core import (
     solve,
 )
 from .problems import (
+    AdaptiveSampler,
     BanditsWithKnapsacks,
     BiddingCampaign,
     BipartiteMatching,
@@ -29,12 +30,14 @@ from .problems import (
     Capacity,
     CoupledRMAB,
     DualMirrorDescent,
+    ModelRouting,
     MultipleChoiceKnapsack,
     MultipleInterventions,
     OnlineAllocation,
     PathConstraint,
     RMABEnv,
     RolloutAllocation,
+    SampleAllocation,
     online_inputs,
 )
 from .problems.adx import load_adx
@@ -56,10 +59,10 @@ def __getattr__(name):
     raise AttributeError(f"module 'orbudget' has no attribute {name!r}")
 
 __all__ = [
-    "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget",
-    "BudgetedAssignment", "BwKPolicy", "Capacity", "CoupledRMAB", "DualMirrorDescent", "GRPOSimulation",
-    "InvalidProblemError", "Limit", "MultipleChoiceKnapsack", "MultipleInterventions", "NoSolutionError",
-    "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RolloutAllocation", "RolloutAllocator",
-    "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator", "available_solvers", "load", "load_adx",
-    "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",
+    "AdaptiveSampler", "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching",
+    "Budget", "BudgetedAssignment", "BwKPolicy", "Capacity", "CoupledRMAB", "DualMirrorDescent", "GRPOSimulation",
+    "InvalidProblemError", "Limit", "ModelRouting", "MultipleChoiceKnapsack", "MultipleInterventions",
+    "NoSolutionError", "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RolloutAllocation",
+    "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator",
+    "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",
 ]

@@ -4,12 +4,14 @@ from .assignment import BudgetedAssignment
 from .bidding import BiddingCampaign
 from .bwk import BanditsWithKnapsacks
 from .knapsack import MultipleChoiceKnapsack
+from .llm import AdaptiveSampler, ModelRouting, SampleAllocation
 from .online import DualMirrorDescent, OnlineAllocation
 from .rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint, RMABEnv
 from .rollouts import RolloutAllocation
 
 _register_all = True  # importing this package registers every model kind for orbudget.load
 
-__all__ = ["BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget", "BudgetedAssignment", "Capacity",
-           "CoupledRMAB", "DualMirrorDescent", "MultipleChoiceKnapsack", "MultipleInterventions", "OnlineAllocation",
-           "PathConstraint", "RMABEnv", "RolloutAllocation"]
+__all__ = ["AdaptiveSampler", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget",
+           "BudgetedAssignment", "Capacity", "CoupledRMAB", "DualMirrorDescent", "ModelRouting",
+           "MultipleChoiceKnapsack", "MultipleInterventions", "OnlineAllocation", "PathConstraint", "RMABEnv",
+           "RolloutAllocation", "SampleAllocation"]

@@ -13,6 +13,7 @@ from .numba import knapsack as _numba_knapsack  # noqa: F401
 from .numba import online as _numba_online  # noqa: F401
 from .ortools import knapsack as _ortools_knapsack  # noqa: F401
 from .python import knapsack as _python_knapsack  # noqa: F401
+from .python import llm as _python_llm  # noqa: F401
 from .python import rmab as _python_rmab  # noqa: F401
 from .torch import assignment as _torch_assignment  # noqa: F401
 from .torch import bidding as _torch_bidding  # noqa: F401
