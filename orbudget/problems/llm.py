@@ -182,8 +182,9 @@ class SampleAllocation(Problem):
 
     Args:
         success_rates: (N,) probability that one sample is correct (objective pass@k, needs a verifier).
-        answer_probabilities: (N, K) categorical distribution over answers, each row summing to 1 (objective
-            majority-vote accuracy). Give exactly one of ``success_rates`` and ``answer_probabilities``.
+        answer_probabilities: (N, K) categorical distribution over answers, each row summing to 1 within 1e-6 (kept
+            as given, so a saved problem loads back equal; objective majority-vote accuracy). Give exactly one of
+            ``success_rates`` and ``answer_probabilities``.
         correct: (N,) index of the correct answer in each row (default 0); majority vote only.
         budget: B >= 0; the allocation must satisfy :math:`\\sum_i c_i n_i \\le B`.
         min_samples, max_samples: per-question bounds (scalars or (N,) arrays); defaults 1 and 32. Majority vote
@@ -230,8 +231,6 @@ class SampleAllocation(Problem):
             if bad.size:
                 raise InvalidProblemError(f"`answer_probabilities` rows must sum to 1; row {bad[0]} sums to "
                                           f"{sums[bad[0]]:.6g}")
-            probs = probs / sums[:, None]
-            probs.setflags(write=False)
             k = probs.shape[1]
             correct = (np.zeros(n, np.int64) if self.correct is None
                        else as_array("correct", self.correct, shape=(n,), dtype=int, low=0, high=k - 1))
@@ -619,7 +618,9 @@ class ModelRouting(Problem):
         :math:`B - \\sum_q C_{q,\\mathrm{cheap}}` (the cheapest route's cost is reserved for every query). Resource 0
         is the total budget, resource 1 + τ task τ's. With ``normalize`` consumption is divided by each budget's
         per-query rate B_j / Q (so the target rate ρ is 1, the scale dual mirror descent's default step suits) and
-        budgets become Q; without it everything stays in the original units (for the exact hindsight MIP).
+        budgets become Q; without it everything stays in the original units (for the exact hindsight MIP). A budget
+        with nothing left above the cheapest routing (surplus 0) cannot be paced: the actions that would spend it
+        get a negative reward and no consumption (never played), and it keeps a placeholder budget.
         """
         reason = self.infeasibility_reason()
         if reason:
@@ -644,15 +645,17 @@ class ModelRouting(Problem):
         if self.has_task_budgets:
             consumption[np.arange(self.n_queries), :, 1 + self.tasks] = use
         caps_arr = np.array(caps)
-        if (caps_arr <= 0).any():
-            j = int(np.flatnonzero(caps_arr <= 0)[0])
-            what = "`budget`" if j == 0 else f"`task_budgets` (task {j - 1})"
-            raise InvalidProblemError(f"{what} leaves nothing to pace above the cheapest routing (surplus "
-                                      f"{caps_arr[j]:.6g}); route every query to its cheapest model instead")
+        consumption = np.maximum(consumption, 0.0)
+        empty = caps_arr <= 0  # nothing left to spend on this resource (a negative surplus was refused above)
+        if empty.any():  # actions that would spend it can never be played: negative reward, no consumption
+            blocked = (consumption[:, :, empty] > 0).any(axis=2)
+            rewards = np.where(blocked, -1.0 - float(np.abs(rewards).max()), rewards)
+            consumption[blocked] = 0.0
+            caps_arr = np.where(empty, 1.0, caps_arr)  # a placeholder budget that nothing consumes any more
         if normalize:
             consumption /= (caps_arr / self.n_queries)[None, None, :]
             caps_arr = np.full(m, float(self.n_queries))
-        return OnlineAllocation(rewards=rewards, consumption=np.maximum(consumption, 0.0), budgets=caps_arr)
+        return OnlineAllocation(rewards=rewards, consumption=consumption, budgets=caps_arr)
 
     def routes_from_online(self, actions) -> np.ndarray:
         """Model per query from the online actions (-1: skip with ``allow_skip``, else the cheapest model)."""

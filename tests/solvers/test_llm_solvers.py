@@ -221,5 +221,7 @@ def test_zero_surplus_routes_cheapest():
     p = ob.ModelRouting(quality=[[0.3, 0.9], [0.6, 0.7]], costs=[[1, 5], [2, 5]], budget=3)
     r = ob.solve(p, method="dmd")
     assert r.x.tolist() == [0, 0] and r.stats["regret"] == pytest.approx(0.0)
-    with pytest.raises(ob.InvalidProblemError, match="`budget`"):
-        p.to_online()
+    online = p.to_online()  # nothing to pace: every upgrade is blocked, not an error
+    assert (ob.solve(online, method="greedy", options={"benchmark": "none"}).x == -1).all()
+    skip = ob.ModelRouting(quality=[[0.3, 0.9], [0.6, 0.7]], costs=[[0, 5], [2, 5]], budget=0, allow_skip=True)
+    assert ob.solve(skip, method="dmd").x.tolist() == [0, -1]  # a free model is still used with a zero budget

@@ -272,8 +272,6 @@ def solve_routing_mip(problem: ModelRouting, opts) -> Result:
         x = problem.routes_from_knapsack(r.x)
         bound = r.bound
     else:
-        if _zero_surplus(problem):
-            return _cheapest_routes(problem, "every budget is exactly the cheapest routing's cost")
         online = problem.to_online(normalize=False)
         r = solve(online, method="hindsight", **kw)
         if not r.ok:
@@ -292,22 +290,6 @@ def _shift(problem: ModelRouting) -> float:
     if problem.allow_skip:
         return 0.0
     return float(problem.quality[np.arange(problem.n_queries), problem.cheapest].sum())
-
-
-def _zero_surplus(problem: ModelRouting) -> bool:
-    if problem.allow_skip:
-        return False
-    x = problem.cheapest
-    caps = [problem.budget - problem.cost_of(x)]
-    if problem.has_task_budgets:
-        caps += list(problem.task_budgets - problem.task_costs_of(x))
-    return min(caps) <= 0
-
-
-def _cheapest_routes(problem: ModelRouting, why: str) -> Result:
-    x = np.array(problem.cheapest)
-    return Result(status=Status.OPTIMAL, x=x, objective=problem.accuracy_of(x), bound=problem.accuracy_of(x),
-                  stats=_route_stats(problem, x), message=f"{why}: every query goes to its cheapest model")
 
 
 @register(ModelRouting, "lp", backend="python", priority=30, supports=_no_tasks)
@@ -360,20 +342,16 @@ def solve_routing_dmd(problem: ModelRouting, opts) -> Result:
         return infeasible(reason)
     which = as_choice("options.benchmark", opts.get("benchmark", "exact"), ROUTING_BENCHMARKS)
     t0 = time.perf_counter()
-    if _zero_surplus(problem):
-        r = _cheapest_routes(problem, "no budget above the cheapest routing")
-        x, mu, avg, repaired = r.x, None, None, 0
-    else:
-        online = problem.to_online()
-        dmd_opts = {k: opts.options[k] for k in ("reference", "step_size", "scale") if k in opts.options}
-        r = solve(online, method="dmd", options={**dmd_opts, "benchmark": "none"})
-        x = problem.routes_from_online(r.x)
-        mu, avg = r.duals, r.stats["average_duals"]
-        repaired = 0
-        while not problem.is_feasible(x):  # float rounding of the scaled budgets only: undo the latest upgrade
-            up = np.flatnonzero(x != (-1 if problem.allow_skip else problem.cheapest))
-            x[up[-1]] = -1 if problem.allow_skip else problem.cheapest[up[-1]]
-            repaired += 1
+    online = problem.to_online()
+    dmd_opts = {k: opts.options[k] for k in ("reference", "step_size", "scale") if k in opts.options}
+    r = solve(online, method="dmd", options={**dmd_opts, "benchmark": "none"})
+    x = problem.routes_from_online(r.x)
+    mu, avg = r.duals, r.stats["average_duals"]
+    repaired = 0
+    while not problem.is_feasible(x):  # float rounding of the scaled budgets only: undo the latest upgrade
+        up = np.flatnonzero(x != (-1 if problem.allow_skip else problem.cheapest))
+        x[up[-1]] = -1 if problem.allow_skip else problem.cheapest[up[-1]]
+        repaired += 1
     elapsed = time.perf_counter() - t0
     objective = problem.accuracy_of(x)
     hindsight, kind = None, "none"

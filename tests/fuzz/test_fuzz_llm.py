@@ -1,0 +1,241 @@
+"""Fuzz: malformed input to the LLM-budget models, methods, loaders and the adaptive sampler (each in a child
+interpreter, see harness.py), and budget-safety properties: no method's allocation, no online routing and no adaptive
+sampler ever spends more than a budget, recomputed from ``x`` and the original arrays in integer arithmetic."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import orbudget as ob
+from orbudget.problems.llm import AdaptiveSampler, majority_vote_table
+
+from .harness import Case, check, run_cases, summary
+
+S = "ob.SampleAllocation"
+R = "ob.ModelRouting"
+Q2 = "quality=[[0.2, 0.9], [0.5, 0.6]], costs=[[1, 4], [2, 3]]"
+
+CASES = [
+    # SampleAllocation fields
+    Case("rate NaN", f"{S}(success_rates=[0.5, float('nan')], budget=4)", field="success_rates"),
+    Case("rate above one", f"{S}(success_rates=[1.5], budget=4)", field="success_rates"),
+    Case("rates and answers", f"{S}(success_rates=[0.5], answer_probabilities=[[1.0]], budget=4)",
+         field="success_rates"),
+    Case("neither rates nor answers", f"{S}(budget=4)", field="answer_probabilities"),
+    Case("empty rates", f"{S}(success_rates=[], budget=4)", field="success_rates"),
+    Case("rates 2-d", f"{S}(success_rates=[[0.5]], budget=4)", field="success_rates"),
+    Case("answers do not sum to one", f"{S}(answer_probabilities=[[0.5, 0.2]], budget=4)",
+         field="answer_probabilities"),
+    Case("answers negative", f"{S}(answer_probabilities=[[1.5, -0.5]], budget=4)", field="answer_probabilities"),
+    Case("answers 1-d", f"{S}(answer_probabilities=[0.5, 0.5], budget=4)", field="answer_probabilities"),
+    Case("answers strings", f"{S}(answer_probabilities=[['a', 'b']], budget=4)", field="answer_probabilities"),
+    Case("correct out of range", f"{S}(answer_probabilities=[[0.5, 0.5]], correct=[2], budget=4)", field="correct"),
+    Case("correct fractional", f"{S}(answer_probabilities=[[0.5, 0.5]], correct=[0.5], budget=4)", field="correct"),
+    Case("correct with pass@k", f"{S}(success_rates=[0.5], correct=[0], budget=4)", field="correct"),
+    Case("budget negative", f"{S}(success_rates=[0.5], budget=-1)", field="budget"),
+    Case("budget infinite", f"{S}(success_rates=[0.5], budget=float('inf'))", field="budget"),
+    Case("budget string", f"{S}(success_rates=[0.5], budget='10')", field="budget"),
+    Case("min above max", f"{S}(success_rates=[0.5], budget=4, min_samples=5, max_samples=2)", field="max_samples"),
+    Case("max zero", f"{S}(success_rates=[0.5], budget=4, max_samples=0)", field="max_samples"),
+    Case("min negative", f"{S}(success_rates=[0.5], budget=4, min_samples=-1)", field="min_samples"),
+    Case("max wrong shape", f"{S}(success_rates=[0.5, 0.5], budget=4, max_samples=[3, 3, 3])", field="max_samples"),
+    Case("vote max too large", f"{S}(answer_probabilities=[[1.0]], budget=4, max_samples=10_000)",
+         field="max_samples"),
+    Case("cost zero", f"{S}(success_rates=[0.5], budget=4, sample_costs=[0])", field="sample_costs"),
+    Case("cost wrong shape", f"{S}(success_rates=[0.5], budget=4, sample_costs=[1, 2])", field="sample_costs"),
+    Case("names wrong length", f"{S}(success_rates=[0.5], budget=4, names=['a', 'b'])", field="names"),
+    Case("names a string", f"{S}(success_rates=[0.5], budget=4, names='a')", field="names"),
+    Case("generator objective", f"{S}.random(3, objective='accuracy')", field="objective"),
+    Case("generator difficulty", f"{S}.random(3, difficulty=(0, 1))", field="difficulty"),
+    # SampleAllocation methods
+    Case("budget below minimums", f"result = ob.solve({S}(success_rates=[0.5, 0.5], budget=3, min_samples=2))",
+         status=("INFEASIBLE",)),
+    Case("budget below minimums, mckp",
+         f"result = ob.solve({S}(success_rates=[0.5], budget=1, min_samples=2), method='mckp')",
+         status=("INFEASIBLE",)),
+    Case("greedy refused", f"ob.solve({S}(answer_probabilities=[[0.6, 0.4]], budget=6, max_samples=6), "
+                           "method='greedy', options={'fallback': False})", field="method"),
+    Case("unknown option", f"ob.solve({S}(success_rates=[0.5], budget=4), method='uniform', options={{'x': 1}})",
+         field="options"),
+    Case("bad weight", f"ob.solve({S}(success_rates=[0.5], budget=4), method='proportional', "
+                       "options={'weight': 'size'})", field="options.weight"),
+    Case("bad knapsack method", f"ob.solve({S}(success_rates=[0.5], budget=4, sample_costs=[2]), method='mckp', "
+                                "options={'knapsack_method': 'simplex'})", field="options.knapsack_method"),
+    Case("x outside bounds", f"{S}(success_rates=[0.5], budget=4, max_samples=3).accuracy_of([9])", field="x"),
+    Case("x wrong shape", f"{S}(success_rates=[0.5], budget=4).cost_of([1, 2])", field="x"),
+    # loaders
+    Case("missing file", f"{S}.from_file(tmp + '/none.csv', budget=3)", field="path"),
+    Case("unknown file format", f"{S}.from_file(tmp + '/a.txt', budget=3)", field="file_format"),
+    Case("bad JSON line", "open(tmp + '/a.jsonl', 'w').write('{\"p\": 0.5}\\n{oops\\n')\n"
+                          f"{S}.from_file(tmp + '/a.jsonl', budget=3)", field="path"),
+    Case("counts all zero", "open(tmp + '/a.jsonl', 'w').write('{\"counts\": [0, 0]}\\n')\n"
+                            f"{S}.from_file(tmp + '/a.jsonl', budget=3)", field="counts"),
+    Case("p not a number", "open(tmp + '/a.csv', 'w').write('question,p\\nq,abc\\n')\n"
+                           f"{S}.from_file(tmp + '/a.csv', budget=3)", field="p"),
+    Case("routing file missing pair", "open(tmp + '/r.csv', 'w').write('query,model,quality,cost\\nq1,a,0.5,1\\n"
+                                      "q1,b,0.7,2\\nq2,a,0.4,1\\n')\n"
+                                      f"{R}.from_file(tmp + '/r.csv', budget=3)", field="path"),
+    Case("routing file unknown task budget", "open(tmp + '/r.csv', 'w').write('query,model,quality,cost,task\\n"
+                                             "q1,a,0.5,1,t\\n')\n"
+                                             f"{R}.from_file(tmp + '/r.csv', budget=3, task_budgets={{'u': 1}})",
+         field="task_budgets"),
+    # ModelRouting fields and methods
+    Case("quality inf", f"{R}(quality=[[0.5, float('inf')]], costs=[[1, 2]], budget=3)", field="quality"),
+    Case("routing cost negative", f"{R}(quality=[[0.5, 0.6]], costs=[[1, -2]], budget=3)", field="costs"),
+    Case("routing cost shape", f"{R}(quality=[[0.5, 0.6]], costs=[[1, 2, 3]], budget=3)", field="costs"),
+    Case("routing budget NaN", f"{R}({Q2}, budget=float('nan'))", field="budget"),
+    Case("tasks without budgets", f"{R}({Q2}, budget=5, tasks=[0, 0])", field="tasks"),
+    Case("task index out of range", f"{R}({Q2}, budget=5, tasks=[0, 3], task_budgets=[5])", field="tasks"),
+    Case("task budget negative", f"{R}({Q2}, budget=5, tasks=[0, 0], task_budgets=[-5])", field="task_budgets"),
+    Case("allow_skip not a bool", f"{R}({Q2}, budget=5, allow_skip='yes')", field="allow_skip"),
+    Case("routing below cheapest", f"result = ob.solve({R}({Q2}, budget=2))", status=("INFEASIBLE",)),
+    Case("routing below cheapest, dmd", f"result = ob.solve({R}({Q2}, budget=2), method='dmd')",
+         status=("INFEASIBLE",)),
+    Case("task budget below cheapest", f"result = ob.solve({R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[2]), "
+                                       "method='mip')", status=("INFEASIBLE",)),
+    Case("mckp with task budgets", f"ob.solve({R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[5]), method='mckp')",
+         field="cannot solve"),
+    Case("dmd bad benchmark", f"ob.solve({R}({Q2}, budget=5), method='dmd', options={{'benchmark': 'oracle'}})",
+         field="options.benchmark"),
+    Case("dmd bad reference", f"ob.solve({R}({Q2}, budget=5), method='dmd', options={{'reference': 'l1'}})",
+         field="options.reference"),
+    Case("routes out of range", f"{R}({Q2}, budget=5).cost_of([0, 2])", field="x"),
+    Case("skip without allow_skip", f"{R}({Q2}, budget=5).accuracy_of([-1, 0])", field="x"),
+    Case("frontier negative budget", f"{R}({Q2}, budget=5).frontier([-1, 3])", field="budgets"),
+    Case("min_cost_for with tasks", f"{R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[9]).min_cost_for(0.5)",
+         field="tasks"),
+    Case("to_online without surplus", f"o = {R}({Q2}, budget=3).to_online()\n"
+                                      "assert (ob.solve(o, method='greedy', options={'benchmark': 'none'}).x == -1).all()"),
+    Case("to_online below cheapest", f"{R}({Q2}, budget=2).to_online()", field="budget"),
+    Case("always unknown model", f"{R}({Q2}, budget=5).always(2)", field="model"),
+    # AdaptiveSampler
+    Case("vote sampler without answers", "ob.AdaptiveSampler(3, 10, objective='majority_vote')", field="n_answers"),
+    Case("sampler batch budget zero", "ob.AdaptiveSampler(3, 10, batch_budget=0)", field="batch_budget"),
+    Case("sampler bad prior", "ob.AdaptiveSampler(3, 10, prior=(1, 2, 3))", field="prior"),
+    Case("update before act", "ob.AdaptiveSampler(3, 10).update([0, 0, 0])", field="observations"),
+    Case("too many successes", "s = ob.AdaptiveSampler(2, 10)\nc = s.act()\ns.update(c + 1)", field="observations"),
+    Case("vote counts do not add up", "s = ob.AdaptiveSampler(2, 10, objective='majority_vote', n_answers=2)\n"
+                                      "s.act()\ns.update([[5, 0], [0, 0]])", field="observations"),
+    Case("act twice", "s = ob.AdaptiveSampler(2, 10)\ns.act()\ns.act()", field="update"),
+    Case("state of another kind", "ob.AdaptiveSampler(2, 10).load_state_dict({'kind': 'BwKPolicy'})", field="state"),
+    Case("state of another sampler", "a = ob.AdaptiveSampler(2, 10)\n"
+                                     "ob.AdaptiveSampler(2, 11).load_state_dict(a.state_dict())", field="state"),
+    # round trips that must simply work
+    Case("save and load both kinds", f"p = {S}.random(4, objective='majority_vote', seed=0, max_samples=6)\n"
+                                     "ob.save(p, tmp + '/p.json'); assert ob.load(tmp + '/p.json') == p\n"
+                                     f"q = {R}.random(5, seed=0, n_tasks=2)\n"
+                                     "ob.save(q, tmp + '/q.json'); assert ob.load(tmp + '/q.json') == q"),
+]
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return run_cases(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_malformed(case, outcomes):
+    check(case, outcomes)
+
+
+def test_summary(outcomes):
+    counts = summary(CASES, outcomes)
+    assert counts["tried"] >= 25 and counts["crashes"] == 0
+    assert counts["clear_errors"] + counts["statuses_or_checks"] == counts["tried"]
+
+
+# -- budget safety ---------------------------------------------------------------------------------------------------
+
+@st.composite
+def routings(draw):
+    q = draw(st.integers(1, 25))
+    m = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    quality = rng.uniform(-0.2, 1.0, (q, m)) if draw(st.booleans()) else rng.integers(0, 3, (q, m)).astype(float)
+    costs = rng.integers(0, draw(st.sampled_from([1, 5, 1000])) + 1, (q, m))
+    skip = draw(st.booleans())
+    lo = 0 if skip else int(costs.min(axis=1).sum())
+    budget = lo + draw(st.integers(0, int(costs.max(axis=1).sum()) + 2))
+    kw = {}
+    if draw(st.booleans()):
+        n_tasks = draw(st.integers(1, 3))
+        tasks = rng.integers(0, n_tasks, q)
+        floor = [0 if skip or not (tasks == j).any() else int(costs[tasks == j].min(axis=1).sum())
+                 for j in range(n_tasks)]
+        kw = {"tasks": tasks, "task_budgets": [max(0, f + draw(st.integers(-2, 30))) for f in floor]}
+    return ob.ModelRouting(quality=quality, costs=costs, budget=budget, allow_skip=skip, **kw)
+
+
+@settings(max_examples=60, deadline=None)
+@given(routings(), st.sampled_from(["euclidean", "entropy", "scaled_euclidean"]))
+def test_online_routing_never_exceeds_either_budget(p, reference):
+    r = ob.solve(p, method="dmd", options={"benchmark": "none", "reference": reference})
+    if not r.ok:  # only when even the cheapest routing breaks a budget, and then it says so
+        assert r.status == ob.Status.INFEASIBLE and p.infeasibility_reason() is not None
+        return
+    x = np.asarray(r.x)
+    assert x.shape == (p.n_queries,) and ((x >= (-1 if p.allow_skip else 0)) & (x < p.n_models)).all()
+    rows = np.flatnonzero(x >= 0)
+    spent = [int(c) for c in np.asarray(p.costs)[rows, x[rows]].tolist()]  # exact integers, from the raw arrays
+    assert sum(spent) <= p.budget
+    if p.tasks is not None:
+        for j, cap in enumerate(p.task_budgets.tolist()):
+            assert sum(s for s, t in zip(spent, p.tasks[rows].tolist()) if t == j) <= cap
+
+
+@st.composite
+def sample_problems(draw):
+    n = draw(st.integers(1, 6))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    lo = rng.integers(0, 3, n)
+    hi = lo + rng.integers(0, 5, n)
+    hi = np.maximum(hi, 1)
+    costs = rng.integers(1, 6, n) if draw(st.booleans()) else None
+    c = np.ones(n, int) if costs is None else costs
+    budget = int((c * lo).sum()) + draw(st.integers(0, 40))
+    if draw(st.booleans()):
+        return ob.SampleAllocation(success_rates=rng.uniform(0, 1, n), budget=budget, min_samples=lo, max_samples=hi,
+                                   sample_costs=costs)
+    k = draw(st.integers(1, 4))
+    return ob.SampleAllocation(answer_probabilities=rng.dirichlet(np.ones(k), n), correct=rng.integers(0, k, n),
+                               budget=budget, min_samples=lo, max_samples=hi, sample_costs=costs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sample_problems())
+def test_every_sample_method_keeps_the_budget(p):
+    exact = ob.solve(p, method="mckp")
+    for method in ("greedy", "mckp", "uniform", "proportional"):
+        r = ob.solve(p, method=method)
+        x = np.asarray(r.x)
+        assert ((x >= p.min_samples) & (x <= p.max_samples)).all()
+        assert int((np.asarray(p.costs_per_sample) * x).sum()) <= p.budget
+        assert r.objective <= exact.objective + 1e-12
+    assert ob.solve(p, method="greedy").objective == pytest.approx(exact.objective, abs=1e-12)
+    table = majority_vote_table(p.answer_probabilities, p.correct, 8) if p.answer_probabilities is not None else None
+    assert table is None or (np.isfinite(table).all() and (table >= 0).all() and (table <= 1 + 1e-12).all())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 8), st.integers(0, 60), st.sampled_from(["pass_at_k", "majority_vote"]),
+       st.integers(0, 2**31 - 1))
+def test_adaptive_sampler_never_overspends(n, budget, objective, seed):
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(1, 4, n)
+    s = AdaptiveSampler(n, budget, objective=objective, n_answers=3, sample_costs=costs, max_samples=10,
+                        min_samples=0, batch_budget=float(rng.integers(1, 20)))
+    spent = 0
+    for _ in range(200):
+        c = s.act()
+        if not c.any():
+            break
+        spent += int(costs @ c)
+        assert spent <= budget and (s.samples + c <= 10).all()
+        if objective == "pass_at_k":
+            s.update(rng.binomial(c, 0.3))
+        else:
+            s.update(np.stack([rng.multinomial(k, [0.5, 0.3, 0.2]) for k in c]))
+    assert s.done or spent <= budget
