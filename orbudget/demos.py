@@ -184,6 +184,31 @@ def rco_demo(quick: bool) -> Iterator[tuple]:
                    None, None, t, note or "held-out KL to the full-precision MLP (lower is better)")
 
 
+@demo("llm")
+def llm_demo(quick: bool) -> Iterator[tuple]:
+    from .problems.llm import ModelRouting, SampleAllocation
+
+    for objective in ("pass_at_k", "majority_vote"):
+        p = SampleAllocation.random(60 if quick else 200, objective=objective, seed=0)
+        name = f"{objective} N={p.n_questions} B={p.budget}"
+        exact, t, note = _run(p, None)
+        base = exact.objective
+        yield ("llm", name, exact.method, base, base, 0.0, t, note or f"exact ({exact.stats['exact_by']})")
+        for method in ("uniform", "proportional"):
+            r, t, note = _run(p, method)
+            yield ("llm", name, method, r.objective, base, _gap(r.objective, base), t, note or "expected accuracy")
+    q = ModelRouting.random(150 if quick else 500, 4, seed=0)
+    name = f"routing Q={q.n_queries} M=4"
+    exact, t, note = _run(q, "mckp", threads=1)
+    base = exact.objective if exact is not None and exact.ok else None
+    yield ("llm", name, "mckp", base, base, 0.0 if base else None, t, note or "exact (multiple-choice knapsack)")
+    for method in ("dmd", "cheapest", "lp"):
+        r, t, note = _run(q, method, options={"benchmark": "none"} if method == "dmd" else None)
+        obj = r.objective if r is not None and r.ok else None
+        extra = {"dmd": "online, queries in order", "lp": "upper bound"}.get(method, "")
+        yield ("llm", name, method, obj, base, _gap(obj, base), t, note or extra)
+
+
 def run_demos(family: str | None = None, quick: bool = False) -> list[tuple]:
     from .core.errors import InvalidProblemError
 
