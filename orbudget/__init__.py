@@ -38,6 +38,7 @@ from .problems import (
     RMABEnv,
     RolloutAllocation,
     SampleAllocation,
+    knapsack_instances,
     online_inputs,
 )
 from .problems.adx import load_adx
@@ -64,5 +65,6 @@ __all__ = [
     "InvalidProblemError", "Limit", "ModelRouting", "MultipleChoiceKnapsack", "MultipleInterventions",
     "NoSolutionError", "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RolloutAllocation",
     "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator",
-    "available_solvers", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve", "solve_many", "sweep",
+    "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve",
+    "solve_many", "sweep",
 ]

@@ -1,5 +1,6 @@
 """Problem models: typed, validated, no backend imports."""
 
+from . import knapsack_instances
 from .assignment import BudgetedAssignment
 from .bidding import BiddingCampaign
 from .bwk import BanditsWithKnapsacks
@@ -14,4 +15,4 @@ _register_all = True  # importing this package registers every model kind for or
 __all__ = ["AdaptiveSampler", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget",
            "BudgetedAssignment", "Capacity", "CoupledRMAB", "DualMirrorDescent", "ModelRouting",
            "MultipleChoiceKnapsack", "MultipleInterventions", "OnlineAllocation", "PathConstraint", "RMABEnv",
-           "RolloutAllocation", "SampleAllocation"]
+           "RolloutAllocation", "SampleAllocation", "knapsack_instances"]

@@ -10,6 +10,7 @@ from .highs import rmab as _highs_rmab  # noqa: F401
 from .numba import bidding as _numba_bidding  # noqa: F401
 from .numba import bwk as _numba_bwk  # noqa: F401
 from .numba import knapsack as _numba_knapsack  # noqa: F401
+from .numba import mckp_core as _numba_mckp_core  # noqa: F401
 from .numba import online as _numba_online  # noqa: F401
 from .ortools import knapsack as _ortools_knapsack  # noqa: F401
 from .python import knapsack as _python_knapsack  # noqa: F401

@@ -18,7 +18,7 @@ def test_registry_matches_installed_extras():
 def test_preference_order_and_names():
     p = ob.MultipleChoiceKnapsack.random(3, 2, seed=0)
     methods = [m for m, _, _ in ob.available_solvers(p)]
-    assert methods[0] == "dp"
+    assert methods[0] == "core"
     assert {"dp", "mip", "cpsat", "lp", "greedy"} <= set(methods)
     q = ob.RolloutAllocation(success_rates=[0.5, 0.2], total_rollouts=8)
     qm = [m for m, _, _ in ob.available_solvers(q)]

@@ -19,10 +19,20 @@ STATE_LIMIT = 10_000_000  # states held at once (about 1 GB of lists); beyond it
 
 
 def total_cost(costs: np.ndarray, mask: np.ndarray) -> int:
-    """Sum over groups of the dearest available cost, as an exact Python int (never overflows)."""
+    """Sum over groups of the dearest option in ``mask``, as an exact Python int (never overflows)."""
     dearest = np.where(mask, costs, 0).max(axis=1).astype(np.int64)
     high, low = dearest >> 31, dearest & (2**31 - 1)
     return (int(high.sum(dtype=np.int64)) << 31) + int(low.sum(dtype=np.int64))
+
+
+def _usable(costs: np.ndarray, mask: np.ndarray, budget: int) -> np.ndarray:
+    """``mask`` without the options that cost more than the budget on their own (never chosen)."""
+    return mask & (costs <= min(int(budget), 2**63 - 1))
+
+
+def _too_large(total: int) -> str:
+    return (f"`costs` add up to {total} (the dearest affordable option of every group), above 2**62; the core "
+            "solver keeps every sum in int64: use method='mip'")
 
 
 def _core_supports(problem: MultipleChoiceKnapsack):
@@ -30,28 +40,26 @@ def _core_supports(problem: MultipleChoiceKnapsack):
         if problem.exact:
             return "exact budgets with non-integer costs need 'mip'"
         return None  # with options={'scale': s}
-    total = total_cost(problem.costs, problem.mask)
-    if total > TOTAL_COST_LIMIT:
-        return (f"`costs` add up to {total} (the dearest option of every group), above 2**62; the core solver "
-                "keeps every sum in int64: use method='mip'")
-    return None
+    total = total_cost(problem.costs, _usable(problem.costs, problem.mask, problem.budget))
+    return _too_large(total) if total > TOTAL_COST_LIMIT else None
 
 
 def _prepare(problem: MultipleChoiceKnapsack, scale):
-    """Kernel inputs: reduced classes, LP relaxation, clamped budget. Raises InvalidProblemError naming `costs` when
-    the totals do not fit int64."""
+    """Kernel inputs: reduced classes, LP relaxation, budget lowered to the dearest total. Raises
+    InvalidProblemError naming `costs` when the totals do not fit int64."""
     from ...core.errors import InvalidProblemError
     from ._mckp_core import lp_relaxation, reduce_groups
 
     costs, budget, scaled = integer_costs(problem, scale)
     costs = np.ascontiguousarray(costs, dtype=np.int64)
-    mask = np.ascontiguousarray(problem.mask)
+    mask = np.ascontiguousarray(_usable(costs, problem.mask, budget))
     total = total_cost(costs, mask)
     if total > TOTAL_COST_LIMIT:
-        raise InvalidProblemError(
-            f"`costs` add up to {total} (the dearest option of every group), above 2**62; the core solver keeps "
-            "every sum in int64: use method='mip'")
-    budget = min(int(budget), total)  # an exact budget above the total was refused as infeasible already
+        raise InvalidProblemError(_too_large(total))
+    if problem.exact and int(budget) > total:
+        n = problem.n_groups
+        return None, (np.zeros(n, np.int64), -1, 0, -np.inf, False), int(budget), scaled
+    budget = min(int(budget), total)
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
     groups = reduce_groups(values, costs, mask, bool(problem.exact))
     vertex, brk, residual, bound, feasible = lp_relaxation(groups[2], groups[3], groups[4], groups[5], budget,
@@ -80,12 +88,12 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
         raise InvalidProblemError(f"`options.state_limit` must be a positive integer; got {state_limit!r}")
     t0 = time.perf_counter()
     groups, lp, budget, scaled = _prepare(problem, opts.get("scale"))
-    opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = groups
     vertex, brk, _residual, lp_bound, feasible = lp
     t1 = time.perf_counter()
     if not feasible:
         return infeasible("no choice of one option per group meets the budget"
                           + (" after scaling costs up" if scaled else ""))
+    opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = groups
     time_limit = float(opts.time_limit) - (t1 - t0) if opts.time_limit is not None else 0.0
     if opts.time_limit is not None and time_limit <= 0:
         time_limit = 1e-9
@@ -109,6 +117,8 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
         raise SolverError(f"core search returned a choice costing {problem.cost_of(x)}, outside budget {problem.budget}")
     objective = problem.value_of(x)
     stats["cost"] = problem.cost_of(x)
+    if limit is None and not scaled:
+        bound = objective  # the kernel's sum and value_of's may differ in the last bit
     if limit is None:
         status = Status.FEASIBLE if scaled else Status.OPTIMAL
         msg = f"optimal for costs rounded up at scale {opts.get('scale')}" if scaled else "optimal"

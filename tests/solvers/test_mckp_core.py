@@ -1,0 +1,204 @@
+"""The core solver (``core``): brute force and HiGHS differentials over every instance class, huge integer costs,
+infeasible budgets, limits, the LP relaxation from the same hull code, and the instance generators."""
+
+import numpy as np
+import pytest
+
+import orbudget as ob
+from orbudget.problems import knapsack_instances as ki
+from orbudget.solvers.numba import _mckp_core as kernels
+from tests.conftest import brute_force_mckp, needs
+
+
+def _check_optimal(p, r, best):
+    if best is None:
+        assert r.status is ob.Status.INFEASIBLE, r.message
+        return
+    assert r.status is ob.Status.OPTIMAL, r.message
+    assert p.is_feasible(r.x)
+    assert r.objective == pytest.approx(best, rel=1e-12, abs=1e-9)
+    assert r.objective == pytest.approx(p.value_of(r.x), rel=1e-15)
+    assert r.bound == r.objective
+
+
+def _scaled(p, factor, jitter=None):
+    """The same instance with costs (and budget) multiplied by ``factor``: the same choices fit."""
+    costs = p.costs * factor
+    if jitter is not None:
+        costs = costs + jitter
+    return ob.MultipleChoiceKnapsack(values=p.values, costs=costs, budget=p.budget * factor + (factor - 1),
+                                     available=p.available, exact=p.exact)
+
+
+@pytest.mark.parametrize("kind", ki.ZERO_ONE_CLASSES)
+def test_zero_one_classes_equal_brute_force(kind):
+    for seed in range(3):
+        p = ki.zero_one(kind, 11, R=100, seed=seed)
+        best, _ = brute_force_mckp(p)
+        _check_optimal(p, ob.solve(p, method="core"), best)
+
+
+@pytest.mark.parametrize("kind", ki.MULTIPLE_CHOICE_CLASSES)
+def test_multiple_choice_classes_equal_brute_force(kind):
+    for seed in range(3):
+        p = ki.multiple_choice(kind, 5, 4, R=100, seed=seed)
+        best, _ = brute_force_mckp(p)
+        _check_optimal(p, ob.solve(p, method="core"), best)
+
+
+def _random_instance(rng):
+    n, k = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    costs = rng.integers(0, 12, (n, k))
+    values = rng.integers(-3, 15, (n, k)).astype(float)
+    if rng.random() < 0.5:
+        values += rng.random((n, k))
+    available = rng.random((n, k)) < 0.8
+    available[np.arange(n), rng.integers(0, k, n)] = True
+    return ob.MultipleChoiceKnapsack(values=values, costs=costs, budget=int(rng.integers(0, costs.sum() + 2)),
+                                     available=available, exact=bool(rng.random() < 0.4))
+
+
+def test_random_masks_exact_budgets_and_float_values_equal_brute_force():
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        p = _random_instance(rng)
+        best, _ = brute_force_mckp(p)
+        _check_optimal(p, ob.solve(p, method="core"), best)
+
+
+def test_huge_integer_costs_up_to_two_to_the_62():
+    rng = np.random.default_rng(3)
+    for kind in ("strongly_correlated", "subset_sum", "spanner"):
+        base = ki.zero_one(kind, 10, R=100, seed=1)
+        factor = 2**62 // int(base.costs.sum()) * 2 // 3  # with the jitter below, the total stays within 2**62
+        p = _scaled(base, factor, jitter=np.where(base.costs > 0, rng.integers(0, factor // 2, base.costs.shape), 0))
+        assert int(p.costs.max(axis=1).sum()) <= 2**62 < int(p.costs.max(axis=1).sum()) * 2
+        best, _ = brute_force_mckp(p)
+        _check_optimal(p, ob.solve(p, method="core"), best)
+    for seed in range(4):  # multiple-choice, exact budgets included: scaling keeps the optimum
+        base = ob.MultipleChoiceKnapsack.random(30, 5, max_cost=20, seed=seed, exact=seed % 2 == 1)
+        factor = 2**62 // int(base.costs.max(axis=1).sum())
+        p = ob.MultipleChoiceKnapsack(values=base.values + 0.25, costs=base.costs * factor,
+                                      budget=base.budget * factor, exact=base.exact)
+        small, big = ob.solve(base, method="dp"), ob.solve(p, method="core")
+        assert big.status is small.status is ob.Status.OPTIMAL
+        assert big.objective == pytest.approx(small.objective + 30 * 0.25, rel=1e-12)
+        assert p.is_feasible(big.x)
+
+
+def test_costs_above_two_to_the_62_are_refused_naming_costs():
+    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1], [0, 1]], costs=[[0, 2**61], [0, 2**61], [0, 2**61]],
+                                  budget=2**62)
+    with pytest.raises(ob.InvalidProblemError, match="`costs` add up to"):
+        ob.solve(p, method="core")
+    assert ob.solve(p).method != "core"  # the default passes it over
+    # options dearer than the budget alone never count towards the total
+    q = ob.MultipleChoiceKnapsack(values=[[0, 1, 9], [0, 1, 9]], costs=[[0, 3, 2**62], [0, 3, 2**62]], budget=5)
+    r = ob.solve(q, method="core")
+    assert r.status is ob.Status.OPTIMAL and r.objective == 1.0
+
+
+@needs("highs")
+@pytest.mark.parametrize("kind", ki.ZERO_ONE_CLASSES)
+def test_zero_one_classes_equal_mip(kind):
+    p = ki.zero_one(kind, 120, R=1000, seed=7)
+    core, mip = ob.solve(p, method="core"), ob.solve(p, method="mip", threads=1, time_limit=60)
+    assert mip.status is ob.Status.OPTIMAL
+    _check_optimal(p, core, mip.objective)
+
+
+@needs("highs")
+@pytest.mark.parametrize("kind", ki.MULTIPLE_CHOICE_CLASSES)
+def test_multiple_choice_classes_equal_mip(kind):
+    p = ki.multiple_choice(kind, 40, 8, R=1000, seed=7)
+    core, mip = ob.solve(p, method="core"), ob.solve(p, method="mip", threads=1, time_limit=60)
+    assert mip.status is ob.Status.OPTIMAL
+    _check_optimal(p, core, mip.objective)
+
+
+@needs("highs")
+def test_float_values_and_exact_budgets_equal_mip():
+    for seed in range(4):
+        p = ob.MultipleChoiceKnapsack.random(60, 6, max_cost=15, seed=seed, exact=seed % 2 == 0, correlated=seed < 2)
+        core, mip = ob.solve(p, method="core"), ob.solve(p, method="mip", threads=1)
+        assert mip.status is ob.Status.OPTIMAL
+        _check_optimal(p, core, mip.objective)
+
+
+def test_infeasible_budgets_are_reported():
+    below = ob.MultipleChoiceKnapsack(values=[[1, 2], [3, 4]], costs=[[60, 70], [68, 90]], budget=100)
+    assert ob.solve(below, method="core").status is ob.Status.INFEASIBLE
+    parity = ob.MultipleChoiceKnapsack(values=[[1, 2], [3, 4]], costs=[[2, 4], [2, 6]], budget=7, exact=True)
+    r = ob.solve(parity, method="core")
+    assert r.status is ob.Status.INFEASIBLE and "costs exactly 7" in r.message
+    # an exact budget only the unaffordable options could reach
+    over = ob.MultipleChoiceKnapsack(values=[[1, 2], [3, 4]], costs=[[1, 50], [1, 2]], budget=40, exact=True)
+    assert ob.solve(over, method="core").status is ob.Status.INFEASIBLE
+
+
+def test_time_and_state_limits_return_the_best_so_far():
+    p = ki.zero_one("inverse_strongly_correlated", 10000, R=10000, seed=1)
+    r = ob.solve(p, method="core", time_limit=0.2)
+    if r.limit is not None:  # a fast machine may finish: then it must be optimal
+        assert r.limit is ob.Limit.TIME and r.status is ob.Status.FEASIBLE
+        assert r.bound >= r.objective
+    assert p.is_feasible(r.x) and r.objective == pytest.approx(p.value_of(r.x))
+    s = ob.solve(p, method="core", options={"state_limit": 50})
+    assert s.limit is ob.Limit.NODE and s.status is ob.Status.FEASIBLE
+    assert p.is_feasible(s.x) and s.bound >= s.objective >= 0
+    with pytest.raises(ob.InvalidProblemError, match="`options.state_limit`"):
+        ob.solve(p, method="core", options={"state_limit": 0})
+
+
+def test_is_the_default_for_whole_number_costs_and_rollouts_use_it():
+    p = ki.multiple_choice("weakly_correlated", 20, 5, seed=0)
+    assert ob.solve(p).method == "core"
+    q = ob.RolloutAllocation.synthetic(6, 3, seed=0)
+    r, d = ob.solve(q, method="core"), ob.solve(q, method="dp")
+    assert r.status is ob.Status.OPTIMAL and r.objective == pytest.approx(d.objective)
+    assert q.is_feasible(r.x)
+
+
+def test_lp_from_the_hull_code_matches_the_python_lp():
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        p = _random_instance(rng)
+        if p.exact or p.infeasibility_reason():
+            continue
+        a, b = ob.solve(p, method="lp"), ob.solve(p, method="lp", backend="python")
+        assert a.backend == "numba"
+        assert a.objective == pytest.approx(b.objective, rel=1e-12, abs=1e-12)
+        assert np.allclose(a.x.sum(axis=1), 1) and (a.x >= 0).all()
+        assert (a.x * p.costs).sum() <= p.budget + 1e-9
+        best, _ = brute_force_mckp(p)
+        assert a.objective >= best - 1e-9
+
+
+def test_kernels_match_their_python_twins():
+    p = ki.multiple_choice("strongly_correlated", 12, 4, R=100, seed=2)
+    v, c, m = p.values.astype(np.float64), p.costs.astype(np.int64), p.mask.copy()
+    jit = kernels.reduce_groups(v, c, m, False)
+    py = kernels.reduce_groups.py_func(v, c, m, False)
+    for a, b in zip(jit, py):
+        assert np.array_equal(a, b)
+    lp_jit = kernels.lp_relaxation(*jit[2:6], p.budget, False)
+    lp_py = kernels.lp_relaxation.py_func(*py[2:6], p.budget, False)
+    assert lp_jit[1:] == pytest.approx(lp_py[1:]) and np.array_equal(lp_jit[0], lp_py[0])
+    args = (*jit, lp_jit[0], lp_jit[1], p.budget, False, True, 0.0, 10**6)
+    out_jit, out_py = kernels.core_search(*args), kernels.core_search.py_func(*args)
+    assert out_jit[0] == out_py[0] and np.array_equal(out_jit[2], out_py[2]) and out_jit[3] == out_py[3]
+
+
+def test_generators_are_seeded_and_check_their_arguments():
+    a = ki.zero_one("spanner", 30, R=1000, seed=5)
+    b = ki.zero_one("spanner", 30, R=1000, seed=5)
+    assert np.array_equal(a.costs, b.costs) and np.array_equal(a.values, b.values)
+    assert a.values.shape == (30, 2) and (a.costs[:, 0] == 0).all() and (a.costs[:, 1] >= 1).all()
+    m = ki.multiple_choice("strongly_correlated", 7, 6, R=100, seed=1)
+    assert m.values.shape == (7, 6) and (np.diff(m.costs, axis=1) >= 0).all()
+    assert m.budget == (m.costs.min(axis=1) + m.costs.max(axis=1)).sum() // 2
+    assert ob.knapsack_instances is ki
+    with pytest.raises(ob.InvalidProblemError, match="`kind` must be one of"):
+        ki.zero_one("hard", 10)
+    with pytest.raises(ob.InvalidProblemError, match="`N`"):
+        ki.multiple_choice("monotone", 0, 3)
