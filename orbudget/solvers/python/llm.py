@@ -2,7 +2,8 @@
 
 ``SampleAllocation``: ``greedy`` (marginal gains; exact for concave gains and equal per-sample costs, otherwise it
 falls back to ``mckp`` and says so in ``stats``), ``mckp`` (the multiple-choice knapsack through ``ob.solve``),
-``uniform``, ``proportional``. ``ModelRouting``: ``mckp``, ``mip``, ``lp``, ``cheapest``, ``strongest``, ``dmd``.
+``uniform``, ``proportional``. ``ModelRouting``: ``mckp``, ``lp``, ``cheapest``, ``strongest``, ``dmd`` (its
+``mip`` is in ``solvers/highs/llm.py``).
 """
 
 from __future__ import annotations
@@ -35,13 +36,10 @@ def knapsack_method(kp: MultipleChoiceKnapsack, chosen=None) -> str:
     return "mip" if backend_available("highs") else "dp"
 
 
-def exact_highs_options(opts, given=None) -> dict:
+def exact_highs_options(opts) -> dict:
     """HiGHS options for a proof of optimality: no absolute gap either (its default 1e-6 stops early on values
-    that are qualities divided by the number of queries), unless a ``rel_gap`` or the option itself was given."""
-    options = dict(given or {})
-    if opts.rel_gap is None:
-        options.setdefault("mip_abs_gap", 0.0)
-    return options
+    that are accuracies divided by the number of questions), unless a ``rel_gap`` was given."""
+    return {"mip_abs_gap": 0.0} if opts.rel_gap is None else {}
 
 
 def _solve_knapsack(kp: MultipleChoiceKnapsack, opts) -> Result:
@@ -254,42 +252,6 @@ def solve_routing_mckp(problem: ModelRouting, opts) -> Result:
     return Result(status=r.status, limit=r.limit, x=x, objective=problem.accuracy_of(x), bound=r.bound,
                   stats=_route_stats(problem, x, knapsack_method=r.method), timings=dict(r.timings),
                   message=f"multiple-choice knapsack ({r.method}): {r.message}")
-
-
-@register(ModelRouting, "mip", backend="highs", priority=20, options=("*",))
-def solve_routing_mip(problem: ModelRouting, opts) -> Result:
-    """Exact HiGHS MIP of the routing in the original cost units (task budgets included): the knapsack MIP, or with
-    task budgets the hindsight MIP of :meth:`ModelRouting.to_online` (``normalize=False``)."""
-    reason = problem.infeasibility_reason()
-    if reason:
-        return infeasible(reason)
-    kw = dict(time_limit=opts.time_limit, rel_gap=opts.rel_gap, threads=opts.threads, seed=opts.seed,
-              options=exact_highs_options(opts, opts.options))
-    if not problem.has_task_budgets:
-        r = solve(problem.to_knapsack(), method="mip", **kw)
-        if not r.ok:
-            return r
-        x = problem.routes_from_knapsack(r.x)
-        bound = r.bound
-    else:
-        online = problem.to_online(normalize=False)
-        r = solve(online, method="hindsight", **kw)
-        if not r.ok:
-            return r
-        x = problem.routes_from_online(r.x)
-        shift = _shift(problem)
-        bound = None if r.bound is None else (r.bound + shift) / problem.n_queries
-    if not problem.is_feasible(x):
-        return Result(status=Status.ERROR, message="HiGHS returned routes over a budget (tolerances)")
-    return Result(status=r.status, limit=r.limit, x=x, objective=problem.accuracy_of(x), bound=bound,
-                  stats=_route_stats(problem, x), timings=dict(r.timings), message=r.message)
-
-
-def _shift(problem: ModelRouting) -> float:
-    """Total quality of the cheapest routing (the constant the upgrade form leaves out)."""
-    if problem.allow_skip:
-        return 0.0
-    return float(problem.quality[np.arange(problem.n_queries), problem.cheapest].sum())
 
 
 @register(ModelRouting, "lp", backend="python", priority=30, supports=_no_tasks)
