@@ -5,6 +5,7 @@ from .cvxpy import online as _cvxpy_online  # noqa: F401
 from .cvxpy import rollouts as _cvxpy_rollouts  # noqa: F401
 from .highs import bwk as _highs_bwk  # noqa: F401
 from .highs import knapsack as _highs_knapsack  # noqa: F401
+from .highs import llm as _highs_llm  # noqa: F401
 from .highs import online as _highs_online  # noqa: F401
 from .highs import rmab as _highs_rmab  # noqa: F401
 from .numba import bidding as _numba_bidding  # noqa: F401
