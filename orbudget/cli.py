@@ -1,4 +1,8 @@
-"""The ``orbudget`` command: ``demo``, ``solve``, ``bench``, ``info``. Errors print one line and exit 2."""
+"""The ``orbudget`` command: ``demo``, ``solve``, ``bench``, ``sweep``, ``exercises``, ``info``.
+
+Bad input (a corrupt, cut-short or foreign file, a bad config, an unknown option) prints one line,
+``orbudget: error: <file>: <what>`` (or ``orbudget: error: <what>`` when no file is involved), and exits with code 2,
+without a traceback."""
 
 from __future__ import annotations
 
@@ -16,10 +20,13 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_solve(args) -> int:
-    from .core.io import load, save, to_json
+    from .core.io import InvalidFileError, load, save, to_json
     from .core.solve import solve
+    from .problems.base import Problem
 
     problem = load(args.file)
+    if not isinstance(problem, Problem):
+        raise InvalidFileError(f"{args.file}: holds a {type(problem).__name__}, not a problem to solve")
     print(f"orbudget: solving {type(problem).__name__} from {args.file} "
           f"(method {args.method or 'default'})", file=sys.stderr)
     result = solve(problem, args.method, time_limit=args.time_limit, progress=True)
@@ -85,29 +92,78 @@ def _cmd_info(args) -> int:
     return 0
 
 
-def _load_function(spec: str):
+def _load_function(spec, where: str):
     import importlib
 
-    if ":" not in spec:
-        raise ValueError(f"`function` must look like 'package.module:function'; got {spec!r}")
+    from .core.io import InvalidFileError
+
+    if not isinstance(spec, str) or spec.count(":") != 1 or not all(spec.split(":")):
+        raise InvalidFileError(f"{where}: `function` must look like 'package.module:function'; got {spec!r}")
     module, name = spec.split(":", 1)
-    fn = getattr(importlib.import_module(module), name, None)
-    if fn is None:
-        raise ValueError(f"`function` {spec!r}: module {module} has no attribute {name!r}")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise InvalidFileError(f"{where}: `function` {spec!r}: cannot import {module} ({exc})") from None
+    fn = getattr(mod, name, None)
+    if not callable(fn):
+        raise InvalidFileError(f"{where}: `function` {spec!r}: module {module} has no function {name!r}")
     return fn
+
+
+_CONFIG_KEYS = ("function", "grid", "seeds", "method", "output", "executor", "summary")
+
+
+def _read_config(where: str) -> dict:
+    """The sweep config in ``where``, checked key by key; every error names the file."""
+    from .batch import grid_points
+    from .core.errors import InvalidProblemError
+    from .core.io import InvalidFileError, read_json
+
+    def bad(what):
+        return InvalidFileError(f"{where}: {what}")
+
+    config = read_json(where)
+    if not isinstance(config, dict):
+        raise bad(f"a sweep config must be a JSON object with `function` and `grid`; got {type(config).__name__}")
+    unknown = sorted(set(config) - set(_CONFIG_KEYS))
+    if unknown:
+        raise bad(f"unknown key `{unknown[0]}` (known: {', '.join(_CONFIG_KEYS)})")
+    for key in ("function", "grid"):
+        if key not in config:
+            raise bad(f"`{key}` is required (a config needs `function` and `grid`)")
+    try:
+        grid_points(config["grid"], config.get("seeds"))
+    except InvalidProblemError as exc:
+        raise bad(str(exc)) from None
+    for key in ("method", "output", "executor"):
+        if config.get(key) is not None and not isinstance(config[key], str):
+            raise bad(f"`{key}` must be a string; got {config[key]!r}")
+    executor = config.get("executor")
+    if executor is not None and executor not in ("process", "serial", "dask") and not executor.startswith("tcp://"):
+        raise bad(f"`executor` must be 'process', 'serial', 'dask' or a scheduler address 'tcp://...'; got {executor!r}")
+    summary = config.get("summary")
+    if summary is not None:
+        names = set(config["grid"]) if isinstance(config["grid"], dict) else {k for p in config["grid"] for k in p}
+        if not isinstance(summary, dict) or set(summary) - {"by", "value"}:
+            raise bad(f"`summary` must be an object with `value` and optionally `by`; got {summary!r}")
+        if summary.get("value") is not None and not isinstance(summary["value"], str):
+            raise bad(f"`summary.value` must be a metric name; got {summary['value']!r}")
+        by = summary.get("by")
+        if by is not None and (not isinstance(by, list) or not all(isinstance(b, str) for b in by)):
+            raise bad(f"`summary.by` must be a list of parameter names; got {by!r}")
+        missing = [b for b in by or () if b not in names | {"seed"}]
+        if missing:
+            raise bad(f"`summary.by` names {missing[0]!r}, which is not a grid parameter")
+    config["function"] = _load_function(config["function"], where)
+    return config
 
 
 def _cmd_sweep(args) -> int:
     """Run a sweep from a JSON config: function, grid, seeds, method, output, executor, summary."""
     from .batch import summarize, sweep
 
-    config = json.loads(Path(args.config).read_text())
-    unknown = sorted(set(config) - {"function", "grid", "seeds", "method", "output", "executor", "summary"})
-    if unknown:
-        raise ValueError(f"{args.config}: unknown key `{unknown[0]}`")
-    if "function" not in config or "grid" not in config:
-        raise ValueError(f"{args.config}: `function` and `grid` are required")
-    fn = _load_function(config["function"])
+    config = _read_config(args.config)
+    fn = config["function"]
     output = args.output or config.get("output")
     executor = config.get("executor", "process")
     client = cluster = None
@@ -132,12 +188,13 @@ def _cmd_sweep(args) -> int:
     print(f"orbudget: {len(records)} points, {len(failed)} failed" + (f"; records in {output}" if output else ""),
           file=sys.stderr)
     for r in failed[:5]:
-        params = {k: v for k, v in r.items() if k in set(config["grid"]) | {"seed"}}
+        names = set(config["grid"]) if isinstance(config["grid"], dict) else {k for p in config["grid"] for k in p}
+        params = {k: v for k, v in r.items() if k in names | {"seed"}}
         print(f"  failed {params}: {r['error']}", file=sys.stderr)
     summary = config.get("summary") or {}
     value = summary.get("value")
     if value:
-        by = summary.get("by") or [k for k in config["grid"]]
+        by = summary.get("by") or (list(config["grid"]) if isinstance(config["grid"], dict) else ["seed"])
         rows = summarize(records, by, value)
         head = [*by, f"{value}_mean", f"{value}_se", "count"]
         print("  ".join(f"{h:>14s}" for h in head))
@@ -165,9 +222,18 @@ def _cmd_exercises(args) -> int:
         return 0
     if args.file is None:
         raise ValueError("`exercises check` needs a Python file that defines `answer`")
-    namespace = runpy.run_path(args.file)
+    from .core.io import InvalidFileError
+
+    if not Path(args.file).is_file():
+        raise InvalidFileError(f"{args.file}: no such file")
+    try:
+        namespace = runpy.run_path(args.file)
+    except SyntaxError as exc:
+        raise InvalidFileError(f"{args.file}: not valid Python: {exc.msg} (line {exc.lineno})") from None
+    except Exception as exc:  # noqa: BLE001 - the student's file is arbitrary code; what it raised is the answer
+        raise InvalidFileError(f"{args.file}: running it raised {type(exc).__name__}: {exc}") from None
     if "answer" not in namespace:
-        raise ValueError(f"{args.file} must define `answer` ({ex.answer_format})")
+        raise InvalidFileError(f"{args.file}: defines no `answer` (expected {ex.answer_format})")
     feedback = ex.check(namespace["answer"])
     print(feedback)
     return 0 if feedback else 1
@@ -214,8 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("orbudget: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, ImportError, OSError, RuntimeError, json.JSONDecodeError, TypeError) as exc:
-        print(f"orbudget: error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"orbudget: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (ValueError, ImportError, RuntimeError, TypeError) as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the message holds
+        print(f"orbudget: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -1,6 +1,9 @@
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 import orbudget as ob
 
@@ -47,3 +50,71 @@ def test_demo_quick_and_info():
     assert "MCKP" in out.stdout and "greedy" in out.stdout and "uniform" in out.stdout
     out = run("info")
     assert out.returncode == 0 and "numba" in out.stdout
+
+
+def _corrupt(tmp_path, how):
+    """A problem file spoilt one way (each printed a Python traceback before, or an error without the file)."""
+    p = ob.MultipleChoiceKnapsack.random(300, 20, seed=0)  # large: its arrays sit in a .npz beside the JSON
+    path = ob.save(p, tmp_path / "p.json")
+    payload = json.loads(path.read_text())
+    if how == "null data":
+        payload["data"] = None
+    elif how == "missing dtype":
+        payload["data"]["budget"] = {"__array__": [1], "shape": [1]}
+    elif how == "bad npz key":
+        payload["data"]["values"] = {"__npz__": "a9"}
+    elif how == "unknown kind":
+        payload["kind"] = "Knapsak"
+    elif how == "empty":
+        path.write_text("")
+        return path
+    elif how == "truncated":
+        path.write_text(path.read_text()[:200])
+        return path
+    elif how == "wrong kind":
+        return ob.save(ob.solve(ob.MultipleChoiceKnapsack.random(3, 2, seed=0)), tmp_path / "r.json")
+    path.write_text(json.dumps(payload))
+    return path
+
+
+@pytest.mark.parametrize("how, what", [("null data", "`data` must be an object"), ("missing dtype", "`dtype`"),
+                                       ("bad npz key", "'a9'"), ("unknown kind", "unknown kind 'Knapsak'"),
+                                       ("empty", "the file is empty"), ("truncated", "cut short"),
+                                       ("wrong kind", "holds a Result, not a problem")])
+def test_corrupt_problem_files_give_one_line_naming_the_file_and_exit_two(tmp_path, how, what):
+    path = _corrupt(tmp_path, how)
+    out = run("solve", str(path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.startswith(f"orbudget: error: {path}: ") and what in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_configs_and_exercise_files_that_are_wrong_name_the_file(tmp_path):
+    cases = [("", "the file is empty"), ("[1]", "must be a JSON object"), ('{"grid": {"x": [1]}', "cut short"),
+             ('{"function": "orbudget.experiments:nope", "grid": {"x": [1]}}', "has no function 'nope'"),
+             ('{"function": "no_such_module:f", "grid": {"x": [1]}}', "cannot import no_such_module"),
+             ('{"function": "orbudget.experiments:knapsack_frontier", "grid": [1]}', "`grid[0]` must be a dict"),
+             ('{"function": "orbudget.experiments:knapsack_frontier", "grid": {"n": 3}}', "must be a list"),
+             ('{"function": "orbudget.experiments:knapsack_frontier", "grid": {"n": [3]}, "executor": 4}',
+              "`executor` must be a string")]
+    for text, what in cases:
+        config = tmp_path / "c.json"
+        config.write_text(text)
+        out = run("sweep", str(config))
+        assert out.returncode == 2 and out.stderr.startswith(f"orbudget: error: {config}: "), (text, out.stderr)
+        assert what in out.stderr and len(out.stderr.strip().splitlines()) == 1, (text, out.stderr)
+    for text, what in [("def answer(:\n", "not valid Python"), ("1 / 0\n", "ZeroDivisionError"),
+                       ("x = 1\n", "defines no `answer`")]:
+        student = tmp_path / "answer.py"
+        student.write_text(text)
+        out = run("exercises", "check", "hedge", str(student))
+        assert out.returncode == 2 and out.stderr.startswith(f"orbudget: error: {student}: "), out.stderr
+        assert what in out.stderr and "Traceback" not in out.stderr
+
+
+def test_solve_output_follows_the_umask(tmp_path):
+    import stat
+
+    path = ob.save(ob.MultipleChoiceKnapsack.random(4, 3, seed=0), tmp_path / "p.json")
+    out = run("solve", str(path), "-o", str(tmp_path / "r.json"), preexec_fn=lambda: os.umask(0o022))
+    assert out.returncode == 0 and stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644

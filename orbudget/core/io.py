@@ -1,23 +1,51 @@
 """``orbudget.save`` / ``orbudget.load``: JSON with a ``kind`` and a format ``version``; large arrays go to a
-``.npz`` file beside it. Every write is atomic (temporary file in the same folder, then ``os.replace``).
+``.npz`` file beside it.
+
+A save is atomic as one unit: the arrays are written first, to a file named by their content hash
+(``p.<hash>.npz``), and the JSON manifest last, naming that file and its SHA-256. Each write is a temporary file
+in the same folder, then ``os.replace``. A reader therefore sees the old pair or the new pair: a save killed
+between the two writes leaves the old manifest (and its own arrays) in place, and a manifest whose arrays file is
+missing or differs from its digest is refused, never mixed. Files get the mode the user's umask allows (0644 under
+umask 022), like any file a program creates.
+
+``load`` checks everything it reads and raises :class:`InvalidFileError` (an ``InvalidProblemError``) whose message
+starts with the file's path and names what is wrong (a field in backticks), never a bare ``KeyError``.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import inspect
 import io as _io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .errors import InvalidProblemError
+
 FORMAT_VERSION = 1
 LARGE_ARRAY = 4096  # arrays with more elements than this are stored in the .npz beside the JSON
+_ARRAY_KINDS = "biufU"  # dtypes a file may hold: bool, integers, floats, strings (never complex or objects)
 
 _KINDS: dict[str, type] = {}
+
+
+class InvalidFileError(InvalidProblemError):
+    """A file ``orbudget.load`` cannot read: the message is ``<path>: <what is wrong>`` (``path`` is kept too)."""
+
+    path: str | None = None
+
+
+def _bad(path, what: str) -> InvalidFileError:
+    err = InvalidFileError(f"{path}: {what}")
+    err.path = str(path)
+    return err
 
 
 def register_kind(cls: type) -> type:
@@ -26,8 +54,25 @@ def register_kind(cls: type) -> type:
     return cls
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux), else by setting it back."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one.
+
+    The file gets mode ``0o666 & ~umask`` (what ``open`` would give), not the 0600 of the temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
@@ -35,6 +80,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -45,9 +91,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def _encode(value: Any, arrays: dict | None) -> Any:
-    """JSON-ready form of ``value``; large arrays go to ``arrays`` (all inline when ``arrays`` is None)."""
+def _encode(value: Any, arrays: dict | None, where: str = "data") -> Any:
+    """JSON-ready form of ``value``; large arrays go to ``arrays`` (all inline when ``arrays`` is None).
+
+    ``where`` is the field path, named when a value cannot be saved (complex numbers are refused, not cut to their
+    real part)."""
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "c":
+            raise InvalidProblemError(f"`{where}` holds complex numbers; orbudget saves real arrays only")
         if arrays is not None and value.size > LARGE_ARRAY:
             key = f"a{len(arrays)}"
             arrays[key] = value
@@ -55,78 +106,236 @@ def _encode(value: Any, arrays: dict | None) -> Any:
         return {"__array__": value.tolist(), "dtype": str(value.dtype), "shape": list(value.shape)}
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, (complex, np.complexfloating)):
+        raise InvalidProblemError(f"`{where}` is a complex number ({value}); orbudget saves real values only")
     if isinstance(value, np.generic):
-        return value.item()
+        return _encode(value.item(), arrays, where)
     if isinstance(value, dict):
-        return {str(k): _encode(v, arrays) for k, v in value.items()}
+        return {str(k): _encode(v, arrays, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_encode(v, arrays) for v in value]
+        return [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, float) and not np.isfinite(value):
         return {"__float__": repr(value)}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if hasattr(value, "to_dict"):
-        return _encode(value.to_dict(), arrays)
-    raise TypeError(f"cannot save a value of type {type(value).__name__}")
+        return _encode(value.to_dict(), arrays, where)
+    raise TypeError(f"cannot save `{where}`: a value of type {type(value).__name__}")
 
 
-def _decode(value: Any, arrays) -> Any:
+def _json_type(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _decode(value: Any, arrays, path, where: str) -> Any:
+    """Rebuild what :func:`_encode` wrote, checking every marker; errors name the file and the field path."""
     if isinstance(value, dict):
         if "__array__" in value:
-            return np.array(value["__array__"], dtype=value["dtype"]).reshape(value["shape"])
+            return _decode_array(value, path, where)
         if "__npz__" in value:
+            key = value["__npz__"]
             if arrays is None:
-                raise ValueError("the JSON refers to arrays in a .npz file that is missing")
-            return arrays[value["__npz__"]]
+                raise _bad(path, f"`{where}` refers to the arrays file, but the file names none (no `arrays`)")
+            if not isinstance(key, str) or key not in arrays:
+                raise _bad(path, f"`{where}` refers to array {key!r}, which the arrays file does not hold "
+                                 f"(it holds {', '.join(sorted(arrays)) or 'none'})")
+            arr = arrays[key]
+            if arr.dtype.kind not in _ARRAY_KINDS:
+                kind = "complex numbers" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
+                raise _bad(path, f"`{where}` holds {kind}; orbudget files hold real arrays only")
+            return arr
         if "__float__" in value:
-            return float(value["__float__"])
-        return {k: _decode(v, arrays) for k, v in value.items()}
+            text = value["__float__"]
+            if not isinstance(text, str) or text.strip().lower() not in ("inf", "-inf", "+inf", "nan"):
+                raise _bad(path, f"`{where}` must be 'inf', '-inf' or 'nan' in `__float__`; got {text!r}")
+            return float(text)
+        return {k: _decode(v, arrays, path, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v, arrays) for v in value]
+        return [_decode(v, arrays, path, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
 
 
-def _npz_path(path: Path) -> Path:
-    return path.with_suffix(".npz")
+def _decode_array(value: dict, path, where: str) -> np.ndarray:
+    missing = [k for k in ("dtype", "shape") if k not in value]
+    if missing:
+        raise _bad(path, f"`{where}` is an array without `{missing[0]}` (an encoded array has `__array__`, "
+                         "`dtype` and `shape`)")
+    extra = sorted(set(value) - {"__array__", "dtype", "shape"})
+    if extra:
+        raise _bad(path, f"`{where}` is an array with an unknown key `{extra[0]}`")
+    try:
+        dtype = np.dtype(value["dtype"]) if isinstance(value["dtype"], str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in _ARRAY_KINDS:
+        what = "complex numbers" if dtype is not None and dtype.kind == "c" else repr(value["dtype"])
+        raise _bad(path, f"`{where}.dtype` must name a real numeric, boolean or string dtype; got {what}")
+    shape = value["shape"]
+    if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                              for s in shape):
+        raise _bad(path, f"`{where}.shape` must be a list of non-negative whole numbers; got {shape!r}")
+    try:
+        arr = np.array(value["__array__"], dtype=dtype)
+        return arr.reshape(shape)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _bad(path, f"`{where}` does not hold a {value['dtype']} array of shape {tuple(shape)}: {exc}") from None
+
+
+def _arrays_name(path: Path, digest: str) -> str:
+    return f"{path.stem}.{digest[:16]}.npz"
+
+
+def _referenced_arrays(path: Path) -> str | None:
+    """The arrays file named by the manifest now at ``path`` (to remove once a new save replaced it), if any."""
+    try:
+        payload = json.loads(path.read_text())
+        name = payload.get("arrays") if isinstance(payload, dict) else None
+    except (OSError, ValueError):
+        return None
+    return name if isinstance(name, str) and name == Path(name).name else None
 
 
 def save(obj, path: str | os.PathLike) -> Path:
-    """Save a problem or a result to ``path`` (JSON; a ``.npz`` beside it holds large arrays)."""
+    """Save a problem or a result to ``path`` (JSON; a ``.npz`` beside it holds large arrays).
+
+    The arrays file is written first under a name made of its content hash, and the JSON last, naming it with its
+    SHA-256: the pair is replaced as one unit (see the module docstring). Complex values are refused naming the
+    field."""
     path = Path(path)
     d = obj.to_dict()
     if "kind" not in d:
         raise TypeError(f"{type(obj).__name__}.to_dict() has no `kind`")
     arrays: dict[str, np.ndarray] = {}
     payload = {"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(d, arrays)}
+    previous = _referenced_arrays(path)
     if arrays:
         buf = _io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        payload["arrays"] = _npz_path(path).name
-        atomic_write_bytes(_npz_path(path), buf.getvalue())
-    atomic_write_bytes(path, json.dumps(payload, indent=1).encode())
+        blob = buf.getvalue()
+        digest = hashlib.sha256(blob).hexdigest()
+        payload["arrays"] = _arrays_name(path, digest)
+        payload["arrays_sha256"] = digest
+        atomic_write_bytes(path.parent / payload["arrays"], blob)  # first: readers of the old manifest never see it
+    atomic_write_bytes(path, json.dumps(payload, indent=1).encode())  # last: the commit point of the save
+    if previous is not None and previous != payload.get("arrays"):
+        try:
+            (path.parent / previous).unlink()
+        except OSError:
+            pass
     return path
 
 
+def _read_arrays(path: Path, payload: dict) -> dict[str, np.ndarray]:
+    name = payload["arrays"]
+    if not isinstance(name, str) or not name or name != Path(name).name or name in (".", ".."):
+        raise _bad(path, f"`arrays` must be the name of a .npz file in the same folder; got {name!r}")
+    digest = payload.get("arrays_sha256")
+    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise _bad(path, f"`arrays_sha256` must be 64 hex digits; got {digest!r}")
+    npz = path.parent / name
+    try:
+        blob = npz.read_bytes()
+    except FileNotFoundError:
+        raise _bad(path, f"its arrays file {name} is missing (an interrupted save, or the JSON was copied without "
+                         "it)") from None
+    except OSError as exc:
+        raise _bad(path, f"cannot read its arrays file {name}: {exc.strerror or exc}") from None
+    if digest is not None and hashlib.sha256(blob).hexdigest() != digest:
+        raise _bad(path, f"its arrays file {name} does not match `arrays_sha256` (a torn or mixed save: the JSON and "
+                         "the .npz come from different saves); save the problem again")
+    try:
+        with np.load(_io.BytesIO(blob), allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:  # noqa: BLE001 - zipfile, zlib and numpy each raise their own kind for a corrupt .npz
+        raise _bad(path, f"its arrays file {name} is not a readable .npz ({type(exc).__name__}: {exc})") from None
+
+
+def check_fields(cls: type, data: dict, where: str = "data") -> None:
+    """Refuse keys that ``cls`` does not take and required ones that are missing, naming them (one generic check
+    for every kind: the keyword parameters of ``cls``, i.e. a dataclass's init fields)."""
+    params = inspect.signature(cls).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    names = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(set(data) - set(names) - {"kind"})
+    if unknown:
+        raise InvalidProblemError(f"`{unknown[0]}` in `{where}` is not a field of {cls.__name__} (a typo?); its "
+                                  f"fields are {', '.join(names)}")
+    missing = [p.name for p in params if p.default is p.empty and p.name not in data
+               and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if missing:
+        raise InvalidProblemError(f"`{missing[0]}` is missing from `{where}` (a {cls.__name__} needs it)")
+
+
+def read_json(path: str | os.PathLike):
+    """The JSON value in ``path``; an empty, cut-short, binary or invalid file raises :class:`InvalidFileError`
+    naming the file and the line (a missing file raises ``FileNotFoundError``)."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad(path, "not a JSON file: not UTF-8 text (orbudget files are JSON; a .npz is read through the JSON "
+                         "that names it)") from None
+    if not text.strip():
+        raise _bad(path, "the file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        raise _bad(path, f"not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
+                         + ("; the file looks cut short" if cut else "")) from None
+    except RecursionError:
+        raise _bad(path, "not valid JSON: nested too deeply") from None
+
+
 def load(path: str | os.PathLike):
-    """Load what :func:`save` wrote; the ``kind`` field says which class to rebuild."""
+    """Load what :func:`save` wrote; the ``kind`` field says which class to rebuild.
+
+    Raises :class:`InvalidFileError` (an ``InvalidProblemError``) whose message starts with ``path`` and says what
+    is wrong: not JSON, cut short, not an orbudget file, an unknown kind or version, a malformed array, an unknown
+    or missing field, a missing or mismatched arrays file, or a field the model refuses. A missing file raises
+    ``FileNotFoundError``."""
     from ..problems import _register_all  # noqa: F401  (problem classes register their kinds on import)
 
     path = Path(path)
-    payload = json.loads(path.read_text())
-    if not isinstance(payload, dict) or "kind" not in payload or "data" not in payload:
-        raise ValueError(f"{path} is not an orbudget file (no `kind`/`data`)")
-    if payload.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path} has format version {payload['version']}; this orbudget reads up to {FORMAT_VERSION}")
+    payload = read_json(path)
+    if not isinstance(payload, dict):
+        raise _bad(path, f"not an orbudget file: expected a JSON object with `kind`, `version` and `data`; got "
+                         f"{_json_type(payload)}")
+    for key in ("kind", "version", "data"):
+        if key not in payload:
+            raise _bad(path, f"not an orbudget file (no `{key}`)")
+    extra = sorted(set(payload) - {"kind", "version", "data", "arrays", "arrays_sha256"})
+    if extra:
+        raise _bad(path, f"unknown key `{extra[0]}` at the top level (expected `kind`, `version`, `data`, and "
+                         "`arrays`/`arrays_sha256` with large arrays)")
+    version = payload["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _bad(path, f"`version` must be a whole number >= 1; got {version!r}")
+    if version > FORMAT_VERSION:
+        raise _bad(path, f"has format version {version}; this orbudget reads up to {FORMAT_VERSION} (upgrade orbudget)")
     kind = payload["kind"]
+    if not isinstance(kind, str):
+        raise _bad(path, f"`kind` must be a string; got {_json_type(kind)}")
     if kind not in _KINDS:
-        raise ValueError(f"{path}: unknown kind {kind!r}; known: {', '.join(sorted(_KINDS))}")
-    arrays = None
-    if "arrays" in payload:
-        with np.load(path.parent / payload["arrays"]) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    data = _decode(payload["data"], arrays)
-    data.pop("kind", None)
-    return _KINDS[kind].from_dict(data)
+        raise _bad(path, f"unknown kind {kind!r}; known: {', '.join(sorted(_KINDS))}")
+    if not isinstance(payload["data"], dict):
+        raise _bad(path, f"`data` must be an object with the {kind}'s fields; got {_json_type(payload['data'])}")
+    arrays = _read_arrays(path, payload) if "arrays" in payload else None
+    data = _decode(payload["data"], arrays, path, "data")
+    inner = data.pop("kind", kind)
+    if inner != kind:
+        raise _bad(path, f"`data.kind` is {inner!r} but the file's `kind` is {kind!r}")
+    cls = _KINDS[kind]
+    try:
+        check_fields(cls, data)
+        return cls.from_dict(data)
+    except InvalidFileError:
+        raise
+    except InvalidProblemError as exc:
+        raise _bad(path, str(exc)) from exc
 
 
 def values_equal(a, b) -> bool:
