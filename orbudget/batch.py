@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from .core.errors import InvalidProblemError
-from .core.result import Result, Status
+from .core.result import Limit, Result, Status
+from .core.validation import canonical_digest
 
 BATCH_LIMIT_CELLS = 50_000_000  # N·(B+1) summed over a batch, beyond which the batched DP is not used
 
@@ -35,11 +36,11 @@ class _Serial:
 
     class _Lazy:
         def __init__(self, fn, args):
-            self.fn, self.args, self.done, self.value = fn, args, False, None
+            self.fn, self.args, self.ran, self.value = fn, args, False, None
 
         def result(self):
-            if not self.done:
-                self.value, self.done = self.fn(*self.args), True
+            if not self.ran:
+                self.value, self.ran = self.fn(*self.args), True
             return self.value
 
     def submit(self, fn, *args):
@@ -59,7 +60,8 @@ def make_executor(executor):
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")  # numba and torch are not fork-safe
-        return ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=ctx), True
+        return ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(os.getpid(),)), True
     if executor == "serial":
         return _Serial(), False
     if isinstance(executor, str):
@@ -70,6 +72,54 @@ def make_executor(executor):
         return _PoolAdapter(executor), False
     raise InvalidProblemError(f"`executor` must have submit(fn, *args) or apply_async(fn, args); got "
                               f"{type(executor).__name__}")
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Run in every worker of the process pool that ``solve_many`` and ``sweep`` own: the worker dies with its
+    parent, and leaves Ctrl-C to it.
+
+    On Linux the kernel kills the worker when the parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); everywhere a
+    watchdog thread exits the worker within a second of its parent pid changing (the parent died and the worker was
+    re-parented). SIGINT is ignored: a Ctrl-C in a terminal reaches the whole process group, and the parent records
+    the finished points and stops the workers itself.
+    """
+    import signal
+    import sys
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the watchdog still works
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="orbudget-parent-watchdog", daemon=True).start()
+
+
+def _stop_pool(pool) -> None:
+    """Stop an owned process pool now: cancel what has not started and end the workers (after a Ctrl-C)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.terminate()  # workers ignore SIGINT, not SIGTERM
+    for proc in processes:
+        proc.join(timeout=5)
+    if manager is not None:
+        manager.join(timeout=5)
 
 
 class _PoolAdapter:
@@ -133,6 +183,14 @@ def _as_completed(futures):
     yield from futures
 
 
+def _finished(future) -> bool:
+    """True for a future that holds a result (not an exception, not cancelled), without waiting."""
+    try:
+        return bool(future.done()) and not future.cancelled() and future.exception(timeout=0) is None
+    except Exception:  # noqa: BLE001 - futures of other libraries, or lazy serial ones: not finished
+        return False
+
+
 # -- solve_many ------------------------------------------------------------------------------------------------------
 def _solve_one(problem, method, kwargs) -> Result:
     from .core.solve import solve
@@ -141,6 +199,10 @@ def _solve_one(problem, method, kwargs) -> Result:
         return solve(problem, method, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one failing problem must not stop the others
         return Result(status=Status.ERROR, message=f"{type(exc).__name__}: {exc}")
+
+
+def _not_started() -> Result:
+    return Result(status=Status.NO_SOLUTION, limit=Limit.INTERRUPTED, message="interrupted before this problem started")
 
 
 def _batchable(problems, method) -> bool:
@@ -196,7 +258,9 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor=None, 
             executor is given); results equal the one-by-one ``dp``.
         solve_kwargs: ``time_limit``, ``options``, ... as for :func:`orbudget.solve`.
 
-    A problem whose solve raises comes back as ``Status.ERROR`` with the exception in ``message``.
+    A problem whose solve raises comes back as ``Status.ERROR`` with the exception in ``message``. A Ctrl-C stops the
+    batch and still returns one result per problem: the finished ones, the interrupted one (its best solution so far,
+    ``limit=Limit.INTERRUPTED``) and ``NO_SOLUTION`` with ``limit=Limit.INTERRUPTED`` for those not started.
     """
     problems = list(problems)
     if seeds is not None:
@@ -211,25 +275,37 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor=None, 
     if batch:
         raise InvalidProblemError("`batch=True` needs multiple-choice knapsacks of one shape with whole-number costs "
                                   "and method None or 'dp'")
+    from .core.solve import interrupt_count
+
     pool, owned = make_executor(executor)
     bar = _progress(len(problems), progress, "solve_many")
+    results: list[Any] = [None] * len(problems)
+    futures: list = []
+    index: dict[int, int] = {}
+    interrupted = False
     try:
-        futures = []
         for i, p in enumerate(problems):
             kw = dict(solve_kwargs)
             if seeds is not None:
                 kw["seed"] = seeds[i]
             futures.append(pool.submit(_solve_one, p, method, kw))
-        index = {id(f): i for i, f in enumerate(futures)}
-        results: list[Any] = [None] * len(problems)
+            index[id(futures[-1])] = i
+        seen = interrupt_count()
         for f in _as_completed(futures):
             results[index[id(f)]] = f.result()
             bar.update(1)
-        return results
+            if interrupt_count() != seen:  # a solve in this process caught a Ctrl-C and returned its incumbent
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        interrupted = True
+        for f in futures:  # keep whatever finished in the pool before the interrupt
+            if results[index[id(f)]] is None and _finished(f):
+                results[index[id(f)]] = f.result()
     finally:
         bar.close()
         if owned:
-            pool.shutdown(wait=True)
+            _stop_pool(pool) if interrupted else pool.shutdown(wait=True)
+    return [r if r is not None else _not_started() for r in results]
 
 
 # -- sweep -------------------------------------------------------------------------------------------------------------
@@ -242,17 +318,53 @@ def grid_points(grid, seeds=None) -> list[dict]:
             if isinstance(grid[k], (str, bytes)) or not isinstance(grid[k], Iterable):
                 raise InvalidProblemError(f"`grid[{k!r}]` must be a list of values; got {grid[k]!r}")
         points = [dict(zip(keys, combo)) for combo in itertools.product(*(list(grid[k]) for k in keys))]
+    elif isinstance(grid, (str, bytes)) or not isinstance(grid, Iterable):
+        raise InvalidProblemError(f"`grid` must be a dict of lists or a list of dicts; got {type(grid).__name__}")
     else:
-        points = [dict(p) for p in grid]
+        points = list(grid)
+        for i, p in enumerate(points):
+            if not isinstance(p, Mapping):
+                raise InvalidProblemError(f"`grid[{i}]` must be a dict of parameters; got {p!r}")
+        points = [dict(p) for p in points]
     if seeds is not None:
-        seed_list = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
+        if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+            if seeds < 0:
+                raise InvalidProblemError(f"`seeds` must be a count >= 0 or a list of seeds; got {seeds}")
+            seed_list = list(range(seeds))
+        elif isinstance(seeds, (list, tuple, np.ndarray)):
+            seed_list = list(seeds)
+        else:
+            raise InvalidProblemError(f"`seeds` must be a count or a list of seeds; got {seeds!r}")
         points = [{**p, "seed": s} for p in points for s in seed_list]
     return points
 
 
 def point_key(params: dict) -> str:
-    """A stable identity for a grid point (JSON of its parameters, keys sorted)."""
+    """A stable identity for a grid point: ``sha256:`` and the SHA-256 of its full canonical value
+    (:func:`~orbudget.core.validation.canonical_digest`: arrays by dtype, shape and every byte), so two points that
+    differ anywhere, even in the 17th entry of an array, get different keys."""
+    return "sha256:" + canonical_digest(dict(params))
+
+
+def _legacy_key(params: dict) -> str:
+    """The key orbudget wrote before keys were hashes (JSON of the parameters; arrays of more than 16 entries cut to
+    ``array(shape)``): read to reuse records of old sweep files, only where it names one point without doubt."""
     return json.dumps(_plain(params), sort_keys=True)
+
+
+def _exact_in_legacy_key(value) -> bool:
+    """True when the legacy key spells ``value`` out in full (no array cut short, no repr of an object)."""
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _exact_in_legacy_key(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_exact_in_legacy_key(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return value.size <= 16 and value.dtype.kind in "biuf" and bool(np.isfinite(value).all())
+    if isinstance(value, (np.integer, np.bool_)):
+        return True
+    if isinstance(value, (float, np.floating)):
+        return math.isfinite(value)
+    return value is None or isinstance(value, (str, int, bool))
 
 
 def _plain(value):
@@ -295,28 +407,40 @@ def _metrics(out, method, params) -> dict:
 
 
 def _run_point(fn, params, method):
+    from .core.solve import interrupt_count
+
+    seen = interrupt_count()
     try:
-        return {**_plain(params), **_metrics(fn(**params), method, params), "error": None}
+        metrics = _metrics(fn(**params), method, params)
+        if interrupt_count() != seen:  # a solve inside caught a Ctrl-C: the metrics are partial, not a finished point
+            raise KeyboardInterrupt
+        return {**_plain(params), **metrics, "error": None}
     except Exception as exc:  # noqa: BLE001 - reported with its parameters; the sweep goes on
         return {**_plain(params), "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc(limit=5)}
 
 
 def read_records(path) -> list[dict]:
-    """Records of a sweep file (JSON lines); a last line cut short by a kill is ignored."""
+    """Records of a sweep file (JSON lines); a line cut short by a kill is ignored. A line that is whole JSON but not a
+    record (not an object) means the file is not a sweep file: InvalidFileError naming the file and the line."""
+    from .core.io import InvalidFileError
+
     path = Path(path)
     if not path.exists():
         return []
     records = []
-    with path.open() as fh:
-        for line in fh:
-            line = line.strip()
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8", errors="replace").strip()
             if not line:
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+                rec = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
                 continue  # a partial write from a killed run
+            if not isinstance(rec, dict):
+                raise InvalidFileError(f"{path}: line {number} is not a sweep record (a JSON object); got {line[:40]!r}")
+            records.append(rec)
     return records
 
 
@@ -338,12 +462,17 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
     Args:
         fn: a module-level function (picklable for process pools and clusters) returning a dict of metrics, a number,
             a :class:`~orbudget.Result`, or a problem (then solved with ``method`` and the point's ``seed``).
+            Points are keyed by a hash of their full parameters (:func:`point_key`).
         grid: dict of lists (cartesian product) or a list of dicts.
         seeds: an int count or a list; adds a ``seed`` parameter.
         executor: as for :func:`solve_many`.
         path: a JSON-lines file. Each finished point is appended (one line, fsync) as it completes; on restart the
             points already in the file are not run again (failed ones too, unless ``retry_failed``).
         as_frame: return a pandas DataFrame (default: when pandas is installed), else a list of dicts.
+
+    Ctrl-C stops the sweep: the points that finished are on disk (with ``path``), the interrupted ones are not, and
+    ``KeyboardInterrupt`` is raised; running the same sweep again resumes. The workers of the pool it owns die with
+    it, even when it is killed.
 
     Every record holds the point's parameters, its metrics, and ``error`` (``None``, or the exception for a failing
     point, which does not stop the others).
@@ -353,38 +482,62 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        legacy: dict[str, dict] = {}
         for rec in read_records(path):
-            if "_key" in rec and (retry_failed is False or rec.get("error") is None):
-                done[rec["_key"]] = rec
+            key = rec.get("_key")
+            if not isinstance(key, str) or (retry_failed and rec.get("error") is not None):
+                continue
+            (done if key.startswith("sha256:") else legacy)[key] = rec
+        if legacy:  # a file from before hashed keys: reuse a record only where its old key names one point exactly
+            by_old: dict[str, list[dict]] = {}
+            for p in points:
+                by_old.setdefault(_legacy_key(p), []).append(p)
+            for old_key, rec in legacy.items():
+                matches = by_old.get(old_key, [])
+                if len(matches) == 1 and _exact_in_legacy_key(matches[0]):
+                    done.setdefault(point_key(matches[0]), rec)
     todo = [p for p in points if point_key(p) not in done]
     pool, owned = make_executor(executor)
     bar = _progress(len(todo), progress, "sweep")
     fresh: dict[str, dict] = {}
+    futures: list = []
+    params: dict[int, dict] = {}
+
+    def record(f, rec):
+        rec["_key"] = point_key(params[id(f)])
+        fresh[rec["_key"]] = rec
+        if path is not None:
+            _append(path, rec)
+        bar.update(1)
+
+    interrupted = False
     try:
-        futures = []
         for p in todo:
             try:
                 futures.append(pool.submit(_run_point, fn, p, method))
             except Exception as exc:  # pickling a lambda for a process pool, for example
                 raise InvalidProblemError(f"could not send the sweep function to the executor ({exc}); use a "
                                           "module-level function, or executor='serial'") from exc
-        keys = {id(f): point_key(p) for f, p in zip(futures, todo)}
+            params[id(futures[-1])] = p
         for f in _as_completed(futures):
             try:
                 rec = f.result()
             except Exception as exc:  # the executor itself failed (a worker died, pickling): report, keep going
                 hint = "; use a module-level function, or executor='serial'" if "pickl" in str(exc).lower() else ""
-                rec = {"error": f"{type(exc).__name__}: {exc}{hint}"}
-                rec.update(json.loads(keys[id(f)]))
-            rec["_key"] = keys[id(f)]
-            fresh[rec["_key"]] = rec
-            if path is not None:
-                _append(path, rec)
-            bar.update(1)
+                rec = {**_plain(params[id(f)]), "error": f"{type(exc).__name__}: {exc}{hint}"}
+            record(f, rec)
+    except KeyboardInterrupt:
+        # Ctrl-C: keep every point that finished (in the pool, perhaps not yet collected), never the interrupted
+        # ones, and stop; running the sweep again resumes from the file
+        interrupted = True
+        for f in futures:
+            if point_key(params[id(f)]) not in fresh and _finished(f):
+                record(f, f.result())
+        raise
     finally:
         bar.close()
         if owned:
-            pool.shutdown(wait=True)
+            _stop_pool(pool) if interrupted else pool.shutdown(wait=True)
     records = []
     for p in points:
         k = point_key(p)

@@ -156,3 +156,128 @@ def test_plots_from_a_sweep():
     assert labels == ["a (slope 0.50)", "b (slope 0.50)"]
     ax = plot.frontier(records, "horizon", "regret", by="method")
     assert len(ax.get_lines()) >= 2
+
+
+def test_points_differing_beyond_the_16th_entry_get_their_own_records(tmp_path):
+    """Keys were a repr that cut arrays of more than 16 entries to `array(shape)`: two such points shared a key and
+    the second got the first's record, fresh and on resume."""
+    a, b = np.arange(20.0), np.arange(20.0)
+    b[18] = 99.0
+    assert ob.batch.point_key({"values": a}) != ob.batch.point_key({"values": b})
+    path, calls = tmp_path / "s.jsonl", tmp_path / "calls.txt"
+    grid = [{"values": a, "calls": str(calls)}, {"values": b, "calls": str(calls)}]
+    records = ob.sweep(helpers.keyed, grid, executor="serial", path=path, progress=False, as_frame=False)
+    assert [r["total"] for r in records] == [a.sum(), b.sum()]
+    c = a.copy()
+    c[17] = -1.0
+    resumed = ob.sweep(helpers.keyed, [*grid, {"values": c, "calls": str(calls)}], executor="serial", path=path,
+                       progress=False, as_frame=False)
+    assert [r["total"] for r in resumed] == [a.sum(), b.sum(), c.sum()]
+    assert helpers.calls_of(calls) == ["19.0", "19.0", "19.0"]  # each point ran once: a, b, then c on resume
+
+
+def test_sweep_files_with_the_old_keys_are_reused_only_where_the_old_key_is_exact(tmp_path):
+    """Records written before hashed keys carry the JSON of the parameters: reused when that names one point in full,
+    run again when an array was cut short in it."""
+    from orbudget.batch import _legacy_key
+
+    path, calls = tmp_path / "old.jsonl", tmp_path / "calls.txt"
+    small, big = np.arange(3.0), np.arange(20.0)
+    lines = [{"x": 1, "square": 100, "error": None, "_key": _legacy_key({"x": 1})},
+             {"values": "array((20,))", "last": -5.0, "total": -5.0, "error": None,
+              "_key": _legacy_key({"values": big, "calls": str(calls)})},
+             {"values": small.tolist(), "last": -7.0, "total": -7.0, "error": None,
+              "_key": _legacy_key({"values": small, "calls": str(calls)})}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert ob.sweep(helpers.counted, {"x": [1]}, executor="serial", path=path, progress=False,
+                    as_frame=False)[0]["square"] == 100  # exact old key: the old record
+    records = ob.sweep(helpers.keyed, [{"values": small, "calls": str(calls)}, {"values": big, "calls": str(calls)}],
+                       executor="serial", path=path, progress=False, as_frame=False)
+    assert records[0]["total"] == -7.0  # exact old key: reused
+    assert records[1]["total"] == big.sum() and helpers.calls_of(calls) == ["19.0"]  # cut-short old key: run again
+
+
+def _pids_alive(pids):
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        try:  # a zombie waiting for its reaper is dead too
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                continue
+        except OSError:
+            pass
+        alive.append(pid)
+    return alive
+
+
+def _wait_for(predicate, seconds):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _start_pool_sweep(tmp_path):
+    path, pids = tmp_path / "pool.jsonl", tmp_path / "pids"
+    pids.mkdir()
+    code = f"from tests.sweep_helpers import run_pool_sweep; run_pool_sweep({str(path)!r}, {str(pids)!r})"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    # both workers sleep in points 2 and 3 once points 0 and 1 are on disk
+    ready = _wait_for(lambda: len(list(pids.iterdir())) == 2 and len(read_records(path)) == 2, 240)
+    if not ready:
+        proc.kill()
+        raise AssertionError(f"the pool sweep did not start: {proc.communicate()}")
+    return proc, path, [int(p.name) for p in pids.iterdir()]
+
+
+def test_pool_workers_die_with_a_killed_sweep(tmp_path):
+    """Before, workers sleeping in a point outlived a SIGKILLed parent (for more than 16 minutes in the report)."""
+    import signal
+
+    proc, path, workers = _start_pool_sweep(tmp_path)
+    try:
+        assert _pids_alive(workers) == workers
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert _wait_for(lambda: not _pids_alive(workers), 5), f"workers {_pids_alive(workers)} outlived the parent"
+    finally:
+        for pid in _pids_alive(workers):
+            os.kill(pid, signal.SIGKILL)
+    assert sorted(r["x"] for r in read_records(path)) == [0, 1]
+
+
+def test_ctrl_c_stops_a_pool_sweep_keeps_the_finished_points_and_ends_the_workers(tmp_path):
+    import signal
+
+    proc, path, workers = _start_pool_sweep(tmp_path)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)  # a Ctrl-C in the terminal reaches the whole process group
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0 and "KeyboardInterrupt" in err
+        assert _wait_for(lambda: not _pids_alive(workers), 5)
+    finally:
+        for pid in _pids_alive(workers):
+            os.kill(pid, signal.SIGKILL)
+    assert sorted(r["x"] for r in read_records(path)) == [0, 1]  # the finished points, not the interrupted ones
+
+
+def test_a_sweep_interrupted_inside_a_real_solve_records_nothing_for_that_point_and_resumes(tmp_path):
+    """A Ctrl-C during HiGHS came back as a 'solve error' result, recorded as a finished point, and the sweep went
+    on; now the point is not recorded, the sweep stops, and running it again computes only the rest."""
+    path, marker, calls = tmp_path / "s.jsonl", tmp_path / "marker", tmp_path / "calls.txt"
+    code = (f"from tests.sweep_helpers import run_interrupted_sweep; "
+            f"run_interrupted_sweep({str(path)!r}, {str(marker)!r}, {str(calls)!r})")
+    first = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert first.returncode != 0 and "KeyboardInterrupt" in first.stderr, first.stderr[-2000:]
+    assert [r["x"] for r in read_records(path)] == [0, 1]
+    records = helpers.run_interrupted_sweep(str(path), str(marker), str(calls))
+    assert [r["value"] for r in records] == [0, 1, 2, 3] and all(r["error"] is None for r in records)
+    assert helpers.calls_of(calls) == ["0", "1", "2", "2", "3"]

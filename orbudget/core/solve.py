@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from .errors import InvalidProblemError
 from .registry import pick
@@ -14,19 +18,87 @@ from .validation import as_scalar
 
 
 class Incumbent:
-    """Best solution seen so far, kept by iterative adapters so a Ctrl-C can still return it."""
+    """Best solution seen so far, kept by iterative adapters so a Ctrl-C can still return it.
 
-    __slots__ = ("x", "objective", "bound", "stats")
+    An adapter calls ``opts.incumbent.offer(x, objective, **stats)`` whenever it has a feasible decision; it sets
+    ``opts.incumbent.minimize = True`` first when its objective is a loss. ``x`` is copied, so the adapter may go on
+    changing its own array. On Ctrl-C, :func:`solve` returns the incumbent with ``limit=Limit.INTERRUPTED`` after
+    checking it against the problem (``problem.is_feasible``) and recomputing its objective from ``x`` where the
+    problem can (``problem.value_of``); an incumbent that fails the check is not returned.
+    """
 
-    def __init__(self):
+    __slots__ = ("x", "objective", "bound", "stats", "minimize")
+
+    def __init__(self, minimize: bool = False):
         self.x = None
         self.objective = None
         self.bound = None
         self.stats: dict = {}
+        self.minimize = minimize
 
     def offer(self, x, objective: float, **stats) -> None:
-        if self.objective is None or objective > self.objective:
-            self.x, self.objective, self.stats = x, objective, stats
+        objective = float(objective)
+        if self.objective is None or (objective < self.objective if self.minimize else objective > self.objective):
+            self.x = np.array(x, copy=True)
+            self.objective, self.stats = objective, dict(stats)
+
+
+_INTERRUPTS = 0  # Ctrl-Cs seen by solve() in this process (read by solve_many and sweep through interrupt_count)
+
+
+def interrupt_count() -> int:
+    """How many Ctrl-Cs :func:`solve` has seen in this process: a caller that compares the count before and after
+    a call knows whether a solve inside it was interrupted (and returned its incumbent instead of finishing)."""
+    return _INTERRUPTS
+
+
+def _on_sigint(signum, frame):
+    """SIGINT while a solve runs: count it, then behave like Python's own handler. The count survives backends
+    that catch the KeyboardInterrupt themselves (HiGHS turns it into a 'solve error')."""
+    global _INTERRUPTS
+    _INTERRUPTS += 1
+    raise KeyboardInterrupt
+
+
+class _CountInterrupts:
+    """Install :func:`_on_sigint` for the duration of a solve, where Python's default handler is in place (main
+    thread only; a handler the user installed is left alone)."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self.previous = signal.signal(signal.SIGINT, _on_sigint)
+            except (ValueError, OSError):  # pragma: no cover - no signals here (embedded interpreters)
+                self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _interrupted_result(problem, inc: Incumbent) -> Result:
+    """What a Ctrl-C returns: the incumbent, checked against the problem, or NO_SOLUTION saying why there is none."""
+    if inc.x is None:
+        return Result(status=Status.NO_SOLUTION, limit=Limit.INTERRUPTED,
+                      message="interrupted before any solution was found")
+    check = getattr(problem, "is_feasible", None)
+    try:
+        feasible = True if check is None else bool(check(inc.x))
+    except (ValueError, TypeError, IndexError) as exc:
+        feasible, why = False, f"{type(exc).__name__}: {exc}"
+    else:
+        why = "it does not fit the problem's constraints"
+    if not feasible:
+        return Result(status=Status.NO_SOLUTION, limit=Limit.INTERRUPTED,
+                      message=f"interrupted; the best decision kept so far was dropped: {why}")
+    value_of = getattr(problem, "value_of", None)
+    objective = float(value_of(inc.x)) if value_of is not None else inc.objective
+    return Result(status=Status.FEASIBLE, limit=Limit.INTERRUPTED, x=inc.x, objective=objective, bound=inc.bound,
+                  stats=dict(inc.stats), message="interrupted; best solution so far")
 
 
 @dataclass(frozen=True)
@@ -88,17 +160,27 @@ def solve(problem, method: str | None = None, *, backend: str | None = None, tim
             f"`options` has unknown key `{unknown[0]}` for method {spec.method!r} ({spec.backend}); accepted: {accepted}")
     opts = SolveOptions(time_limit=time_limit, rel_gap=rel_gap, seed=seed, threads=threads, verbose=verbose,
                         progress=progress, callback=callback, warm_start=warm_start, options=options)
+    global _INTERRUPTS
     start = time.perf_counter()
-    try:
-        result = spec.func(problem, opts)
-    except KeyboardInterrupt:
-        inc = opts.incumbent
-        if inc.x is None:
-            result = Result(status=Status.NO_SOLUTION, limit=Limit.INTERRUPTED,
-                            message="interrupted before any solution was found")
+    seen = _INTERRUPTS
+    with _CountInterrupts():
+        try:
+            result = spec.func(problem, opts)
+        except KeyboardInterrupt:
+            if _INTERRUPTS == seen:  # raised without SIGINT (another thread's handler, a callback): count it too
+                _INTERRUPTS += 1
+            result = _interrupted_result(problem, opts.incumbent)
+    if result.limit is Limit.INTERRUPTED and _INTERRUPTS == seen:  # the backend handled the Ctrl-C itself
+        _INTERRUPTS += 1
+    if _INTERRUPTS != seen and result.limit is None and result.status is not Status.OPTIMAL:
+        # the backend swallowed the interrupt and stopped early (HiGHS reports a 'solve error'): say so, and keep
+        # its solution only if it has one
+        if result.ok:
+            result = result.replace(limit=Limit.INTERRUPTED, status=Status.FEASIBLE)
         else:
-            result = Result(status=Status.FEASIBLE, limit=Limit.INTERRUPTED, x=inc.x, objective=inc.objective,
-                            bound=inc.bound, stats=inc.stats, message="interrupted; best solution so far")
+            inc = _interrupted_result(problem, opts.incumbent)
+            raw = f" (backend: {result.message})" if result.message else ""
+            result = inc.replace(message=inc.message + raw)
     total = time.perf_counter() - start
     timings = dict(result.timings)
     timings["total"] = total
