@@ -8,7 +8,11 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -17,7 +21,121 @@ from ..core.io import register_kind
 from ..core.validation import as_array, as_bool, as_generator, as_scalar, is_integral
 from .base import Problem
 
-FLOAT_BUDGET_TOL = 1e-9  # relative tolerance on budgets when costs are not whole numbers
+FLOAT_BUDGET_TOL = 1e-9  # relative to the budget, when costs or budget are not whole numbers (see is_feasible)
+INT64_MAX = 2**63 - 1
+TABLE_MEMORY_LIMIT = 8 * 2**30  # bytes: no DP or value table larger than this (nor than half the free memory)
+
+
+def exact_total(values):
+    """The exact sum of ``values`` (ints, or floats taken at their exact binary value): an ``int`` when every term
+    is a whole number, else a ``Fraction``. Never overflows and never rounds.
+
+    >>> exact_total([0.1, 0.2]) == exact_total([0.3])
+    False
+    >>> exact_total(np.array([2**62, 2**62, 2**62]))
+    13835058055282163712
+    """
+    a = np.asarray(values).ravel()
+    if a.dtype.kind in "iub":
+        return sum(int(v) for v in a.tolist())
+    ratios = [float(v).as_integer_ratio() for v in a.tolist()]
+    den = max((q for _, q in ratios), default=1)
+    num = sum(p * (den // q) for p, q in ratios)
+    return num if den == 1 else Fraction(num, den)
+
+
+def exact_dot(costs, counts):
+    """Exact :math:`\\sum_i c_i n_i` for integer counts ``n`` (costs as in :func:`exact_total`)."""
+    c = np.asarray(costs).ravel()
+    n = [int(v) for v in np.asarray(counts).ravel().tolist()]
+    if c.dtype.kind in "iub":
+        return sum(int(a) * b for a, b in zip(c.tolist(), n))
+    ratios = [float(v).as_integer_ratio() for v in c.tolist()]
+    den = max((q for _, q in ratios), default=1)
+    num = sum(p * (den // q) * b for (p, q), b in zip(ratios, n))
+    return num if den == 1 else Fraction(num, den)
+
+
+def exact_number(v):
+    """``v`` as an exact int (whole numbers) or Fraction."""
+    if isinstance(v, (numbers.Integral, np.integer)):
+        return int(v)
+    f = Fraction(float(v))
+    return f.numerator if f.denominator == 1 else f
+
+
+def float_at_most(q) -> float:
+    """The largest float <= the exact number ``q`` (so that ``c <= q`` is decided exactly for a float ``c``)."""
+    f = float(q)
+    if Fraction(f) > q:
+        f = float(np.nextafter(f, -np.inf))
+    return f
+
+
+def available_memory() -> int:
+    """Bytes of memory the OS reports as available (MemAvailable), or a large number when it cannot tell."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
+
+
+def check_table_size(field: str, nbytes: int, what: str, hint: str = "") -> None:
+    """Refuse (InvalidProblemError naming ``field``) a table of ``nbytes`` larger than ``TABLE_MEMORY_LIMIT`` or
+    half the available memory, before anything is allocated: a clear message instead of a MemoryError."""
+    limit = min(TABLE_MEMORY_LIMIT, available_memory() // 2)
+    if nbytes > limit:
+        raise InvalidProblemError(
+            f"`{field}` is too large: {what} would need {_size(nbytes)}, more than the {_size(limit)} allowed "
+            f"(min of {_size(TABLE_MEMORY_LIMIT)} and half the available memory){'; ' + hint if hint else ''}")
+
+
+def _size(nbytes) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{int(nbytes)} bytes"
+
+
+def exact_integer(name: str, value, *, minimum: int = 0, maximum: int = INT64_MAX) -> int:
+    """A whole number kept exact (an ``int`` input is never routed through a float), within [minimum, maximum]."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        v = int(value)
+    else:
+        v = as_scalar(name, value, integer=True)
+    if v < minimum:
+        raise InvalidProblemError(f"`{name}` must be >= {minimum}; got {value}")
+    if v > maximum:
+        raise InvalidProblemError(f"`{name}` must be at most {maximum} (2^63 - 1, the int64 limit); got {value}")
+    return v
+
+
+def whole_number_array(name: str, value, shape) -> np.ndarray | None:
+    """Exact int64 array for integer-typed input (None when ``value`` is not integer-typed).
+
+    Integer input is never routed through float64 (which rounds above 2^53); values beyond int64 are refused.
+    """
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if raw.dtype == object and raw.size and all(isinstance(v, (numbers.Integral, np.integer))
+                                                and not isinstance(v, bool) for v in raw.ravel().tolist()):
+        big = max(raw.ravel().tolist(), key=abs)
+        raise InvalidProblemError(f"`{name}` given as integers must lie within int64 (|c| <= {INT64_MAX}); "
+                                  f"got {big}; pass floats for larger whole-number costs")
+    if raw.dtype.kind not in "iu":
+        return None
+    if raw.dtype.kind == "u" and raw.size and int(raw.max()) > INT64_MAX:
+        raise InvalidProblemError(f"`{name}` given as integers must be at most {INT64_MAX} (int64); got {int(raw.max())}")
+    return as_array(name, raw.astype(np.int64), shape=shape, dtype=np.int64, nonnegative=True)
 
 
 @register_kind
@@ -50,8 +168,13 @@ class MultipleChoiceKnapsack(Problem):
 
     def __post_init__(self):
         values = as_array("values", self.values, ndim=2)
-        costs = as_array("costs", self.costs, shape=values.shape, nonnegative=True)
-        budget = as_scalar("budget", self.budget, minimum=0.0)
+        costs = whole_number_array("costs", self.costs, values.shape)
+        if costs is None:
+            costs = as_array("costs", self.costs, shape=values.shape, nonnegative=True)
+        if isinstance(self.budget, (numbers.Integral, np.integer)) and not isinstance(self.budget, (bool, np.bool_)):
+            budget = exact_integer("budget", self.budget, minimum=0.0, maximum=math.inf)  # kept exact, never via a float
+        else:
+            budget = as_scalar("budget", self.budget, minimum=0.0)
         available = self.available
         if available is not None:
             raw = np.asarray(available)
@@ -61,8 +184,12 @@ class MultipleChoiceKnapsack(Problem):
             empty = np.flatnonzero(~available.any(axis=1))
             if empty.size:
                 raise InvalidProblemError(f"`available` must allow at least one option per group; group {empty[0]} has none")
-        if is_integral(costs):
-            costs = as_array("costs", costs, dtype=int)
+        whole = is_integral(costs)
+        if whole:
+            # whole numbers below 2^63 are stored as int64; larger ones stay float64 (exact as given: every float
+            # that large is a whole number) and are summed as Python ints, never cast to int64
+            if costs.dtype.kind == "f" and float(costs.max()) < 2.0**63:
+                costs = as_array("costs", costs, dtype=int)
             if budget == int(budget):
                 budget = int(budget)
         self._set("values", values)
@@ -70,6 +197,7 @@ class MultipleChoiceKnapsack(Problem):
         self._set("budget", budget)
         self._set("available", available)
         self._set("exact", as_bool("exact", self.exact))
+        self._set("_whole_costs", bool(whole))
 
     # -- shape and helpers -------------------------------------------------------------------------
     @property
@@ -87,13 +215,35 @@ class MultipleChoiceKnapsack(Problem):
 
     @property
     def integer_costs(self) -> bool:
+        """Whole-number costs stored as int64 (every cost below 2^63) and a whole-number budget."""
         return self.costs.dtype.kind == "i" and isinstance(self.budget, int)
+
+    @property
+    def whole_number_costs(self) -> bool:
+        """Whole-number costs (int64, or floats of 2^63 and more) and budget: feasibility is decided exactly in
+        integers, with no tolerance."""
+        return self._whole_costs and isinstance(self.budget, int)
+
+    def spend_window(self):
+        """``(low, high)``, exact numbers: ``x`` is feasible iff ``low <= cost(x) <= high`` (``low`` is None unless the
+        budget is exact). Whole-number costs and budget: ``high = B`` (and ``low = B``), decided in integers.
+        Otherwise the tolerance is relative to the budget: ``high = B·(1 + 1e-9)`` (and ``low = B·(1 - 1e-9)``)."""
+        b = exact_number(self.budget)
+        if self.whole_number_costs:
+            return (b if self.exact else None), b
+        tol = b * Fraction(FLOAT_BUDGET_TOL)
+        return (b - tol if self.exact else None), b + tol
 
     def check_choice(self, x) -> np.ndarray:
         """Validate a choice vector (one option index per group) and return it as int64."""
         x = np.asarray(x)
         if x.shape != (self.n_groups,):
             raise InvalidProblemError(f"`x` must have shape ({self.n_groups},); got {x.shape}")
+        if x.dtype.kind not in "iub":
+            if x.dtype.kind != "f" or not np.isfinite(x).all() or not is_integral(x):
+                raise InvalidProblemError("`x` must hold whole-number option indices")
+            if x.size and np.abs(x).max() >= self.n_options:
+                raise InvalidProblemError(f"`x` must hold option indices in [0, {self.n_options}); got {x.min()}..{x.max()}")
         x = x.astype(np.int64)
         if ((x < 0) | (x >= self.n_options)).any():
             raise InvalidProblemError(f"`x` must hold option indices in [0, {self.n_options}); got {x.min()}..{x.max()}")
@@ -106,38 +256,75 @@ class MultipleChoiceKnapsack(Problem):
         x = self.check_choice(x)
         return float(self.values[np.arange(self.n_groups), x].sum())
 
-    def cost_of(self, x):
-        """Total cost of ``x``: an exact int for whole-number costs, else a float."""
+    def exact_cost(self, x):
+        """Exact total cost of ``x``: an int for whole-number costs, else a Fraction (never overflows or rounds)."""
         x = self.check_choice(x)
-        c = self.costs[np.arange(self.n_groups), x]
-        return int(c.sum()) if c.dtype.kind == "i" else float(c.sum())
+        return exact_total(self.costs[np.arange(self.n_groups), x])
+
+    def cost_of(self, x):
+        """Total cost of ``x``: an exact int for whole-number costs, else the float nearest the exact sum."""
+        total = self.exact_cost(x)
+        return total if isinstance(total, int) else float(total)
 
     def is_feasible(self, x) -> bool:
-        """Budget check in integer arithmetic for whole-number costs, to 1e-9 relative otherwise."""
-        cost = self.cost_of(x)
-        if self.integer_costs:
-            return cost == self.budget if self.exact else cost <= self.budget
-        tol = FLOAT_BUDGET_TOL * max(1.0, abs(self.budget))
-        return abs(cost - self.budget) <= tol if self.exact else cost <= self.budget + tol
+        """Budget check on the exact sum of the chosen costs: in integers, with no tolerance, for whole-number costs
+        and budget; otherwise within ``1e-9·B`` of the budget (relative, so tiny budgets get tiny slack)."""
+        low, high = self.spend_window()
+        cost = self.exact_cost(x)
+        return cost <= high and (low is None or cost >= low)
+
+    def affordable(self) -> np.ndarray:
+        """``mask`` without the options whose cost alone exceeds the budget (no feasible choice can use them)."""
+        _, high = self.spend_window()
+        if self.costs.dtype.kind == "i":
+            fits = self.costs <= min(math.floor(high), INT64_MAX)
+        else:
+            fits = self.costs <= float_at_most(high)
+        return self.mask & fits
+
+    def capped_budget(self):
+        """The budget, exactly, lowered (when it is not exact) to the dearest total of affordable options: an
+        equivalent budget that is never astronomically large."""
+        b = exact_number(self.budget)
+        if self.exact:
+            return b
+        return min(b, exact_total(np.where(self.affordable(), self.costs, 0).max(axis=1)))
+
+    def exact_costs(self):
+        """``(C, den)``: ``C`` an (N, K) nested list of Python ints with ``costs == C / den`` exactly."""
+        if self.costs.dtype.kind == "i":
+            return self.costs.tolist(), 1
+        ratios = [[float(v).as_integer_ratio() for v in row] for row in self.costs.tolist()]
+        den = max(q for row in ratios for _, q in row)
+        return [[p * (den // q) for p, q in row] for row in ratios], den
+
+    def _group_extreme(self, pick):
+        if self.costs.dtype.kind == "i":
+            fill = INT64_MAX if pick == "min" else 0
+            c = np.where(self.mask, self.costs, fill)
+        else:
+            c = np.where(self.mask, self.costs, np.inf if pick == "min" else -np.inf)
+        return exact_total(c.min(axis=1) if pick == "min" else c.max(axis=1))
 
     def cheapest_cost(self):
-        c = np.where(self.mask, self.costs, np.inf).min(axis=1)
-        return int(c.sum()) if self.costs.dtype.kind == "i" else float(c.sum())
+        c = self._group_extreme("min")
+        return c if isinstance(c, int) else float(c)
 
     def dearest_cost(self):
-        c = np.where(self.mask, self.costs, -np.inf).max(axis=1)
-        return int(c.sum()) if self.costs.dtype.kind == "i" else float(c.sum())
+        c = self._group_extreme("max")
+        return c if isinstance(c, int) else float(c)
 
     def infeasibility_reason(self) -> str | None:
         """A message when the budget rules out every choice by bounds alone (the solvers decide the rest)."""
-        tol = 0 if self.integer_costs else FLOAT_BUDGET_TOL * max(1.0, abs(self.budget))
-        lo = self.cheapest_cost()
-        if lo > self.budget + tol:
-            return f"budget {self.budget} is below the cheapest choice, {lo}"
+        low, high = self.spend_window()
+        lo = self._group_extreme("min")
+        if lo > high:
+            return f"budget {self.budget} is below the cheapest choice, {self.cheapest_cost()}"
         if self.exact:
-            hi = self.dearest_cost()
-            if hi < self.budget - tol:
-                return f"budget {self.budget} is above the most expensive choice, {hi}, and the budget is exact"
+            hi = self._group_extreme("max")
+            if hi < low:
+                return (f"budget {self.budget} is above the most expensive choice, {self.dearest_cost()}, "
+                        "and the budget is exact")
         return None
 
     # -- generators ----------------------------------------------------------------------------------

@@ -15,7 +15,10 @@ With per-rollout costs :math:`c_i` (for example expected tokens) the budget beco
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -23,7 +26,16 @@ from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
 from ..core.validation import as_array, as_probabilities, as_scalar, is_integral
 from .base import Problem
-from .knapsack import MultipleChoiceKnapsack
+from .knapsack import (
+    FLOAT_BUDGET_TOL,
+    MultipleChoiceKnapsack,
+    check_table_size,
+    exact_dot,
+    exact_integer,
+    exact_number,
+    exact_total,
+    whole_number_array,
+)
 
 VALUE_MODELS = ("knapsack_rl", "nonzero_gradient")
 
@@ -78,9 +90,15 @@ def min_rollouts_for_mixed(p: float, alpha: float = 0.9, limit: int = 10**7) -> 
 
 
 def value_table(success_rates, max_rollouts: int, value: str = "knapsack_rl") -> np.ndarray:
-    """(n, max_rollouts + 1) table of Value(N, p_i) for N = 0..max_rollouts."""
+    """(n, max_rollouts + 1) table of Value(N, p_i) for N = 0..max_rollouts (its size is checked first)."""
     p = np.asarray(success_rates, dtype=float)[:, None]
+    check_table_size("max_rollouts", 8 * p.shape[0] * (int(max_rollouts) + 1),
+                     f"a value table of {p.shape[0]} prompts by {int(max_rollouts) + 1} rollout counts")
     n = np.arange(max_rollouts + 1, dtype=float)[None, :]
+    return _value(n, p, value)
+
+
+def _value(n, p, value: str):
     if value == "knapsack_rl":
         return knapsack_rl_value(n, p)
     if value == "nonzero_gradient":
@@ -122,21 +140,31 @@ class RolloutAllocation(Problem):
 
     def __post_init__(self):
         p = as_probabilities("success_rates", self.success_rates, ndim=1)
-        lo = as_scalar("min_rollouts", self.min_rollouts, integer=True, minimum=0)
-        hi = as_scalar("max_rollouts", self.max_rollouts, integer=True, minimum=1)
+        lo = exact_integer("min_rollouts", self.min_rollouts, minimum=0)
+        hi = exact_integer("max_rollouts", self.max_rollouts, minimum=1)
         if hi < lo:
             raise InvalidProblemError(f"`max_rollouts` must be >= `min_rollouts` ({lo}); got {hi}")
         costs = self.rollout_costs
-        total = as_scalar("total_rollouts", self.total_rollouts, integer=costs is None, minimum=0)
-        if costs is not None:
-            costs = as_array("rollout_costs", costs, shape=(p.size,), low=0.0)
+        if costs is None:
+            total = exact_integer("total_rollouts", self.total_rollouts, minimum=0)
+        else:
+            ints = whole_number_array("rollout_costs", costs, (p.size,))
+            costs = ints if ints is not None else as_array("rollout_costs", costs, shape=(p.size,), low=0.0)
             if (costs <= 0).any():
                 i = int(np.flatnonzero(costs <= 0)[0])
                 raise InvalidProblemError(f"`rollout_costs` must be positive; got {costs[i]} at index ({i},)")
             if is_integral(costs):
+                if costs.dtype.kind == "f" and float(costs.max()) >= 2.0**63:
+                    i = int(np.argmax(costs))
+                    raise InvalidProblemError(f"`rollout_costs` that are whole numbers must be below 2^63 (the int64 "
+                                              f"limit); got {costs[i]} at index ({i},)")
                 costs = as_array("rollout_costs", costs, dtype=int)
-                if total == int(total):
-                    total = int(total)
+            if isinstance(self.total_rollouts, (numbers.Integral, np.integer)):
+                total = exact_integer("total_rollouts", self.total_rollouts, minimum=0)
+            else:
+                total = as_scalar("total_rollouts", self.total_rollouts, minimum=0)
+                if costs.dtype.kind == "i" and total == int(total):
+                    total = exact_integer("total_rollouts", total, minimum=0)
         value = self.value
         if isinstance(value, str):
             if value not in VALUE_MODELS:
@@ -162,11 +190,44 @@ class RolloutAllocation(Problem):
     def costs_per_rollout(self) -> np.ndarray:
         return np.ones(self.n_prompts, np.int64) if self.rollout_costs is None else self.rollout_costs
 
-    def table(self) -> np.ndarray:
-        """(n, max_rollouts + 1) value table."""
+    def table(self, max_level: int | None = None) -> np.ndarray:
+        """(n, max_level + 1) value table, for N = 0..max_level (default ``max_rollouts``).
+
+        Solvers ask for ``max_level=self.useful_max()``: counts above it can never be part of a feasible
+        allocation, so a huge ``max_rollouts`` with a small budget costs nothing. The size is checked first."""
+        top = self.max_rollouts if max_level is None else min(int(max_level), self.max_rollouts)
         if isinstance(self.value, str):
-            return value_table(self.success_rates, self.max_rollouts, self.value)
-        return self.value
+            return value_table(self.success_rates, top, self.value)
+        return self.value if top == self.max_rollouts else self.value[:, :top + 1]
+
+    def useful_max(self) -> int:
+        """The largest count any prompt can get in a feasible allocation (at least ``min_rollouts``), exactly:
+        ``min(max_rollouts, min_rollouts + max_i floor((B - Σ_j c_j·min_rollouts) / c_i))``."""
+        return max(int(self.prompt_caps().max()), self.min_rollouts)
+
+    def prompt_caps(self) -> np.ndarray:
+        """Per prompt, the largest count it can get in a feasible allocation (below ``min_rollouts`` when none
+        is feasible), as int64, never above ``max_rollouts``."""
+        lo, hi = self.min_rollouts, self.max_rollouts
+        slack = self._spend_limit() - exact_dot(self.costs_per_rollout, np.full(self.n_prompts, lo))
+        if slack < 0:
+            return np.full(self.n_prompts, max(lo - 1, 0), np.int64)
+        if self.rollout_costs is None:
+            return np.full(self.n_prompts, min(hi, lo + int(slack)), np.int64)
+        c = self.rollout_costs
+        if c.dtype.kind == "i":
+            caps = [min(hi, lo + int(slack // int(ci))) for ci in c.tolist()]
+        else:
+            caps = [min(hi, lo + math.floor(slack / Fraction(float(ci)))) for ci in c.tolist()]
+        return np.array(caps, np.int64)
+
+    def _spend_limit(self):
+        """The most an allocation may cost, exactly: the budget for whole-number costs and budget, else the budget
+        plus the relative tolerance ``1e-9·B`` (as for :class:`MultipleChoiceKnapsack`)."""
+        b = exact_number(self.total_rollouts)
+        if self.unit_costs or (self.rollout_costs.dtype.kind == "i" and isinstance(b, int)):
+            return b
+        return b + b * Fraction(FLOAT_BUDGET_TOL)
 
     def is_concave(self, tol: float = 1e-12) -> bool:
         """True when every prompt's value has non-increasing marginal gains on [min_rollouts, max_rollouts]."""
@@ -176,20 +237,29 @@ class RolloutAllocation(Problem):
         return bool(np.all(np.diff(d, axis=1) <= tol))
 
     def value_of(self, x) -> float:
+        """Total value of ``x`` (computed at ``x`` alone: no table is built)."""
         x = self.check_allocation(x)
-        return float(self.table()[np.arange(self.n_prompts), x].sum())
+        if isinstance(self.value, str):
+            return float(_value(x.astype(float), self.success_rates, self.value).sum())
+        return float(self.value[np.arange(self.n_prompts), x].sum())
+
+    def exact_cost(self, x):
+        """Exact total cost of ``x`` (an int for whole-number costs, else a Fraction); never overflows."""
+        return exact_dot(self.costs_per_rollout, self.check_allocation(x))
 
     def cost_of(self, x):
-        x = self.check_allocation(x)
-        total = (self.costs_per_rollout * x).sum()
-        return int(total) if np.asarray(total).dtype.kind == "i" else float(total)
+        total = self.exact_cost(x)
+        return total if isinstance(total, int) else float(total)
 
     def check_allocation(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.shape != (self.n_prompts,):
             raise InvalidProblemError(f"`x` must have shape ({self.n_prompts},); got {x.shape}")
-        if not is_integral(x):
-            raise InvalidProblemError("`x` must hold whole numbers of rollouts")
+        if x.dtype.kind not in "iub":
+            if x.dtype.kind != "f" or not np.isfinite(x).all() or not is_integral(x):
+                raise InvalidProblemError("`x` must hold whole numbers of rollouts")
+            if x.size and np.abs(x).max() >= 2.0**63:
+                raise InvalidProblemError(f"`x` must lie in [{self.min_rollouts}, {self.max_rollouts}]; got {x.max()}")
         x = x.astype(np.int64)
         if ((x < self.min_rollouts) | (x > self.max_rollouts)).any():
             raise InvalidProblemError(
@@ -197,17 +267,18 @@ class RolloutAllocation(Problem):
         return x
 
     def is_feasible(self, x) -> bool:
+        """Exact: unit costs allocate exactly ``total_rollouts``; with costs the exact total stays within the budget
+        (in integers for whole numbers, else within ``1e-9·B`` relative)."""
         x = self.check_allocation(x)
         if self.unit_costs:
-            return int(x.sum()) == self.total_rollouts
-        cost = self.cost_of(x)
-        return cost <= self.total_rollouts if isinstance(cost, int) else cost <= self.total_rollouts * (1 + 1e-12)
+            return exact_total(x) == self.total_rollouts
+        return self.exact_cost(x) <= self._spend_limit()
 
     def infeasibility_reason(self) -> str | None:
-        c = self.costs_per_rollout
-        low = (c * self.min_rollouts).sum()
-        if low > self.total_rollouts:
+        low = exact_dot(self.costs_per_rollout, np.full(self.n_prompts, self.min_rollouts))
+        if low > self._spend_limit():
             what = "n·min_rollouts" if self.unit_costs else "the cost of min_rollouts for every prompt"
+            low = low if isinstance(low, int) else float(low)
             return f"total_rollouts {self.total_rollouts} is below {what}, {low}"
         if self.unit_costs and self.n_prompts * self.max_rollouts < self.total_rollouts:
             return (f"total_rollouts {self.total_rollouts} is above n·max_rollouts, "
@@ -215,11 +286,23 @@ class RolloutAllocation(Problem):
         return None
 
     def to_knapsack(self) -> MultipleChoiceKnapsack:
-        """The equivalent multiple-choice knapsack: option k of group i means N_i = min_rollouts + k."""
-        n_levels = np.arange(self.min_rollouts, self.max_rollouts + 1)
-        costs = self.costs_per_rollout[:, None] * n_levels[None, :]
-        return MultipleChoiceKnapsack(values=self.table()[:, self.min_rollouts:], costs=costs,
-                                      budget=self.total_rollouts, exact=self.unit_costs)
+        """The equivalent multiple-choice knapsack: option k of group i means N_i = min_rollouts + k.
+
+        Options stop at :meth:`useful_max` (larger counts are never feasible), and a count above a prompt's own cap
+        (:meth:`prompt_caps`) is marked unavailable, so costs stay within the budget (no int64 overflow)."""
+        top = self.useful_max()
+        width = top - self.min_rollouts + 1
+        check_table_size("max_rollouts", 17 * self.n_prompts * width,
+                         f"the knapsack of {self.n_prompts} prompts by {width} rollout counts")
+        n_levels = np.arange(self.min_rollouts, top + 1, dtype=np.int64)
+        caps = self.prompt_caps()
+        available = n_levels[None, :] <= np.maximum(caps, self.min_rollouts)[:, None]
+        c = self.costs_per_rollout
+        levels = np.where(available, n_levels[None, :], self.min_rollouts)  # unavailable: any finite cost will do
+        costs = c[:, None] * levels
+        return MultipleChoiceKnapsack(values=self.table(top)[:, self.min_rollouts:], costs=costs,
+                                      budget=self.total_rollouts, exact=self.unit_costs,
+                                      available=None if available.all() else available)
 
     @classmethod
     def synthetic(cls, n_prompts: int = 256, rollouts_per_prompt: int = 8, *, solved: float = 0.4,

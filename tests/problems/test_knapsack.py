@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbudget as ob
+from orbudget.core.registry import backend_available
 from tests.conftest import brute_force_mckp, needs
 
 EXACT_METHODS = [pytest.param("dp"), pytest.param("mip", marks=needs("highs")),
@@ -221,3 +222,110 @@ def test_check_choice_rejects_unavailable_options():
     p = ob.MultipleChoiceKnapsack(values=V, costs=C, budget=3, available=[[True, False], [True, True]])
     with pytest.raises(ob.InvalidProblemError, match="not available"):
         p.value_of([1, 0])
+
+
+# -- issue 13: exact integer arithmetic, relative tolerances, table sizes --------------------------------------------
+
+ALL_MCKP = ["dp", "greedy", "lp", pytest.param("mip", marks=needs("highs")), pytest.param("cpsat", marks=needs("ortools"))]
+
+
+def test_whole_float_costs_beyond_int64_are_never_cast_and_dp_does_not_crash():
+    """1e300 used to wrap to INT64_MIN: dp segfaulted (run in a child so a crash fails this test)."""
+    import subprocess
+    import sys
+
+    code = ("import orbudget as ob\n"
+            "p = ob.MultipleChoiceKnapsack(values=[[1, 5], [1, 5]], costs=[[0, 1e300], [0, 1e300]], budget=10)\n"
+            "r = ob.solve(p, method='dp')\n"
+            "print(r.status.name, r.x.tolist(), r.stats['cost'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[:3] == ["OPTIMAL", "[0,", "0]"]
+
+
+@pytest.mark.parametrize("method", [m for m in ALL_MCKP if m != "dp"])
+def test_whole_float_costs_beyond_int64_never_overspend(method):
+    p = ob.MultipleChoiceKnapsack(values=[[1, 5], [1, 5]], costs=[[0, 1e300], [0, 1e300]], budget=10)
+    assert p.cost_of([1, 1]) == 2 * int(1e300) and not p.is_feasible([1, 1])
+    r = ob.solve(p, method=method)
+    assert r.ok
+    if method != "lp":
+        assert r.x.tolist() == [0, 0] and r.stats["cost"] == 0 and p.is_feasible(r.x)
+    assert r.bound == pytest.approx(2.0)
+
+
+def test_sums_of_large_integer_costs_do_not_wrap():
+    big = 2**62
+    p = ob.MultipleChoiceKnapsack(values=[[0, 1]] * 3, costs=[[0, big]] * 3, budget=big)
+    assert p.cost_of([1, 1, 1]) == 3 * big and not p.is_feasible([1, 1, 1])  # int64 wrapped to -2^62
+    assert p.dearest_cost() == 3 * big
+    for method in ("dp", "greedy") + (("mip",) if backend_available("highs") else ()):
+        r = ob.solve(p, method=method)
+        assert r.objective == 1.0 and p.is_feasible(r.x), (method, r)
+
+
+def test_integer_input_is_never_rounded_through_a_float():
+    p = ob.MultipleChoiceKnapsack(values=[[1.0]], costs=np.array([[2**62 + 1]]), budget=2**62)
+    assert int(p.costs[0, 0]) == 2**62 + 1 and p.budget == 2**62
+    assert ob.solve(p, method="dp").status is ob.Status.INFEASIBLE
+    with pytest.raises(ob.InvalidProblemError, match="`costs`.*int64"):
+        ob.MultipleChoiceKnapsack(values=[[1.0]], costs=[[2**70]], budget=1)
+
+
+@pytest.mark.parametrize("method", ["greedy", "dp", pytest.param("mip", marks=needs("highs"))])
+def test_tolerance_is_relative_to_the_budget(method):
+    """Costs around 1e-10 and a budget below 1: an absolute 1e-9 slack let mip and greedy take both items."""
+    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1]], costs=[[0, 3e-10], [0, 3e-10]], budget=4e-10)
+    assert not p.is_feasible([1, 1]) and p.is_feasible([1, 0])
+    opts = {"scale": 1e12} if method == "dp" else None
+    r = ob.solve(p, method=method, options=opts)
+    assert r.objective == 1.0 and p.is_feasible(r.x)
+    assert p.cost_of(r.x) <= p.budget
+
+
+def test_float_budget_slack_is_relative_and_exact():
+    p = ob.MultipleChoiceKnapsack(values=[[1.0, 2.0]], costs=[[0.1, 0.3]], budget=0.3)
+    assert p.is_feasible([1])  # 0.3 costs exactly the budget
+    q = ob.MultipleChoiceKnapsack(values=[[1.0, 2.0], [0, 0]], costs=[[0.1, 0.2], [0, 0.1]], budget=0.3)
+    assert q.is_feasible([1, 1])  # 0.2 + 0.1 is above 0.3 by 2e-17 in binary: within 1e-9·B
+    tiny = ob.MultipleChoiceKnapsack(values=[[1.0, 2.0]], costs=[[0.0, 1e-12 * (1 + 2e-9)]], budget=1e-12)
+    assert not tiny.is_feasible([1])
+
+
+@needs("highs")
+def test_mip_overspend_beyond_its_tolerance_is_repaired_never_optimal():
+    """Costs above 2^53 reach HiGHS rounded, so it takes both items (one unit over); the old adapter returned ERROR."""
+    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1.5]], costs=np.array([[0, 2**60 + 1], [0, 2**60 + 3]]),
+                                  budget=2**61 + 3)
+    r = ob.solve(p, method="mip", threads=1)
+    assert r.ok and p.is_feasible(r.x)
+    best, _ = brute_force_mckp(p)
+    assert r.objective <= best
+    if r.stats.get("repaired"):
+        assert r.status is ob.Status.FEASIBLE and "repaired" in r.message
+
+
+def test_dp_reduces_by_the_gcd_and_caps_the_budget():
+    p = ob.MultipleChoiceKnapsack(values=[[0, 1, 3], [0, 2, 2.5]], costs=[[0, 10**17, 3 * 10**17], [0, 10**17, 2 * 10**17]],
+                                  budget=3 * 10**17)
+    r = ob.solve(p, method="dp")
+    assert r.status is ob.Status.OPTIMAL and r.objective == brute_force_mckp(p)[0] and r.stats["divisor"] == 10**17
+    q = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 2]], costs=[[0, 3], [0, 4]], budget=10**30)
+    r = ob.solve(q, method="dp")
+    assert r.objective == 3.0 and r.stats["table_bytes"] < 1000
+
+
+def test_dp_refuses_a_table_that_cannot_fit_naming_the_budget():
+    rng = np.random.default_rng(0)
+    p = ob.MultipleChoiceKnapsack(values=rng.random((50, 3)), costs=rng.integers(10**15, 10**16, (50, 3)) + [0, 1, 3],
+                                  budget=2 * 10**17 + 1)
+    with pytest.raises(ob.InvalidProblemError, match=r"`budget` is too large.*(GiB|TiB)"):
+        ob.solve(p, method="dp")
+
+
+def test_choice_must_hold_whole_numbers():
+    p = ob.MultipleChoiceKnapsack(values=V, costs=C, budget=3)
+    with pytest.raises(ob.InvalidProblemError, match="whole-number"):
+        p.value_of([0.5, 1.0])
+    with pytest.raises(ob.InvalidProblemError, match="`x`"):
+        p.cost_of([np.nan, 0.0])

@@ -99,7 +99,7 @@ def test_greedy_can_lose_on_non_concave_values_while_dp_stays_exact():
     assert not prob.is_concave()
     assert ob.available_solvers(prob)[0][0] == "greedy"
     default = ob.solve(prob)
-    assert default.method == "dp"  # greedy is not chosen by default when it is not exact
+    assert default.method != "greedy" and default.status is ob.Status.OPTIMAL  # greedy is not the default here
     g, d = ob.solve(prob, method="greedy"), ob.solve(prob, method="dp")
     assert d.objective == pytest.approx(brute_force_rollouts(prob)) == pytest.approx(1.3)
     assert g.objective < d.objective and g.status is ob.Status.FEASIBLE
@@ -128,7 +128,7 @@ def test_rollout_costs_budget_is_an_upper_bound():
         prob = ob.RolloutAllocation(success_rates=rng.random(3), total_rollouts=int(rng.integers(2 * c.sum(), 6 * c.sum())),
                                     max_rollouts=6, rollout_costs=c)
         d = ob.solve(prob)
-        assert d.method == "dp"
+        assert d.method != "greedy" and d.status is ob.Status.OPTIMAL  # an exact method by default
         assert d.objective == pytest.approx(brute_force_rollouts(prob))
         assert prob.cost_of(d.x) <= prob.total_rollouts
         g = ob.solve(prob, method="greedy")
@@ -202,3 +202,93 @@ def test_compat_through_solve_and_objective_vs_true_optimum():
     best = ob.solve(prob)
     assert official.x.sum() == prob.total_rollouts
     assert official.objective <= best.objective + 1e-12
+
+
+# -- issue 13: bounds, totals, exact costs, table sizes; issue 15: one table per solve ---------------------------------
+
+ROLLOUT_METHODS = ["greedy", "dp", "uniform", "knapsackrl", pytest.param("mip", marks=needs("highs")),
+                   pytest.param("cpsat", marks=needs("ortools"))]
+
+ODD_INSTANCES = [
+    dict(success_rates=[1, 1], total_rollouts=3, min_rollouts=1, max_rollouts=5),  # knapsackrl gave [8, 8]
+    dict(success_rates=[0.0, 0.5], total_rollouts=40, min_rollouts=2, max_rollouts=25),  # surplus beyond max
+    dict(success_rates=[0.3, 0.6, 0.05], total_rollouts=12, min_rollouts=1, max_rollouts=6),
+    dict(success_rates=[0.0, 1.0, 0.0], total_rollouts=9, min_rollouts=0, max_rollouts=3),
+    dict(success_rates=[0.5], total_rollouts=5, min_rollouts=5, max_rollouts=5),
+]
+
+
+@pytest.mark.parametrize("method", ROLLOUT_METHODS)
+@pytest.mark.parametrize("kwargs", ODD_INSTANCES, ids=range(len(ODD_INSTANCES)))
+def test_every_method_stays_within_bounds_and_total(method, kwargs):
+    prob = ob.RolloutAllocation(**kwargs)
+    r = ob.solve(prob, method=method, threads=1) if method in ("mip", "cpsat") else ob.solve(prob, method=method)
+    assert r.ok, r
+    x = np.asarray(r.x)
+    assert x.min() >= prob.min_rollouts and x.max() <= prob.max_rollouts, (method, x)
+    assert int(x.sum()) == prob.total_rollouts and prob.is_feasible(x)
+    assert r.objective <= brute_force_rollouts(prob) + 1e-12
+
+
+def test_knapsackrl_departures_are_counted_and_options_checked():
+    prob = ob.RolloutAllocation(success_rates=[1, 1], total_rollouts=3, min_rollouts=1, max_rollouts=5)
+    r = ob.solve(prob, method="knapsackrl")
+    assert r.x.sum() == 3 and r.stats["repaired"] > 0 and "moved" in r.message
+    for bad, name in (({"alpha": 2.0}, "options.alpha"), ({"allow_fallback": "no"}, "options.allow_fallback"),
+                      ({"default_rollouts": -1}, "options.default_rollouts"), ({"valid": [1, 0]}, "options.valid"),
+                      ({"valid": np.ones(3, bool)}, "options.valid")):
+        with pytest.raises(ob.InvalidProblemError, match=f"`{name}`"):
+            ob.solve(prob, method="knapsackrl", options=bad)
+
+
+def test_huge_max_rollouts_costs_nothing_when_the_budget_is_small():
+    prob = ob.RolloutAllocation(success_rates=[0.5, 0.2], total_rollouts=16, max_rollouts=10**12)
+    for method in ("greedy", "dp", "uniform", "knapsackrl"):
+        r = ob.solve(prob, method=method)
+        assert r.ok and r.x.sum() == 16, method
+    assert prob.useful_max() == 14
+
+
+@pytest.mark.parametrize("method", ["greedy", "dp"])
+def test_a_table_that_cannot_fit_is_refused_naming_the_field(method):
+    prob = ob.RolloutAllocation(success_rates=[0.5, 0.2], total_rollouts=10**12, max_rollouts=10**12)
+    with pytest.raises(ob.InvalidProblemError, match=r"`max_rollouts` is too large.*(GiB|TiB)"):
+        ob.solve(prob, method=method)
+
+
+def test_large_integer_rollout_costs_do_not_wrap():
+    c = 4 * 10**18
+    prob = ob.RolloutAllocation(success_rates=[0.5] * 3, total_rollouts=9 * 10**18, min_rollouts=1, max_rollouts=4,
+                                rollout_costs=[c] * 3)
+    assert prob.cost_of([1, 1, 1]) == 3 * c
+    assert "below the cost of min_rollouts" in prob.infeasibility_reason()
+    for method in ("greedy", "dp", "uniform"):
+        assert ob.solve(prob, method=method).status is ob.Status.INFEASIBLE
+    ok = ob.RolloutAllocation(success_rates=[0.5, 0.3], total_rollouts=9 * 10**18, min_rollouts=1, max_rollouts=4,
+                              rollout_costs=[c, c])
+    for method in ("greedy", "dp", "uniform"):
+        r = ob.solve(ok, method=method)
+        assert r.ok and ok.is_feasible(r.x) and r.stats["cost"] <= 9 * 10**18, method
+    with pytest.raises(ob.InvalidProblemError, match="`total_rollouts`.*int64"):
+        ob.RolloutAllocation(success_rates=[0.5], total_rollouts=2**63)
+
+
+def test_float_rollout_costs_use_the_relative_tolerance():
+    prob = ob.RolloutAllocation(success_rates=[0.5, 0.4], total_rollouts=1e-9, min_rollouts=0, max_rollouts=8,
+                                rollout_costs=[1e-10, 3e-11])
+    for method in ("greedy", "dp", "uniform"):
+        r = ob.solve(prob, method=method, options={"scale": 1e12} if method == "dp" else None)
+        assert r.ok and prob.exact_cost(r.x) <= prob.total_rollouts * (1 + 1e-9), method
+    assert not prob.is_feasible([8, 8])  # 1.04e-9: within an absolute 1e-12·B slack of old, over the budget
+
+
+@pytest.mark.parametrize("method, kwargs", [("greedy", {}), ("dp", {"rollout_costs": [1, 2, 3]}), ("dp", {})])
+def test_the_value_table_is_built_once_per_solve(method, kwargs, monkeypatch):
+    import orbudget.problems.rollouts as rollouts
+
+    calls = []
+    real = rollouts.value_table
+    monkeypatch.setattr(rollouts, "value_table", lambda *a, **k: calls.append(a) or real(*a, **k))
+    prob = ob.RolloutAllocation(success_rates=[0.2, 0.5, 0.7], total_rollouts=12, max_rollouts=8, **kwargs)
+    r = ob.solve(prob, method=method)
+    assert r.ok and len(calls) == 1

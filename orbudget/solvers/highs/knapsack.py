@@ -14,7 +14,7 @@ from ...core.solve import finite_or_none
 from ...core.validation import as_int_seed
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
-from .._reduce import infeasible, via_knapsack
+from .._reduce import infeasible, repair_budget, via_knapsack
 
 _BANNER_SHOWN = False
 
@@ -96,28 +96,59 @@ def status_of(h, has_solution: bool):
     return Status.ERROR, None, f"HiGHS: {raw}"
 
 
+FEASIBILITY_TOL = 1e-10  # HiGHS' primal and integrality tolerances here (its smallest)
+WHOLE_ROW_LIMIT = 10**15  # whole-number budget rows (after the gcd) up to this stay in integers (HiGHS limit)
+
+
+def _budget_row(problem: MultipleChoiceKnapsack, flat: np.ndarray):
+    """Coefficients and bounds of the budget row. Whole-number costs: divided by their gcd (still whole numbers, so
+    HiGHS' absolute tolerance is below one unit). Otherwise divided by the budget, so that its absolute tolerance
+    becomes relative to the budget (costs around 1e-12 no longer slip by an absolute 1e-9)."""
+    import math
+
+    costs = problem.costs.ravel()[flat]
+    low, high = problem.spend_window()
+    cap = problem.capped_budget()
+    if problem.whole_number_costs:
+        ints = [int(c) for c in costs.tolist()]
+        g = math.gcd(*ints, *([int(low)] if problem.exact else [])) or 1
+        top = min(high, cap) // g
+        if top <= WHOLE_ROW_LIMIT:
+            row = np.array([c // g for c in ints], dtype=np.float64)
+            return row, (float(low // g) if problem.exact else None), float(top)
+        # larger whole numbers: HiGHS refuses matrix values above 1e15 and rounds above 2^53, so the row is scaled
+        # to the budget like real costs; the exact check afterwards decides (and repairs)
+    scale = cap if problem.exact else min(high, cap)
+    scale = scale if scale > 0 else 1
+    row = costs.astype(np.float64) / float(scale)  # within 3e-16 relative of the exact ratio
+    return row, (float(low / scale) if problem.exact else None), float(min(high, cap) / scale)
+
+
 def _model(problem: MultipleChoiceKnapsack, integer: bool):
+    """One binary per affordable option (options whose cost alone exceeds the budget are left out), one row per
+    group, and the budget row of :func:`_budget_row`."""
     import highspy
 
     n, k = problem.values.shape
-    flat = np.flatnonzero(problem.mask.ravel())
+    flat = np.flatnonzero(problem.affordable().ravel())
     groups = flat // k
     ncol = flat.size
+    row, row_low, row_high = _budget_row(problem, flat)
     lp = highspy.HighsLp()
     lp.num_col_ = ncol
     lp.num_row_ = n + 1
     lp.col_cost_ = problem.values.ravel()[flat].astype(np.float64)
     lp.col_lower_ = np.zeros(ncol)
     lp.col_upper_ = np.ones(ncol)
-    budget = float(problem.budget)
-    lp.row_lower_ = np.concatenate([np.ones(n), [budget if problem.exact else -highspy.kHighsInf]])
-    lp.row_upper_ = np.concatenate([np.ones(n), [budget]])
+    lp.row_lower_ = np.concatenate([np.ones(n), [row_low if problem.exact else -highspy.kHighsInf]])
+    lp.row_upper_ = np.concatenate([np.ones(n), [row_high]])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = np.arange(0, 2 * ncol + 1, 2, dtype=np.int32)
     index = np.empty(2 * ncol, np.int32)
     index[0::2], index[1::2] = groups, n
     value = np.empty(2 * ncol)
-    value[0::2], value[1::2] = 1.0, problem.costs.ravel()[flat]
+    value[0::2] = 1.0
+    value[1::2] = row
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = value
     lp.sense_ = highspy.ObjSense.kMaximize
@@ -135,10 +166,9 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     if reason:
         return infeasible(reason)
     h = new_highs(opts)
-    if not problem.integer_costs:
-        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-        if integer:
-            h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+    for key in ("primal_feasibility_tolerance", "mip_feasibility_tolerance"):
+        if key not in opts.options and (integer or key.startswith("primal")):
+            h.setOptionValue(key, FEASIBILITY_TOL)
     t0 = time.perf_counter()
     lp, flat = _model(problem, integer)
     h.passModel(lp)
@@ -162,20 +192,31 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     col = col.reshape(problem.values.shape)
     if not integer:
         obj = float((col * problem.values).sum())
+        cost = float((col.ravel()[flat] * problem.costs.ravel()[flat].astype(np.float64)).sum())
         return Result(status=status, limit=limit, x=col, objective=obj, bound=obj, duals={"fractions": col},
-                      stats={"cost": float((col * problem.costs).sum()), "iterations": int(info.simplex_iteration_count)},
+                      stats={"cost": cost, "iterations": int(info.simplex_iteration_count)},
                       timings=timings, message=f"LP relaxation (HiGHS: {raw})")
     x = col.argmax(axis=1)
-    objective = problem.value_of(x)
     bound = finite_or_none(info.mip_dual_bound)
-    stats = {"cost": problem.cost_of(x), "nodes": int(info.mip_node_count)}
+    stats = {"nodes": int(info.mip_node_count)}
+    message = f"HiGHS: {raw}"
     if status is Status.OPTIMAL and info.mip_gap > 1e-9:
         status, limit = Status.FEASIBLE, Limit.GAP
-    if not problem.is_feasible(x):  # HiGHS tolerances let a float budget slip: never return that
-        return Result(status=Status.ERROR, timings=timings,
-                      message=f"HiGHS returned a choice costing {problem.cost_of(x)} > budget {problem.budget}")
-    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings,
-                  message=f"HiGHS: {raw}")
+    if not problem.is_feasible(x):
+        # HiGHS' tolerances let the budget slip (beyond 1e-10 relative, or by whole units of a budget above 1e10):
+        # never return that, and never call the repaired choice optimal
+        over = problem.cost_of(x)
+        if problem.exact:
+            return Result(status=Status.ERROR, timings=timings,
+                          message=f"HiGHS returned a choice costing {over}, not the exact budget {problem.budget}: "
+                                  "its tolerances cannot resolve this budget; use method='dp' or 'cpsat'")
+        x, moves = repair_budget(problem, x)
+        status = Status.FEASIBLE
+        stats["repaired"] = moves
+        message += f"; its choice cost {over} > budget {problem.budget}, repaired by {moves} move(s) to cheaper options"
+    stats["cost"] = problem.cost_of(x)
+    return Result(status=status, limit=limit, x=x, objective=problem.value_of(x), bound=bound, stats=stats,
+                  timings=timings, message=message)
 
 
 @register(MultipleChoiceKnapsack, "mip", backend="highs", priority=20, options=("*",))

@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.errors import InvalidProblemError
+from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...problems.knapsack import MultipleChoiceKnapsack
+from ...problems.knapsack import TABLE_MEMORY_LIMIT, MultipleChoiceKnapsack, check_table_size
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, via_knapsack
 
-CHOICE_TABLE_LIMIT = 8 * 2**30  # bytes; beyond this the DP refuses and points to mip or scaling
+CHOICE_TABLE_LIMIT = TABLE_MEMORY_LIMIT  # bytes; beyond this (or half the free memory) the DP refuses
 
 
 def _dp_supports(problem: MultipleChoiceKnapsack):
-    if not problem.integer_costs and problem.exact:
+    if not problem.whole_number_costs and problem.exact:
         return "exact budgets with non-integer costs need 'mip'"
     return None
+
+
+def dp_table_bytes(n_groups: int, n_options: int, budget: int) -> int:
+    """Bytes the DP allocates: the (N, B+1) choice table (1 or 2 bytes a cell) and two float64 rows of B+1."""
+    return n_groups * (budget + 1) * (1 if n_options <= 256 else 2) + 2 * 8 * (budget + 1)
 
 
 @register(MultipleChoiceKnapsack, "dp", backend="numba", priority=10, supports=_dp_supports,
           preferred=lambda p: p.integer_costs, options=("scale",))
 def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
-    """Exact DP over the budget (numba): O(N·K·B) time, one byte per (group, budget) for the choice table."""
+    """Exact DP over the budget (numba): O(N·K·B) time, one byte per (group, budget) for the choice table.
+
+    Costs and budget are first divided by their greatest common divisor (options costing more than the budget are
+    left out of it), and a budget above the dearest total is lowered to it; the table size is checked before it is
+    allocated."""
+    import math
     import time
 
     reason = problem.infeasibility_reason()
@@ -31,36 +41,41 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
         return infeasible(reason)
     from ._kernels import mckp_dp, prune_dominated
 
-    costs, budget, scaled = integer_costs(problem, opts.get("scale"))
+    scale = opts.get("scale")
+    costs, budget, scaled = integer_costs(problem, scale)
     n, k = problem.values.shape
-    dtype = np.uint8 if k <= 256 else np.uint16
-    need = n * (budget + 1) * np.dtype(dtype).itemsize
-    if need > CHOICE_TABLE_LIMIT:
-        raise InvalidProblemError(
-            f"`budget` {budget} is too large for 'dp' with {n} groups (the choice table needs {need / 2**30:.1f} GiB); "
-            "use method='mip', or non-integer costs with options={'scale': s}")
+    usable = np.ascontiguousarray(problem.mask & (costs <= budget))
+    # an exact budget joins the gcd (so it divides it); a bound B becomes floor(B / g), as every total is a multiple
+    divisor = math.gcd(*costs[usable].tolist(), *([budget] if problem.exact else [])) if usable.any() else 0
+    if divisor > 1:
+        costs = np.where(usable, costs // divisor, budget // divisor + 1)
+        budget //= divisor
+    need = dp_table_bytes(n, k, budget)
+    check_table_size("budget", need, f"'dp' with {n} groups and budget {budget} (after reduction)",
+                     "use method='mip', or non-integer costs with options={'scale': s}" if not scaled else
+                     "use a smaller `options.scale`, or method='mip'")
     t0 = time.perf_counter()
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
     costs = np.ascontiguousarray(costs, dtype=np.int64)
-    keep = prune_dominated(values, costs, np.ascontiguousarray(problem.mask), problem.exact)
-    choice = np.empty((n, budget + 1), dtype=dtype)
+    keep = prune_dominated(values, costs, usable, problem.exact)
+    choice = np.empty((n, budget + 1), dtype=np.uint8 if k <= 256 else np.uint16)
     best, x, ok = mckp_dp(values, costs, keep, int(budget), bool(problem.exact), choice)
     elapsed = time.perf_counter() - t0
     if not ok:
-        what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
+        what = f"costs exactly {problem.budget}" if problem.exact else f"fits within {problem.budget}"
         note = " after scaling costs up" if scaled else ""
         return infeasible(f"no choice of one option per group {what}{note}")
     objective = problem.value_of(x)
+    if not problem.is_feasible(x):  # the reductions are exact: this would be a bug, never an answer
+        raise SolverError(f"'dp' returned a choice costing {problem.cost_of(x)}, outside budget {problem.budget}")
     status = Status.FEASIBLE if scaled else Status.OPTIMAL
-    msg = "optimal" if not scaled else f"optimal for costs rounded up at scale {opts.get('scale')}"
+    msg = "optimal" if not scaled else f"optimal for costs rounded up at scale {scale}"
     return Result(status=status, x=x, objective=objective, bound=None if scaled else objective,
-                  stats={"cost": problem.cost_of(x), "table_bytes": int(need)}, timings={"solve": elapsed},
-                  message=msg)
+                  stats={"cost": problem.cost_of(x), "table_bytes": int(need), "divisor": int(max(divisor, 1))},
+                  timings={"solve": elapsed}, message=msg)
 
 
-register(RolloutAllocation, "dp", backend="numba", priority=20,
-         supports=lambda p: _dp_supports(p.to_knapsack()) if not p.unit_costs else None,
-         options=("scale",))(via_knapsack(solve_dp))
+register(RolloutAllocation, "dp", backend="numba", priority=20, options=("scale",))(via_knapsack(solve_dp))
 
 
 def _rollout_greedy_exact(problem: RolloutAllocation) -> bool:
@@ -75,14 +90,21 @@ def solve_rollout_greedy(problem: RolloutAllocation, opts) -> Result:
         return infeasible(reason)
     from ._kernels import marginal_greedy
 
-    table = np.ascontiguousarray(problem.table(), dtype=np.float64)
-    costs = problem.costs_per_rollout.astype(np.float64)
-    x, ok = marginal_greedy(table, problem.min_rollouts, problem.max_rollouts, costs,
-                            float(problem.total_rollouts), problem.unit_costs)
+    top = problem.useful_max()  # counts above it never fit: the table stops there (built once per solve)
+    table = np.ascontiguousarray(problem.table(top), dtype=np.float64)
+    costs = problem.costs_per_rollout
+    if costs.dtype.kind == "i":  # whole-number costs and budget stay int64 in the kernel (exact, no rounding)
+        costs, budget = np.ascontiguousarray(costs, dtype=np.int64), int(problem.total_rollouts)
+    else:
+        costs, budget = costs.astype(np.float64), float(problem.total_rollouts)
+    x, ok = marginal_greedy(table, problem.min_rollouts, top, costs, budget, problem.unit_costs)
     if not ok:
         return infeasible("the rollouts cannot all be placed within max_rollouts")
+    if not problem.is_feasible(x):  # the kernel spends within the budget: this would be a bug, never an answer
+        raise SolverError(f"'greedy' returned an allocation costing {problem.cost_of(x)}, over {problem.total_rollouts}")
     exact = _rollout_greedy_exact(problem)
-    objective = problem.value_of(x)
+    rows = np.arange(problem.n_prompts)
+    objective = float(table[rows, x].sum())
     return Result(status=Status.OPTIMAL if exact else Status.FEASIBLE, x=x, objective=objective,
                   bound=objective if exact else None, stats={"cost": problem.cost_of(x)},
                   message="optimal (concave values, unit costs)" if exact else "greedy heuristic")

@@ -6,10 +6,11 @@ import time
 
 import numpy as np
 
+from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.validation import as_int_seed
-from ...problems.knapsack import MultipleChoiceKnapsack
+from ...problems.knapsack import INT64_MAX, MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, via_knapsack
 
@@ -55,10 +56,16 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     if reason:
         return infeasible(reason)
     costs, budget, scaled = integer_costs(problem, opts.get("scale"))
+    mask = problem.mask & (costs <= budget)  # an option costing more than the budget alone is never chosen
+    n, k = problem.values.shape
+    # CP-SAT refuses a linear constraint whose largest possible activity overflows int64
+    top = sum(int(v) for v in np.where(mask, costs, 0).max(axis=1).tolist())
+    if top > INT64_MAX // 2:
+        raise InvalidProblemError(
+            f"`costs` are too large for 'cpsat': the dearest total of affordable options, {top}, exceeds 2^62 "
+            "(CP-SAT checks int64 overflow); use method='mip'")
     t0 = time.perf_counter()
     m = cp_model.CpModel()
-    mask = problem.mask
-    n, k = problem.values.shape
     y = {}
     for i in range(n):
         row = [j for j in range(k) if mask[i, j]]

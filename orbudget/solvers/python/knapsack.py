@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ...core.errors import InvalidProblemError, SolverError
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...problems.knapsack import MultipleChoiceKnapsack
+from ...core.validation import as_scalar
+from ...problems.knapsack import MultipleChoiceKnapsack, check_table_size, exact_integer, exact_number, exact_total
 from ...problems.rollouts import RolloutAllocation, probability_cost
 from .._reduce import infeasible, no_exact, via_knapsack
 
@@ -15,14 +19,17 @@ from .._reduce import infeasible, no_exact, via_knapsack
 def hull_increments(problem: MultipleChoiceKnapsack):
     """Per group, the upper convex hull of its undominated (cost, value) points, cheapest first.
 
-    Returns ``(start, steps)``: ``start[i]`` the cheapest undominated option, and ``steps`` a list of
-    ``(slope, group, to_option, d_cost, d_value)`` sorted by slope descending (ties: group, then order).
+    Options whose cost alone exceeds the budget are left out (no feasible choice uses them). Returns
+    ``(start, steps)``: ``start[i]`` the cheapest undominated option, and ``steps`` a list of
+    ``(slope, group, to_option, d_cost, d_value, d_cost_exact)`` sorted by slope descending (ties: group, then
+    order); ``d_cost_exact`` is a Python int in units of ``1/den`` (see ``problem.exact_costs()``).
     """
     from ..numba._kernels import prune_dominated
 
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
-    costs = np.ascontiguousarray(problem.costs)
-    keep = prune_dominated(values, costs.astype(np.float64), np.ascontiguousarray(problem.mask), False)
+    costs = np.ascontiguousarray(problem.costs)  # int64, or float64: compared as given, never rounded
+    exact, _ = problem.exact_costs()
+    keep = prune_dominated(values, costs, np.ascontiguousarray(problem.affordable()), False)
     start = np.zeros(problem.n_groups, np.int64)
     steps = []
     for i in range(problem.n_groups):
@@ -33,25 +40,31 @@ def hull_increments(problem: MultipleChoiceKnapsack):
             while len(hull) >= 2:
                 a, b = hull[-2], hull[-1]
                 # drop b when it lies on or below the segment a -> j
-                if (values[i, b] - values[i, a]) * (costs[i, j] - costs[i, b]) <= \
-                        (values[i, j] - values[i, b]) * (costs[i, b] - costs[i, a]):
+                if (values[i, b] - values[i, a]) * float(exact[i][j] - exact[i][b]) <= \
+                        (values[i, j] - values[i, b]) * float(exact[i][b] - exact[i][a]):
                     hull.pop()
                 else:
                     break
             hull.append(int(j))
         start[i] = hull[0]
         for order, (a, b) in enumerate(zip(hull[:-1], hull[1:])):
-            dc, dv = float(costs[i, b] - costs[i, a]), float(values[i, b] - values[i, a])
-            steps.append((dv / dc, i, order, b, dc, dv))
+            dc_exact = exact[i][b] - exact[i][a]
+            dc, dv = float(costs[i, b]) - float(costs[i, a]), float(values[i, b] - values[i, a])
+            dc = dc if dc > 0 else float(dc_exact)  # floats equal above 2^53: keep a positive step
+            steps.append((dv / dc, i, order, b, dc, dv, dc_exact))
     steps.sort(key=lambda s: (-s[0], s[1], s[2]))
-    return start, [(s[0], s[1], s[3], s[4], s[5]) for s in steps]
+    return start, [(s[0], s[1], s[3], s[4], s[5], s[6]) for s in steps]
 
 
 def _lp_and_greedy(problem: MultipleChoiceKnapsack):
+    """The LP relaxation (floats: it is a bound) and the greedy choice (exact integers: it must fit)."""
     start, steps = hull_increments(problem)
     groups = np.arange(problem.n_groups)
-    base_cost = float(problem.costs[groups, start].sum())
-    left_lp = left_greedy = problem.budget - base_cost
+    exact, den = problem.exact_costs()
+    _, high = problem.spend_window()
+    left_greedy = math.floor(high * den) - sum(exact[i][j] for i, j in enumerate(start.tolist()))
+    base_cost = float(exact_total(problem.costs[groups, start]))
+    left_lp = float(problem.capped_budget()) - base_cost
     bound = float(problem.values[groups, start].sum())
     x = start.copy()
     cur = start.copy()  # the LP's current hull vertex per group
@@ -59,7 +72,7 @@ def _lp_and_greedy(problem: MultipleChoiceKnapsack):
     fractions[groups, start] = 1.0
     blocked = np.zeros(problem.n_groups, bool)
     lp_done = False
-    for _slope, g, to, dc, dv in steps:
+    for _slope, g, to, dc, dv, dc_exact in steps:
         if not lp_done:
             take = min(1.0, left_lp / dc)
             if take > 0:
@@ -70,9 +83,9 @@ def _lp_and_greedy(problem: MultipleChoiceKnapsack):
                 cur[g] = to
             lp_done = take < 1.0
         if not blocked[g]:
-            if dc <= left_greedy:
+            if dc_exact <= left_greedy:
                 x[g] = to
-                left_greedy -= dc
+                left_greedy -= dc_exact
             else:
                 blocked[g] = True
     return x, bound, fractions
@@ -128,8 +141,8 @@ def solve_uniform(problem: RolloutAllocation, opts) -> Result:
                 diff -= step
             i += 1
     else:
-        per = int(np.floor(problem.total_rollouts / c.sum()))
-        x = np.full(n, int(np.clip(per, problem.min_rollouts, problem.max_rollouts)), np.int64)
+        per = math.floor(exact_number(problem.total_rollouts) / exact_total(c))  # exact: never over the budget
+        x = np.full(n, min(max(per, problem.min_rollouts), problem.max_rollouts), np.int64)
     objective = problem.value_of(x)
     return Result(status=Status.FEASIBLE, x=x, objective=objective, stats={"cost": problem.cost_of(x)},
                   message="uniform allocation")
@@ -184,14 +197,18 @@ def knapsackrl_allocation(success_rates, valid, total_rollouts: int, *, default_
         remaining = est
     if remaining <= 0 or effective.size == 0:
         return alloc, info
-    extra_max = max_rollouts - min_rollouts
+    # at most `remaining` extra rollouts can be placed, and every total up to n_eff·extra_max is reachable (costs
+    # are 0, 1, ..., extra_max): the DP stops there, with the same result as the official one over the full range
+    extra_max = min(max_rollouts - min_rollouts, remaining)
+    usable = min(remaining, effective.size * extra_max)
+    check_table_size("total_rollouts", effective.size * (extra_max + 1) * 16 + effective.size * (usable + 1) * 2,
+                     f"the official DP over {effective.size} effective prompts and {usable} extra rollouts")
     k = np.arange(extra_max + 1)
     pe = p[effective][:, None]
     values = (1 - pe ** (k + min_rollouts) - (1 - pe) ** (k + min_rollouts)) * pe * (1 - pe) ** 2
     values[:, 0] = 0.0  # the official "0 extra scores 0" quirk
     costs = np.broadcast_to(k, values.shape).astype(np.int64)
     avail = np.ones(values.shape, bool)
-    usable = remaining
     while usable > 0:
         choice = np.empty((effective.size, usable + 1), np.uint8 if extra_max < 256 else np.uint16)
         _, x, ok = mckp_dp(np.ascontiguousarray(values), np.ascontiguousarray(costs), avail, usable, True, choice)
@@ -206,23 +223,82 @@ def knapsackrl_allocation(success_rates, valid, total_rollouts: int, *, default_
     return alloc, info
 
 
+def _knapsackrl_options(problem: RolloutAllocation, opts) -> dict:
+    """The compat options, checked: each bad value raises InvalidProblemError naming the option."""
+    alpha = as_scalar("options.alpha", opts.get("alpha", 0.9), minimum=0.0, maximum=1.0, strict_minimum=True)
+    if alpha >= 1.0:
+        raise InvalidProblemError(f"`options.alpha` must be < 1 (a probability target); got {alpha}")
+    fallback = opts.get("allow_fallback", True)
+    if not isinstance(fallback, (bool, np.bool_)):
+        raise InvalidProblemError(f"`options.allow_fallback` must be True or False; got {fallback!r}")
+    default = exact_integer("options.default_rollouts", opts.get("default_rollouts", 8), minimum=0)
+    valid = opts.get("valid", None)
+    if valid is None:
+        valid = np.ones(problem.n_prompts, bool)
+    else:
+        raw = np.asarray(valid)
+        if raw.dtype != bool or raw.shape != (problem.n_prompts,):
+            raise InvalidProblemError(f"`options.valid` must be a boolean array of shape ({problem.n_prompts},); "
+                                      f"got dtype {raw.dtype}, shape {raw.shape}")
+        valid = raw
+    return {"alpha": float(alpha), "allow_fallback": bool(fallback), "default_rollouts": default, "valid": valid}
+
+
+def fit_to_bounds(problem: RolloutAllocation, x, priority) -> tuple[np.ndarray, int]:
+    """Clip ``x`` to [min_rollouts, max_rollouts], then move rollouts one at a time (round-robin, ``priority`` order
+    first) until exactly ``total_rollouts`` are allocated (unit costs). Returns the allocation and the number of
+    rollouts moved (0 when ``x`` already fits)."""
+    lo, hi, total = problem.min_rollouts, problem.max_rollouts, problem.total_rollouts
+    x = np.asarray(x, dtype=object)
+    fitted = [min(max(int(v), lo), hi) for v in x.tolist()]
+    moved = sum(abs(int(a) - b) for a, b in zip(x.tolist(), fitted))
+    diff = total - sum(fitted)
+    order = list(priority) + [i for i in range(problem.n_prompts) if i not in set(priority)]
+    while diff != 0:  # feasible by bounds (checked before), so every pass moves at least one rollout
+        step = 1 if diff > 0 else -1
+        room = [i for i in order if lo <= fitted[i] + step <= hi]
+        per = max(1, abs(diff) // len(room))  # big gaps: a whole share each pass, then single rollouts
+        for i in room:
+            if diff == 0:
+                break
+            amount = min(per, abs(diff), (hi - fitted[i]) if step > 0 else (fitted[i] - lo))
+            fitted[i] += step * amount
+            diff -= step * amount
+            moved += amount
+    return np.array(fitted, np.int64), moved
+
+
 @register(RolloutAllocation, "knapsackrl", backend="numba", priority=70,
           supports=lambda p: None if (p.unit_costs and isinstance(p.value, str) and p.value == "knapsack_rl")
           else "the official allocation uses unit costs and the 'knapsack_rl' value",
           options=("alpha", "allow_fallback", "valid", "default_rollouts"))
 def solve_knapsackrl(problem: RolloutAllocation, opts) -> Result:
-    """The official Knapsack RL code's allocation (fallback rules and "0 extra scores 0" quirk), for comparison."""
-    valid = np.asarray(opts.get("valid", np.ones(problem.n_prompts, bool)), bool)
+    """The official Knapsack RL code's allocation (fallback rules and "0 extra scores 0" quirk), for comparison.
+
+    Where the official rules give an allocation outside ``[min_rollouts, max_rollouts]`` or not summing to
+    ``total_rollouts`` (defaults outside the bounds, surplus beyond ``max_rollouts``, no prompt to take a surplus),
+    it is moved into the bounds, effective prompts first (``stats['repaired']`` counts the rollouts moved), so the
+    result is always feasible."""
+    reason = problem.infeasibility_reason()
+    if reason:
+        return infeasible(reason)
+    o = _knapsackrl_options(problem, opts)
     try:
-        x, info = knapsackrl_allocation(problem.success_rates, valid, problem.total_rollouts,
-                                        default_rollouts=opts.get("default_rollouts", 8),
-                                        min_rollouts=problem.min_rollouts, max_rollouts=problem.max_rollouts,
-                                        alpha=opts.get("alpha", 0.9), allow_fallback=opts.get("allow_fallback", True))
-    except ValueError as exc:
-        return infeasible(str(exc))
-    table = problem.table()
-    clipped = np.clip(x, 0, problem.max_rollouts)
-    objective = float(table[np.arange(problem.n_prompts), clipped].sum())
-    within = bool(((x >= problem.min_rollouts) & (x <= problem.max_rollouts)).all())
-    return Result(status=Status.FEASIBLE, x=x, objective=objective, stats={"cost": int(x.sum()), **info,
-                  "within_bounds": within}, message="official Knapsack RL allocation (compat)")
+        official, info = knapsackrl_allocation(problem.success_rates, o["valid"], problem.total_rollouts,
+                                               default_rollouts=o["default_rollouts"],
+                                               min_rollouts=problem.min_rollouts, max_rollouts=problem.max_rollouts,
+                                               alpha=o["alpha"], allow_fallback=o["allow_fallback"])
+    except ValueError as exc:  # the official base allocation exceeds the budget (invalid prompts' defaults)
+        official, info = None, {"fallback": False, "fallback_effective_ratio": 1.0, "base_over_budget": str(exc)}
+        official = np.where(o["valid"], problem.min_rollouts, o["default_rollouts"])
+    p = problem.success_rates
+    effective = np.flatnonzero(o["valid"] & (p > 0) & (p < 1)).tolist()
+    x, moved = fit_to_bounds(problem, official, effective)
+    if not problem.is_feasible(x):
+        raise SolverError(f"'knapsackrl' produced an infeasible allocation {x.tolist()}")
+    objective = problem.value_of(x)
+    msg = "official Knapsack RL allocation (compat)"
+    if moved:
+        msg += f"; {moved} rollouts moved to meet the bounds and the total"
+    return Result(status=Status.FEASIBLE, x=x, objective=objective,
+                  stats={"cost": problem.cost_of(x), **info, "repaired": int(moved)}, message=msg)
