@@ -336,6 +336,8 @@ def load(path: str | os.PathLike):
         raise
     except InvalidProblemError as exc:
         raise _bad(path, str(exc)) from exc
+    except (TypeError, ValueError) as exc:  # a model whose own checks missed a value of the wrong type
+        raise _bad(path, f"`data` does not describe a valid {kind}: {type(exc).__name__}: {exc}") from exc
 
 
 def values_equal(a, b) -> bool:

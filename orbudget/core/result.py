@@ -138,6 +138,9 @@ class Result:
 
     @classmethod
     def from_dict(cls, d: dict) -> Result:
+        from .io import check_fields
+
+        check_fields(cls, d)  # an unknown key is refused by name, not dropped
         return cls(**{k: v for k, v in d.items() if k in _FIELDS})
 
     def __eq__(self, other):

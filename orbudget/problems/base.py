@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..core.io import values_equal
+from ..core.io import check_fields, values_equal
 
 
 class Problem:
@@ -17,6 +17,7 @@ class Problem:
 
     @classmethod
     def from_dict(cls, d: dict):
+        check_fields(cls, d)  # an unknown key (a typo) is refused by name, not dropped
         names = {f.name for f in dataclasses.fields(cls) if f.init}
         return cls(**{k: v for k, v in d.items() if k in names})
 

@@ -172,3 +172,24 @@ def test_saved_files_follow_the_umask(tmp_path):
         assert stat.S_IMODE(ob.save(_large(0), tmp_path / "q.json").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_from_dict_refuses_unknown_keys_too():
+    p = ob.RolloutAllocation(success_rates=[0.1, 0.5], total_rollouts=6, max_rollouts=5)
+    d = {**p.to_dict(), "max_rollout": 4}
+    with pytest.raises(ob.InvalidProblemError, match="`max_rollout` in `data` is not a field of RolloutAllocation"):
+        ob.RolloutAllocation.from_dict(d)
+    r = ob.Result(status="optimal", x=np.zeros(2), objective=0.0)
+    with pytest.raises(ob.InvalidProblemError, match="`flavour`"):
+        ob.Result.from_dict({**r.to_dict(), "flavour": 1})
+    assert ob.RolloutAllocation.from_dict(p.to_dict()) == p and ob.Result.from_dict(r.to_dict()) == r
+
+
+def test_a_value_of_the_wrong_type_that_a_model_misses_still_names_the_file(tmp_path):
+    p = ob.OnlineAllocation.matching(np.ones((3, 2)), [1.0, 1.0])
+    path = ob.save(p, tmp_path / "o.json")
+    payload = json.loads(path.read_text())
+    payload["data"]["horizon"] = "text"
+    path.write_text(json.dumps(payload))
+    with pytest.raises(InvalidFileError, match="does not describe a valid OnlineAllocation"):
+        ob.load(path)
