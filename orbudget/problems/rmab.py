@@ -45,6 +45,30 @@ from .base import Problem
 ENUMERATION_LIMIT = 200_000  # feasible actions enumerated at most (beyond: the MIP)
 
 
+def memory_limit() -> int:
+    """Bytes one array of a method may take: half of this machine's physical memory (8 GiB when unknown)."""
+    try:
+        import os
+
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 2
+    except (AttributeError, ValueError, OSError):
+        return 8 * 2**30
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def require_memory(field: str, nbytes: int, what: str) -> None:
+    """Raise InvalidProblemError naming ``field`` when ``what`` would need more than :func:`memory_limit` bytes:
+    sizes are computed before anything is allocated, so a huge horizon or state space is a clear error, never a
+    MemoryError halfway through."""
+    limit = memory_limit()
+    if nbytes > limit:
+        raise InvalidProblemError(f"`{field}` is too large: {what} needs {_gib(nbytes)} of memory, more than the "
+                                  f"{_gib(limit)} allowed (half of this machine's memory)")
+
+
 # -- constraint families ---------------------------------------------------------------------------------------
 class Constraint(abc.ABC):
     """A combinatorial action set C over binary decisions ``x`` (length :attr:`n_decisions`)."""
@@ -742,7 +766,9 @@ class CoupledRMAB(Problem):
     def chain(up, n_states: int = 4) -> np.ndarray:
         """Birth-death chains: from s go up with probability ``up[..., m]`` else down, clipped to [0, S−1]; returns
         (..., A, S, S)."""
-        up = np.asarray(up, dtype=float)
+        up = as_array("up", up, low=0.0, high=1.0, allow_empty=True)
+        n_states = int(as_scalar("n_states", n_states, integer=True, minimum=1))
+        require_memory("n_states", 8 * up.size * n_states * n_states, f"the transition tables for {n_states} states")
         p = np.zeros((*up.shape, n_states, n_states))
         for s in range(n_states):
             p[..., s, min(s + 1, n_states - 1)] += up

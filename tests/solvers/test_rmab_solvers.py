@@ -352,3 +352,147 @@ def test_mip_time_limit_still_returns_a_feasible_action():
     x, q, info = mip.argmax(np.zeros(30, int))
     assert x is None or (p.check(x) is None and np.isfinite(q))
     assert info["status"] in ("optimal", "Time limit reached")
+
+
+# -- issue 13: options, sizes, state dicts and checkpoints ---------------------------------------------------------
+def _jump_to_top(n_states=130, n_arms=2):
+    """Every arm jumps to the top state (S − 1) whatever it does: replayed next states are all S − 1."""
+    P = np.zeros((n_arms, 2, n_states, n_states))
+    P[..., n_states - 1] = 1.0
+    R = np.tile(np.linspace(0, 1, n_states), (n_arms, 1))
+    return CoupledRMAB(transitions=P, rewards=R, constraint=ob.Budget(budget=1, n_arms=n_arms), horizon=3, episodes=1)
+
+
+@needs("torch")
+def test_sequoia_replay_buffer_holds_states_above_127(tmp_path):
+    """States are stored in a dtype wide enough for S (int8 wrapped 129 to −127 and corrupted the training inputs)."""
+    import torch
+
+    from orbudget.solvers.torch.rmab import SequoiaPolicy
+
+    p = _jump_to_top(130)
+    pol = SequoiaPolicy(p, hidden=(4,), seed=0, device="cpu")
+    pol.fit(episodes=2, warm_steps=1, warm_samples=10, batch_size=2, checkpoint=tmp_path / "c.pt")
+    ck = torch.load(tmp_path / "c.pt", weights_only=False)
+    size = ck["state"]["size"]
+    assert size == 6
+    assert (ck["buffer"]["s2"][:size] == 129).all()
+    assert ck["buffer"]["s"][:size].min() >= 0 and ck["buffer"]["s"][:size].max() <= 129
+
+
+BAD_SEQUOIA_OPTIONS = [({"target_every": 0}, "options.target_every"), ({"replay": 0}, "options.replay"),
+                       ({"replay": 4, "batch_size": 8}, "options.replay"), ({"lr": 0}, "options.lr"),
+                       ({"lr": float("nan")}, "options.lr"), ({"batch_size": 1.5}, "options.batch_size"),
+                       ({"episodes": -1}, "options.episodes"), ({"n_step": 0}, "options.n_step"),
+                       ({"updates_per_step": -1}, "options.updates_per_step"), ({"warm_samples": 0}, "options.warm_samples"),
+                       ({"warm_steps": "x"}, "options.warm_steps"), ({"checkpoint_every": 0}, "options.checkpoint_every"),
+                       ({"hidden": 8}, "options.hidden"), ({"hidden": (0,)}, "options.hidden"),
+                       ({"device": "nonsense"}, "options.device"), ({"device": "cuda:99"}, "options.device"),
+                       ({"argmax": "best"}, "options.argmax"), ({"bounds": "tight"}, "options.bounds"),
+                       ({"train_initial": "zero"}, "options.train_initial"), ({"checkpoint": 7}, "options.checkpoint"),
+                       ({"mip_time_limit": -1}, "options.mip_time_limit"), ({"replay": 10**15}, "options.replay"),
+                       ({"hidden": (10**9, 10**9)}, "options.hidden")]
+
+
+@needs("torch")
+@pytest.mark.parametrize("options,field", BAD_SEQUOIA_OPTIONS, ids=lambda v: str(v))
+def test_sequoia_bad_options_name_the_option(options, field):
+    p = tiny("budget", 0, horizon=3, episodes=1)
+    with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
+        ob.solve(p, method="sequoia", seed=0, options={"episodes": 1, "warm_steps": 1, "warm_samples": 10, **options})
+
+
+def test_sequoia_cuda_without_cuda_is_a_clear_error():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ob.InvalidProblemError, match="`options.device` is 'cuda' but CUDA is not available"):
+        ob.solve(tiny("budget", 0, horizon=3, episodes=1), method="sequoia", options={"device": "cuda"})
+
+
+@pytest.mark.parametrize("method,options,field", [
+    ("sampling", {"samples": 0}, "options.samples"), ("sampling", {"samples": 10**15}, "options.samples"),
+    ("myopic", {"oracle": "gurobi"}, "options.oracle"), ("index", {"oracle": 3}, "options.oracle"),
+    ("index", {"kind": "gittins"}, "options.kind"), ("myopic", {"kind": "lagrange"}, "options"),
+    ("random", {"samples": 3}, "options"), ("exact_dp", {"oracle": "highs"}, "options")])
+def test_baseline_bad_options_name_the_option(method, options, field):
+    with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
+        ob.solve(tiny("capacity", 0, horizon=3, episodes=1), method=method, options=options)
+
+
+def test_whittle_on_multi_level_arms_names_the_option():
+    with pytest.raises(ob.InvalidProblemError, match="`options.kind`"):
+        ob.solve(tiny("multi", 0, horizon=3, episodes=1), method="index", options={"kind": "whittle"})
+
+
+@needs("highs")
+@needs("ortools")
+@pytest.mark.parametrize("method", ["myopic", "index"])
+def test_documented_oracle_options_are_accepted(method):
+    """`options={'oracle': 'highs'}` reached HiGHS as a HiGHS option and was refused; every documented oracle gives
+    the same decisions as enumeration."""
+    p = tiny("capacity", 1, horizon=3, episodes=2)
+    got = {o: ob.solve(p, method=method, seed=0, options={"oracle": o}) for o in ("auto", "highs", "cpsat", "enumerate")}
+    assert got["highs"].stats["oracle"] == "highs"
+    for o, r in got.items():
+        assert r.objective == pytest.approx(got["enumerate"].objective, abs=1e-9), o
+
+
+@pytest.mark.parametrize("method", ["random", "sampling", "myopic", "index", "exact_dp"])
+def test_fixed_policies_refuse_a_warm_start(method):
+    with pytest.raises(ob.InvalidProblemError, match="`warm_start`"):
+        ob.solve(tiny("budget", 0, horizon=3, episodes=1), method=method, warm_start={"net": {}})
+
+
+@pytest.mark.parametrize("method", ["random", "myopic", "index", "sampling", "exact_dp"])
+def test_huge_horizon_is_a_clear_error_with_the_memory_needed(method):
+    p = CoupledRMAB.budget(3, 1, seed=0, horizon=10**15, episodes=2)
+    with pytest.raises(ob.InvalidProblemError, match=r"`horizon`.*GiB"):
+        ob.solve(p, method=method)
+
+
+def test_huge_state_space_is_a_clear_error():
+    with pytest.raises(ob.InvalidProblemError, match=r"`n_states`.*GiB"):
+        CoupledRMAB.chain(np.full((4, 2), 0.5), n_states=10**6)
+    p = CoupledRMAB.budget(3, 1, seed=0, horizon=10**15, episodes=2)
+    from orbudget.solvers.python.rmab import exact_dp
+
+    with pytest.raises(ob.InvalidProblemError, match=r"`horizon`.*GiB"):
+        exact_dp(p)
+
+
+@needs("torch")
+def test_sequoia_states_and_checkpoints_belong_to_one_problem(tmp_path):
+    import torch
+
+    from orbudget.solvers.torch.rmab import SequoiaPolicy
+
+    p, q = tiny("budget", 0, horizon=3, episodes=1), tiny("budget", 1, horizon=3, episodes=1)
+    pol_p, pol_q = SequoiaPolicy(p, hidden=(4,), device="cpu"), SequoiaPolicy(q, hidden=(4,), device="cpu")
+    state = pol_q.state_dict()
+    assert state["kind"] == "SequoiaPolicy" and state["fingerprint"] == ob.core.validation.fingerprint(q)
+    with pytest.raises(ob.InvalidProblemError, match="`state` belongs to another problem"):
+        pol_p.load_state_dict(state)
+    with pytest.raises(ob.InvalidProblemError, match="`warm_start` belongs to another problem"):
+        ob.solve(p, method="sequoia", warm_start=pol_q, options={"episodes": 0})
+    wrong = dict(pol_p.state_dict(), hidden=(8,))
+    with pytest.raises(ob.InvalidProblemError, match="`state` holds a network with hidden layers"):
+        pol_p.load_state_dict(wrong)
+    with pytest.raises(ob.InvalidProblemError, match="`state` must be a state of a SequoiaPolicy"):
+        pol_p.load_state_dict({**pol_p.state_dict(), "kind": "RCO"})
+    with pytest.raises(ob.InvalidProblemError, match="`state` does not hold this policy's network weights"):
+        pol_p.load_state_dict({**pol_p.state_dict(), "net": {"w": torch.zeros(2)}})
+    pol_p.load_state_dict(pol_p.state_dict())  # its own state loads
+    # checkpoints: another problem's, garbage bytes and another kind of torch file are refused by name
+    kw = dict(episodes=1, warm_steps=1, warm_samples=10, batch_size=2, replay=50)
+    pol_q.fit(checkpoint=tmp_path / "q.pt", **kw)
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint` belongs to another problem"):
+        pol_p.fit(checkpoint=tmp_path / "q.pt", **kw)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint` .* is not a SEQUOIA checkpoint"):
+        pol_p.fit(checkpoint=tmp_path / "junk.pt", **kw)
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint`"):
+        pol_p.fit(checkpoint=tmp_path / "other.pt", **kw)
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint` holds a replay buffer"):
+        pol_q.fit(checkpoint=tmp_path / "q.pt", **{**kw, "replay": 60})

@@ -19,6 +19,7 @@ whenever an arm's advantage is positive).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -27,7 +28,8 @@ from ...core.errors import InvalidProblemError
 from ...core.registry import module_available, register
 from ...core.result import Limit, Result, Status
 from ...core.validation import as_choice, as_scalar, split_seed
-from ...problems.rmab import Budget, CoupledRMAB, PathConstraint
+from ...problems.rmab import (ENUMERATION_LIMIT, Budget, CoupledRMAB, PathConstraint, memory_limit,
+                              require_memory)
 
 ORACLES = ("auto", "highs", "cpsat", "enumerate")
 EXACT_DP_LIMIT = 20_000_000  # S^J · |C| table entries
@@ -44,7 +46,9 @@ class Oracle:
         from ...core.solve import SolveOptions
 
         kind = as_choice("options.oracle", kind, ORACLES)
-        opts = opts or SolveOptions()
+        # the method's own options (``oracle``, ``kind``) are not HiGHS or CP-SAT parameters: the backend gets the
+        # standard keywords only
+        opts = dataclasses.replace(opts, options={}) if opts is not None else SolveOptions()
         self.problem = problem
         if kind == "auto":
             if isinstance(problem.constraint, Budget):
@@ -67,6 +71,9 @@ class Oracle:
 
             self.impl = CpSatOracle(problem, opts)
         elif kind == "enumerate":
+            if problem.count_actions() is None:
+                raise InvalidProblemError("`options.oracle` = 'enumerate' needs a small action set; this one has more "
+                                          f"than {ENUMERATION_LIMIT} feasible actions (use 'highs' or 'cpsat')")
             self.actions = problem.feasible_actions()
             self.levels = problem.constraint.levels(self.actions)
 
@@ -95,6 +102,7 @@ def lagrange_tables(problem: CoupledRMAB, lam: float) -> tuple[np.ndarray, np.nd
     """``(Q, V0)``: per-arm H-step DP with charge λ·w_j per level; Q (H, J, A, S) *without* the immediate charge, and
     V0 (J, S) the priced value at t = 0."""
     H, J, A, S = problem.horizon, problem.n_arms, problem.n_levels, problem.n_states
+    require_memory("horizon", 8 * H * J * A * S, f"the per-arm DP table (H·J·A·S = {H}·{J}·{A}·{S} values)")
     er, P = problem.expected_rewards, problem.transitions
     mask = _level_mask(problem)[:, :, None]
     charge = lam * problem.constraint.level_weights(J)[:, None, None] * np.arange(A)[None, :, None]
@@ -145,7 +153,7 @@ def whittle_indices(problem: CoupledRMAB, iterations: int = 50) -> np.ndarray:
     which acting and resting are equally good in that state, by bisection with exact policy iteration per subsidy.
     (Meaningful when the arm is indexable; the value is the bisection's midpoint either way.)"""
     if problem.n_levels != 2:
-        raise InvalidProblemError("`options.kind='whittle'` needs two-action arms; this bandit's arms have "
+        raise InvalidProblemError("`options.kind` = 'whittle' needs two-action arms; this bandit's arms have "
                                   f"{problem.n_levels} action levels (use kind='lagrange')")
     gamma = min(problem.discount, 0.999)
     J, S = problem.n_arms, problem.n_states
@@ -187,7 +195,9 @@ def exact_dp(problem: CoupledRMAB) -> tuple[np.ndarray, np.ndarray, float]:
     actions = problem.feasible_actions()
     size = S**J * len(actions)
     if size > EXACT_DP_LIMIT:
-        raise InvalidProblemError(f"exact_dp needs S^J·|C| = {size} table entries (limit {EXACT_DP_LIMIT})")
+        raise InvalidProblemError(f"`transitions` give exact_dp S^J·|C| = {size} table entries (limit {EXACT_DP_LIMIT})")
+    require_memory("horizon", 4 * H * S**J + 8 * (len(actions) + 2) * S**J,
+                   f"the joint-state policy table (H·S^J = {H}·{S}^{J} entries)")
     levels = problem.constraint.levels(actions)
     er, P = problem.expected_rewards, problem.transitions
     shape = (S,) * J
@@ -215,6 +225,7 @@ def exact_dp(problem: CoupledRMAB) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def exact_dp_size(problem: CoupledRMAB) -> int | None:
+    """S^J·|C|, or ``None`` when it is above ``EXACT_DP_LIMIT`` (never enumerating more than that)."""
     if problem.n_states ** problem.n_arms > EXACT_DP_LIMIT:
         return None
     n = problem.count_actions(EXACT_DP_LIMIT // problem.n_states ** problem.n_arms)
@@ -223,7 +234,12 @@ def exact_dp_size(problem: CoupledRMAB) -> int | None:
 
 def _dp_supported(problem: CoupledRMAB) -> str | None:
     if exact_dp_size(problem) is None:
-        return f"the joint state space S^J = {problem.n_states}^{problem.n_arms} times |C| is too large for exact DP"
+        return (f"`transitions`: the joint state space S^J = {problem.n_states}^{problem.n_arms} times |C| is too large "
+                "for exact DP")
+    need = 4 * problem.horizon * problem.n_states ** problem.n_arms
+    if need > memory_limit():
+        return (f"`horizon` = {problem.horizon}: the joint-state policy table needs {need / 2**30:.3g} GiB of memory, "
+                f"more than the {memory_limit() / 2**30:.3g} GiB allowed")
     return None
 
 
@@ -231,18 +247,29 @@ def _dp_supported(problem: CoupledRMAB) -> str | None:
 def reference_value(problem: CoupledRMAB) -> tuple[float, str]:
     """``(value, kind)``: the exact DP value when S^J·|C| ≤ 2·10⁶, else the Lagrangian upper bound."""
     size = exact_dp_size(problem) if problem.n_states ** problem.n_arms <= 100_000 else None
-    if size is not None and size <= 2_000_000:
+    if size is not None and size <= 2_000_000 and _dp_supported(problem) is None:
         return exact_dp(problem)[2], "exact_dp"
     return lagrangian_bound(problem)[0], "lagrangian_bound"
+
+
+def check_evaluation_size(problem: CoupledRMAB, episodes: int | None = None) -> None:
+    """Refuse, before any work, a horizon or episode count whose evaluation arrays (rewards and played actions, the
+    per-arm DP of the reference bound) would not fit in memory; the error names the field and the memory needed."""
+    V, H, n = episodes or problem.episodes, problem.horizon, problem.n_decisions
+    require_memory("horizon" if H >= V else "episodes", V * H * (8 + n),
+                   f"recording {V} episodes × {H} steps × {n} decisions")
+    require_memory("horizon", 8 * H * problem.n_arms * problem.n_levels * problem.n_states,
+                   "the Lagrangian bound's per-arm DP table")
 
 
 def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, message: str = "",
              episodes: int | None = None) -> Result:
     """Play ``act(states, t, rng) -> x`` for the evaluation episodes and build the family's Result."""
     policy_rng, env_rng = split_seed(opts.seed)  # the environment's stream depends only on the seed
-    env = problem.env(env_rng)
     V = episodes or problem.episodes
     H = problem.horizon
+    check_evaluation_size(problem, V)
+    env = problem.env(env_rng)
     rewards = np.zeros((V, H))
     actions = np.zeros((V, H, problem.n_decisions), dtype=np.int8)
     deadline = None if opts.time_limit is None else time.perf_counter() + opts.time_limit
@@ -290,9 +317,17 @@ def _memo(fn, stationary: bool = False):
 
 
 # -- adapters --------------------------------------------------------------------------------------------------
+def no_warm_start(opts, method: str) -> None:
+    """A fixed policy has nothing to start from: a ``warm_start`` is refused rather than ignored."""
+    if opts.warm_start is not None:
+        raise InvalidProblemError(f"`warm_start` is not used by method {method!r} (only 'sequoia' starts from a "
+                                  "trained policy); got " + type(opts.warm_start).__name__)
+
+
 @register(CoupledRMAB, "random", backend="python", priority=5)
 def solve_random(problem: CoupledRMAB, opts) -> Result:
     """A random feasible action each step (built with a certificate: a random walk, a greedy matching, first fit)."""
+    no_warm_start(opts, "random")
     return evaluate(problem, lambda s, t, rng: problem.constraint.sample(rng), opts, method="random",
                     message="random feasible action")
 
@@ -300,7 +335,9 @@ def solve_random(problem: CoupledRMAB, opts) -> Result:
 @register(CoupledRMAB, "sampling", backend="python", priority=10, options=("samples",))
 def solve_sampling(problem: CoupledRMAB, opts) -> Result:
     """Best of ``samples`` (100) random feasible actions by expected one-step reward."""
+    no_warm_start(opts, "sampling")
     k = int(as_scalar("options.samples", opts.get("samples", 100), integer=True, minimum=1))
+    require_memory("options.samples", 8 * k * (problem.n_decisions + problem.n_arms), f"{k} sampled actions per step")
 
     def act(states, t, rng):
         xs = np.stack([problem.constraint.sample(rng) for _ in range(k)])
@@ -314,6 +351,7 @@ def solve_sampling(problem: CoupledRMAB, opts) -> Result:
 def solve_myopic(problem: CoupledRMAB, opts) -> Result:
     """The exact one-step optimum: max over C of the expected next reward, a linear 0-1 program (levels one-hot
     linked for multiple interventions, exact)."""
+    no_warm_start(opts, "myopic")
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
     act = _memo(lambda s, t: oracle.solve(problem.level_values(s)), stationary=True)
     return evaluate(problem, act, opts, method="myopic", stats={"oracle": oracle.kind},
@@ -324,6 +362,7 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
 def solve_index(problem: CoupledRMAB, opts) -> Result:
     """Per-arm values combined over C by the oracle: ``kind='lagrange'`` (default: the Lagrangian Q-values of the
     per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms)."""
+    no_warm_start(opts, "index")
     kind = as_choice("options.kind", opts.get("kind", "lagrange"), ("lagrange", "whittle"))
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
     bound, lam = lagrangian_bound(problem)
@@ -345,6 +384,7 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
 def solve_exact_dp(problem: CoupledRMAB, opts) -> Result:
     """The optimal policy by backward induction over the joint state (tiny instances: S^J·|C| ≤ 2·10⁷).
     ``stats['expected']`` is its exact expected mean reward per step; ``objective`` the simulated one."""
+    no_warm_start(opts, "exact_dp")
     t0 = time.perf_counter()
     policy, actions, value = exact_dp(problem)
     t1 = time.perf_counter()

@@ -34,8 +34,8 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Limit
-from ...core.validation import as_choice, as_int_seed, as_scalar
-from ...problems.rmab import CoupledRMAB
+from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint
+from ...problems.rmab import CoupledRMAB, require_memory
 from .. import _relu
 from .bidding import default_device
 
@@ -70,6 +70,48 @@ def cpu_threads(device, n: int = 1):
         torch.set_num_threads(before)
 
 
+def state_dtype(n_states: int):
+    """The narrowest unsigned integer dtype that holds states 0..n_states−1 (int8 wrapped at 128 states)."""
+    return np.min_scalar_type(max(int(n_states) - 1, 0))
+
+
+def as_device(device):
+    """``options.device``: None (CUDA when available), 'cpu', 'cuda[:i]' or 'mps', checked to exist here."""
+    import torch
+
+    if device is None:
+        return default_device()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InvalidProblemError(f"`options.device` must be a torch device such as 'cpu' or 'cuda'; got {device!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InvalidProblemError(f"`options.device` is {device!r} but CUDA is not available here; use 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InvalidProblemError(f"`options.device` is {device!r} but this machine has "
+                                      f"{torch.cuda.device_count()} CUDA devices")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InvalidProblemError(f"`options.device` is {device!r} but MPS is not available here; use 'cpu'")
+    elif dev.type != "cpu":
+        raise InvalidProblemError(f"`options.device` must be 'cpu', 'cuda' or 'mps'; got {device!r}")
+    return dev
+
+
+def _int_option(name: str, value, minimum: int) -> int:
+    return int(as_scalar(f"options.{name}", value, integer=True, minimum=minimum))
+
+
+def _hidden(value) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InvalidProblemError(f"`options.hidden` must be a sequence of layer widths such as (32, 32); got {value!r}")
+    widths = tuple(int(as_scalar("options.hidden", h, integer=True, minimum=1)) for h in value)
+    if not widths:
+        raise InvalidProblemError("`options.hidden` must hold at least one layer width; got ()")
+    return widths
+
+
 def network_layers(net) -> list[tuple[np.ndarray, np.ndarray]]:
     """The (W, b) numpy pairs of a ``torch.nn.Sequential`` of Linear/ReLU layers (for the MIP and numpy checks)."""
     import torch
@@ -99,17 +141,26 @@ class SequoiaPolicy:
 
         from ...core.solve import SolveOptions
 
+        if not isinstance(problem, CoupledRMAB):
+            raise InvalidProblemError(f"`problem` must be a CoupledRMAB; got {type(problem).__name__}")
         self.problem = problem
-        self.hidden = tuple(int(as_scalar("options.hidden", h, integer=True, minimum=1)) for h in hidden)
+        self.hidden = _hidden(hidden)
         argmax = as_choice("options.argmax", argmax, ("auto", "enumerate", "mip"))
         self.bounds = as_choice("options.bounds", bounds, ("interval", "bigm"))
+        self.n, self.J, self.S = problem.n_decisions, problem.n_arms, problem.n_states
+        widths = (self.n + self.J * self.S, *self.hidden, 1)
+        require_memory("options.hidden", 4 * 4 * sum(a * b for a, b in zip(widths[:-1], widths[1:])),
+                       f"a Q-network with layers {widths} (weights, target copy and Adam's moments)")
         if argmax == "auto":
             argmax = "enumerate" if problem.count_actions(ENUMERATE_UP_TO) is not None else "mip"
+        elif argmax == "enumerate" and problem.count_actions() is None:
+            raise InvalidProblemError("`options.argmax` = 'enumerate' needs a small action set; this one is too large "
+                                      "to enumerate (use 'mip' or 'auto')")
         self.argmax_kind = argmax
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = as_device(device)
         self.dtype = torch.float32
-        self.seed = int(seed or 0)
-        self.n, self.J, self.S = problem.n_decisions, problem.n_arms, problem.n_states
+        self.seed = as_int_seed(seed)
+        self.fingerprint = fingerprint(problem)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             self.net = _mlp(self.n + self.J * self.S, self.hidden, self.dtype).to(self.device)
@@ -143,15 +194,44 @@ class SequoiaPolicy:
         return network_layers(net or self.net)
 
     def state_dict(self) -> dict:
-        return {"net": {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}, "hidden": self.hidden,
+        """The network's weights, with the policy's ``kind`` and the ``fingerprint`` of the problem it was trained
+        for (:func:`orbudget.core.validation.fingerprint`)."""
+        return {"kind": "SequoiaPolicy", "fingerprint": self.fingerprint,
+                "net": {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}, "hidden": self.hidden,
                 "seed": self.seed}
 
-    def load_state_dict(self, state: dict) -> None:
-        if tuple(state.get("hidden", self.hidden)) != self.hidden:
-            raise InvalidProblemError(f"the saved network has hidden layers {tuple(state['hidden'])}; this policy has "
-                                      f"{self.hidden}")
+    def load_state_dict(self, state: dict, *, field: str = "state") -> None:
+        """Load a :meth:`state_dict` of a policy for the same problem with the same hidden layers; anything else
+        (another problem, another kind of state, other layer shapes) raises InvalidProblemError naming ``field``."""
+        state = check_state(state, kind="SequoiaPolicy", fingerprint=self.fingerprint, keys=("net", "hidden"),
+                            field=field)
+        self._check_weights(state["net"], field, hidden=state["hidden"])
         self.net.load_state_dict(state["net"])
         self.touch()
+
+    def _check_weights(self, weights, field: str, hidden=None) -> None:
+        """``weights`` is a state dict of this policy's network: same names, same shapes."""
+        import torch
+
+        if hidden is not None:
+            try:
+                saved = tuple(int(h) for h in hidden)
+            except (TypeError, ValueError):
+                saved = hidden
+            if saved != self.hidden:
+                raise InvalidProblemError(f"`{field}` holds a network with hidden layers {hidden!r}; this policy has "
+                                          f"{self.hidden}")
+        own = self.net.state_dict()
+        if not isinstance(weights, dict) or set(weights) != set(own):
+            raise InvalidProblemError(f"`{field}` does not hold this policy's network weights (expected entries "
+                                      f"{sorted(own)})")
+        for k, v in own.items():
+            w = weights[k]
+            if not isinstance(w, torch.Tensor) or tuple(w.shape) != tuple(v.shape) or not w.is_floating_point():
+                raise InvalidProblemError(f"`{field}` entry {k!r} must be a float tensor of shape {tuple(v.shape)}; "
+                                          f"got {type(w).__name__} {tuple(getattr(w, 'shape', ()))}")
+            if not bool(torch.isfinite(w).all()):
+                raise InvalidProblemError(f"`{field}` entry {k!r} holds NaN or infinite weights")
 
     def touch(self) -> None:
         """Call after changing the weights in place."""
@@ -237,21 +317,46 @@ class SequoiaPolicy:
         import torch
 
         p = self.problem
-        episodes = int(as_scalar("options.episodes", episodes, integer=True, minimum=0))
+        episodes = _int_option("episodes", episodes, 0)
+        warm_steps = _int_option("warm_steps", warm_steps, 0)
+        warm_samples = _int_option("warm_samples", warm_samples, 1)
+        lr = as_scalar("options.lr", lr, minimum=0.0, strict_minimum=True)
+        batch_size = _int_option("batch_size", batch_size, 1)
+        replay = _int_option("replay", replay, 1)
+        if replay < batch_size:
+            raise InvalidProblemError(f"`options.replay` must hold at least one batch (`options.batch_size` = "
+                                      f"{batch_size}); got {replay}")
+        target_every = _int_option("target_every", target_every, 1)
+        updates_per_step = _int_option("updates_per_step", updates_per_step, 0)
+        n_step = _int_option("n_step", n_step, 1)
+        eps_start = as_scalar("options.eps_start", eps_start, minimum=0.0, maximum=1.0)
+        eps_end = as_scalar("options.eps_end", eps_end, minimum=0.0, maximum=1.0)
+        checkpoint_every = _int_option("checkpoint_every", checkpoint_every, 1)
         train_initial = as_choice("options.train_initial", train_initial, ("uniform", "problem"))
+        if time_limit is not None:
+            time_limit = as_scalar("time_limit", time_limit, minimum=0.0)
+        if callback is not None and not callable(callback):
+            raise InvalidProblemError(f"`callback` must be callable; got {callback!r}")
+        if checkpoint is not None and not isinstance(checkpoint, (str, Path)):
+            raise InvalidProblemError(f"`options.checkpoint` must be a file path; got {type(checkpoint).__name__}")
+        sdt = state_dtype(self.S)
+        row = 2 * self.J * sdt.itemsize + self.n + 16
+        require_memory("options.replay", replay * row, f"a replay buffer of {replay} transitions")
+        require_memory("options.warm_samples", warm_samples * (self.n + self.J * self.S) * 12,
+                       f"{warm_samples} warm-start samples")
         gamma = p.discount
         deadline = None if time_limit is None else time.perf_counter() + time_limit
         rng = np.random.default_rng(self.seed)
         target = _mlp(self.n + self.J * self.S, self.hidden, self.dtype).to(self.device)
         target.load_state_dict(self.net.state_dict())
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
-        buf = {"s": np.zeros((replay, self.J), np.int8), "x": np.zeros((replay, self.n), np.int8),
-               "r": np.zeros(replay), "s2": np.zeros((replay, self.J), np.int8), "g": np.zeros(replay)}
+        buf = {"s": np.zeros((replay, self.J), sdt), "x": np.zeros((replay, self.n), np.int8),
+               "r": np.zeros(replay), "s2": np.zeros((replay, self.J), sdt), "g": np.zeros(replay)}
         state = {"episode": 0, "step": 0, "size": 0, "pos": 0, "warm_loss": None, "history": [], "target_version": 0}
         path = Path(checkpoint) if checkpoint is not None else None
         resumed = False
         if path is not None and path.exists():
-            ck = torch.load(path, map_location=self.device, weights_only=False)
+            ck = self._read_checkpoint(path, replay)
             self.net.load_state_dict(ck["net"])
             target.load_state_dict(ck["target"])
             opt.load_state_dict(ck["opt"])
@@ -266,7 +371,8 @@ class SequoiaPolicy:
             from ...core.io import atomic_write_bytes
 
             blob = io.BytesIO()
-            torch.save({"net": self.net.state_dict(), "target": target.state_dict(), "opt": opt.state_dict(),
+            torch.save({"kind": "SequoiaCheckpoint", "fingerprint": self.fingerprint, "hidden": self.hidden,
+                        "net": self.net.state_dict(), "target": target.state_dict(), "opt": opt.state_dict(),
                         "buffer": buf, "state": state, "rng": rng.bit_generator.state}, blob)
             atomic_write_bytes(path, blob.getvalue())
 
@@ -344,6 +450,37 @@ class SequoiaPolicy:
                 "train_rewards": list(state["history"]), "train_seconds": time.perf_counter() - t0, "resumed": resumed,
                 "stopped": stopped}
 
+    def _read_checkpoint(self, path: Path, replay: int) -> dict:
+        """A checkpoint written by :meth:`fit` for this problem and network; anything else (not a torch file, a
+        checkpoint of another kind, problem or network, a buffer of another size) raises InvalidProblemError naming
+        `checkpoint`."""
+        import pickle
+
+        import torch
+
+        try:
+            ck = torch.load(path, map_location=self.device, weights_only=False)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+                IndexError, KeyError, OSError) as exc:
+            raise InvalidProblemError(f"`checkpoint` {str(path)!r} is not a SEQUOIA checkpoint (it could not be read: "
+                                      f"{type(exc).__name__}: {str(exc)[:120]})") from exc
+        ck = check_state(ck, kind="SequoiaCheckpoint", fingerprint=self.fingerprint,
+                         keys=("net", "target", "opt", "buffer", "state", "rng", "hidden"), field="checkpoint")
+        self._check_weights(ck["net"], "checkpoint", hidden=ck["hidden"])
+        self._check_weights(ck["target"], "checkpoint")
+        buf, state = ck["buffer"], ck["state"]
+        want = {"s": (replay, self.J), "x": (replay, self.n), "r": (replay,), "s2": (replay, self.J), "g": (replay,)}
+        if not isinstance(buf, dict) or any(not isinstance(buf.get(k), np.ndarray) or buf[k].shape != shape
+                                            for k, shape in want.items()):
+            raise InvalidProblemError(f"`checkpoint` holds a replay buffer that does not match `options.replay` = "
+                                      f"{replay} for this problem")
+        keys = ("episode", "step", "size", "pos", "history", "target_version")
+        if not isinstance(state, dict) or any(k not in state for k in keys):
+            raise InvalidProblemError("`checkpoint` holds no training state (episode, step, ...)")
+        if not isinstance(ck["rng"], dict) or not isinstance(ck["opt"], dict):
+            raise InvalidProblemError("`checkpoint` holds no optimiser or random state")
+        return ck
+
     def _warm_start(self, rng, steps, samples, lr) -> float:
         """Regress Q on the one-step expected reward over random states × random feasible actions (plus the empty
         action and the all-top/all-bottom states)."""
@@ -380,15 +517,20 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     """Train SEQUOIA (warm start + DQN with the exact argmax over C), then evaluate its greedy policy.
     ``warm_start``: a :class:`SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only)."""
     from ...core.solve import SolveOptions
-    from ..python.rmab import _memo, evaluate
+    from ..python.rmab import _memo, check_evaluation_size, evaluate
 
-    mip_opts = SolveOptions(threads=opts.threads or 1, time_limit=opts.get("mip_time_limit"), rel_gap=opts.rel_gap)
+    check_evaluation_size(problem)
+
+    mip_limit = opts.get("mip_time_limit")
+    if mip_limit is not None:
+        mip_limit = as_scalar("options.mip_time_limit", mip_limit, minimum=0.0, strict_minimum=True)
+    mip_opts = SolveOptions(threads=opts.threads or 1, time_limit=mip_limit, rel_gap=opts.rel_gap)
     policy = SequoiaPolicy(problem, hidden=opts.get("hidden", (32, 32)), argmax=opts.get("argmax", "auto"),
                            bounds=opts.get("bounds", "interval"), seed=as_int_seed(opts.seed),
                            device=opts.get("device"), mip_options=mip_opts)
     ws = opts.warm_start
     if ws is not None:
-        policy.load_state_dict(ws.state_dict() if isinstance(ws, SequoiaPolicy) else ws)
+        policy.load_state_dict(ws.state_dict() if isinstance(ws, SequoiaPolicy) else ws, field="warm_start")
     fit_keys = ("episodes", "lr", "batch_size", "replay", "target_every", "updates_per_step", "n_step", "warm_steps",
                 "warm_samples", "checkpoint", "checkpoint_every", "train_initial")
     kw = {k: opts.get(k) for k in fit_keys if opts.get(k) is not None}
