@@ -56,7 +56,7 @@ def _prepare(problem: MultipleChoiceKnapsack, scale):
     total = total_cost(costs, mask)
     if total > TOTAL_COST_LIMIT:
         raise InvalidProblemError(_too_large(total))
-    if problem.exact and int(budget) > total:
+    if (problem.exact and int(budget) > total) or not mask.any(axis=1).all():  # a group with nothing affordable
         n = problem.n_groups
         return None, (np.zeros(n, np.int64), -1, 0, -np.inf, False), int(budget), scaled
     budget = min(int(budget), total)
