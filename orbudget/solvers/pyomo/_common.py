@@ -1,0 +1,454 @@
+"""Shared plumbing of the Pyomo backend: the export table behind ``to_pyomo`` / ``from_pyomo``, the solver factory
+(any solver Pyomo can reach, named by ``options["solver"]``), and the one map from each Pyomo results type onto
+:class:`~orbudget.Status` and :class:`~orbudget.Limit`.
+
+Three kinds of Pyomo solver interface are reached, chosen by name:
+
+- Pyomo's current interface (``pyomo.contrib.solver``): ``highs`` (highspy), ``scip_direct`` / ``scip_persistent``
+  (pyscipopt, the pip route to SCIP), ``gurobi_direct`` / ``gurobi_persistent`` (gurobipy), ``ipopt``, ``gams``,
+  ``knitro_direct``. Standard options ``time_limit``, ``rel_gap``, ``threads`` go through its own config.
+- APPSI (``appsi_highs``, ``appsi_gurobi``, ``appsi_cplex``, ``appsi_cbc``, ...): ``time_limit`` and ``mip_gap``.
+- Every other name Pyomo's ``SolverFactory`` knows (``cbc``, ``glpk``, ``cplex``, ``scip`` (the AMPL shell, which
+  needs the ``scip`` binary), ``gurobi``, ``xpress``, ...): the standard options are translated by a table of each
+  solver's own option names; a standard option a solver has no entry for is refused by name.
+
+SCIP needs no adapter of ours: Pyomo's ``scip_direct`` drives pyscipopt in-process (``scip`` is accepted as a
+shorter name for it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...core.errors import BackendNotAvailableError, InvalidProblemError, SolverError
+from ...core.result import Limit, Result, Status
+from ...core.validation import as_int_seed
+
+DEFAULT_SOLVER = "highs"
+ALIASES = {"scip": "scip_direct", "gurobi": "gurobi_direct"}
+OPTIONS = ("solver", "solver_options")  # what every pyomo adapter accepts in ``options``
+INTEGRALITY_TOL = 1e-5  # a binary read back further than this from 0 or 1 is not a whole-number solution
+
+# per solver family: its own names for the standard options (None: it has none)
+_NATIVE = {
+    "highs": {"seed": "random_seed", "threads": "threads", "time_limit": "time_limit", "rel_gap": "mip_rel_gap"},
+    "scip": {"seed": "randomization/randomseedshift", "threads": "parallel/maxnthreads", "time_limit": "limits/time",
+             "rel_gap": "limits/gap"},
+    "gurobi": {"seed": "Seed", "threads": "Threads", "time_limit": "TimeLimit", "rel_gap": "MIPGap"},
+    "cplex": {"seed": "randomseed", "threads": "threads", "time_limit": "timelimit", "rel_gap": "mip_tolerances_mipgap"},
+    "cbc": {"seed": "randomCbcSeed", "threads": "threads", "time_limit": "sec", "rel_gap": "ratioGap"},
+    "glpk": {"time_limit": "tmlim", "rel_gap": "mipgap"},
+    "xpress": {"seed": "randomseed", "threads": "threads", "time_limit": "maxtime", "rel_gap": "miprelstop"},
+}
+
+
+def family_of(name: str) -> str | None:
+    """``'scip'`` for ``scip_direct``, ``'highs'`` for ``appsi_highs``, ...: the key of :data:`_NATIVE`."""
+    base = name.lower().removeprefix("appsi_")
+    for fam in _NATIVE:
+        if base.startswith(fam):
+            return fam
+    return None
+
+
+# -- the export table ------------------------------------------------------------------------------------------------
+@dataclass
+class Export:
+    """What ``to_pyomo`` leaves on a model (as ``model._orbudget``) so that ``from_pyomo`` can read it back."""
+
+    problem: object
+    read: object  # read(problem, model) -> (x, stats) ; raises ValueError when a variable has no value
+    sense: str  # "max" or "min"
+    objective: object  # objective(problem, x) -> float, computed from x (not trusted from the solver)
+    check: object  # check(problem, x) -> str | None: why x is not feasible
+    integer: bool = True
+    kind: str = ""
+    extras: dict = field(default_factory=dict)
+
+
+_EXPORTERS: dict[type, object] = {}
+
+
+def exporter(problem_type: type):
+    """Register ``build(problem, **options) -> (model, Export)`` as the exporter of ``problem_type``."""
+
+    def deco(build):
+        _EXPORTERS[problem_type] = build
+        return build
+
+    return deco
+
+
+def require_pyomo():
+    from ...core.registry import module_available
+
+    if not module_available("pyomo"):
+        raise BackendNotAvailableError("the Pyomo export needs pyomo, which is not installed: pip install 'orbudget[pyomo]'")
+    import pyomo.environ as pyo
+
+    return pyo
+
+
+def to_pyomo(problem, **options):
+    """The Pyomo ``ConcreteModel`` of ``problem``'s exact MIP or LP: variables and constraints are named after the
+    problem's fields (``model.x[group, option]``, ``model.budget``, ...), so side constraints can be added before
+    solving; :func:`from_pyomo` reads the solved model back into a :class:`~orbudget.Result`.
+
+    Families: ``MultipleChoiceKnapsack``, ``RolloutAllocation`` (``relax=True``: the LP relaxation),
+    ``OnlineAllocation`` (the hindsight MIP; ``relax=True``: its LP), ``BanditsWithKnapsacks`` (the ``opt_lp`` LP),
+    ``CoupledRMAB`` (the action set with a linear objective, ``values=`` (J, A) per-arm level values; or the argmax of
+    a ReLU Q-network, ``network=[(W, b), ...]``, ``states=``, ``formulation='interval' | 'bigm' | 'omlt_bigm' |
+    'omlt_partition'``), ``BudgetedAssignment`` with a separable loss. Each family's page lists its components.
+
+    Example:
+        >>> import orbudget as ob, pyomo.environ as pyo
+        >>> p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 2]], costs=[[0, 2], [0, 2]], budget=2)
+        >>> m = ob.to_pyomo(p)
+        >>> sorted(m.x.keys()), pyo.value(m.budget.upper)
+        ([(0, 0), (0, 1), (1, 0), (1, 1)], 2.0)
+        >>> m.side = pyo.Constraint(expr=m.x[1, 1] == 1)     # a side constraint of the user's
+        >>> r = ob.from_pyomo(p, m, pyo.SolverFactory("appsi_highs").solve(m))
+        >>> r.status.value, r.objective, r.x.tolist()
+        ('optimal', 2.0, [0, 1])
+    """
+    require_pyomo()
+    from . import assignment, bwk, knapsack, online, rmab  # noqa: F401  (fill the export table)
+
+    for cls in type(problem).__mro__:
+        if cls in _EXPORTERS:
+            model, export = _EXPORTERS[cls](problem, **options)
+            model._orbudget = export
+            return model
+    known = ", ".join(sorted(c.__name__ for c in _EXPORTERS))
+    raise InvalidProblemError(f"`problem` of type {type(problem).__name__} has no Pyomo model; exported: {known}")
+
+
+def export_of(problem, model) -> Export:
+    export = getattr(model, "_orbudget", None)
+    if not isinstance(export, Export):
+        raise InvalidProblemError("`model` was not made by ob.to_pyomo (it carries no orbudget export record)")
+    if export.problem is not problem:
+        from ...core.validation import fingerprint
+
+        try:
+            same = type(export.problem) is type(problem) and fingerprint(export.problem) == fingerprint(problem)
+        except Exception:  # noqa: BLE001 - a problem that cannot be fingerprinted (a BudgetedAssignment's loss)
+            same = False
+        if not same:
+            raise InvalidProblemError("`model` was exported from a different problem than the one given")
+    return export
+
+
+# -- solving ---------------------------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """A solve, in orbudget's terms, whichever Pyomo interface ran it."""
+
+    status: Status
+    limit: Limit | None
+    has_solution: bool
+    bound: float | None
+    raw: str
+    seconds: float = 0.0
+    solver: str = ""
+    loader: object = None  # call to load the solution into the model's variables
+    incumbent: float | None = None
+
+
+def _finite(v):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _contrib_names():
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    return set(SolverFactory._cls)
+
+
+def solver_name(options: dict) -> str:
+    name = options.get("solver", DEFAULT_SOLVER)
+    if not isinstance(name, str) or not name:
+        raise InvalidProblemError(f"`solver` must be the name of a solver Pyomo can reach, as a string; got {name!r}")
+    return ALIASES.get(name, name)
+
+
+def solver_options(options: dict) -> dict:
+    extra = options.get("solver_options", {}) or {}
+    if not isinstance(extra, dict) or not all(isinstance(k, str) for k in extra):
+        raise InvalidProblemError(f"`solver_options` must be a dict of the solver's own option names; got {extra!r}")
+    return dict(extra)
+
+
+def _native(name: str, opts, what=("time_limit", "rel_gap", "threads", "seed")) -> dict:
+    """The standard options as the solver's own names; a standard option it has no name for is refused."""
+    table = _NATIVE.get(family_of(name) or "", {})
+    out = {}
+    for key in what:
+        value = _standard(opts, key)
+        if value is None:
+            continue
+        if key not in table:
+            raise InvalidProblemError(f"`{key}` is not known for solver {name!r}: pass it in `solver_options` under "
+                                      "the solver's own option name")
+        out[table[key]] = value
+    return out
+
+
+def _standard(opts, key):
+    if key == "rel_gap":
+        return 0.0 if opts.rel_gap is None else float(opts.rel_gap)  # exact by default, as the HiGHS adapters
+    if key == "seed":
+        return None if opts.seed is None else as_int_seed(opts.seed) % 2**31
+    if key == "threads":
+        return None if opts.threads is None else int(opts.threads)
+    return None if opts.time_limit is None else float(opts.time_limit)
+
+
+def _contrib_solver(name):
+    from pyomo.contrib.solver.common.base import Availability
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    solver = SolverFactory(name)
+    avail = solver.available()
+    if avail not in (Availability.FullLicense, Availability.LimitedLicense):
+        raise BackendNotAvailableError(f"`solver` {name!r} is not available here ({avail.name}); install its package "
+                                       "(highspy, pyscipopt, gurobipy) or name another solver")
+    return solver, avail
+
+
+def solve_model(model, opts, sense: str = "max") -> Outcome:
+    """Solve ``model`` with ``opts.options['solver']`` (default ``'highs'``) and the standard options; load the
+    solution into the model's variables when there is one."""
+    options = opts.options
+    name = solver_name(options)
+    extra = solver_options(options)
+    t0 = time.perf_counter()
+    if name in _contrib_names():
+        solver, _ = _contrib_solver(name)
+        config = dict(tee=bool(opts.verbose), load_solutions=False, raise_exception_on_nonoptimal_result=False)
+        if opts.time_limit is not None:
+            config["time_limit"] = float(opts.time_limit)
+        if "rel_gap" in solver.config:
+            config["rel_gap"] = _standard(opts, "rel_gap")
+        elif opts.rel_gap is not None:
+            raise InvalidProblemError(f"`rel_gap` is not an option of solver {name!r} (it solves no MIPs)")
+        if opts.threads is not None:
+            config["threads"] = int(opts.threads)
+        extra = {**_native(name, opts, ("seed",)), **extra}
+        if extra:
+            config["solver_options"] = extra
+        try:
+            results = solver.solve(model, **config)
+        except Exception as exc:  # noqa: BLE001 - the solver's own failure, kept with its message
+            raise SolverError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        out = outcome_of(results, sense)
+    elif name.startswith("appsi_"):
+        from pyomo.contrib.appsi.base import SolverFactory as AppsiFactory
+
+        base = name.removeprefix("appsi_")
+        try:
+            solver = AppsiFactory(base)
+        except Exception as exc:  # noqa: BLE001
+            raise InvalidProblemError(f"`solver` {name!r} is not an APPSI solver Pyomo knows") from exc
+        if not solver.available():
+            raise BackendNotAvailableError(f"`solver` {name!r} is not available here ({solver.available()})")
+        solver.config.load_solution = False
+        solver.config.stream_solver = bool(opts.verbose)
+        if opts.time_limit is not None:
+            solver.config.time_limit = float(opts.time_limit)
+        if hasattr(solver.config, "mip_gap"):
+            solver.config.mip_gap = _standard(opts, "rel_gap")
+        native = {**_native(name, opts, ("threads", "seed")), **extra}
+        holder = f"{base}_options"
+        if native:
+            if not hasattr(solver, holder):
+                raise InvalidProblemError(f"`solver_options` cannot be passed to {name!r}")
+            setattr(solver, holder, {**getattr(solver, holder), **native})
+        try:
+            results = solver.solve(model)
+        except Exception as exc:  # noqa: BLE001
+            raise SolverError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        out = outcome_of(results, sense)
+    else:
+        import pyomo.environ as pyo
+        from pyomo.opt.base.solvers import UnknownSolver
+
+        solver = pyo.SolverFactory(name)
+        if solver is None or isinstance(solver, UnknownSolver):
+            known = ", ".join(sorted(_contrib_names() | {"appsi_highs", "appsi_gurobi", "scip", "gurobi"}))
+            raise InvalidProblemError(f"`solver` {name!r} is not a solver Pyomo knows; for example: {known}")
+        if not solver.available(exception_flag=False):
+            raise BackendNotAvailableError(f"`solver` {name!r} is known to Pyomo but not available here (its "
+                                           "executable or package is missing)")
+        native = {**_native(name, opts), **extra}
+        try:
+            results = solver.solve(model, tee=bool(opts.verbose), load_solutions=False, options=native)
+        except Exception as exc:  # noqa: BLE001
+            raise SolverError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        out = outcome_of(results, sense, model=model)
+    out.seconds = time.perf_counter() - t0
+    out.solver = name
+    if out.has_solution and out.loader is not None:
+        out.loader()
+    return out
+
+
+def outcome_of(results, sense: str = "max", model=None) -> Outcome:
+    """Map a Pyomo results object (current interface, APPSI or legacy ``SolverResults``) onto an :class:`Outcome`:
+    the one status map of this backend."""
+    if isinstance(results, Outcome):
+        return results
+    from pyomo.contrib.appsi import base as appsi
+    from pyomo.contrib.solver.common import results as contrib
+    from pyomo.opt import SolverResults
+
+    if isinstance(results, contrib.Results):
+        T, S = contrib.TerminationCondition, contrib.SolutionStatus
+        tc, ss = results.termination_condition, results.solution_status
+        has = ss in (S.feasible, S.optimal) and results.solution_loader is not None
+        limits = {T.maxTimeLimit: Limit.TIME, T.iterationLimit: Limit.ITERATION, T.objectiveLimit: Limit.GAP,
+                  T.interrupted: Limit.INTERRUPTED}
+        infeasible = (T.provenInfeasible, T.locallyInfeasible, T.infeasibleOrUnbounded)
+        status, limit = _classify(tc == T.convergenceCriteriaSatisfied and ss == S.optimal,
+                                  tc == T.convergenceCriteriaSatisfied, limits.get(tc), tc in infeasible,
+                                  tc == T.unbounded, has)
+        loader = results.solution_loader.load_vars if has else None
+        return Outcome(status, limit, has, _finite(results.objective_bound), f"{tc.name}, {ss.name}", loader=loader,
+                       incumbent=_finite(results.incumbent_objective))
+    if isinstance(results, appsi.Results):
+        T = appsi.TerminationCondition
+        tc = results.termination_condition
+        has = results.best_feasible_objective is not None
+        limits = {T.maxTimeLimit: Limit.TIME, T.maxIterations: Limit.ITERATION, T.objectiveLimit: Limit.GAP,
+                  T.interrupted: Limit.INTERRUPTED}
+        status, limit = _classify(tc == T.optimal, tc == T.optimal, limits.get(tc),
+                                  tc in (T.infeasible, T.infeasibleOrUnbounded), tc == T.unbounded, has)
+        loader = results.solution_loader.load_vars if has else None
+        return Outcome(status, limit, has, _finite(results.best_objective_bound), tc.name, loader=loader,
+                       incumbent=_finite(results.best_feasible_objective))
+    if isinstance(results, SolverResults):
+        from pyomo.opt import TerminationCondition as T
+
+        tc = results.solver.termination_condition
+        # solvers that load their solution straight into the model (APPSI's and the current interface's legacy
+        # wrappers) leave ``results.solution`` empty: then the model's values are read, and none means no solution
+        has = len(results.solution) > 0 or tc in (T.optimal, T.globallyOptimal, T.locallyOptimal, T.feasible,
+                                                 T.maxTimeLimit, T.maxIterations, T.maxEvaluations, T.userInterrupt)
+        limits = {T.maxTimeLimit: Limit.TIME, T.maxIterations: Limit.ITERATION, T.maxEvaluations: Limit.ITERATION,
+                  T.minFunctionValue: Limit.GAP, T.userInterrupt: Limit.INTERRUPTED}
+        status, limit = _classify(tc in (T.optimal, T.globallyOptimal), tc in (T.optimal, T.globallyOptimal),
+                                  limits.get(tc), tc in (T.infeasible, T.infeasibleOrUnbounded), tc == T.unbounded,
+                                  has)
+        bound = results.problem.upper_bound if sense == "max" else results.problem.lower_bound
+        loader = None
+        if len(results.solution) > 0 and model is not None:
+            loader = lambda: model.solutions.load_from(results)  # noqa: E731
+        return Outcome(status, limit, has, _finite(bound), str(tc), loader=loader)
+    raise InvalidProblemError(f"`results` must be what a Pyomo solver's solve() returned; got {type(results).__name__}")
+
+
+def _classify(optimal, converged, limit, infeasible, unbounded, has):
+    if optimal:
+        return Status.OPTIMAL, None
+    if converged:  # converged without an optimal solution status: a solution, not proven optimal
+        return (Status.FEASIBLE, None) if has else (Status.NO_SOLUTION, None)
+    if limit is not None:
+        return (Status.FEASIBLE if has else Status.NO_SOLUTION), limit
+    if infeasible:
+        return Status.INFEASIBLE, None
+    if unbounded:
+        return Status.UNBOUNDED, None
+    return (Status.FEASIBLE, None) if has else (Status.ERROR, None)
+
+
+# -- reading back ----------------------------------------------------------------------------------------------------
+def value_array(var, keys, default=None) -> np.ndarray:
+    """Values of ``var[k]`` for ``keys`` as floats; ``ValueError`` when one has no value."""
+    out = np.empty(len(keys))
+    for i, k in enumerate(keys):
+        v = var[k].value
+        if v is None:
+            if default is None:
+                raise ValueError(f"{var.name}[{k}] has no value")
+            v = default
+        out[i] = v
+    return out
+
+
+def whole(values: np.ndarray, what: str) -> np.ndarray:
+    """Binary values rounded, refusing (ValueError) any further than :data:`INTEGRALITY_TOL` from 0 or 1."""
+    r = np.rint(values)
+    bad = np.abs(values - r) > INTEGRALITY_TOL
+    if bad.any():
+        raise ValueError(f"{what} holds a fractional value {values[bad][0]!r}: the model was solved as an LP")
+    return r.astype(np.int64)
+
+
+def from_pyomo(problem, model, results=None) -> Result:
+    """Read a solved :func:`to_pyomo` model back into a :class:`~orbudget.Result`.
+
+    ``x`` is read from the model's variables and checked by the problem's own feasibility check; ``objective`` is
+    computed by orbudget from ``x``. ``results`` (what the solver's ``solve()`` returned: Pyomo's current interface,
+    APPSI or a legacy ``SolverResults``) gives the status, the limit that stopped it and the bound; without it the
+    status is ``FEASIBLE`` when every variable has a value (nothing proves optimality) and ``NO_SOLUTION`` otherwise.
+    """
+    require_pyomo()
+    export = export_of(problem, model)
+    if results is None:
+        outcome = Outcome(Status.FEASIBLE, None, True, None, "no solver results given: optimality not known")
+    else:
+        outcome = outcome_of(results, export.sense, model=model)
+    return read_result(problem, model, export, outcome, {})
+
+
+def read_result(problem, model, export: Export, outcome: Outcome, timings: dict, rel_gap=None) -> Result:
+    raw = f"{outcome.solver + ': ' if outcome.solver else ''}{outcome.raw}"
+    if not outcome.has_solution:
+        return Result(status=outcome.status if outcome.status is not Status.OPTIMAL else Status.ERROR,
+                      limit=outcome.limit, bound=outcome.bound, timings=timings, message=raw)
+    try:
+        x, stats = export.read(problem, model)
+    except ValueError as exc:
+        if outcome.loader is not None:  # solved with load_solutions=False: load, then read
+            outcome.loader()
+            outcome.loader = None
+            return read_result(problem, model, export, outcome, timings, rel_gap)
+        return Result(status=Status.NO_SOLUTION, limit=outcome.limit, timings=timings,
+                      message=f"{raw}; the model's variables hold no solution ({exc})")
+    why = export.check(problem, x)
+    if why:
+        return Result(status=Status.ERROR, timings=timings,
+                      message=f"{raw}; the solver's solution fails orbudget's own check: {why}")
+    objective = float(export.objective(problem, x))
+    status, limit = outcome.status, outcome.limit
+    bound = outcome.bound
+    if bound is not None and export.integer:
+        # a maximisation's bound is never below a feasible value (nor a minimisation's above it)
+        bound = max(bound, objective) if export.sense == "max" else min(bound, objective)
+    if status is Status.OPTIMAL and export.integer and bound is not None and rel_gap:
+        gap = abs(bound - objective) / max(abs(objective), 1e-9)
+        if gap > 1e-9:
+            status, limit = Status.FEASIBLE, Limit.GAP
+    if not export.integer and status is Status.OPTIMAL:
+        bound = objective
+    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings,
+                  message=raw)
+
+
+def solve_exported(problem, opts, build_options: dict | None = None) -> Result:
+    """The body of every ``pyomo`` adapter: export, solve with the chosen solver, read back."""
+    t0 = time.perf_counter()
+    model = to_pyomo(problem, **(build_options or {}))
+    export = model._orbudget
+    t1 = time.perf_counter()
+    outcome = solve_model(model, opts, export.sense)
+    timings = {"build": t1 - t0, "solve": outcome.seconds}
+    return read_result(problem, model, export, outcome, timings, opts.rel_gap)

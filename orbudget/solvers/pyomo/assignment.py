@@ -1,0 +1,93 @@
+"""Pyomo model of budgeted assignment with a separable loss (``separable_loss=True``: the loss is Σ proxy ⊙ P, a
+linear loss of the one-hot assignment), the exact optimum that ``proxy_dp`` reaches by DP.
+
+``model.x[group, option]`` binary, ``model.one_option[group]``: Σ_option x = 1, ``model.budget``: Σ costs·x ≤ budget,
+or, when ``exact`` (whole-number costs), = the largest total within the budget that some assignment reaches (found
+by a reachable-sums pass, so the MIP is the problem's own: the budget used exactly when it can be),
+``model.loss``: minimise Σ proxy·x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.errors import InvalidProblemError
+from ...core.registry import register
+from ...problems.assignment import BudgetedAssignment
+from ._common import OPTIONS, Export, exporter, solve_exported, value_array, whole
+
+
+def largest_reachable(costs: np.ndarray, budget: int) -> int:
+    """The largest Σ_i costs[i, x_i] ≤ budget over assignments (bitset of reachable totals)."""
+    mask = (1 << (budget + 1)) - 1
+    reach = 1
+    for row in costs.tolist():
+        new = 0
+        for c in set(row):
+            new |= reach << int(c)
+        reach = new & mask
+        if not reach:
+            raise InvalidProblemError(f"`budget` {budget} is below the cheapest assignment")
+    return reach.bit_length() - 1
+
+
+def _separable(problem: BudgetedAssignment) -> str | None:
+    if not problem.separable_loss:
+        return "its loss is not declared separable (`separable_loss=True` with the `proxy` table): no linear MIP"
+    if problem.exact and problem.costs.dtype.kind != "i":
+        return "`exact` needs whole-number costs for the MIP (the largest reachable total is found in integers)"
+    return None
+
+
+@exporter(BudgetedAssignment)
+def build_assignment(problem: BudgetedAssignment):
+    import pyomo.environ as pyo
+
+    why = _separable(problem)
+    if why:
+        raise InvalidProblemError(f"`loss`: {why}")
+    n, k = problem.costs.shape
+    proxy = np.asarray(problem.proxy, float)
+    m = pyo.ConcreteModel(name=problem.name or "BudgetedAssignment")
+    m.groups = pyo.Set(initialize=range(n))
+    m.options = pyo.Set(initialize=range(k))
+    m.x = pyo.Var(m.groups, m.options, domain=pyo.Binary)
+    m.one_option = pyo.Constraint(m.groups, rule=lambda m, i: sum(m.x[i, j] for j in m.options) == 1)
+    whole_costs = problem.costs.dtype.kind == "i"
+    cost = (lambda i, j: int(problem.costs[i, j])) if whole_costs else (lambda i, j: float(problem.costs[i, j]))
+    spend = sum(cost(i, j) * m.x[i, j] for i in range(n) for j in range(k))
+    target = None
+    if problem.exact:
+        target = largest_reachable(problem.costs, int(np.floor(problem.budget)))
+        m.budget = pyo.Constraint(expr=spend == target)
+    else:
+        m.budget = pyo.Constraint(expr=spend <= float(problem.budget))
+    m.loss = pyo.Objective(expr=sum(float(proxy[i, j]) * m.x[i, j] for i in range(n) for j in range(k)),
+                           sense=pyo.minimize)
+    keys = [(i, j) for i in range(n) for j in range(k)]
+
+    def read(problem, model):
+        on = whole(value_array(model.x, keys), "x").reshape(n, k)
+        if (on.sum(axis=1) != 1).any():
+            raise ValueError("x does not pick exactly one option per group")
+        x = on.argmax(axis=1).astype(np.int64)
+        return x, {"cost": problem.cost_of(x), "budget": problem.budget, "loss_evaluations": 1}
+
+    def objective(problem, x):
+        return problem.loss_of(x)
+
+    def check(problem, x):
+        if not problem.is_feasible(x):
+            return f"its cost {problem.cost_of(x)} exceeds the budget {problem.budget}"
+        if target is not None and problem.cost_of(x) != target:
+            return f"its cost {problem.cost_of(x)} is not the largest reachable total {target} (exact budget)"
+        return None
+
+    return m, Export(problem, read, "min", objective, check, integer=True, kind="assignment",
+                     extras={"target": target})
+
+
+@register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS)
+def solve_mip(problem: BudgetedAssignment, opts):
+    """Exact MIP of a separable loss through Pyomo (any solver it reaches)."""
+    return solve_exported(problem, opts)

@@ -1,0 +1,167 @@
+"""Pyomo models of the knapsack family (mirroring :mod:`orbudget.solvers.highs.knapsack`).
+
+``MultipleChoiceKnapsack``: ``model.x[group, option]`` binary (in [0, 1] with ``relax=True``) for each available
+option whose cost alone fits the budget, ``model.one_option[group]``: Σ_option x = 1, ``model.budget``:
+Σ costs·x ≤ budget (= budget when ``exact``), ``model.value``: maximise Σ values·x.
+
+``RolloutAllocation``: the same model over its knapsack, with ``model.x[prompt, rollouts]`` indexed by the number
+of rollouts (``min_rollouts .. max``), ``model.one_count[prompt]`` and ``model.budget`` (Σ cost per rollout ·
+rollouts ≤ total_rollouts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.registry import register
+from ...problems.knapsack import MultipleChoiceKnapsack
+from ...problems.rollouts import RolloutAllocation
+from .._reduce import infeasible
+from ._common import OPTIONS, Export, exporter, solve_exported, value_array, whole
+
+
+def _columns(problem: MultipleChoiceKnapsack) -> np.ndarray:
+    """(group, option) pairs of the model: affordable options (all available ones when nothing fits, so the model
+    stays well formed and the solver reports it infeasible)."""
+    usable = problem.mask if problem.infeasibility_reason() else problem.affordable()
+    return np.argwhere(usable)
+
+
+def _number(v):
+    return int(v) if isinstance(v, (int, np.integer)) else float(v)
+
+
+def _knapsack_model(problem: MultipleChoiceKnapsack, relax: bool, group_set: str, option_labels, one_name: str):
+    import pyomo.environ as pyo
+
+    pairs = _columns(problem)
+    labels = list(option_labels)
+    keys = [(int(i), labels[int(k)]) for i, k in pairs]
+    m = pyo.ConcreteModel(name=type(problem).__name__)
+    setattr(m, group_set, pyo.Set(initialize=range(problem.n_groups)))
+    m.pairs = pyo.Set(initialize=keys, dimen=2)
+    m.x = pyo.Var(m.pairs, domain=pyo.UnitInterval if relax else pyo.Binary)
+    by_group: dict[int, list] = {}
+    for key in keys:
+        by_group.setdefault(key[0], []).append(key)
+    setattr(m, one_name, pyo.Constraint(getattr(m, group_set), rule=lambda m, i: sum(m.x[k] for k in by_group[i]) == 1))
+    cost = {key: _number(problem.costs[i, k]) for key, (i, k) in zip(keys, pairs)}
+    value = {key: float(problem.values[i, k]) for key, (i, k) in zip(keys, pairs)}
+    spend = sum(cost[k] * m.x[k] for k in keys if cost[k])
+    budget = _number(problem.budget)
+    if isinstance(spend, (int, float)):  # every option is free: the row holds no variable
+        spend = 0 * m.x[keys[0]]
+    m.budget = pyo.Constraint(expr=spend == budget if problem.exact else spend <= budget)
+    m.value = pyo.Objective(expr=sum(value[k] * m.x[k] for k in keys), sense=pyo.maximize)
+    return m, keys, pairs
+
+
+def _read_choice(problem: MultipleChoiceKnapsack, m, keys, pairs, relax: bool):
+    vals = value_array(m.x, keys)
+    if relax:
+        frac = np.zeros(problem.values.shape)
+        frac[pairs[:, 0], pairs[:, 1]] = vals
+        return frac
+    on = whole(vals, "x")
+    x = np.full(problem.n_groups, -1, dtype=np.int64)
+    rows = pairs[on == 1]
+    x[rows[:, 0]] = rows[:, 1]
+    if (x < 0).any() or np.bincount(rows[:, 0], minlength=problem.n_groups).max() > 1:
+        raise ValueError("x does not pick exactly one option per group")
+    return x
+
+
+def _check_choice(problem: MultipleChoiceKnapsack, x) -> str | None:
+    if not problem.is_feasible(x):
+        return f"its choice costs {problem.cost_of(x)}, outside the budget {problem.budget}"
+    return None
+
+
+@exporter(MultipleChoiceKnapsack)
+def build_knapsack(problem: MultipleChoiceKnapsack, *, relax: bool = False):
+    relax = bool(relax)
+    m, keys, pairs = _knapsack_model(problem, relax, "groups", range(problem.n_options), "one_option")
+
+    def read(problem, model):
+        x = _read_choice(problem, model, keys, pairs, relax)
+        if relax:
+            cost = float((x * problem.costs).sum())
+            return x, {"cost": cost}
+        return x, {"cost": problem.cost_of(x)}
+
+    def objective(problem, x):
+        return float((x * problem.values).sum()) if relax else problem.value_of(x)
+
+    def check(problem, x):
+        if relax:
+            return None if np.allclose(x.sum(axis=1), 1.0, atol=1e-6) else "fractions do not sum to one per group"
+        return _check_choice(problem, x)
+
+    return m, Export(problem, read, "max", objective, check, integer=not relax, kind="mckp")
+
+
+@exporter(RolloutAllocation)
+def build_rollouts(problem: RolloutAllocation, *, relax: bool = False):
+    relax = bool(relax)
+    kp = problem.to_knapsack()
+    counts = range(problem.min_rollouts, problem.min_rollouts + kp.n_options)
+    m, keys, pairs = _knapsack_model(kp, relax, "prompts", counts, "one_count")
+    levels = np.arange(problem.min_rollouts, problem.min_rollouts + kp.n_options)
+
+    def read(problem, model):
+        x = _read_choice(kp, model, keys, pairs, relax)
+        if relax:
+            n = x @ levels
+            return n, {"cost": float(problem.costs_per_rollout @ n), "fractions": x}
+        n = problem.min_rollouts + x
+        return n, {"cost": problem.cost_of(n)}
+
+    def objective(problem, n):
+        if relax:
+            return float((m._orbudget_fractions * kp.values).sum())
+        return problem.value_of(n)
+
+    def check(problem, n):
+        if relax:
+            return None
+        return None if problem.is_feasible(n) else f"it uses {problem.cost_of(n)} of {problem.total_rollouts} rollouts"
+
+    def read_keep(problem, model):
+        n, stats = read(problem, model)
+        if relax:
+            model._orbudget_fractions = stats.pop("fractions")
+        return n, stats
+
+    return m, Export(problem, read_keep, "max", objective, check, integer=not relax, kind="rollouts")
+
+
+def _solve(problem, opts, relax: bool):
+    reason = problem.infeasibility_reason()
+    if reason:
+        return infeasible(reason)
+    return solve_exported(problem, opts, {"relax": relax})
+
+
+@register(MultipleChoiceKnapsack, "mip", backend="pyomo", priority=80, options=OPTIONS)
+def solve_mip(problem: MultipleChoiceKnapsack, opts):
+    """Exact MIP through Pyomo with any solver it reaches (``options={'solver': 'scip'}``; default HiGHS)."""
+    return _solve(problem, opts, relax=False)
+
+
+@register(MultipleChoiceKnapsack, "lp", backend="pyomo", priority=80, options=OPTIONS)
+def solve_lp(problem: MultipleChoiceKnapsack, opts):
+    """LP relaxation through Pyomo: fractional ``x`` (N, K) and the bound."""
+    r = _solve(problem, opts, relax=True)
+    return r.replace(duals={"fractions": r.x}) if r.ok else r
+
+
+@register(RolloutAllocation, "mip", backend="pyomo", priority=80, options=OPTIONS)
+def solve_rollouts_mip(problem: RolloutAllocation, opts):
+    """Exact MIP through Pyomo over the rollout counts (any solver Pyomo reaches)."""
+    return _solve(problem, opts, relax=False)
+
+
+@register(RolloutAllocation, "lp", backend="pyomo", priority=80, options=OPTIONS)
+def solve_rollouts_lp(problem: RolloutAllocation, opts):
+    """LP relaxation through Pyomo: expected rollouts per prompt and the bound."""
+    return _solve(problem, opts, relax=True)
