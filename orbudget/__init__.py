@@ -44,6 +44,7 @@ from .problems import (
 from .problems.adx import load_adx
 from .problems.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
 from .solvers.numba.bwk import BwKPolicy
+from .solvers.pyomo import from_pyomo, to_pyomo
 
 __version__ = "0.1.0"
 
@@ -66,5 +67,5 @@ __all__ = [
     "NoSolutionError", "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RolloutAllocation",
     "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator",
     "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve",
-    "solve_many", "sweep",
+    "solve_many", "sweep", "to_pyomo", "from_pyomo",
 ]

@@ -14,6 +14,11 @@ from .numba import knapsack as _numba_knapsack  # noqa: F401
 from .numba import mckp_core as _numba_mckp_core  # noqa: F401
 from .numba import online as _numba_online  # noqa: F401
 from .ortools import knapsack as _ortools_knapsack  # noqa: F401
+from .pyomo import assignment as _pyomo_assignment  # noqa: F401
+from .pyomo import bwk as _pyomo_bwk  # noqa: F401
+from .pyomo import knapsack as _pyomo_knapsack  # noqa: F401
+from .pyomo import online as _pyomo_online  # noqa: F401
+from .pyomo import rmab as _pyomo_rmab  # noqa: F401
 from .python import knapsack as _python_knapsack  # noqa: F401
 from .python import llm as _python_llm  # noqa: F401
 from .python import rmab as _python_rmab  # noqa: F401
