@@ -109,6 +109,17 @@ def _worker_init(parent_pid: int) -> None:
     threading.Thread(target=watch, name="orbudget-parent-watchdog", daemon=True).start()
 
 
+def _cancel(futures) -> None:
+    """Cancel the futures that have not started (on an executor the caller owns, after a Ctrl-C)."""
+    for f in futures:
+        cancel = getattr(f, "cancel", None)
+        if cancel is not None:
+            try:
+                cancel()
+            except Exception:  # noqa: BLE001 - best effort: a future that cannot be cancelled runs to its end
+                pass
+
+
 def _stop_pool(pool) -> None:
     """Stop an owned process pool now: cancel what has not started and end the workers (after a Ctrl-C)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
@@ -303,8 +314,10 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor=None, 
                 results[index[id(f)]] = f.result()
     finally:
         bar.close()
-        if owned:
-            _stop_pool(pool) if interrupted else pool.shutdown(wait=True)
+        if interrupted:
+            _stop_pool(pool) if owned else _cancel(futures)
+        elif owned:
+            pool.shutdown(wait=True)
     return [r if r is not None else _not_started() for r in results]
 
 
@@ -536,8 +549,10 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
         raise
     finally:
         bar.close()
-        if owned:
-            _stop_pool(pool) if interrupted else pool.shutdown(wait=True)
+        if interrupted:
+            _stop_pool(pool) if owned else _cancel(futures)
+        elif owned:
+            pool.shutdown(wait=True)
     records = []
     for p in points:
         k = point_key(p)
