@@ -143,9 +143,11 @@ def test_routing_optimum_equals_highs(seed):
     p = ob.ModelRouting.random(120, 4, seed=seed, budget_fraction=0.2)
     p = ob.ModelRouting(quality=p.quality, costs=p.costs // 100 + 1, budget=int(p.budget // 100 + 120))
     dp = ob.solve(p, method="mckp", options={"knapsack_method": "dp"})
-    mip = ob.solve(p, method="mip", threads=1)
+    mip = ob.solve(p, method="mip", threads=1)  # the routing's own HiGHS model
     assert dp.stats["knapsack_method"] == "dp" and mip.status == ob.Status.OPTIMAL
     assert dp.objective == pytest.approx(mip.objective, abs=1e-9)
+    r = ob.solve(p, method="mckp", threads=1, options={"knapsack_method": "mip"})  # the knapsack's HiGHS model
+    assert r.status == ob.Status.OPTIMAL and r.objective == pytest.approx(mip.objective, abs=1e-9)
 
 
 @needs("highs")
