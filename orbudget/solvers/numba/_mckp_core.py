@@ -38,6 +38,7 @@ from numba import njit, objmode
 STOP_OPTIMAL = 0
 STOP_TIME = 1
 STOP_STATES = 2
+NO_MOVE = 2**62 + 1  # larger than any cost change (every total is at most 2**62)
 
 
 @njit(cache=True)
@@ -65,34 +66,29 @@ def reduce_groups(values, costs, available, exact):
     hull_pos = np.empty(n * k, np.int64)
     m = 0
     h = 0
-    idx = np.empty(k, np.int64)
+    row_cost = np.empty(k, np.int64)
     for i in range(n):
-        cnt = 0
         for j in range(k):
-            if available[i, j]:
-                idx[cnt] = j
-                cnt += 1
-        order = idx[:cnt].copy()
-        key = np.empty(cnt)
-        for a in range(cnt):
-            key[a] = -values[i, order[a]]
-        order = order[np.argsort(key, kind="mergesort")]  # value descending, index ascending among ties
-        ckey = np.empty(cnt, np.int64)
-        for a in range(cnt):
-            ckey[a] = costs[i, order[a]]
-        order = order[np.argsort(ckey, kind="mergesort")]  # then cost ascending
+            row_cost[j] = costs[i, j]
+        order = np.argsort(row_cost)  # cost ascending (ties are settled below by value, then index)
         start = m
-        for a in range(cnt):
-            j = order[a]
-            c = costs[i, j]
-            v = values[i, j]
-            if m > start:
-                if exact:
-                    if c == opt_cost[m - 1]:
-                        continue
-                elif v <= opt_val[m - 1]:
-                    continue
-            opt_idx[m] = j
+        a = 0
+        while a < k:
+            # the run of options with this cost: keep the best available one (lowest index among ties)
+            c = row_cost[order[a]]
+            best = -1
+            while a < k and row_cost[order[a]] == c:
+                j = order[a]
+                if available[i, j] and (best < 0 or values[i, j] > values[i, best]
+                                        or (values[i, j] == values[i, best] and j < best)):
+                    best = j
+                a += 1
+            if best < 0:
+                continue
+            v = values[i, best]
+            if m > start and not exact and v <= opt_val[m - 1]:
+                continue
+            opt_idx[m] = best
             opt_cost[m] = c
             opt_val[m] = v
             m += 1
@@ -191,22 +187,42 @@ def lp_fractions(opt_ptr, opt_idx, opt_cost, hull_ptr, hull_pos, vertex, brk, re
 
 
 @njit(cache=True)
-def _bound(c, v, budget, exact, su, sd, ur, dr):
-    """Upper bound on any completion of a state (cost c, value v) by the classes outside the core (-inf: none
-    fits). ``su``/``sd``: largest slope up / smallest slope down among them; ``ur``/``dr``: how far their total
-    cost can rise / fall."""
+def _bound(c, v, budget, exact, su, sd, ur, dr, mu, md):
+    """Upper bound on any completion of a state (cost c, value v) by the classes outside the core; -inf when no
+    completion fits.
+
+    Those classes move up (adding cost U in all) or down (removing D): ``su``/``sd`` are the largest slope up and
+    the smallest slope down among them (``su <= sd`` at the LP optimum), ``ur``/``dr`` the most cost they can add
+    or remove, and ``mu``/``md`` the least cost one move up or down can change (each ``NO_MOVE`` when none). With
+    ``r = budget - c`` a completion needs ``U - D <= r`` (``== r`` when exact) and gains at most ``su·U - sd·D``:
+
+    * no move up: ``D >= max(-r, md)`` when ``r < 0``, so the gain is at most ``-sd·max(-r, md)`` (0 when
+      ``r >= 0``);
+    * some move up with ``r >= mu``: at most ``su·min(r, ur)`` (minknap's bound);
+    * some move up with ``r < mu``: it must be paid for by moves down, ``D >= max(mu - r, md)``, so the gain is
+      at most ``su·r - (sd - su)·max(mu - r, md)``. This term grows as the core widens (``sd - su`` grows) and is
+      what cuts the states of the strongly correlated classes, whose LP slopes lie close together.
+    """
     r = budget - c
+    ub = -np.inf
     if r >= 0:
-        if r > ur:
-            if exact:
-                return -np.inf
-            r = ur
-        if r == 0 or su <= 0.0 and not exact:
-            return v
-        return v + su * float(r)
-    if -r > dr:
-        return -np.inf
-    return v + sd * float(r)
+        if not exact or r == 0:
+            ub = v
+    else:
+        need = max(-r, md)
+        if need <= dr:
+            ub = v - sd * float(need)
+    if ur > 0:
+        if r >= mu:
+            if r <= ur:
+                ub = max(ub, v + su * float(r))
+            elif not exact:
+                ub = max(ub, v + su * float(ur))
+        else:
+            need = max(mu - r, md)
+            if need <= dr:
+                ub = max(ub, v + su * float(r) - (sd - su) * float(need))
+    return ub
 
 
 @njit(cache=True)
@@ -265,6 +281,8 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     down = np.full(n, np.inf)
     up_range = np.zeros(n, np.int64)
     down_range = np.zeros(n, np.int64)
+    up_min = np.full(n, NO_MOVE, np.int64)
+    down_min = np.full(n, NO_MOVE, np.int64)
     cost0 = 0
     value0 = 0.0
     x = np.empty(n, np.int64)
@@ -283,6 +301,10 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
             down[i] = (opt_val[p] - opt_val[a]) / float(opt_cost[p] - opt_cost[a])
         up_range[i] = opt_cost[opt_ptr[i + 1] - 1] - opt_cost[p]
         down_range[i] = opt_cost[p] - opt_cost[opt_ptr[i]]
+        if p + 1 < opt_ptr[i + 1]:
+            up_min[i] = opt_cost[p + 1] - opt_cost[p]
+        if p > opt_ptr[i]:
+            down_min[i] = opt_cost[p] - opt_cost[p - 1]
     # -- the order in which classes join the core (minknap's expanding core): the break class first, then
     # alternately a class whose best move is up (adding cost) and one whose best move is down, each side in order
     # of how close that move's slope lies to the break slope
@@ -338,17 +360,67 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     sd = np.full(n_free + 1, np.inf)
     ur = np.zeros(n_free + 1, np.int64)
     dr = np.zeros(n_free + 1, np.int64)
+    mu = np.full(n_free + 1, NO_MOVE, np.int64)
+    md = np.full(n_free + 1, NO_MOVE, np.int64)
     for k in range(n_free - 1, -1, -1):
         i = order[k]
         su[k] = max(su[k + 1], up[i])
         sd[k] = min(sd[k + 1], down[i])
         ur[k] = ur[k + 1] + up_range[i]
         dr[k] = dr[k + 1] + down_range[i]
+        mu[k] = min(mu[k + 1], up_min[i])
+        md[k] = min(md[k + 1], down_min[i])
     # -- incumbent: the LP's integral part when it fits
     has_inc = cost0 == budget if exact else cost0 <= budget
     inc = value0 if has_inc else -np.inf
     inc_cost = cost0
     inc_node = -1
+    inc_move = -1  # a pairing move on top of the incumbent's state (an option position), -1 when none
+    # -- pairing (combo): single moves of classes outside the core, to complete states into better incumbents.
+    # Moves up sorted by cost added, with the best value gain among the cheaper ones; moves down sorted by cost
+    # saved, with the least value lost among the larger ones.
+    joined = np.zeros(n, np.bool_)
+    n_um = 0
+    n_dm = 0
+    for i in range(n):
+        if up_min[i] < NO_MOVE:
+            n_um += 1
+        if down_min[i] < NO_MOVE:
+            n_dm += 1
+    um_cost = np.empty(n_um, np.int64)
+    um_gain = np.empty(n_um)
+    um_opt = np.empty(n_um, np.int64)
+    dm_cost = np.empty(n_dm, np.int64)
+    dm_loss = np.empty(n_dm)
+    dm_opt = np.empty(n_dm, np.int64)
+    a = 0
+    b = 0
+    for i in range(n):
+        p = lp_pos[i]
+        if up_min[i] < NO_MOVE:
+            um_cost[a] = up_min[i]
+            um_gain[a] = opt_val[p + 1] - opt_val[p]
+            um_opt[a] = p + 1
+            a += 1
+        if down_min[i] < NO_MOVE:
+            dm_cost[b] = down_min[i]
+            dm_loss[b] = opt_val[p] - opt_val[p - 1]
+            dm_opt[b] = p - 1
+            b += 1
+    perm = np.argsort(um_cost)
+    um_cost, um_gain, um_opt = um_cost[perm], um_gain[perm], um_opt[perm]
+    um_best = np.empty(n_um, np.int64)  # index of the best gain among moves 0..t
+    for t in range(n_um):
+        um_best[t] = t if t == 0 or um_gain[t] > um_gain[um_best[t - 1]] else um_best[t - 1]
+    perm = np.argsort(dm_cost)
+    dm_cost, dm_loss, dm_opt = dm_cost[perm], dm_loss[perm], dm_opt[perm]
+    dm_best = np.empty(n_dm, np.int64)  # index of the least loss among moves t..end
+    for t in range(n_dm - 1, -1, -1):
+        dm_best[t] = t if t == n_dm - 1 or dm_loss[t] < dm_loss[dm_best[t + 1]] else dm_best[t + 1]
+    opt_group = np.empty(opt_idx.size, np.int64)
+    for i in range(n):
+        for j in range(opt_ptr[i], opt_ptr[i + 1]):
+            opt_group[j] = i
     # -- states and history
     cap = 1024
     sc = np.empty(cap, np.int64)
@@ -358,7 +430,7 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     sv[0] = value0
     sn[0] = -1
     n_states = 1
-    if _bound(cost0, value0, budget, exact, su[0], sd[0], ur[0], dr[0]) == -np.inf:
+    if _bound(cost0, value0, budget, exact, su[0], sd[0], ur[0], dr[0], mu[0], md[0]) == -np.inf:
         n_states = 0
     ac = np.empty(cap, np.int64)
     av = np.empty(cap)
@@ -388,6 +460,7 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
             break
         g = order[k]
         core_size = k + 1
+        joined[g] = True
         q1 = k + 1
         if has_inc:
             if integral:
@@ -434,7 +507,7 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
                 while s < n_states:
                     c = sc[s] + dc
                     v = sv[s] + dv
-                    if _bound(c, v, budget, exact, su[q1], sd[q1], ur[q1], dr[q1]) > thr:
+                    if _bound(c, v, budget, exact, su[q1], sd[q1], ur[q1], dr[q1], mu[q1], md[q1]) > thr:
                         break
                     s += 1
                 take_a = False
@@ -514,23 +587,47 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
         n_states = n_a
         if n_states > max_states:
             max_states = n_states
-        # incumbent: the best state within (exactly at) the budget
+        # incumbent: the best state within (exactly at) the budget, or completed by one move outside the core
         for a in range(n_states):
             c = sc[a]
             if (c == budget if exact else c <= budget) and sv[a] > inc:
                 inc = sv[a]
                 inc_cost = c
                 inc_node = sn[a]
+                inc_move = -1
                 has_inc = True
+            if exact:
+                continue
+            r = budget - c
+            if r > 0 and n_um > 0 and um_cost[0] <= r:
+                t = np.searchsorted(um_cost, r, side="right") - 1
+                e = um_best[t]
+                if not joined[opt_group[um_opt[e]]] and sv[a] + um_gain[e] > inc:
+                    inc = sv[a] + um_gain[e]
+                    inc_cost = c + um_cost[e]
+                    inc_node = sn[a]
+                    inc_move = um_opt[e]
+                    has_inc = True
+            elif r < 0 and n_dm > 0 and dm_cost[n_dm - 1] >= -r:
+                t = np.searchsorted(dm_cost, -r, side="left")
+                e = dm_best[t]
+                if not joined[opt_group[dm_opt[e]]] and sv[a] - dm_loss[e] > inc:
+                    inc = sv[a] - dm_loss[e]
+                    inc_cost = c - dm_cost[e]
+                    inc_node = sn[a]
+                    inc_move = dm_opt[e]
+                    has_inc = True
     upper = inc
     if stop != STOP_OPTIMAL:
         q = core_size if core_size > 0 else 0
         for a in range(n_states):
-            ub = _bound(sc[a], sv[a], budget, exact, su[q], sd[q], ur[q], dr[q])
+            ub = _bound(sc[a], sv[a], budget, exact, su[q], sd[q], ur[q], dr[q], mu[q], md[q])
             if ub > upper:
                 upper = ub
     node = inc_node
     while node >= 0:
         x[hg[node]] = opt_idx[ho[node]]
         node = hp[node]
+    if inc_move >= 0:
+        x[opt_group[inc_move]] = opt_idx[inc_move]
     return stop, has_inc, x, inc, inc_cost, upper, core_size, max_states, made
