@@ -897,8 +897,10 @@ class AdaptiveSampler:
             if n_answers is None:
                 raise InvalidProblemError("`n_answers` is required for majority vote")
             self.n_answers = as_scalar("n_answers", n_answers, integer=True, minimum=2)
-            self.prior = np.full(self.n_answers, 1.0) if prior is None else np.array(
-                as_array("prior", np.broadcast_to(prior, (self.n_answers,)), low=0.0))
+            if prior is None:
+                prior = 1.0
+            self.prior = (np.full(self.n_answers, as_scalar("prior", prior, minimum=0.0)) if np.ndim(prior) == 0
+                          else np.array(as_array("prior", prior, shape=(self.n_answers,), low=0.0)))
             if (self.prior <= 0).any():
                 raise InvalidProblemError("`prior` Dirichlet parameters must be positive")
             self.answer_counts = np.zeros((n, self.n_answers), np.int64)

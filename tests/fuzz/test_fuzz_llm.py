@@ -113,6 +113,10 @@ CASES = [
     Case("vote sampler without answers", "ob.AdaptiveSampler(3, 10, objective='majority_vote')", field="n_answers"),
     Case("sampler batch budget zero", "ob.AdaptiveSampler(3, 10, batch_budget=0)", field="batch_budget"),
     Case("sampler bad prior", "ob.AdaptiveSampler(3, 10, prior=(1, 2, 3))", field="prior"),
+    Case("vote sampler prior shape", "ob.AdaptiveSampler(3, 10, objective='majority_vote', n_answers=3, "
+                                     "prior=[1, 2])", field="prior"),
+    Case("vote sampler prior zero", "ob.AdaptiveSampler(3, 10, objective='majority_vote', n_answers=3, prior=0)",
+         field="prior"),
     Case("update before act", "ob.AdaptiveSampler(3, 10).update([0, 0, 0])", field="observations"),
     Case("too many successes", "s = ob.AdaptiveSampler(2, 10)\nc = s.act()\ns.update(c + 1)", field="observations"),
     Case("vote counts do not add up", "s = ob.AdaptiveSampler(2, 10, objective='majority_vote', n_answers=2)\n"
