@@ -417,3 +417,24 @@ def test_registered_for_every_exportable_method():
                         (ob.OnlineAllocation, "hindsight_lp"), (ob.BanditsWithKnapsacks, "opt_lp"),
                         (ob.CoupledRMAB, "myopic"), (ob.BudgetedAssignment, "mip")]:
         assert (method, "pyomo", True) in ob.available_solvers(cls)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_standard_options_are_accepted_by_each_solver(solver):
+    p = ob.MultipleChoiceKnapsack.random(10, 5, seed=0)
+    r = ob.solve(p, method="mip", backend="pyomo", seed=3, threads=1, rel_gap=0.0, time_limit=30,
+                 options={"solver": solver})
+    assert r.status is ob.Status.OPTIMAL
+    _close(r.objective, ob.solve(p).objective)
+
+
+def test_standard_options_in_each_solvers_own_names():
+    opts = SolveOptions(time_limit=2.0, rel_gap=0.01, threads=1, seed=5)
+    assert _common._native("scip_direct", opts) == {"limits/time": 2.0, "limits/gap": 0.01,
+                                                    "parallel/maxnthreads": 1, "randomization/randomseedshift": 5}
+    assert _common._native("gurobi_persistent", opts)["MIPGap"] == 0.01
+    assert _common._native("appsi_highs", opts)["mip_rel_gap"] == 0.01
+    assert _common._native("cbc", SolveOptions())["ratioGap"] == 0.0  # exact by default
+    assert _common._native("baron", SolveOptions()) == {}  # nothing asked, nothing refused
+    with pytest.raises(ob.InvalidProblemError, match="`rel_gap` is not known for solver 'baron'"):
+        _common._native("baron", SolveOptions(rel_gap=0.1))

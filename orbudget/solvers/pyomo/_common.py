@@ -193,8 +193,8 @@ def _native(name: str, opts, what=("time_limit", "rel_gap", "threads", "seed")) 
     out = {}
     for key in what:
         value = _standard(opts, key)
-        if value is None:
-            continue
+        if value is None or (key == "rel_gap" and opts.rel_gap is None and key not in table):
+            continue  # (exact by default only where the solver's gap option is known)
         if key not in table:
             raise InvalidProblemError(f"`{key}` is not known for solver {name!r}: pass it in `solver_options` under "
                                       "the solver's own option name")
