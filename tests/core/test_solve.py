@@ -84,7 +84,8 @@ def test_ctrl_c_during_a_highs_solve_is_an_interrupt_not_a_solver_error():
     sigint_in(1.0)
     r = ob.solve(p, method="mip", threads=1)
     assert r.limit is ob.Limit.INTERRUPTED and r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION), r.message
-    assert not r.ok or p.is_feasible(r.x)
+    assert "Interrupted by user" in r.message  # HiGHS stopped on its own terms, keeping its incumbent
+    assert not r.ok or (p.is_feasible(r.x) and r.bound >= r.objective)
     assert interrupt_count() > before
 
 

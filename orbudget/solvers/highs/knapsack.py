@@ -61,13 +61,27 @@ def new_highs(opts):
 
 
 def run_highs(h, what: str = "the model"):
-    """``h.run()``; raise SolverError when HiGHS refuses to start. Returns ``(info, seconds)``."""
+    """Run HiGHS; raise SolverError when it refuses to start. Returns ``(info, seconds)``.
+
+    HiGHS runs in its own thread (highspy's ``startSolve``) while this one waits, so a Ctrl-C cancels the solve:
+    HiGHS stops with "Interrupted by user" and keeps its incumbent (``status_of`` gives FEASIBLE and
+    ``Limit.INTERRUPTED``). With a plain ``h.run()`` the KeyboardInterrupt surfaced inside HiGHS' callback, which
+    reported a "solve error" and lost both the incumbent and the interrupt."""
     import time
 
     import highspy
 
     t0 = time.perf_counter()
-    run_status = h.run()
+    h.startSolve()
+    try:
+        done, run_status = h.wait(0.1)
+        while not done:
+            done, run_status = h.wait(0.1)
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        done, run_status = h.wait(0.1)
+        while not done:
+            done, run_status = h.wait(0.1)
     elapsed = time.perf_counter() - t0
     if run_status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
         from ...core.errors import SolverError
