@@ -172,7 +172,8 @@ def solve(problem, method: str | None = None, *, backend: str | None = None, tim
             result = _interrupted_result(problem, opts.incumbent)
     if result.limit is Limit.INTERRUPTED and _INTERRUPTS == seen:  # the backend handled the Ctrl-C itself
         _INTERRUPTS += 1
-    if _INTERRUPTS != seen and result.limit is None and result.status is not Status.OPTIMAL:
+    if _INTERRUPTS != seen and result.limit is None and result.status in (Status.FEASIBLE, Status.NO_SOLUTION,
+                                                                          Status.ERROR):
         # the backend swallowed the interrupt and stopped early (HiGHS reports a 'solve error'): say so, and keep
         # its solution only if it has one
         if result.ok:
