@@ -46,6 +46,15 @@ _NATIVE = {
 }
 
 
+# feasibility tolerances tightened to 1e-9 where the solver's option names are known (HiGHS' adapter does the same):
+# fewer answers that slip past a budget by a solver's default 1e-6; the user's ``solver_options`` take precedence
+_TIGHT = {
+    "highs": {"primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-9},
+    "scip": {"numerics/feastol": 1e-9},
+    "gurobi": {"FeasibilityTol": 1e-9, "IntFeasTol": 1e-9},
+}
+
+
 def family_of(name: str) -> str | None:
     """``'scip'`` for ``scip_direct``, ``'highs'`` for ``appsi_highs``, ...: the key of :data:`_NATIVE`."""
     base = name.lower().removeprefix("appsi_")
@@ -188,9 +197,10 @@ def solver_options(options: dict) -> dict:
 
 
 def _native(name: str, opts, what=("time_limit", "rel_gap", "threads", "seed")) -> dict:
-    """The standard options as the solver's own names; a standard option it has no name for is refused."""
+    """The standard options as the solver's own names, with the tight feasibility tolerances of :data:`_TIGHT`; a
+    standard option the solver has no name for is refused."""
     table = _NATIVE.get(family_of(name) or "", {})
-    out = {}
+    out = dict(_TIGHT.get(family_of(name) or "", {}))
     for key in what:
         value = _standard(opts, key)
         if value is None or (key == "rel_gap" and opts.rel_gap is None and key not in table):
@@ -429,6 +439,10 @@ def read_result(problem, model, export: Export, outcome: Outcome, timings: dict,
                       message=f"{raw}; the solver's solution fails orbudget's own check: {why}")
     objective = float(export.objective(problem, x))
     status, limit = outcome.status, outcome.limit
+    repaired = stats.pop("_downgrade", None)
+    if repaired:  # orbudget moved the solver's choice back within the budget: no longer proven optimal
+        status = Status.FEASIBLE if status is Status.OPTIMAL else status
+        raw += repaired
     bound = outcome.bound
     if bound is not None and export.integer:
         # a maximisation's bound is never below a feasible value (nor a minimisation's above it)
@@ -448,6 +462,7 @@ def solve_exported(problem, opts, build_options: dict | None = None) -> Result:
     t0 = time.perf_counter()
     model = to_pyomo(problem, **(build_options or {}))
     export = model._orbudget
+    export.extras["repair"] = True  # orbudget's own, unedited model: a budget slipped by tolerance may be repaired
     t1 = time.perf_counter()
     outcome = solve_model(model, opts, export.sense)
     timings = {"build": t1 - t0, "solve": outcome.seconds}

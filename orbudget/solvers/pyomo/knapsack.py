@@ -16,7 +16,7 @@ import numpy as np
 from ...core.registry import register
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
-from .._reduce import infeasible
+from .._reduce import infeasible, repair_budget
 from ._common import OPTIONS, Export, exporter, solve_exported, value_array, whole
 
 
@@ -27,8 +27,22 @@ def _columns(problem: MultipleChoiceKnapsack) -> np.ndarray:
     return np.argwhere(usable)
 
 
-def _number(v):
-    return int(v) if isinstance(v, (int, np.integer)) else float(v)
+RAW_UNITS_LIMIT = 2**53  # whole-number costs and budget up to this stay in the problem's own units (exact floats)
+
+
+def budget_row(problem: MultipleChoiceKnapsack, pairs: np.ndarray):
+    """``(coefficients, low, high, scale)`` of the budget row over ``pairs``. Whole-number costs and budget up to
+    2^53: the problem's own units (a solver's absolute tolerance is below one unit). Otherwise (real costs, or whole
+    numbers too large for a float to hold exactly) divided by the budget, so that the tolerance becomes relative to
+    it, as in the HiGHS adapter; orbudget's exact check decides feasibility when the answer is read back."""
+    costs = problem.costs[pairs[:, 0], pairs[:, 1]]
+    low, high = problem.spend_window()
+    if problem.whole_number_costs and max([int(c) for c in costs.tolist()] + [int(problem.budget)]) <= RAW_UNITS_LIMIT:
+        return [int(c) for c in costs.tolist()], (int(low) if problem.exact else None), int(high), 1
+    scale = problem.budget if problem.exact else problem.capped_budget()
+    scale = float(scale) if scale > 0 else 1.0
+    row = [float(c) / scale for c in costs.tolist()]
+    return row, (float(low / scale) if problem.exact else None), float(min(high, problem.capped_budget()) / scale), scale
 
 
 def _knapsack_model(problem: MultipleChoiceKnapsack, relax: bool, group_set: str, option_labels, one_name: str):
@@ -45,13 +59,20 @@ def _knapsack_model(problem: MultipleChoiceKnapsack, relax: bool, group_set: str
     for key in keys:
         by_group.setdefault(key[0], []).append(key)
     setattr(m, one_name, pyo.Constraint(getattr(m, group_set), rule=lambda m, i: sum(m.x[k] for k in by_group[i]) == 1))
-    cost = {key: _number(problem.costs[i, k]) for key, (i, k) in zip(keys, pairs)}
+    row, low, high, scale = budget_row(problem, pairs)
     value = {key: float(problem.values[i, k]) for key, (i, k) in zip(keys, pairs)}
-    spend = sum(cost[k] * m.x[k] for k in keys if cost[k])
-    budget = _number(problem.budget)
-    if isinstance(spend, (int, float)):  # every option is free: the row holds no variable
-        spend = 0 * m.x[keys[0]]
-    m.budget = pyo.Constraint(expr=spend == budget if problem.exact else spend <= budget)
+    terms = [(c, k) for c, k in zip(row, keys) if c]
+
+    def budget_rule(m):
+        if not terms:  # every option is free: nothing to constrain (an exact budget above 0 is infeasible by bounds)
+            return pyo.Constraint.Skip
+        spend = sum(c * m.x[k] for c, k in terms)
+        if problem.exact:
+            return spend == high if low == high else (low, spend, high)
+        return spend <= high
+
+    m.budget = pyo.Constraint(rule=budget_rule)
+    m.budget_scale = scale  # 1: the row is in the problem's units; else it is divided by this
     m.value = pyo.Objective(expr=sum(value[k] * m.x[k] for k in keys), sense=pyo.maximize)
     return m, keys, pairs
 
@@ -71,6 +92,21 @@ def _read_choice(problem: MultipleChoiceKnapsack, m, keys, pairs, relax: bool):
     return x
 
 
+def _repaired(kp: MultipleChoiceKnapsack, x, stats: dict, model) -> np.ndarray:
+    """A non-exact budget the solver's tolerance let slip: move groups to cheaper options (as the HiGHS adapter
+    does) and say so; an exact budget is left to the check (an ERROR that says why). Only in the ``pyomo``
+    adapters, whose model is orbudget's own: a user's model may carry side constraints a repair would break, so
+    ``from_pyomo`` reports the slip instead."""
+    if kp.exact or not model._orbudget.extras.get("repair") or kp.is_feasible(x):
+        return x
+    over = kp.cost_of(x)
+    x, moves = repair_budget(kp, x)
+    stats["repaired"] = moves
+    stats["_downgrade"] = (f"; its choice cost {over} > budget {kp.budget}, repaired by {moves} move(s) to cheaper "
+                           "options")
+    return x
+
+
 def _check_choice(problem: MultipleChoiceKnapsack, x) -> str | None:
     if not problem.is_feasible(x):
         return f"its choice costs {problem.cost_of(x)}, outside the budget {problem.budget}"
@@ -87,7 +123,9 @@ def build_knapsack(problem: MultipleChoiceKnapsack, *, relax: bool = False):
         if relax:
             cost = float((x * problem.costs).sum())
             return x, {"cost": cost}
-        return x, {"cost": problem.cost_of(x)}
+        stats: dict = {}
+        x = _repaired(problem, x, stats, model)
+        return x, {"cost": problem.cost_of(x), **stats}
 
     def objective(problem, x):
         return float((x * problem.values).sum()) if relax else problem.value_of(x)
@@ -113,8 +151,9 @@ def build_rollouts(problem: RolloutAllocation, *, relax: bool = False):
         if relax:
             n = x @ levels
             return n, {"cost": float(problem.costs_per_rollout @ n), "fractions": x}
-        n = problem.min_rollouts + x
-        return n, {"cost": problem.cost_of(n)}
+        stats: dict = {}
+        n = problem.min_rollouts + _repaired(kp, x, stats, model)
+        return n, {"cost": problem.cost_of(n), **stats}
 
     def objective(problem, n):
         if relax:
