@@ -17,6 +17,7 @@ win), the market price δ ~ m independent of θ, and the winner pays δ (second 
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from ..core.validation import as_array, as_generator, as_scalar
 from .base import Problem
 
 BUDGET_FRACTIONS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
+MAX_UNITS = 2**53  # budgets and episode lengths above this are not exact in the float64 statistics
+LOG_LIMIT = 8 * 2**30  # bytes the synthetic generator may allocate for its draws
+DRAW_BYTES = 96  # float64/int64 arrays per synthetic draw while generating (normals, price, logit, CTR, click, ...)
 # Lin's base bid b0 as tuned by the official code (read from its shipped pickles; reference §2), c0 = 1/32 .. 1/2
 OFFICIAL_LIN_BASE_BIDS = {"1458": (45, 60, 85, 130, 240), "2997": (10, 15, 20, 85, 130), "3358": (30, 45, 70, 90, 265)}
 
@@ -52,6 +56,10 @@ class BiddingCampaign(Problem):
         train_ctr, train_price: an optional training log for tuning the baselines (replayed in the same episodes).
         lin_base_bid: Lin's b0 when known (the official tuned value for iPinYou); else tuned or solved.
         name: a label.
+        cost_per_impression: the training cost per impression (CPM_train, price units) that budgets for a fraction
+            c0 are computed from, B = ⌊(cost_per_impression·c0)·T⌋; default: the mean of ``market_price``.
+        lin_base_bids: (n, 2) rows (c0, b0): Lin's base bid known for budget fraction c0 (the official tuned values
+            for iPinYou), which :meth:`with_budget` looks up for a new fraction.
     """
 
     market_price: np.ndarray
@@ -68,6 +76,8 @@ class BiddingCampaign(Problem):
     train_price: np.ndarray | None = None
     lin_base_bid: float | None = None
     name: str = ""
+    cost_per_impression: float | None = None
+    lin_base_bids: np.ndarray | None = None
 
     def __post_init__(self):
         m = as_array("market_price", self.market_price, ndim=1, nonnegative=True)
@@ -76,8 +86,8 @@ class BiddingCampaign(Problem):
         if abs(m.sum() - 1.0) > 1e-6:
             raise InvalidProblemError(f"`market_price` must sum to 1 (a probability mass function); got {m.sum():.6g}")
         theta = as_scalar("ctr_mean", self.ctr_mean, minimum=0.0, maximum=1.0, strict_minimum=True)
-        horizon = as_scalar("episode_length", self.episode_length, integer=True, minimum=1)
-        budget = as_scalar("budget", self.budget, integer=True, minimum=0)
+        horizon = as_scalar("episode_length", self.episode_length, integer=True, minimum=1, maximum=MAX_UNITS)
+        budget = as_scalar("budget", self.budget, integer=True, minimum=0, maximum=MAX_UNITS)
         self._set("market_price", m / m.sum())
         self._set("ctr_mean", float(theta))
         self._set("episode_length", int(horizon))
@@ -108,6 +118,16 @@ class BiddingCampaign(Problem):
             self._set("cost_per_click", as_scalar("cost_per_click", self.cost_per_click, minimum=0.0, strict_minimum=True))
         if self.lin_base_bid is not None:
             self._set("lin_base_bid", as_scalar("lin_base_bid", self.lin_base_bid, minimum=0.0))
+        if self.cost_per_impression is not None:
+            self._set("cost_per_impression", as_scalar("cost_per_impression", self.cost_per_impression, minimum=0.0,
+                                                       strict_minimum=True))
+        if self.lin_base_bids is not None:
+            table = as_array("lin_base_bids", self.lin_base_bids, shape=(None, 2), nonnegative=True)
+            if (table[:, 0] <= 0).any():
+                raise InvalidProblemError(f"`lin_base_bids` must hold rows (c0 > 0, b0 >= 0); got c0 = {table[:, 0]}")
+            self._set("lin_base_bids", table)
+        if not isinstance(self.name, str):
+            raise InvalidProblemError(f"`name` must be a string; got {self.name!r}")
 
     # -- derived quantities -----------------------------------------------------------------------------------
     @property
@@ -130,14 +150,43 @@ class BiddingCampaign(Problem):
     def n_episodes(self) -> int:
         return -(-self.n_auctions // self.episode_length)
 
-    def with_budget(self, budget: int | None = None, *, fraction: float | None = None, episode_length: int | None = None):
-        """The same campaign with another budget (or B = ⌊mean price·c0·T⌋ for ``fraction`` c0) or episode length."""
-        import dataclasses
+    @property
+    def budget_base(self) -> float:
+        """What a budget fraction c0 multiplies: the training cost per impression, else the market's mean price."""
+        return self.cost_per_impression if self.cost_per_impression is not None else self.mean_price
 
-        horizon = self.episode_length if episode_length is None else episode_length
+    def lin_base_bid_for(self, fraction: float) -> float | None:
+        """Lin's known b0 for budget fraction ``fraction`` (from ``lin_base_bids``), or None."""
+        return _lookup_base_bid(self.lin_base_bids, fraction)
+
+    def with_budget(self, budget: int | None = None, *, fraction: float | None = None, episode_length: int | None = None):
+        """The same campaign with another budget B, or the budget for ``fraction`` c0, or another episode length.
+
+        For a fraction, everything the loaders derive from it is recomputed the same way: B = ⌊(cost per
+        impression·c0)·T⌋ (:attr:`budget_base`) and Lin's base bid for c0 from ``lin_base_bids`` (None when not
+        known, so ``lin`` tunes or solves it), so ``from_ipinyou(folder, T, c).with_budget(fraction=c0)`` equals
+        ``from_ipinyou(folder, T, c0)``. A base bid set for one budget is not carried to another: given ``budget``
+        or ``episode_length`` alone, it is kept only if B and T are unchanged.
+        """
+        horizon = self.episode_length if episode_length is None else as_scalar(
+            "episode_length", episode_length, integer=True, minimum=1, maximum=MAX_UNITS)
         if fraction is not None:
-            budget = budget_for(self.mean_price, fraction, horizon)
-        return dataclasses.replace(self, budget=self.budget if budget is None else budget, episode_length=horizon)
+            if budget is not None:
+                raise InvalidProblemError("give `budget` or `fraction`, not both")
+            budget = budget_for(self.budget_base, fraction, horizon)
+            base = self.lin_base_bid_for(fraction)
+        else:
+            budget = self.budget if budget is None else budget
+            same = budget == self.budget and horizon == self.episode_length
+            base = self.lin_base_bid if same else None
+        budget = as_scalar("budget", budget, integer=True, minimum=0, maximum=MAX_UNITS)
+        # a copy with the three derived fields set: the rest is already validated, and re-running __post_init__
+        # would renormalise `market_price` and move it by an ulp
+        out = copy.copy(self)
+        out._set("budget", int(budget))
+        out._set("episode_length", int(horizon))
+        out._set("lin_base_bid", base)
+        return out
 
     # -- constructors -------------------------------------------------------------------------------------------
     @classmethod
@@ -148,27 +197,34 @@ class BiddingCampaign(Problem):
         info_path = folder / "info.json"
         if not info_path.exists():
             raise FileNotFoundError(f"iPinYou campaign data not found: {info_path}")
-        info = json.loads(info_path.read_text())
+        try:
+            info = json.loads(info_path.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidProblemError(f"`folder`: {info_path} is not valid JSON: {exc}") from None
+        if not isinstance(info, dict):
+            raise InvalidProblemError(f"`folder`: {info_path} must hold a JSON object; got {type(info).__name__}")
         for key in ("imp_train", "clk_train", "cost_train", "price_counter_train"):
             if key not in info:
                 raise InvalidProblemError(f"{info_path}: missing field `{key}`")
-        counts = np.asarray(info["price_counter_train"], float)
+        for key in ("imp_train", "clk_train", "cost_train"):
+            info[key] = as_scalar(key, info[key], minimum=1 if key == "imp_train" else 0)
+        counts = np.array(as_array("price_counter_train", info["price_counter_train"], ndim=1, nonnegative=True))
         pmf = (counts + 1) / (info["imp_train"] + counts.size)
         fraction = as_scalar("budget_fraction", budget_fraction, minimum=0.0, strict_minimum=True)
         horizon = as_scalar("episode_length", episode_length, integer=True, minimum=1)
-        budget = int(((info["cost_train"] / info["imp_train"]) * fraction) * horizon)
+        cost_per_impression = info["cost_train"] / info["imp_train"]
+        budget = budget_for(cost_per_impression, fraction, horizon)
         log = folder / "test.theta.txt"
         click = price = ctr = None
         if log.exists():
             click, price, ctr = parse_log(log, max_bid=counts.size - 1)
-        base = None
         tuned = OFFICIAL_LIN_BASE_BIDS.get(folder.name)
-        if tuned is not None and any(np.isclose(fraction, f) for f in BUDGET_FRACTIONS):
-            base = float(tuned[int(np.argmin([abs(fraction - f) for f in BUDGET_FRACTIONS]))])
+        table = None if tuned is None else np.array([[f, b] for f, b in zip(BUDGET_FRACTIONS, tuned)], float)
         return cls(market_price=pmf, ctr_mean=info["clk_train"] / info["imp_train"], episode_length=horizon,
                    budget=budget, ctr=ctr, price=price, click=click, ctr_sample=ctr,
-                   cost_per_click=info["cost_train"] / max(info["clk_train"], 1), lin_base_bid=base,
-                   name=f"iPinYou {folder.name}")
+                   cost_per_click=info["cost_train"] / max(info["clk_train"], 1),
+                   lin_base_bid=_lookup_base_bid(table, fraction), name=f"iPinYou {folder.name}",
+                   cost_per_impression=cost_per_impression, lin_base_bids=table)
 
     @classmethod
     def synthetic(cls, *, n_test: int = 500_000, n_train: int = 300_000, episode_length: int = 1000,
@@ -185,7 +241,9 @@ class BiddingCampaign(Problem):
         rho = as_scalar("correlation", correlation, minimum=-1.0, maximum=1.0)
         sigma = as_scalar("ctr_spread", ctr_spread, minimum=0.0)
         base = as_scalar("base_ctr", base_ctr, minimum=0.0, maximum=1.0, strict_minimum=True)
-        max_bid = as_scalar("max_bid", max_bid, integer=True, minimum=1)
+        max_bid = as_scalar("max_bid", max_bid, integer=True, minimum=1, maximum=10**6)
+        price_median = as_scalar("price_median", price_median, minimum=0.0, strict_minimum=True)
+        price_spread = as_scalar("price_spread", price_spread, minimum=0.0)
 
         def draw(n):
             z1 = rng.standard_normal(n)
@@ -194,8 +252,15 @@ class BiddingCampaign(Problem):
             logit = np.log(base / (1 - base)) + sigma * z2
             return 1 / (1 + np.exp(-logit)), price
 
-        train_ctr, train_price = draw(as_scalar("n_train", n_train, integer=True, minimum=1))
-        test_ctr, test_price = draw(as_scalar("n_test", n_test, integer=True, minimum=1))
+        n_train = as_scalar("n_train", n_train, integer=True, minimum=1)
+        n_test = as_scalar("n_test", n_test, integer=True, minimum=1)
+        for field, n in (("n_test", n_test), ("n_train", n_train)):
+            need = DRAW_BYTES * float(n)
+            if need > LOG_LIMIT:
+                raise InvalidProblemError(f"`{field}` {n} is too large: its draws need {need / 2**30:.1f} GiB (limit "
+                                          f"{LOG_LIMIT / 2**30:.0f} GiB)")
+        train_ctr, train_price = draw(n_train)
+        test_ctr, test_price = draw(n_test)
         counts = np.bincount(train_price, minlength=max_bid + 1).astype(float)
         pmf = (counts + 1) / (counts.sum() + counts.size)
         mean_price = float(np.arange(max_bid + 1) @ pmf)
@@ -205,6 +270,14 @@ class BiddingCampaign(Problem):
                    click=(rng.random(test_ctr.size) < test_ctr).astype(np.int64), true_ctr=test_ctr,
                    ctr_sample=train_ctr[: min(train_ctr.size, 50_000)], train_ctr=train_ctr, train_price=train_price,
                    name=f"synthetic σc={sigma} ρ={rho}")
+
+
+def _lookup_base_bid(table, fraction: float) -> float | None:
+    """b0 of the row of ``table`` ((c0, b0) rows) whose c0 is ``fraction`` (np.isclose), or None."""
+    if table is None:
+        return None
+    hit = np.flatnonzero(np.isclose(np.asarray(table)[:, 0], fraction))
+    return float(table[hit[0], 1]) if hit.size else None
 
 
 def budget_for(mean_price: float, fraction: float, episode_length: int) -> int:
@@ -245,7 +318,8 @@ PAPER_METHODS = ("rlb", "rlb_exact", "ss_mdp", "lin", "ortb", "dual_pacing", "mc
 
 def results_table(campaign: BiddingCampaign, methods=PAPER_METHODS, fractions=BUDGET_FRACTIONS, seed=0) -> list[dict]:
     """The paper's table for one campaign: one record per (budget fraction, method) with the score (expected clicks
-    on synthetic logs, clicks otherwise) and the replay statistics. Budgets are B = ⌊mean price·c0·T⌋."""
+    on synthetic logs, clicks otherwise) and the replay statistics. Each fraction's campaign is
+    ``campaign.with_budget(fraction=c0)``: B = ⌊(cost per impression·c0)·T⌋ and Lin's base bid for that c0."""
     from ..core.solve import solve
 
     rows = []

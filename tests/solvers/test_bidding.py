@@ -201,3 +201,200 @@ def test_bad_logs_and_budgets(tmp_path):
     c = ob.BiddingCampaign(market_price=pmf, ctr_mean=0.01, episode_length=10, budget=5)
     with pytest.raises(ob.InvalidProblemError, match="no auction log to replay"):
         ob.solve(c, method="rlb")
+
+
+# -- issue 13: budgets per fraction, checkpoints, seeds, options and table sizes ---------------------------------------
+def _tiny_ipinyou(folder):
+    """A campaign folder named like an official one (2997) with a small info.json and log, so the loader's budget and
+    Lin lookups can be tested without the shared data."""
+    folder.mkdir(parents=True)
+    counts = np.zeros(301, int)
+    counts[[3, 10, 40, 90]] = [50, 30, 15, 5]
+    cost = int(np.arange(301) @ counts)
+    (folder / "info.json").write_text(json.dumps({"imp_train": int(counts.sum()), "clk_train": 3, "cost_train": cost,
+                                                   "price_counter_train": counts.tolist()}))
+    rng = np.random.default_rng(0)
+    lines = [f"{int(rng.random() < 0.01)} {int(rng.choice([3, 10, 40, 90]))} {rng.uniform(0.001, 0.05):.5f}"
+             for _ in range(3000)]
+    (folder / "test.theta.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _same_fields(a, b):
+    import dataclasses
+
+    from orbudget.core.io import values_equal
+
+    for f in dataclasses.fields(a):
+        assert values_equal(getattr(a, f.name), getattr(b, f.name)), f.name
+
+
+def test_with_budget_recomputes_what_from_ipinyou_derives(tmp_path):
+    folder = _tiny_ipinyou(tmp_path / "2997")
+    for start in (1 / 32, 1 / 2):
+        base = ob.BiddingCampaign.from_ipinyou(folder, 100, start)
+        for c0 in BUDGET_FRACTIONS:
+            _same_fields(base.with_budget(fraction=c0), ob.BiddingCampaign.from_ipinyou(folder, 100, c0))
+        _same_fields(base.with_budget(fraction=1 / 8, episode_length=50), ob.BiddingCampaign.from_ipinyou(folder, 50, 1 / 8))
+    info = json.loads((folder / "info.json").read_text())
+    c = ob.BiddingCampaign.from_ipinyou(folder, 100, 1 / 4)
+    assert c.budget == int(((info["cost_train"] / info["imp_train"]) * (1 / 4)) * 100) != int(c.mean_price * 25)
+    assert c.lin_base_bid == 85  # the official 2997 value at c0 = 1/4
+    other = c.with_budget(fraction=1 / 3)  # no official b0 for this fraction: lin tunes or solves it
+    assert other.lin_base_bid is None and ob.solve(other, method="lin").stats["base_bid_from"] == "solved"
+    # a base bid belongs to its budget: a new budget or episode length does not carry it
+    assert c.with_budget(c.budget).lin_base_bid == 85 and c.with_budget(c.budget + 1).lin_base_bid is None
+    assert c.with_budget(episode_length=200).lin_base_bid is None
+    with pytest.raises(ob.InvalidProblemError, match="`budget` or `fraction`, not both"):
+        c.with_budget(5, fraction=1 / 8)
+    # the synthetic generator's budgets follow its market's mean price, and with_budget agrees with it
+    kw = dict(n_test=500, n_train=2000, episode_length=100, seed=3)
+    _same_fields(ob.BiddingCampaign.synthetic(budget_fraction=1 / 32, **kw).with_budget(fraction=1 / 4),
+                 ob.BiddingCampaign.synthetic(budget_fraction=1 / 4, **kw))
+
+
+def test_lin_clicks_on_2997_at_every_budget_fraction(data_dir):
+    """Lin with the official b0 per c0 (reference §2): with_budget and results_table used to keep c0 = 1/32's b0 = 10
+    (71 clicks at every c0) and a budget from the smoothed mean price."""
+    from orbudget.problems.bidding import results_table
+
+    folder = data_dir / "ipinyou" / "2997"
+    base = ob.BiddingCampaign.from_ipinyou(folder, 1000, 1 / 32)
+    want = [71, 77, 93, 242, 377]
+    for c0, clicks in zip(BUDGET_FRACTIONS, want):
+        c = base.with_budget(fraction=c0)
+        _same_fields(c, ob.BiddingCampaign.from_ipinyou(folder, 1000, c0))
+        assert ob.solve(c, method="lin").stats["clicks"] == clicks, c0
+    rows = results_table(base, methods=("lin",))
+    assert [r["score"] for r in rows] == want
+    assert [r["budget"] for r in rows] == [ob.BiddingCampaign.from_ipinyou(folder, 1000, f).budget
+                                           for f in BUDGET_FRACTIONS]
+
+
+def _small_campaign(seed=4, **kw):
+    return ob.BiddingCampaign.synthetic(**{"n_test": 3000, "n_train": 5000, "episode_length": 300,
+                                           "budget_fraction": 1 / 8, "seed": seed, **kw})
+
+
+@needs("torch")
+def test_rlb_nn_checkpoints_belong_to_their_campaign_and_options(tmp_path):
+    c, other = _small_campaign(), _small_campaign(seed=5)
+    ckpt = tmp_path / "nn.pt"
+    opts = {"horizon0": 20, "steps": 30, "checkpoint": str(ckpt), "device": "cpu"}
+    r = ob.solve(c, method="rlb_nn", seed=0, options=opts)
+    data = ckpt.read_bytes()
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint` belongs to another problem"):
+        ob.solve(other, method="rlb_nn", seed=0, options=opts)
+    for change in ({"horizon0": 25}, {"dp": "mean"}):
+        with pytest.raises(ob.InvalidProblemError, match="`checkpoint` .* was trained with"):
+            ob.solve(c, method="rlb_nn", seed=0, options={**opts, **change})
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint` .* was trained with"):
+        ob.solve(c, method="rlb_nn", seed=1, options=opts)
+    with pytest.raises(ob.InvalidProblemError, match="has trained 30 steps, more than `options.steps` = 10"):
+        ob.solve(c, method="rlb_nn", seed=0, options={**opts, "steps": 10})
+    assert ckpt.read_bytes() == data  # a refused checkpoint is left as it was
+    again = ob.solve(c, method="rlb_nn", seed=0, options=opts)
+    assert again.stats["resumed_at"] == 30 and again.objective == r.objective
+    # files that are not checkpoints: clear errors, not unpickling tracebacks
+    import torch
+
+    bad = tmp_path / "bad.pt"
+    for content in (b"", b"not a checkpoint", data[: len(data) // 2]):
+        bad.write_bytes(content)
+        with pytest.raises(ob.InvalidProblemError, match="`checkpoint` .* is not an rlb_nn checkpoint"):
+            ob.solve(c, method="rlb_nn", seed=0, options={**opts, "checkpoint": str(bad)})
+    ob.save(c, tmp_path / "campaign.json")
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint` .* is not an rlb_nn checkpoint"):
+        ob.solve(c, method="rlb_nn", seed=0, options={**opts, "checkpoint": str(tmp_path / "campaign.json")})
+    state = torch.load(ckpt, weights_only=True)
+    for broken, fragment in ((dict(state, kind="sequoia"), "got a state of a 'sequoia'"),
+                             ({key: v for key, v in state.items() if key != "fingerprint"}, "carrying the problem's"),
+                             ({"net": state["net"], "opt": state["opt"], "step": 30}, "missing 'options'"),
+                             (dict(state, step=-3), "bad step count"), ([1, 2], "a dict from"),
+                             (dict(state, net={"0.weight": torch.zeros(2)}), "does not hold this network's weights")):
+        torch.save(broken, bad)
+        with pytest.raises(ob.InvalidProblemError, match=f"`checkpoint`.*{fragment}"):
+            ob.solve(c, method="rlb_nn", seed=0, options={**opts, "checkpoint": str(bad)})
+    with pytest.raises(ob.InvalidProblemError, match="`checkpoint` must be a file path"):
+        ob.solve(c, method="rlb_nn", seed=0, options={**opts, "checkpoint": str(tmp_path)})
+
+
+@needs("torch")
+def test_rlb_nn_seeds_and_devices():
+    import torch
+
+    c = _small_campaign()
+    opts = {"horizon0": 20, "steps": 20}
+    a = ob.solve(c, method="rlb_nn", seed=np.random.default_rng(7), options=opts)
+    b = ob.solve(c, method="rlb_nn", seed=np.random.default_rng(7), options=opts)
+    assert a.objective == b.objective and a.stats["max_episode_spend"] <= c.budget
+    for device, fragment in (("meta", "must be 'cpu' or a CUDA device"), (3, "must be a device name"),
+                             ("tpu", "must be a device name"),
+                             ("nonsense", "must be a device name")):
+        with pytest.raises(ob.InvalidProblemError, match=f"`options.device` {fragment}"):
+            ob.solve(c, method="rlb_nn", options={**opts, "device": device})
+    if not torch.cuda.is_available():
+        with pytest.raises(ob.InvalidProblemError, match="`options.device` is 'cuda' but CUDA is not available"):
+            ob.solve(c, method="rlb_nn", options={**opts, "device": "cuda"})
+    with pytest.raises(ob.InvalidProblemError, match="`options.dp` must be one of"):
+        ob.solve(c, method="rlb_nn", options={**opts, "dp": "exactly"})
+    with pytest.raises(ob.InvalidProblemError, match="`seed` must be >= 0"):
+        ob.solve(c, method="rlb_nn", seed=-1, options=opts)
+
+
+def test_bidding_options_are_checked():
+    c = _small_campaign()
+    for method, options, fragment in (
+            ("ortb", {"form": "2"}, "`options.form` must be 1 or 2"), ("ortb", {"form": 1.5}, "`options.form`"),
+            ("ortb", {"form": True}, "`options.form`"), ("ortb", {"lam": 0}, "`options.lam` must be > 0"),
+            ("lin", {"base_bid": 10, "mode": "tuned"}, "cannot be combined with `options.base_bid`"),
+            ("lin", {"mode": "guess"}, "`options.mode` must be one of"), ("lin", {"base_bid": -1}, "`options.base_bid`"),
+            ("const", {"bid": c.max_bid + 1}, f"`options.bid` must be <= {c.max_bid}"),
+            ("const", {"bid": 2.5}, "`options.bid` must be a whole number"), ("rand", {"range": np.inf}, "`options.range`"),
+            ("dual_pacing", {"scale": -1}, "`options.scale` must be >= 0"),
+            ("rlb", {"anything": 1}, "unknown key `anything` for method 'rlb'")):
+        with pytest.raises(ob.InvalidProblemError, match=fragment):
+            ob.solve(c, method=method, options=options)
+
+
+@pytest.mark.parametrize("method, options", [("lin", {"base_bid": 1e300}), ("rand", {"range": 1e300}),
+                                             ("ortb", {"lam": 1e-300}), ("lin", {"base_bid": 2.0**63})])
+def test_huge_bid_scales_cap_bids_instead_of_wrapping(method, options):
+    """⌊θ·b0/θ̄⌋ with b0 = 1e300 used to wrap to INT64_MIN in the int64 cast: every bid became negative and lost."""
+    c = _small_campaign()
+    r = ob.solve(c, method=method, seed=0, options=options)
+    assert (r.x >= 0).all() and (r.x <= c.max_bid).all()
+    top = ob.solve(c, method="const", options={"bid": c.max_bid})  # huge bids act as the top bid, capped by b
+    assert r.stats["impressions"] == top.stats["impressions"] > 0 and r.stats["cost"] == top.stats["cost"]
+    won = r.x >= c.price
+    for e in range(c.n_episodes):
+        s = slice(e * c.episode_length, (e + 1) * c.episode_length)
+        assert c.price[s][won[s]].sum() <= c.budget
+
+
+def test_huge_budgets_and_horizons_are_refused_with_the_memory_needed():
+    c = _small_campaign()
+    big = c.with_budget(10**9)
+    for method in ("rlb", "rlb_exact", "ss_mdp"):
+        with pytest.raises(ob.InvalidProblemError, match=r"`budget` 1000000000 with `episode_length` 300 .* 2235.2 GiB"):
+            ob.solve(big, method=method)
+    assert ob.solve(big, method="lin").stats["max_episode_spend"] <= big.budget  # no table: fine
+    with pytest.raises(ob.InvalidProblemError, match="`budget` must be <= 9007199254740992"):
+        c.with_budget(2**60)
+    with pytest.raises(ob.InvalidProblemError, match="`episode_length` must be <= 9007199254740992"):
+        c.with_budget(episode_length=10**17)
+
+
+@needs("torch")
+def test_rlb_nn_and_torch_tables_refuse_huge_sizes():
+    from orbudget.solvers.torch.bidding import value_tables
+
+    c = _small_campaign(episode_length=300_000)
+    huge = c.with_budget(10**12)
+    with pytest.raises(ob.InvalidProblemError, match="`budget` 1000000000000 with `options.horizon0` 1000 .* GiB"):
+        ob.solve(huge, method="rlb_nn", options={"steps": 1})
+    with pytest.raises(ob.InvalidProblemError, match="`budget` 1000000000 with `horizon` 1000 .* GiB"):
+        value_tables(c.market_price, c.ctr_mean, 1000, 10**9)
+    with pytest.raises(ob.InvalidProblemError, match="`device` is 'cuda' but CUDA|`device` must be 'cpu'"):
+        value_tables(c.market_price, c.ctr_mean, 5, 5, device="cuda" if not __import__("torch").cuda.is_available()
+                     else "meta")

@@ -21,7 +21,29 @@ from ...core.validation import as_choice, as_scalar
 from ...problems.bidding import BiddingCampaign
 
 GRID_POINTS = 4096
+TABLE_LIMIT = 8 * 2**30  # bytes: a DP value table larger than this is refused with the size it would need
 _NO_TABLE = np.zeros((1, 1))
+_BID_CEILING = 2.0**62  # bids are capped at min(b, δmax) in the replay; this only keeps the int64 cast exact
+
+
+def as_bids(values) -> np.ndarray:
+    """⌊values⌋ as int64 bids: NaN and negatives become 0 and huge values a large finite bid (the replay caps every
+    bid at min(b, δmax)), so no float outside int64 wraps to a negative or garbage bid when cast."""
+    v = np.floor(np.asarray(values, dtype=float))
+    v = np.nan_to_num(v, nan=0.0, posinf=_BID_CEILING, neginf=0.0)
+    return np.clip(v, 0.0, _BID_CEILING).astype(np.int64)
+
+
+def check_table_size(problem: BiddingCampaign, method: str, cells: float, *, bytes_per_cell: int = 8,
+                     horizon_field: str = "episode_length", horizon: int | None = None) -> None:
+    """Refuse a DP whose tables (``cells`` entries of ``bytes_per_cell`` bytes) would need more than TABLE_LIMIT."""
+    need = float(cells) * bytes_per_cell
+    if need > TABLE_LIMIT:
+        horizon = problem.episode_length if horizon is None else horizon
+        raise InvalidProblemError(
+            f"`budget` {problem.budget} with `{horizon_field}` {horizon} is too large for {method!r}: its value tables "
+            f"need {need / 2**30:.1f} GiB (limit {TABLE_LIMIT / 2**30:.0f} GiB); use 'rlb_nn' (a short `horizon0`), "
+            "'lin' or 'dual_pacing', which need no T×B table")
 
 
 def _needs_log(problem: BiddingCampaign):
@@ -44,9 +66,10 @@ def stop_loss_grid(ctr_sample: np.ndarray, points: int = GRID_POINTS) -> tuple[n
     return np.maximum(grid, 0.0), step
 
 
-def rlb_table(problem: BiddingCampaign, exact: bool) -> np.ndarray:
+def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb") -> np.ndarray:
     from ._bidding import value_table, value_table_exact
 
+    check_table_size(problem, method, problem.episode_length * (problem.budget + 1.0))
     pmf = np.ascontiguousarray(problem.market_price)
     if not exact:
         return value_table(problem.episode_length, problem.budget, pmf, problem.ctr_mean, True)
@@ -141,7 +164,7 @@ def _timed_result(problem, code, extra=None, message="", **kw):
 # -- DP policies --------------------------------------------------------------------------------------------------
 def _dp_policy(problem: BiddingCampaign, exact: bool, message: str) -> Result:
     t0 = time.perf_counter()
-    v = rlb_table(problem, exact=exact)
+    v = rlb_table(problem, exact=exact, method="rlb_exact" if exact else "rlb")
     t1 = time.perf_counter()
     r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message=message)
     return r.replace(timings={**r.timings, "dp": t1 - t0})
@@ -162,13 +185,13 @@ def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
 @register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log)
 def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
     """SS-MDP (Amin et al. 2012): the same θ̄-DP table, bidding with θ̄ for every impression (ignores features)."""
-    return _timed_result(problem, 2, table=rlb_table(problem, exact=False), message="SS-MDP")
+    return _timed_result(problem, 2, table=rlb_table(problem, exact=False, method="ss_mdp"), message="SS-MDP")
 
 
 # -- baselines ------------------------------------------------------------------------------------------------------
 def lin_bids(problem: BiddingCampaign, base: float, ctr) -> np.ndarray:
     """Lin's bid ⌊b0·θ/θ̄⌋ (product, then division, then truncation, as the official code)."""
-    return np.floor(np.asarray(ctr) * base / problem.ctr_mean).astype(np.int64)
+    return as_bids(np.asarray(ctr) * base / problem.ctr_mean)
 
 @register(BiddingCampaign, "lin", backend="numba", priority=20, supports=_needs_log, options=("base_bid", "mode"))
 def solve_lin(problem: BiddingCampaign, opts) -> Result:
@@ -180,6 +203,9 @@ def solve_lin(problem: BiddingCampaign, opts) -> Result:
     def bids(base, ctr):
         return lin_bids(problem, base, ctr)
 
+    if b0 is not None and mode is not None:
+        raise InvalidProblemError("`options.mode` chooses how b0 is found; it cannot be combined with "
+                                  "`options.base_bid`, which gives b0")
     if b0 is None and mode is None and problem.lin_base_bid is not None:
         b0, how = problem.lin_base_bid, "official"
     elif b0 is not None:
@@ -200,7 +226,7 @@ def solve_lin(problem: BiddingCampaign, opts) -> Result:
 @register(BiddingCampaign, "mcpc", backend="numba", priority=50, supports=_needs_log)
 def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
     """Mcpc: ⌊θ·eCPC_train⌋."""
-    return _timed_result(problem, 0, fixed=np.floor(problem.ctr * problem.ecpc).astype(np.int64),
+    return _timed_result(problem, 0, fixed=as_bids(problem.ctr * problem.ecpc),
                          extra={"ecpc_train": problem.ecpc}, message="Mcpc")
 
 
@@ -212,7 +238,7 @@ def solve_const(problem: BiddingCampaign, opts) -> Result:
         return np.full(ctr.size, int(c), np.int64)
 
     if opts.get("bid") is not None:
-        c, how = as_scalar("options.bid", opts.get("bid"), integer=True, minimum=0), "given"
+        c, how = as_scalar("options.bid", opts.get("bid"), integer=True, minimum=0, maximum=problem.max_bid), "given"
     elif problem.train_ctr is not None:
         c, how = _tune(problem, range(0, problem.max_bid + 1), bids), "tuned"
     else:
@@ -224,12 +250,15 @@ def solve_const(problem: BiddingCampaign, opts) -> Result:
 @register(BiddingCampaign, "rand", backend="numba", priority=80, supports=_needs_log, options=("range",))
 def solve_rand(problem: BiddingCampaign, opts) -> Result:
     """Rand: ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
-    from ...core.validation import as_generator
+    from ...core.validation import as_generator, as_int_seed
 
     seed = opts.seed if opts.seed is not None else 0
+    if isinstance(seed, np.random.Generator):  # one draw: every candidate R and the final bids share the uniforms
+        seed = as_int_seed(seed)
+    as_generator(seed)  # checks the seed's type before any tuning
 
     def bids(r, ctr):
-        return np.floor(as_generator(seed).random(ctr.size) * r).astype(np.int64)
+        return as_bids(as_generator(seed).random(ctr.size) * r)
 
     if opts.get("range") is not None:
         r, how = as_scalar("options.range", opts.get("range"), minimum=0.0), "given"
@@ -258,16 +287,17 @@ def ortb_bids(theta, c, lam, form):
     else:
         u = (theta + np.sqrt(c * c * lam * lam + theta * theta)) / (c * lam)
         out = c * (np.cbrt(u) - 1 / np.cbrt(u))
-    return np.floor(out).astype(np.int64)
+    return as_bids(out)
 
 
 @register(BiddingCampaign, "ortb", backend="numba", priority=40, supports=_needs_log, options=("form", "lam"))
 def solve_ortb(problem: BiddingCampaign, opts) -> Result:
     """ORTB (Zhang, Yuan, Wang 2014), concave bids in θ; c fitted to the win curve, λ tuned on the training log or
     solved so the model spend rate is B/T. ``form`` 1 or 2."""
-    form = int(opts.get("form", 1))
-    if form not in (1, 2):
-        raise InvalidProblemError(f"`options.form` must be 1 or 2; got {form}")
+    form = opts.get("form", 1)
+    if isinstance(form, bool) or form not in (1, 2):
+        raise InvalidProblemError(f"`options.form` must be 1 or 2; got {form!r}")
+    form = int(form)
     c = win_curve_fit(problem, form)
     if opts.get("lam") is not None:
         lam, how = as_scalar("options.lam", opts.get("lam"), minimum=0.0, strict_minimum=True), "given"

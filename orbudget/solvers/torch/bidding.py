@@ -12,14 +12,42 @@ import numpy as np
 
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
-from ...core.validation import as_scalar
+from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.bidding import BiddingCampaign
+
+CHECKPOINT_KIND = "rlb_nn checkpoint"
+# float64 arrays per (t, b) cell of the T0 training grid: V, D, t, b, target, 2 features, prediction, table, slack
+TRAINING_ARRAYS = 10
 
 
 def default_device():
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def as_device(name: str, value):
+    """``None`` (CUDA when there is one, else the CPU), or a device string / ``torch.device`` that exists here;
+    anything else raises InvalidProblemError naming ``name`` (not an AssertionError deep inside torch)."""
+    import torch
+
+    if value is None:
+        return default_device()
+    if not isinstance(value, (str, torch.device)):
+        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r}")
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r} ({exc})") \
+            from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InvalidProblemError(f"`{name}` is {value!r} but CUDA is not available here; use 'cpu' (or None)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise InvalidProblemError(f"`{name}` is {value!r} but there are {torch.cuda.device_count()} CUDA devices")
+    elif device.type != "cpu":
+        raise InvalidProblemError(f"`{name}` must be 'cpu' or a CUDA device; got {value!r}")
+    return device
 
 
 def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss=None, zero_at_empty: bool = True,
@@ -34,10 +62,22 @@ def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss
     """
     import torch
 
-    device = torch.device(device) if device is not None else default_device()
+    from ...core.validation import as_array
+
+    device = as_device("device", device)
     dtype = dtype or torch.float64
-    m = torch.as_tensor(np.atleast_2d(market_price), dtype=dtype, device=device)
-    theta = torch.as_tensor(np.atleast_1d(ctr_mean), dtype=dtype, device=device)
+    horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
+    budget = as_scalar("budget", budget, integer=True, minimum=0)
+    pmfs = np.array(as_array("market_price", np.atleast_2d(market_price), ndim=2, nonnegative=True))  # writable
+    thetas = np.array(as_array("ctr_mean", np.atleast_1d(ctr_mean), shape=(pmfs.shape[0],), low=0.0, high=1.0))
+    need = float(pmfs.shape[0]) * horizon * (budget + 1) * torch.tensor([], dtype=dtype).element_size()
+    from ..numba.bidding import TABLE_LIMIT
+
+    if need > TABLE_LIMIT:
+        raise InvalidProblemError(f"`budget` {budget} with `horizon` {horizon} for {pmfs.shape[0]} campaigns needs "
+                                  f"{need / 2**30:.1f} GiB of value tables (limit {TABLE_LIMIT / 2**30:.0f} GiB)")
+    m = torch.as_tensor(pmfs, dtype=dtype, device=device)
+    theta = torch.as_tensor(thetas, dtype=dtype, device=device)
     n_camp, width = m.shape
     max_bid = width - 1
     cols = budget + 1
@@ -94,53 +134,67 @@ def _features(t, b, mean_price):
     return torch.stack([t / 1000.0, torch.clamp(b / (t * mean_price), max=8.0)], dim=-1)
 
 
-def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: int = 1000, seed: int = 0,
+def training_budget(problem: BiddingCampaign, horizon0: int) -> int:
+    """B0: the budget range the T0 table must cover for the mapping b·T0/t, plus one full bid of headroom."""
+    return int(math.ceil(problem.budget * horizon0 / problem.episode_length)) + problem.max_bid + 1
+
+
+def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: int = 1000, seed=0,
                             checkpoint=None, device=None, exact: bool = True):
     """Fit D(t, b) = V(t, b+1) − V(t, b) of the DP at horizon T0 (the CTR-integrated DP when ``exact`` and the
     campaign has a CTR sample, else the paper's θ̄-DP) with an MLP 2→30→15→1 (tanh), inputs
     (t/1000, b/(t·mean price)), output scaled by θ̄ and clipped at 0 (Cai et al.'s RLB-NN). Returns the table
-    D̂(t, b) for t <= T0 and b up to the mapped budget. ``checkpoint``: a path written atomically every 500 steps and
-    at the end; training resumes from it (an interrupted run continues where it stopped)."""
+    D̂(t, b) for t <= T0 and b up to the mapped budget.
+
+    ``checkpoint``: a path written atomically every 500 steps and at the end; training resumes from it (an
+    interrupted run continues where it stopped). A checkpoint carries its ``kind``, the campaign's fingerprint and
+    the training options (T0, B0, DP, seed); one from another campaign or other options, one that has trained more
+    than ``steps``, or a file that is not an rlb_nn checkpoint is refused with InvalidProblemError naming
+    ``checkpoint`` and left untouched (it is never silently reused or overwritten).
+    """
     import torch
 
     from ..numba._bidding import value_table, value_table_exact
-    from ..numba.bidding import stop_loss_grid
+    from ..numba.bidding import check_table_size, stop_loss_grid
 
-    device = device or default_device()
-    budget0 = int(math.ceil(problem.budget * horizon0 / problem.episode_length)) + problem.max_bid + 1
-    pmf = np.ascontiguousarray(problem.market_price)
-    if exact and problem.ctr_sample is not None:
-        grid, step = stop_loss_grid(problem.ctr_sample)
-        v = value_table_exact(horizon0 + 1, budget0 + 1, pmf, grid, step)
-    else:
-        v = value_table(horizon0 + 1, budget0 + 1, pmf, problem.ctr_mean, True)
-    diffs = np.diff(v, axis=1)  # (T0+1, B0+1)
+    horizon0 = int(as_scalar("horizon0", horizon0, integer=True, minimum=2, maximum=problem.episode_length))
+    steps = int(as_scalar("steps", steps, integer=True, minimum=0))
+    seed = as_int_seed(seed)
+    device = as_device("device", device)
+    budget0 = training_budget(problem, horizon0)
+    check_table_size(problem, "rlb_nn", (horizon0 + 2) * (budget0 + 2), bytes_per_cell=8 * TRAINING_ARRAYS,
+                     horizon_field="options.horizon0", horizon=horizon0)
+    dp = "exact" if (exact and problem.ctr_sample is not None) else "mean_ctr"
+    identity = {"horizon0": horizon0, "budget0": budget0, "dp": dp, "seed": seed}
+    path = None if checkpoint is None else _checkpoint_path(checkpoint)
     torch.manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Linear(2, 30), torch.nn.Tanh(), torch.nn.Linear(30, 15), torch.nn.Tanh(),
                               torch.nn.Linear(15, 1)).to(device=device, dtype=torch.float64)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     start = 0
-    if checkpoint is not None:
-        from pathlib import Path
-
-        path = Path(checkpoint)
-        if path.exists():
-            state = torch.load(path, map_location=device, weights_only=False)
-            net.load_state_dict(state["net"])
-            opt.load_state_dict(state["opt"])
-            start = int(state["step"])
+    if path is not None and path.exists():
+        start = _load_checkpoint(path, problem, identity, steps, net, opt, device)
+    pmf = np.ascontiguousarray(problem.market_price)
+    if dp == "exact":
+        grid, step = stop_loss_grid(problem.ctr_sample)
+        v = value_table_exact(horizon0 + 1, budget0 + 1, pmf, grid, step)
+    else:
+        v = value_table(horizon0 + 1, budget0 + 1, pmf, problem.ctr_mean, True)
+    diffs = np.diff(v, axis=1)  # (T0+1, B0+1)
     tt, bb = np.meshgrid(np.arange(1, horizon0 + 1), np.arange(budget0 + 1), indexing="ij")
     target = torch.as_tensor(diffs[1:].ravel() / problem.ctr_mean, dtype=torch.float64, device=device)
     x_all = _features(torch.as_tensor(tt.ravel(), dtype=torch.float64, device=device),
                       torch.as_tensor(bb.ravel(), dtype=torch.float64, device=device), problem.mean_price)
+
     def save(step):
         import io
 
         from ...core.io import atomic_write_bytes
 
         buf = io.BytesIO()
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step}, buf)
-        atomic_write_bytes(checkpoint, buf.getvalue())
+        torch.save({"kind": CHECKPOINT_KIND, "fingerprint": fingerprint(problem), "options": identity,
+                    "net": net.state_dict(), "opt": opt.state_dict(), "step": step}, buf)
+        atomic_write_bytes(path, buf.getvalue())
 
     gen = torch.Generator(device="cpu").manual_seed(seed + start)
     for step in range(start, steps):
@@ -149,26 +203,76 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if checkpoint is not None and (step + 1) % 500 == 0:
+        if path is not None and (step + 1) % 500 == 0:
             save(step + 1)
-    if checkpoint is not None and start < steps:
+    if path is not None and start < steps:
         save(steps)
     with torch.no_grad():
         pred = torch.clamp(net(x_all).squeeze(-1), min=0.0) * problem.ctr_mean
         mse = float(torch.mean((pred / problem.ctr_mean - target) ** 2))
     table = np.zeros((horizon0 + 1, budget0 + 1))
     table[1:] = pred.reshape(horizon0, budget0 + 1).cpu().numpy()
-    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": steps,
-                   "dp": "exact" if (exact and problem.ctr_sample is not None) else "mean_ctr"}
+    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": steps, "dp": dp,
+                   "resumed_at": start}
 
 
-@register(BiddingCampaign, "rlb_nn", backend="torch", priority=25,
-          supports=lambda p: None if p.n_auctions else "the campaign has no auction log to replay",
-          options=("horizon0", "steps", "checkpoint", "dp"))
+def _checkpoint_path(checkpoint):
+    import os
+    from pathlib import Path
+
+    if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
+        raise InvalidProblemError(f"`checkpoint` must be a file path; got {checkpoint!r}")
+    path = Path(checkpoint)
+    if path.is_dir():
+        raise InvalidProblemError(f"`checkpoint` must be a file path; {path} is a folder")
+    return path
+
+
+def _load_checkpoint(path, problem, identity: dict, steps: int, net, opt, device) -> int:
+    """Load ``path`` into ``net`` and ``opt`` after checking it belongs to this campaign and these options; return
+    the step it reached."""
+    import torch
+
+    try:  # weights_only: plain tensors, numbers and strings; a file of any other content is refused, not executed
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is not a checkpoint
+        raise InvalidProblemError(f"`checkpoint` {path} is not an rlb_nn checkpoint (it cannot be read: "
+                                  f"{type(exc).__name__}: {str(exc)[:200]})") from None
+    check_state(state, kind=CHECKPOINT_KIND, fingerprint=fingerprint(problem), keys=("net", "opt", "step", "options"),
+                field="checkpoint")
+    if state["options"] != identity:
+        raise InvalidProblemError(f"`checkpoint` {path} was trained with {state['options']}; this run asks for "
+                                  f"{identity}. Use another checkpoint path (or remove this one) to train anew")
+    step = state["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step:
+        raise InvalidProblemError(f"`checkpoint` {path} has a bad step count {step!r}")
+    if step > steps:
+        raise InvalidProblemError(f"`checkpoint` {path} has trained {step} steps, more than `options.steps` = {steps}; "
+                                  f"ask for at least {step} steps or use another checkpoint path")
+    try:
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidProblemError(f"`checkpoint` {path} does not hold this network's weights: {str(exc)[:200]}") \
+            from None
+    return step
+
+
+def _rlb_nn_supports(problem: BiddingCampaign):
+    if not problem.n_auctions:
+        return "the campaign has no auction log to replay"
+    if problem.episode_length < 2:
+        return "`episode_length` must be at least 2 for rlb_nn (its training horizon T0 is at least 2)"
+    return None
+
+
+@register(BiddingCampaign, "rlb_nn", backend="torch", priority=25, supports=_rlb_nn_supports,
+          options=("horizon0", "steps", "checkpoint", "dp", "device"))
 def solve_rlb_nn(problem: BiddingCampaign, opts):
     """RLB-NN with the MapD mapping: D(t, b) from a torch MLP trained on the DP at T0 (default min(T, 1000)), and
     D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B. ``dp``:
-    'exact' (default: the CTR-integrated DP) or 'mean' (the paper's θ̄-DP)."""
+    'exact' (default: the CTR-integrated DP) or 'mean' (the paper's θ̄-DP). ``device``: 'cpu', 'cuda' (default: CUDA
+    when there is one). ``seed``: int or numpy Generator (one int drawn from it seeds torch)."""
     from ..numba.bidding import _timed_result
 
     horizon0 = as_scalar("options.horizon0", opts.get("horizon0", min(problem.episode_length, 1000)), integer=True,
@@ -176,12 +280,11 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
     if horizon0 > problem.episode_length:
         raise InvalidProblemError(f"`options.horizon0` must be at most the episode length {problem.episode_length}")
     steps = as_scalar("options.steps", opts.get("steps", 1000), integer=True, minimum=0)
+    dp = as_choice("options.dp", opts.get("dp", "exact"), ("exact", "mean"))
+    device = as_device("options.device", opts.get("device"))
     t0 = time.perf_counter()
-    dp = opts.get("dp", "exact")
-    if dp not in ("exact", "mean"):
-        raise InvalidProblemError(f"`options.dp` must be 'exact' or 'mean'; got {dp!r}")
-    table, info = train_value_differences(problem, horizon0, steps=steps, seed=int(opts.seed or 0),
-                                          checkpoint=opts.get("checkpoint"), exact=dp == "exact")
+    table, info = train_value_differences(problem, horizon0, steps=steps, seed=as_int_seed(opts.seed),
+                                          checkpoint=opts.get("checkpoint"), device=device, exact=dp == "exact")
     t1 = time.perf_counter()
     r = _timed_result(problem, 4, dtab=table, t0=horizon0, extra=info, message=f"RLB-NN-MapD (T0 = {horizon0})")
     return r.replace(timings={**r.timings, "train": t1 - t0})
