@@ -60,6 +60,8 @@ def exact_number(v):
     """``v`` as an exact int (whole numbers) or Fraction."""
     if isinstance(v, (numbers.Integral, np.integer)):
         return int(v)
+    if isinstance(v, Fraction):
+        return v.numerator if v.denominator == 1 else v
     f = Fraction(float(v))
     return f.numerator if f.denominator == 1 else f
 

@@ -55,7 +55,8 @@ def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, i
     exceeds the budget get cost ``budget + 1`` (never chosen, and never cast from a value beyond int64), and a
     non-exact budget above the dearest possible total is lowered to that total. Non-integer costs need
     ``options={"scale": s}``: costs become ``ceil(s·c)`` and the budget ``floor(s·B)``, so any choice within the scaled
-    budget is within the true one (the optimum may be missed; the third value, ``scaled``, is then True).
+    budget is within the true one (the optimum may be missed; the third value, ``scaled``, is then True). The
+    budget scaled is the model's own limit ``B·(1 + 1e-9)``, so a cost equal to the budget still fits.
     """
     if problem.whole_number_costs:
         if scale is not None:
@@ -76,7 +77,8 @@ def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, i
             "`costs` are not whole numbers: use method='mip', or pass options={'scale': s} to round s·costs up")
     if problem.exact:
         raise InvalidProblemError("`exact` budgets need whole-number costs for this method; use method='mip'")
-    return (*round_costs_up(problem.costs, problem.budget, scale), True)
+    # the scaled budget is floor(s·high), high = B·(1 + 1e-9) the model's own limit: a choice within it is feasible
+    return (*round_costs_up(problem.costs, problem.spend_window()[1], scale), True)
 
 
 def repair_budget(problem: MultipleChoiceKnapsack, x) -> tuple[np.ndarray, int]:
@@ -109,6 +111,14 @@ def repair_budget(problem: MultipleChoiceKnapsack, x) -> tuple[np.ndarray, int]:
     return x, moves
 
 
+def no_solution_after_scaling(scale) -> Result:
+    """What a method that rounds costs up at ``options.scale`` returns when nothing fits the rounded budget: not a
+    proof of infeasibility (a finer scale or 'mip' may find a choice), so NO_SOLUTION, never INFEASIBLE."""
+    return Result(status=Status.NO_SOLUTION,
+                  message=f"no choice fits the budget after rounding costs up at scale {scale}; a larger "
+                          "`options.scale` or method='mip' may find one")
+
+
 def no_exact(problem) -> str | None:
     return "it does not support exact budgets (`exact=True`); use 'dp', 'mip' or 'cpsat'" if problem.exact else None
 
@@ -121,6 +131,9 @@ def via_knapsack(knapsack_adapter):
         if reason:
             return infeasible(reason)
         kp = problem.to_knapsack()
+        if "scale" in opts.options and kp.whole_number_costs and problem.rollout_costs is not None \
+                and problem.rollout_costs.dtype.kind == "f":  # real costs that reduce to whole ones (all counts 0)
+            opts = dataclasses.replace(opts, options={k: v for k, v in opts.options.items() if k != "scale"})
         if opts.warm_start is not None:
             start = problem.check_allocation(opts.warm_start) - problem.min_rollouts
             opts = dataclasses.replace(opts, warm_start=start)
@@ -129,8 +142,8 @@ def via_knapsack(knapsack_adapter):
             return r
         x = np.asarray(r.x)
         if x.dtype.kind == "f":  # a fractional LP solution: expected rollouts per prompt
-            levels = np.arange(problem.min_rollouts, problem.max_rollouts + 1)
-            n = r.duals["fractions"] @ levels
+            fractions = r.duals["fractions"]  # one column per count min_rollouts..useful_max (see to_knapsack)
+            n = fractions @ np.arange(problem.min_rollouts, problem.min_rollouts + fractions.shape[1])
             return r.replace(x=n, stats={**r.stats, "cost": float(problem.costs_per_rollout @ n)})
         n = problem.min_rollouts + x
         return r.replace(x=n, stats={**r.stats, "cost": problem.cost_of(n)})

@@ -37,3 +37,17 @@ def test_marginal_greedy_and_prune_twins():
     values, c = rng.random((5, 4)), rng.integers(0, 4, (5, 4)).astype(float)
     av = np.ones((5, 4), bool)
     assert np.array_equal(k.prune_dominated(values, c, av, False), twin(k.prune_dominated)(values, c, av, False))
+
+
+def test_marginal_greedy_int64_costs_twin_and_exact_budget():
+    """Whole-number rollout costs reach the kernel as int64 (issue 13): no float rounding near 2^62."""
+    rng = np.random.default_rng(2)
+    table = np.cumsum(rng.random((3, 5)), axis=1)
+    big = 2**60
+    costs = np.array([big, big + 1, big + 3], np.int64)
+    budget = 4 * big + 4  # three prompts at 1 rollout plus one more for the first; in float64, big + 1 == big
+    a = k.marginal_greedy(table, 1, 4, costs, budget, False)
+    b = twin(k.marginal_greedy)(table, 1, 4, costs, budget, False)
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+    spend = sum(int(c) * int(n) for c, n in zip(costs, a[0]))
+    assert spend <= budget and a[0].tolist() == [2, 1, 1]

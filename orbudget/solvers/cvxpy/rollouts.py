@@ -33,9 +33,14 @@ def solve_convex(problem: RolloutAllocation, opts) -> Result:
     weight = info_gain(p) if problem.value == "knapsack_rl" else np.ones_like(p)
     live = np.flatnonzero((p > 0) & (p < 1) & (weight > 0))
     n = cp.Variable(problem.n_prompts)
-    cons = [n >= problem.min_rollouts, n <= problem.max_rollouts]
-    spend = problem.costs_per_rollout @ n
-    cons.append(spend == problem.total_rollouts if problem.unit_costs else spend <= problem.total_rollouts)
+    # counts above a prompt's cap are never integer-feasible, so bounding by the caps keeps this an upper bound and
+    # spares the solver a huge max_rollouts; the budget row is divided by the budget (costs of 1e18 or 1e-12 alike)
+    caps = np.maximum(problem.prompt_caps(), problem.min_rollouts).astype(float)
+    cons = [n >= problem.min_rollouts, n <= caps]
+    total = float(problem.total_rollouts)
+    scale = total if total > 0 else 1.0
+    spend = (problem.costs_per_rollout.astype(float) / scale) @ n
+    cons.append(spend == total / scale if problem.unit_costs else spend <= total / scale)
     terms = 0
     if live.size:
         # A term -exp(N ln q) below 1e-18 at N = min_rollouts is dropped: the objective only grows, so the
@@ -50,7 +55,7 @@ def solve_convex(problem: RolloutAllocation, opts) -> Result:
     prob.solve(solver=opts.get("solver", None), verbose=opts.verbose)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
-    x = np.clip(np.asarray(n.value, float), problem.min_rollouts, problem.max_rollouts)
+    x = np.clip(np.asarray(n.value, float), problem.min_rollouts, caps)
     value = float(np.sum(weight[live] * (1 - p[live] ** x[live] - (1 - p[live]) ** x[live]))) if live.size else 0.0
     status = Status.OPTIMAL if prob.status == "optimal" else Status.FEASIBLE
     bound = max(float(prob.value), value)  # the relaxed optimum (terms dropped above can only raise it)

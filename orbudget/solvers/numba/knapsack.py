@@ -9,7 +9,7 @@ from ...core.registry import register
 from ...core.result import Result, Status
 from ...problems.knapsack import TABLE_MEMORY_LIMIT, MultipleChoiceKnapsack, check_table_size
 from ...problems.rollouts import RolloutAllocation
-from .._reduce import infeasible, integer_costs, via_knapsack
+from .._reduce import infeasible, integer_costs, no_solution_after_scaling, via_knapsack
 
 CHOICE_TABLE_LIMIT = TABLE_MEMORY_LIMIT  # bytes; beyond this (or half the free memory) the DP refuses
 
@@ -62,9 +62,10 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
     best, x, ok = mckp_dp(values, costs, keep, int(budget), bool(problem.exact), choice)
     elapsed = time.perf_counter() - t0
     if not ok:
+        if scaled:
+            return no_solution_after_scaling(scale)
         what = f"costs exactly {problem.budget}" if problem.exact else f"fits within {problem.budget}"
-        note = " after scaling costs up" if scaled else ""
-        return infeasible(f"no choice of one option per group {what}{note}")
+        return infeasible(f"no choice of one option per group {what}")
     objective = problem.value_of(x)
     if not problem.is_feasible(x):  # the reductions are exact: this would be a bug, never an answer
         raise SolverError(f"'dp' returned a choice costing {problem.cost_of(x)}, outside budget {problem.budget}")

@@ -12,7 +12,7 @@ from ...core.result import Limit, Result, Status
 from ...core.validation import as_int_seed
 from ...problems.knapsack import INT64_MAX, MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
-from .._reduce import infeasible, integer_costs, via_knapsack
+from .._reduce import infeasible, integer_costs, no_solution_after_scaling, via_knapsack
 
 
 def new_cpsat_solver(opts):
@@ -58,12 +58,16 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     costs, budget, scaled = integer_costs(problem, opts.get("scale"))
     mask = problem.mask & (costs <= budget)  # an option costing more than the budget alone is never chosen
     n, k = problem.values.shape
-    # CP-SAT refuses a linear constraint whose largest possible activity overflows int64
-    top = sum(int(v) for v in np.where(mask, costs, 0).max(axis=1).tolist())
+    # exactly one option per group: costs are taken above each group's cheapest (budget lowered to match), which is
+    # exact and keeps coefficients small; CP-SAT refuses a constraint whose coefficients sum beyond 2^62
+    base = np.where(mask, costs, INT64_MAX).min(axis=1)
+    costs = np.where(mask, costs - base[:, None], 0)
+    budget = int(budget) - sum(int(b) for b in base.tolist())
+    top = sum(int(v) for v in costs[mask].tolist())
     if top > INT64_MAX // 2:
         raise InvalidProblemError(
-            f"`costs` are too large for 'cpsat': the dearest total of affordable options, {top}, exceeds 2^62 "
-            "(CP-SAT checks int64 overflow); use method='mip'")
+            f"`costs` are too large for 'cpsat': its budget row's coefficients sum to {top}, beyond 2^62 (the int64 "
+            "overflow limit CP-SAT checks); use method='mip'")
     t0 = time.perf_counter()
     m = cp_model.CpModel()
     y = {}
@@ -94,6 +98,8 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     status, limit = status_of(code, solver, limit_hit)
     timings = {"build": t1 - t0, "solve": t2 - t1}
     raw = solver.status_name(code)
+    if status is Status.INFEASIBLE and scaled:
+        return no_solution_after_scaling(opts.get("scale")).replace(timings=timings)
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no choice of one option per group meets the budget" if status is Status.INFEASIBLE else raw
         return Result(status=status, limit=limit, timings=timings, message=f"{msg} (CP-SAT: {raw})")
