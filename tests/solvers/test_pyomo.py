@@ -87,6 +87,15 @@ def test_rollouts_optimum_matches_default_exact(solver):
     assert p.is_feasible(r.x) and int(r.x.sum()) <= 40
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_rollouts_lp_matches_highs_lp(solver):
+    p = ob.RolloutAllocation.synthetic(6, 4, seed=0)
+    ref = ob.solve(p, method="lp", backend="highs")
+    r = _pyomo_solve(p, "lp", solver, export={"relax": True})
+    _close(r.objective, ref.objective)
+    assert r.x.shape == (6,) and r.stats["cost"] <= p.total_rollouts + 1e-6
+
+
 def test_rollout_model_is_indexed_by_rollout_counts():
     p = ob.RolloutAllocation(success_rates=[0.5, 0.2], total_rollouts=6, min_rollouts=2, max_rollouts=4)
     m = ob.to_pyomo(p)
