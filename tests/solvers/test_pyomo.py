@@ -126,6 +126,19 @@ def test_hindsight_mip_and_lp_match_highs(solver, matching):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("rewards", [0.0, 1.0])
+def test_hindsight_with_nothing_to_play(solver, rewards):
+    """No positive reward, or every action over a whole budget: an empty model (HiGHS refuses those), answered as
+    the null action everywhere."""
+    p = ob.OnlineAllocation(rewards=np.full((5, 2), rewards), consumption=np.full((5, 2, 1), 3.0),
+                            budgets=np.array([1.0]))
+    r = ob.solve(p, method="hindsight", backend="pyomo", options={"solver": solver})
+    assert r.status is ob.Status.OPTIMAL and r.objective == 0.0 and (r.x == -1).all()
+    lp = ob.solve(p, method="hindsight_lp", backend="pyomo", options={"solver": solver})
+    _close(lp.objective, ob.solve(p, method="hindsight_lp", backend="highs").objective)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_bwk_opt_lp_matches_highs(solver):
     rng = np.random.default_rng(6)
     p = ob.BanditsWithKnapsacks(reward_means=rng.uniform(0, 1, 5), consumption_means=rng.uniform(0, 1, (5, 2)),

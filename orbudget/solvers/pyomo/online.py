@@ -89,10 +89,29 @@ def _no_entropy(problem: OnlineAllocation):
     return "proportional (entropy) instances have no linear hindsight model" if problem.entropy > 0 else None
 
 
+def _nothing_to_play(problem: OnlineAllocation, relax: bool):
+    """No action has a positive reward that fits (the model has no variable; some solvers refuse an empty model):
+    the null action everywhere is optimal, reward 0."""
+    dense = problem.dense()
+    over = np.zeros(dense.rewards.shape, bool)
+    if not relax and not dense.is_matching:
+        over = (dense.consumption > dense.budgets).any(axis=2)
+    elif not relax:
+        over = np.broadcast_to(dense.budgets < 1.0, dense.rewards.shape)
+    if ((dense.rewards > 0) & ~over).any():
+        return None
+    from ...core.result import Result, Status
+
+    m = problem.n_resources
+    x = np.zeros(dense.rewards.shape) if relax else np.full(problem.horizon, -1, dtype=np.int64)
+    return Result(status=Status.OPTIMAL, x=x, objective=0.0, bound=0.0, stats={"spent": np.zeros(m)},
+                  message="no action with a positive reward fits a budget: the null action everywhere is optimal")
+
+
 @register(OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS)
 def solve_hindsight(problem: OnlineAllocation, opts):
     """Exact hindsight optimum through Pyomo (any solver it reaches)."""
-    r = solve_exported(problem, opts, {"relax": False})
+    r = _nothing_to_play(problem, False) or solve_exported(problem, opts, {"relax": False})
     if r.ok:
         r = r.replace(stats={**r.stats, "reward": r.objective, "hindsight": r.objective, "regret": 0.0})
     return r
@@ -101,4 +120,4 @@ def solve_hindsight(problem: OnlineAllocation, opts):
 @register(OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS)
 def solve_hindsight_lp(problem: OnlineAllocation, opts):
     """LP bound on the hindsight optimum through Pyomo (the primal LP; ``x`` holds the fractions)."""
-    return solve_exported(problem, opts, {"relax": True})
+    return _nothing_to_play(problem, True) or solve_exported(problem, opts, {"relax": True})
