@@ -114,7 +114,7 @@ class BwKPolicy:
         self.resolve_every = (max(1, horizon // 2000) if resolve_every is None
                               else as_scalar("resolve_every", resolve_every, integer=True, minimum=1))
         # a Generator is used as is (the caller split it, as solve does); anything else is split here
-        self.rng = seed if isinstance(seed, np.random.Generator) else split_seed(seed)[0]
+        self.rng = seed if isinstance(seed, np.random.Generator) else split_seed(check_seed(seed))[0]
         self.budgets = budgets
         self.counts = np.zeros(k)
         self.reward_sum = np.zeros(k)
@@ -271,6 +271,15 @@ class BwKPolicy:
         self.rng.bit_generator.state = state["rng"]
 
 
+def check_seed(seed):
+    """``seed`` if it is None, a numpy Generator or a whole number >= 0; else InvalidProblemError naming `seed`."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise InvalidProblemError(f"`seed` must be an int >= 0, a numpy.random.Generator or None; got {seed!r}")
+    return int(as_scalar("seed", seed, integer=True, minimum=0))
+
+
 def problem_fingerprint(problem: BanditsWithKnapsacks) -> str:
     """The fingerprint a BwK state carries: every field but ``sampler`` (code, which has no content digest)."""
     import dataclasses
@@ -372,7 +381,7 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
         raise InvalidProblemError(f"`horizon` {problem.horizon} is too large for {method!r}: the arm of every round "
                                   f"needs {need / 2**30:.1f} GiB (limit {ARMS_LIMIT / 2**30:.0f} GiB); play it step by "
                                   "step with BwKPolicy instead")
-    policy_rng, env_rng = split_seed(opts.seed)
+    policy_rng, env_rng = split_seed(check_seed(opts.seed))
     policy = BwKPolicy(problem, method, seed=policy_rng, **params)
     t0 = time.perf_counter()
     arms, reward, stopped, interrupted = play(problem, policy, env_rng, opts.time_limit)
