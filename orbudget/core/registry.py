@@ -12,6 +12,10 @@ from functools import cache
 
 from .errors import BackendNotAvailableError, InvalidProblemError
 
+# The keywords of ``ob.solve`` that a method must declare before it accepts a non-default value for them (see
+# docs/concepts.md, "Declared support"). ``verbose`` is not among them: every method may ignore it.
+STANDARD_KEYWORDS = ("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed")
+
 # backend name -> (modules it needs, the extra that installs them)
 BACKENDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "python": ((), None),
@@ -45,7 +49,10 @@ class SolverSpec:
 
     ``supports(problem)`` returns ``None`` or the reason the adapter cannot solve that instance;
     ``preferred(problem)`` says whether ``solve`` may pick it when no method is named (for example
-    ``greedy`` is preferred only where it is exact). ``options`` lists backend-specific option names.
+    ``greedy`` is preferred only where it is exact). ``options`` lists the method's own option names (``"*"``:
+    any, passed through to the backend); ``honours`` the standard keywords of :data:`STANDARD_KEYWORDS` it
+    honours (``None``: not declared, so not checked; tests/core/test_contract.py requires a declaration); ``long`` marks a method that can run for more than about a
+    second on a realistic instance (it must then honour ``time_limit``, Ctrl-C, ``progress`` and ``callback``).
     """
 
     problem: type
@@ -57,6 +64,8 @@ class SolverSpec:
     preferred: Callable | None = None
     options: tuple[str, ...] = ()
     description: str = ""
+    honours: tuple[str, ...] | None = None
+    long: bool = False
 
     @property
     def available(self) -> bool:
@@ -73,14 +82,31 @@ _REGISTRY: list[SolverSpec] = []
 
 
 def register(problem: type, method: str, *, backend: str, priority: int, supports=None, preferred=None,
-             options: tuple[str, ...] = (), description: str = ""):
-    """Decorator that registers an adapter function for ``problem`` under ``method``."""
+             options: tuple[str, ...] = (), description: str = "", honours: tuple[str, ...] | None = None,
+             long: bool = False):
+    """Decorator that registers an adapter function for ``problem`` under ``method``.
+
+    ``honours``: the standard keywords (:data:`STANDARD_KEYWORDS`) the adapter honours; :func:`~orbudget.solve`
+    refuses a non-default value of any other, naming the keyword and the method. ``options``: the method's own
+    option names. ``long``: the method can run for more than about a second (see :class:`SolverSpec`).
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
+    if isinstance(options, str) or (honours is not None and isinstance(honours, str)):
+        raise ValueError("`options` and `honours` are tuples of names, not a string")
+    if honours is not None:
+        unknown = sorted(set(honours) - set(STANDARD_KEYWORDS))
+        if unknown:
+            raise ValueError(f"`honours` names unknown keywords {unknown} for {method!r}; known: {STANDARD_KEYWORDS}")
+        honours = tuple(k for k in STANDARD_KEYWORDS if k in honours)
+    clash = sorted(set(options) & set(STANDARD_KEYWORDS))
+    if clash:
+        raise ValueError(f"`options` of {method!r} repeats standard keywords {clash}; declare them in `honours`")
 
     def deco(func):
         _REGISTRY.append(SolverSpec(problem, method, backend, func, priority, supports, preferred,
-                                    tuple(options), description or (func.__doc__ or "").strip().split("\n")[0]))
+                                    tuple(options), description or (func.__doc__ or "").strip().split("\n")[0],
+                                    honours, bool(long)))
         _REGISTRY.sort(key=lambda s: (s.problem.__name__, s.priority))
         return func
 
@@ -97,9 +123,23 @@ def specs_for(problem_or_type) -> list[SolverSpec]:
     return [s for s in _REGISTRY if issubclass(cls, s.problem)]
 
 
-def available_solvers(problem) -> list[tuple[str, str, bool]]:
-    """``[(method, backend, available), ...]`` for a problem (instance or class), in preference order."""
-    return [(s.method, s.backend, s.available) for s in specs_for(problem)]
+def available_solvers(problem, details: bool = False) -> list:
+    """``[(method, backend, available), ...]`` for a problem (instance or class), in preference order.
+
+    With ``details=True``, one dict per adapter instead: ``method``, ``backend``, ``available``, ``honours`` (the
+    standard keywords it honours), ``options`` (its own option names; ``"*"`` passes any through to the backend),
+    ``long`` (can run for more than about a second) and ``description``.
+
+    Example:
+        >>> import orbudget as ob
+        >>> p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 2]], costs=[[0, 2], [0, 2]], budget=2)
+        >>> [d["honours"] for d in ob.available_solvers(p, details=True) if d["method"] == "greedy"]
+        [('time_limit', 'seed')]
+    """
+    if not details:
+        return [(s.method, s.backend, s.available) for s in specs_for(problem)]
+    return [{"method": s.method, "backend": s.backend, "available": s.available, "honours": s.honours or (),
+             "options": s.options, "long": s.long, "description": s.description} for s in specs_for(problem)]
 
 
 def methods(problem) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidProblemError
-from .registry import pick
+from .registry import STANDARD_KEYWORDS, pick
 from .result import Limit, Result, Status
 from .validation import as_scalar
 
@@ -138,6 +138,10 @@ def solve(problem, method: str | None = None, *, backend: str | None = None, tim
         warm_start: a starting solution in the family's ``x`` format.
         options: backend-specific options, checked against the adapter's declared names.
 
+    Each method declares which of ``time_limit``, ``rel_gap``, ``threads``, ``warm_start``, ``callback``,
+    ``progress`` and ``seed`` it honours (``available_solvers(problem, details=True)`` lists them); a non-default
+    value for one it does not honour raises :class:`InvalidProblemError` naming the keyword and the method.
+
     Example:
         >>> import orbudget as ob
         >>> p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 2]], costs=[[0, 2], [0, 2]], budget=2)
@@ -152,6 +156,16 @@ def solve(problem, method: str | None = None, *, backend: str | None = None, tim
     if threads is not None:
         threads = as_scalar("threads", threads, integer=True, minimum=1)
     spec = pick(problem, method, backend)
+    given = {"time_limit": time_limit, "rel_gap": rel_gap, "threads": threads, "warm_start": warm_start,
+             "callback": callback, "progress": progress, "seed": seed}
+    honours = spec.honours if spec.honours is not None else STANDARD_KEYWORDS  # undeclared: not checked
+    for key in STANDARD_KEYWORDS:
+        value = given[key]
+        if (bool(value) if key == "progress" else value is not None) and key not in honours:
+            listed = ", ".join(f"`{k}`" for k in honours) or "none of the standard keywords"
+            raise InvalidProblemError(
+                f"`{key}` is not honoured by method {spec.method!r} ({spec.backend}); it honours {listed} "
+                "(see ob.available_solvers(problem, details=True))")
     options = dict(options or {})
     unknown = sorted(set(options) - set(spec.options))
     if unknown and "*" not in spec.options:

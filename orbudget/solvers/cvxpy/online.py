@@ -18,7 +18,7 @@ from ...core.result import Result, Status
 from ...problems.online import OnlineAllocation
 
 
-@register(OnlineAllocation, "hindsight", backend="cvxpy", priority=41, options=("solver",),
+@register(OnlineAllocation, "hindsight", backend="cvxpy", priority=41, options=("solver",), honours=("seed",), long=True,
           supports=lambda p: None if p.entropy > 0 else "only proportional (entropy) instances; use the HiGHS MIP")
 def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
     """Hindsight optimum of proportional matching (cvxpy, exponential cone); ``x`` is the (T, m+1) allocation."""

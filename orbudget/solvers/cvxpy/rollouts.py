@@ -21,7 +21,8 @@ def _supports(problem: RolloutAllocation):
     return None
 
 
-@register(RolloutAllocation, "convex", backend="cvxpy", priority=50, supports=_supports, options=("solver",))
+@register(RolloutAllocation, "convex", backend="cvxpy", priority=50, supports=_supports, options=("solver",),
+          honours=("seed",))
 def solve_convex(problem: RolloutAllocation, opts) -> Result:
     """Continuous relaxation with cvxpy: real-valued ``x``, ``objective`` = ``bound`` >= the integer optimum."""
     import cvxpy as cp

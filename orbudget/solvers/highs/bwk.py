@@ -64,7 +64,7 @@ def opt_lp_value(problem: BanditsWithKnapsacks) -> tuple[float, np.ndarray]:
     return problem.horizon * value, x
 
 
-@register(BanditsWithKnapsacks, "opt_lp", backend="highs", priority=70)
+@register(BanditsWithKnapsacks, "opt_lp", backend="highs", priority=70, honours=("time_limit", "seed"))
 def solve_opt_lp(problem: BanditsWithKnapsacks, opts) -> Result:
     """The LP benchmark OPT_LP (best fixed distribution over arms, known means): ``x`` = that distribution."""
     value, x = opt_lp_value(problem)
@@ -80,7 +80,8 @@ def _options(method):
     return (*METHOD_OPTIONS[method], "benchmark")
 
 
-@register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=_options("ucb_bwk"))
+@register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=_options("ucb_bwk"),
+          honours=("time_limit", "seed"), long=True)
 def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     """UcbBwK (Agrawal, Devanur): sample from the optimistic LP, re-solved every ``resolve_every`` rounds."""
     from ..numba.bwk import solve_policy
@@ -88,7 +89,8 @@ def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     return solve_policy(problem, opts, "ucb_bwk")
 
 
-@register(BanditsWithKnapsacks, "explore_first", backend="highs", priority=50, options=_options("explore_first"))
+@register(BanditsWithKnapsacks, "explore_first", backend="highs", priority=50, options=_options("explore_first"),
+          honours=("time_limit", "seed"))
 def solve_explore_first(problem: BanditsWithKnapsacks, opts) -> Result:
     """Explore-first: round-robin for N rounds, then the optimistic LP's distribution with shrunk budgets."""
     from ..numba.bwk import solve_policy

@@ -56,7 +56,8 @@ def routing_model(problem: ModelRouting):
     return lp
 
 
-@register(ModelRouting, "mip", backend="highs", priority=20, options=("*",))
+@register(ModelRouting, "mip", backend="highs", priority=20, options=("*",),
+          honours=("time_limit", "rel_gap", "threads", "seed"), long=True)
 def solve_routing_mip(problem: ModelRouting, opts) -> Result:
     """Exact HiGHS MIP of the routing in the original cost units, task budgets included (time limit, gap, threads;
     other HiGHS options pass through ``options``)."""

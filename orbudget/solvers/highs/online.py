@@ -200,7 +200,7 @@ def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
 
 
 @register(OnlineAllocation, "hindsight_lp", backend="highs", priority=50, supports=_no_entropy,
-          options=("form", "tol", "max_iter"))
+          options=("form", "tol", "max_iter"), honours=("time_limit", "threads", "seed"), long=True)
 def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
     """LP bound on the hindsight optimum: primal LP (``form='primal'``) or dual cutting planes (``'dual'``)."""
     form = opts.get("form", "auto")

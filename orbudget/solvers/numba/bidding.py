@@ -170,19 +170,19 @@ def _dp_policy(problem: BiddingCampaign, exact: bool, message: str) -> Result:
     return r.replace(timings={**r.timings, "dp": t1 - t0})
 
 
-@register(BiddingCampaign, "rlb", backend="numba", priority=10, supports=_needs_log)
+@register(BiddingCampaign, "rlb", backend="numba", priority=10, supports=_needs_log, honours=("seed",), long=True)
 def solve_rlb(problem: BiddingCampaign, opts) -> Result:
     """RLB as the paper's code does it: the θ̄-DP (V(t, 0) = 0), bids with the impression's CTR."""
     return _dp_policy(problem, False, "RLB (θ̄-DP, paper's code)")
 
 
-@register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log)
+@register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log, honours=("seed",), long=True)
 def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
     """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F)."""
     return _dp_policy(problem, True, "RLB (CTR-integrated DP)")
 
 
-@register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log)
+@register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log, honours=("seed",), long=True)
 def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
     """SS-MDP (Amin et al. 2012): the same θ̄-DP table, bidding with θ̄ for every impression (ignores features)."""
     return _timed_result(problem, 2, table=rlb_table(problem, exact=False, method="ss_mdp"), message="SS-MDP")
@@ -193,7 +193,8 @@ def lin_bids(problem: BiddingCampaign, base: float, ctr) -> np.ndarray:
     """Lin's bid ⌊b0·θ/θ̄⌋ (product, then division, then truncation, as the official code)."""
     return as_bids(np.asarray(ctr) * base / problem.ctr_mean)
 
-@register(BiddingCampaign, "lin", backend="numba", priority=20, supports=_needs_log, options=("base_bid", "mode"))
+@register(BiddingCampaign, "lin", backend="numba", priority=20, supports=_needs_log, options=("base_bid", "mode"),
+          honours=("time_limit", "seed"))
 def solve_lin(problem: BiddingCampaign, opts) -> Result:
     """Lin (Perlich et al. 2012): ⌊b0·θ/θ̄⌋. b0 given, the official tuned value, tuned on the training log, or
     solved from the model (λ*: model spend = B/T, b0 = θ̄/λ*); ``mode`` = 'tuned' or 'solved' forces one."""
@@ -223,14 +224,15 @@ def solve_lin(problem: BiddingCampaign, opts) -> Result:
                          message=f"Lin, b0 = {b0:.4g} ({how})")
 
 
-@register(BiddingCampaign, "mcpc", backend="numba", priority=50, supports=_needs_log)
+@register(BiddingCampaign, "mcpc", backend="numba", priority=50, supports=_needs_log, honours=("time_limit", "seed"))
 def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
     """Mcpc: ⌊θ·eCPC_train⌋."""
     return _timed_result(problem, 0, fixed=as_bids(problem.ctr * problem.ecpc),
                          extra={"ecpc_train": problem.ecpc}, message="Mcpc")
 
 
-@register(BiddingCampaign, "const", backend="numba", priority=70, supports=_needs_log, options=("bid",))
+@register(BiddingCampaign, "const", backend="numba", priority=70, supports=_needs_log, options=("bid",),
+          honours=("time_limit", "seed"))
 def solve_const(problem: BiddingCampaign, opts) -> Result:
     """Const: one bid for every auction, tuned on the training log (else the largest within the model's spend rate)."""
 
@@ -247,7 +249,8 @@ def solve_const(problem: BiddingCampaign, opts) -> Result:
                          message=f"Const {c} ({how})")
 
 
-@register(BiddingCampaign, "rand", backend="numba", priority=80, supports=_needs_log, options=("range",))
+@register(BiddingCampaign, "rand", backend="numba", priority=80, supports=_needs_log, options=("range",),
+          honours=("time_limit", "seed"))
 def solve_rand(problem: BiddingCampaign, opts) -> Result:
     """Rand: ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
     from ...core.validation import as_generator, as_int_seed
@@ -290,7 +293,8 @@ def ortb_bids(theta, c, lam, form):
     return as_bids(out)
 
 
-@register(BiddingCampaign, "ortb", backend="numba", priority=40, supports=_needs_log, options=("form", "lam"))
+@register(BiddingCampaign, "ortb", backend="numba", priority=40, supports=_needs_log, options=("form", "lam"),
+          honours=("time_limit", "seed"))
 def solve_ortb(problem: BiddingCampaign, opts) -> Result:
     """ORTB (Zhang, Yuan, Wang 2014), concave bids in θ; c fitted to the win curve, λ tuned on the training log or
     solved so the model spend rate is B/T. ``form`` 1 or 2."""
@@ -311,7 +315,8 @@ def solve_ortb(problem: BiddingCampaign, opts) -> Result:
                          extra={"c": c, "lam": float(lam), "lam_from": how, "form": form}, message=f"ORTB{form} ({how})")
 
 
-@register(BiddingCampaign, "dual_pacing", backend="numba", priority=30, supports=_needs_log, options=("scale",))
+@register(BiddingCampaign, "dual_pacing", backend="numba", priority=30, supports=_needs_log, options=("scale",),
+          honours=("time_limit", "seed"))
 def solve_dual_pacing(problem: BiddingCampaign, opts) -> Result:
     """Adaptive pacing (Balseiro and Gur 2019): bid min(κθ/(1+μ), b) with κ = δmax/θ̄, and the online-allocation
     family's dual step μ ← max(0, μ − η(1 − z_t/ρ)) on spend z_t in units of the target rate ρ = B/T, η = c/√T

@@ -409,7 +409,7 @@ def _register(method, priority, doc):
 
     adapter.__doc__ = doc
     register(BanditsWithKnapsacks, method, backend="numba", priority=priority,
-             options=(*METHOD_OPTIONS[method], "benchmark"))(adapter)
+             options=(*METHOD_OPTIONS[method], "benchmark"), honours=("time_limit", "seed"))(adapter)
 
 
 _register("primal_dual", 10, "PrimalDualBwK (Badanidiyuru, Kleinberg, Slivkins): UCB/LCB bang-per-buck with Hedge prices.")

@@ -26,7 +26,7 @@ def dp_table_bytes(n_groups: int, n_options: int, budget: int) -> int:
 
 
 @register(MultipleChoiceKnapsack, "dp", backend="numba", priority=10, supports=_dp_supports,
-          preferred=lambda p: p.integer_costs, options=("scale",))
+          preferred=lambda p: p.integer_costs, options=("scale",), honours=("rel_gap", "seed"))
 def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact DP over the budget (numba): O(N·K·B) time, one byte per (group, budget) for the choice table.
 
@@ -76,14 +76,16 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
                   timings={"solve": elapsed}, message=msg)
 
 
-register(RolloutAllocation, "dp", backend="numba", priority=20, options=("scale",))(via_knapsack(solve_dp))
+register(RolloutAllocation, "dp", backend="numba", priority=20, options=("scale",), honours=("rel_gap", "seed"))(
+    via_knapsack(solve_dp))
 
 
 def _rollout_greedy_exact(problem: RolloutAllocation) -> bool:
     return problem.unit_costs and problem.is_concave()
 
 
-@register(RolloutAllocation, "greedy", backend="numba", priority=10, preferred=_rollout_greedy_exact)
+@register(RolloutAllocation, "greedy", backend="numba", priority=10, preferred=_rollout_greedy_exact,
+          honours=("time_limit", "seed"))
 def solve_rollout_greedy(problem: RolloutAllocation, opts) -> Result:
     """Marginal (heap) greedy: exact for concave values with unit costs, a heuristic otherwise."""
     reason = problem.infeasibility_reason()

@@ -146,7 +146,8 @@ def _lp_supports(problem: MultipleChoiceKnapsack):
     return _core_supports(problem)
 
 
-@register(MultipleChoiceKnapsack, "lp", backend="numba", priority=39, supports=_lp_supports)
+@register(MultipleChoiceKnapsack, "lp", backend="numba", priority=39, supports=_lp_supports,
+          honours=("time_limit", "rel_gap", "seed"))
 def solve_lp_hull(problem: MultipleChoiceKnapsack, opts) -> Result:
     """LP relaxation by the upper-hull greedy (numba): fractional ``x`` (N, K), ``objective`` = ``bound``."""
     reason = problem.infeasibility_reason()

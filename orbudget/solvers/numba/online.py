@@ -157,7 +157,7 @@ def _reference_options(problem: OnlineAllocation, opts):
 
 
 @register(OnlineAllocation, "dmd", backend="numba", priority=10,
-          options=("reference", "step_size", "scale", "initial", "benchmark"))
+          options=("reference", "step_size", "scale", "initial", "benchmark"), honours=("threads", "seed"))
 def solve_dmd(problem: OnlineAllocation, opts) -> Result:
     """Dual mirror descent (Balseiro, Lu, Mirrokni 2023): η = c/√T, four reference functions."""
     reference, eta, mu = _reference_options(problem, opts)
@@ -167,7 +167,7 @@ def solve_dmd(problem: OnlineAllocation, opts) -> Result:
                    {"reference": reference, "step_size": eta})
 
 
-@register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",))
+@register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",), honours=("threads", "seed"))
 def solve_greedy(problem: OnlineAllocation, opts) -> Result:
     """Greedy: the highest-reward action that still fits (DMD with μ ≡ 0)."""
     t0 = time.perf_counter()
@@ -175,7 +175,8 @@ def solve_greedy(problem: OnlineAllocation, opts) -> Result:
     return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0)
 
 
-@register(OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"))
+@register(OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"),
+          honours=("threads", "seed"))
 def solve_fluid(problem: OnlineAllocation, opts) -> Result:
     """Fluid duals, then fixed: μ from the LP on the first ``prefix`` fraction of requests (which get the null
     action, as in one-shot learning of Devanur and Hayes 2009), or ``duals`` given (from a known distribution)."""

@@ -47,7 +47,8 @@ def status_of(code, solver, limit_hit: bool):
     return Status.ERROR, None
 
 
-@register(MultipleChoiceKnapsack, "cpsat", backend="ortools", priority=30, options=("scale",))
+@register(MultipleChoiceKnapsack, "cpsat", backend="ortools", priority=30, options=("scale",),
+          honours=("time_limit", "rel_gap", "threads", "warm_start", "seed"), long=True)
 def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact CP-SAT model (whole-number costs, or ``options={"scale": s}``); real-valued objective."""
     from ortools.sat.python import cp_model
@@ -116,5 +117,6 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
                   message=f"CP-SAT: {raw}")
 
 
-register(RolloutAllocation, "cpsat", backend="ortools", priority=40, options=("scale",))(
+register(RolloutAllocation, "cpsat", backend="ortools", priority=40, options=("scale",),
+         honours=("time_limit", "rel_gap", "threads", "warm_start", "seed"), long=True)(
     via_knapsack(solve_cpsat))

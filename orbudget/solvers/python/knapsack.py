@@ -91,7 +91,7 @@ def _lp_and_greedy(problem: MultipleChoiceKnapsack):
     return x, bound, fractions
 
 
-@register(MultipleChoiceKnapsack, "greedy", backend="python", priority=50, supports=no_exact)
+@register(MultipleChoiceKnapsack, "greedy", backend="python", priority=50, supports=no_exact, honours=("time_limit", "seed"))
 def solve_greedy(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Convex-hull greedy: take hull steps by best value per cost while they fit; ``bound`` is the LP value."""
     reason = problem.infeasibility_reason()
@@ -103,7 +103,8 @@ def solve_greedy(problem: MultipleChoiceKnapsack, opts) -> Result:
                   stats={"cost": problem.cost_of(x)}, message="greedy; bound is the LP relaxation")
 
 
-@register(MultipleChoiceKnapsack, "lp", backend="python", priority=40, supports=no_exact)
+@register(MultipleChoiceKnapsack, "lp", backend="python", priority=40, supports=no_exact,
+          honours=("time_limit", "rel_gap", "seed"))
 def solve_lp(problem: MultipleChoiceKnapsack, opts) -> Result:
     """LP relaxation by the convex-hull greedy: ``x`` is fractional (N, K), ``objective`` = ``bound`` = LP value."""
     reason = problem.infeasibility_reason()
@@ -115,12 +116,12 @@ def solve_lp(problem: MultipleChoiceKnapsack, opts) -> Result:
                   duals={"fractions": fractions}, stats={"cost": cost}, message="LP relaxation (an upper bound)")
 
 
-register(RolloutAllocation, "lp", backend="python", priority=40,
+register(RolloutAllocation, "lp", backend="python", priority=40, honours=("time_limit", "rel_gap", "seed"),
          supports=lambda p: None if not p.unit_costs else
          "unit-cost rollouts need the exact-budget LP, on backend 'highs'")(via_knapsack(solve_lp))
 
 
-@register(RolloutAllocation, "uniform", backend="python", priority=60)
+@register(RolloutAllocation, "uniform", backend="python", priority=60, honours=("time_limit", "seed"))
 def solve_uniform(problem: RolloutAllocation, opts) -> Result:
     """As even as the bounds allow: every prompt the same count, the remainder one each to the first prompts."""
     reason = problem.infeasibility_reason()
@@ -271,7 +272,7 @@ def fit_to_bounds(problem: RolloutAllocation, x, priority) -> tuple[np.ndarray, 
 @register(RolloutAllocation, "knapsackrl", backend="numba", priority=70,
           supports=lambda p: None if (p.unit_costs and isinstance(p.value, str) and p.value == "knapsack_rl")
           else "the official allocation uses unit costs and the 'knapsack_rl' value",
-          options=("alpha", "allow_fallback", "valid", "default_rollouts"))
+          options=("alpha", "allow_fallback", "valid", "default_rollouts"), honours=("time_limit", "seed"))
 def solve_knapsackrl(problem: RolloutAllocation, opts) -> Result:
     """The official Knapsack RL code's allocation (fallback rules and "0 extra scores 0" quirk), for comparison.
 

@@ -94,7 +94,8 @@ def marginal_greedy(problem: SampleAllocation) -> np.ndarray:
     return x
 
 
-@register(SampleAllocation, "mckp", backend="numba", priority=20, options=("knapsack_method",))
+@register(SampleAllocation, "mckp", backend="numba", priority=20, options=("knapsack_method",),
+          honours=("time_limit", "rel_gap", "threads", "seed"))
 def solve_sample_mckp(problem: SampleAllocation, opts) -> Result:
     """Exact: each question is a group with options n = min..max costing n·c_i (``ob.solve`` on the knapsack:
     ``dp`` for whole-number costs when the table fits, else ``mip``; ``options={'knapsack_method': ...}`` to
@@ -113,7 +114,7 @@ def solve_sample_mckp(problem: SampleAllocation, opts) -> Result:
 
 
 @register(SampleAllocation, "greedy", backend="python", priority=10, preferred=greedy_exact,
-          options=("fallback", "knapsack_method"))
+          options=("fallback", "knapsack_method"), honours=("time_limit", "rel_gap", "threads", "seed"))
 def solve_sample_greedy(problem: SampleAllocation, opts) -> Result:
     """Marginal-gain greedy: exact when gains are concave (checked on the computed table) and costs equal; otherwise
     the exact ``mckp`` runs instead (``stats['exact_by']`` says which), or with ``options={'fallback': False}`` the
@@ -162,7 +163,7 @@ def spread_evenly(problem: SampleAllocation, start: np.ndarray, order: np.ndarra
     return x
 
 
-@register(SampleAllocation, "uniform", backend="python", priority=60)
+@register(SampleAllocation, "uniform", backend="python", priority=60, honours=("time_limit", "seed"))
 def solve_sample_uniform(problem: SampleAllocation, opts) -> Result:
     """Baseline: the same number of samples for every question (within its bounds) as the budget allows, then one
     more each to the first questions while it fits."""
@@ -190,7 +191,7 @@ def proportional_weights(problem: SampleAllocation, weight: str) -> np.ndarray:
     return 1 - pi[np.arange(problem.n_questions), problem.correct]
 
 
-@register(SampleAllocation, "proportional", backend="python", priority=70, options=("weight",))
+@register(SampleAllocation, "proportional", backend="python", priority=70, options=("weight",), honours=("time_limit", "seed"))
 def solve_sample_proportional(problem: SampleAllocation, opts) -> Result:
     """Baseline: the budget above the minimums split in proportion to a per-question weight (``options.weight``:
     ``uncertainty`` (default) or ``difficulty``), capped at the maximums (water-filling), rounded down, and the rest
@@ -243,7 +244,8 @@ def _route_stats(problem: ModelRouting, x, **extra) -> dict:
     return stats
 
 
-@register(ModelRouting, "mckp", backend="numba", priority=10, supports=_no_tasks, options=("knapsack_method",))
+@register(ModelRouting, "mckp", backend="numba", priority=10, supports=_no_tasks, options=("knapsack_method",),
+          honours=("time_limit", "rel_gap", "threads", "seed"))
 def solve_routing_mckp(problem: ModelRouting, opts) -> Result:
     """Exact: the multiple-choice knapsack (one group per query, one option per model) through ``ob.solve``."""
     reason = problem.infeasibility_reason()
@@ -258,7 +260,7 @@ def solve_routing_mckp(problem: ModelRouting, opts) -> Result:
                   message=f"multiple-choice knapsack ({r.method}): {r.message}")
 
 
-@register(ModelRouting, "lp", backend="python", priority=30, supports=_no_tasks)
+@register(ModelRouting, "lp", backend="python", priority=30, supports=_no_tasks, honours=("time_limit", "rel_gap", "seed"))
 def solve_routing_lp(problem: ModelRouting, opts) -> Result:
     """LP relaxation (convex-hull greedy of the knapsack): ``x`` is the (Q, M) fractional routing (a last column
     for skipping with ``allow_skip``), ``objective`` = ``bound`` = the LP value."""
@@ -269,7 +271,7 @@ def solve_routing_lp(problem: ModelRouting, opts) -> Result:
     return r.replace(message="LP relaxation of the routing (an upper bound)")
 
 
-@register(ModelRouting, "cheapest", backend="python", priority=50)
+@register(ModelRouting, "cheapest", backend="python", priority=50, honours=("time_limit", "seed"))
 def solve_routing_cheapest(problem: ModelRouting, opts) -> Result:
     """Baseline: every query to its cheapest model (infeasible when even that is over a budget)."""
     x = np.array(problem.cheapest)
@@ -279,7 +281,7 @@ def solve_routing_cheapest(problem: ModelRouting, opts) -> Result:
                   message="always the cheapest model")
 
 
-@register(ModelRouting, "strongest", backend="python", priority=60)
+@register(ModelRouting, "strongest", backend="python", priority=60, honours=("time_limit", "seed"))
 def solve_routing_strongest(problem: ModelRouting, opts) -> Result:
     """Baseline: every query to its best predicted model (ties: the cheaper); infeasible when over a budget."""
     q = np.arange(problem.n_models)
@@ -296,7 +298,7 @@ HINDSIGHT_SECONDS = 10.0  # time limit of the hindsight MIP with task budgets (t
 
 
 @register(ModelRouting, "dmd", backend="numba", priority=40,
-          options=("reference", "step_size", "scale", "benchmark"))
+          options=("reference", "step_size", "scale", "benchmark"), honours=("seed",))
 def solve_routing_dmd(problem: ModelRouting, opts) -> Result:
     """Online: queries arrive in order; dual mirror descent (``OnlineAllocation`` method ``dmd``) paces the budget
     (and each task budget) by upgrading queries above their cheapest model. ``stats``: ``hindsight`` (the exact

@@ -324,7 +324,7 @@ def no_warm_start(opts, method: str) -> None:
                                   "trained policy); got " + type(opts.warm_start).__name__)
 
 
-@register(CoupledRMAB, "random", backend="python", priority=5)
+@register(CoupledRMAB, "random", backend="python", priority=5, honours=("time_limit", "seed"))
 def solve_random(problem: CoupledRMAB, opts) -> Result:
     """A random feasible action each step (built with a certificate: a random walk, a greedy matching, first fit)."""
     no_warm_start(opts, "random")
@@ -332,7 +332,7 @@ def solve_random(problem: CoupledRMAB, opts) -> Result:
                     message="random feasible action")
 
 
-@register(CoupledRMAB, "sampling", backend="python", priority=10, options=("samples",))
+@register(CoupledRMAB, "sampling", backend="python", priority=10, options=("samples",), honours=("time_limit", "seed"))
 def solve_sampling(problem: CoupledRMAB, opts) -> Result:
     """Best of ``samples`` (100) random feasible actions by expected one-step reward."""
     no_warm_start(opts, "sampling")
@@ -347,7 +347,8 @@ def solve_sampling(problem: CoupledRMAB, opts) -> Result:
                     message=f"best of {k} random feasible actions by one-step reward")
 
 
-@register(CoupledRMAB, "myopic", backend="python", priority=30, options=("oracle",))
+@register(CoupledRMAB, "myopic", backend="python", priority=30, options=("oracle",),
+          honours=("time_limit", "threads", "seed"))
 def solve_myopic(problem: CoupledRMAB, opts) -> Result:
     """The exact one-step optimum: max over C of the expected next reward, a linear 0-1 program (levels one-hot
     linked for multiple interventions, exact)."""
@@ -358,7 +359,8 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
                     message=f"one-step optimum ({oracle.kind})")
 
 
-@register(CoupledRMAB, "index", backend="python", priority=40, options=("oracle", "kind"))
+@register(CoupledRMAB, "index", backend="python", priority=40, options=("oracle", "kind"),
+          honours=("time_limit", "threads", "seed"), long=True)
 def solve_index(problem: CoupledRMAB, opts) -> Result:
     """Per-arm values combined over C by the oracle: ``kind='lagrange'`` (default: the Lagrangian Q-values of the
     per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms)."""
@@ -380,7 +382,7 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
 
 
 @register(CoupledRMAB, "exact_dp", backend="python", priority=60, supports=_dp_supported,
-          preferred=lambda p: False)
+          preferred=lambda p: False, honours=("seed",), long=True)
 def solve_exact_dp(problem: CoupledRMAB, opts) -> Result:
     """The optimal policy by backward induction over the joint state (tiny instances: S^J·|C| ≤ 2·10⁷).
     ``stats['expected']`` is its exact expected mean reward per step; ``objective`` the simulated one."""

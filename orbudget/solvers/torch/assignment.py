@@ -59,7 +59,7 @@ def _finish(problem, x, stats, elapsed, message, status=Status.FEASIBLE) -> Resu
 
 # -- RCO ---------------------------------------------------------------------------------------------------------------
 @register(BudgetedAssignment, "rco", backend="torch", priority=10,
-          options=("steps", "lr", "samples", "antithetic", "temperature", "mode", "scale"))
+          options=("steps", "lr", "samples", "antithetic", "temperature", "mode", "scale"), honours=("seed",), long=True)
 def solve_rco(problem: BudgetedAssignment, opts) -> Result:
     """RCO: Adam on the budget manifold of the logits, gradients from Gumbel straight-through samples whose hard
     samples are DP-feasible (``mode='ste'``), or the exact expected gradient (``mode='expected'``); the final
@@ -129,7 +129,7 @@ def solve_rco(problem: BudgetedAssignment, opts) -> Result:
 
 # -- baselines ---------------------------------------------------------------------------------------------------------
 @register(BudgetedAssignment, "penalty", backend="torch", priority=40,
-          options=("steps", "lr", "weight", "samples", "temperature"))
+          options=("steps", "lr", "weight", "samples", "temperature"), honours=("seed",), long=True)
 def solve_penalty(problem: BudgetedAssignment, opts) -> Result:
     """Quadratic penalty: Adam on the logits of L + λ·((C(α) − B)/range)² with straight-through samples rounded by
     argmax (no budget in the rounding); the answer is argmax α. A run that ends over budget is INFEASIBLE."""
@@ -186,7 +186,7 @@ def measured_proxy(problem: BudgetedAssignment) -> np.ndarray:
     return proxy
 
 
-@register(BudgetedAssignment, "proxy_dp", backend="numba", priority=20, options=("scale",))
+@register(BudgetedAssignment, "proxy_dp", backend="numba", priority=20, options=("scale",), honours=("seed",))
 def solve_proxy_dp(problem: BudgetedAssignment, opts) -> Result:
     """The separable proxy (given, or measured one switch at a time) minimised exactly by the knapsack DP; OPTIMAL
     when the loss is that proxy."""
@@ -201,7 +201,7 @@ def solve_proxy_dp(problem: BudgetedAssignment, opts) -> Result:
                    status=Status.OPTIMAL if exact else Status.FEASIBLE)
 
 
-@register(BudgetedAssignment, "uniform", backend="numba", priority=60)
+@register(BudgetedAssignment, "uniform", backend="numba", priority=60, honours=("time_limit", "seed"))
 def solve_uniform(problem: BudgetedAssignment, opts) -> Result:
     """The same option index in every group: the best one within the budget."""
     t0 = time.perf_counter()

@@ -267,7 +267,7 @@ def _rlb_nn_supports(problem: BiddingCampaign):
 
 
 @register(BiddingCampaign, "rlb_nn", backend="torch", priority=25, supports=_rlb_nn_supports,
-          options=("horizon0", "steps", "checkpoint", "dp", "device"))
+          options=("horizon0", "steps", "checkpoint", "dp", "device"), honours=("seed",), long=True)
 def solve_rlb_nn(problem: BiddingCampaign, opts):
     """RLB-NN with the MapD mapping: D(t, b) from a torch MLP trained on the DP at T0 (default min(T, 1000)), and
     D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B. ``dp``:

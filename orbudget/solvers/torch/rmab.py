@@ -512,7 +512,8 @@ _OPTIONS = ("episodes", "hidden", "lr", "batch_size", "replay", "target_every", 
             "mip_time_limit")
 
 
-@register(CoupledRMAB, "sequoia", backend="torch", priority=50, options=_OPTIONS)
+@register(CoupledRMAB, "sequoia", backend="torch", priority=50, options=_OPTIONS,
+          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "seed"), long=True)
 def solve_sequoia(problem: CoupledRMAB, opts):
     """Train SEQUOIA (warm start + DQN with the exact argmax over C), then evaluate its greedy policy.
     ``warm_start``: a :class:`SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only)."""
