@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError, SolverError
 from ..core.result import Result, Status
+from ..core.solve import Incumbent
 from ..problems.knapsack import INT64_MAX, MultipleChoiceKnapsack, exact_number
 from ..problems.rollouts import RolloutAllocation
 
@@ -137,7 +138,13 @@ def via_knapsack(knapsack_adapter):
         if opts.warm_start is not None:
             start = problem.check_allocation(opts.warm_start) - problem.min_rollouts
             opts = dataclasses.replace(opts, warm_start=start)
-        r = knapsack_adapter(kp, opts)
+        inner = Incumbent()  # the knapsack adapter offers knapsack choices: offer them on as rollout counts
+        try:
+            r = knapsack_adapter(kp, dataclasses.replace(opts, incumbent=inner))
+        finally:
+            if inner.x is not None:
+                opts.incumbent.offer(problem.min_rollouts + inner.x, inner.objective, **inner.stats)
+                opts.incumbent.bound = inner.bound
         if not r.ok:
             return r
         x = np.asarray(r.x)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import finite_or_none
@@ -60,17 +61,47 @@ def new_highs(opts):
     return h
 
 
-def run_highs(h, what: str = "the model"):
+def run_highs(h, what: str = "the model", run=None, on_solution=None):
     """Run HiGHS; raise SolverError when it refuses to start. Returns ``(info, seconds)``.
 
     HiGHS runs in its own thread (highspy's ``startSolve``) while this one waits, so a Ctrl-C cancels the solve:
     HiGHS stops with "Interrupted by user" and keeps its incumbent (``status_of`` gives FEASIBLE and
     ``Limit.INTERRUPTED``). With a plain ``h.run()`` the KeyboardInterrupt surfaced inside HiGHS' callback, which
-    reported a "solve error" and lost both the incumbent and the interrupt."""
+    reported a "solve error" and lost both the incumbent and the interrupt.
+
+    With a :class:`~orbudget.core.progress.Run`, HiGHS' own MIP callbacks drive it: each improving solution
+    (``on_solution(col_value)`` turns it into ``(x, objective)`` for ``run.offer``, or ``None``) and each of HiGHS'
+    interrupt checks is one ``run.step`` (info keys ``event`` = ``"solution"``/``"check"``, ``nodes``); a callback
+    that returns ``True`` or a passed time limit interrupts HiGHS, which keeps its incumbent (``status_of(h, ...,
+    run=run)`` then reports ``run.limit``). An exception raised in the user's callback is re-raised here. A solve
+    that fired no event (an LP, a MIP solved in presolve) makes one ``run.step`` at the end (``event="done"``)."""
     import time
 
     import highspy
 
+    errors: list[BaseException] = []
+    if run is not None:
+        def _step(e, event: str, solution: bool) -> None:
+            if errors or run.stopped:  # HiGHS may report a few more events before it stops
+                e.interrupt()
+                return
+            try:
+                d = e.data_out
+                objective = None
+                if solution:
+                    found = on_solution(np.asarray(d.mip_solution)) if on_solution is not None else None
+                    if found is not None:
+                        run.offer(*found)
+                    else:
+                        objective = d.objective_function_value
+                if run.step(objective=objective, bound=d.mip_dual_bound, event=event, nodes=int(d.mip_node_count)):
+                    e.interrupt()
+            except BaseException as exc:  # re-raised in the caller's thread once HiGHS has stopped
+                errors.append(exc)
+                e.interrupt()
+
+        h.cbMipImprovingSolution += lambda e: _step(e, "solution", True)
+        h.cbMipInterrupt += lambda e: _step(e, "check", False)
     t0 = time.perf_counter()
     h.startSolve()
     try:
@@ -83,15 +114,25 @@ def run_highs(h, what: str = "the model"):
         while not done:
             done, run_status = h.wait(0.1)
     elapsed = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
     if run_status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
         from ...core.errors import SolverError
 
         raise SolverError(f"HiGHS refused to run {what} (run() returned an error before solving)")
-    return h.getInfo(), elapsed
+    info = h.getInfo()
+    if run is not None and run.iteration == 0:
+        has = info.primal_solution_status == 2
+        run.step(objective=info.objective_function_value if has else None,
+                 bound=info.mip_dual_bound if info.mip_node_count >= 0 else None, event="done",
+                 nodes=max(int(info.mip_node_count), 0))
+    return info, elapsed
 
 
-def status_of(h, has_solution: bool):
-    """Map HiGHS' model status to (Status, Limit, message) — the one status map of this adapter."""
+def status_of(h, has_solution: bool, run=None):
+    """Map HiGHS' model status to (Status, Limit, message) — the one status map of this adapter. With the
+    :class:`~orbudget.core.progress.Run` that interrupted HiGHS (a callback's stop, its time check), its limit and
+    message replace HiGHS' "Interrupted by user"."""
     import highspy
 
     ms = h.getModelStatus()
@@ -106,7 +147,10 @@ def status_of(h, has_solution: bool):
     if ms == S.kUnbounded:
         return Status.UNBOUNDED, None, raw
     if ms in limits:
-        return (Status.FEASIBLE if has_solution else Status.NO_SOLUTION), limits[ms], raw
+        limit = limits[ms]
+        if run is not None and run.limit is not None and ms in (S.kInterrupt, S.kHighsInterrupt):
+            limit, raw = run.limit, f"{run.message} ({raw})"
+        return (Status.FEASIBLE if has_solution else Status.NO_SOLUTION), limit, raw
     return Status.ERROR, None, f"HiGHS: {raw}"
 
 
@@ -194,9 +238,17 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
         sol.col_value = list(col[flat])
         h.setSolution(sol)
     t1 = time.perf_counter()
-    info, solve_seconds = run_highs(h)
+
+    def decode(col_value):  # a HiGHS improving solution as the family's x, kept when it fits the budget exactly
+        col = np.zeros(problem.values.size)
+        col[flat] = col_value
+        x = col.reshape(problem.values.shape).argmax(axis=1)
+        return (x, problem.value_of(x)) if problem.is_feasible(x) else None
+
+    with Run(opts, unit="events", desc="mip" if integer else "lp") as run:
+        info, solve_seconds = run_highs(h, run=run, on_solution=decode if integer else None)
     has_solution = info.primal_solution_status == 2
-    status, limit, raw = status_of(h, has_solution)
+    status, limit, raw = status_of(h, has_solution, run)
     timings = {"build": t1 - t0, "solve": solve_seconds}
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no choice of one option per group meets the budget" if status is Status.INFEASIBLE else raw
@@ -233,17 +285,21 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
                   timings=timings, message=message)
 
 
-@register(MultipleChoiceKnapsack, "mip", backend="highs", priority=20, options=("*",))
+@register(MultipleChoiceKnapsack, "mip", backend="highs", priority=20, options=("*",),
+          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)
 def solve_mip(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact MIP with HiGHS (time limit, gap, warm start; other HiGHS options pass through ``options``)."""
     return _run(problem, opts, integer=True)
 
 
-@register(MultipleChoiceKnapsack, "lp", backend="highs", priority=41, options=("*",))
+@register(MultipleChoiceKnapsack, "lp", backend="highs", priority=41, options=("*",),
+          honours=("time_limit", "threads", "callback", "progress", "seed"))
 def solve_lp_highs(problem: MultipleChoiceKnapsack, opts) -> Result:
     """LP relaxation with HiGHS (any budget, exact included): fractional ``x`` (N, K) and the bound."""
     return _run(problem, opts, integer=False)
 
 
-register(RolloutAllocation, "mip", backend="highs", priority=30, options=("*",))(via_knapsack(solve_mip))
-register(RolloutAllocation, "lp", backend="highs", priority=41, options=("*",))(via_knapsack(solve_lp_highs))
+register(RolloutAllocation, "mip", backend="highs", priority=30, options=("*",),
+         honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)(via_knapsack(solve_mip))
+register(RolloutAllocation, "lp", backend="highs", priority=41, options=("*",),
+         honours=("time_limit", "threads", "callback", "progress", "seed"))(via_knapsack(solve_lp_highs))
