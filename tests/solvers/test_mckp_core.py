@@ -189,7 +189,7 @@ def test_kernels_match_their_python_twins():
     lp_jit = kernels.lp_relaxation(*jit[2:6], p.budget, False)
     lp_py = _twin(kernels.lp_relaxation)(*py[2:6], p.budget, False)
     assert lp_jit[1:] == pytest.approx(lp_py[1:]) and np.array_equal(lp_jit[0], lp_py[0])
-    args = (*jit, lp_jit[0], lp_jit[1], p.budget, False, True, 0.0, 10**6)
+    args = (*jit, lp_jit[0], lp_jit[1], p.budget, False, 1.0, 0.0, 10**6)
     out_jit, out_py = kernels.core_search(*args), _twin(kernels.core_search)(*args)
     assert out_jit[0] == out_py[0] and np.array_equal(out_jit[2], out_py[2]) and out_jit[3] == out_py[3]
 
@@ -254,3 +254,17 @@ def test_state_bound_is_never_below_the_best_completion(exact):
             assert best <= ub + 1e-9, (c, best, ub)
             checked += best > -np.inf
     assert checked > 50
+
+
+def test_common_divisors_of_costs_and_values_keep_the_optimum():
+    """Whole-number values with a common divisor raise the improvement step; costs with one lower the budget to a
+    multiple (an exact budget that is not one is infeasible)."""
+    rng = np.random.default_rng(21)
+    for _ in range(60):
+        p = _random_instance(rng)
+        q = ob.MultipleChoiceKnapsack(values=np.round(p.values) * 3, costs=p.costs * 4, budget=p.budget * 4 + 3,
+                                      available=p.available, exact=p.exact)
+        best, _ = brute_force_mckp(q)
+        _check_optimal(q, ob.solve(q, method="core"), best)
+    p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 6]], costs=[[0, 4], [0, 8]], budget=10, exact=True)
+    assert ob.solve(p, method="core").status is ob.Status.INFEASIBLE

@@ -18,9 +18,12 @@ the expanding core of ``expknap`` and the state lists of Martello, Pisinger and 
    with ``r = budget - cost``, the classes still outside can gain at most ``s_up * r`` (``r >= 0``; ``s_up`` the
    largest LP slope up among them) and must lose at least ``s_down * |r|`` (``r < 0``; ``s_down`` the smallest
    slope down), so ``bound = value + s_up * r`` or ``value + s_down * r`` (minknap's bound). Cost ranges of the
-   classes outside prune states that cannot come back within (or exactly to) the budget. With whole-number
-   values the bound is rounded down (an improvement must be worth at least 1). The search ends when no state is
-   left (the incumbent is optimal) or every class has joined.
+   classes outside prune states that cannot come back within (or exactly to) the budget; when no single move up
+   fits, the moves down that must pay for one are charged too (see :func:`_bound`). With whole-number values an
+   improvement must be worth at least their greatest common divisor (combo's divisibility; the adapter also
+   lowers the budget to a multiple of the costs' divisor). Every state is also completed by the best single move
+   of a class outside the core (combo's pairing) to raise the incumbent. The search ends when no state is left
+   (the incumbent is optimal) or every class has joined.
 
 Solutions are rebuilt from a history of (parent, class, option) records, one per state whose core class left its
 LP vertex; unreachable records are collected when the history fills up.
@@ -265,9 +268,12 @@ def _grow_f(a, size):
 
 
 @njit(cache=True)
-def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, exact, integral,
+def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, exact, step,
                 time_limit, state_limit):
     """Exact search over the expanding core (see the module docstring). ``budget`` and every total cost fit int64.
+
+    ``step`` > 0 says every solution's value is a multiple of it (whole-number values: their greatest common
+    divisor), so a better solution is worth at least ``step`` more than the incumbent; 0 for real values.
 
     ``time_limit`` in seconds (<= 0: none) and ``state_limit`` (most states held at once) are checked once per
     class added. Returns ``(stop, found, x, value, cost, upper, core_size, max_states, n_states_made)``: ``stop``
@@ -463,8 +469,8 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
         joined[g] = True
         q1 = k + 1
         if has_inc:
-            if integral:
-                thr = inc + 1.0 - min(0.5, 1e-7 * max(1.0, abs(inc)))
+            if step > 0:
+                thr = inc + step - min(0.5 * step, 1e-7 * max(1.0, abs(inc)))
             else:
                 thr = inc + 1e-12 * max(1.0, abs(inc))
         else:

@@ -14,6 +14,17 @@ from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, no_exact, via_knapsack
 
+
+def _declared(**declaration) -> dict:
+    """``register()`` keywords passed only where the registry takes them (``honours``: the standard keywords an
+    adapter honours), so the adapters register with and without that declaration."""
+    import inspect
+
+    accepted = inspect.signature(register).parameters
+    return {k: v for k, v in declaration.items() if k in accepted}
+
+
+HONOURS = _declared(honours=("time_limit",))
 TOTAL_COST_LIMIT = 2**62  # every partial sum of costs must fit int64 with room for one more cost
 STATE_LIMIT = 10_000_000  # states held at once (about 1 GB of lists); beyond it the best so far is returned
 
@@ -44,9 +55,12 @@ def _core_supports(problem: MultipleChoiceKnapsack):
     return _too_large(total) if total > TOTAL_COST_LIMIT else None
 
 
-def _prepare(problem: MultipleChoiceKnapsack, scale):
+def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False):
     """Kernel inputs: reduced classes, LP relaxation, budget lowered to the dearest total. Raises
-    InvalidProblemError naming `costs` when the totals do not fit int64."""
+    InvalidProblemError naming `costs` when the totals do not fit int64.
+
+    With ``divisibility`` (combo's rudimentary divisibility): every total cost is a multiple of the costs' greatest
+    common divisor d, so the budget is lowered to a multiple of d (an exact budget that is not one is infeasible)."""
     from ...core.errors import InvalidProblemError
     from ._mckp_core import lp_relaxation, reduce_groups
 
@@ -60,6 +74,12 @@ def _prepare(problem: MultipleChoiceKnapsack, scale):
         n = problem.n_groups
         return None, (np.zeros(n, np.int64), -1, 0, -np.inf, False), int(budget), scaled
     budget = min(int(budget), total)
+    if divisibility:
+        d = int(np.gcd.reduce(costs[mask]))
+        if d > 1:
+            if problem.exact and budget % d:
+                return None, (np.zeros(problem.n_groups, np.int64), -1, 0, -np.inf, False), int(budget), scaled
+            budget -= budget % d
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
     groups = reduce_groups(values, costs, mask, bool(problem.exact))
     vertex, brk, residual, bound, feasible = lp_relaxation(groups[2], groups[3], groups[4], groups[5], budget,
@@ -67,13 +87,17 @@ def _prepare(problem: MultipleChoiceKnapsack, scale):
     return groups, (vertex, brk, residual, bound, feasible), budget, scaled
 
 
-def _integral(values: np.ndarray, mask: np.ndarray) -> bool:
+def value_step(values: np.ndarray, mask: np.ndarray) -> float:
+    """The least improvement a better solution can bring: the greatest common divisor of the values when they are
+    whole numbers (every total is a multiple of it), else 0 (real values)."""
     v = values[mask]
-    return bool(np.all(v == np.round(v)) and np.all(np.abs(v) < 2.0**52))
+    if not (np.all(v == np.round(v)) and np.all(np.abs(v) < 2.0**52)):
+        return 0.0
+    return float(max(1, int(np.gcd.reduce(np.abs(v).astype(np.int64)))))
 
 
 @register(MultipleChoiceKnapsack, "core", backend="numba", priority=5, supports=_core_supports,
-          preferred=lambda p: p.integer_costs, options=("scale", "state_limit"))
+          preferred=lambda p: p.integer_costs, options=("scale", "state_limit"), **HONOURS)
 def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact core search (Pisinger's mcknap/minknap): hull reduction, LP break class, dominance DP over states."""
     reason = problem.infeasibility_reason()
@@ -87,19 +111,19 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
 
         raise InvalidProblemError(f"`options.state_limit` must be a positive integer; got {state_limit!r}")
     t0 = time.perf_counter()
-    groups, lp, budget, scaled = _prepare(problem, opts.get("scale"))
+    groups, lp, budget, scaled = _prepare(problem, opts.get("scale"), divisibility=True)
     vertex, brk, _residual, lp_bound, feasible = lp
     t1 = time.perf_counter()
     if not feasible:
-        return infeasible("no choice of one option per group meets the budget"
-                          + (" after scaling costs up" if scaled else ""))
+        what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
+        return infeasible(f"no choice of one option per group {what}" + (" after scaling costs up" if scaled else ""))
     opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = groups
     time_limit = float(opts.time_limit) - (t1 - t0) if opts.time_limit is not None else 0.0
     if opts.time_limit is not None and time_limit <= 0:
         time_limit = 1e-9
     stop, found, x, value, cost, upper, core_size, max_states, made = core_search(
         opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, bool(problem.exact),
-        _integral(problem.values, problem.mask), time_limit, int(state_limit))
+        value_step(problem.values, problem.mask), time_limit, int(state_limit))
     t2 = time.perf_counter()
     timings = {"reduce": t1 - t0, "solve": t2 - t1}
     stats = {"lp_bound": float(lp_bound), "core_size": int(core_size), "max_states": int(max_states),
@@ -135,7 +159,7 @@ def _core_rollout_supports(problem: RolloutAllocation):
 
 
 register(RolloutAllocation, "core", backend="numba", priority=15, supports=_core_rollout_supports,
-         options=("scale", "state_limit"))(via_knapsack(solve_core))
+         options=("scale", "state_limit"), **HONOURS)(via_knapsack(solve_core))
 
 
 def _lp_supports(problem: MultipleChoiceKnapsack):
