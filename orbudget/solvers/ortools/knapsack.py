@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ...core.errors import InvalidProblemError
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.validation import as_int_seed
@@ -32,6 +33,41 @@ def new_cpsat_solver(opts):
     return solver
 
 
+def run_cpsat(solver, model, run: Run, decode, bound_of=lambda b: b):
+    """``solver.solve(model)`` reporting to ``run``: with a callback or progress display, each improving solution is
+    one ``run.step`` (``decode(cb)`` gives ``(x, objective)`` from the solution callback ``cb`` for ``run.offer``;
+    ``bound_of`` maps CP-SAT's bound to the problem's units; info keys ``event="solution"``, ``branches``), and a
+    callback that returns ``True`` stops the search (``stop_search``; CP-SAT keeps its best solution). Without
+    either, no solution callback slows CP-SAT down: its own time limit and Ctrl-C handling serve. A solve that found
+    nothing to report makes one ``run.step`` at the end (``event="done"``). Returns CP-SAT's status code."""
+    from ortools.sat.python import cp_model
+
+    if run.callback is None and not run.show:
+        return solver.solve(model)
+    errors: list[BaseException] = []
+
+    class _Report(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self):
+            if errors or run.stopped:
+                self.stop_search()
+                return
+            try:
+                run.offer(*decode(self))
+                if run.step(bound=bound_of(self.best_objective_bound), event="solution",
+                            branches=int(self.num_branches)):
+                    self.stop_search()
+            except BaseException as exc:  # re-raised once CP-SAT has stopped
+                errors.append(exc)
+                self.stop_search()
+
+    code = solver.solve(model, _Report())
+    if errors:
+        raise errors[0]
+    if run.iteration == 0:
+        run.step(event="done", branches=int(solver.num_branches))
+    return code
+
+
 def status_of(code, solver, limit_hit: bool):
     """Map CP-SAT's status to (Status, Limit) — the one status map of this adapter."""
     from ortools.sat.python import cp_model
@@ -48,11 +84,12 @@ def status_of(code, solver, limit_hit: bool):
 
 
 @register(MultipleChoiceKnapsack, "cpsat", backend="ortools", priority=30, options=("scale",),
-          honours=("time_limit", "rel_gap", "threads", "warm_start", "seed"), long=True)
+          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)
 def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact CP-SAT model (whole-number costs, or ``options={"scale": s}``); real-valued objective."""
     from ortools.sat.python import cp_model
 
+    t_call = time.perf_counter()
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
@@ -93,12 +130,28 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
             m.add_hint(v, int(start[i] == j))
     solver = new_cpsat_solver(opts)
     t1 = time.perf_counter()
-    code = solver.solve(m)
+    if opts.time_limit is not None:  # the limit counts from the call, model building included
+        solver.parameters.max_time_in_seconds = max(float(opts.time_limit) - (t1 - t_call), 1e-3)
+
+    def decode(cb):
+        x = np.zeros(n, np.int64)
+        for (i, j), v in y.items():
+            if cb.boolean_value(v):
+                x[i] = j
+        return x, problem.value_of(x)
+
+    def bound_of(b):
+        return None if scaled else float(b) / scale + n / (2 * scale)
+
+    with Run(opts, unit="solutions", desc="cpsat") as run:
+        code = run_cpsat(solver, m, run, decode, bound_of)
     t2 = time.perf_counter()
-    limit_hit = opts.time_limit is not None and solver.wall_time >= 0.99 * opts.time_limit
+    limit_hit = opts.time_limit is not None and solver.wall_time >= 0.99 * solver.parameters.max_time_in_seconds
     status, limit = status_of(code, solver, limit_hit)
+    if limit is Limit.INTERRUPTED and run.limit is not None:  # stopped by the user's callback
+        limit = run.limit
     timings = {"build": t1 - t0, "solve": t2 - t1}
-    raw = solver.status_name(code)
+    raw = solver.status_name(code) + (f"; {run.message}" if run.limit is not None else "")
     if status is Status.INFEASIBLE and scaled:
         return no_solution_after_scaling(opts.get("scale")).replace(timings=timings)
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
@@ -118,5 +171,5 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
 
 
 register(RolloutAllocation, "cpsat", backend="ortools", priority=40, options=("scale",),
-         honours=("time_limit", "rel_gap", "threads", "warm_start", "seed"), long=True)(
+         honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)(
     via_knapsack(solve_cpsat))
