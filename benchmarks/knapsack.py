@@ -276,10 +276,11 @@ def peers_rows(zero_one, mckp, limit, core_limit):
         row += [_agreement(objs), r.stats["core_size"], r.stats["max_states"]]
         rows.append(row)
         print(row, flush=True, file=sys.stderr)
-    print_table(f"0/1 knapsack, Pisinger's classes (seed 1, capacity half the weight): seconds, medians of 3; "
-                f"core limit {core_limit:g} s, peers {limit:g} s",
-                ["class", "n", "R", "core", "dp", "mip", "cpsat", "OR B&B", "OR DP", "MT2", "optimum",
-                 "core size", "states"], rows)
+    if rows:
+        print_table(f"0/1 knapsack, Pisinger's classes (seed 1, capacity half the weight): seconds, medians of 3; "
+                    f"core limit {core_limit:g} s, peers {limit:g} s",
+                    ["class", "n", "R", "core", "dp", "mip", "cpsat", "OR B&B", "OR DP", "MT2", "optimum",
+                     "core size", "states"], rows)
     rows = []
     for kind, n, k in mckp:
         p = ob.knapsack_instances.multiple_choice(kind, n, k, R=1000, seed=1)
@@ -298,10 +299,11 @@ def peers_rows(zero_one, mckp, limit, core_limit):
         row += [_agreement(objs), r.stats["core_size"], r.stats["max_states"]]
         rows.append(row)
         print(row, flush=True, file=sys.stderr)
-    print_table(f"Multiple-choice knapsack (R = 1,000, seed 1, budget halfway): seconds, medians of 3; core limit "
-                f"{core_limit:g} s, peers {limit:g} s; lp is the LP bound (numba hull code)",
-                ["class", "N", "K", "core", "lp", "dp", "mip", "cpsat", "optimum", "core size", "states"], rows)
-    if mt2 is None:
+    if rows:
+        print_table(f"Multiple-choice knapsack (R = 1,000, seed 1, budget halfway): seconds, medians of 3; core limit "
+                    f"{core_limit:g} s, peers {limit:g} s; lp is the LP bound (numba hull code)",
+                    ["class", "N", "K", "core", "lp", "dp", "mip", "cpsat", "optimum", "core size", "states"], rows)
+    if mt2 is None and zero_one:
         print("\nMT2: mknapsack cannot be imported here (its wheels need NumPy 1.x); set MKNAPSACK_PYTHON")
 
 
@@ -311,12 +313,13 @@ def main(argv=None):
     ap.add_argument("--peers", action="store_true", help="the peers table over Pisinger's classes")
     ap.add_argument("--limit", type=float, default=10.0, help="seconds per peer run (--peers)")
     ap.add_argument("--core-limit", type=float, default=60.0, help="seconds per core run (--peers)")
+    ap.add_argument("--tables", default="zero_one,mckp", help="which peers tables: zero_one, mckp or both")
     args = ap.parse_args(argv)
     if args.peers:
-        if args.quick:
-            peers_rows(ZERO_ONE_QUICK, MCKP_QUICK, args.limit, args.core_limit)
-        else:
-            peers_rows(ZERO_ONE_ROWS, MCKP_ROWS, args.limit, args.core_limit)
+        tables = set(args.tables.split(","))
+        zero_one, mckp = (ZERO_ONE_QUICK, MCKP_QUICK) if args.quick else (ZERO_ONE_ROWS, MCKP_ROWS)
+        peers_rows(zero_one if "zero_one" in tables else [], mckp if "mckp" in tables else [], args.limit,
+                   args.core_limit)
     elif args.quick:
         mckp_rows([100, 1000], cpsat_limit=5)
         rollout_rows([(256, 2048)])
