@@ -215,8 +215,8 @@ def test_action_set_linear_optimum_matches_enumeration(solver, family):
 def test_myopic_through_pyomo_equals_python_myopic():
     p = _rmab_family("capacity")
     p = ob.CoupledRMAB(transitions=p.transitions, rewards=p.rewards, constraint=p.constraint, horizon=5, episodes=3)
-    a = ob.solve(p, method="myopic", backend="pyomo", seed=0)
-    b = ob.solve(p, method="myopic", backend="python", seed=0, options={"oracle": "highs"})
+    a = ob.solve(p, method="myopic", backend="pyomo", seed=0, threads=1)
+    b = ob.solve(p, method="myopic", backend="python", seed=0, options={"oracle": "enumerate"})
     assert a.objective == pytest.approx(b.objective, rel=1e-9) and a.stats["solves"] >= 1
 
 
@@ -439,6 +439,21 @@ def test_registered_for_every_exportable_method():
                         (ob.OnlineAllocation, "hindsight_lp"), (ob.BanditsWithKnapsacks, "opt_lp"),
                         (ob.CoupledRMAB, "myopic"), (ob.BudgetedAssignment, "mip")]:
         assert (method, "pyomo", True) in ob.available_solvers(cls)
+
+
+@pytest.mark.skipif(not module_available("highspy"), reason="highspy is not installed")
+@pytest.mark.parametrize("solver", ["highs", "appsi_highs"])
+def test_threads_after_highs_started_its_pool(solver):
+    """HiGHS refuses a new `threads` once its global pool runs (model status 'Not Set'): the adapter resets it."""
+    import highspy
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    warm = ob.to_pyomo(ob.MultipleChoiceKnapsack.random(5, 3, seed=0))
+    highspy.Highs.resetGlobalScheduler(True)
+    SolverFactory("highs").solve(warm, threads=2)  # the pool now runs two threads
+    p = ob.MultipleChoiceKnapsack.random(10, 5, seed=0)
+    r = ob.solve(p, method="mip", backend="pyomo", threads=1, options={"solver": solver})
+    assert r.status is ob.Status.OPTIMAL, r.message
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

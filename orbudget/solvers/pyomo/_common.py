@@ -28,6 +28,19 @@ from ...core.errors import BackendNotAvailableError, InvalidProblemError, Solver
 from ...core.result import Limit, Result, Status
 from ...core.validation import as_int_seed
 
+
+def _declared(**declaration) -> dict:
+    """``register()`` keywords declaring which standard keywords the adapters honour, passed only where the registry
+    takes such a declaration (``honours``), so the adapters register with and without it."""
+    import inspect
+
+    from ...core.registry import register
+
+    accepted = inspect.signature(register).parameters
+    return {k: v for k, v in declaration.items() if k in accepted}
+
+
+HONOURS = _declared(honours=("time_limit", "rel_gap", "threads", "seed"))  # what every pyomo adapter passes on
 DEFAULT_SOLVER = "highs"
 ALIASES = {"scip": "scip_direct", "gurobi": "gurobi_direct"}
 OPTIONS = ("solver", "solver_options")  # what every pyomo adapter accepts in ``options``
@@ -240,6 +253,12 @@ def solve_model(model, opts, sense: str = "max") -> Outcome:
     options = opts.options
     name = solver_name(options)
     extra = solver_options(options)
+    if opts.threads is not None and family_of(name) == "highs":
+        # HiGHS keeps one global thread pool and refuses a different `threads` once it has started (its run then
+        # ends with model status 'Not Set'); reset it first, as the HiGHS adapters do
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
     t0 = time.perf_counter()
     if name in _contrib_names():
         solver, _ = _contrib_solver(name)

@@ -14,7 +14,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...problems.assignment import BudgetedAssignment
-from ._common import OPTIONS, Export, exporter, solve_exported, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array, whole
 
 
 def largest_reachable(costs: np.ndarray, budget: int) -> int:
@@ -87,7 +87,7 @@ def build_assignment(problem: BudgetedAssignment):
                      extras={"target": target})
 
 
-@register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS)
+@register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS, **HONOURS)
 def solve_mip(problem: BudgetedAssignment, opts):
     """Exact MIP of a separable loss through Pyomo (any solver it reaches)."""
     return solve_exported(problem, opts)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...problems.bwk import BanditsWithKnapsacks
-from ._common import OPTIONS, Export, exporter, solve_exported, value_array
+from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array
 
 
 @exporter(BanditsWithKnapsacks)
@@ -50,7 +50,7 @@ def build_opt_lp(problem: BanditsWithKnapsacks):
     return m, Export(problem, read, "max", objective, check, integer=False, kind="opt_lp")
 
 
-@register(BanditsWithKnapsacks, "opt_lp", backend="pyomo", priority=80, options=OPTIONS)
+@register(BanditsWithKnapsacks, "opt_lp", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
 def solve_opt_lp(problem: BanditsWithKnapsacks, opts):
     """The LP benchmark OPT_LP through Pyomo: ``x`` = the best fixed distribution over arms."""
     r = solve_exported(problem, opts)

@@ -17,7 +17,7 @@ from ...core.registry import register
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, repair_budget
-from ._common import OPTIONS, Export, exporter, solve_exported, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array, whole
 
 
 def _columns(problem: MultipleChoiceKnapsack) -> np.ndarray:
@@ -181,26 +181,26 @@ def _solve(problem, opts, relax: bool):
     return solve_exported(problem, opts, {"relax": relax})
 
 
-@register(MultipleChoiceKnapsack, "mip", backend="pyomo", priority=80, options=OPTIONS)
+@register(MultipleChoiceKnapsack, "mip", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
 def solve_mip(problem: MultipleChoiceKnapsack, opts):
     """Exact MIP through Pyomo with any solver it reaches (``options={'solver': 'scip'}``; default HiGHS)."""
     return _solve(problem, opts, relax=False)
 
 
-@register(MultipleChoiceKnapsack, "lp", backend="pyomo", priority=80, options=OPTIONS)
+@register(MultipleChoiceKnapsack, "lp", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
 def solve_lp(problem: MultipleChoiceKnapsack, opts):
     """LP relaxation through Pyomo: fractional ``x`` (N, K) and the bound."""
     r = _solve(problem, opts, relax=True)
     return r.replace(duals={"fractions": r.x}) if r.ok else r
 
 
-@register(RolloutAllocation, "mip", backend="pyomo", priority=80, options=OPTIONS)
+@register(RolloutAllocation, "mip", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
 def solve_rollouts_mip(problem: RolloutAllocation, opts):
     """Exact MIP through Pyomo over the rollout counts (any solver Pyomo reaches)."""
     return _solve(problem, opts, relax=False)
 
 
-@register(RolloutAllocation, "lp", backend="pyomo", priority=80, options=OPTIONS)
+@register(RolloutAllocation, "lp", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
 def solve_rollouts_lp(problem: RolloutAllocation, opts):
     """LP relaxation through Pyomo: expected rollouts per prompt and the bound."""
     return _solve(problem, opts, relax=True)

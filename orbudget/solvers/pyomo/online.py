@@ -13,7 +13,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...problems.online import OnlineAllocation
-from ._common import OPTIONS, Export, exporter, solve_exported, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array, whole
 
 
 @exporter(OnlineAllocation)
@@ -108,7 +108,7 @@ def _nothing_to_play(problem: OnlineAllocation, relax: bool):
                   message="no action with a positive reward fits a budget: the null action everywhere is optimal")
 
 
-@register(OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS)
+@register(OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, **HONOURS)
 def solve_hindsight(problem: OnlineAllocation, opts):
     """Exact hindsight optimum through Pyomo (any solver it reaches)."""
     r = _nothing_to_play(problem, False) or solve_exported(problem, opts, {"relax": False})
@@ -117,7 +117,7 @@ def solve_hindsight(problem: OnlineAllocation, opts):
     return r
 
 
-@register(OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS)
+@register(OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, **HONOURS)
 def solve_hindsight_lp(problem: OnlineAllocation, opts):
     """LP bound on the hindsight optimum through Pyomo (the primal LP; ``x`` holds the fractions)."""
     return _nothing_to_play(problem, True) or solve_exported(problem, opts, {"relax": True})

@@ -41,7 +41,7 @@ from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
 from .. import _relu
-from ._common import OPTIONS, Export, exporter, solve_model, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter, solve_model, value_array, whole
 
 BIG_M = 1e5
 FORMULATIONS = ("interval", "bigm", "omlt_bigm", "omlt_partition")
@@ -358,7 +358,7 @@ def argmax(problem: CoupledRMAB, network, states, *, formulation: str = "interva
     return (r.x if r.ok else None), (r.objective if r.ok else float("nan")), r
 
 
-@register(CoupledRMAB, "myopic", backend="pyomo", priority=80, options=OPTIONS)
+@register(CoupledRMAB, "myopic", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
 def solve_myopic(problem: CoupledRMAB, opts):
     """The one-step optimum over C through Pyomo (any solver it reaches), one model with mutable level values."""
     import dataclasses
