@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from ...core.errors import InvalidProblemError
-from ...core.registry import backend_available, methods, register
+from ...core.registry import backend_available, methods, pick, register
 from ...core.result import Result, Status
 from ...core.solve import solve
 from ...core.validation import as_choice
@@ -46,8 +46,15 @@ def exact_highs_options(opts) -> dict:
 
 
 def _solve_knapsack(kp: MultipleChoiceKnapsack, opts) -> Result:
-    method = knapsack_method(kp, opts.get("knapsack_method"))
-    return solve(kp, method=method, time_limit=opts.time_limit, rel_gap=opts.rel_gap, threads=opts.threads,
+    """The exact knapsack through ``ob.solve``. A ``time_limit`` moves the default from ``dp`` (which does not check
+    one) to HiGHS; ``threads`` reaches the knapsack method only where it takes a thread count (``dp`` runs on one)."""
+    chosen = opts.get("knapsack_method")
+    method = knapsack_method(kp, chosen)
+    if opts.time_limit is not None and chosen is None and method == "dp" and backend_available("highs"):
+        method = "mip"
+    inner = pick(kp, method, None).honours or ()
+    threads = opts.threads if "threads" in inner else None
+    return solve(kp, method=method, time_limit=opts.time_limit, rel_gap=opts.rel_gap, threads=threads,
                  seed=opts.seed, options=exact_highs_options(opts) if method == "mip" else None)
 
 
