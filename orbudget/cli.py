@@ -89,7 +89,28 @@ def _cmd_info(args) -> int:
         state = version if backend_available(backend) and version else "not installed"
         hint = f"  (pip install 'orbudget[{extra}]')" if state == "not installed" and extra else ""
         print(f"  {backend:8s} {dist:9s} {state}{hint}")
+    _print_methods()
     return 0
+
+
+def _print_methods() -> None:
+    """Per family, each method with the standard keywords it honours and its own options (``long``: it can run for
+    more than about a second, and honours time limits, Ctrl-C, progress and callbacks as they are declared)."""
+    from .core.registry import _REGISTRY, _load_adapters
+
+    _load_adapters()
+    families: dict = {}
+    for s in _REGISTRY:
+        families.setdefault(s.problem.__name__, []).append(s)
+    print("methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend)")
+    for family in sorted(families):
+        print(f"  {family}")
+        for s in families[family]:
+            name = f"{s.method} ({s.backend})" + (" long" if s.long else "")
+            mark = "" if s.available else "  [not installed]"
+            honours = ", ".join(s.honours) if s.honours else "-"
+            options = ", ".join(s.options) or "-"
+            print(f"    {name:28s} honours: {honours}; options: {options}{mark}")
 
 
 def _load_function(spec, where: str):

@@ -50,6 +50,10 @@ def test_demo_quick_and_info():
     assert "MCKP" in out.stdout and "greedy" in out.stdout and "uniform" in out.stdout
     out = run("info")
     assert out.returncode == 0 and "numba" in out.stdout
+    # every family's methods with what they honour (issue 15)
+    assert "MultipleChoiceKnapsack" in out.stdout and "CoupledRMAB" in out.stdout
+    line = next(ln for ln in out.stdout.splitlines() if ln.strip().startswith("dp (numba)"))
+    assert "honours: rel_gap, seed; options: scale" in line
 
 
 def _corrupt(tmp_path, how):
