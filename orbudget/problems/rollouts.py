@@ -48,7 +48,7 @@ def nonzero_gradient_probability(n, p):
     """
     n = np.asarray(n, dtype=float)
     p = np.asarray(p, dtype=float)
-    return 1.0 - p**n - (1.0 - p) ** n
+    return np.where(n > 0, 1.0 - p**n - (1.0 - p) ** n, 0.0)  # no rollouts: never mixed (the formula gives -1)
 
 
 def info_gain(p):
@@ -158,7 +158,8 @@ class RolloutAllocation(Problem):
                     i = int(np.argmax(costs))
                     raise InvalidProblemError(f"`rollout_costs` that are whole numbers must be below 2^63 (the int64 "
                                               f"limit); got {costs[i]} at index ({i},)")
-                costs = as_array("rollout_costs", costs, dtype=int)
+                if costs.dtype.kind == "f":  # whole floats below 2^63; int input is already exact int64
+                    costs = as_array("rollout_costs", costs, dtype=int)
             if isinstance(self.total_rollouts, (numbers.Integral, np.integer)):
                 total = exact_integer("total_rollouts", self.total_rollouts, minimum=0)
             else:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import orbudget as ob
+from orbudget.core.registry import backend_available
 from orbudget.problems.rollouts import (
     expected_rollouts_until_mixed,
     info_gain,
@@ -69,7 +70,7 @@ def test_exact_methods_equal_brute_force(method):
         hi = int(rng.integers(2, 6))
         w = int(rng.integers(2 * n, n * hi + 1))
         prob = ob.RolloutAllocation(success_rates=p, total_rollouts=w, max_rollouts=hi)
-        r = ob.solve(prob, method=method, threads=1)
+        r = ob.solve(prob, method=method, **({"threads": 1} if method in ("mip", "cpsat") else {}))
         assert r.status is ob.Status.OPTIMAL
         assert r.objective == pytest.approx(brute_force_rollouts(prob), abs=1e-12)
         assert int(r.x.sum()) == w and r.x.min() >= 2 and r.x.max() <= hi
@@ -271,6 +272,20 @@ def test_large_integer_rollout_costs_do_not_wrap():
         assert r.ok and ok.is_feasible(r.x) and r.stats["cost"] <= 9 * 10**18, method
     with pytest.raises(ob.InvalidProblemError, match="`total_rollouts`.*int64"):
         ob.RolloutAllocation(success_rates=[0.5], total_rollouts=2**63)
+    # integer input stays exact (it was rounded through float64: 10**18 + 1 became 10**18, and cpsat overspent)
+    near = ob.RolloutAllocation(success_rates=[0.5, 0.5], total_rollouts=10**18, min_rollouts=0, max_rollouts=1,
+                                value=[[0.0, 1.0], [0.0, 2.0]], rollout_costs=[10**18, 10**18 + 1])
+    assert int(near.rollout_costs[1]) == 10**18 + 1 and not near.is_feasible([0, 1])
+    for method in ("greedy", "dp") + (("cpsat",) if backend_available("ortools") else ()):
+        r = ob.solve(near, method=method)
+        assert r.x.tolist() == [1, 0] and r.stats["cost"] == 10**18, method
+
+
+def test_no_rollouts_is_never_mixed():
+    assert nonzero_gradient_probability(0, 0.5) == 0.0 and knapsack_rl_value(0, 0.3) == 0.0
+    prob = ob.RolloutAllocation(success_rates=[0.5, 0.2], total_rollouts=1, min_rollouts=0, max_rollouts=1,
+                                value="nonzero_gradient")
+    assert ob.solve(prob).objective == 0.0  # was -1: P_nz(0, p) = 1 - 1 - 1
 
 
 def test_float_rollout_costs_use_the_relative_tolerance():
@@ -292,3 +307,10 @@ def test_the_value_table_is_built_once_per_solve(method, kwargs, monkeypatch):
     prob = ob.RolloutAllocation(success_rates=[0.2, 0.5, 0.7], total_rollouts=12, max_rollouts=8, **kwargs)
     r = ob.solve(prob, method=method)
     assert r.ok and len(calls) == 1
+
+
+@needs("cvxpy")
+def test_convex_bound_holds_when_prompts_may_get_no_rollouts():
+    prob = ob.RolloutAllocation(success_rates=[0.5], total_rollouts=0, min_rollouts=0, max_rollouts=1)
+    c = ob.solve(prob, method="convex")
+    assert c.bound >= brute_force_rollouts(prob) - 1e-9 == -1e-9  # the curve gave -0.125 at N = 0

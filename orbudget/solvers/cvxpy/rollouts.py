@@ -57,9 +57,13 @@ def solve_convex(problem: RolloutAllocation, opts) -> Result:
     if prob.status not in ("optimal", "optimal_inaccurate"):
         return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
     x = np.clip(np.asarray(n.value, float), problem.min_rollouts, caps)
-    value = float(np.sum(weight[live] * (1 - p[live] ** x[live] - (1 - p[live]) ** x[live]))) if live.size else 0.0
+    curve = weight[live] * (1 - p[live] ** x[live] - (1 - p[live]) ** x[live]) if live.size else np.zeros(0)
+    value = float(np.maximum(curve, 0.0).sum())  # no rollouts are worth 0, where the curve gives -w
     status = Status.OPTIMAL if prob.status == "optimal" else Status.FEASIBLE
-    bound = max(float(prob.value), value)  # the relaxed optimum (terms dropped above can only raise it)
+    # the relaxed optimum (terms dropped above can only raise it); the curve is below the true value only at N = 0
+    # (-w instead of 0), so with min_rollouts = 0 adding each live prompt's w keeps it an upper bound
+    slack = float(weight[live].sum()) if problem.min_rollouts == 0 and live.size else 0.0
+    bound = max(float(prob.value) + slack, value)
     return Result(status=status, x=x, objective=value, bound=bound,
                   stats={"cost": float(problem.costs_per_rollout @ x)},
                   message=f"continuous relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")

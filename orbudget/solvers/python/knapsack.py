@@ -289,6 +289,8 @@ def solve_knapsackrl(problem: RolloutAllocation, opts) -> Result:
                                                default_rollouts=o["default_rollouts"],
                                                min_rollouts=problem.min_rollouts, max_rollouts=problem.max_rollouts,
                                                alpha=o["alpha"], allow_fallback=o["allow_fallback"])
+    except InvalidProblemError:  # a table too large for memory: refused by name, never repaired around
+        raise
     except ValueError as exc:  # the official base allocation exceeds the budget (invalid prompts' defaults)
         official, info = None, {"fallback": False, "fallback_effective_ratio": 1.0, "base_over_budget": str(exc)}
         official = np.where(o["valid"], problem.min_rollouts, o["default_rollouts"])
