@@ -24,7 +24,7 @@ def _declared(**declaration) -> dict:
     return {k: v for k, v in declaration.items() if k in accepted}
 
 
-HONOURS = _declared(honours=("time_limit",))
+HONOURS = _declared(honours=("time_limit", "rel_gap", "seed"), long=True)  # exact, deterministic, can run long
 TOTAL_COST_LIMIT = 2**62  # every partial sum of costs must fit int64 with room for one more cost
 STATE_LIMIT = 10_000_000  # states held at once (about 1 GB of lists); beyond it the best so far is returned
 

@@ -87,7 +87,8 @@ def build_assignment(problem: BudgetedAssignment):
                      extras={"target": target})
 
 
-@register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS, **HONOURS)
+@register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS, long=True,
+          **HONOURS)
 def solve_mip(problem: BudgetedAssignment, opts):
     """Exact MIP of a separable loss through Pyomo (any solver it reaches)."""
     return solve_exported(problem, opts)

@@ -181,7 +181,7 @@ def _solve(problem, opts, relax: bool):
     return solve_exported(problem, opts, {"relax": relax})
 
 
-@register(MultipleChoiceKnapsack, "mip", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
+@register(MultipleChoiceKnapsack, "mip", backend="pyomo", priority=80, options=OPTIONS, long=True, **HONOURS)
 def solve_mip(problem: MultipleChoiceKnapsack, opts):
     """Exact MIP through Pyomo with any solver it reaches (``options={'solver': 'scip'}``; default HiGHS)."""
     return _solve(problem, opts, relax=False)
@@ -194,7 +194,7 @@ def solve_lp(problem: MultipleChoiceKnapsack, opts):
     return r.replace(duals={"fractions": r.x}) if r.ok else r
 
 
-@register(RolloutAllocation, "mip", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
+@register(RolloutAllocation, "mip", backend="pyomo", priority=80, options=OPTIONS, long=True, **HONOURS)
 def solve_rollouts_mip(problem: RolloutAllocation, opts):
     """Exact MIP through Pyomo over the rollout counts (any solver Pyomo reaches)."""
     return _solve(problem, opts, relax=False)

@@ -108,7 +108,8 @@ def _nothing_to_play(problem: OnlineAllocation, relax: bool):
                   message="no action with a positive reward fits a budget: the null action everywhere is optimal")
 
 
-@register(OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, **HONOURS)
+@register(OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS,
+          long=True, **HONOURS)
 def solve_hindsight(problem: OnlineAllocation, opts):
     """Exact hindsight optimum through Pyomo (any solver it reaches)."""
     r = _nothing_to_play(problem, False) or solve_exported(problem, opts, {"relax": False})
@@ -117,7 +118,8 @@ def solve_hindsight(problem: OnlineAllocation, opts):
     return r
 
 
-@register(OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, **HONOURS)
+@register(OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS,
+          long=True, **HONOURS)
 def solve_hindsight_lp(problem: OnlineAllocation, opts):
     """LP bound on the hindsight optimum through Pyomo (the primal LP; ``x`` holds the fractions)."""
     return _nothing_to_play(problem, True) or solve_exported(problem, opts, {"relax": True})
