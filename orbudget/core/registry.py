@@ -142,6 +142,18 @@ def available_solvers(problem, details: bool = False) -> list:
              "options": s.options, "long": s.long, "description": s.description} for s in specs_for(problem)]
 
 
+def honoured(problem, method: str | None, backend: str | None = None, **keywords) -> dict:
+    """``keywords`` (standard keywords of ``solve``) less those the adapter that ``solve`` picks does not honour.
+
+    For library code that asks for a setting only where it applies, such as ``threads=1`` for a reproducible MIP
+    when the method may be a one-thread DP: ``solve(p, method=m, **honoured(p, m, threads=1))``. A user's own
+    keywords are never filtered this way: ``solve`` refuses them by name.
+    """
+    spec = pick(problem, method, backend)
+    accepted = STANDARD_KEYWORDS if spec.honours is None else spec.honours
+    return {k: v for k, v in keywords.items() if k in accepted}
+
+
 def methods(problem) -> list[str]:
     """Method names for a problem, in preference order, without repeats."""
     seen: list[str] = []

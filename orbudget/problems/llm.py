@@ -678,6 +678,7 @@ class ModelRouting(Problem):
         with the LP bound (``lp``, the concave hull, cheap) when ``bound``. Returns arrays ``budget``,
         ``accuracy``, ``cost`` (what the optimum spends), ``lp_bound`` and the per-model baselines ``always``:
         ``{model: (cost, accuracy)}``."""
+        from ..core.registry import honoured
         from ..core.solve import solve
 
         budgets = np.sort(as_array("budgets", budgets, ndim=1, nonnegative=True))
@@ -686,7 +687,7 @@ class ModelRouting(Problem):
         lp = np.full(budgets.size, np.nan)
         for i, b in enumerate(budgets.tolist()):
             p = self.with_budget(b)
-            r = solve(p, method=method, threads=1)
+            r = solve(p, method=method, **honoured(p, method, threads=1))
             if r.ok:
                 acc[i], spent[i] = r.objective, r.stats["cost"]
             if bound and not self.has_task_budgets:
@@ -701,6 +702,7 @@ class ModelRouting(Problem):
         """The least cost at which mean quality >= ``accuracy`` (an exact MCKP with the roles swapped: costs
         :math:`\\max_m Q_{qm} - Q_{qm}`, values :math:`-C_{qm}`). Returns ``(cost, routes)``, or ``(None, None)``
         when no routing reaches it. No task budgets."""
+        from ..core.registry import honoured
         from ..core.solve import solve
 
         if self.has_task_budgets:
@@ -713,7 +715,7 @@ class ModelRouting(Problem):
         if slack < -1e-9 * max(1.0, abs(float(top.sum()))):
             return None, None
         kp = MultipleChoiceKnapsack(values=-np.asarray(c, float), costs=top - q, budget=max(slack, 0.0))
-        r = solve(kp, method=method, threads=1)
+        r = solve(kp, method=method, **honoured(kp, method, threads=1))
         if not r.ok:
             return None, None
         x = self.routes_from_knapsack(r.x)
