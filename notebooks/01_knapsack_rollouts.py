@@ -32,7 +32,9 @@ import orbudget as ob
 
 # %%
 p = ob.MultipleChoiceKnapsack.random(200, 8, seed=0)
-results = {m: ob.solve(p, method=m, threads=1, time_limit=20) for m in ("dp", "mip", "cpsat", "lp", "greedy")}
+# `threads` and `time_limit` go only to the methods that honour them (ob.available_solvers(p, details=True))
+limits = {"threads": 1, "time_limit": 20}
+results = {m: ob.solve(p, method=m, **(limits if m in ("mip", "cpsat") else {})) for m in ("dp", "mip", "cpsat", "lp", "greedy")}
 for m, r in results.items():
     print(f"{m:7s} {r.status.value:9s} objective {r.objective:10.3f}  time {r.timings['total']:.3f} s")
 assert abs(results["dp"].objective - results["mip"].objective) < 1e-6
