@@ -43,6 +43,7 @@ def _gap(obj, base):
 
 @demo("knapsack")
 def knapsack_demo(quick: bool) -> Iterator[tuple]:
+    from .core.registry import honoured
     from .problems.grpo import simulate_grpo
     from .problems.knapsack import MultipleChoiceKnapsack
     from .problems.rollouts import RolloutAllocation
@@ -53,7 +54,7 @@ def knapsack_demo(quick: bool) -> Iterator[tuple]:
     base = exact.objective
     yield ("knapsack", name, "dp", base, base, 0.0, t, note)
     for m in ("mip", "cpsat", "greedy", "lp"):
-        r, t, note = _run(p, m, threads=1, time_limit=10)
+        r, t, note = _run(p, m, **honoured(p, m, threads=1, time_limit=10))  # greedy and lp take no thread count
         obj = r.objective if r is not None and r.ok else None
         yield ("knapsack", name, m, obj, base, _gap(obj, base), t, note or ("upper bound" if m == "lp" else ""))
     q = RolloutAllocation.synthetic(256, 8, seed=0)
