@@ -11,19 +11,16 @@ import time
 import numpy as np
 
 from ...core.errors import InvalidProblemError
+from ...core.progress import Run
 from ...core.registry import register
+from ...core.result import Limit
 from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.bidding import BiddingCampaign
+from ._common import default_device  # noqa: F401 - re-exported (it lived here before torch/_common.py)
 
 CHECKPOINT_KIND = "rlb_nn checkpoint"
 # float64 arrays per (t, b) cell of the T0 training grid: V, D, t, b, target, 2 features, prediction, table, slack
 TRAINING_ARRAYS = 10
-
-
-def default_device():
-    import torch
-
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def as_device(name: str, value):
@@ -140,7 +137,7 @@ def training_budget(problem: BiddingCampaign, horizon0: int) -> int:
 
 
 def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: int = 1000, seed=0,
-                            checkpoint=None, device=None, exact: bool = True):
+                            checkpoint=None, device=None, exact: bool = True, run=None):
     """Fit D(t, b) = V(t, b+1) − V(t, b) of the DP at horizon T0 (the CTR-integrated DP when ``exact`` and the
     campaign has a CTR sample, else the paper's θ̄-DP) with an MLP 2→30→15→1 (tanh), inputs
     (t/1000, b/(t·mean price)), output scaled by θ̄ and clipped at 0 (Cai et al.'s RLB-NN). Returns the table
@@ -151,6 +148,11 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
     the training options (T0, B0, DP, seed); one from another campaign or other options, one that has trained more
     than ``steps``, or a file that is not an rlb_nn checkpoint is refused with InvalidProblemError naming
     ``checkpoint`` and left untouched (it is never silently reused or overwritten).
+
+    ``run``: a :class:`orbudget.core.progress.Run` stepped once per Adam step (info keys ``loss`` and ``step``);
+    training stops early when it says so (time limit, or the callback returned True), or on Ctrl-C (then
+    ``run.limit`` is ``INTERRUPTED``); the table is built from the network as trained so far, the checkpoint saved
+    at the step reached (so a later run resumes there), and ``steps`` in the returned info is that step.
     """
     import torch
 
@@ -197,22 +199,31 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
         atomic_write_bytes(path, buf.getvalue())
 
     gen = torch.Generator(device="cpu").manual_seed(seed + start)
-    for step in range(start, steps):
-        idx = torch.randint(0, x_all.shape[0], (4096,), generator=gen).to(device)
-        loss = torch.mean((net(x_all[idx]).squeeze(-1) - target[idx]) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if path is not None and (step + 1) % 500 == 0:
-            save(step + 1)
-    if path is not None and start < steps:
-        save(steps)
+    done = start
+    try:
+        for step in range(start, steps):
+            idx = torch.randint(0, x_all.shape[0], (4096,), generator=gen).to(device)
+            loss = torch.mean((net(x_all[idx]).squeeze(-1) - target[idx]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            done = step + 1
+            if path is not None and done % 500 == 0:
+                save(done)
+            if run is not None and run.step(loss=loss.item(), step=done):
+                break
+    except KeyboardInterrupt:
+        if run is None:
+            raise
+        run.limit, run.message = Limit.INTERRUPTED, f"interrupted after {done} of {steps} training steps"
+    if path is not None and start < done:
+        save(done)
     with torch.no_grad():
         pred = torch.clamp(net(x_all).squeeze(-1), min=0.0) * problem.ctr_mean
         mse = float(torch.mean((pred / problem.ctr_mean - target) ** 2))
     table = np.zeros((horizon0 + 1, budget0 + 1))
     table[1:] = pred.reshape(horizon0, budget0 + 1).cpu().numpy()
-    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": steps, "dp": dp,
+    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": done, "dp": dp,
                    "resumed_at": start}
 
 
@@ -267,13 +278,21 @@ def _rlb_nn_supports(problem: BiddingCampaign):
 
 
 @register(BiddingCampaign, "rlb_nn", backend="torch", priority=25, supports=_rlb_nn_supports,
-          options=("horizon0", "steps", "checkpoint", "dp", "device"), honours=("seed",), long=True)
+          options=("horizon0", "steps", "checkpoint", "dp", "device"),
+          honours=("time_limit", "threads", "callback", "progress", "seed"), long=True)
 def solve_rlb_nn(problem: BiddingCampaign, opts):
     """RLB-NN with the MapD mapping: D(t, b) from a torch MLP trained on the DP at T0 (default min(T, 1000)), and
     D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B. ``dp``:
     'exact' (default: the CTR-integrated DP) or 'mean' (the paper's θ̄-DP). ``device``: 'cpu', 'cuda' (default: CUDA
-    when there is one). ``seed``: int or numpy Generator (one int drawn from it seeds torch)."""
+    when there is one). ``seed``: int or numpy Generator (one int drawn from it seeds torch).
+
+    ``time_limit``, Ctrl-C and a ``callback`` returning True stop training early; the policy from the network as
+    trained so far is then replayed and returned (FEASIBLE with ``limit`` TIME or INTERRUPTED). ``callback(info)``
+    is called once per training step with the standard keys plus ``loss`` (the step's mean squared error) and
+    ``step``; ``progress=True`` shows the steps on stderr. ``threads``: torch's CPU threads during training
+    (default 1: the network is tiny, and more threads only slow it down on a busy machine)."""
     from ..numba.bidding import _timed_result
+    from ._common import cpu_threads
 
     horizon0 = as_scalar("options.horizon0", opts.get("horizon0", min(problem.episode_length, 1000)), integer=True,
                          minimum=2)
@@ -283,8 +302,13 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
     dp = as_choice("options.dp", opts.get("dp", "exact"), ("exact", "mean"))
     device = as_device("options.device", opts.get("device"))
     t0 = time.perf_counter()
-    table, info = train_value_differences(problem, horizon0, steps=steps, seed=as_int_seed(opts.seed),
-                                          checkpoint=opts.get("checkpoint"), device=device, exact=dp == "exact")
+    with Run(opts, total=steps, unit="steps", desc="rlb_nn") as run, cpu_threads(device, opts.threads or 1):
+        table, info = train_value_differences(problem, horizon0, steps=steps, seed=as_int_seed(opts.seed),
+                                              checkpoint=opts.get("checkpoint"), device=device, exact=dp == "exact",
+                                              run=run)
     t1 = time.perf_counter()
-    r = _timed_result(problem, 4, dtab=table, t0=horizon0, extra=info, message=f"RLB-NN-MapD (T0 = {horizon0})")
-    return r.replace(timings={**r.timings, "train": t1 - t0})
+    message = f"RLB-NN-MapD (T0 = {horizon0})"
+    if run.limit is not None:
+        message += f"; training stopped: {run.message}"
+    r = _timed_result(problem, 4, dtab=table, t0=horizon0, extra=info, message=message)
+    return r.replace(timings={**r.timings, "train": t1 - t0}, limit=run.limit)

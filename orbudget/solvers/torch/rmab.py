@@ -23,7 +23,6 @@ M = 10⁵.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import time
@@ -32,12 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import InvalidProblemError
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit
 from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.rmab import CoupledRMAB, require_memory
 from .. import _relu
-from .bidding import default_device
+from ._common import cpu_threads, default_device  # noqa: F401 - cpu_threads re-exported (it lived here before)
 
 ENUMERATE_UP_TO = 20_000  # feasible actions scored by a forward pass; beyond, the MIP
 
@@ -51,23 +51,6 @@ def _mlp(d_in: int, hidden, dtype):
         d = width
     mods.append(torch.nn.Linear(d, 1, dtype=dtype))
     return torch.nn.Sequential(*mods)
-
-
-@contextlib.contextmanager
-def cpu_threads(device, n: int = 1):
-    """Run torch with ``n`` intra-op threads on the CPU, restoring the setting after. These networks are tiny: extra
-    threads only add synchronisation, and on a busy 2-core machine they made training 19× slower (measured)."""
-    import torch
-
-    if device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def state_dtype(n_states: int):
@@ -131,12 +114,14 @@ class SequoiaPolicy:
         seed: initial weights, exploration and replay sampling.
         device: torch device (default: CUDA when available).
         mip_options: SolveOptions for each MIP solve (time limit, threads).
+        threads: torch's intra-op threads on the CPU while training and acting (default 1: the networks are tiny,
+            and extra threads only add synchronisation; on a busy 2-core machine they made training 19× slower).
 
     ``act(states)`` is the greedy decision; ``state_dict()`` / ``load_state_dict()`` save and restore the network.
     """
 
     def __init__(self, problem: CoupledRMAB, *, hidden=(32, 32), argmax: str = "auto", bounds: str = "interval", seed=0,
-                 device=None, mip_options=None):
+                 device=None, mip_options=None, threads: int = 1):
         import torch
 
         from ...core.solve import SolveOptions
@@ -158,6 +143,7 @@ class SequoiaPolicy:
                                       "to enumerate (use 'mip' or 'auto')")
         self.argmax_kind = argmax
         self.device = as_device(device)
+        self.threads = int(as_scalar("threads", threads, integer=True, minimum=1))
         self.dtype = torch.float32
         self.seed = as_int_seed(seed)
         self.fingerprint = fingerprint(problem)
@@ -304,15 +290,19 @@ class SequoiaPolicy:
         """Warm start, then DQN for ``episodes`` episodes of ``problem.horizon`` steps (see :meth:`_fit` for the
         options). ``checkpoint``: a path written atomically every ``checkpoint_every`` episodes and at the end
         (networks, optimiser, replay buffer, random state); a run with an existing checkpoint resumes from it and
-        ends exactly as an uninterrupted run would. ``time_limit`` (seconds) or Ctrl-C stop training early; the
-        info dict says so (``stopped``)."""
-        with cpu_threads(self.device):
+        ends exactly as an uninterrupted run would. ``time_limit`` (seconds), Ctrl-C or a ``callback`` returning
+        True stop training early; the info dict says so (``stopped``: ``Limit.TIME`` or ``Limit.INTERRUPTED``).
+        ``callback(info)`` is called after each episode with the keys of :mod:`orbudget.core.progress` (``unit``
+        ``'episodes'``) plus ``episode``, ``reward`` (the episode's mean reward) and ``epsilon``. ``run``: a
+        :class:`~orbudget.core.progress.Run` to report to instead (``solve`` passes its own; then ``time_limit`` and
+        ``callback`` are the run's)."""
+        with cpu_threads(self.device, self.threads):
             return self._fit(**kw)
 
     def _fit(self, *, episodes: int = 200, warm_steps: int = 300, warm_samples: int = 2000, lr: float = 1e-3,
             batch_size: int = 32, replay: int = 10_000, target_every: int = 25, updates_per_step: int = 2, n_step: int = 1,
             eps_start: float = 0.9, eps_end: float = 0.05, train_initial: str = "uniform", checkpoint=None,
-            checkpoint_every: int = 5, time_limit: float | None = None, callback=None) -> dict:
+            checkpoint_every: int = 5, time_limit: float | None = None, callback=None, run=None) -> dict:
         """The training loop behind :meth:`fit`."""
         import torch
 
@@ -345,7 +335,11 @@ class SequoiaPolicy:
         require_memory("options.warm_samples", warm_samples * (self.n + self.J * self.S) * 12,
                        f"{warm_samples} warm-start samples")
         gamma = p.discount
-        deadline = None if time_limit is None else time.perf_counter() + time_limit
+        if run is None:
+            from types import SimpleNamespace
+
+            run = Run(SimpleNamespace(time_limit=time_limit, callback=callback, progress=False, incumbent=None),
+                      total=episodes, unit="episodes", desc="sequoia")
         rng = np.random.default_rng(self.seed)
         target = _mlp(self.n + self.J * self.S, self.hidden, self.dtype).to(self.device)
         target.load_state_dict(self.net.state_dict())
@@ -380,9 +374,12 @@ class SequoiaPolicy:
         stopped = None
         try:
             if not resumed and warm_steps > 0:
-                state["warm_loss"] = self._warm_start(rng, warm_steps, warm_samples, lr)
+                state["warm_loss"] = self._warm_start(rng, warm_steps, warm_samples, lr, run)
                 target.load_state_dict(self.net.state_dict())
-                save()
+                if run.out_of_time():
+                    stopped = Limit.TIME
+                else:
+                    save()
             initial = np.full((self.J, self.S), 1.0 / self.S) if train_initial == "uniform" else None
             env = p.env(rng, initial=initial)
             total_steps = max(1, episodes * p.horizon)
@@ -399,7 +396,7 @@ class SequoiaPolicy:
                 state["pos"] = (i + 1) % replay
                 state["size"] = min(state["size"] + 1, replay)
 
-            while state["episode"] < episodes:
+            while state["episode"] < episodes and stopped is None:
                 env.rng = rng
                 s, _ = env.reset()
                 ep_reward = 0.0
@@ -432,17 +429,22 @@ class SequoiaPolicy:
                     if state["step"] % target_every == 0:
                         target.load_state_dict(self.net.state_dict())
                         state["target_version"] += 1
+                    if run.out_of_time():  # an episode of MIP argmaxes can be long: stop within it too
+                        stopped = Limit.TIME
+                        break
+                if stopped is not None:
+                    break
                 state["episode"] += 1
                 state["history"].append(ep_reward / p.horizon)
-                if callback is not None:
-                    callback({"episode": state["episode"], "reward": ep_reward / p.horizon, "epsilon": eps})
                 if state["episode"] % checkpoint_every == 0:
                     save()
-                if deadline is not None and time.perf_counter() > deadline and state["episode"] < episodes:
-                    stopped = Limit.TIME
-                    break
+                if run.step(episode=state["episode"], reward=ep_reward / p.horizon, epsilon=eps) \
+                        and state["episode"] < episodes:
+                    stopped = run.limit
         except KeyboardInterrupt:
             stopped = Limit.INTERRUPTED
+            if run.limit is None:
+                run.limit, run.message = Limit.INTERRUPTED, f"interrupted after {state['episode']} training episodes"
         if stopped is None:
             save()
         self.touch()
@@ -481,9 +483,9 @@ class SequoiaPolicy:
             raise InvalidProblemError("`checkpoint` holds no optimiser or random state")
         return ck
 
-    def _warm_start(self, rng, steps, samples, lr) -> float:
+    def _warm_start(self, rng, steps, samples, lr, run=None) -> float:
         """Regress Q on the one-step expected reward over random states × random feasible actions (plus the empty
-        action and the all-top/all-bottom states)."""
+        action and the all-top/all-bottom states); stops early once ``run`` is out of time."""
         import torch
 
         p = self.problem
@@ -502,6 +504,8 @@ class SequoiaPolicy:
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if run is not None and run.out_of_time():
+                break
         self.touch()
         with torch.no_grad():
             return float(torch.mean((self.net(inputs)[:, 0] - y) ** 2))
@@ -510,13 +514,20 @@ class SequoiaPolicy:
 _OPTIONS = ("episodes", "hidden", "lr", "batch_size", "replay", "target_every", "updates_per_step", "n_step", "warm_steps",
             "warm_samples", "argmax", "bounds", "checkpoint", "checkpoint_every", "train_initial", "device",
             "mip_time_limit")
+TRAIN_SHARE = 0.8  # of a time limit: training stops there, the evaluation episodes get the rest
 
 
 @register(CoupledRMAB, "sequoia", backend="torch", priority=50, options=_OPTIONS,
-          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "seed"), long=True)
+          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)
 def solve_sequoia(problem: CoupledRMAB, opts):
     """Train SEQUOIA (warm start + DQN with the exact argmax over C), then evaluate its greedy policy.
-    ``warm_start``: a :class:`SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only)."""
+    ``warm_start``: a :class:`SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only).
+
+    ``time_limit``: training stops at 80% of it (checked after every environment step), the evaluation episodes
+    stop once the rest has passed (after at least one); the result then has ``limit=TIME``. Ctrl-C or a callback
+    returning True during training stop it and evaluate the network as trained so far (``limit=INTERRUPTED``).
+    ``callback(info)`` once per training episode (see :meth:`SequoiaPolicy.fit` for the keys); ``progress=True``
+    shows the episodes on stderr. ``threads``: the MIP's threads and torch's CPU threads (default 1)."""
     from ...core.solve import SolveOptions
     from ..python.rmab import _memo, check_evaluation_size, evaluate
 
@@ -528,7 +539,7 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     mip_opts = SolveOptions(threads=opts.threads or 1, time_limit=mip_limit, rel_gap=opts.rel_gap)
     policy = SequoiaPolicy(problem, hidden=opts.get("hidden", (32, 32)), argmax=opts.get("argmax", "auto"),
                            bounds=opts.get("bounds", "interval"), seed=as_int_seed(opts.seed),
-                           device=opts.get("device"), mip_options=mip_opts)
+                           device=opts.get("device"), mip_options=mip_opts, threads=opts.threads or 1)
     ws = opts.warm_start
     if ws is not None:
         policy.load_state_dict(ws.state_dict() if isinstance(ws, SequoiaPolicy) else ws, field="warm_start")
@@ -537,15 +548,23 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     kw = {k: opts.get(k) for k in fit_keys if opts.get(k) is not None}
     if ws is not None:
         kw.setdefault("warm_steps", 0)
-    info = policy.fit(time_limit=opts.time_limit, callback=opts.callback, **kw)
+    start = time.perf_counter()
+    train_opts = SolveOptions(time_limit=None if opts.time_limit is None else TRAIN_SHARE * opts.time_limit,
+                              callback=opts.callback, progress=opts.progress, incumbent=opts.incumbent)
+    with Run(train_opts, total=kw.get("episodes", 200), unit="episodes", desc="sequoia") as run:
+        info = policy.fit(run=run, **kw)
     t1 = time.perf_counter()
     act = _memo(lambda s, t: policy.act(s), stationary=True)
-    eval_opts = SolveOptions(seed=opts.seed)
-    with cpu_threads(policy.device):
+    left = None if opts.time_limit is None else max(opts.time_limit - (t1 - start), 1e-3)
+    eval_opts = SolveOptions(seed=opts.seed, time_limit=left)
+    with cpu_threads(policy.device, policy.threads):
         r = evaluate(problem, act, eval_opts, method="sequoia",
                      stats={**{k: v for k, v in info.items() if k != "stopped"}, "argmax": policy.argmax_kind,
                             "mip": dict(policy.mip_stats)},
                      message=f"SEQUOIA: DQN with the exact argmax over C ({policy.argmax_kind})")
     if info["stopped"] is not None:
-        r = r.replace(limit=info["stopped"])
+        r = r.replace(limit=info["stopped"], message=f"{r.message}; training stopped: {run.message}")
+    elif r.limit is Limit.TIME:
+        r = r.replace(message=f"{r.message}; evaluation stopped by the time limit after {r.stats['episodes']} "
+                              "episodes")
     return r.replace(timings={**r.timings, "train": info["train_seconds"], "total_eval": time.perf_counter() - t1})
