@@ -70,14 +70,23 @@ def value_table_exact(horizon, budget, pmf, grid, step):
 
     b = 0 is exact (a zero bid wins price-0 auctions). The δ loop stops once the cost reaches the top CTR, where
     π_F = 0; the row saturates at V_max(t) = V_max(t−1) + E[θ]·Σm."""
+    v = np.zeros((horizon, budget + 1))
+    value_table_exact_rows(v, 1, horizon, 0.0, pmf, grid, step)
+    return v
+
+
+@njit(cache=True)
+def value_table_exact_rows(v, t_start, t_stop, vmax, pmf, grid, step):
+    """Rows ``t_start <= t < t_stop`` of :func:`value_table_exact`, in place (row ``t_start - 1`` must be done).
+    ``vmax`` is V_max(t_start − 1); returns V_max(t_stop − 1), to pass to the next call. Run in chunks of stages,
+    the caller can check the time (and see a Ctrl-C) between them; the rows are the same as in one call."""
+    budget = v.shape[1] - 1
     max_bid = pmf.size - 1
     top_cost = step * (grid.size - 1)
-    v = np.zeros((horizon, budget + 1))
-    vmax = 0.0
     full = 0.0
     for d in range(max_bid + 1):
         full += pmf[d] * grid[0]
-    for t in range(1, horizon):
+    for t in range(t_start, t_stop):
         vmax += full
         saturated = False
         for b in range(budget + 1):
@@ -94,7 +103,7 @@ def value_table_exact(horizon, budget, pmf, grid, step):
             v[t, b] = prev + total
             if abs(v[t, b] - vmax) < SATURATION_TOL:
                 saturated = True
-    return v
+    return vmax
 
 
 @njit(cache=True)

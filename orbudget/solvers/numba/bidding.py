@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from ...core.errors import InvalidProblemError
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_choice, as_scalar
@@ -66,8 +67,11 @@ def stop_loss_grid(ctr_sample: np.ndarray, points: int = GRID_POINTS) -> tuple[n
     return np.maximum(grid, 0.0), step
 
 
-def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb") -> np.ndarray:
-    from ._bidding import value_table, value_table_exact
+def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=None) -> np.ndarray | None:
+    """The DP value table V(t, b). With a :class:`~orbudget.core.progress.Run` (the exact DP), the stages are
+    computed in chunks of about 0.1 s, each one ``run.step`` (``unit="stages"``, extra key ``stage``); a Ctrl-C is
+    seen between chunks, and ``None`` is returned when the run says stop (time limit, callback)."""
+    from ._bidding import value_table, value_table_exact, value_table_exact_rows
 
     check_table_size(problem, method, problem.episode_length * (problem.budget + 1.0))
     pmf = np.ascontiguousarray(problem.market_price)
@@ -75,7 +79,22 @@ def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb") -> np.
         return value_table(problem.episode_length, problem.budget, pmf, problem.ctr_mean, True)
     sample = problem.ctr_sample if problem.ctr_sample is not None else np.array([problem.ctr_mean])
     grid, step = stop_loss_grid(sample)
-    return value_table_exact(problem.episode_length, problem.budget, pmf, grid, step)
+    if run is None:
+        return value_table_exact(problem.episode_length, problem.budget, pmf, grid, step)
+    horizon = problem.episode_length
+    v = np.zeros((horizon, problem.budget + 1))
+    t, vmax, chunk = 1, 0.0, 1
+    while t < horizon:
+        stop = min(horizon, t + chunk)
+        c0 = time.perf_counter()
+        vmax = value_table_exact_rows(v, t, stop, vmax, pmf, grid, step)
+        seconds = time.perf_counter() - c0
+        done, t = stop - t, stop
+        if run.step(done, stage=t - 1):
+            return None
+        # aim at chunks of about 0.1 s: a Ctrl-C, the time limit and the callback are seen between them
+        chunk = max(1, min(4 * chunk, int(chunk * 0.1 / seconds))) if seconds > 0 else 4 * chunk
+    return v
 
 
 def run_replay(problem: BiddingCampaign, code: int, *, fixed=None, table=None, dtab=None, t0=0, kappa=0.0, eta=0.0,
@@ -162,9 +181,18 @@ def _timed_result(problem, code, extra=None, message="", **kw):
 
 
 # -- DP policies --------------------------------------------------------------------------------------------------
-def _dp_policy(problem: BiddingCampaign, exact: bool, message: str) -> Result:
+def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts=None) -> Result:
     t0 = time.perf_counter()
-    v = rlb_table(problem, exact=exact, method="rlb_exact" if exact else "rlb")
+    if opts is None:
+        v = rlb_table(problem, exact=exact, method="rlb_exact" if exact else "rlb")
+    else:
+        with Run(opts, total=problem.episode_length - 1, unit="stages", desc="rlb_exact") as run:
+            v = rlb_table(problem, exact=exact, method="rlb_exact", run=run)
+        if v is None:  # the bids replay a complete table: a partial one is no policy of this method
+            return Result(status=Status.NO_SOLUTION, limit=run.limit, timings={"dp": time.perf_counter() - t0},
+                          stats={"stages_done": run.iteration, "stages": problem.episode_length - 1},
+                          message=f"{run.message} after {run.iteration} of {problem.episode_length - 1} DP stages; "
+                                  "the policy needs the whole table (no bids)")
     t1 = time.perf_counter()
     r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message=message)
     return r.replace(timings={**r.timings, "dp": t1 - t0})
@@ -176,10 +204,16 @@ def solve_rlb(problem: BiddingCampaign, opts) -> Result:
     return _dp_policy(problem, False, "RLB (θ̄-DP, paper's code)")
 
 
-@register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log, honours=("seed",), long=True)
+@register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log,
+          honours=("seed", "time_limit", "callback", "progress"), long=True)
 def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
-    """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F)."""
-    return _dp_policy(problem, True, "RLB (CTR-integrated DP)")
+    """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F).
+
+    The DP runs stage by stage in chunks: ``time_limit``, ``callback`` (one call per chunk of stages; ``iteration``
+    counts the stages done, extra key ``stage``) and Ctrl-C are honoured between chunks. Stopped before the table
+    is complete, it returns ``NO_SOLUTION`` with the limit (``TIME``, or ``INTERRUPTED`` for a callback's stop or a
+    Ctrl-C): its bids replay the whole table, and a partial one is no policy of this method."""
+    return _dp_policy(problem, True, "RLB (CTR-integrated DP)", opts)
 
 
 @register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log, honours=("seed",), long=True)
