@@ -1,0 +1,215 @@
+"""Long exact methods (issue 15): time_limit, callback(info) with early stop, progress, and Ctrl-C (SIGINT sent to a
+child process mid-solve) for mip, cpsat, hindsight, hindsight_lp and rlb_exact.
+
+Every instance here is too hard to finish within the limits used, so a passing test shows the method stopped."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import orbudget as ob
+from orbudget.core.progress import CALLBACK_STOP_MESSAGE, INFO_KEYS
+
+from ..conftest import needs
+
+
+def hard_knapsack():
+    return ob.knapsack_instances.multiple_choice("strongly_correlated", 300, 10, R=10000, seed=1)
+
+
+def hard_online():
+    rng = np.random.default_rng(0)
+    cons = rng.integers(1, 100, (400, 3, 8)).astype(float)
+    rewards = cons.sum(2) / 8 + rng.integers(0, 10, (400, 3))
+    return ob.OnlineAllocation(rewards=rewards, consumption=cons, budgets=np.full(8, cons.mean() * 400 * 0.3))
+
+
+def big_online_stream():
+    rng = np.random.default_rng(1)
+    t, m = 200_000, 12
+    return ob.OnlineAllocation(rewards=rng.random((t, 2)), consumption=rng.random((t, 2, m)),
+                               budgets=np.full(m, t * 0.2))
+
+
+def big_campaign():
+    return ob.BiddingCampaign.synthetic(n_test=20000, n_train=10000, episode_length=1000, budget_fraction=1 / 4,
+                                        seed=0)
+
+
+def small_campaign():
+    return ob.BiddingCampaign.synthetic(n_test=2000, n_train=1000, episode_length=30, budget_fraction=1 / 4, seed=0)
+
+
+CASES = {  # method -> (problem factory, extra solve keywords, a check that x fits)
+    "mip": (hard_knapsack, {"threads": 1}, lambda p, x: p.is_feasible(x)),
+    "cpsat": (hard_knapsack, {"threads": 2}, lambda p, x: p.is_feasible(x)),
+    "hindsight": (hard_online, {"threads": 1}, lambda p, x: p.is_feasible(x)),
+    "rlb_exact": (big_campaign, {}, None),
+}
+
+
+def _warm(method):
+    """Import the backend and compile its kernels, so the timed call measures the solve only."""
+    if method in ("mip", "cpsat"):
+        ob.solve(ob.MultipleChoiceKnapsack(values=[[1, 2]], costs=[[1, 2]], budget=2), method=method, time_limit=5)
+    elif method == "hindsight":
+        ob.solve(ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[1.0]]], budgets=[1.0]), method=method)
+    elif method == "rlb_exact":
+        ob.solve(small_campaign(), method=method)
+
+
+@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact"])
+def test_time_limit_returns_in_time_with_incumbent(method):
+    make, kw, fits = CASES[method]
+    needs_backend = {"mip": "highs", "cpsat": "ortools", "hindsight": "highs", "rlb_exact": "numba"}[method]
+    if not ob.core.registry.backend_available(needs_backend):
+        pytest.skip(f"{needs_backend} not installed")
+    _warm(method)
+    p = make()
+    limit = 1.0
+    t0 = time.perf_counter()
+    r = ob.solve(p, method=method, time_limit=limit, **kw)
+    wall = time.perf_counter() - t0
+    assert wall <= limit * 1.1 + 1.0, wall
+    assert r.limit is ob.Limit.TIME, (r.status, r.limit, r.message)
+    assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
+    if r.ok and fits is not None:
+        assert fits(p, r.x)
+    if method == "rlb_exact":  # 1000 stages of a 17547-unit budget take over a minute: never done in 1 s
+        assert r.status is ob.Status.NO_SOLUTION and 0 < r.stats["stages_done"] < r.stats["stages"]
+
+
+@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact"])
+def test_callback_sees_info_and_stops_early(method):
+    make, kw, fits = CASES[method]
+    _warm(method)
+    p = make()
+    seen = []
+
+    def cb(info):
+        seen.append(info)
+        return len(seen) >= 2
+
+    r = ob.solve(p, method=method, callback=cb, **kw)
+    assert len(seen) == 2
+    assert all(set(INFO_KEYS) <= set(info) for info in seen)
+    assert seen[0]["method"] == method and seen[1]["iteration"] > seen[0]["iteration"] >= 1
+    assert r.limit is ob.Limit.INTERRUPTED and CALLBACK_STOP_MESSAGE in r.message
+    assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
+    if r.ok and fits is not None:
+        assert fits(p, r.x)
+
+
+@needs("highs")
+def test_mip_callback_reports_incumbents_and_bounds_in_problem_units():
+    p = hard_knapsack()
+    seen = []
+    r = ob.solve(p, method="mip", threads=1, time_limit=2.0, callback=seen.append)
+    solutions = [i for i in seen if i["event"] == "solution" and i["objective"] is not None]
+    assert solutions and r.ok
+    assert all(i["objective"] <= r.objective + 1e-9 for i in solutions)
+    bounds = [i["bound"] for i in seen if i["bound"] is not None]
+    assert bounds and min(bounds) >= r.objective - 1e-6  # upper bounds on the optimum, in the problem's units
+
+
+@needs("highs")
+def test_hindsight_callback_values_are_rewards_not_scaled_ones():
+    p = hard_online()
+    seen = []
+    r = ob.solve(p, method="hindsight", threads=1, time_limit=2.0, callback=seen.append)
+    assert r.ok and p.is_feasible(r.x)
+    bounds = [i["bound"] for i in seen if i["bound"] is not None]
+    assert bounds and min(bounds) >= r.objective - 1e-6
+    assert max(i["objective"] or 0.0 for i in seen) <= r.objective + 1e-9
+
+
+@needs("highs")
+def test_hindsight_lp_dual_cuts_time_limit_and_callback():
+    p = big_online_stream()
+    ob.solve(hard_online(), method="hindsight_lp", options={"form": "dual"})  # compile D(μ)
+    t0 = time.perf_counter()
+    r = ob.solve(p, method="hindsight_lp", options={"form": "dual", "tol": 1e-15}, time_limit=0.5)
+    assert time.perf_counter() - t0 <= 0.5 * 1.1 + 1.0
+    assert r.limit is ob.Limit.TIME and r.stats["lower"] <= r.objective
+    seen = []
+    r = ob.solve(p, method="hindsight_lp", options={"form": "dual", "tol": 1e-15},
+                 callback=lambda i: (seen.append(i), i["cuts"] >= 3)[1])
+    assert [i["cuts"] for i in seen] == [1, 2, 3] and r.limit is ob.Limit.INTERRUPTED
+    assert all(i["bound"] <= i["objective"] + 1e-9 for i in seen)  # master's lower bound <= best D(μ)
+    assert r.stats["iterations"] == 3 and CALLBACK_STOP_MESSAGE in r.message
+
+
+def test_rlb_exact_in_chunks_gives_the_same_table_and_bids():
+    from orbudget.solvers.numba.bidding import rlb_table
+
+    c = small_campaign()
+    plain = ob.solve(c, method="rlb_exact")
+    stages = []
+    chunked = ob.solve(c, method="rlb_exact", callback=lambda i: stages.append(i["stage"]))
+    assert np.array_equal(plain.x, chunked.x) and plain.objective == chunked.objective
+    assert stages[-1] == c.episode_length - 1 and stages == sorted(stages)
+    from orbudget.core.progress import Run
+    from orbudget.core.solve import SolveOptions
+
+    with Run(SolveOptions()) as run:
+        v = rlb_table(c, exact=True, method="rlb_exact", run=run)
+    assert np.array_equal(v, rlb_table(c, exact=True, method="rlb_exact"))
+
+
+@needs("highs")
+def test_progress_goes_to_stderr(capfd):
+    ob.solve(hard_knapsack(), method="mip", threads=1, time_limit=0.5, progress=True)
+    out, err = capfd.readouterr()
+    assert "mip" in err and out == ""
+
+
+CHILD = textwrap.dedent("""
+    import json, sys, time
+    sys.path.insert(0, {root!r})
+    import orbudget as ob
+    from tests.solvers.test_long_methods import CASES, _warm
+    method = sys.argv[1]
+    make, kw, fits = CASES[method]
+    _warm(method)
+    p = make()
+    print("ready", flush=True)
+    t0 = time.perf_counter()
+    r = ob.solve(p, method=method, time_limit=120, **kw)
+    ok = r.ok and (fits is None or bool(fits(p, r.x)))
+    print(json.dumps({{"status": r.status.value, "limit": r.limit and r.limit.value, "fits": ok,
+                      "seconds": time.perf_counter() - t0, "message": r.message}}), flush=True)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact"])
+def test_sigint_returns_incumbent_or_no_solution(method):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=root), method], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=root)
+    try:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(1.0)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    line = out.strip().splitlines()[-1] if out.strip() else ""
+    assert line, err
+    res = json.loads(line)
+    assert res["limit"] == "interrupted", res
+    assert res["seconds"] < 30, res  # the interrupt stopped the solve: none of these finishes in 30 s
+    if res["status"] == "feasible":
+        assert res["fits"], res
+    else:
+        assert res["status"] == "no_solution", res
+    if method == "rlb_exact":
+        assert res["status"] == "no_solution"
