@@ -213,3 +213,15 @@ def test_sigint_returns_incumbent_or_no_solution(method):
         assert res["status"] == "no_solution", res
     if method == "rlb_exact":
         assert res["status"] == "no_solution"
+
+
+@needs("highs")
+def test_routing_mip_callback_incumbents_fit_and_early_stop():
+    p = ob.ModelRouting.random(2000, 6, n_tasks=5, seed=0)
+    seen = []
+    r = ob.solve(p, method="mip", threads=1, callback=lambda i: (seen.append(i), len(seen) >= 2)[1])
+    assert len(seen) == 2 and all(set(INFO_KEYS) <= set(i) for i in seen)
+    assert r.limit is ob.Limit.INTERRUPTED and CALLBACK_STOP_MESSAGE in r.message
+    assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
+    if r.ok:
+        assert p.is_feasible(r.x)

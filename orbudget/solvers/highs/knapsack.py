@@ -61,7 +61,7 @@ def new_highs(opts):
     return h
 
 
-def run_highs(h, what: str = "the model", run=None, on_solution=None):
+def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: float = 1.0):
     """Run HiGHS; raise SolverError when it refuses to start. Returns ``(info, seconds)``.
 
     HiGHS runs in its own thread (highspy's ``startSolve``) while this one waits, so a Ctrl-C cancels the solve:
@@ -72,7 +72,8 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None):
     With a :class:`~orbudget.core.progress.Run`, HiGHS' own MIP callbacks drive it: each improving solution
     (``on_solution(col_value)`` turns it into ``(x, objective)`` for ``run.offer``, or ``None``) and each of HiGHS'
     interrupt checks is one ``run.step`` (info keys ``event`` = ``"solution"``/``"check"``, ``nodes``); a callback
-    that returns ``True`` or a passed time limit interrupts HiGHS, which keeps its incumbent (``status_of(h, ...,
+    that returns ``True`` or a passed time limit interrupts HiGHS (HiGHS' objective and bound are multiplied by
+    ``scale`` for the info dict, for models built in scaled units), which keeps its incumbent (``status_of(h, ...,
     run=run)`` then reports ``run.limit``). An exception raised in the user's callback is re-raised here. A solve
     that fired no event (an LP, a MIP solved in presolve) makes one ``run.step`` at the end (``event="done"``)."""
     import time
@@ -80,6 +81,8 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None):
     import highspy
 
     errors: list[BaseException] = []
+    if run is not None and run.time_limit is not None:  # what is left of the limit after building the model
+        h.setOptionValue("time_limit", max(run.remaining(), 1e-3))
     if run is not None:
         def _step(e, event: str, solution: bool) -> None:
             if errors or run.stopped:  # HiGHS may report a few more events before it stops
@@ -92,16 +95,23 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None):
                     found = on_solution(np.asarray(d.mip_solution)) if on_solution is not None else None
                     if found is not None:
                         run.offer(*found)
-                    else:
-                        objective = d.objective_function_value
-                if run.step(objective=objective, bound=d.mip_dual_bound, event=event, nodes=int(d.mip_node_count)):
+                    elif on_solution is None:
+                        objective = d.objective_function_value * scale
+                if run.step(objective=objective, bound=d.mip_dual_bound * scale, event=event,
+                            nodes=int(d.mip_node_count)):
                     e.interrupt()
             except BaseException as exc:  # re-raised in the caller's thread once HiGHS has stopped
                 errors.append(exc)
                 e.interrupt()
 
+        def _check(e) -> None:  # LP iterations (the root LP, an LP model): only stop checks, no step
+            if errors or run.stopped or run.out_of_time():
+                e.interrupt()
+
         h.cbMipImprovingSolution += lambda e: _step(e, "solution", True)
         h.cbMipInterrupt += lambda e: _step(e, "check", False)
+        h.cbSimplexInterrupt += _check
+        h.cbIpmInterrupt += _check
     t0 = time.perf_counter()
     h.startSolve()
     try:
@@ -123,8 +133,8 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None):
     info = h.getInfo()
     if run is not None and run.iteration == 0:
         has = info.primal_solution_status == 2
-        run.step(objective=info.objective_function_value if has else None,
-                 bound=info.mip_dual_bound if info.mip_node_count >= 0 else None, event="done",
+        run.step(objective=info.objective_function_value * scale if has else None,
+                 bound=info.mip_dual_bound * scale if info.mip_node_count >= 0 else None, event="done",
                  nodes=max(int(info.mip_node_count), 0))
     return info, elapsed
 
@@ -223,6 +233,7 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
+    run = Run(opts, unit="events", desc="mip" if integer else "lp").__enter__()  # the time limit covers the build
     h = new_highs(opts)
     for key in ("primal_feasibility_tolerance", "mip_feasibility_tolerance"):
         if key not in opts.options and (integer or key.startswith("primal")):
@@ -245,7 +256,7 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
         x = col.reshape(problem.values.shape).argmax(axis=1)
         return (x, problem.value_of(x)) if problem.is_feasible(x) else None
 
-    with Run(opts, unit="events", desc="mip" if integer else "lp") as run:
+    with run:
         info, solve_seconds = run_highs(h, run=run, on_solution=decode if integer else None)
     has_solution = info.primal_solution_status == 2
     status, limit, raw = status_of(h, has_solution, run)

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import finite_or_none
@@ -57,13 +58,14 @@ def routing_model(problem: ModelRouting):
 
 
 @register(ModelRouting, "mip", backend="highs", priority=20, options=("*",),
-          honours=("time_limit", "rel_gap", "threads", "seed"), long=True)
+          honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"), long=True)
 def solve_routing_mip(problem: ModelRouting, opts) -> Result:
     """Exact HiGHS MIP of the routing in the original cost units, task budgets included (time limit, gap, threads;
     other HiGHS options pass through ``options``)."""
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
+    run = Run(opts, unit="events", desc="mip").__enter__()  # from the start: the time limit covers the build
     h = new_highs(opts)
     for key in ("primal_feasibility_tolerance", "mip_feasibility_tolerance"):
         if key not in opts.options:
@@ -72,9 +74,16 @@ def solve_routing_mip(problem: ModelRouting, opts) -> Result:
         h.setOptionValue("mip_abs_gap", 0.0)
     t0 = time.perf_counter()
     h.passModel(routing_model(problem))
-    info, seconds = run_highs(h, "the routing MIP")
+
+    def decode(col):  # a HiGHS solution as routes, kept when every budget holds
+        col = col.reshape(problem.quality.shape)
+        x = np.where(col.max(axis=1) > 0.5, col.argmax(axis=1), -1).astype(np.int64)
+        return (x, problem.accuracy_of(x)) if problem.is_feasible(x) else None
+
+    with run:
+        info, seconds = run_highs(h, "the routing MIP", run=run, on_solution=decode)
     timings = {"build": time.perf_counter() - t0 - seconds, "solve": seconds}
-    status, limit, raw = status_of(h, info.primal_solution_status == 2)
+    status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no routing meets every budget" if status is Status.INFEASIBLE else raw
         return Result(status=status, limit=limit, timings=timings, message=f"{msg} (HiGHS: {raw})")
