@@ -155,7 +155,17 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
 
 
 def _core_rollout_supports(problem: RolloutAllocation):
-    return None if problem.unit_costs else _core_supports(problem.to_knapsack())
+    """The knapsack's costs alone decide (as in ``to_knapsack``, values left at zero): building its value table
+    here too would build it twice per solve (issue 15)."""
+    if problem.unit_costs:
+        return None
+    top = problem.useful_max()
+    n_levels = np.arange(problem.min_rollouts, top + 1, dtype=np.int64)
+    available = n_levels[None, :] <= np.maximum(problem.prompt_caps(), problem.min_rollouts)[:, None]
+    costs = problem.costs_per_rollout[:, None] * np.where(available, n_levels[None, :], problem.min_rollouts)
+    return _core_supports(MultipleChoiceKnapsack(values=np.zeros(costs.shape), costs=costs,
+                                                 budget=problem.total_rollouts, exact=False,
+                                                 available=None if available.all() else available))
 
 
 register(RolloutAllocation, "core", backend="numba", priority=15, supports=_core_rollout_supports,
