@@ -12,8 +12,11 @@ rows for a relaxed one, so gradients flow for the relaxed and straight-through f
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -27,9 +30,10 @@ class BudgetedAssignment(Problem):
     """Choose option ``x_i`` in each group to minimise ``loss(one_hot(x))`` with ``Σ_i costs[i, x_i] <= budget``.
 
     Args:
-        costs: (N, K) non-negative option costs (whole numbers for exact integer feasibility, e.g. parameters × bits;
-            other costs are scaled and rounded up by the DP with ``options={"scale": s}``).
-        budget: B.
+        costs: (N, K) non-negative option costs: whole numbers (e.g. parameters × bits) or any finite floats.
+            Feasibility is decided in exact arithmetic either way: a float is the exact binary fraction it holds, so
+            ``Σ costs ≤ budget`` is never decided by a rounded sum (:meth:`exact_cost`).
+        budget: B (an int is kept exactly, whatever its size; ``budget`` holds it as a float).
         loss: ``loss(P) -> scalar tensor`` for P of shape (N, K) (torch, differentiable in P).
         exact: the final assignment uses the budget exactly when some assignment can; otherwise the largest total
             below it.
@@ -47,17 +51,17 @@ class BudgetedAssignment(Problem):
     name: str = ""
 
     def __post_init__(self):
-        costs = as_array("costs", self.costs, ndim=2, nonnegative=True)
-        if is_integral(costs):
-            costs = as_array("costs", costs, dtype=int)
-        budget = as_scalar("budget", self.budget, minimum=0.0)
+        costs = _exact_costs(self.costs)
+        budget_exact = _exact_scalar("budget", self.budget)
+        budget = float(budget_exact)
         if not callable(self.loss):
             raise InvalidProblemError(f"`loss` must be a callable of the (N, K) assignment matrix; got {self.loss!r}")
-        cheapest = float(costs.min(axis=1).sum())
-        if budget < cheapest:
-            raise InvalidProblemError(f"`budget` {budget} is below the cheapest assignment's cost {cheapest}")
+        cheapest = _exact_total(costs.min(axis=1))
+        if budget_exact < cheapest:
+            raise InvalidProblemError(f"`budget` {budget} is below the cheapest assignment's cost {float(cheapest)}")
         self._set("costs", costs)
         self._set("budget", budget)
+        self._set("_budget_exact", budget_exact)
         self._set("exact", as_bool("exact", self.exact))
         if self.proxy is not None:
             self._set("proxy", as_array("proxy", self.proxy, shape=costs.shape))
@@ -82,13 +86,28 @@ class BudgetedAssignment(Problem):
         return x
 
     def cost_of(self, x):
-        """Total cost (an int for whole-number costs: exact arithmetic)."""
+        """Total cost: an int for whole-number costs (exact), else the correctly rounded float of the exact sum."""
         x = self.check_assignment(x)
         picked = self.costs[np.arange(self.n_groups), x]
-        return int(picked.sum()) if picked.dtype.kind == "i" else float(np.sum(picked))
+        return int(sum(int(v) for v in picked)) if picked.dtype.kind == "i" else math.fsum(picked)
+
+    def exact_cost(self, x) -> Fraction:
+        """Total cost in exact rational arithmetic (each float cost is the binary fraction it holds)."""
+        x = self.check_assignment(x)
+        return _exact_total(self.costs[np.arange(self.n_groups), x])
+
+    @property
+    def exact_budget(self) -> Fraction:
+        """The budget as given, exactly (an int budget above 2^53 is not rounded)."""
+        return self._budget_exact
 
     def is_feasible(self, x) -> bool:
-        return self.cost_of(x) <= self.budget
+        """``Σ_i costs[i, x_i] <= budget``, decided in exact arithmetic."""
+        return self.exact_cost(x) <= self._budget_exact
+
+    def uses_budget_exactly(self, x) -> bool:
+        """``Σ_i costs[i, x_i] == budget`` exactly."""
+        return self.exact_cost(x) == self._budget_exact
 
     def loss_of(self, x) -> float:
         """The loss of a discrete assignment (one-hot rows)."""
@@ -137,6 +156,58 @@ class BudgetedAssignment(Problem):
         lo, hi = costs.min(axis=1).sum(), costs.max(axis=1).sum()
         budget = int(lo + budget_fraction * (hi - lo))
         return cls(costs=costs, budget=budget, loss=_QuadraticLoss(a, m), exact=False, name=f"quadratic N={n} K={k}")
+
+
+INT64_MAX = 2**63 - 1
+
+
+def _exact_costs(raw) -> np.ndarray:
+    """``costs`` checked, as int64 when they are whole numbers whose every total fits in int64 (exact integer sums),
+    else as the exact float64 values given. Integers are never cast through a wrapping conversion: given as
+    integers they must fit (the message names the limit); whole floats of 2^63 and more stay floats."""
+    costs = as_array("costs", raw, ndim=2, nonnegative=True)
+    given = raw if isinstance(raw, np.ndarray) else np.asarray(raw, dtype=object if _has_big_int(raw) else None)
+    # integers as given are kept exactly (the float coercion above rounds past 2^53)
+    if given.dtype.kind in "iu" or (given.dtype.kind == "O" and all(
+            isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in given.ravel())):
+        ints = np.vectorize(int, otypes=[object])(given) if given.size else given
+        total = sum(max(int(v) for v in row) for row in ints) if given.size else 0
+        if total > INT64_MAX:
+            raise InvalidProblemError(f"`costs` given as integers must have every total within the int64 limit "
+                                      f"2^63 − 1 = {INT64_MAX}; the dearest assignment costs {total}")
+        out = np.array(ints, dtype=np.int64)
+    elif is_integral(costs) and costs.size and sum(int(v) for v in costs.max(axis=1)) <= INT64_MAX:
+        out = costs.astype(np.int64)  # whole floats below 2^63, exactly
+    else:
+        return costs  # fractional, or whole floats too large for int64: the exact floats given
+    out.setflags(write=False)
+    return out
+
+
+def _has_big_int(raw) -> bool:
+    try:
+        return any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX
+                   for row in raw for v in row)
+    except TypeError:
+        return False
+
+
+def _exact_scalar(name: str, value) -> Fraction:
+    """A finite non-negative real as an exact Fraction (ints of any size kept exactly, floats as they are held)."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        v = Fraction(int(value))
+        if v < 0:
+            raise InvalidProblemError(f"`{name}` must be >= 0.0; got {value}")
+        return v
+    return Fraction(as_scalar(name, value, minimum=0.0))
+
+
+def _exact_total(values) -> Fraction:
+    """Σ values in exact arithmetic (ints as ints, floats as the binary fractions they hold)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iu":
+        return Fraction(sum(int(v) for v in values.ravel()))
+    return sum((Fraction(float(v)) for v in values.ravel()), Fraction(0))
 
 
 def assignment_matrix(x, n_options: int):

@@ -21,22 +21,19 @@ def test_dp_equals_brute_force():
         scores, costs = rng.normal(size=(n, k)), rng.integers(0, 5, (n, k))
         budget = int(rng.integers(costs.min(1).sum(), costs.max(1).sum() + 1))
         for exact in (False, True):
-            best, best_exact = -np.inf, -np.inf
-            for x in itertools.product(range(k), repeat=n):
-                c = costs[np.arange(n), x].sum()
-                v = scores[np.arange(n), x].sum()
-                if c <= budget:
-                    best = max(best, v)
-                if c == budget:
-                    best_exact = max(best_exact, v)
+            xs = list(itertools.product(range(k), repeat=n))
+            totals = [costs[np.arange(n), x].sum() for x in xs]
+            # exact: the budget when some assignment reaches it, else the largest reachable total below it
+            target = max(t for t in totals if t <= budget)
+            best = max(scores[np.arange(n), x].sum() for x, t in zip(xs, totals)
+                       if (t == target if exact else t <= budget))
             x = dp_assign(scores, costs, budget, exact)
             got = scores[np.arange(n), x].sum()
             cost = costs[np.arange(n), x].sum()
             assert cost <= budget
-            want = best_exact if (exact and best_exact > -np.inf) else best
-            assert got == pytest.approx(want, abs=1e-12)
-            if exact and best_exact > -np.inf:
-                assert cost == budget
+            assert got == pytest.approx(best, abs=1e-12)
+            if exact:
+                assert cost == target
 
 
 def test_separable_rco_reaches_the_optimum_and_the_penalty_does_not():
@@ -87,8 +84,6 @@ def test_bad_input():
     with pytest.raises(ob.InvalidProblemError, match="`loss` must be a callable"):
         BudgetedAssignment(costs=[[2, 3]], budget=3, loss=3)
     p = BudgetedAssignment(costs=[[0.5, 1.5], [0.5, 1.5]], budget=2.0, loss=lambda q: (q[:, 0]).sum())
-    with pytest.raises(ob.InvalidProblemError, match="options=\\{'scale': s\\}"):
-        ob.solve(p, method="proxy_dp")
     r = ob.solve(p, method="proxy_dp", options={"scale": 10})
     assert p.is_feasible(r.x) and r.objective == 1.0
     with pytest.raises(ob.InvalidProblemError, match="cannot be saved"):
@@ -112,3 +107,99 @@ def test_compression_applications():
     assert holdout(r.x) >= 0 and r.objective <= u.objective + 1e-12  # measured: uniform bits are far worse here
     costs = ob.BudgetedAssignment.from_option_costs([2, 4], [10, 20], 90, lambda q: q[:, 0].sum()).costs
     assert costs.tolist() == [[20, 40], [40, 80]]
+
+
+# -- issue 13: exact arithmetic for any costs, options, feasibility on every feasible instance -----------------------
+def _linear(costs, budget, exact=True, seed=0, **kw):
+    from orbudget.problems.assignment import _LinearLoss
+
+    table = np.random.default_rng(seed).normal(size=np.shape(costs))
+    return BudgetedAssignment(costs=costs, budget=budget, loss=_LinearLoss(table), exact=exact, proxy=table, **kw)
+
+
+FAST = {"rco": {"steps": 5, "samples": 2}}
+DP_METHODS = ("rco", "proxy_dp", "evolutionary")
+
+
+@pytest.mark.parametrize("method", DP_METHODS)
+def test_whole_float_costs_of_two_to_the_63_do_not_wrap(method):
+    """2^63 and 1e19 as whole floats were cast to int64 (INT64_MIN) and crashed the DP."""
+    p = _linear([[0.0, 2.0**63], [0.0, 1e19], [1.0, 3.0]], 10)
+    assert p.costs.dtype.kind == "f"  # kept as the exact floats they are
+    r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
+    assert r.ok and p.is_feasible(r.x) and r.x[:2].tolist() == [0, 0]
+    q = _linear([[2.0**63, 2.0**64], [0.0, 1.0]], 2.0**63 + 2**11)  # only the cheapest option of group 0 fits
+    r = ob.solve(q, method=method, seed=0, options=FAST.get(method))
+    assert r.ok and q.is_feasible(r.x) and r.x[0] == 0
+
+
+def test_integer_costs_beyond_int64_are_refused_with_the_limit():
+    with pytest.raises(ob.InvalidProblemError, match=r"`costs`.*2\^63 − 1"):
+        _linear([[0, 2**62], [0, 2**62]], 5)
+    with pytest.raises(ob.InvalidProblemError, match=r"`costs`.*2\^63 − 1"):
+        _linear([[0, 2**70]], 5)
+    p = _linear([[10**18 + 1, 10**18 + 3]], 10**18 + 1)  # kept exactly (a float would round both to 1e18)
+    assert p.costs.dtype.kind == "i" and p.cost_of([0]) == 10**18 + 1 and not p.is_feasible([1])
+    r = ob.solve(p, method="proxy_dp")
+    assert r.x.tolist() == [0]
+
+
+@pytest.mark.parametrize("method", DP_METHODS)
+def test_fractional_costs_need_no_scale_and_keep_the_exact_budget(method):
+    p = _linear([[0.25, 0.5], [0.25, 0.75]], 1.0)
+    r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
+    assert r.ok and p.uses_budget_exactly(r.x) and r.x.tolist() == [0, 1]
+    third = _linear([[1 / 3, 1.0]] * 3, 1.0)  # 3·fl(1/3) < 1: feasible, but ⌈10·(1/3)⌉·3 = 12 > 10 on a grid
+    for options in (None, {"scale": 10}):
+        r = ob.solve(third, method=method, seed=0, options={**FAST.get(method, {}), **(options or {})})
+        assert r.ok and third.is_feasible(r.x) and r.x.tolist() == [0, 0, 0], options
+
+
+@pytest.mark.parametrize("method", DP_METHODS)
+def test_every_assignment_costing_the_same_is_solved(method):
+    for costs, budget in (([[2, 2], [2, 2]], 4), ([[0.3, 0.3], [0.3, 0.3]], 0.6), ([[0, 0]], 0)):
+        p = _linear(costs, budget)
+        r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
+        assert r.ok and p.is_feasible(r.x), (costs, r.message)
+
+
+def test_exact_budget_unreachable_uses_the_largest_total_below():
+    """Totals 0, 3, 6 against B = 5: an exact problem uses 3 (the model's rule), even though 0 has a lower loss."""
+    from orbudget.problems.assignment import _LinearLoss
+
+    table = np.array([[0.0, 1.0], [0.0, 1.0]])
+    p = BudgetedAssignment(costs=[[0, 3], [0, 3]], budget=5, loss=_LinearLoss(table), proxy=table, exact=True)
+    for method in DP_METHODS:
+        r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
+        assert p.cost_of(r.x) == 3, method
+
+
+def test_tiny_and_huge_costs_are_exact():
+    for unit in (1e-12, 1e18):
+        p = _linear(np.array([[1, 2, 4], [1, 3, 5]]) * unit, 6 * unit)
+        for method in DP_METHODS:
+            r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
+            assert p.is_feasible(r.x), (unit, method)
+            assert p.uses_budget_exactly(r.x) == (p.exact_cost(r.x) == p.exact_budget), (unit, method)
+        want = [x for x in itertools.product(range(3), repeat=2) if p.uses_budget_exactly(x)]
+        r = ob.solve(p, method="proxy_dp")
+        assert (tuple(r.x.tolist()) in want) == bool(want), unit
+
+
+@pytest.mark.parametrize("method,options,field", [
+    ("rco", {"temperature": (0, 0)}, "options.temperature"), ("rco", {"temperature": 1.0}, "options.temperature"),
+    ("rco", {"temperature": (1.0, -0.5)}, "options.temperature"), ("penalty", {"temperature": (0, 1)},
+                                                                   "options.temperature"),
+    ("rco", {"antithetic": "yes"}, "options.antithetic"), ("rco", {"mode": "sgd"}, "options.mode"),
+    ("rco", {"scale": -1}, "options.scale"), ("proxy_dp", {"scale": 0}, "options.scale"),
+    ("evolutionary", {"scale": "fine"}, "options.scale"), ("evolutionary", {"start": "best"}, "options.start"),
+    ("penalty", {"weight": -1}, "options.weight"), ("rco", {"steps": 0}, "options.steps")])
+def test_bad_option_values_name_the_option(method, options, field):
+    with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
+        ob.solve(_linear([[0.5, 1.5], [0.5, 1.5]], 2.0), method=method, options=options)
+
+
+def test_evolutionary_takes_the_scale_it_asks_for():
+    p = _linear([[0.5, 1.5], [0.5, 1.5]], 2.0, exact=False)
+    r = ob.solve(p, method="evolutionary", seed=0, options={"scale": 4})
+    assert r.ok and p.is_feasible(r.x)

@@ -104,3 +104,36 @@ def test_bad_hyper_parameters(override, fragment):
     with pytest.raises(ob.InvalidProblemError) as info:
         RCO([alpha], **kw)
     assert fragment in str(info.value)
+
+
+def test_state_dict_of_another_manifold_or_kind_is_refused():
+    alpha, costs, budget = _instance(6, 3, seed=1)
+    opt = RCO([alpha], costs=costs, budget=budget)
+    state = opt.state_dict()
+    assert state["kind"] == "RCO" and len(state["fingerprint"]) == 16
+    other = RCO([alpha.detach().clone().requires_grad_(True)], costs=costs, budget=budget * 1.01)
+    with pytest.raises(ob.InvalidProblemError, match="`state` belongs to another problem"):
+        other.load_state_dict(state)
+    adam = torch.optim.Adam([alpha.detach().clone().requires_grad_(True)]).state_dict()
+    with pytest.raises(ob.InvalidProblemError, match="`state`"):
+        opt.load_state_dict(adam)
+    with pytest.raises(ob.InvalidProblemError, match="`state` must be a state of a RCO"):
+        opt.load_state_dict({**state, "kind": "SequoiaPolicy"})
+    with pytest.raises(ob.InvalidProblemError, match="`state` entry 'master'"):
+        opt.load_state_dict({**state, "state": {0: {**state["state"][0], "master": torch.zeros(2, 2)}}})
+    with pytest.raises(ob.InvalidProblemError, match="`state`"):
+        opt.load_state_dict("checkpoint.pt")
+
+
+def test_state_dict_keeps_the_float64_iterate_of_a_float32_parameter():
+    _, costs, budget = _instance(6, 3, seed=2)
+    a = torch.zeros(6, 3, dtype=torch.float32, requires_grad=True)
+    opt = RCO([a], costs=costs, budget=budget)
+    for _ in range(3):
+        opt.zero_grad()
+        torch.softmax(a, -1)[:, 0].sum().backward()
+        opt.step()
+    b = torch.zeros(6, 3, dtype=torch.float32, requires_grad=True)
+    again = RCO([b], costs=costs, budget=budget)
+    again.load_state_dict(opt.state_dict())
+    assert again.master().dtype == torch.float64 and torch.equal(again.master(), opt.master())
