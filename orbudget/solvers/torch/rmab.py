@@ -66,8 +66,9 @@ def as_device(device):
         return default_device()
     try:
         dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise InvalidProblemError(f"`options.device` must be a torch device such as 'cpu' or 'cuda'; got {device!r}")
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise InvalidProblemError(f"`options.device` must be a torch device such as 'cpu' or 'cuda'; got {device!r}") \
+            from exc
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise InvalidProblemError(f"`options.device` is {device!r} but CUDA is not available here; use 'cpu'")
