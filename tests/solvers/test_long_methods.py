@@ -52,6 +52,8 @@ CASES = {  # method -> (problem factory, extra solve keywords, a check that x fi
     "cpsat": (hard_knapsack, {"threads": 2}, lambda p, x: p.is_feasible(x)),
     "hindsight": (hard_online, {"threads": 1}, lambda p, x: p.is_feasible(x)),
     "rlb_exact": (big_campaign, {}, None),
+    "ucb_bwk": (lambda: ob.BanditsWithKnapsacks.random(10, 3, horizon=3_000_000, seed=0),
+                {"seed": 0, "options": {"benchmark": False}}, lambda p, x: len(x) < p.horizon),
 }
 
 
@@ -63,6 +65,8 @@ def _warm(method):
         ob.solve(ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[1.0]]], budgets=[1.0]), method=method)
     elif method == "rlb_exact":
         ob.solve(small_campaign(), method=method)
+    elif method == "ucb_bwk":
+        ob.solve(ob.BanditsWithKnapsacks.random(3, 1, horizon=50, seed=0), method=method, seed=0)
 
 
 @pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact"])
@@ -189,7 +193,7 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact"])
+@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact", "ucb_bwk"])
 def test_sigint_returns_incumbent_or_no_solution(method):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=root), method], stdout=subprocess.PIPE,
@@ -225,3 +229,21 @@ def test_routing_mip_callback_incumbents_fit_and_early_stop():
     assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
     if r.ok:
         assert p.is_feasible(r.x)
+
+
+def test_ucb_bwk_time_limit_callback_and_progress(capfd):
+    p = ob.BanditsWithKnapsacks.random(10, 3, horizon=200_000, seed=0)
+    ob.solve(ob.BanditsWithKnapsacks.random(3, 1, horizon=50, seed=0), method="ucb_bwk", seed=0)  # compile
+    t0 = time.perf_counter()
+    r = ob.solve(p, method="ucb_bwk", seed=0, time_limit=0.5, options={"benchmark": False})
+    assert time.perf_counter() - t0 <= 0.5 * 1.1 + 1.0
+    assert r.limit is ob.Limit.TIME and r.stats["stopped_by"] == "time_limit" and r.stats["rounds"] < p.horizon
+    assert np.all(r.stats["spent"] <= p.budgets)
+    seen = []
+    r = ob.solve(p, method="ucb_bwk", seed=0, progress=True, options={"benchmark": False},
+                 callback=lambda i: (seen.append(i), len(seen) >= 3)[1])
+    assert len(seen) == 3 and all(set(INFO_KEYS) <= set(i) for i in seen)
+    assert [i["round"] for i in seen] == sorted(i["round"] for i in seen) and seen[-1]["objective"] == r.objective
+    assert r.limit is ob.Limit.INTERRUPTED and r.stats["stopped_by"] == "interrupted"
+    assert r.stats["rounds"] == seen[-1]["round"] == len(r.x) and CALLBACK_STOP_MESSAGE in r.message
+    assert "ucb_bwk" in capfd.readouterr().err

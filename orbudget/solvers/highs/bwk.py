@@ -81,7 +81,7 @@ def _options(method):
 
 
 @register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=_options("ucb_bwk"),
-          honours=("time_limit", "seed"), long=True)
+          honours=("time_limit", "seed", "callback", "progress"), long=True)
 def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     """UcbBwK (Agrawal, Devanur): sample from the optimistic LP, re-solved every ``resolve_every`` rounds."""
     from ..numba.bwk import solve_policy

@@ -311,6 +311,7 @@ def solve_lp_highs(problem: MultipleChoiceKnapsack, opts) -> Result:
 
 
 register(RolloutAllocation, "mip", backend="highs", priority=30, options=("*",),
-         honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)(via_knapsack(solve_mip))
+         honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)(
+    via_knapsack(solve_mip))
 register(RolloutAllocation, "lp", backend="highs", priority=41, options=("*",),
          honours=("time_limit", "threads", "callback", "progress", "seed"))(via_knapsack(solve_lp_highs))

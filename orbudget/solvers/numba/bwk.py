@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from ...core.errors import InvalidProblemError
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_array, as_choice, as_scalar, check_state, fingerprint
@@ -326,16 +327,41 @@ def _checked_state(state: dict, k: int, d: int, horizon: int, budgets: np.ndarra
     return out
 
 
-def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Generator, time_limit=None):
+def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Generator, time_limit=None,
+         progress=None):
     """Play the whole horizon with the numba ``run`` kernel in chunks (sampler environments step in Python).
 
-    Returns ``(arms, reward, stopped_by_budget, interrupted)``."""
+    With a :class:`~orbudget.core.progress.Run` (``progress``), each chunk of rounds (up to the next LP re-solve for
+    ``ucb_bwk``; 256 rounds for sampler environments) is one ``progress.step`` (``unit="rounds"``; extra keys
+    ``round``, ``reward``, ``remaining``), ending the play when it says stop (time limit, callback); a Ctrl-C
+    between chunks ends it too. Returns ``(arms, reward, stopped_by_budget, interrupted)``; ``interrupted`` is
+    ``False`` or the :class:`~orbudget.core.result.Limit` that ended the play early."""
+    from ...core.result import Limit
     from ._bwk import run
+
+    try:
+        return _play(problem, policy, env_rng, time_limit, progress, run)
+    except KeyboardInterrupt:  # between chunks: the rounds played so far are the result
+        return arms_so_far(policy), policy.reward, False, Limit.INTERRUPTED
+
+
+def arms_so_far(policy: BwKPolicy):
+    arms = getattr(policy, "_arms", None)
+    return np.zeros(0, np.int64) if arms is None else arms[:policy.t]
+
+
+def _play(problem, policy, env_rng, time_limit, progress, run):
+    from ...core.result import Limit
 
     horizon = problem.horizon
     arms = np.full(horizon, -1, dtype=np.int64)
+    policy._arms = arms
     d = problem.n_resources
     start = time.perf_counter()
+
+    def stop(n) -> bool:
+        return progress is not None and progress.step(n, objective=policy.reward, round=policy.t,
+                                                      reward=policy.reward, remaining=policy.remaining.copy())
     if problem.distribution == "sampler":
         from ...problems.bwk import Environment
 
@@ -345,7 +371,9 @@ def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Ge
             arms[policy.t] = arm
             policy.update(arm, *env.step(arm))
             if time_limit is not None and time.perf_counter() - start > time_limit:
-                return arms[:policy.t], policy.reward, False, True
+                return arms[:policy.t], policy.reward, False, Limit.TIME
+            if policy.t % 256 == 0 and not policy.done and stop(256):
+                return arms[:policy.t], policy.reward, False, progress.limit
         return arms[:policy.t], policy.reward, bool((policy.remaining < 1).any()), False
     kind = KINDS[problem.distribution]
     rtab = problem.rewards if kind == 2 else _EMPTY_R
@@ -362,10 +390,12 @@ def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Ge
                                     policy.consumption_sum, policy.remaining, policy.budgets, float(horizon),
                                     policy.params, policy.logw, policy.logv, policy.mu, policy.dual_sum, policy.dist,
                                     arms, counter)
-        policy.t = int(t)
+        before, policy.t = policy.t, int(t)
         policy.reward += gained
         if time_limit is not None and time.perf_counter() - start > time_limit and policy.t < horizon and not stopped:
-            return arms[:policy.t], policy.reward, False, True
+            return arms[:policy.t], policy.reward, False, Limit.TIME
+        if policy.t < horizon and not stopped and stop(policy.t - before):
+            return arms[:policy.t], policy.reward, False, progress.limit
     return arms[:policy.t], policy.reward, bool(stopped), False
 
 
@@ -384,11 +414,17 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
     policy_rng, env_rng = split_seed(check_seed(opts.seed))
     policy = BwKPolicy(problem, method, seed=policy_rng, **params)
     t0 = time.perf_counter()
-    arms, reward, stopped, interrupted = play(problem, policy, env_rng, opts.time_limit)
+    if opts.callback is not None or opts.progress:
+        with Run(opts, total=problem.horizon, unit="rounds", desc=method) as run:
+            arms, reward, stopped, interrupted = play(problem, policy, env_rng, opts.time_limit, run)
+    else:
+        run = None
+        arms, reward, stopped, interrupted = play(problem, policy, env_rng, opts.time_limit)
     elapsed = time.perf_counter() - t0
     spent = problem.budgets - policy.remaining
     stats = {"rounds": int(policy.t), "pulls": int((arms >= 0).sum()), "spent": spent, "remaining": policy.remaining.copy(),
-             "stopped_by": "budget" if stopped else ("time_limit" if interrupted else "horizon"),
+             "stopped_by": "budget" if stopped else {Limit.TIME: "time_limit", Limit.INTERRUPTED: "interrupted",
+                                                     False: "horizon"}[interrupted],
              "rounds_per_second": policy.t / max(elapsed, 1e-12)}
     bound = None
     if benchmark:
@@ -398,9 +434,11 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
         fixed = problem.opt_fixed_arm()
         stats.update(opt_lp=opt, opt_fixed_arm=fixed, regret=opt - reward, regret_fixed_arm=fixed - reward)
         bound = opt
-    return Result(status=Status.FEASIBLE, limit=Limit.TIME if interrupted else None, x=arms, objective=float(reward),
+    why = f"; {run.message}" if run is not None and run.limit is not None else (
+        "; interrupted" if interrupted is Limit.INTERRUPTED else "")
+    return Result(status=Status.FEASIBLE, limit=interrupted or None, x=arms, objective=float(reward),
                   bound=bound, stats=stats, timings={"policy": elapsed},
-                  message=f"{method} played {policy.t} of {problem.horizon} rounds")
+                  message=f"{method} played {policy.t} of {problem.horizon} rounds{why}")
 
 
 def _register(method, priority, doc):
