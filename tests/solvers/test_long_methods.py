@@ -247,3 +247,15 @@ def test_ucb_bwk_time_limit_callback_and_progress(capfd):
     assert r.limit is ob.Limit.INTERRUPTED and r.stats["stopped_by"] == "interrupted"
     assert r.stats["rounds"] == seen[-1]["round"] == len(r.x) and CALLBACK_STOP_MESSAGE in r.message
     assert "ucb_bwk" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["primal_dual", "lagrange", "best_of_both", "ucb", "explore_first"])
+def test_bwk_policies_report_every_chunk_and_stop(method):
+    p = ob.BanditsWithKnapsacks.random(10, 3, horizon=100_000, seed=0)
+    seen = []
+    full = ob.solve(p, method=method, seed=0, callback=seen.append, options={"benchmark": False})
+    assert seen and seen[-1]["round"] == full.stats["rounds"] and full.limit is None  # the last chunk too
+    if len(seen) >= 2:  # the play spans chunks: a True return ends it after the first
+        r = ob.solve(p, method=method, seed=0, callback=lambda i: True, options={"benchmark": False})
+        assert r.limit is ob.Limit.INTERRUPTED and r.stats["rounds"] == seen[0]["round"]
+        assert np.array_equal(r.x, full.x[:len(r.x)])  # the same play, cut short

@@ -90,7 +90,7 @@ def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
 
 
 @register(BanditsWithKnapsacks, "explore_first", backend="highs", priority=50, options=_options("explore_first"),
-          honours=("time_limit", "seed"))
+          honours=("time_limit", "seed", "callback", "progress"))
 def solve_explore_first(problem: BanditsWithKnapsacks, opts) -> Result:
     """Explore-first: round-robin for N rounds, then the optimistic LP's distribution with shrunk budgets."""
     from ..numba.bwk import solve_policy

@@ -374,6 +374,7 @@ def _play(problem, policy, env_rng, time_limit, progress, run):
                 return arms[:policy.t], policy.reward, False, Limit.TIME
             if policy.t % 256 == 0 and not policy.done and stop(256):
                 return arms[:policy.t], policy.reward, False, progress.limit
+        stop(policy.t % 256)  # the last rounds are reported too
         return arms[:policy.t], policy.reward, bool((policy.remaining < 1).any()), False
     kind = KINDS[problem.distribution]
     rtab = problem.rewards if kind == 2 else _EMPTY_R
@@ -394,7 +395,7 @@ def _play(problem, policy, env_rng, time_limit, progress, run):
         policy.reward += gained
         if time_limit is not None and time.perf_counter() - start > time_limit and policy.t < horizon and not stopped:
             return arms[:policy.t], policy.reward, False, Limit.TIME
-        if policy.t < horizon and not stopped and stop(policy.t - before):
+        if stop(policy.t - before) and policy.t < horizon and not stopped:  # the last chunk is reported too
             return arms[:policy.t], policy.reward, False, progress.limit
     return arms[:policy.t], policy.reward, bool(stopped), False
 
@@ -434,7 +435,7 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
         fixed = problem.opt_fixed_arm()
         stats.update(opt_lp=opt, opt_fixed_arm=fixed, regret=opt - reward, regret_fixed_arm=fixed - reward)
         bound = opt
-    why = f"; {run.message}" if run is not None and run.limit is not None else (
+    why = "" if not interrupted else f"; {run.message}" if run is not None and run.limit is not None else (
         "; interrupted" if interrupted is Limit.INTERRUPTED else "")
     return Result(status=Status.FEASIBLE, limit=interrupted or None, x=arms, objective=float(reward),
                   bound=bound, stats=stats, timings={"policy": elapsed},
@@ -447,7 +448,8 @@ def _register(method, priority, doc):
 
     adapter.__doc__ = doc
     register(BanditsWithKnapsacks, method, backend="numba", priority=priority,
-             options=(*METHOD_OPTIONS[method], "benchmark"), honours=("time_limit", "seed"))(adapter)
+             options=(*METHOD_OPTIONS[method], "benchmark"),
+             honours=("time_limit", "seed", "callback", "progress"))(adapter)
 
 
 _register("primal_dual", 10, "PrimalDualBwK (Badanidiyuru, Kleinberg, Slivkins): UCB/LCB bang-per-buck with Hedge prices.")
