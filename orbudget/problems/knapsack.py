@@ -36,6 +36,9 @@ def exact_total(values):
     13835058055282163712
     """
     a = np.asarray(values).ravel()
+    fast = _small_whole_sum(a)
+    if fast is not None:
+        return fast
     if a.dtype.kind in "iub":
         return sum(int(v) for v in a.tolist())
     ratios = [float(v).as_integer_ratio() for v in a.tolist()]
@@ -44,10 +47,34 @@ def exact_total(values):
     return num if den == 1 else Fraction(num, den)
 
 
+
+def _small_whole_sum(a: np.ndarray):
+    """The exact sum of ``a`` as an ``int`` by numpy when every partial sum is provably exact (whole numbers whose
+    absolute total stays below 2^62 for integers, 2^53 for floats), else ``None`` (the caller sums in Python ints).
+    This keeps the exact check at numpy speed on everyday inputs (10^4 groups: ~50 us instead of ~0.1 s)."""
+    if a.size == 0:
+        return 0
+    if a.dtype.kind == "b":
+        return int(a.sum())
+    if a.dtype.kind in "iu":
+        if max(abs(float(a.max())), abs(float(a.min()))) * a.size < 2.0**62:  # no np.abs: it wraps at -2^63
+            return int(a.sum(dtype=np.int64))
+        return None
+    if a.dtype.kind == "f":
+        absum = float(np.abs(a).sum())
+        if absum < 2.0**52 and bool(np.all(a == np.floor(a))):
+            return int(a.sum())
+    return None
+
 def exact_dot(costs, counts):
     """Exact :math:`\\sum_i c_i n_i` for integer counts ``n`` (costs as in :func:`exact_total`)."""
     c = np.asarray(costs).ravel()
-    n = [int(v) for v in np.asarray(counts).ravel().tolist()]
+    counts = np.asarray(counts).ravel()
+    if c.size and counts.dtype.kind in "iu" and c.dtype.kind in "iu":
+        bound = max(abs(float(c.max())), abs(float(c.min()))) * float(np.abs(counts.astype(np.float64)).sum())
+        if bound < 2**62:  # every partial sum fits in int64: numpy's sum is exact
+            return int(np.dot(c.astype(np.int64), counts.astype(np.int64)))
+    n = [int(v) for v in counts.tolist()]
     if c.dtype.kind in "iub":
         return sum(int(a) * b for a, b in zip(c.tolist(), n))
     ratios = [float(v).as_integer_ratio() for v in c.tolist()]
