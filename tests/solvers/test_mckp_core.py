@@ -268,3 +268,14 @@ def test_common_divisors_of_costs_and_values_keep_the_optimum():
         _check_optimal(q, ob.solve(q, method="core"), best)
     p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 6]], costs=[[0, 4], [0, 8]], budget=10, exact=True)
     assert ob.solve(p, method="core").status is ob.Status.INFEASIBLE
+
+
+def test_core_scaled_miss_is_no_solution_not_infeasible():
+    # the only fitting choice (1.2 + 1.2 <= 2.5) is lost when costs are rounded up at scale 1 (2 + 2 > 2.5):
+    # that proves nothing about the true costs, so core says NO_SOLUTION like dp and cpsat
+    p = ob.MultipleChoiceKnapsack(values=[[1.0], [1.0]], costs=[[1.2], [1.2]], budget=2.5)
+    r = ob.solve(p, method="core", options={"scale": 1})
+    assert r.status is ob.Status.NO_SOLUTION and "scaling" in r.message
+    assert ob.solve(p, method="core", options={"scale": 10}).objective == 2.0
+    q = ob.MultipleChoiceKnapsack(values=[[1.0], [1.0]], costs=[[2], [2]], budget=3)
+    assert ob.solve(q, method="core").status is ob.Status.INFEASIBLE

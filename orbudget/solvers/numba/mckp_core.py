@@ -55,6 +55,18 @@ def _core_supports(problem: MultipleChoiceKnapsack):
     return _too_large(total) if total > TOTAL_COST_LIMIT else None
 
 
+
+def _none_fits(problem, budget, scaled, stats, timings) -> Result:
+    """Nothing fits: INFEASIBLE when proven on the true costs; after scaling costs up (``scale``) only NO_SOLUTION,
+    since rounding up can lose choices that fit the true budget (the same rule as ``dp`` and ``cpsat``)."""
+    what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
+    if scaled:
+        return Result(status=Status.NO_SOLUTION, stats=stats, timings=timings,
+                      message=f"no choice of one option per group {what} after scaling costs up; "
+                              "a finer `scale` or an exact method may still find one")
+    return Result(status=Status.INFEASIBLE, stats=stats, timings=timings,
+                  message=f"no choice of one option per group {what}")
+
 def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False):
     """Kernel inputs: reduced classes, LP relaxation, budget lowered to the dearest total. Raises
     InvalidProblemError naming `costs` when the totals do not fit int64.
@@ -115,8 +127,7 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
     vertex, brk, _residual, lp_bound, feasible = lp
     t1 = time.perf_counter()
     if not feasible:
-        what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
-        return infeasible(f"no choice of one option per group {what}" + (" after scaling costs up" if scaled else ""))
+        return _none_fits(problem, budget, scaled, {}, {})
     opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = groups
     time_limit = float(opts.time_limit) - (t1 - t0) if opts.time_limit is not None else 0.0
     if opts.time_limit is not None and time_limit <= 0:
@@ -129,9 +140,7 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
     stats = {"lp_bound": float(lp_bound), "core_size": int(core_size), "max_states": int(max_states),
              "states": int(made), "break_class": int(brk)}
     if stop == STOP_OPTIMAL and not found:
-        what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
-        return Result(status=Status.INFEASIBLE, stats=stats, timings=timings,
-                      message=f"no choice of one option per group {what}" + (" after scaling costs up" if scaled else ""))
+        return _none_fits(problem, budget, scaled, stats, timings)
     limit = None if stop == STOP_OPTIMAL else (Limit.TIME if stop == STOP_TIME else Limit.NODE)
     bound = None if scaled else float(min(upper, lp_bound) if limit else value)
     if not found:
