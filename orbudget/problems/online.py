@@ -27,11 +27,12 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
-from ..core.validation import as_array, as_bool, as_choice, as_scalar
+from ..core.validation import as_array, as_bool, as_choice, as_scalar, check_state, fingerprint
 from .base import Problem
 
 DEFAULT_BATCH = 1 << 16  # requests per batch when a dense instance is walked in batches
 
+MU_MIN, MU_MAX = 1e-250, 1e250  # the range the duals are kept in (as the numba kernel)
 REFERENCES = ("euclidean", "scaled_euclidean", "entropy", "projected_entropy")
 
 
@@ -251,8 +252,9 @@ class OnlineAllocation(Problem):
         rows = np.flatnonzero(x >= 0)
         return math.fsum(dense.rewards[rows, x[rows]].tolist())
 
-    def is_feasible(self, x, rel_tol: float = 1e-9) -> bool:
-        """True if the actions keep every budget (to ``rel_tol`` relative for non-integer consumption)."""
+    def is_feasible(self, x, rel_tol: float = 0.0) -> bool:
+        """True if the actions keep every budget: the correctly rounded total (:meth:`consumption_of`) is at most
+        the budget, exactly by default (``rel_tol`` allows a relative slack, for comparisons only)."""
         return bool(np.all(self.consumption_of(x) <= self.budgets * (1 + rel_tol)))
 
     def dual_value(self, mu) -> tuple[float, np.ndarray]:
@@ -272,20 +274,35 @@ def mirror_step(mu: np.ndarray, gradient: np.ndarray, step_size: float, referenc
     * ``entropy`` (:math:`h = \\sum_j \\mu_j\\log\\mu_j`): :math:`\\mu^+ = \\mu\\odot e^{-\\eta g}`.
     * ``projected_entropy``: the entropy step, then :math:`\\rho\\odot\\mu` rescaled to sum to at most f̄.
 
+    The duals are kept in [0, ``MU_MAX``] (a positive entropy dual in [``MU_MIN``, ``MU_MAX``]), so consumptions in
+    large units cannot overflow them (inf, then NaN) or underflow an entropy dual to a zero that never recovers.
+
     Example:
         >>> mirror_step(np.array([0.5]), np.array([1.0]), 0.1, "euclidean", np.array([0.5]), 1.0)
         array([0.4])
     """
-    if reference == "euclidean":
-        return np.maximum(mu - step_size * gradient, 0.0)
-    if reference == "scaled_euclidean":
-        return np.maximum(mu - step_size * gradient / rate**2, 0.0)
-    new = mu * np.exp(-step_size * gradient)
+    if reference in ("euclidean", "scaled_euclidean"):
+        g = gradient if reference == "euclidean" else gradient / rate**2
+        new = mu - step_size * g
+        return np.where(new > 0.0, np.minimum(new, MU_MAX), 0.0)
+    live = mu > 0  # a zero entropy dual stays zero (only a positive one is kept from underflowing)
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = np.where(live, np.clip(mu * np.exp(-step_size * gradient), MU_MIN, MU_MAX), 0.0)
     if reference == "projected_entropy":
         total = float(rate @ new)
         if total > reward_bound:
-            new = new * (reward_bound / total)
+            new = np.where(live, np.maximum(new * (reward_bound / total), MU_MIN), 0.0)
     return new
+
+
+def spend(remaining: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """``remaining - use``, rounded down where the subtraction rounded up (TwoSum gives its exact error): the float
+    remaining never exceeds the exact budget left, so an action accepted by ``use <= remaining`` keeps the exact
+    total, and its correctly rounded sum, within every budget (the numpy twin of the kernel's ``_spend``)."""
+    new = remaining - use
+    back = new - remaining
+    err = (remaining - (new - back)) + (-use - back)
+    return np.where(err < 0.0, np.nextafter(new, -np.inf), new)
 
 
 def initial_duals(reference: str, rate: np.ndarray) -> np.ndarray:
@@ -332,6 +349,9 @@ class DualMirrorDescent:
         self.rate = self.budgets / self.horizon
         if self.reference == "scaled_euclidean" and (self.rate <= 0).any():
             raise InvalidProblemError("`budgets` must be positive for the scaled Euclidean reference")
+        if self.reference == "projected_entropy" and initial is None and (self.rate <= 0).any():
+            raise InvalidProblemError("`budgets` must be positive for the projected-entropy reference (its first "
+                                      "duals are ρ/√m, and a zero dual stays zero); or give positive `initial` duals")
         mu = initial_duals(self.reference, self.rate) if initial is None else as_array(
             "initial", initial, shape=(self.budgets.size,), nonnegative=True)
         if self.reference.endswith("entropy") and (np.asarray(mu) <= 0).any():
@@ -348,7 +368,7 @@ class DualMirrorDescent:
         self._tentative = None
 
     def _consumption(self, rewards, consumption):
-        r = np.asarray(rewards, dtype=float).ravel()
+        r = as_array("rewards", rewards, allow_empty=True).ravel()
         m = self.budgets.size
         if consumption is None:
             if r.size != m:
@@ -378,7 +398,7 @@ class DualMirrorDescent:
                 use = b[k]
         self._tentative = use
         if k >= 0 and np.all(use <= self.remaining):
-            self.remaining = self.remaining - use
+            self.remaining = spend(self.remaining, use)
             self.reward += float(r[k])
             return k
         return -1
@@ -407,18 +427,51 @@ class DualMirrorDescent:
     def average_duals(self) -> np.ndarray:
         return self.dual_sum / max(self.t, 1)
 
+    @property
+    def fingerprint(self) -> str:
+        """What a state must belong to: this policy's budgets, horizon, reference and reward bound."""
+        return fingerprint({"kind": "DualMirrorDescent", "budgets": self.budgets, "horizon": self.horizon,
+                            "reference": self.reference, "reward_bound": self.reward_bound})
+
+    STATE_KEYS = ("mu", "remaining", "t", "reward", "dual_sum", "step_size")
+
     def state_dict(self) -> dict:
-        return {"mu": self.mu.copy(), "remaining": self.remaining.copy(), "t": self.t, "reward": self.reward,
+        """Everything :meth:`load_state_dict` needs to resume, with ``kind`` and the policy's ``fingerprint``."""
+        return {"kind": "DualMirrorDescent", "fingerprint": self.fingerprint,
+                "mu": self.mu.copy(), "remaining": self.remaining.copy(), "t": self.t, "reward": self.reward,
                 "dual_sum": self.dual_sum.copy(), "reference": self.reference, "step_size": self.step_size,
                 "budgets": self.budgets.copy(), "horizon": self.horizon, "reward_bound": self.reward_bound}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("reference") != self.reference or int(state.get("horizon", -1)) != self.horizon:
-            raise InvalidProblemError("`state` was saved by a policy with another reference or horizon")
-        self.mu = np.array(state["mu"], float)
-        self.remaining = np.array(state["remaining"], float)
-        self.dual_sum = np.array(state["dual_sum"], float)
-        self.t = int(state["t"])
-        self.reward = float(state["reward"])
-        self.step_size = float(state["step_size"])
+        """Resume from :meth:`state_dict`. A state of another kind, of a policy for other budgets, horizon,
+        reference or reward bound (its ``fingerprint`` differs), or with malformed entries is refused with an
+        :class:`InvalidProblemError` naming ``state``; nothing is changed then."""
+        check_state(state, kind="DualMirrorDescent", keys=self.STATE_KEYS)
+        if state.get("reference", self.reference) != self.reference:
+            raise InvalidProblemError(f"`state` was saved by a policy with another reference "
+                                      f"({state.get('reference')!r}, this one is {self.reference!r})")
+        if state.get("horizon", self.horizon) != self.horizon:
+            raise InvalidProblemError(f"`state` was saved by a policy with another horizon "
+                                      f"({state.get('horizon')!r}, this one is {self.horizon})")
+        check_state(state, kind="DualMirrorDescent", fingerprint=self.fingerprint, keys=self.STATE_KEYS)
+        m = self.budgets.size
+        try:
+            mu = as_array("state", state["mu"], shape=(m,), nonnegative=True)
+            remaining = as_array("state", state["remaining"], shape=(m,), nonnegative=True)
+            dual_sum = as_array("state", state["dual_sum"], shape=(m,), nonnegative=True)
+            t = as_scalar("state", state["t"], integer=True, minimum=0, maximum=self.horizon)
+            reward = as_scalar("state", state["reward"])
+            step_size = as_scalar("state", state["step_size"], minimum=0.0)
+        except InvalidProblemError as exc:
+            raise InvalidProblemError(f"`state` has a malformed entry: {exc}") from None
+        if (remaining > self.budgets).any():
+            raise InvalidProblemError("`state` has more `remaining` budget than the policy's budgets")
+        if self.reference.endswith("entropy") and (mu <= 0).any():
+            raise InvalidProblemError("`state` has a zero dual for an entropy reference (a zero dual stays zero)")
+        self.mu = np.array(mu, float)
+        self.remaining = np.array(remaining, float)
+        self.dual_sum = np.array(dual_sum, float)
+        self.t = int(t)
+        self.reward = float(reward)
+        self.step_size = float(step_size)
         self._tentative = None

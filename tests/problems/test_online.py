@@ -256,3 +256,55 @@ def test_non_stationary_generators():
         assert r.objective >= floor * r.stats["hindsight"]
     q = gen.periodic_matching(1000, 2, seed=1, period=100, amplitude=0.0)
     assert abs(q.rewards.mean() - 0.25) < 0.02  # no modulation: U(0, 1)/2
+
+
+# -- issue 13 regressions ------------------------------------------------------------------------------------------
+def test_state_from_another_budget_is_refused():
+    """A state saved by a policy with a larger budget used to load and spend 5 units of a budget of 1."""
+    big = DualMirrorDescent([5.0], 10)
+    for _ in range(5):
+        big.step([3.0])
+    small = DualMirrorDescent([1.0], 10)
+    with pytest.raises(ob.InvalidProblemError, match="`state` belongs to another problem"):
+        small.load_state_dict(big.state_dict())
+    assert small.remaining.tolist() == [1.0]  # nothing was loaded
+    state = big.state_dict()
+    assert state["kind"] == "DualMirrorDescent" and len(state["fingerprint"]) == 16
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda s: {**s, "kind": "BwKPolicy"},
+    lambda s: {k: v for k, v in s.items() if k != "mu"},
+    lambda s: {k: v for k, v in s.items() if k != "fingerprint"},
+    lambda s: {**s, "mu": [1.0, 2.0]},
+    lambda s: {**s, "remaining": [7.0]},
+    lambda s: {**s, "t": "three"},
+    lambda s: [s],
+])
+def test_wrong_kind_or_malformed_state_is_an_invalid_problem_error(mutate):
+    """Wrong-kind or malformed dicts used to raise KeyError/ValueError or load silently."""
+    state = DualMirrorDescent([1.0], 10).state_dict()
+    with pytest.raises(ob.InvalidProblemError, match="`state`"):
+        DualMirrorDescent([1.0], 10).load_state_dict(mutate(state))
+
+
+def test_policy_never_overspends_by_rounding():
+    """Sequential float subtraction let the exact total exceed the budget: 0.2+0.45+0.1+0.01+0.6 = 1.36 in exact
+    arithmetic (math.fsum) while the budget is the float sum 1.3599999999999999."""
+    c = np.array([0.2, 0.45, 0.1, 0.01, 0.6])
+    budget = float(np.sum(c))
+    assert math.fsum(c) > budget
+    pol = DualMirrorDescent([budget], 5, step_size=0.0)
+    played = [pol.step([1.0], [[x]]) for x in c]
+    assert math.fsum(x for x, a in zip(c, played) if a == 0) <= budget
+    p = ob.OnlineAllocation(rewards=np.ones((5, 1)), consumption=c[:, None, None], budgets=[budget])
+    for method in ("greedy", "dmd"):
+        r = ob.solve(p, method=method, options={"benchmark": "none"})
+        assert math.fsum(c[r.x == 0]) <= budget and p.is_feasible(r.x)
+
+
+def test_is_feasible_is_exact_by_default():
+    c = np.array([0.2, 0.45, 0.1, 0.01, 0.6])
+    p = ob.OnlineAllocation(rewards=np.ones((5, 1)), consumption=c[:, None, None], budgets=[float(np.sum(c))])
+    assert not p.is_feasible(np.zeros(5, dtype=int))
+    assert p.is_feasible(np.zeros(5, dtype=int), rel_tol=1e-12)

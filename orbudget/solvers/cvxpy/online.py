@@ -15,6 +15,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.validation import as_choice
 from ...problems.online import OnlineAllocation
 
 
@@ -40,7 +41,10 @@ def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
                                  shape=(m, rows.size))
     objective = reward @ v + lam * cp.sum(cp.entr(v))
     prob = cp.Problem(cp.Maximize(objective), [per_request @ v == 1, per_resource @ v <= np.asarray(dense.budgets)])
-    prob.solve(solver=opts.get("solver", None), verbose=opts.verbose)
+    solver = opts.get("solver", None)
+    if solver is not None:
+        as_choice("options.solver", solver, tuple(cp.installed_solvers()))
+    prob.solve(solver=solver, verbose=opts.verbose)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
     x = np.zeros((horizon, m + 1))

@@ -9,58 +9,121 @@ never help), :math:`\\sum_k x_{tk} \\le 1` per request, :math:`\\sum_{tk} b_{tkj
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
 
-from ...core.errors import InvalidProblemError, SolverError
+from ...core.errors import SolverError
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import finite_or_none
+from ...core.validation import as_choice, as_scalar
 from ...problems.online import OnlineAllocation
 from .knapsack import new_highs, run_highs, status_of
 
 PRIMAL_LIMIT = 200_000  # columns up to which hindsight_lp solves the primal LP by default
+FEASIBILITY_TOLERANCE = 1e-9  # relative: every budget row is scaled to B_j = 1 before HiGHS sees it
+REPAIR_ROUNDS = 4
 
 
 def _no_entropy(problem: OnlineAllocation):
     return "proportional (entropy) instances are solved by the cvxpy adapter" if problem.entropy > 0 else None
 
 
-def _primal_model(problem: OnlineAllocation, integer: bool, budgets=None):
+def _binding_rows(dense: OnlineAllocation, t_idx, k_idx, budgets) -> np.ndarray:
+    """Resources whose budget some choice of the columns could exceed (the others can never bind: omitted)."""
+    m = dense.n_resources
+    if t_idx.size == 0:
+        return np.zeros(m, bool)
+    if dense.is_matching:  # one unit per column, at most one column per (request, resource)
+        return np.bincount(k_idx, minlength=m) > budgets
+    b = dense.consumption[t_idx, k_idx, :]
+    worst = np.zeros((dense.horizon, m))  # the most any request can use of each resource
+    np.maximum.at(worst, t_idx, b)
+    return np.array([math.fsum(worst[:, j]) > budgets[j] for j in range(m)])
+
+
+def _primal_model(problem: OnlineAllocation, integer: bool, budgets=None, upper=None):
+    """The hindsight LP/MIP with every budget row divided by its budget (so HiGHS' feasibility tolerance is
+    relative to the budget, and consumptions of 1e-12 or 1e18 become coefficients in [0, 1]).
+
+    Columns: (t, k) with a positive reward. A column that uses more than a whole budget on its own is dropped from
+    the MIP (it can never be played) and rescaled in the LP (x = y / s with s = max_j b_j / B_j, so every coefficient
+    stays <= 1). Rows that can never bind are left out. ``upper`` tightens the scaled budget rows (the repair loop).
+    Returns ``(lp, columns)``: ``lp`` is ``None`` when no column is left; ``columns`` holds ``t_idx``, ``k_idx``,
+    ``scale`` and ``binding`` (the resources that have a row).
+    """
     import highspy
 
     dense = problem.dense()
     r = dense.rewards
-    t_idx, k_idx = np.nonzero(r > 0)
-    ncol = t_idx.size
     horizon, m = dense.horizon, dense.n_resources
+    budgets = np.asarray(dense.budgets if budgets is None else budgets, float)
+    t_idx, k_idx = np.nonzero(r > 0)
     if dense.is_matching:
-        counts = np.full(ncol, 2)
-        rows = np.empty(2 * ncol, np.int32)
-        rows[0::2], rows[1::2] = t_idx, horizon + k_idx
-        vals = np.ones(2 * ncol)
+        ratio = np.zeros((t_idx.size, 0))
+        need = 1.0 / np.where(budgets > 0, budgets, np.inf)[k_idx] if t_idx.size else np.zeros(0)
+        over = budgets[k_idx] < 1.0
     else:
-        b = dense.consumption[t_idx, k_idx, :]  # (ncol, m)
-        nz = b != 0
+        b = dense.consumption[t_idx, k_idx, :]
+        over = (b > budgets).any(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(b > 0, b / np.where(budgets > 0, budgets, 1.0), 0.0)
+        need = ratio.max(axis=1) if ratio.size else np.zeros(t_idx.size)
+    if dense.is_matching:
+        dead = budgets[k_idx] <= 0
+    else:
+        dead = ((b > 0) & (budgets <= 0)).any(axis=1)
+    # a column over a whole budget can never be played; one on a zero budget cannot be used even fractionally
+    keep = ~(over if integer else dead)
+    if not keep.all():
+        t_idx, k_idx, ratio, need = t_idx[keep], k_idx[keep], ratio[keep], need[keep]
+    scale = np.maximum(need, 1.0)
+    reward_scale = float(r[t_idx, k_idx].max()) if t_idx.size else 1.0  # the objective is divided by it
+    ncol = t_idx.size
+    if ncol == 0:
+        return None, {"t_idx": t_idx, "k_idx": k_idx, "scale": scale, "binding": np.zeros(m, bool),
+                      "reward_scale": 1.0, "row_unit": np.ones(m)}
+    binding = _binding_rows(dense, t_idx, k_idx, budgets)
+    row_of = np.full(m, -1)
+    row_of[binding] = horizon + np.arange(int(binding.sum()))
+    # the unit of each budget row: the budget itself (a 1e-9 tolerance relative to it); in matching form a count
+    # row keeps unit coefficients (counts are exact) unless its budget is below one unit
+    row_unit = np.where(budgets >= 1.0, 1.0, np.maximum(budgets, 1e-300)) if dense.is_matching else budgets
+    if dense.is_matching:
+        uses = binding[k_idx]
+        counts = 1 + uses.astype(int)
+        rows = np.empty(int(counts.sum()), np.int32)
+        vals = np.empty(rows.size)
+        starts = np.cumsum(counts) - counts
+        rows[starts], vals[starts] = t_idx, 1.0 / scale
+        second = starts[uses] + 1
+        rows[second] = row_of[k_idx[uses]]
+        vals[second] = 1.0 / (row_unit[k_idx[uses]] * scale[uses])
+    else:
+        nz = (ratio != 0) & binding[None, :]
         counts = 1 + nz.sum(axis=1)
         rows = np.empty(int(counts.sum()), np.int32)
         vals = np.empty(rows.size)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rows[starts], vals[starts] = t_idx, 1.0
+        starts = np.cumsum(counts) - counts
+        rows[starts], vals[starts] = t_idx, 1.0 / scale
         pos = np.ones(rows.size, bool)
         pos[starts] = False
         ci, cj = np.nonzero(nz)  # row-major: grouped by column, in resource order
-        rows[pos] = horizon + cj
-        vals[pos] = b[ci, cj]
+        rows[pos] = row_of[cj]
+        vals[pos] = np.minimum(ratio[ci, cj] / scale[ci], 1.0)
+    n_budget_rows = int(binding.sum())
+    row_upper = ((np.ones(m) if upper is None else np.asarray(upper, float)) * budgets / row_unit)[binding]
     lp = highspy.HighsLp()
     lp.num_col_ = ncol
-    lp.num_row_ = horizon + m
-    lp.col_cost_ = r[t_idx, k_idx].astype(np.float64)
+    lp.num_row_ = horizon + n_budget_rows
+    lp.col_cost_ = (r[t_idx, k_idx] / reward_scale / scale).astype(np.float64)
     lp.col_lower_ = np.zeros(ncol)
     lp.col_upper_ = np.ones(ncol)
-    lp.row_lower_ = np.full(horizon + m, -highspy.kHighsInf)
-    lp.row_upper_ = np.concatenate([np.ones(horizon), np.asarray(dense.budgets if budgets is None else budgets, float)])
+    lp.row_lower_ = np.full(horizon + n_budget_rows, -highspy.kHighsInf)
+    lp.row_upper_ = np.concatenate([np.ones(horizon), row_upper])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     lp.a_matrix_.index_ = rows
@@ -68,54 +131,142 @@ def _primal_model(problem: OnlineAllocation, integer: bool, budgets=None):
     lp.sense_ = highspy.ObjSense.kMaximize
     if integer:
         lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
-    return lp, t_idx, k_idx
+    return lp, {"t_idx": t_idx, "k_idx": k_idx, "scale": scale, "binding": binding, "reward_scale": reward_scale,
+                "row_unit": row_unit}
 
 
-def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None) -> Result:
-
-    h = new_highs(opts)
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+def _no_columns(problem: OnlineAllocation, integer: bool, timings: dict) -> Result:
+    """No action with a positive reward fits: the null action everywhere is optimal (reward 0)."""
+    m = problem.n_resources
     if integer:
-        h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+        x = np.full(problem.horizon, -1, dtype=np.int64)
+        return Result(status=Status.OPTIMAL, x=x, objective=0.0, bound=0.0,
+                      stats={"nodes": 0, "spent": np.zeros(m)}, timings=timings,
+                      message="no action with a positive reward fits a budget: the null action everywhere is optimal")
+    k = m if problem.is_matching else problem.dense().rewards.shape[1]
+    return Result(status=Status.OPTIMAL, x=np.zeros((problem.horizon, k)), objective=0.0, bound=0.0,
+                  duals=np.zeros(m), stats={"iterations": 0, "form": "primal"}, timings=timings,
+                  message="hindsight LP: no action has a positive reward, the optimum is 0")
+
+
+def _drop_until_feasible(problem: OnlineAllocation, x: np.ndarray) -> np.ndarray:
+    """Last resort of the repair loop: drop the lowest-reward played actions on an over-spent resource."""
+    dense = problem.dense()
+    x = x.copy()
+    while not problem.is_feasible(x):
+        over = np.flatnonzero(problem.consumption_of(x) > problem.budgets)
+        played = np.flatnonzero(x >= 0)
+        if dense.is_matching:
+            uses = played[np.isin(x[played], over)]
+        else:
+            uses = played[(dense.consumption[played, x[played]][:, over] > 0).any(axis=1)]
+        worst = uses[np.argmin(dense.rewards[uses, x[uses]])]
+        x[worst] = -1
+    return x
+
+
+def _new_model_highs(opts, integer: bool):
+    h = new_highs(opts)
+    h.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOLERANCE)
+    h.setOptionValue("small_matrix_value", 1e-12)
+    if integer:
+        h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
+    return h
+
+
+def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, run=None) -> Result:
+    """The hindsight LP (``integer=False``) or MIP. The MIP's actions are checked against the model's exact budget
+    check (:meth:`OnlineAllocation.is_feasible`, no tolerance); if HiGHS' relative tolerance let a budget slip, the
+    over-spent rows are tightened by the overshoot and the MIP solved again (a few rounds), so the returned ``x``
+    always keeps every budget and ``objective`` is its true reward (never above the true optimum).
+
+    With a :class:`~orbudget.core.progress.Run`, HiGHS' improving solutions that keep every budget are offered as
+    incumbents and reported (see ``run_highs``); after a time limit, a callback's stop or Ctrl-C no budget row is
+    re-solved: a slipped incumbent has actions dropped until it fits."""
+    h = _new_model_highs(opts, integer)
     t0 = time.perf_counter()
-    lp, t_idx, k_idx = _primal_model(problem, integer, budgets)
-    h.passModel(lp)
+    lp, cols = _primal_model(problem, integer, budgets)
     t1 = time.perf_counter()
-    info, solve_seconds = run_highs(h, "the hindsight model")
-    status, limit, raw = status_of(h, info.primal_solution_status == 2)
-    timings = {"build": t1 - t0, "solve": solve_seconds}
+    timings = {"build": t1 - t0, "solve": 0.0}
+    if lp is None:
+        return _no_columns(problem, integer, timings)
+    h.passModel(lp)
+
+    def decode(col):  # a HiGHS solution as actions, kept when every budget holds exactly
+        x = np.full(problem.horizon, -1, dtype=np.int64)
+        on = col > 0.5
+        x[cols["t_idx"][on]] = cols["k_idx"][on]
+        return (x, problem.reward_of(x)) if problem.is_feasible(x) else None
+
+    info, solve_seconds = run_highs(h, "the hindsight model", run=run, on_solution=decode if integer else None,
+                                    scale=cols["reward_scale"])
+    timings["solve"] = solve_seconds
+    status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return Result(status=status, limit=limit, timings=timings, message=f"HiGHS: {raw}")
-    col = np.asarray(h.getSolution().col_value)
     horizon = problem.horizon
+    t_idx, k_idx, scale = cols["t_idx"], cols["k_idx"], cols["scale"]
     if not integer:
         x = np.zeros((horizon, problem.n_resources if problem.is_matching else problem.dense().rewards.shape[1]))
-        x[t_idx, k_idx] = col
-        obj = float(info.objective_function_value)
-        mu = np.abs(np.asarray(h.getSolution().row_dual)[horizon:])  # budget-row duals (sign convention differs by sense)
+        x[t_idx, k_idx] = np.asarray(h.getSolution().col_value) / scale
+        obj = float(info.objective_function_value) * cols["reward_scale"]
+        mu = np.zeros(problem.n_resources)  # budget-row duals; a row left out never binds (μ = 0)
+        unit = cols["row_unit"][cols["binding"]]
+        mu[cols["binding"]] = np.abs(np.asarray(h.getSolution().row_dual)[horizon:]) * cols["reward_scale"] / unit
         return Result(status=status, limit=limit, x=x, objective=obj, bound=obj, duals=mu,
                       stats={"iterations": int(info.simplex_iteration_count), "form": "primal"}, timings=timings,
                       message=f"hindsight LP (HiGHS: {raw})")
-    x = np.full(horizon, -1, dtype=np.int64)
-    on = col > 0.5
-    x[t_idx[on]] = k_idx[on]
-    if not problem.is_feasible(x):
-        return Result(status=Status.ERROR, timings=timings, message="HiGHS returned actions over a budget")
-    objective = problem.reward_of(x)
+    first = float(info.objective_function_value) * cols["reward_scale"]
     bound = finite_or_none(info.mip_dual_bound)
+    bound = None if bound is None else bound * cols["reward_scale"]
+    upper = np.ones(problem.n_resources)
+    rounds = 0
+    while True:
+        col = np.asarray(h.getSolution().col_value)
+        x = np.full(horizon, -1, dtype=np.int64)
+        on = col > 0.5
+        x[t_idx[on]] = k_idx[on]
+        spent = problem.consumption_of(x)
+        over = spent > problem.budgets
+        if not over.any():
+            break
+        if rounds == REPAIR_ROUNDS or limit is not None:  # no re-solve after a limit or an interrupt
+            x = _drop_until_feasible(problem, x)
+            status = Status.FEASIBLE
+            raw += "; actions dropped until every budget held"
+            break
+        rounds += 1
+        excess = (spent - problem.budgets) / problem.budgets
+        upper = np.where(over, np.maximum(upper - excess - FEASIBILITY_TOLERANCE * 2.0**rounds, 0.0), upper)
+        lp, cols = _primal_model(problem, integer, budgets, upper=upper)
+        t_idx, k_idx = cols["t_idx"], cols["k_idx"]
+        h.passModel(lp)
+        info, seconds = run_highs(h, "the hindsight model", run=run, on_solution=decode, scale=cols["reward_scale"])
+        timings["solve"] += seconds
+        status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
+        if status not in (Status.OPTIMAL, Status.FEASIBLE):  # x = 0 fits the tightened rows: should not happen
+            x = _drop_until_feasible(problem, x)
+            status, limit = Status.FEASIBLE, None
+            break
+    objective = problem.reward_of(x)
+    if rounds and status is Status.OPTIMAL and objective < first - FEASIBILITY_TOLERANCE * max(1.0, abs(first)):
+        status = Status.FEASIBLE  # the tightened model's optimum: within tolerance of, not provably, the optimum
     if status is Status.OPTIMAL and info.mip_gap > 1e-9:
         status, limit = Status.FEASIBLE, Limit.GAP
+    if bound is not None:
+        bound = max(bound, objective)
+    note = f"; {rounds} budget row(s) tightened after HiGHS' tolerance let a budget slip" if rounds else ""
     return Result(status=status, limit=limit, x=x, objective=objective, bound=bound,
-                  stats={"nodes": int(info.mip_node_count), "spent": problem.consumption_of(x)}, timings=timings,
-                  message=f"HiGHS: {raw}")
+                  stats={"nodes": int(info.mip_node_count), "spent": problem.consumption_of(x), "repairs": rounds},
+                  timings=timings, message=f"HiGHS: {raw}{note}")
 
 
-def hindsight_mip(problem: OnlineAllocation, opts) -> Result:
+def hindsight_mip(problem: OnlineAllocation, opts, run=None) -> Result:
     """Exact hindsight optimum. Matching instances use one unit per action, so only ⌊B_j⌋ units can ever be used;
     with those integer capacities the constraint matrix (a bipartite b-matching) is totally unimodular and the
     simplex vertex of the LP is integral: it is solved as an LP, checked integral, and the MIP is the fallback."""
     if problem.is_matching:
-        r = _solve_primal(problem, opts, integer=False, budgets=np.floor(problem.budgets))
+        r = _solve_primal(problem, opts, integer=False, budgets=np.floor(problem.budgets), run=run)
         if r.status == Status.OPTIMAL:
             frac = np.asarray(r.x)
             if np.all(np.minimum(np.abs(frac), np.abs(frac - 1)) <= 1e-9):
@@ -124,19 +275,24 @@ def hindsight_mip(problem: OnlineAllocation, opts) -> Result:
                     return Result(status=Status.OPTIMAL, x=x, objective=problem.reward_of(x), bound=r.objective,
                                   stats={"spent": problem.consumption_of(x), "form": "totally unimodular LP"},
                                   timings=r.timings, message="integral LP vertex (bipartite b-matching is TU)")
-    return _solve_primal(problem, opts, integer=True)
+    return _solve_primal(problem, opts, integer=True, run=run)
 
 
 def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_iter: int = 5000, opts=None,
-                        time_limit: float | None = None) -> dict:
+                        time_limit: float | None = None, run=None) -> dict:
     """Kelley's cutting planes for :math:`\\min_{\\mu\\ge0} D(\\mu)` = the hindsight LP value.
 
-    Each iteration solves a master LP over (μ, θ) with one cut θ ≥ D(μ_i) + g_iᵀ(μ − μ_i) per evaluation and
-    evaluates D (one pass over the requests, numba). μ is boxed by μ_j ≤ D(0)/B_j, which holds at the optimum since
-    D(μ) ≥ μᵀB. Stops when the best D and the master's bound agree to ``tol`` (relative).
+    Each iteration solves a master LP over (ν, θ) with one cut θ ≥ D(μ_i) + g_iᵀ(μ − μ_i) per evaluation and
+    evaluates D (one pass over the requests, numba). The master works in budget-scaled duals ν_j = μ_j B_j (the
+    cut's coefficients g_j / B_j = 1 − used_j / B_j do not depend on the units of consumption) and in units of
+    D(0) (nor on those of the rewards), boxed by ν_j ≤ D(0), which holds at the optimum since D(μ) ≥ μᵀB. Stops when the best D and the master's bound
+    agree to ``tol`` (relative).
 
-    Returns ``{"value", "lower", "mu", "iterations", "converged"}``; ``value`` is an upper bound on the LP optimum
-    (exact at convergence), ``lower`` a lower bound.
+    Returns ``{"value", "lower", "mu", "iterations", "converged", "interrupted"}``; ``value`` is an upper bound on
+    the LP optimum (exact at convergence), ``lower`` a lower bound. With a :class:`~orbudget.core.progress.Run`,
+    each cut is one ``run.step`` (``objective`` = best D so far, ``bound`` = the master's lower bound, extra keys
+    ``cuts``) and the loop ends when it says stop (callback or time limit). A Ctrl-C ends the loop with the best
+    so far (``interrupted``: True); the master LPs run through ``run_highs`` so HiGHS never swallows it.
     """
     import highspy
 
@@ -144,12 +300,15 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     from ..numba.online import dual_value
 
     h = new_highs(opts or SolveOptions())
+    for name in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):  # cuts are in units of D(0)
+        h.setOptionValue(name, 1e-10)
     m = problem.n_resources
     budgets = np.asarray(problem.budgets, float)
     d0, g0 = dual_value(problem, np.zeros(m))
-    upper_box = np.maximum(d0, 1e-12) / budgets
+    unit = d0 if d0 > 0 else 1.0  # D is measured in units of D(0), so rewards of 1e-12 or 1e18 give the same LP
+    upper_box = np.ones(m)
     inf = highspy.kHighsInf
-    # columns: mu_0..mu_{m-1}, theta ; minimise theta
+    # columns: nu_0..nu_{m-1} (nu = mu * B / D(0)), theta (= D / D(0)) ; minimise theta
     h.addVars(m + 1, np.concatenate([np.zeros(m), [-inf]]), np.concatenate([upper_box, [inf]]))
     h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32), np.concatenate([np.zeros(m), [1.0]]))
     best, best_mu = d0, np.zeros(m)
@@ -157,24 +316,37 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     mu, d, g = np.zeros(m), d0, g0
     start = time.perf_counter()
     it = 0
-    converged = False
-    for it in range(1, max_iter + 1):  # noqa: B007
-        # cut: theta - g·mu >= d - g·mu_i
-        h.addRow(d - g @ mu, inf, m + 1, np.arange(m + 1, dtype=np.int32), np.concatenate([-g, [1.0]]))
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"Kelley master LP: HiGHS {h.modelStatusToString(h.getModelStatus())}")
-        sol = np.asarray(h.getSolution().col_value)
-        mu, lower = np.maximum(sol[:m], 0.0), max(lower, float(sol[m]))
-        d, g = dual_value(problem, mu)
-        if d < best:
-            best, best_mu = d, mu
-        if best - lower <= tol * max(1.0, abs(best)):
-            converged = True
-            break
-        if time_limit is not None and time.perf_counter() - start > time_limit:
-            break
-    return {"value": float(best), "lower": float(lower), "mu": best_mu, "iterations": it, "converged": converged}
+    converged = interrupted = False
+    S = highspy.HighsModelStatus
+    try:
+        for it in range(1, max_iter + 1):  # noqa: B007
+            # cut: theta - (g/B)·nu >= (d - g·mu_i) / D(0)
+            h.addRow((d - g @ mu) / unit, inf, m + 1, np.arange(m + 1, dtype=np.int32),
+                     np.concatenate([-g / budgets, [1.0]]))
+            run_highs(h, "the Kelley master LP")
+            if h.getModelStatus() in (S.kInterrupt, S.kHighsInterrupt):
+                interrupted = True
+                break
+            if h.getModelStatus() != S.kOptimal:
+                raise SolverError(f"Kelley master LP: HiGHS {h.modelStatusToString(h.getModelStatus())}")
+            sol = np.asarray(h.getSolution().col_value)
+            new_lower = max(lower, float(sol[m]) * unit)
+            new_mu = np.maximum(sol[:m], 0.0) * unit / budgets
+            d, g = dual_value(problem, new_mu)
+            mu, lower = new_mu, new_lower
+            if d < best:
+                best, best_mu = d, mu
+            if best - lower <= tol * max(1.0, abs(best)):
+                converged = True
+                break
+            if run is not None and run.step(objective=best, bound=lower, cuts=it):
+                break
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    return {"value": float(best), "lower": float(lower), "mu": best_mu, "iterations": it, "converged": converged,
+            "interrupted": interrupted}
 
 
 def _primal_fits(problem: OnlineAllocation) -> bool:
@@ -190,33 +362,44 @@ def hindsight_lp_value(problem: OnlineAllocation, opts) -> float:
     return dual_cutting_planes(problem, opts=opts)["value"]
 
 
-@register(OnlineAllocation, "hindsight", backend="highs", priority=40, supports=_no_entropy, options=("*",))
+@register(OnlineAllocation, "hindsight", backend="highs", priority=40, supports=_no_entropy, options=(),
+          honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"), long=True)
 def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
     """Exact optimum of the realised sequence (HiGHS MIP), knowing every request in advance."""
-    r = hindsight_mip(problem, opts)
+    with Run(opts, unit="events", desc="hindsight") as run:
+        r = hindsight_mip(problem, opts, run=run)
     if r.ok:
         r = r.replace(stats={**r.stats, "reward": r.objective, "hindsight": r.objective, "regret": 0.0})
     return r
 
 
 @register(OnlineAllocation, "hindsight_lp", backend="highs", priority=50, supports=_no_entropy,
-          options=("form", "tol", "max_iter"), honours=("time_limit", "threads", "seed"), long=True)
+          options=("form", "tol", "max_iter"), honours=("time_limit", "threads", "seed", "callback", "progress"),
+          long=True)
 def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
     """LP bound on the hindsight optimum: primal LP (``form='primal'``) or dual cutting planes (``'dual'``)."""
-    form = opts.get("form", "auto")
-    tol, max_iter = float(opts.get("tol", 1e-9)), int(opts.get("max_iter", 5000))
+    form = as_choice("options.form", opts.get("form", "auto"), ("auto", "primal", "dual"))
+    tol = as_scalar("options.tol", opts.get("tol", 1e-9), minimum=0.0, maximum=1.0, strict_minimum=True)
+    max_iter = as_scalar("options.max_iter", opts.get("max_iter", 5000), integer=True, minimum=1)
     opts = dataclasses.replace(opts, options={})  # the rest are this adapter's own, not HiGHS options
-    if form not in ("auto", "primal", "dual"):
-        raise InvalidProblemError(f"`options.form` must be 'auto', 'primal' or 'dual'; got {form!r}")
     if form == "auto":
         form = "primal" if _primal_fits(problem) else "dual"
     if form == "primal":
-        return _solve_primal(problem, opts, integer=False)
+        with Run(opts, unit="events", desc="hindsight_lp") as run:
+            return _solve_primal(problem, opts, integer=False, run=run)
     t0 = time.perf_counter()
-    out = dual_cutting_planes(problem, tol=tol, max_iter=max_iter, opts=opts, time_limit=opts.time_limit)
+    with Run(opts, total=max_iter, unit="cuts", desc="hindsight_lp", minimize=True) as run:
+        out = dual_cutting_planes(problem, tol=tol, max_iter=max_iter, opts=opts, run=run)
     status = Status.OPTIMAL if out["converged"] else Status.FEASIBLE
-    limit = None if out["converged"] else (Limit.TIME if opts.time_limit is not None else Limit.ITERATION)
+    if out["converged"]:
+        limit, why = None, ""
+    elif out["interrupted"]:
+        limit, why = Limit.INTERRUPTED, "interrupted; "
+    elif run.limit is not None:
+        limit, why = run.limit, f"{run.message}; "
+    else:
+        limit, why = Limit.ITERATION, f"{max_iter} cuts without convergence; "
     return Result(status=status, limit=limit, objective=out["value"], bound=out["value"], duals=out["mu"],
                   x=out["mu"], stats={"iterations": out["iterations"], "lower": out["lower"], "form": "dual"},
                   timings={"solve": time.perf_counter() - t0},
-                  message="dual cutting planes (Kelley); x holds the optimal duals μ")
+                  message=f"{why}dual cutting planes (Kelley); x holds the optimal duals μ")

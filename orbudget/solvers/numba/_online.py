@@ -15,12 +15,30 @@ import numpy as np
 from numba import njit
 
 FIXED, EUCLIDEAN, SCALED_EUCLIDEAN, ENTROPY, PROJECTED_ENTROPY = 0, 1, 2, 3, 4
+MU_MIN, MU_MAX = 1e-250, 1e250  # the range the duals are kept in (see _dual_step)
 REFERENCE_CODES = {"euclidean": EUCLIDEAN, "scaled_euclidean": SCALED_EUCLIDEAN, "entropy": ENTROPY,
                    "projected_entropy": PROJECTED_ENTROPY}
 
 
 @njit(cache=True)
+def _spend(remaining, j, use):
+    """``remaining[j] -= use``, rounded down when the subtraction rounded up (TwoSum gives its exact error), so the
+    float ``remaining`` never exceeds the exact budget left: an action accepted by ``use <= remaining`` keeps the
+    exact total, and so its correctly rounded sum (``math.fsum``), within the budget."""
+    rem = remaining[j]
+    new = rem - use
+    back = new - rem
+    err = (rem - (new - back)) + (-use - back)
+    if err < 0.0:
+        new = np.nextafter(new, -np.inf)
+    remaining[j] = new
+
+
+@njit(cache=True)
 def _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum):
+    """One mirror step on g = ρ − use. The duals are kept in [0, MU_MAX] ([MU_MIN, MU_MAX] for the entropy
+    references, where a zero dual stays zero), so consumptions of 1e18 cannot overflow them to inf (and then NaN)
+    nor underflow an entropy dual to a zero that never recovers; inside that range the step is the textbook one, bit for bit."""
     m = mu.size
     for j in range(m):
         dual_sum[j] += mu[j]
@@ -32,16 +50,20 @@ def _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum):
             if ref == SCALED_EUCLIDEAN:
                 g /= rate[j] * rate[j]
             v = mu[j] - eta * g
-            mu[j] = v if v > 0.0 else 0.0
+            mu[j] = (v if v < MU_MAX else MU_MAX) if v > 0.0 else 0.0
         return
     total = 0.0
     for j in range(m):
-        mu[j] *= math.exp(-eta * (rate[j] - use[j]))
+        if mu[j] > 0.0:  # a zero entropy dual stays zero
+            v = mu[j] * math.exp(-eta * (rate[j] - use[j]))
+            mu[j] = MU_MIN if v < MU_MIN else (v if v < MU_MAX else MU_MAX)
         total += rate[j] * mu[j]
     if ref == PROJECTED_ENTROPY and total > reward_bound:
         f = reward_bound / total
         for j in range(m):
-            mu[j] *= f
+            if mu[j] > 0.0:
+                v = mu[j] * f
+                mu[j] = v if v > MU_MIN else MU_MIN
 
 
 @njit(cache=True)
@@ -85,7 +107,8 @@ def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, rewar
                         fits = False
         if fits:
             for j in range(m):
-                remaining[j] -= use[j]
+                if use[j] != 0.0:
+                    _spend(remaining, j, use[j])
             total += rewards[t, kb]
             actions[t] = kb
         else:
@@ -138,7 +161,8 @@ def proportional_run(rewards, lam, mu, remaining, rate, eta, ref, reward_bound, 
         if fits:
             gain = 0.0
             for j in range(m):
-                remaining[j] -= use[j]
+                if use[j] != 0.0:
+                    _spend(remaining, j, use[j])
                 gain += rewards[t, j] * x[j + 1]
             for j in range(m + 1):
                 allocation[t, j] = x[j]

@@ -142,9 +142,14 @@ def _plain(opts, time_limit=None):
     return SolveOptions(threads=opts.threads, seed=opts.seed, time_limit=time_limit)
 
 
+def _benchmark_option(opts) -> str:
+    """``options.benchmark``, checked before the policy runs (not after a long pass)."""
+    return as_choice("options.benchmark", opts.get("benchmark", "auto"), BENCHMARKS)
+
+
 def _finish(problem: OnlineAllocation, opts, x, reward, remaining, mu, avg_mu, elapsed, extra=None) -> Result:
     t0 = time.perf_counter()
-    hindsight, kind = benchmark_value(problem, opts.get("benchmark", "auto"), opts, elapsed)
+    hindsight, kind = benchmark_value(problem, _benchmark_option(opts), opts, elapsed)
     dual_bound = dual_value(problem, avg_mu)[0]
     stats = {"reward": reward, "spent": problem.budgets - remaining, "remaining": remaining,
              "hindsight": hindsight, "hindsight_kind": kind,
@@ -178,6 +183,7 @@ def _reference_options(problem: OnlineAllocation, opts):
 def solve_dmd(problem: OnlineAllocation, opts) -> Result:
     """Dual mirror descent (Balseiro, Lu, Mirrokni 2023): η = c/√T, four reference functions."""
     reference, eta, mu = _reference_options(problem, opts)
+    _benchmark_option(opts)
     t0 = time.perf_counter()
     x, reward, remaining, mu, avg = run_policy(problem, mu, eta, reference)
     return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0,
@@ -187,6 +193,7 @@ def solve_dmd(problem: OnlineAllocation, opts) -> Result:
 @register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",), honours=("threads", "seed"))
 def solve_greedy(problem: OnlineAllocation, opts) -> Result:
     """Greedy: the highest-reward action that still fits (DMD with μ ≡ 0)."""
+    _benchmark_option(opts)
     t0 = time.perf_counter()
     x, reward, remaining, mu, avg = run_policy(problem, np.zeros(problem.n_resources), 0.0, None)
     return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0)
@@ -197,9 +204,13 @@ def solve_greedy(problem: OnlineAllocation, opts) -> Result:
 def solve_fluid(problem: OnlineAllocation, opts) -> Result:
     """Fluid duals, then fixed: μ from the LP on the first ``prefix`` fraction of requests (which get the null
     action, as in one-shot learning of Devanur and Hayes 2009), or ``duals`` given (from a known distribution)."""
+    _benchmark_option(opts)
     t0 = time.perf_counter()
     given = opts.get("duals")
     if given is not None:
+        if opts.get("prefix") is not None:
+            raise InvalidProblemError("`options.prefix` and `options.duals` exclude each other: the prefix only "
+                                      "serves to learn the duals")
         mu = np.array(as_array("options.duals", given, shape=(problem.n_resources,), nonnegative=True))
         skip = 0
     else:
