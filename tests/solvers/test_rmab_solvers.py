@@ -496,3 +496,26 @@ def test_sequoia_states_and_checkpoints_belong_to_one_problem(tmp_path):
         pol_p.fit(checkpoint=tmp_path / "other.pt", **kw)
     with pytest.raises(ob.InvalidProblemError, match="`checkpoint` holds a replay buffer"):
         pol_q.fit(checkpoint=tmp_path / "q.pt", **{**kw, "replay": 60})
+
+
+@needs("highs")
+def test_highs_oracle_after_another_model_started_highs_pool_with_other_threads():
+    """HiGHS keeps one global thread pool: a model asking another thread count than the running pool got model
+    status 'Not Set' (the linear oracle raised SolverError) unless the pool is reset first, as new_highs does."""
+    import highspy
+
+    from orbudget.core.solve import SolveOptions
+    from orbudget.solvers.highs.rmab import LinearOracle
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    highspy.Highs.resetGlobalScheduler(True)
+    h.setOptionValue("threads", 2)
+    h.addVar(0, 1)
+    h.changeColCost(0, 1.0)
+    h.run()  # the pool now runs two threads
+    q = ob.CoupledRMAB.budget(6, 2, seed=0)
+    values = np.random.default_rng(0).random((q.n_arms, 2))
+    x, value = LinearOracle(q, SolveOptions()).solve(values)
+    assert int(x.sum()) <= 2
+    assert value == pytest.approx(max(np.sort(values[:, 1] - values[:, 0])[-2:].clip(0).sum(), 0) + values[:, 0].sum())

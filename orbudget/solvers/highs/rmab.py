@@ -140,12 +140,13 @@ def _path_rows(rows: _Rows, c: PathConstraint, x: np.ndarray) -> None:
 
 
 def _new(opts, threads_default: int = 1):
+    import dataclasses
+
     from .knapsack import new_highs
 
-    h = new_highs(opts)
-    if opts.threads is None:
-        h.setOptionValue("threads", threads_default)
-    return h
+    if opts.threads is None:  # through new_highs, which resets HiGHS' global pool first: a pool already running
+        opts = dataclasses.replace(opts, threads=threads_default)  # other threads refuses a new count ('Not Set')
+    return new_highs(opts)
 
 
 def _solution(h, x_cols) -> tuple[np.ndarray | None, float | None, str]:
