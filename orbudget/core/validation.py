@@ -101,7 +101,8 @@ def as_bool(name: str, value) -> bool:
 
 
 def as_choice(name: str, value, choices) -> str:
-    if value not in choices:
+    # containers first: `array in choices` raises numpy's "truth value ... is ambiguous" instead of naming the field
+    if isinstance(value, (np.ndarray, list, tuple, dict, set)) or value not in choices:
         raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), repr(value))
     return value
 
