@@ -1,18 +1,30 @@
 """``orbudget demo``: every family on an embedded default instance, as rows of one table.
 
-A family registers a function that yields rows ``(family, problem, method, objective, baseline, gap, seconds,
-note)``; ``gap`` is relative to ``baseline`` (the exact optimum, or the benchmark the family reports regret
-against).
+A family registers a function ``fn(quick)`` that yields rows ``(family, problem, method, objective, baseline, gap,
+seconds, note)``; ``gap`` is relative to ``baseline`` (the exact optimum, or the benchmark the family reports
+regret against) and ``seconds`` is ``(solve, benchmark)``: the method's own run (the policy run for online
+methods) and the time spent computing the benchmark the gap is measured against. :func:`run_demos` adds a third
+time, ``other``: everything else since the previous row (building the instance, imports, validation), so the rows'
+times add up to the wall time. ``quick`` (the default, ``orbudget demo``) keeps the whole table under about a
+minute on two cores; ``orbudget demo --full`` runs the larger instances.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 DEMOS: dict[str, Callable[[bool], Iterator[tuple]]] = {}
+_STATE = {"family": None, "progress": False}
+
+
+def _announce(what: str) -> None:
+    """A progress line on stderr before a row's work starts (``orbudget demo`` prints them)."""
+    if _STATE["progress"]:
+        print(f"[demo] {_STATE['family']}: {what} ...", file=sys.stderr, flush=True)
 
 
 def demo(name: str):
@@ -24,15 +36,21 @@ def demo(name: str):
 
 
 def _run(problem, method, **kw):
+    """Solve once; returns ``(result, (solve seconds, benchmark seconds), note)``. Methods that time their policy
+    apart (``timings['policy']``) have the rest of the call counted as benchmark."""
     from .core.errors import BackendNotAvailableError
     from .core.solve import solve
 
+    _announce(f"{method or 'default method'} on {type(problem).__name__}")
     t0 = time.perf_counter()
     try:
         r = solve(problem, method=method, **kw)
     except BackendNotAvailableError as exc:
-        return None, 0.0, str(exc).split(":")[-1].strip()
-    return r, time.perf_counter() - t0, r.status.value if not r.ok else ""
+        return None, (0.0, 0.0), str(exc).split(":")[-1].strip()
+    wall = time.perf_counter() - t0
+    policy = r.timings.get("policy")
+    times = (wall, 0.0) if policy is None else (policy, max(wall - policy, 0.0))
+    return r, times, r.status.value if not r.ok else ""
 
 
 def _gap(obj, base):
@@ -71,10 +89,11 @@ def knapsack_demo(quick: bool) -> Iterator[tuple]:
         yield ("knapsack", name, m, obj, base, _gap(obj, base), t, note or extra)
     steps = 40 if quick else 120
     for alloc in ("knapsack", "uniform"):
+        _announce(f"GRPO toy with {alloc} allocation")
         t0 = time.perf_counter()
         s = simulate_grpo(alloc, n_prompts=1000, steps=steps, seed=0).summary(skip=steps // 3)
         yield ("knapsack", f"GRPO toy, {steps} steps", alloc, s["effective_gradient_ratio"], None, None,
-               time.perf_counter() - t0, "effective-gradient ratio")
+               (time.perf_counter() - t0, 0.0), "effective-gradient ratio")
 
 
 @demo("online")
@@ -87,14 +106,19 @@ def online_demo(quick: bool) -> Iterator[tuple]:
                  (f"second-price auctions T={horizon:,}", gen.random_auctions(horizon, seed=0))]
     for name, p in instances:
         base = None
+        kind = None
         for method in ("dmd", "greedy", "fluid"):
-            r, t, note = _run(p, method, options={"benchmark": "hindsight_lp" if base is None else "none"})
+            # the first run computes the benchmark (quick: the default, exact when small, else the dual bound
+            # within a small multiple of the policy; full: the LP bound), the others reuse it
+            which = ("auto" if quick else "hindsight_lp") if base is None else "none"
+            r, t, note = _run(p, method, options={"benchmark": which})
             if r is None:
                 yield ("online", name, method, None, None, None, t, note)
                 continue
-            base = r.stats["hindsight"] if base is None else base
-            yield ("online", name, method, r.objective, base, _gap(r.objective, base), r.timings["policy"],
-                   note or "baseline = hindsight LP; time = policy run")
+            if base is None:
+                base, kind = r.stats["hindsight"], r.stats["hindsight_kind"]
+            yield ("online", name, method, r.objective, base, _gap(r.objective, base), t,
+                   note or f"baseline = {kind.replace('_', ' ')}")
 
 
 @demo("bwk")
@@ -110,13 +134,13 @@ def bwk_demo(quick: bool) -> Iterator[tuple]:
             yield ("bwk", name, method, None, None, None, t, note)
             continue
         base = r.stats["opt_lp"]
-        yield ("bwk", name, method, r.objective, base, _gap(r.objective, base), r.timings["policy"],
+        yield ("bwk", name, method, r.objective, base, _gap(r.objective, base), t,
                note or f"baseline = OPT_LP; {r.stats['rounds']:,} rounds, stopped by {r.stats['stopped_by']}")
     pricing = BanditsWithKnapsacks.dynamic_pricing(5_000 if quick else 20_000, supply=500 if quick else 2_000)
     r, t, note = _run(pricing, "primal_dual", seed=0)
     if r is not None:
         yield ("bwk", "dynamic pricing, 10 prices, supply T/10", "primal_dual", r.objective, r.stats["opt_lp"],
-               _gap(r.objective, r.stats["opt_lp"]), r.timings["policy"], note or "sampler environment (Python loop)")
+               _gap(r.objective, r.stats["opt_lp"]), t, note or "sampler environment (Python loop)")
 
 
 @demo("bidding")
@@ -125,18 +149,16 @@ def bidding_demo(quick: bool) -> Iterator[tuple]:
 
     n = 50_000 if quick else 200_000
     base = BiddingCampaign.synthetic(n_test=n, n_train=100_000, ctr_spread=1.0, seed=0)
-    methods = ["rlb_exact", "rlb", "lin", "ortb", "dual_pacing", "mcpc", "const"]
+    methods = ["lin", "rlb_exact", "rlb", "ortb", "dual_pacing", "mcpc", "const"]
     for fraction in (1 / 32,) if quick else (1 / 32, 1 / 8):
         c = base.with_budget(fraction=fraction)
         name = f"synthetic market, {n // 1000} episodes of T=1000, c0=1/{round(1 / fraction)}"
-        results = {}
-        for method in methods + (["rlb_nn"] if not quick and fraction == 1 / 32 else []):
+        base_value = None
+        for method in methods + (["rlb_nn"] if not quick and fraction == 1 / 32 else []):  # lin first: the baseline
             r, t, note = _run(c, method, seed=0)
-            results[method] = (r, t, note)
-        lin = results["lin"][0]
-        base_value = lin.objective if lin is not None else None
-        for method, (r, t, note) in results.items():
             obj = r.objective if r is not None else None
+            if method == "lin":
+                base_value = obj
             yield ("bidding", name, method, obj, base_value, _gap(obj, base_value), t,
                    note or "expected clicks; baseline = tuned Lin (negative gap = better)")
 
@@ -153,7 +175,7 @@ def rmab_demo(quick: bool) -> Iterator[tuple]:
         base = exact.objective
         yield ("rmab", name, "exact_dp", base, base, 0.0, t, note or "optimal policy (joint-state DP)")
         for method in ("sequoia", "index", "myopic", "sampling", "random"):
-            r, t, note = _run(p, method, seed=0, options={"episodes": 100} if quick and method == "sequoia" else None)
+            r, t, note = _run(p, method, seed=0, options={"episodes": 30} if quick and method == "sequoia" else None)
             obj = r.objective if r is not None and r.ok else None
             yield ("rmab", name, method, obj, base, _gap(obj, base), t,
                    note or ("mean expected reward per step, same randomness for every method" if method == "sequoia"
@@ -210,35 +232,79 @@ def llm_demo(quick: bool) -> Iterator[tuple]:
         yield ("llm", name, method, obj, base, _gap(obj, base), t, note or extra)
 
 
-def run_demos(family: str | None = None, quick: bool = False) -> list[tuple]:
+HEAD = ("family", "instance", "method", "objective", "baseline", "gap", "solve [s]", "bench [s]", "other [s]", "note")
+WIDTHS = (8, 40, 16, 10, 10, 8, 9, 9, 9, 0)  # for rows printed as they finish
+
+
+def run_demos(family: str | None = None, quick: bool | None = None, *, full: bool = False,
+              on_row: Callable[[tuple], None] | None = None, progress: bool = False) -> list[tuple]:
+    """Run the demos (all families, or ``family``) and return their rows
+    ``(family, instance, method, objective, baseline, gap, solve_s, benchmark_s, other_s, note)``.
+
+    The quick instances are the default; ``full=True`` (or ``quick=False``) runs the large ones. ``on_row(row)`` is
+    called as each row finishes; ``progress`` prints a line on stderr before each row's work starts. ``other_s``
+    is the time since the previous row not spent in the solve or the benchmark (instance building, imports), so
+    the rows' three times add up to the wall time of the run."""
     from .core.errors import InvalidProblemError
 
     if family is not None and family not in DEMOS:
         raise InvalidProblemError(f"`family` must be one of {', '.join(sorted(DEMOS))}; got {family!r}")
+    quick = not full if quick is None else bool(quick)
     rows = []
-    for name, fn in DEMOS.items():
-        if family is None or name == family:
-            rows.extend(fn(quick))
+    saved = dict(_STATE)
+    _STATE["progress"] = progress
+    try:
+        for name, fn in DEMOS.items():
+            if family is not None and name != family:
+                continue
+            _STATE["family"] = name
+            last = time.perf_counter()
+            for row in fn(quick):
+                now = time.perf_counter()
+                solve_s, bench_s = row[6]
+                full_row = (*row[:6], solve_s, bench_s, max(now - last - solve_s - bench_s, 0.0), row[7])
+                last = now
+                rows.append(full_row)
+                if on_row is not None:
+                    on_row(full_row)
+    finally:
+        _STATE.update(saved)
     return rows
 
 
+def _cell(i, v):
+    if v is None:
+        return "-"
+    if i == 5:
+        return f"{v:.2%}"
+    if i in (6, 7, 8):
+        return f"{v:.3f}"
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def format_row(row: tuple, widths=WIDTHS) -> str:
+    """One row with fixed column widths (for printing rows as they finish)."""
+    return "  ".join(_cell(i, v).ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+
+
+def format_header(widths=WIDTHS) -> str:
+    return "\n".join(["  ".join(h.ljust(w) for h, w in zip(HEAD, widths)).rstrip(),
+                      "  ".join("-" * max(w, len(h)) for h, w in zip(HEAD, widths))])
+
+
+def format_totals(rows: list[tuple], wall: float | None = None) -> str:
+    """``total: solve …, benchmark …, other … = … s`` (and the measured wall time when given)."""
+    solve_s, bench_s, other_s = (sum(r[i] for r in rows) for i in (6, 7, 8))
+    line = (f"total: solve {solve_s:.1f} s + benchmark {bench_s:.1f} s + set-up/other {other_s:.1f} s "
+            f"= {solve_s + bench_s + other_s:.1f} s over {len(rows)} rows")
+    return line + (f"; wall time {wall:.1f} s" if wall is not None else "")
+
+
 def format_table(rows: list[tuple]) -> str:
-    head = ("family", "instance", "method", "objective", "baseline", "gap", "time [s]", "note")
-
-    def fmt(v):
-        if v is None:
-            return "-"
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.6g}"
-        return str(v)
-
-    def cell(i, v):
-        if v is None:
-            return "-"
-        return f"{v:.2%}" if i == 5 else f"{v:.3f}" if i == 6 else fmt(v)
-
-    cells = [head] + [tuple(cell(i, v) for i, v in enumerate(r)) for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    cells = [HEAD] + [tuple(_cell(i, v) for i, v in enumerate(r)) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(HEAD))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
