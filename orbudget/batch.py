@@ -153,23 +153,17 @@ class _PoolAdapter:
         pass
 
 
-def _progress(total: int, enabled: bool, desc: str):
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
+def _progress(total: int, enabled: bool, desc: str, on_result=None, unit: str = "problems"):
+    """A :class:`~orbudget.core.progress.Run` for a batch: points done / total on stderr (a tqdm bar, else phase
+    lines) when ``enabled``, and ``on_result(info)`` once per finished point (True stops the batch)."""
+    from types import SimpleNamespace
 
-            return tqdm(total=total, desc=desc, leave=False)
-        except ImportError:
-            pass
+    from .core.progress import Run
 
-    class _Quiet:
-        def update(self, n=1):
-            pass
-
-        def close(self):
-            pass
-
-    return _Quiet()
+    if on_result is not None and not callable(on_result):
+        raise InvalidProblemError(f"`on_result` must be callable; got {on_result!r}")
+    opts = SimpleNamespace(progress=bool(enabled), callback=on_result, time_limit=None, incumbent=None)
+    return Run(opts, total=total, unit=unit, desc=desc).__enter__()
 
 
 def _as_completed(futures):
@@ -255,7 +249,7 @@ def solve_knapsacks_batched(problems) -> list[Result]:
 
 
 def solve_many(problems: Iterable, method: str | None = None, *, executor=None, progress: bool = True,
-               seeds=None, batch: bool | None = None, **solve_kwargs) -> list[Result]:
+               seeds=None, batch: bool | None = None, on_result=None, **solve_kwargs) -> list[Result]:
     """Solve every problem; results come back in input order.
 
     Args:
@@ -263,8 +257,13 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor=None, 
         method: passed to :func:`orbudget.solve` for every problem.
         executor: ``None``/``'process'`` (local process pool), ``'serial'``, a Dask ``distributed.Client``, or any
             executor with ``submit``. Problems and results travel by pickling.
-        progress: a progress bar (tqdm) when installed.
+        progress: problems done / total on stderr (a tqdm bar when installed, else a line at most once a second).
         seeds: one seed per problem (a sequence), or an int from which per-problem seeds are spawned.
+        on_result: ``on_result(info)`` once per finished problem, in the order they finish, with the keys of
+            :mod:`orbudget.core.progress` (``unit`` ``'problems'``, ``iteration`` = problems done) plus ``index`` (the
+            problem's position) and ``result``; returning True stops the batch: the problems not finished come
+            back as ``NO_SOLUTION`` with ``limit=Limit.INTERRUPTED`` (``callback`` in ``solve_kwargs`` is passed
+            to each solve instead).
         batch: solve equal-shape multiple-choice knapsacks in one numba call (default: when they qualify and no
             executor is given); results equal the one-by-one ``dp``.
         solve_kwargs: ``time_limit``, ``options``, ... as for :func:`orbudget.solve`.
@@ -280,7 +279,8 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor=None, 
         seeds = list(seeds)
         if len(seeds) != len(problems):
             raise InvalidProblemError(f"`seeds` must have one seed per problem ({len(problems)}); got {len(seeds)}")
-    use_batch = batch if batch is not None else (executor is None and seeds is None and not solve_kwargs)
+    use_batch = batch if batch is not None else (executor is None and seeds is None and not solve_kwargs
+                                                 and on_result is None)
     if use_batch and _batchable(problems, method):
         return solve_knapsacks_batched(problems)
     if batch:
@@ -288,8 +288,8 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor=None, 
                                   "and method None or 'dp'")
     from .core.solve import interrupt_count
 
+    bar = _progress(len(problems), progress, "solve_many", on_result)
     pool, owned = make_executor(executor)
-    bar = _progress(len(problems), progress, "solve_many")
     results: list[Any] = [None] * len(problems)
     futures: list = []
     index: dict[int, int] = {}
@@ -303,8 +303,10 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor=None, 
             index[id(futures[-1])] = i
         seen = interrupt_count()
         for f in _as_completed(futures):
-            results[index[id(f)]] = f.result()
-            bar.update(1)
+            i = index[id(f)]
+            results[i] = f.result()
+            if bar.step(index=i, result=results[i]):  # on_result returned True
+                raise KeyboardInterrupt
             if interrupt_count() != seen:  # a solve in this process caught a Ctrl-C and returned its incumbent
                 raise KeyboardInterrupt
     except KeyboardInterrupt:
@@ -469,7 +471,7 @@ def _append(path: Path, record: dict) -> None:
 
 
 def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor=None, path=None,
-          progress: bool = True, retry_failed: bool = False, as_frame: bool | None = None):
+          progress: bool = True, retry_failed: bool = False, as_frame: bool | None = None, on_result=None):
     """Run ``fn(**point)`` for every point of ``grid`` (× ``seeds``) and return a tidy table.
 
     Args:
@@ -482,6 +484,11 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
         path: a JSON-lines file. Each finished point is appended (one line, fsync) as it completes; on restart the
             points already in the file are not run again (failed ones too, unless ``retry_failed``).
         as_frame: return a pandas DataFrame (default: when pandas is installed), else a list of dicts.
+        progress: points done / total on stderr (a tqdm bar when installed, else a line at most once a second).
+        on_result: ``on_result(info)`` once per point finished in this call, with the keys of
+            :mod:`orbudget.core.progress` (``unit`` ``'points'``) plus ``point`` (its parameters) and ``record``;
+            returning True stops the sweep early: the points not finished are not run (nor written), and the table
+            holds only the finished points (a later run resumes the rest from ``path``).
 
     Ctrl-C stops the sweep: the points that finished are on disk (with ``path``), the interrupted ones are not, and
     ``KeyboardInterrupt`` is raised; running the same sweep again resumes. The workers of the pool it owns die with
@@ -510,8 +517,8 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
                 if len(matches) == 1 and _exact_in_legacy_key(matches[0]):
                     done.setdefault(point_key(matches[0]), rec)
     todo = [p for p in points if point_key(p) not in done]
+    bar = _progress(len(todo), progress, "sweep", on_result, unit="points")
     pool, owned = make_executor(executor)
-    bar = _progress(len(todo), progress, "sweep")
     fresh: dict[str, dict] = {}
     futures: list = []
     params: dict[int, dict] = {}
@@ -521,7 +528,7 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
         fresh[rec["_key"]] = rec
         if path is not None:
             _append(path, rec)
-        bar.update(1)
+        return bar.step(point=params[id(f)], record=rec)
 
     interrupted = False
     try:
@@ -538,7 +545,9 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
             except Exception as exc:  # the executor itself failed (a worker died, pickling): report, keep going
                 hint = "; use a module-level function, or executor='serial'" if "pickl" in str(exc).lower() else ""
                 rec = {**_plain(params[id(f)]), "error": f"{type(exc).__name__}: {exc}{hint}"}
-            record(f, rec)
+            if record(f, rec):  # on_result asked to stop
+                interrupted = True
+                break
     except KeyboardInterrupt:
         # Ctrl-C: keep every point that finished (in the pool, perhaps not yet collected), never the interrupted
         # ones, and stop; running the sweep again resumes from the file
@@ -556,6 +565,8 @@ def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor
     records = []
     for p in points:
         k = point_key(p)
+        if k not in fresh and k not in done:  # stopped early by on_result: not run
+            continue
         rec = dict(fresh.get(k) or done[k])
         rec.pop("_key", None)
         rec.pop("traceback", None)
