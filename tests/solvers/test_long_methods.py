@@ -259,3 +259,28 @@ def test_bwk_policies_report_every_chunk_and_stop(method):
         r = ob.solve(p, method=method, seed=0, callback=lambda i: True, options={"benchmark": False})
         assert r.limit is ob.Limit.INTERRUPTED and r.stats["rounds"] == seen[0]["round"]
         assert np.array_equal(r.x, full.x[:len(r.x)])  # the same play, cut short
+
+
+def test_index_time_limit_callback_phases_and_early_stop():
+    def fresh():  # the Lagrangian bound is cached on the problem: a new one runs every phase
+        return ob.CoupledRMAB.budget(30, 5, seed=0, horizon=50, episodes=400)
+
+    ob.solve(ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=1), method="index", seed=0)
+    t0 = time.perf_counter()
+    r = ob.solve(fresh(), method="index", seed=0, time_limit=1.0)
+    assert time.perf_counter() - t0 <= 1.0 * 1.1 + 1.0
+    assert r.limit is ob.Limit.TIME and r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
+    if r.ok:
+        assert 0 < r.stats["episodes"] < 400 and r.x.shape[0] == r.stats["episodes"]
+    seen = []
+    r = ob.solve(fresh(), method="index", seed=0,
+                 callback=lambda i: (seen.append(i), i["phase"] == "evaluate" and i["episode"] >= 3)[1])
+    assert [i["phase"] for i in seen].count("lagrange") >= 10 and seen[-1]["episode"] == 3
+    assert all(set(INFO_KEYS) <= set(i) for i in seen) and seen[-1]["bound"] == r.stats["lagrangian_bound"]
+    assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.INTERRUPTED and r.stats["episodes"] == 3
+    r = ob.solve(fresh(), method="index", seed=0, callback=lambda i: True)  # stopped in the λ search
+    assert r.status is ob.Status.NO_SOLUTION and r.limit is ob.Limit.INTERRUPTED and CALLBACK_STOP_MESSAGE in r.message
+    two = ob.CoupledRMAB.budget(10, 3, seed=1, horizon=20, episodes=5)
+    r = ob.solve(two, method="index", seed=0, options={"kind": "whittle"},
+                 callback=lambda i: i["phase"] == "whittle")
+    assert r.status is ob.Status.NO_SOLUTION and "whittle" in r.message

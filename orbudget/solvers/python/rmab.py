@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from ...core.errors import InvalidProblemError
+from ...core.progress import Run
 from ...core.registry import module_available, register
 from ...core.result import Limit, Result, Status
 from ...core.validation import as_choice, as_scalar, split_seed
@@ -114,9 +115,11 @@ def lagrange_tables(problem: CoupledRMAB, lam: float) -> tuple[np.ndarray, np.nd
     return Q, V
 
 
-def lagrangian_bound(problem: CoupledRMAB, iterations: int = 100) -> tuple[float, float]:
+def lagrangian_bound(problem: CoupledRMAB, iterations: int = 100, run=None) -> tuple[float, float]:
     """``(bound per step, λ*)``: min over λ ≥ 0 of the Lagrangian relaxation of Σ_j m_j ≤ K (golden-section search
-    on the convex function of λ)."""
+    on the convex function of λ). With a :class:`~orbudget.core.progress.Run`, each iteration is one ``run.step``
+    (extra keys ``phase="lagrange"``, ``lambda``); when it says stop the search ends and its best point so far is
+    returned (still an upper bound: every λ ≥ 0 gives one), not cached; ``run.stopped`` tells the caller."""
     key = ("lagrange", iterations)
     if key in problem._cache:
         return problem._cache[key]
@@ -141,16 +144,20 @@ def lagrangian_bound(problem: CoupledRMAB, iterations: int = 100) -> tuple[float
             lo, a, fa = a, b, fb
             b = lo + g * (hi - lo)
             fb = f(b)
+        if run is not None and run.step(bound=min(fa, fb), phase="lagrange", **{"lambda": a if fa <= fb else b}):
+            return min((fa, a), (fb, b))
     cands = [(f(0.0), 0.0), (fa, a), (fb, b)]
     out = min(cands)
     problem._cache[key] = out
     return out
 
 
-def whittle_indices(problem: CoupledRMAB, iterations: int = 50) -> np.ndarray:
+def whittle_indices(problem: CoupledRMAB, iterations: int = 50, run=None) -> np.ndarray:
     """(J, S) Whittle indices for the discounted (γ = ``problem.discount``) two-action arms: the passive subsidy at
     which acting and resting are equally good in that state, by bisection with exact policy iteration per subsidy.
-    (Meaningful when the arm is indexable; the value is the bisection's midpoint either way.)"""
+    (Meaningful when the arm is indexable; the value is the bisection's midpoint either way.) With a
+    :class:`~orbudget.core.progress.Run`, each bisection step is one ``run.step`` (``phase="whittle"``) and the
+    bisection ends when it says stop (``run.stopped``)."""
     if problem.n_levels != 2:
         raise InvalidProblemError("`options.kind` = 'whittle' needs two-action arms; this bandit's arms have "
                                   f"{problem.n_levels} action levels (use kind='lagrange')")
@@ -180,6 +187,8 @@ def whittle_indices(problem: CoupledRMAB, iterations: int = 50) -> np.ndarray:
         more = (adv > 0).reshape(J, S)  # acting still better: the subsidy must rise
         lo = np.where(more, (lo + hi) / 2, lo)
         hi = np.where(more, hi, (lo + hi) / 2)
+        if run is not None and run.step(phase="whittle"):
+            break
     return (lo + hi) / 2
 
 
@@ -262,8 +271,14 @@ def check_evaluation_size(problem: CoupledRMAB, episodes: int | None = None) -> 
 
 
 def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, message: str = "",
-             episodes: int | None = None) -> Result:
-    """Play ``act(states, t, rng) -> x`` for the evaluation episodes and build the family's Result."""
+             episodes: int | None = None, run=None) -> Result:
+    """Play ``act(states, t, rng) -> x`` for the evaluation episodes and build the family's Result.
+
+    Each episode is one step of ``run`` (a :class:`~orbudget.core.progress.Run`, made here when not given; a given
+    one carries the time already spent): ``callback(info)`` sees ``phase="evaluate"``, ``episode`` and
+    ``mean_reward`` (per step, over the episodes so far), and ends the evaluation when it returns ``True``
+    (``limit=INTERRUPTED``); the time limit ends it after the episode that passes it (``limit=TIME``); a Ctrl-C
+    ends it with the episodes done (``limit=INTERRUPTED``; before the first one ends, none: ``NO_SOLUTION``)."""
     policy_rng, env_rng = split_seed(opts.seed)  # the environment's stream depends only on the seed
     V = episodes or problem.episodes
     H = problem.horizon
@@ -271,20 +286,33 @@ def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, messag
     env = problem.env(env_rng)
     rewards = np.zeros((V, H))
     actions = np.zeros((V, H, problem.n_decisions), dtype=np.int8)
-    deadline = None if opts.time_limit is None else time.perf_counter() + opts.time_limit
+    own = run is None
+    run = Run(opts, total=V, unit="episodes", desc=method).__enter__() if own else run
+    if not own:
+        run.total, run.unit, run.iteration = V, "episodes", 0
     t0 = time.perf_counter()
     limit = None
     done = 0
-    for v in range(V):
-        states, _ = env.reset()
-        for t in range(H):
-            x = act(states, t, policy_rng)
-            actions[v, t] = x
-            states, rewards[v, t], *_ = env.step(x)
-        done = v + 1
-        if deadline is not None and time.perf_counter() > deadline and done < V:
-            limit = Limit.TIME
-            break
+    try:
+        for v in range(V):
+            states, _ = env.reset()
+            for t in range(H):
+                x = act(states, t, policy_rng)
+                actions[v, t] = x
+                states, rewards[v, t], *_ = env.step(x)
+            done = v + 1
+            if run.step(phase="evaluate", episode=done, mean_reward=float(rewards[:done].mean())) and done < V:
+                limit = run.limit
+                break
+    except KeyboardInterrupt:
+        if done == 0:
+            raise
+        limit = Limit.INTERRUPTED
+        message = f"{message}; interrupted after {done} of {V} episodes"
+    finally:
+        run.close()
+    if limit is not None and run.limit is not None and limit is run.limit:
+        message = f"{message}; {run.message} after {done} of {V} episodes"
     rewards, actions = rewards[:done], actions[:done]
     objective = float(rewards.mean())
     null = problem.null_value()
@@ -323,7 +351,8 @@ def no_warm_start(opts, method: str) -> None:
                                   "trained policy); got " + type(opts.warm_start).__name__)
 
 
-@register(CoupledRMAB, "random", backend="python", priority=5, honours=("time_limit", "seed"))
+@register(CoupledRMAB, "random", backend="python", priority=5,
+          honours=("time_limit", "seed", "callback", "progress"))
 def solve_random(problem: CoupledRMAB, opts) -> Result:
     """A random feasible action each step (built with a certificate: a random walk, a greedy matching, first fit)."""
     no_warm_start(opts, "random")
@@ -331,7 +360,8 @@ def solve_random(problem: CoupledRMAB, opts) -> Result:
                     message="random feasible action")
 
 
-@register(CoupledRMAB, "sampling", backend="python", priority=10, options=("samples",), honours=("time_limit", "seed"))
+@register(CoupledRMAB, "sampling", backend="python", priority=10, options=("samples",),
+          honours=("time_limit", "seed", "callback", "progress"))
 def solve_sampling(problem: CoupledRMAB, opts) -> Result:
     """Best of ``samples`` (100) random feasible actions by expected one-step reward."""
     no_warm_start(opts, "sampling")
@@ -347,7 +377,7 @@ def solve_sampling(problem: CoupledRMAB, opts) -> Result:
 
 
 @register(CoupledRMAB, "myopic", backend="python", priority=30, options=("oracle",),
-          honours=("time_limit", "threads", "seed"))
+          honours=("time_limit", "threads", "seed", "callback", "progress"))
 def solve_myopic(problem: CoupledRMAB, opts) -> Result:
     """The exact one-step optimum: max over C of the expected next reward, a linear 0-1 program (levels one-hot
     linked for multiple interventions, exact)."""
@@ -359,23 +389,35 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
 
 
 @register(CoupledRMAB, "index", backend="python", priority=40, options=("oracle", "kind"),
-          honours=("time_limit", "threads", "seed"), long=True)
+          honours=("time_limit", "threads", "seed", "callback", "progress"), long=True)
 def solve_index(problem: CoupledRMAB, opts) -> Result:
     """Per-arm values combined over C by the oracle: ``kind='lagrange'`` (default: the Lagrangian Q-values of the
-    per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms)."""
+    per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms).
+
+    ``time_limit``, ``callback`` and ``progress`` cover the whole call: one step per iteration of the λ search and
+    of the Whittle bisection (``phase`` ``"lagrange"``/``"whittle"``), then one per evaluation episode
+    (``phase="evaluate"``). Stopped (time, a callback's ``True``) before the indices are computed it returns
+    ``NO_SOLUTION`` with the limit (no policy to evaluate); during the evaluation, the episodes played so far."""
     no_warm_start(opts, "index")
     kind = as_choice("options.kind", opts.get("kind", "lagrange"), ("lagrange", "whittle"))
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
-    bound, lam = lagrangian_bound(problem)
+    run = Run(opts, unit="iterations", desc="index").__enter__()
+    bound, lam = lagrangian_bound(problem, run=run)
+    run.set_bound(bound)
     arms = np.arange(problem.n_arms)
-    if kind == "lagrange":
+    if kind == "lagrange" and not run.stopped:
         Q, _ = lagrange_tables(problem, lam)
         act = _memo(lambda s, t: oracle.solve(Q[t][arms, :, s]))
-    else:
-        W = whittle_indices(problem)
+    elif not run.stopped:
+        W = whittle_indices(problem, run=run)
         act = _memo(lambda s, t: oracle.solve(np.stack([np.zeros(problem.n_arms), W[arms, s]], axis=1)),
                     stationary=True)
-    return evaluate(problem, act, opts, method="index",
+    if run.stopped:
+        run.close()
+        return Result(status=Status.NO_SOLUTION, limit=run.limit,
+                      stats={"kind": kind, "oracle": oracle.kind, "iterations": run.iteration},
+                      message=f"{run.message} while computing the {kind} indices (no policy to evaluate)")
+    return evaluate(problem, act, opts, method="index", run=run,
                     stats={"kind": kind, "oracle": oracle.kind, "lagrangian_bound": bound, "lambda": lam},
                     message=f"{kind} index policy ({oracle.kind})")
 
