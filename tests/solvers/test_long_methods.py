@@ -54,6 +54,8 @@ CASES = {  # method -> (problem factory, extra solve keywords, a check that x fi
     "rlb_exact": (big_campaign, {}, None),
     "ucb_bwk": (lambda: ob.BanditsWithKnapsacks.random(10, 3, horizon=3_000_000, seed=0),
                 {"seed": 0, "options": {"benchmark": False}}, lambda p, x: len(x) < p.horizon),
+    "index": (lambda: ob.CoupledRMAB.budget(12, 3, seed=0, horizon=30, episodes=100_000),
+              {"seed": 0, "options": {"oracle": "highs"}}, lambda p, x: 0 < x.shape[0] < 100_000),
 }
 
 
@@ -65,6 +67,9 @@ def _warm(method):
         ob.solve(ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[1.0]]], budgets=[1.0]), method=method)
     elif method == "rlb_exact":
         ob.solve(small_campaign(), method=method)
+    elif method == "index":
+        ob.solve(ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=1), method=method, seed=0,
+                 options={"oracle": "highs"})
     elif method == "ucb_bwk":
         ob.solve(ob.BanditsWithKnapsacks.random(3, 1, horizon=50, seed=0), method=method, seed=0)
 
@@ -193,7 +198,7 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact", "ucb_bwk"])
+@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact", "ucb_bwk", "index"])
 def test_sigint_returns_incumbent_or_no_solution(method):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=root), method], stdout=subprocess.PIPE,
@@ -217,6 +222,8 @@ def test_sigint_returns_incumbent_or_no_solution(method):
         assert res["status"] == "no_solution", res
     if method == "rlb_exact":
         assert res["status"] == "no_solution"
+    if method in ("index", "ucb_bwk"):  # the episodes / rounds played before the Ctrl-C are kept
+        assert res["status"] == "feasible"
 
 
 @needs("highs")

@@ -139,6 +139,18 @@ def _path_rows(rows: _Rows, c: PathConstraint, x: np.ndarray) -> None:
         rows.row(None, 0, [int(x[j]), *into[j]], [1.0] + [-1.0] * len(into[j]))
 
 
+def _run_or_raise(h) -> None:
+    """Run HiGHS in its own thread (``run_highs``) so that a Ctrl-C stops it, and raise the interrupt again here so
+    the policy loop around the oracle sees it (with a plain ``h.run()`` HiGHS turned it into a "solve error")."""
+    import highspy
+
+    from .knapsack import run_highs
+
+    run_highs(h, "the oracle model")
+    if h.getModelStatus() in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
+        raise KeyboardInterrupt
+
+
 def _new(opts, threads_default: int = 1):
     import dataclasses
 
@@ -199,7 +211,7 @@ class LinearOracle:
             for j, y in enumerate(self.y):
                 h.changeColsCost(y.size, y, values[j, : y.size])
         t0 = time.perf_counter()
-        h.run()
+        _run_or_raise(h)
         self.seconds += time.perf_counter() - t0
         self.solves += 1
         x, obj, text = _solution(h, self.x)
@@ -315,7 +327,7 @@ class QNetworkMIP:
                         h.changeColBounds(sg, 0.0, 1.0)
             h.changeObjectiveOffset(self.b_out)
         t0 = time.perf_counter()
-        h.run()
+        _run_or_raise(h)
         dt = time.perf_counter() - t0
         self.seconds += dt
         self.solves += 1
@@ -337,7 +349,7 @@ def mip_feasible(problem: CoupledRMAB, x, opts=None) -> bool:
     x_cols = family_rows(_Rows(h), problem)
     x = np.asarray(x, dtype=float)
     h.changeColsBounds(x_cols.size, x_cols, x, x)
-    h.run()
+    _run_or_raise(h)
     import highspy
 
     return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
