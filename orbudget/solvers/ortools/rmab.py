@@ -100,6 +100,9 @@ class CpSatOracle:
         self.solver = new_cpsat_solver(opts)
         if opts.threads is None:
             self.solver.parameters.num_workers = 1
+        # one oracle solve is short: a Ctrl-C is left to Python, which raises it once the solve returns, so the
+        # policy loop stops (CP-SAT's own handler would end this solve early and the loop would go on)
+        self.solver.parameters.catch_sigint_signal = False
         self.solves = 0
 
     def solve(self, values) -> tuple[np.ndarray, float]:
