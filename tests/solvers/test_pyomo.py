@@ -502,3 +502,13 @@ def _loose(solver):
     """Loose feasibility tolerances (1e-6, the solvers' own defaults are 1e-6/1e-7) that let a 2e-7 overshoot in."""
     fam = _common.family_of(solver)
     return {k: 1e-6 for k in _common._TIGHT.get(fam, {})}
+
+
+def test_largest_reachable_with_huge_whole_costs_uses_no_budget_sized_bitset():
+    from orbudget.solvers.pyomo.assignment import largest_reachable
+
+    costs = np.array([[10**17, 3 * 10**17], [2 * 10**17, 5 * 10**17]], dtype=np.int64)
+    assert largest_reachable(costs, 10**18) == 8 * 10**17  # 3e17 + 5e17; a bitset would need 1e18 bits
+    assert largest_reachable(np.array([[1, 2], [4, 8]]), 2**27 + 5) == 10
+    with pytest.raises(ob.InvalidProblemError, match="`budget`"):
+        largest_reachable(costs, 10**17)

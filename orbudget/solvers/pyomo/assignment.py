@@ -18,7 +18,10 @@ from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_a
 
 
 def largest_reachable(costs: np.ndarray, budget: int) -> int:
-    """The largest Σ_i costs[i, x_i] ≤ budget over assignments (bitset of reachable totals)."""
+    """The largest Σ_i costs[i, x_i] ≤ budget over assignments: a bitset of reachable totals while the budget is
+    below 2^27 (16 MiB), else the set of reachable totals itself (a budget of 1e18 would need an exabyte bitset)."""
+    if budget >= 2**27:
+        return _largest_reachable_sparse(costs, budget)
     mask = (1 << (budget + 1)) - 1
     reach = 1
     for row in costs.tolist():
@@ -30,6 +33,23 @@ def largest_reachable(costs: np.ndarray, budget: int) -> int:
             raise InvalidProblemError(f"`budget` {budget} is below the cheapest assignment")
     return reach.bit_length() - 1
 
+
+
+REACHABLE_LIMIT = 2_000_000  # distinct totals kept by the sparse pass before it gives up
+
+
+def _largest_reachable_sparse(costs: np.ndarray, budget: int) -> int:
+    reach = {0}
+    for row in costs.tolist():
+        options = {int(c) for c in row}
+        reach = {s + c for s in reach for c in options if s + c <= budget}
+        if not reach:
+            raise InvalidProblemError(f"`budget` {budget} is below the cheapest assignment")
+        if len(reach) > REACHABLE_LIMIT:
+            raise InvalidProblemError(
+                f"`budget`: exact=True needs the largest reachable total, and more than {REACHABLE_LIMIT:,} distinct "
+                f"totals lie below {budget}; solve with exact=False, or method='proxy_dp'")
+    return max(reach)
 
 def _separable(problem: BudgetedAssignment) -> str | None:
     if not problem.separable_loss:
