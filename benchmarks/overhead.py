@@ -3,8 +3,9 @@
 Per registered (family, method, backend):
 
 - ``warm``: the best of three calls on a small instance once the method has run in the process;
-- ``first``: the first call in a fresh process (after ``import orbudget``, whose time is ``import``): numba's
-  on-disk cache, torch and solver imports;
+- ``first``: the first call in a fresh process (one per family, after ``import orbudget``, whose time is
+  printed per family): numba's on-disk cache, torch and solver imports not already loaded by the family's earlier
+  methods;
 - for the long methods (registered ``long=True``): how far past ``time_limit`` (2 s by default) the call returned
   on a large instance (warm), with the status and limit it gave back.
 
@@ -40,40 +41,48 @@ FIRST_CALL = r"""
 import json, pickle, sys, time
 t0 = time.perf_counter()
 import orbudget as ob
-t_import = time.perf_counter() - t0
+print(json.dumps({"import": time.perf_counter() - t0}), flush=True)
 with open(sys.argv[1], "rb") as f:
-    p, method, backend, options = pickle.load(f)
-kw = dict(method=method, backend=backend, options=options)
-t0 = time.perf_counter()
-try:
-    ob.solve(p, **kw)
-except Exception as exc:
-    print(json.dumps({"error": f"{type(exc).__name__}: {exc}"[:120]})); sys.exit(0)
-first = time.perf_counter() - t0
-warm = []
-for _ in range(3):
-    t0 = time.perf_counter(); ob.solve(p, **kw); warm.append(time.perf_counter() - t0)
-print(json.dumps({"import": t_import, "first": first, "warm": min(warm)}))
+    cases = pickle.load(f)
+for p, method, backend, options in cases:  # one family per process: a method's first call pays what it alone loads
+    kw = dict(method=method, backend=backend, options=options)
+    t0 = time.perf_counter()
+    try:
+        ob.solve(p, **kw)
+    except Exception as exc:
+        print(json.dumps({"case": [method, backend], "error": f"{type(exc).__name__}: {exc}"[:100]}), flush=True)
+        continue
+    first = time.perf_counter() - t0
+    warm = []
+    for _ in range(3):
+        t0 = time.perf_counter(); ob.solve(p, **kw); warm.append(time.perf_counter() - t0)
+    print(json.dumps({"case": [method, backend], "first": first, "warm": min(warm)}), flush=True)
 """
 
 PAST_LIMIT = r"""
 import json, sys, time
 import numpy as np
 import orbudget as ob
-method, backend, options, quick, limit = json.loads(sys.argv[1])
+cases, limit = json.loads(sys.argv[1])
 small = {small}
-try:
-    ob.solve(small, method=method, backend=backend, options=quick)  # imports and compilation are not timed
-except Exception:
-    pass
-{build}
-t0 = time.perf_counter()
-try:
-    r = ob.solve(p, method=method, backend=backend, options=options, time_limit=limit)
-except Exception as exc:
-    print(json.dumps({{"error": f"{{type(exc).__name__}}: {{exc}}"[:120]}})); sys.exit(0)
-print(json.dumps({{"seconds": time.perf_counter() - t0, "status": r.status.value,
-                  "limit": r.limit.value if r.limit else None}}))
+for method, backend, options, quick, build in cases:  # imports and compilation are not timed
+    try:
+        ob.solve(small, method=method, backend=backend, options=quick)
+    except Exception:
+        pass
+built = {{}}
+for method, backend, options, quick, build in cases:
+    if build not in built:
+        ns = {{"ob": ob, "np": np}}
+        exec(build, ns)
+        built[build] = ns["p"]
+    t0 = time.perf_counter()
+    try:
+        r = ob.solve(built[build], method=method, backend=backend, options=options, time_limit=limit)
+        out = {{"seconds": time.perf_counter() - t0, "status": r.status.value, "limit": r.limit.value if r.limit else None}}
+    except Exception as exc:
+        out = {{"error": f"{{type(exc).__name__}}: {{exc}}"[:100]}}
+    print(json.dumps({{"case": [method, backend], **out}}), flush=True)
 """
 
 AUCTION = r"""
@@ -124,17 +133,24 @@ print(json.dumps({"median": sorted(times)[3], "builds": len(calls)}))
 """
 
 
-def child(code: str, args: list[str], env=None, timeout: float = 60.0) -> dict:
+def child_lines(code: str, args: list[str], env=None, timeout: float = 60.0) -> tuple[list[dict], str | None]:
+    """The JSON lines a child printed (all of them, or those before ``timeout``) and an error, if any."""
+    error = None
     try:
         out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
                              env=env, cwd=tempfile.gettempdir())
-    except subprocess.TimeoutExpired:
-        return {"error": f"no answer within {timeout:.0f} s"}
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if not lines:
-        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": tail[:120]}
-    return json.loads(lines[-1])
+        stdout, stderr = out.stdout, out.stderr
+        if out.returncode != 0:
+            error = ((stderr or "").strip().splitlines() or [f"exit {out.returncode}"])[-1][:100]
+    except subprocess.TimeoutExpired as exc:
+        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        error = f"no answer within {timeout:.0f} s"
+    return [json.loads(ln) for ln in stdout.splitlines() if ln.startswith("{")], error
+
+
+def child(code: str, args: list[str], env=None, timeout: float = 60.0) -> dict:
+    lines, error = child_lines(code, args, env, timeout)
+    return lines[-1] if lines else {"error": error or "no output"}
 
 
 def busy_processes(n: int = 2) -> list[subprocess.Popen]:
@@ -152,43 +168,58 @@ def fmt(v, unit="s") -> str:
 
 
 def per_method(limit: float, only: set | None) -> None:
-    import orbudget as ob  # noqa: F401
     from tests.core import test_contract as C
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    header = f"{'family':22} {'method':14} {'backend':8} {'import':>9} {'first':>9} {'warm':>9}  past limit ({limit:g} s)"
+    header = (f"{'family':22} {'method':14} {'backend':8} {'first':>9} {'warm':>9}  past limit ({limit:g} s) "
+              "[status, limit]")
     print(header)
     print("-" * len(header), flush=True)
+    families: dict[str, list] = {}
+    for spec in C.SPECS:
+        if not only or spec.method in only:
+            families.setdefault(spec.problem.__name__, []).append(spec)
     with tempfile.TemporaryDirectory() as tmp:
-        for spec in C.SPECS:
-            if only and spec.method not in only:
-                continue
-            name = spec.problem.__name__
-            row = f"{name:22} {spec.method:14} {spec.backend:8}"
-            if not spec.available:
-                print(f"{row} backend not installed", flush=True)
-                continue
-            p = next((q for q in C._small_instances(name) if spec.reason_unsupported(q) is None), None)
-            if p is None:
-                print(f"{row} no small instance it supports", flush=True)
-                continue
-            path = Path(tmp) / "case.pkl"
-            path.write_bytes(pickle.dumps((p, spec.method, spec.backend, C._quick(spec))))
-            r = child(FIRST_CALL, [str(path)], env=env)
-            if "error" in r:
-                print(f"{row} {r['error']}", flush=True)
-                continue
-            row += f" {fmt(r['import']):>9} {fmt(r['first']):>9} {fmt(r['warm']):>9}"
-            if spec.long and name in C.SMALL_CODE:
-                options = C.LARGE_OPTIONS.get((name, spec.method), {})  # as in the catalogue's time-limit test
-                code = PAST_LIMIT.format(small=C.SMALL_CODE[name], build=C._large_code(spec))
-                arg = json.dumps([spec.method, spec.backend, options, C._quick(spec), limit])
-                s = child(code, [arg], env=env, timeout=20 + 2 * limit)
-                if "error" in s:
-                    row += f"  {s['error']}"
-                else:
-                    row += f"  {s['seconds'] - limit:+.2f} s ({s['status']}, limit {s['limit']})"
-            print(row, flush=True)
+        for name, specs in families.items():
+            rows, cases, long_cases = {}, [], []
+            for spec in specs:
+                key = (spec.method, spec.backend)
+                rows[key] = f"{name:22} {spec.method:14} {spec.backend:8}"
+                if not spec.available:
+                    rows[key] += " backend not installed"
+                    continue
+                p = next((q for q in C._small_instances(name) if spec.reason_unsupported(q) is None), None)
+                if p is None:
+                    rows[key] += " no small instance it supports"
+                    continue
+                cases.append((p, spec.method, spec.backend, C._quick(spec)))
+                if spec.long and name in C.SMALL_CODE:
+                    long_cases.append([spec.method, spec.backend, C.LARGE_OPTIONS.get((name, spec.method), {}),
+                                       C._quick(spec), C._large_code(spec)])
+            path = Path(tmp) / "cases.pkl"
+            path.write_bytes(pickle.dumps(cases))
+            lines, error = child_lines(FIRST_CALL, [str(path)], env=env, timeout=40 + 20 * len(cases))
+            imported = next((ln["import"] for ln in lines if "import" in ln), None)
+            done = {tuple(ln["case"]): ln for ln in lines if "case" in ln}
+            for _, method, backend, _ in cases:
+                ln = done.get((method, backend))
+                rows[(method, backend)] += (f" {ln['error']}" if ln and "error" in ln else
+                                            f" {fmt(ln['first']):>9} {fmt(ln['warm']):>9}" if ln else
+                                            f" {error or 'no result'}")
+            if long_cases:
+                code = PAST_LIMIT.format(small=C.SMALL_CODE[name])
+                lines, error = child_lines(code, [json.dumps([long_cases, limit])], env=env,
+                                           timeout=30 + len(long_cases) * (2 * limit + 10))
+                done = {tuple(ln["case"]): ln for ln in lines if "case" in ln}
+                for method, backend, *_ in long_cases:
+                    ln = done.get((method, backend))
+                    rows[(method, backend)] += (
+                        f"  {ln['error']}" if ln and "error" in ln else
+                        f"  {ln['seconds'] - limit:+.2f} s [{ln['status']}, {ln['limit']}]" if ln else
+                        f"  {error or 'no result'}")
+            print(f"# {name}: import orbudget {fmt(imported)} in a fresh process")
+            for row in rows.values():
+                print(row, flush=True)
 
 
 def before_after(before: str | None) -> None:
