@@ -193,7 +193,9 @@ def per_method(limit: float, only: set | None) -> None:
                     rows[key] += " no small instance it supports"
                     continue
                 cases.append((p, spec.method, spec.backend, C._quick(spec)))
-                if spec.long and name in C.SMALL_CODE:
+                if spec.long and "time_limit" not in (spec.honours or ()):
+                    rows[key] += "\0  - (long, but takes no time_limit)"
+                elif spec.long and name in C.SMALL_CODE:
                     long_cases.append([spec.method, spec.backend, C.LARGE_OPTIONS.get((name, spec.method), {}),
                                        C._quick(spec), C._large_code(spec)])
             path = Path(tmp) / "cases.pkl"
@@ -203,9 +205,10 @@ def per_method(limit: float, only: set | None) -> None:
             done = {tuple(ln["case"]): ln for ln in lines if "case" in ln}
             for _, method, backend, _ in cases:
                 ln = done.get((method, backend))
-                rows[(method, backend)] += (f" {ln['error']}" if ln and "error" in ln else
+                row, _, note = rows[(method, backend)].partition("\0")
+                rows[(method, backend)] = row + (f" {ln['error']}" if ln and "error" in ln else
                                             f" {fmt(ln['first']):>9} {fmt(ln['warm']):>9}" if ln else
-                                            f" {error or 'no result'}")
+                                            f" {error or 'no result'}") + note
             if long_cases:
                 code = PAST_LIMIT.format(small=C.SMALL_CODE[name])
                 lines, error = child_lines(code, [json.dumps([long_cases, limit])], env=env,
