@@ -184,6 +184,11 @@ def solve(problem, method: str | None = None, *, backend: str | None = None, tim
             if _INTERRUPTS == seen:  # raised without SIGINT (another thread's handler, a callback): count it too
                 _INTERRUPTS += 1
             result = _interrupted_result(problem, opts.incumbent)
+        except SystemError:
+            # a Ctrl-C that lands inside a numba function comes back as "returned a result with an exception set"
+            if _INTERRUPTS == seen:
+                raise
+            result = _interrupted_result(problem, opts.incumbent)
     if result.limit is Limit.INTERRUPTED and _INTERRUPTS == seen:  # the backend handled the Ctrl-C itself
         _INTERRUPTS += 1
     if _INTERRUPTS != seen and result.limit is None and result.status in (Status.FEASIBLE, Status.NO_SOLUTION,

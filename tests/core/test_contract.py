@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import types
 
@@ -34,7 +35,7 @@ from orbudget.core.registry import STANDARD_KEYWORDS
 from orbudget.core.result import relative_gap
 
 registry._load_adapters()
-SPECS = list(registry._REGISTRY)
+SPECS = [s for s in registry._REGISTRY if s.func.__module__.startswith("orbudget.")]  # not the tests' own toys
 
 
 def _id(spec) -> str:
@@ -238,3 +239,305 @@ def test_keyword_not_honoured_is_refused_by_name(spec, key):
     with pytest.raises(ob.InvalidProblemError) as err:
         _solve(spec, p, **{key: NON_DEFAULT[key]})
     assert f"`{key}`" in str(err.value) and repr(spec.method) in str(err.value)
+
+
+# -- long methods: a time limit and Ctrl-C on a large instance ---------------------------------------------------
+# code that builds ``p`` (a large instance: every long method runs well past LIMIT on it) and ``options``
+LARGE = {
+    "MultipleChoiceKnapsack": "p = ob.MultipleChoiceKnapsack.random(1000, 20, max_cost=10**6, seed=0)",
+    ("MultipleChoiceKnapsack", "core"): "p = ob.MultipleChoiceKnapsack.random(200_000, 30, max_cost=10**6, seed=0)",
+    "RolloutAllocation": ("rng = np.random.default_rng(0)\ncosts = rng.integers(1, 10**4, 5000)\n"
+                          "p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 5000), max_rollouts=32, "
+                          "total_rollouts=int(6 * costs.sum()), rollout_costs=costs)"),
+    ("RolloutAllocation", "core"): ("rng = np.random.default_rng(0)\ncosts = rng.integers(1, 10**4, 200_000)\n"
+                                    "p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 200_000), "
+                                    "max_rollouts=32, total_rollouts=int(6 * costs.sum()), rollout_costs=costs)"),
+    "ModelRouting": "p = ob.ModelRouting.random(10000, 8, n_tasks=4, seed=0)",
+    "OnlineAllocation": "p = ob.online_inputs.random_auctions(100_000, seed=0, budget_rate=0.05)",
+    ("OnlineAllocation", "cvxpy"): ("rng = np.random.default_rng(0)\np = ob.OnlineAllocation.matching("
+                                    "rewards=rng.uniform(0, 1, (50_000, 20)), budgets=np.full(20, 1000.0), "
+                                    "entropy=0.1)"),
+    "BanditsWithKnapsacks": "p = ob.BanditsWithKnapsacks.random(20, 5, horizon=2_000_000, seed=0)",
+    "BiddingCampaign": ("p = ob.BiddingCampaign.synthetic(n_test=200_000, n_train=100_000, episode_length=5000, "
+                        "budget_fraction=1 / 16, seed=0)"),
+    "BudgetedAssignment": "p = ob.BudgetedAssignment.separable(1000, seed=0)",
+    ("BudgetedAssignment", "pyomo"): "p = ob.BudgetedAssignment.separable(3000, seed=0)",
+    "CoupledRMAB": "p = ob.CoupledRMAB.budget(12, 3, seed=0, horizon=40, episodes=100_000)",
+    ("CoupledRMAB", "exact_dp"): "p = ob.CoupledRMAB.budget(8, 3, seed=0, horizon=40, episodes=100_000)",
+}
+# the small instance each child warms up on, as code (the same as SMALL's first supported candidate where it can)
+SMALL_CODE = {
+    "MultipleChoiceKnapsack": "ob.MultipleChoiceKnapsack.random(6, 3, seed=0)",
+    "RolloutAllocation": ("ob.RolloutAllocation(success_rates=[0.5, 0.05, 0.9, 0.3], total_rollouts=30, max_rollouts=12, "
+                          "rollout_costs=[1.0, 2.0, 1.5, 3.0])"),
+    "ModelRouting": "ob.ModelRouting.random(20, 3, n_tasks=1, seed=0)",
+    "OnlineAllocation": "ob.online_inputs.random_auctions(60, seed=0, budget_rate=0.2)",
+    "BanditsWithKnapsacks": "ob.BanditsWithKnapsacks.random(3, 2, horizon=200, seed=0)",
+    "BiddingCampaign": ("ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1 / 8, "
+                        "max_bid=30, seed=1)"),
+    "BudgetedAssignment": "ob.BudgetedAssignment.separable(4, seed=0)",
+    "CoupledRMAB": "ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=2)",
+}
+LARGE_OPTIONS = {
+    ("BudgetedAssignment", "rco"): {"steps": 10**7},
+    ("BudgetedAssignment", "penalty"): {"steps": 10**7},
+    ("BudgetedAssignment", "evolutionary"): {"evaluations": 10**9},
+    ("CoupledRMAB", "sequoia"): {"episodes": 10**6, "device": "cpu"},
+    ("BiddingCampaign", "rlb_nn"): {"device": "cpu"},
+}
+LIMIT = 1.0  # seconds given to every long method
+GRACE = 1.5  # seconds a method runs before the SIGINT
+
+# methods that do not keep the long-run contract yet (issue 15, parts B and C): each case fails today and is marked
+# strict, so the day it passes the mark has to go. {(family, method, backend): reason}
+# Measured at 07:40 UTC on the 2-core machine under a load average of about 15 (tests/core/test_contract.py -k long).
+_NO_LIMIT = "does not honour time_limit yet (it is not declared: the {} is not checked)"
+_KILLED = "did not answer a 1 s time limit within 15 s on the large instance"
+NOT_YET_TIME: dict = {
+    ("BiddingCampaign", "rlb", "numba"): "rlb " + _NO_LIMIT.format("θ̄-DP table build"),
+    ("BiddingCampaign", "ss_mdp", "numba"): "ss_mdp " + _NO_LIMIT.format("θ̄-DP table build"),
+    ("BiddingCampaign", "rlb_nn", "torch"): "rlb_nn returned after 16.9 s with time_limit=1 (training not limited)",
+    ("CoupledRMAB", "exact_dp", "python"): "exact_dp " + _NO_LIMIT.format("backward induction"),
+    ("OnlineAllocation", "hindsight", "cvxpy"): "cvxpy hindsight " + _NO_LIMIT.format("conic solve"),
+    ("BudgetedAssignment", "mip", "pyomo"): "pyomo mip returned after 2.10 s (model building outside the limit)",
+    ("MultipleChoiceKnapsack", "mip", "pyomo"): "pyomo mip returned after 2.25 s (model building outside the limit)",
+    ("MultipleChoiceKnapsack", "core", "numba"): "core returned after 2.12 s (hull reduction before the limited search)",
+    ("RolloutAllocation", "core", "numba"): "core returned after 5.47 s (reduction to the knapsack and hull not limited)",
+    ("RolloutAllocation", "cpsat", "ortools"): "cpsat returned after 3.08 s (reduction and model building)",
+    ("ModelRouting", "mip", "highs"): "routing mip " + _KILLED,
+    ("OnlineAllocation", "hindsight", "highs"): "hindsight (HiGHS MIP, T=100k) " + _KILLED,
+    ("OnlineAllocation", "hindsight_lp", "highs"): "hindsight_lp (T=100k) " + _KILLED,
+    ("OnlineAllocation", "hindsight", "pyomo"): "pyomo hindsight (T=100k) " + _KILLED,
+    ("OnlineAllocation", "hindsight_lp", "pyomo"): "pyomo hindsight_lp (T=100k) " + _KILLED,
+    ("RolloutAllocation", "mip", "highs"): "rollouts mip (5000 prompts) " + _KILLED,
+    ("RolloutAllocation", "mip", "pyomo"): "pyomo rollouts mip (5000 prompts) " + _KILLED,
+}
+_AFTER_TIME = "the time-limit run before it was killed: {}"
+NOT_YET_SIGINT: dict = {
+    ("BiddingCampaign", "rlb", "numba"): "rlb gave no answer within 10 s of the SIGINT (numba DP table)",
+    ("CoupledRMAB", "sequoia", "torch"): "sequoia gave no answer within 10 s of the SIGINT",
+    **{k: _AFTER_TIME.format(NOT_YET_TIME[k]) for k in [
+        ("ModelRouting", "mip", "highs"), ("OnlineAllocation", "hindsight", "highs"),
+        ("OnlineAllocation", "hindsight_lp", "highs"), ("OnlineAllocation", "hindsight", "pyomo"),
+        ("OnlineAllocation", "hindsight_lp", "pyomo"), ("RolloutAllocation", "mip", "highs"),
+        ("RolloutAllocation", "mip", "pyomo")]},
+}
+
+_CHILD = """
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background shell leaves SIGINT ignored
+import numpy as np
+import orbudget as ob
+{build}
+
+def summary(r, seconds):
+    return {{"status": r.status.value, "limit": r.limit.value if r.limit else None, "ok": r.ok, "seconds": seconds,
+            "message": r.message}}
+
+def run(method, backend, options, **kw):
+    t0 = time.perf_counter()
+    try:
+        return summary(ob.solve(p, method=method, backend=backend, options=options, **kw), time.perf_counter() - t0)
+    except KeyboardInterrupt:
+        return {{"error": "KeyboardInterrupt escaped ob.solve", "seconds": time.perf_counter() - t0}}
+    except Exception as exc:
+        return {{"error": f"{{type(exc).__name__}}: {{exc}}", "seconds": time.perf_counter() - t0}}
+
+def wait_for_go():  # a late SIGINT (the method had finished) must not reach the next method
+    while True:
+        try:
+            return sys.stdin.readline()
+        except KeyboardInterrupt:
+            continue
+
+small = {small}
+for method, backend, options in {runs!r}:  # the first call's compilation and imports are not what is timed
+    try:
+        ob.solve(small, method=method, backend=backend, options={quick!r}.get(method, {{}}))
+    except Exception:  # a method that cannot take the small instance warms up on the large one instead
+        pass
+print("BUILT", flush=True)
+for method, backend, options in {runs!r}:
+    wait_for_go()
+    print("TIME " + json.dumps(run(method, backend, options, time_limit={limit!r})), flush=True)
+    print("READY", flush=True)
+    print("SIGINT " + json.dumps(run(method, backend, options)), flush=True)
+"""
+
+
+def _large_code(spec) -> str:
+    name = spec.problem.__name__
+    return LARGE.get((name, spec.method)) or LARGE.get((name, spec.backend)) or LARGE[name]
+
+
+def _reader(proc):
+    """A queue of the child's stdout lines, filled by a thread (select() would miss lines already buffered)."""
+    import queue
+    import threading
+
+    lines: queue.Queue = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _read_line(lines, prefix: str, deadline: float):
+    """The next line starting with ``prefix``, or None at the deadline or at the end of the output."""
+    import queue
+
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return None
+        if line is None:
+            return None
+        if line.startswith(prefix):
+            return line[len(prefix):].strip()
+
+
+def _run_group(specs: list) -> dict:
+    """One child per large instance: it builds the instance once, then for each method (in turn, when told to go)
+    solves with ``time_limit=LIMIT`` and then without one, and the parent sends SIGINT GRACE s into the second
+    solve. A child that stops answering is killed and a fresh one goes on with the methods after it."""
+    outcomes = {_id(s): types.SimpleNamespace(time=None, sigint=None, note="", stderr="") for s in specs}
+    todo = list(specs)
+    while todo:
+        runs = [(s.method, s.backend, LARGE_OPTIONS.get((s.problem.__name__, s.method), {})) for s in todo]
+        quick = {s.method: _quick(s) for s in todo}
+        code = _CHILD.format(build=_large_code(todo[0]), small=SMALL_CODE[todo[0].problem.__name__], runs=runs,
+                             limit=LIMIT, quick=quick)
+        proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        lines = _reader(proc)
+        try:
+            if _read_line(lines, "BUILT", time.monotonic() + 180) is None:
+                for s in todo:
+                    outcomes[_id(s)].note = "the child did not build the large instance within 180 s"
+                return outcomes
+            while todo:
+                out = outcomes[_id(todo.pop(0))]
+                proc.stdin.write("GO\n")
+                proc.stdin.flush()
+                line = _read_line(lines, "TIME ", time.monotonic() + LIMIT * 1.1 + 1 + 15)
+                if line is None:
+                    out.note = "no answer to the time-limit run within 15 s of the limit (killed)"
+                    break
+                out.time = json.loads(line)
+                if _read_line(lines, "READY", time.monotonic() + 10) is None:
+                    break
+                line = _read_line(lines, "SIGINT ", time.monotonic() + GRACE)  # a solve done before the signal
+                if line is None:
+                    sent = time.monotonic()
+                    proc.send_signal(signal.SIGINT)
+                    line = _read_line(lines, "SIGINT ", sent + 10)
+                    if line is None:
+                        out.note = "no answer within 10 s of the SIGINT (killed)"
+                        break
+                else:
+                    out.note = f"the solve without a limit finished within {GRACE} s, before the SIGINT"
+                out.sigint = json.loads(line)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    return outcomes
+
+
+@functools.cache
+def _long_runs() -> dict:
+    groups: dict = {}
+    for s in LONG:
+        if s.available:
+            groups.setdefault(_large_code(s), []).append(s)
+    out = {}
+    for specs in groups.values():
+        out.update(_run_group(specs))
+    return out
+
+
+def _long_run(spec):
+    return _long_runs()[_id(spec)]
+
+
+LONG = [s for s in SPECS if s.long]
+
+
+def _long_case(spec, pending: dict):
+    reason = pending.get((spec.problem.__name__, spec.method, spec.backend))
+    marks = [pytest.mark.slow]
+    if reason:
+        marks.append(pytest.mark.xfail(strict=True, reason=reason))
+    return pytest.param(spec, id=_id(spec), marks=marks)
+
+
+@pytest.mark.parametrize("spec", [_long_case(s, NOT_YET_TIME) for s in LONG])
+def test_long_method_returns_within_its_time_limit(spec):
+    _needs_backend(spec)
+    out = _long_run(spec)
+    assert out.time is not None, f"{spec.method!r}: {out.note}\n{out.stderr}"
+    assert "error" not in out.time, f"{spec.method!r} with time_limit={LIMIT}: {out.time['error']}"
+    assert out.time["seconds"] <= LIMIT * 1.1 + 1, f"{spec.method!r} returned after {out.time['seconds']:.2f} s"
+    assert out.time["limit"] == "time", f"{spec.method!r} finished before the limit on the large instance: {out.time}"
+    assert out.time["ok"] or out.time["status"] == "no_solution", out.time
+
+
+@pytest.mark.parametrize("spec", [_long_case(s, NOT_YET_SIGINT) for s in LONG])
+def test_long_method_returns_its_incumbent_on_sigint(spec):
+    _needs_backend(spec)
+    out = _long_run(spec)
+    assert out.sigint is not None, f"{spec.method!r}: {out.note or 'the time-limit run did not finish'}\n{out.stderr}"
+    assert "error" not in out.sigint, f"{spec.method!r} on SIGINT: {out.sigint['error']}"
+    assert out.sigint["limit"] == "interrupted", f"{spec.method!r} on SIGINT: {out.sigint} {out.note}"
+    assert out.sigint["ok"] or out.sigint["status"] == "no_solution", out.sigint
+
+
+# -- call sites inside the library ask for a keyword only where the method honours it ---------------------------
+def test_library_call_sites_pass_threads_only_where_honoured():
+    # frontier and min_cost_for asked every method for threads=1; the default knapsack method (core) and the LP
+    # take no thread count, and solve() now refuses it
+    p = ob.ModelRouting.random(30, 3, seed=0)
+    lo, hi = float(p.costs[np.arange(30), p.cheapest].sum()), float(p.costs.max(axis=1).sum())
+    f = p.frontier([lo, (lo + hi) / 2], method="lp")
+    assert np.all(np.isfinite(f["accuracy"]))
+    cost, routes = p.min_cost_for(float(p.quality[np.arange(30), p.cheapest].mean()) + 0.01)
+    assert cost is not None and cost >= lo - 1e-9 and routes.shape == (30,)
+    assert ob.core.registry.honoured(_small_instances("MultipleChoiceKnapsack")[0], "dp", threads=1, seed=0) == \
+        {"seed": 0}
+
+
+# -- a Ctrl-C that lands inside a numba function ------------------------------------------------------------------
+class _Spend(ob.MultipleChoiceKnapsack):
+    """A knapsack whose only method gets a real SIGINT inside what stands for a compiled kernel."""
+
+
+@registry.register(_Spend, "kernel", backend="python", priority=0, honours=("seed",))
+def _kernel(problem, opts):
+    opts.incumbent.offer(np.zeros(problem.n_groups, dtype=np.int64), 0.0)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)  # solve's handler counts it and raises KeyboardInterrupt
+        time.sleep(5)
+    except KeyboardInterrupt as exc:  # what numba's dispatcher makes of it
+        raise SystemError("CPUDispatcher(<function mckp_dp>) returned a result with an exception set") from exc
+    raise AssertionError("no SIGINT arrived")
+
+
+def test_ctrl_c_inside_a_numba_function_is_an_interrupt_not_a_system_error():
+    # measured: SIGINT during rco, evolutionary and core (numba kernels) escaped ob.solve as SystemError
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        p = _Spend(values=[[0, 1], [0, 2]], costs=[[0, 1], [0, 1]], budget=1)
+        r = ob.solve(p, method="kernel")
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert r.limit is ob.Limit.INTERRUPTED and r.status is ob.Status.FEASIBLE and r.x.tolist() == [0, 0]
