@@ -28,7 +28,8 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass, field as _field
+from dataclasses import dataclass
+from dataclasses import field as _field
 
 CASE_TIMEOUT = 240.0  # seconds one case may take before it counts as hung
 
@@ -88,7 +89,7 @@ def _run_child(batch: list[tuple[str, str]]) -> tuple[dict[str, dict], str | Non
         if remaining <= 0:
             proc.kill()
             proc.wait()
-            return done, current, -9, "hung for more than %.0f s" % CASE_TIMEOUT
+            return done, current, -9, f"hung for more than {CASE_TIMEOUT:.0f} s"
         if not sel.select(timeout=min(remaining, 5.0)):
             if proc.poll() is not None:
                 break
@@ -159,3 +160,32 @@ def summary(cases: list[Case], outcomes: dict[str, dict]) -> dict[str, int]:
         "statuses_or_checks": sum(1 for c in cases if not c.field and outcomes[c.name]["outcome"] == "returned"),
         "crashes": sum(1 for c in cases if outcomes[c.name]["outcome"] == "crashed"),
     }
+
+
+def suite(cases: list[Case], label: str):
+    """The three module-level pieces every fuzz module needs, so a module is its list of cases plus its properties::
+
+        outcomes, test_malformed, test_summary = suite(CASES, "knapsack")
+
+    ``outcomes`` runs the cases once per module (in child interpreters); ``test_malformed`` checks each case;
+    ``test_summary`` prints the counts for the closing note and requires at least 25 malformed inputs, no crash,
+    and every case accounted for."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def outcomes():
+        out = run_cases(cases)
+        print(f"\n{label} fuzz:", summary(cases, out))
+        return out
+
+    @pytest.mark.parametrize("case", cases, ids=lambda c: c.name)
+    def test_malformed(case, outcomes):
+        check(case, outcomes)
+
+    def test_summary(outcomes):
+        counts = summary(cases, outcomes)
+        assert sum(1 for c in cases if c.field) >= 25, counts
+        assert counts["crashes"] == 0, counts
+        assert counts["clear_errors"] + counts["statuses_or_checks"] == counts["tried"], counts
+
+    return outcomes, test_malformed, test_summary

@@ -9,14 +9,13 @@ import itertools
 from fractions import Fraction
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbudget as ob
 from orbudget.problems.assignment import BudgetedAssignment, _LinearLoss
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite
 
 L = "from orbudget.problems.assignment import _LinearLoss\n"
 P = L + "p = ob.BudgetedAssignment(costs=[[0.5, 1.5], [0.5, 1.5]], budget=2.0, loss=_LinearLoss(np.eye(2)))\n"
@@ -136,20 +135,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    out = run_cases(CASES)
-    print("\nassignment fuzz:", summary(CASES, out))
-    return out
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
-
-
-def test_at_least_25_malformed_inputs():
-    assert sum(1 for c in CASES if c.field) >= 25
+outcomes, test_malformed, test_summary = suite(CASES, "assignment")
 
 
 # -- budget safety ---------------------------------------------------------------------------------------------------

@@ -3,13 +3,12 @@ interpreter (a crash is a failure); and a budget-safety property for every regis
 spend recomputed from the bids and the logged market prices (win iff bid >= price, the winner pays the price)."""
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbudget as ob
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite
 
 PMF = "np.full(4, 0.25)"
 C = ("c = ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1/8, max_bid=30, "
@@ -197,20 +196,7 @@ assert result.stats['cost'] == 0 and (result.x == 0).all()
 ]
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    out = run_cases(CASES)
-    print("\nbidding fuzz:", summary(CASES, out))
-    return out
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
-
-
-def test_at_least_25_malformed_inputs():
-    assert sum(1 for c in CASES if c.field) >= 25
+outcomes, test_malformed, test_summary = suite(CASES, "bidding")
 
 
 # -- budget safety ---------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import orbudget as ob
 from orbudget.problems.bwk import Environment, split_seed
 from orbudget.solvers.numba.bwk import BwKPolicy
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite
 
 P = "p = ob.BanditsWithKnapsacks(reward_means=[0.5, 0.9], consumption_means=[[0.5, 0.2], [1.0, 0.1]], " \
     "budgets=[3, 4], horizon=20)\n"
@@ -175,20 +175,7 @@ assert abs(result.objective - 6.3) < 1e-9
 ]
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    out = run_cases(CASES)
-    print("\nBwK fuzz:", summary(CASES, out))
-    return out
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
-
-
-def test_at_least_25_malformed_inputs():
-    assert sum(1 for c in CASES if c.field) >= 25
+outcomes, test_malformed, test_summary = suite(CASES, "bwk")
 
 
 # -- budget safety ---------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import orbudget as ob
 from orbudget.batch import point_key
 from orbudget.core.validation import canonical_digest
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite
 
 PRELUDE = '''
 import contextlib, io as _io, json, subprocess, sys
@@ -201,20 +201,7 @@ ob.sweep(counted, {"x": [1]}, executor="serial", path=f, progress=False, as_fram
 CASES = FILE_CASES + CLI_CASES
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    return run_cases(CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
-
-
-def test_summary(outcomes):
-    counts = summary(CASES, outcomes)
-    assert counts["tried"] >= 25 and counts["crashes"] == 0
-    print("files fuzz:", counts)
+outcomes, test_malformed, test_summary = suite(CASES, "files")
 
 
 # -- properties -----------------------------------------------------------------------------------------------------

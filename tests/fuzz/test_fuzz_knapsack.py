@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.core.registry import specs_for
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite, summary
 
 K = "ob.MultipleChoiceKnapsack"
 R = "ob.RolloutAllocation"
@@ -193,14 +193,7 @@ ROLLOUT_CASES = [
 CASES = MCKP_CASES + ROLLOUT_CASES
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    return run_cases(CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
+outcomes, test_malformed, test_summary = suite(CASES, "knapsack")
 
 
 def test_counts(outcomes):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.problems.llm import AdaptiveSampler, majority_vote_table
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite
 
 S = "ob.SampleAllocation"
 R = "ob.ModelRouting"
@@ -133,20 +133,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    return run_cases(CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
-
-
-def test_summary(outcomes):
-    counts = summary(CASES, outcomes)
-    assert counts["tried"] >= 25 and counts["crashes"] == 0
-    assert counts["clear_errors"] + counts["statuses_or_checks"] == counts["tried"]
+outcomes, test_malformed, test_summary = suite(CASES, "llm")
 
 
 # -- budget safety ---------------------------------------------------------------------------------------------------

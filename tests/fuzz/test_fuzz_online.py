@@ -22,7 +22,7 @@ import orbudget as ob
 from orbudget.core.registry import backend_available
 from orbudget.problems.online import REFERENCES, DualMirrorDescent
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite
 
 P = "ob.OnlineAllocation(rewards=[[1.0, 2.0], [3.0, 0.5]], consumption=[[[1.0], [2.0]], [[1.0], [0.5]]], budgets=[2.0])"
 M = "ob.OnlineAllocation.matching(rewards=[[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]], budgets=[1, 1])"
@@ -256,19 +256,7 @@ assert result.objective == best, (result.objective, best)
 ]
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    return run_cases(CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
-
-
-def test_summary(outcomes):
-    counts = summary(CASES, outcomes)
-    assert counts["tried"] >= 25 and counts["crashes"] == 0, counts
+outcomes, test_malformed, test_summary = suite(CASES, "online")
 
 
 # -- budget-safety properties --------------------------------------------------------------------------------------

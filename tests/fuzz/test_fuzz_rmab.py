@@ -4,14 +4,13 @@ over the evaluation episodes passes the constraint's independent checker (for a 
 acted on is counted again here and never exceeds the budget)."""
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbudget as ob
 from orbudget.problems.rmab import CoupledRMAB
 
-from .harness import Case, check, run_cases, summary
+from .harness import Case, suite
 
 P = "p = ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=1)\n"
 Q = "q = ob.CoupledRMAB.budget(3, 1, seed=1, horizon=3, episodes=1)\n"
@@ -155,20 +154,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    out = run_cases(CASES)
-    print("\nrmab fuzz:", summary(CASES, out))
-    return out
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_malformed(case, outcomes):
-    check(case, outcomes)
-
-
-def test_at_least_25_malformed_inputs():
-    assert sum(1 for c in CASES if c.field) >= 25
+outcomes, test_malformed, test_summary = suite(CASES, "rmab")
 
 
 # -- every played action is feasible ---------------------------------------------------------------------------------
