@@ -5,7 +5,8 @@ sweeps written incrementally to a JSON-lines file so a killed sweep resumes wher
 Example:
     >>> import orbudget as ob
     >>> ps = [ob.MultipleChoiceKnapsack.random(6, 3, seed=s) for s in range(3)]
-    >>> [r.objective for r in ob.solve_many(ps, executor="serial", progress=False)] == [ob.solve(p).objective for p in ps]
+    >>> results = ob.solve_many(ps, executor="serial", progress=False)
+    >>> all(r.objective == ob.solve(p).objective for r, p in zip(results, ps))
     True
 """
 

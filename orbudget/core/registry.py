@@ -134,8 +134,9 @@ def available_solvers(problem, details: bool = False) -> list:
     Example:
         >>> import orbudget as ob
         >>> p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 2]], costs=[[0, 2], [0, 2]], budget=2)
-        >>> [d["honours"] for d in ob.available_solvers(p, details=True) if d["method"] == "greedy"]
-        [('time_limit', 'seed')]
+        >>> greedy = next(d for d in ob.available_solvers(p, details=True) if d["method"] == "greedy")
+        >>> greedy["honours"]
+        ('time_limit', 'seed')
     """
     if not details:
         return [(s.method, s.backend, s.available) for s in specs_for(problem)]

@@ -5,8 +5,9 @@ wrong, and a worked solution kept apart from the statement (``solution()``, ``so
 
 Example:
     >>> from orbudget import exercises
-    >>> [e.id for e in exercises.all_exercises()][:2]
-    ['bwk-10.1a', 'bwk-10.1b']
+    >>> ids = list(e.id for e in exercises.all_exercises())
+    >>> ids[0], ids[1]
+    ('bwk-10.1a', 'bwk-10.1b')
     >>> ex = exercises.get("bwk-10.2")
     >>> bool(ex.check(ex.solution()))
     True
