@@ -52,7 +52,11 @@ def _cmd_solve(args) -> int:
         raise InvalidFileError(f"{args.file}: holds a {type(problem).__name__}, not a problem to solve")
     print(f"orbudget: solving {type(problem).__name__} from {args.file} "
           f"(method {args.method or 'default'})", file=sys.stderr)
-    result = solve(problem, args.method, time_limit=args.time_limit, progress=True)
+    from .core.registry import honoured
+
+    # progress is the CLI's own wish, shown where the method can show it; a --time-limit is the user's and is
+    # refused by name where the method does not keep it
+    result = solve(problem, args.method, time_limit=args.time_limit, **honoured(problem, args.method, progress=True))
     bits = [f"status {result.status.value}"]
     if result.limit is not None:
         bits.append(f"limit {result.limit.value}")

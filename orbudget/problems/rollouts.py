@@ -233,7 +233,13 @@ class RolloutAllocation(Problem):
     def is_concave(self, tol: float = 1e-12) -> bool:
         """True when every prompt's value has non-increasing marginal gains on [min_rollouts, max_rollouts]."""
         if isinstance(self.value, str):
-            return True  # both analytic models are concave in N (see the docs)
+            # both analytic models are concave in N on N >= 1 (see the docs); with no rollouts a prompt is worth 0,
+            # and one rollout is never mixed (P_nz(1, p) = 0), so from N = 0 the first gain (0) is below the second
+            # (2p(1-p) > 0 for 0 < p < 1): not concave there, and the greedy would stall at 0
+            if self.min_rollouts >= 1 or self.max_rollouts <= 1:
+                return True
+            p = self.success_rates
+            return not bool(np.any((p > 0) & (p < 1)))
         d = np.diff(self.value[:, self.min_rollouts:], axis=1)
         return bool(np.all(np.diff(d, axis=1) <= tol))
 

@@ -319,6 +319,8 @@ BORDERLINE_TIME = {
 }
 BORDERLINE_SIGINT = {
     ("BiddingCampaign", "rlb", "numba"): "rlb gave no answer within 10 s of the SIGINT once (numba DP table)",
+    ("BiddingCampaign", "rlb_nn", "torch"): "the time-limit run before it was killed once (08:05 UTC, load about 3): "
+                                            "rlb_nn builds its training table before the first time check",
 }
 _AFTER_TIME = "the time-limit run before it was killed: {}"
 NOT_YET_SIGINT: dict = {

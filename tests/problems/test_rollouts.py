@@ -314,3 +314,14 @@ def test_convex_bound_holds_when_prompts_may_get_no_rollouts():
     prob = ob.RolloutAllocation(success_rates=[0.5], total_rollouts=0, min_rollouts=0, max_rollouts=1)
     c = ob.solve(prob, method="convex")
     assert c.bound >= brute_force_rollouts(prob) - 1e-9 == -1e-9  # the curve gave -0.125 at N = 0
+
+
+def test_analytic_values_are_not_concave_from_zero_rollouts_and_greedy_says_so():
+    # found by the knapsack fuzz: with min_rollouts=0 the gains are 0 (0 -> 1) then 2p(1-p) (1 -> 2); the greedy
+    # stalled at [0, 0, 0] and called it OPTIMAL although [0, 0, 2] is worth 0.0625
+    p = ob.RolloutAllocation(success_rates=[0.0, 0.0, 0.5], total_rollouts=2, min_rollouts=0, max_rollouts=2)
+    assert not p.is_concave()
+    r = ob.solve(p, method="greedy")
+    assert r.status is ob.Status.FEASIBLE
+    assert ob.solve(p).objective == pytest.approx(0.0625)  # the default is then an exact method
+    assert ob.RolloutAllocation(success_rates=[0.5], total_rollouts=2, min_rollouts=1, max_rollouts=2).is_concave()

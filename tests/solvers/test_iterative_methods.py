@@ -202,7 +202,8 @@ def test_sequoia_fit_callback_keeps_its_keys_and_can_stop():
 
 # -- Ctrl-C ------------------------------------------------------------------------------------------------------------
 CHILD = textwrap.dedent("""
-    import json, sys, time
+    import json, signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell without job control leaves SIGINT ignored
     sys.path.insert(0, {root!r})
     import orbudget as ob
     from tests.solvers.test_iterative_methods import CASES, _warm
