@@ -42,7 +42,7 @@ from .problems import (
     online_inputs,
 )
 from .problems.adx import load_adx
-from .problems.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
+from .apps.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
 from .solvers.numba.bwk import BwKPolicy
 from .solvers.pyomo import from_pyomo, to_pyomo
 

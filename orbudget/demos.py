@@ -64,7 +64,7 @@ def _gap(obj, base):
 @demo("knapsack")
 def knapsack_demo(quick: bool) -> Iterator[tuple]:
     from .core.registry import honoured
-    from .problems.grpo import simulate_grpo
+    from .apps.grpo import simulate_grpo
     from .problems.knapsack import MultipleChoiceKnapsack
     from .problems.rollouts import RolloutAllocation
 

@@ -259,7 +259,7 @@ class OnlineAllocation(Problem):
 
     def dual_value(self, mu) -> tuple[float, np.ndarray]:
         """``(D(mu), subgradient)`` of the Lagrangian dual on the realised sequence (numba kernel)."""
-        from ..solvers.numba.online import dual_value
+        from ._numerics import dual_value
 
         return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=True))
 

@@ -301,7 +301,7 @@ class PathConstraint(Constraint):
             cur = nxt
         total += dist[cur, 0]
         if total > self.length:
-            from ..solvers.numba._kernels import held_karp
+            from ._numerics import held_karp
 
             total, tour = held_karp(dist)
             order = [int(i) for i in tour]

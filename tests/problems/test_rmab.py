@@ -244,7 +244,7 @@ def test_myopic_trap_values_in_closed_form():
 
 @pytest.mark.parametrize("jit", [True, False])
 def test_held_karp_equals_brute_force_tours(jit):
-    from orbudget.solvers.numba._kernels import held_karp
+    from orbudget.problems._numerics import held_karp
 
     kernel = held_karp if jit else held_karp.py_func
     rng = np.random.default_rng(0)

@@ -297,7 +297,7 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     import highspy
 
     from ...core.solve import SolveOptions
-    from ..numba.online import dual_value
+    from ...problems._numerics import dual_value
 
     h = new_highs(opts or SolveOptions())
     for name in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):  # cuts are in units of D(0)

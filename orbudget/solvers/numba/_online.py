@@ -14,6 +14,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ...problems._numerics import softmax_matching as _softmax_matching
+
 FIXED, EUCLIDEAN, SCALED_EUCLIDEAN, ENTROPY, PROJECTED_ENTROPY = 0, 1, 2, 3, 4
 MU_MIN, MU_MAX = 1e-250, 1e250  # the range the duals are kept in (see _dual_step)
 REFERENCE_CODES = {"euclidean": EUCLIDEAN, "scaled_euclidean": SCALED_EUCLIDEAN, "entropy": ENTROPY,
@@ -118,30 +120,6 @@ def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, rewar
 
 
 @njit(cache=True)
-def _softmax_matching(row, mu, lam, x):
-    """x[0] (null) and x[1..m]: the entropy-regularised best response; returns the conjugate value λ·logΣe^{u/λ}."""
-    m = mu.size
-    top = 0.0
-    for j in range(m):
-        if row[j] > 0.0:
-            u = (row[j] - mu[j]) / lam
-            if u > top:
-                top = u
-    z = math.exp(-top)
-    x[0] = z
-    for j in range(m):
-        if row[j] > 0.0:
-            e = math.exp((row[j] - mu[j]) / lam - top)
-            x[j + 1] = e
-            z += e
-        else:
-            x[j + 1] = 0.0
-    for j in range(m + 1):
-        x[j] /= z
-    return lam * (top + math.log(z))
-
-
-@njit(cache=True)
 def proportional_run(rewards, lam, mu, remaining, rate, eta, ref, reward_bound, allocation, dual_sum):
     """DMD for proportional matching with an entropy term: request t gets the softmax allocation
     ``allocation[t]`` (column 0 = null) when it fits, else the null action. Returns the batch's reward."""
@@ -172,42 +150,4 @@ def proportional_run(rewards, lam, mu, remaining, rate, eta, ref, reward_bound, 
         else:
             allocation[t, 0] = 1.0
         _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum)
-    return total
-
-
-@njit(cache=True)
-def dual_terms(rewards, consumption, matching, lam, mu, used):
-    """Σ_t f_t*(μ) over one batch; adds the best responses' consumption into ``used`` (for the subgradient)."""
-    n, k = rewards.shape
-    m = mu.size
-    total = 0.0
-    if lam > 0.0:
-        x = np.empty(m + 1)
-        for t in range(n):
-            total += _softmax_matching(rewards[t], mu, lam, x)
-            for j in range(m):
-                used[j] += x[j + 1]
-        return total
-    for t in range(n):
-        best = 0.0
-        kb = -1
-        for a in range(k):
-            v = rewards[t, a]
-            if v <= best:
-                continue
-            if matching:
-                v -= mu[a]
-            else:
-                for j in range(m):
-                    v -= mu[j] * consumption[t, a, j]
-            if v > best:
-                best = v
-                kb = a
-        total += best
-        if kb >= 0:
-            if matching:
-                used[kb] += 1.0
-            else:
-                for j in range(m):
-                    used[j] += consumption[t, kb, j]
     return total

@@ -19,9 +19,9 @@ from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_array, as_choice, as_scalar
+from ...problems._numerics import _NO_CONSUMPTION, dual_value
 from ...problems.online import REFERENCES, OnlineAllocation, initial_duals
 
-_NO_CONSUMPTION = np.zeros((1, 1, 1))
 # T·K up to which the default benchmark is the exact MIP: matching instances are totally unimodular (the MIP is an
 # LP), dense ones are multidimensional knapsacks, so they get the exact MIP only when small and under a time limit.
 # HiGHS' simplex grows about quadratically with the columns here (a 5·10^4-request auction LP: 90 s against 0.03 s
@@ -66,19 +66,6 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
             parts.append(out)
     x = np.concatenate(parts) if record else None
     return x, float(reward), remaining, mu, dual_sum / problem.horizon
-
-
-def dual_value(problem: OnlineAllocation, mu) -> tuple[float, np.ndarray]:
-    """``(D(μ), B − consumption of the best responses)``: the dual value and a subgradient at μ."""
-    from ._online import dual_terms
-
-    mu = np.ascontiguousarray(mu, dtype=np.float64)
-    used = np.zeros(problem.n_resources)
-    total = 0.0
-    for r, c in problem.batches():
-        cons = _NO_CONSUMPTION if c is None else np.ascontiguousarray(c, dtype=np.float64)
-        total += dual_terms(np.ascontiguousarray(r, dtype=np.float64), cons, c is None, problem.entropy, mu, used)
-    return float(total + mu @ problem.budgets), problem.budgets - used
 
 
 def smooth_dual_bound(problem: OnlineAllocation, tol: float = 1e-10) -> tuple[float, np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError
 from ..core.validation import as_choice, as_generator, as_scalar
-from .rollouts import VALUE_MODELS, RolloutAllocation
+from ..problems.rollouts import VALUE_MODELS, RolloutAllocation
 
 
 class SuccessRateEstimator:

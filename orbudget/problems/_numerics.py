@@ -1,0 +1,130 @@
+"""Neutral numerics that models and solvers both need (layer 1: no solver imports).
+
+The graph tour behind :class:`~orbudget.problems.rmab.PathConstraint`'s checker and the Lagrangian dual function
+of :class:`~orbudget.problems.online.OnlineAllocation` live here, so a model can check or bound itself without
+reaching up into ``orbudget.solvers``; the solvers import them from here. Imported lazily by the models (numba
+compiles on first use, from its cache afterwards).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_NO_CONSUMPTION = np.zeros((1, 1, 1))
+
+
+@njit(cache=True)
+def held_karp(dist):
+    """Shortest closed tour from node 0 through every other node of the (k+1, k+1) distance matrix (Held–Karp over
+    subsets, O(2^k k^2)). Returns ``(length, order)``: ``order`` lists nodes 1..k in visiting order."""
+    k = dist.shape[0] - 1
+    order = np.zeros(k, np.int64)
+    if k == 0:
+        return 0, order
+    full = (1 << k) - 1
+    big = 1 << 40
+    dp = np.full((1 << k, k), big, np.int64)
+    parent = np.full((1 << k, k), -1, np.int8)
+    for j in range(k):
+        dp[1 << j, j] = dist[0, j + 1]
+    for mask in range(1, full + 1):
+        for j in range(k):
+            cur = dp[mask, j]
+            if cur >= big or not (mask >> j) & 1:
+                continue
+            for nxt in range(k):
+                if (mask >> nxt) & 1:
+                    continue
+                m2 = mask | (1 << nxt)
+                cand = cur + dist[j + 1, nxt + 1]
+                if cand < dp[m2, nxt]:
+                    dp[m2, nxt] = cand
+                    parent[m2, nxt] = j
+    best, last = big, -1
+    for j in range(k):
+        if dp[full, j] + dist[j + 1, 0] < best:
+            best, last = dp[full, j] + dist[j + 1, 0], j
+    mask = full
+    for pos in range(k - 1, -1, -1):
+        order[pos] = last + 1
+        prev = parent[mask, last]
+        mask ^= 1 << last
+        last = prev
+    return best, order
+
+
+@njit(cache=True)
+def softmax_matching(row, mu, lam, x):
+    """x[0] (null) and x[1..m]: the entropy-regularised best response; returns the conjugate value λ·logΣe^{u/λ}."""
+    m = mu.size
+    top = 0.0
+    for j in range(m):
+        if row[j] > 0.0:
+            u = (row[j] - mu[j]) / lam
+            if u > top:
+                top = u
+    z = math.exp(-top)
+    x[0] = z
+    for j in range(m):
+        if row[j] > 0.0:
+            e = math.exp((row[j] - mu[j]) / lam - top)
+            x[j + 1] = e
+            z += e
+        else:
+            x[j + 1] = 0.0
+    for j in range(m + 1):
+        x[j] /= z
+    return lam * (top + math.log(z))
+
+
+@njit(cache=True)
+def dual_terms(rewards, consumption, matching, lam, mu, used):
+    """Σ_t f_t*(μ) over one batch; adds the best responses' consumption into ``used`` (for the subgradient)."""
+    n, k = rewards.shape
+    m = mu.size
+    total = 0.0
+    if lam > 0.0:
+        x = np.empty(m + 1)
+        for t in range(n):
+            total += softmax_matching(rewards[t], mu, lam, x)
+            for j in range(m):
+                used[j] += x[j + 1]
+        return total
+    for t in range(n):
+        best = 0.0
+        kb = -1
+        for a in range(k):
+            v = rewards[t, a]
+            if v <= best:
+                continue
+            if matching:
+                v -= mu[a]
+            else:
+                for j in range(m):
+                    v -= mu[j] * consumption[t, a, j]
+            if v > best:
+                best = v
+                kb = a
+        total += best
+        if kb >= 0:
+            if matching:
+                used[kb] += 1.0
+            else:
+                for j in range(m):
+                    used[j] += consumption[t, kb, j]
+    return total
+
+
+def dual_value(problem, mu) -> tuple[float, np.ndarray]:
+    """``(D(μ), B − consumption of the best responses)``: the dual value of an online allocation problem on its
+    realised sequence and a subgradient at μ (``mu`` is taken as given: callers validate it)."""
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    used = np.zeros(problem.n_resources)
+    total = 0.0
+    for r, c in problem.batches():
+        cons = _NO_CONSUMPTION if c is None else np.ascontiguousarray(c, dtype=np.float64)
+        total += dual_terms(np.ascontiguousarray(r, dtype=np.float64), cons, c is None, problem.entropy, mu, used)
+    return float(total + mu @ problem.budgets), problem.budgets - used
