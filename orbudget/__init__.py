@@ -6,6 +6,8 @@
 6.0
 """
 
+from . import solvers  # noqa: F401,I001  (importing the adapters registers every method; backends load lazily)
+from .apps.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
 from .batch import solve_many, sweep
 from .core import (
     BackendNotAvailableError,
@@ -42,7 +44,6 @@ from .problems import (
     online_inputs,
 )
 from .problems.adx import load_adx
-from .apps.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
 from .solvers.numba.bwk import BwKPolicy
 from .solvers.pyomo import from_pyomo, to_pyomo
 

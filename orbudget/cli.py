@@ -123,9 +123,8 @@ def _cmd_info(args) -> int:
 def _print_methods() -> None:
     """Per family, each method with the standard keywords it honours and its own options (``long``: it can run for
     more than about a second, and honours time limits, Ctrl-C, progress and callbacks as they are declared)."""
-    from .core.registry import _REGISTRY, _load_adapters
+    from .core.registry import _REGISTRY
 
-    _load_adapters()
     families: dict = {}
     for s in _REGISTRY:
         families.setdefault(s.problem.__name__, []).append(s)

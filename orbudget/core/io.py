@@ -297,8 +297,6 @@ def load(path: str | os.PathLike):
     is wrong: not JSON, cut short, not an orbudget file, an unknown kind or version, a malformed array, an unknown
     or missing field, a missing or mismatched arrays file, or a field the model refuses. A missing file raises
     ``FileNotFoundError``."""
-    from ..problems import _register_all  # noqa: F401  (problem classes register their kinds on import)
-
     path = Path(path)
     payload = read_json(path)
     if not isinstance(payload, dict):

@@ -114,12 +114,7 @@ def register(problem: type, method: str, *, backend: str, priority: int, support
     return deco
 
 
-def _load_adapters() -> None:
-    from .. import solvers  # noqa: F401  (importing registers every adapter; adapters import backends lazily)
-
-
 def specs_for(problem_or_type) -> list[SolverSpec]:
-    _load_adapters()
     cls = problem_or_type if isinstance(problem_or_type, type) else type(problem_or_type)
     return [s for s in _REGISTRY if issubclass(cls, s.problem)]
 

@@ -10,8 +10,6 @@ from .online import DualMirrorDescent, OnlineAllocation
 from .rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint, RMABEnv
 from .rollouts import RolloutAllocation
 
-_register_all = True  # importing this package registers every model kind for orbudget.load
-
 __all__ = ["AdaptiveSampler", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget",
            "BudgetedAssignment", "Capacity", "CoupledRMAB", "DualMirrorDescent", "ModelRouting",
            "MultipleChoiceKnapsack", "MultipleInterventions", "OnlineAllocation", "PathConstraint", "RMABEnv",
