@@ -34,7 +34,6 @@ from orbudget.core import registry
 from orbudget.core.registry import STANDARD_KEYWORDS
 from orbudget.core.result import relative_gap
 
-registry._load_adapters()
 SPECS = [s for s in registry._REGISTRY if s.func.__module__.startswith("orbudget.")]  # not the tests' own toys
 
 
