@@ -25,7 +25,7 @@ import numpy as np
 
 from .core.errors import InvalidProblemError
 from .core.result import Limit, Result, Status
-from .core.validation import canonical_digest
+from .core.validation import Callback, SeedLike, canonical_digest
 
 BATCH_LIMIT_CELLS = 50_000_000  # N·(B+1) summed over a batch, beyond which the batched DP is not used
 
@@ -249,8 +249,9 @@ def solve_knapsacks_batched(problems) -> list[Result]:
     return out
 
 
-def solve_many(problems: Iterable, method: str | None = None, *, executor=None, progress: bool = True,
-               seeds=None, batch: bool | None = None, on_result=None, **solve_kwargs) -> list[Result]:
+def solve_many(problems: Iterable, method: str | None = None, *, executor: Any = None, progress: bool = True,
+               seeds: Iterable[SeedLike] | None = None, batch: bool | None = None,
+               on_result: Callback | None = None, **solve_kwargs: Any) -> list[Result]:
     """Solve every problem; results come back in input order.
 
     Args:
@@ -471,8 +472,10 @@ def _append(path: Path, record: dict) -> None:
         os.close(fd)
 
 
-def sweep(fn: Callable, grid, *, seeds=None, method: str | None = None, executor=None, path=None,
-          progress: bool = True, retry_failed: bool = False, as_frame: bool | None = None, on_result=None):
+def sweep(fn: Callable, grid: Mapping[str, Iterable] | Iterable[Mapping], *, seeds: int | Iterable | None = None,
+          method: str | None = None, executor: Any = None, path: str | os.PathLike | None = None,
+          progress: bool = True, retry_failed: bool = False, as_frame: bool | None = None,
+          on_result: Callback | None = None):
     """Run ``fn(**point)`` for every point of ``grid`` (× ``seeds``) and return a tidy table.
 
     Args:

@@ -63,8 +63,8 @@ def _gap(obj, base):
 
 @demo("knapsack")
 def knapsack_demo(quick: bool) -> Iterator[tuple]:
-    from .core.registry import honoured
     from .apps.grpo import simulate_grpo
+    from .core.registry import honoured
     from .problems.knapsack import MultipleChoiceKnapsack
     from .problems.rollouts import RolloutAllocation
 

@@ -12,5 +12,5 @@ echo "== docstring examples"
 echo "== notebooks"
 .venv/bin/python scripts/run_notebooks.py
 echo "== docs (strict)"
-.venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+.venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"  # every warning fails the build (no --quiet to hide them)
 echo "== all checks passed"

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InvalidProblemError
 from .registry import STANDARD_KEYWORDS, pick
 from .result import Limit, Result, Status
-from .validation import as_scalar
+from .validation import Callback, SeedLike, as_scalar
 
 
 class Incumbent:
@@ -120,9 +120,10 @@ class SolveOptions:
         return self.options.get(key, default)
 
 
-def solve(problem, method: str | None = None, *, backend: str | None = None, time_limit: float | None = None,
-          rel_gap: float | None = None, seed=None, threads: int | None = None, verbose: bool = False,
-          progress: bool = False, callback=None, warm_start=None, options: dict | None = None) -> Result:
+def solve(problem: Any, method: str | None = None, *, backend: str | None = None, time_limit: float | None = None,
+          rel_gap: float | None = None, seed: SeedLike = None, threads: int | None = None, verbose: bool = False,
+          progress: bool = False, callback: Callback | None = None, warm_start: Any = None,
+          options: dict | None = None) -> Result:
     """Solve ``problem`` with ``method`` (or the best installed one) and return a :class:`Result`.
 
     Args:
@@ -134,7 +135,9 @@ def solve(problem, method: str | None = None, *, backend: str | None = None, tim
         seed: ``int | numpy.random.Generator | None``; same seed, same result.
         threads: solver threads (``1`` gives reproducible MIP runs).
         verbose: print the backend's log.
-        progress, callback: progress display, and ``callback(info: dict)`` where a method supports it.
+        progress: a progress display on stderr, where the method declares it.
+        callback: ``callback(info: dict)`` once per iteration, where the method declares it; returning ``True``
+            stops the solve early.
         warm_start: a starting solution in the family's ``x`` format.
         options: backend-specific options, checked against the adapter's declared names.
 

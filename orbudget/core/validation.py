@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 
 from .errors import InvalidProblemError
+
+SeedLike = int | np.random.Generator | None
+"""What every ``seed`` takes: an int, a Generator (used as given) or None."""
+Callback = Callable[[dict], bool | None]
+"""``callback(info) -> True to stop``: called once per iteration by long methods."""
 
 
 def _fail(name: str, expected: str, got) -> InvalidProblemError:

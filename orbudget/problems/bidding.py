@@ -53,7 +53,9 @@ class BiddingCampaign(Problem):
         true_ctr: (N,) synthetic only: the true click probability, scored as *expected clicks* Σθ·1[win].
         ctr_sample: (n,) sample of the click-rate distribution F (for ``rlb_exact``, ``ortb``, the solved ``lin``).
         cost_per_click: eCPC of the training data (``mcpc``); default mean price / θ̄.
-        train_ctr, train_price: an optional training log for tuning the baselines (replayed in the same episodes).
+        train_ctr: the click rates of an optional training log for tuning the baselines (replayed in the same
+            episodes).
+        train_price: the market prices of that training log.
         lin_base_bid: Lin's b0 when known (the official tuned value for iPinYou); else tuned or solved.
         name: a label.
         cost_per_impression: the training cost per impression (CPM_train, price units) that budgets for a fraction

@@ -48,7 +48,8 @@ class BanditsWithKnapsacks(Problem):
             same means), ``sampler`` (``sampler(arm, rng) -> (reward, consumption)``), or ``adversarial`` (the fixed
             sequences ``rewards`` (T, K) and ``consumptions`` (T, K, d); means are then their averages).
         sampler: the user's draw function for ``distribution='sampler'``.
-        rewards, consumptions: the adversarial sequences.
+        rewards: the adversarial reward sequence (T, K).
+        consumptions: the adversarial consumption sequence (T, K, d).
 
     Methods: ``primal_dual`` (PrimalDualBwK), ``ucb_bwk`` (optimistic LP), ``lagrange`` (LagrangeBwK: EXP3 vs Hedge),
     ``best_of_both`` (EXP3 primal, dual mirror descent), ``explore_first``, ``ucb`` (ignores budgets; the cautionary

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
@@ -337,8 +338,9 @@ class DualMirrorDescent:
         (0, -1, [0.0])
     """
 
-    def __init__(self, budgets, horizon: int, *, reference: str = "euclidean", step_size: float | None = None,
-                 scale: float = 1.0, initial=None, reward_bound: float = 1.0):
+    def __init__(self, budgets: ArrayLike, horizon: int, *, reference: str = "euclidean",
+                 step_size: float | None = None, scale: float = 1.0, initial: ArrayLike | None = None,
+                 reward_bound: float = 1.0):
         self.budgets = as_array("budgets", budgets, ndim=1, low=0.0).astype(float)
         self.horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
         self.reference = as_choice("reference", reference, REFERENCES)

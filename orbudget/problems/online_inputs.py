@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core.errors import InvalidProblemError
 from ..core.validation import as_array, as_generator, as_int_seed, as_scalar
@@ -173,7 +174,8 @@ def assortments(n_products: int, max_size: int | None = None) -> list[tuple[int,
     return [s for size in range(1, top + 1) for s in itertools.combinations(range(n), size)]
 
 
-def assortment(prices, weights, inventory, *, max_size: int | None = None) -> OnlineAllocation:
+def assortment(prices: ArrayLike, weights: ArrayLike, inventory: ArrayLike, *, max_size: int | None = None
+               ) -> OnlineAllocation:
     """Assortment optimisation with limited inventory under a multinomial-logit (MNL) choice model.
 
     Customer t sees assortment S and buys product j ∈ S with probability

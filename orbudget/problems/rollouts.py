@@ -115,7 +115,8 @@ class RolloutAllocation(Problem):
         success_rates: (n,) estimated success rate of each prompt, in [0, 1].
         total_rollouts: the budget. With unit costs exactly this many rollouts are allocated; with
             ``rollout_costs`` the total cost :math:`\\sum_i c_i N_i` may not exceed it.
-        min_rollouts, max_rollouts: bounds :math:`N_{low} \\le N_i \\le N_{up}` (defaults 2 and 128).
+        min_rollouts: the lower bound :math:`N_{low} \\le N_i` (default 2).
+        max_rollouts: the upper bound :math:`N_i \\le N_{up}` (default 128).
         value: ``"knapsack_rl"`` (:math:`P_{nz}\\cdot p(1-p)^2`), ``"nonzero_gradient"`` (:math:`P_{nz}`), or an
             (n, max_rollouts + 1) table whose entry [i, N] is the value of giving prompt i N rollouts.
         rollout_costs: optional (n,) positive cost of one rollout of each prompt.

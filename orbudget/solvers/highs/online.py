@@ -285,8 +285,8 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     Each iteration solves a master LP over (ν, θ) with one cut θ ≥ D(μ_i) + g_iᵀ(μ − μ_i) per evaluation and
     evaluates D (one pass over the requests, numba). The master works in budget-scaled duals ν_j = μ_j B_j (the
     cut's coefficients g_j / B_j = 1 − used_j / B_j do not depend on the units of consumption) and in units of
-    D(0) (nor on those of the rewards), boxed by ν_j ≤ D(0), which holds at the optimum since D(μ) ≥ μᵀB. Stops when the best D and the master's bound
-    agree to ``tol`` (relative).
+    D(0) (nor on those of the rewards), boxed by ν_j ≤ D(0), which holds at the optimum since D(μ) ≥ μᵀB. Stops
+    when the best D and the master's bound agree to ``tol`` (relative).
 
     Returns ``{"value", "lower", "mu", "iterations", "converged", "interrupted"}``; ``value`` is an upper bound on
     the LP optimum (exact at convergence), ``lower`` a lower bound. With a :class:`~orbudget.core.progress.Run`,

@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 from ...core.errors import SolverError
+from ...core.solve import SolveOptions
 from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
 from .. import _relu
 
@@ -231,10 +232,10 @@ class QNetworkMIP:
         opts: SolveOptions (time limit per solve, gap, threads, verbose).
     """
 
-    def __init__(self, problem: CoupledRMAB, layers, bounds: str = "interval", opts=None):
+    def __init__(self, problem: CoupledRMAB, layers: list[tuple[np.ndarray, np.ndarray]], bounds: str = "interval",
+                 opts: SolveOptions | None = None):
         import highspy
 
-        from ...core.solve import SolveOptions
 
         if bounds not in ("interval", "bigm"):
             raise ValueError(f"`bounds` must be 'interval' or 'bigm'; got {bounds!r}")
@@ -343,8 +344,6 @@ class QNetworkMIP:
 
 def mip_feasible(problem: CoupledRMAB, x, opts=None) -> bool:
     """Whether the family rows admit decision ``x`` (x fixed by column bounds): for the feasible-set tests."""
-    from ...core.solve import SolveOptions
-
     h = _new(opts or SolveOptions())
     x_cols = family_rows(_Rows(h), problem)
     x = np.asarray(x, dtype=float)

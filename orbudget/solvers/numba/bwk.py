@@ -30,7 +30,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...core.validation import as_array, as_choice, as_scalar, check_state, fingerprint
+from ...core.validation import SeedLike, as_array, as_choice, as_scalar, check_state, fingerprint
 from ...problems.bwk import CHUNK, BanditsWithKnapsacks, split_seed
 
 CODES = {"primal_dual": 0, "lagrange": 1, "best_of_both": 2, "ucb": 3}
@@ -59,7 +59,10 @@ class BwKPolicy:
         seed: the policy's own randomness (EXP3 and LP sampling).
         confidence: C_rad of the confidence radius √(C ν/N) + C/N (default ln(K d T) / 4, calibrated once on random
             instances; the theory's Θ(log dKT) constant is not specified).
-        hedge_step, exp3_step, exploration, dual_step: ε of Hedge, η and γ of EXP3, η of the dual step.
+        hedge_step: ε of Hedge.
+        exp3_step: η of EXP3.
+        exploration: γ of EXP3.
+        dual_step: η of the dual step.
         reference: dual mirror map for ``best_of_both`` (``projected_entropy`` default, any of DMD's four).
         explore_rounds: N for ``explore_first`` (default ⌈K^{1/3} T^{2/3}⌉).
         resolve_every: LP re-solve period of ``ucb_bwk`` (default max(1, T // 2000)).
@@ -75,9 +78,10 @@ class BwKPolicy:
         True
     """
 
-    def __init__(self, problem: BanditsWithKnapsacks, method: str = "primal_dual", *, seed=None, confidence=None,
-                 hedge_step=None, exp3_step=None, exploration=None, dual_step=None, reference=None,
-                 explore_rounds=None, resolve_every=None):
+    def __init__(self, problem: BanditsWithKnapsacks, method: str = "primal_dual", *, seed: SeedLike = None,
+                 confidence: float | None = None, hedge_step: float | None = None, exp3_step: float | None = None,
+                 exploration: float | None = None, dual_step: float | None = None, reference: str | None = None,
+                 explore_rounds: int | None = None, resolve_every: int | None = None):
         from ...problems.online import REFERENCES, initial_duals
         from ._online import REFERENCE_CODES
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 
 import torch
+from numpy.typing import ArrayLike
 
 from ...core.errors import InvalidProblemError
 from ...core.validation import canonical_digest, check_state
@@ -115,7 +117,9 @@ class RCO(torch.optim.Optimizer):
         params: an iterable holding exactly one tensor α of shape (N, K) (``requires_grad``).
         costs: (N, K) cost of option k in group i (for shared option costs c_k and group weights w_i: w_i·c_k).
         budget: B, strictly between the cheapest and the dearest total cost.
-        lr, betas, eps: Adam's (defaults 0.1, (0.9, 0.999), 1e-8 as in the official code).
+        lr: Adam's step size (default 0.1, as in the official code).
+        betas: Adam's moment decays (default (0.9, 0.999)).
+        eps: Adam's denominator floor (default 1e-8).
         tol: retraction tolerance, relative to max(1, |B|) (default 1e-12).
 
     ``step()`` uses α.grad, the plain loss gradient: project → Adam → retract → transport the first moment. α is
@@ -133,7 +137,8 @@ class RCO(torch.optim.Optimizer):
         1.0
     """
 
-    def __init__(self, params, *, costs, budget: float, lr: float = 0.1, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Iterable[torch.Tensor], *, costs: ArrayLike, budget: float, lr: float = 0.1,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  tol: float = RETRACTION_TOL):
         if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
             raise InvalidProblemError(f"`lr` must be a non-negative number; got {lr!r}")

@@ -34,7 +34,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit
-from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint
+from ...core.validation import SeedLike, as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.rmab import CoupledRMAB, require_memory
 from .. import _relu
 from ._common import cpu_threads, default_device  # noqa: F401 - cpu_threads re-exported (it lived here before)
@@ -121,8 +121,9 @@ class SequoiaPolicy:
     ``act(states)`` is the greedy decision; ``state_dict()`` / ``load_state_dict()`` save and restore the network.
     """
 
-    def __init__(self, problem: CoupledRMAB, *, hidden=(32, 32), argmax: str = "auto", bounds: str = "interval", seed=0,
-                 device=None, mip_options=None, threads: int = 1):
+    def __init__(self, problem: CoupledRMAB, *, hidden: tuple[int, ...] = (32, 32), argmax: str = "auto",
+                 bounds: str = "interval", seed: SeedLike = 0, device: str | None = None,
+                 mip_options: dict | None = None, threads: int = 1):
         import torch
 
         from ...core.solve import SolveOptions
