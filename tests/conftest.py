@@ -47,3 +47,35 @@ def data_dir():
 
 
 os.environ.setdefault("ORBUDGET_TEST", "1")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+_CHILD_PREAMBLE = (
+    "import signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell without job control leaves SIGINT ignored\n"
+    f"sys.path.insert(0, {str(ROOT)!r})\n"
+)
+
+
+def interrupt_child(code: str, *args: str, wait: float = 60.0) -> dict:
+    """Run ``code`` in a child interpreter; once it prints ``ready``, wait a second, send SIGINT, and return the JSON
+    object it prints last (the child reports its Result as JSON). Used by the Ctrl-C tests of the long methods."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", _CHILD_PREAMBLE + code, *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(1.0)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=wait)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    line = out.strip().splitlines()[-1] if out.strip() else ""
+    assert line, err
+    return json.loads(line)

@@ -5,11 +5,6 @@ on_result; torch's CPU threads inside a solve (1 for these tiny tensors) restore
 Every long instance here runs far longer than the limits used unless stopped, so a passing test shows the method
 stopped."""
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -19,7 +14,7 @@ import pytest
 import orbudget as ob
 from orbudget.core.progress import CALLBACK_STOP_MESSAGE, INFO_KEYS
 
-from ..conftest import needs
+from ..conftest import interrupt_child, needs
 
 
 def assignment():
@@ -202,9 +197,7 @@ def test_sequoia_fit_callback_keeps_its_keys_and_can_stop():
 
 # -- Ctrl-C ------------------------------------------------------------------------------------------------------------
 CHILD = textwrap.dedent("""
-    import json, signal, sys, time
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell without job control leaves SIGINT ignored
-    sys.path.insert(0, {root!r})
+    import json, time
     import orbudget as ob
     from tests.solvers.test_iterative_methods import CASES, _warm
     method = sys.argv[1]
@@ -221,8 +214,8 @@ CHILD = textwrap.dedent("""
     t0 = time.perf_counter()
     r = ob.solve(p, method=method, seed=0, options=long, callback=ready)
     ok = r.ok and bool(fits(p, r))
-    print(json.dumps({{"status": r.status.value, "limit": r.limit and r.limit.value, "fits": ok,
-                      "seconds": time.perf_counter() - t0, "message": r.message}}), flush=True)
+    print(json.dumps({"status": r.status.value, "limit": r.limit and r.limit.value, "fits": ok,
+                      "seconds": time.perf_counter() - t0, "message": r.message}), flush=True)
 """)
 
 
@@ -230,20 +223,7 @@ CHILD = textwrap.dedent("""
 @pytest.mark.parametrize("method", ["rco", "penalty", "evolutionary", "rlb_nn", "sequoia"])
 def test_sigint_returns_the_incumbent(method):
     _skip_without_torch(method)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=root), method], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=root)
-    try:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        time.sleep(1.0)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    line = out.strip().splitlines()[-1] if out.strip() else ""
-    assert line, err
-    res = json.loads(line)
+    res = interrupt_child(CHILD, method)
     assert res["limit"] == "interrupted", res
     assert res["status"] == "feasible" and res["fits"], res
     assert res["seconds"] < 30, res

@@ -3,11 +3,6 @@ child process mid-solve) for mip, cpsat, hindsight, hindsight_lp and rlb_exact.
 
 Every instance here is too hard to finish within the limits used, so a passing test shows the method stopped."""
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -17,7 +12,7 @@ import pytest
 import orbudget as ob
 from orbudget.core.progress import CALLBACK_STOP_MESSAGE, INFO_KEYS
 
-from ..conftest import needs
+from ..conftest import interrupt_child, needs
 
 
 def hard_knapsack():
@@ -180,9 +175,7 @@ def test_progress_goes_to_stderr(capfd):
 
 
 CHILD = textwrap.dedent("""
-    import json, signal, sys, time
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell without job control leaves SIGINT ignored
-    sys.path.insert(0, {root!r})
+    import json, time
     import orbudget as ob
     from tests.solvers.test_long_methods import CASES, _warm
     method = sys.argv[1]
@@ -193,8 +186,8 @@ CHILD = textwrap.dedent("""
     t0 = time.perf_counter()
     r = ob.solve(p, method=method, time_limit=120, **kw)
     ok = r.ok and (fits is None or bool(fits(p, r.x)))
-    print(json.dumps({{"status": r.status.value, "limit": r.limit and r.limit.value, "fits": ok,
-                      "seconds": time.perf_counter() - t0, "message": r.message}}), flush=True)
+    print(json.dumps({"status": r.status.value, "limit": r.limit and r.limit.value, "fits": ok,
+                      "seconds": time.perf_counter() - t0, "message": r.message}), flush=True)
 """)
 
 
@@ -203,20 +196,7 @@ CHILD = textwrap.dedent("""
     "index", marks=pytest.mark.xfail(strict=False, reason="index sometimes goes on evaluating after the SIGINT "
                                      "(about 1 run in 3 under pytest; open, issue 15)"))])
 def test_sigint_returns_incumbent_or_no_solution(method):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=root), method], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=root)
-    try:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        time.sleep(1.0)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    line = out.strip().splitlines()[-1] if out.strip() else ""
-    assert line, err
-    res = json.loads(line)
+    res = interrupt_child(CHILD, method)
     assert res["limit"] == "interrupted", res
     assert res["seconds"] < 30, res  # the interrupt stopped the solve: none of these finishes in 30 s
     if res["status"] == "feasible":
