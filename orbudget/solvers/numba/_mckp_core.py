@@ -475,24 +475,14 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
                 thr = inc + 1e-12 * max(1.0, abs(inc))
         else:
             thr = -np.inf
-        need = 2 * n_states + 2
-        if ac.size < need:
-            size = max(need, 2 * ac.size)
-            ac = _grow_i(ac, size)
-            av = _grow_f(av, size)
-            an = _grow_i(an, size)
-            ao = _grow_i(ao, size)
-            bc = _grow_i(bc, size)
-            bv = _grow_f(bv, size)
-            bn = _grow_i(bn, size)
-            bo = _grow_i(bo, size)
         n_a = 0
         pl = lp_pos[g]
         for j in range(opt_ptr[g], opt_ptr[g + 1]):
             dc = opt_cost[j] - opt_cost[pl]
             dv = opt_val[j] - opt_val[pl]
             tag = -1 if j == pl else j
-            # merge the list (ac, av, an, ao)[:n_a] with the states shifted by option j into (bc, ...)
+            # merge the list (ac, av, an, ao)[:n_a] with the states shifted by option j into (bc, ...);
+            # the buffers grow here, before each merge, to the most it can write
             if ac.size < n_a + n_states + 2:
                 size = max(n_a + n_states + 2, 2 * ac.size)
                 ac = _grow_i(ac, size)
