@@ -22,7 +22,7 @@ def _cmd_demo(args) -> int:
     print(format_header(), flush=True)
     first = ("-", "start-up (interpreter, imports)", "-", None, None, None, 0.0, 0.0, started, "")
     print(format_row(first), flush=True)
-    rows = run_demos(args.family, full=args.full, progress=True,
+    rows = run_demos(args.family, quick=not args.full, progress=True,
                      on_row=lambda row: print(format_row(row), flush=True))
     print(format_totals([first, *rows], started + time.perf_counter() - t0), flush=True)
     return 0

@@ -238,12 +238,12 @@ HEAD = ("family", "instance", "method", "objective", "baseline", "gap", "solve [
 WIDTHS = (8, 40, 16, 10, 10, 8, 9, 9, 9, 0)  # for rows printed as they finish
 
 
-def run_demos(family: str | None = None, quick: bool | None = None, *, full: bool = False,
+def run_demos(family: str | None = None, quick: bool = True, *,
               on_row: Callable[[tuple], None] | None = None, progress: bool = False) -> list[tuple]:
     """Run the demos (all families, or ``family``) and return their rows
     ``(family, instance, method, objective, baseline, gap, solve_s, benchmark_s, other_s, note)``.
 
-    The quick instances are the default; ``full=True`` (or ``quick=False``) runs the large ones. ``on_row(row)`` is
+    The quick instances are the default; ``quick=False`` runs the large ones (``orbudget demo --full``). ``on_row(row)`` is
     called as each row finishes; ``progress`` prints a line on stderr before each row's work starts. ``other_s``
     is the time since the previous row not spent in the solve or the benchmark (instance building, imports), so
     the rows' three times add up to the wall time of the run."""
@@ -251,7 +251,7 @@ def run_demos(family: str | None = None, quick: bool | None = None, *, full: boo
 
     if family is not None and family not in DEMOS:
         raise InvalidProblemError(f"`family` must be one of {', '.join(sorted(DEMOS))}; got {family!r}")
-    quick = not full if quick is None else bool(quick)
+    quick = bool(quick)
     rows = []
     saved = dict(_STATE)
     _STATE["progress"] = progress
@@ -304,9 +304,3 @@ def format_totals(rows: list[tuple], wall: float | None = None) -> str:
     return line + (f"; wall time {wall:.1f} s" if wall is not None else "")
 
 
-def format_table(rows: list[tuple]) -> str:
-    cells = [HEAD] + [tuple(_cell(i, v) for i, v in enumerate(r)) for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(HEAD))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

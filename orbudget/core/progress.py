@@ -198,11 +198,6 @@ class Run:
             self.out_of_time()
             return self.limit is not None
 
-    def stop_by_callback(self) -> None:
-        """Record a stop the callback asked for through a backend's own callback (for MIP solvers)."""
-        if self.limit is None:
-            self.limit, self.message = Limit.INTERRUPTED, CALLBACK_STOP_MESSAGE
-
     # -- display ---------------------------------------------------------------------------------------------
     def _display(self, n: int) -> None:
         if not self.show:
@@ -232,8 +227,3 @@ class Run:
         if final:
             parts.append(self.message or "done")
         print(", ".join(parts), file=self.stream, flush=True)
-
-
-def result_limit(run: Run, default=None):
-    """``(limit, message)`` an adapter puts on its Result: the run's stop reason, else ``default``."""
-    return (run.limit, run.message) if run.limit is not None else (default, "")
