@@ -263,7 +263,11 @@ def main(argv=None) -> int:
     ap.add_argument("--no-before", action="store_true")
     ap.add_argument("--only", help="comma-separated methods (default: all)")
     ap.add_argument("--no-methods", action="store_true", help="only the before/after figures")
+    ap.add_argument("--quick", action="store_true",
+                    help="no before figures (no worktree of the old commit) and a 1 s limit (`orbudget bench --quick`)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.no_before, args.limit = True, min(args.limit, 1.0)
     busy = busy_processes(2)
     t0 = time.perf_counter()
     try:
