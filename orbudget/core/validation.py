@@ -30,11 +30,14 @@ def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None =
     """
     if value is None:
         raise _fail(name, "an array", None)
-    if np.dtype(float if dtype is int else dtype).kind != "c" and _holds_complex(value):
-        raise _fail(name, "real numbers", "complex values")  # numpy would keep only the real part, silently
     try:
-        arr = np.array(value, dtype=float if dtype is int else dtype)
+        raw = value if isinstance(value, np.ndarray) else np.asarray(value)
+        if raw.dtype.kind == "c" and np.dtype(float if dtype is int else dtype).kind != "c":
+            raise _fail(name, "real numbers", "complex values")  # numpy would keep only the real part, silently
+        arr = np.array(raw, dtype=float if dtype is int else dtype)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidProblemError):
+            raise
         raise _fail(name, "numeric", repr(value)[:60]) from exc
     if ndim is not None and arr.ndim != ndim:
         raise _fail(name, f"{ndim}-dimensional", f"{arr.ndim} dimensions (shape {arr.shape})")
@@ -65,15 +68,6 @@ def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None =
         raise _fail(name, f"<= {high}", f"{arr[where]} at index {where}")
     arr.setflags(write=False)
     return arr
-
-
-def _holds_complex(value) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.dtype.kind == "c"
-    try:
-        return np.asarray(value).dtype.kind == "c"
-    except (TypeError, ValueError):
-        return False  # ragged or not numeric: the conversion in as_array reports it
 
 
 def as_probabilities(name: str, value, **kw) -> np.ndarray:

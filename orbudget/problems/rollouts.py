@@ -298,12 +298,12 @@ class RolloutAllocation(Problem):
 
         Options stop at :meth:`useful_max` (larger counts are never feasible), and a count above a prompt's own cap
         (:meth:`prompt_caps`) is marked unavailable, so costs stay within the budget (no int64 overflow)."""
-        top = self.useful_max()
+        caps = self.prompt_caps()  # computed once: useful_max is its maximum
+        top = max(int(caps.max()), self.min_rollouts)
         width = top - self.min_rollouts + 1
         check_table_size("max_rollouts", 17 * self.n_prompts * width,
                          f"the knapsack of {self.n_prompts} prompts by {width} rollout counts")
         n_levels = np.arange(self.min_rollouts, top + 1, dtype=np.int64)
-        caps = self.prompt_caps()
         available = n_levels[None, :] <= np.maximum(caps, self.min_rollouts)[:, None]
         c = self.costs_per_rollout
         levels = np.where(available, n_levels[None, :], self.min_rollouts)  # unavailable: any finite cost will do

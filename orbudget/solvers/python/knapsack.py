@@ -254,7 +254,8 @@ def fit_to_bounds(problem: RolloutAllocation, x, priority) -> tuple[np.ndarray, 
     fitted = [min(max(int(v), lo), hi) for v in x.tolist()]
     moved = sum(abs(int(a) - b) for a, b in zip(x.tolist(), fitted))
     diff = total - sum(fitted)
-    order = list(priority) + [i for i in range(problem.n_prompts) if i not in set(priority)]
+    first = set(priority)
+    order = list(priority) + [i for i in range(problem.n_prompts) if i not in first]
     while diff != 0:  # feasible by bounds (checked before), so every pass moves at least one rollout
         step = 1 if diff > 0 else -1
         room = [i for i in order if lo <= fitted[i] + step <= hi]

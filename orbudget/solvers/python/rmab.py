@@ -293,6 +293,7 @@ def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, messag
     t0 = time.perf_counter()
     limit = None
     done = 0
+    total = 0.0  # running sum for the callback's mean (not a fresh mean over all episodes after each one)
     try:
         for v in range(V):
             states, _ = env.reset()
@@ -301,8 +302,10 @@ def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, messag
                 actions[v, t] = x
                 states, rewards[v, t], *_ = env.step(x)
             done = v + 1
-            if run.step(phase="evaluate", episode=done, mean_reward=float(rewards[:done].mean())) and done < V:
+            total += float(rewards[v].sum())
+            if run.step(phase="evaluate", episode=done, mean_reward=total / (done * H)) and done < V:
                 limit = run.limit
+                message = f"{message}; {run.message} after {done} of {V} episodes"
                 break
     except KeyboardInterrupt:
         if done == 0:
@@ -311,8 +314,6 @@ def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, messag
         message = f"{message}; interrupted after {done} of {V} episodes"
     finally:
         run.close()
-    if limit is not None and run.limit is not None and limit is run.limit:
-        message = f"{message}; {run.message} after {done} of {V} episodes"
     rewards, actions = rewards[:done], actions[:done]
     objective = float(rewards.mean())
     null = problem.null_value()
