@@ -1,14 +1,10 @@
 """Run malformed-input cases in a child interpreter so that a crash (segfault, abort) is a test failure.
 
-A family's fuzz module lists :class:`Case` objects and parametrises one test over them::
+A family's fuzz module lists :class:`Case` objects and takes its tests from :func:`suite`::
 
     CASES = [Case("negative budget", "ob.MultipleChoiceKnapsack(values=[[1]], costs=[[1]], budget=-1)",
                   field="budget"), ...]
-    OUTCOMES = run_module_cases(CASES)          # one child process for the whole list (restarted after a crash)
-
-    @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-    def test_case(case):
-        check(case, OUTCOMES)
+    outcomes, test_malformed, test_summary = suite(CASES, "knapsack")   # one child process for the list
 
 A case's ``code`` runs with ``ob`` (orbudget), ``np`` and ``tmp`` (a fresh temporary folder) in scope. It passes when:
 
@@ -29,7 +25,6 @@ import sys
 import textwrap
 import time
 from dataclasses import dataclass
-from dataclasses import field as _field
 
 CASE_TIMEOUT = 240.0  # seconds one case may take before it counts as hung
 
@@ -66,7 +61,6 @@ class Case:
     field: str | None = None
     error: str = "InvalidProblemError"
     status: tuple[str, ...] | None = None
-    tags: tuple[str, ...] = _field(default_factory=tuple)
 
 
 def _run_child(batch: list[tuple[str, str]]) -> tuple[dict[str, dict], str | None, int | None, str]:

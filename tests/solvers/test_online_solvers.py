@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbudget as ob
+from orbudget.problems import _numerics
 from orbudget.problems import online_inputs as gen
 from orbudget.problems.online import REFERENCES, DualMirrorDescent
 from orbudget.solvers.numba import _online as kernels
@@ -93,7 +94,7 @@ def test_kernels_equal_python_twins():
             assert outs[0][0] == pytest.approx(outs[1][0], rel=1e-12)
             assert np.array_equal(outs[0][1], outs[1][1])
             np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-12)
-    for fn in (kernels.dual_terms, twin(kernels.dual_terms)):
+    for fn in (_numerics.dual_terms, twin(_numerics.dual_terms)):  # the dual function lives with the models
         used = np.zeros(2)
         assert fn(r, c, False, 0.0, np.array([0.2, 0.1]), used) == pytest.approx(
             sum(max(0.0, (r[t] - c[t] @ [0.2, 0.1]).max()) for t in range(50)), rel=1e-12)

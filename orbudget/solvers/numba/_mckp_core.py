@@ -254,14 +254,8 @@ def _collect(hist_parent, hist_group, hist_opt, n_hist, state_node, n_states, in
 
 
 @njit(cache=True)
-def _grow_i(a, size):
-    out = np.empty(size, a.dtype)
-    out[: a.size] = a
-    return out
-
-
-@njit(cache=True)
-def _grow_f(a, size):
+def _grow(a, size):
+    """``a`` copied into a larger buffer of ``size`` (any dtype: numba compiles one version per dtype)."""
     out = np.empty(size, a.dtype)
     out[: a.size] = a
     return out
@@ -485,14 +479,14 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
             # the buffers grow here, before each merge, to the most it can write
             if ac.size < n_a + n_states + 2:
                 size = max(n_a + n_states + 2, 2 * ac.size)
-                ac = _grow_i(ac, size)
-                av = _grow_f(av, size)
-                an = _grow_i(an, size)
-                ao = _grow_i(ao, size)
-                bc = _grow_i(bc, size)
-                bv = _grow_f(bv, size)
-                bn = _grow_i(bn, size)
-                bo = _grow_i(bo, size)
+                ac = _grow(ac, size)
+                av = _grow(av, size)
+                an = _grow(an, size)
+                ao = _grow(ao, size)
+                bc = _grow(bc, size)
+                bv = _grow(bv, size)
+                bn = _grow(bn, size)
+                bo = _grow(bo, size)
             ia = 0
             s = 0
             n_b = 0
@@ -551,9 +545,9 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
         # the merged list becomes the state list; new history records for states that left the LP vertex
         if sc.size < n_a:
             size = max(n_a, 2 * sc.size)
-            sc = _grow_i(sc, size)
-            sv = _grow_f(sv, size)
-            sn = _grow_i(sn, size)
+            sc = _grow(sc, size)
+            sv = _grow(sv, size)
+            sn = _grow(sn, size)
         new_recs = 0
         for a in range(n_a):
             if ao[a] >= 0:
@@ -566,9 +560,9 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
                 an[a] = sn[a]
             if n_hist + new_recs > hcap // 2:
                 hcap = max(2 * hcap, n_hist + new_recs)
-                hp = _grow_i(hp, hcap)
-                hg = _grow_i(hg, hcap)
-                ho = _grow_i(ho, hcap)
+                hp = _grow(hp, hcap)
+                hg = _grow(hg, hcap)
+                ho = _grow(ho, hcap)
         for a in range(n_a):
             sc[a] = ac[a]
             sv[a] = av[a]

@@ -15,9 +15,9 @@ import numpy as np
 from numba import njit
 
 from ...problems._numerics import softmax_matching as _softmax_matching
+from ...problems.online import MU_MAX, MU_MIN  # the duals' range, shared with the numpy twin (numba freezes it)
 
 FIXED, EUCLIDEAN, SCALED_EUCLIDEAN, ENTROPY, PROJECTED_ENTROPY = 0, 1, 2, 3, 4
-MU_MIN, MU_MAX = 1e-250, 1e250  # the range the duals are kept in (see _dual_step)
 REFERENCE_CODES = {"euclidean": EUCLIDEAN, "scaled_euclidean": SCALED_EUCLIDEAN, "entropy": ENTROPY,
                    "projected_entropy": PROJECTED_ENTROPY}
 

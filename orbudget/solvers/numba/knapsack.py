@@ -7,11 +7,9 @@ import numpy as np
 from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...problems.knapsack import TABLE_MEMORY_LIMIT, MultipleChoiceKnapsack, check_table_size
+from ...problems.knapsack import MultipleChoiceKnapsack, check_table_size
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, no_solution_after_scaling, via_knapsack
-
-CHOICE_TABLE_LIMIT = TABLE_MEMORY_LIMIT  # bytes; beyond this (or half the free memory) the DP refuses
 
 
 def _dp_supports(problem: MultipleChoiceKnapsack):

@@ -10,30 +10,18 @@ import numpy as np
 from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...problems.knapsack import MultipleChoiceKnapsack
+from ...problems.knapsack import MultipleChoiceKnapsack, exact_total
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, no_exact, via_knapsack
 
-
-def _declared(**declaration) -> dict:
-    """``register()`` keywords passed only where the registry takes them (``honours``: the standard keywords an
-    adapter honours), so the adapters register with and without that declaration."""
-    import inspect
-
-    accepted = inspect.signature(register).parameters
-    return {k: v for k, v in declaration.items() if k in accepted}
-
-
-HONOURS = _declared(honours=("time_limit", "rel_gap", "seed"), long=True)  # exact, deterministic, can run long
+HONOURS = dict(honours=("time_limit", "rel_gap", "seed"), long=True)  # exact, deterministic, can run long
 TOTAL_COST_LIMIT = 2**62  # every partial sum of costs must fit int64 with room for one more cost
 STATE_LIMIT = 10_000_000  # states held at once (about 1 GB of lists); beyond it the best so far is returned
 
 
 def total_cost(costs: np.ndarray, mask: np.ndarray) -> int:
     """Sum over groups of the dearest option in ``mask``, as an exact Python int (never overflows)."""
-    dearest = np.where(mask, costs, 0).max(axis=1).astype(np.int64)
-    high, low = dearest >> 31, dearest & (2**31 - 1)
-    return (int(high.sum(dtype=np.int64)) << 31) + int(low.sum(dtype=np.int64))
+    return exact_total(np.where(mask, costs, 0).max(axis=1))
 
 
 def _usable(costs: np.ndarray, mask: np.ndarray, budget: int) -> np.ndarray:
@@ -51,9 +39,8 @@ def _core_supports(problem: MultipleChoiceKnapsack):
         if problem.exact:
             return "exact budgets with non-integer costs need 'mip'"
         return None  # with options={'scale': s}
-    total = total_cost(problem.costs, _usable(problem.costs, problem.mask, problem.budget))
+    total = total_cost(problem.costs, problem.affordable())
     return _too_large(total) if total > TOTAL_COST_LIMIT else None
-
 
 
 def _none_fits(problem, budget, scaled, stats, timings) -> Result:
@@ -66,6 +53,7 @@ def _none_fits(problem, budget, scaled, stats, timings) -> Result:
                               "a finer `scale` or an exact method may still find one")
     return Result(status=Status.INFEASIBLE, stats=stats, timings=timings,
                   message=f"no choice of one option per group {what}")
+
 
 def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False):
     """Kernel inputs: reduced classes, LP relaxation, budget lowered to the dearest total. Raises

@@ -28,19 +28,7 @@ from ...core.errors import BackendNotAvailableError, InvalidProblemError, Solver
 from ...core.result import Limit, Result, Status
 from ...core.validation import as_int_seed
 
-
-def _declared(**declaration) -> dict:
-    """``register()`` keywords declaring which standard keywords the adapters honour, passed only where the registry
-    takes such a declaration (``honours``), so the adapters register with and without it."""
-    import inspect
-
-    from ...core.registry import register
-
-    accepted = inspect.signature(register).parameters
-    return {k: v for k, v in declaration.items() if k in accepted}
-
-
-HONOURS = _declared(honours=("time_limit", "rel_gap", "threads", "seed"))  # what every pyomo adapter passes on
+HONOURS = dict(honours=("time_limit", "rel_gap", "threads", "seed"))  # what every pyomo adapter passes on
 DEFAULT_SOLVER = "highs"
 ALIASES = {"scip": "scip_direct", "gurobi": "gurobi_direct"}
 OPTIONS = ("solver", "solver_options")  # what every pyomo adapter accepts in ``options``

@@ -22,17 +22,6 @@ def default_device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def threads_for(opts=None, numel: int = 0) -> int:
-    """Intra-op threads for a solve: ``opts.threads`` when given (the user's choice), else 1 for small work
-    (``numel`` below :data:`SMALL_TENSOR`), else torch's current setting."""
-    import torch
-
-    given = getattr(opts, "threads", None)
-    if given is not None:
-        return int(given)
-    return 1 if numel < SMALL_TENSOR else torch.get_num_threads()
-
-
 @contextlib.contextmanager
 def cpu_threads(device=None, n: int = 1):
     """Run torch with ``n`` intra-op threads when ``device`` is the CPU (``None`` counts as the CPU), restoring the
