@@ -323,3 +323,16 @@ def test_a_horizon_too_long_to_record_is_refused_with_the_memory_needed():
     pol = BwKPolicy(p, "primal_dual", seed=0)  # step by step needs no per-round memory
     pol.update(pol.act(), 1.0, [1.0])
     assert pol.t == 1
+
+
+def test_state_round_trip_with_another_bit_generator():
+    # the loader probed with a PCG64 whatever the policy used: an MT19937-seeded policy could not load its own state
+    p = ob.BanditsWithKnapsacks.random(3, 2, horizon=50, seed=0)
+    pol = ob.BwKPolicy(p, seed=np.random.Generator(np.random.MT19937(1)))
+    for _ in range(5):
+        arm = pol.act()
+        pol.update(arm, 0.5 if arm >= 0 else 0.0, [0.1, 0.2] if arm >= 0 else [0.0, 0.0])
+    state = pol.state_dict()
+    other = ob.BwKPolicy(p, seed=np.random.Generator(np.random.MT19937(7)))
+    other.load_state_dict(state)
+    assert other.act() == pol.act()

@@ -65,22 +65,21 @@ def solve_routing_mip(problem: ModelRouting, opts) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    run = Run(opts, unit="events", desc="mip").__enter__()  # from the start: the time limit covers the build
-    h = new_highs(opts)
-    for key in ("primal_feasibility_tolerance", "mip_feasibility_tolerance"):
-        if key not in opts.options:
-            h.setOptionValue(key, FEASIBILITY_TOL)
-    if opts.rel_gap is None and "mip_abs_gap" not in opts.options:
-        h.setOptionValue("mip_abs_gap", 0.0)
-    t0 = time.perf_counter()
-    h.passModel(routing_model(problem))
+    with Run(opts, unit="events", desc="mip") as run:  # from the start: the time limit covers the build
+        h = new_highs(opts)
+        for key in ("primal_feasibility_tolerance", "mip_feasibility_tolerance"):
+            if key not in opts.options:
+                h.setOptionValue(key, FEASIBILITY_TOL)
+        if opts.rel_gap is None and "mip_abs_gap" not in opts.options:
+            h.setOptionValue("mip_abs_gap", 0.0)
+        t0 = time.perf_counter()
+        h.passModel(routing_model(problem))
 
-    def decode(col):  # a HiGHS solution as routes, kept when every budget holds
-        col = col.reshape(problem.quality.shape)
-        x = np.where(col.max(axis=1) > 0.5, col.argmax(axis=1), -1).astype(np.int64)
-        return (x, problem.accuracy_of(x)) if problem.is_feasible(x) else None
+        def decode(col):  # a HiGHS solution as routes, kept when every budget holds
+            col = col.reshape(problem.quality.shape)
+            x = np.where(col.max(axis=1) > 0.5, col.argmax(axis=1), -1).astype(np.int64)
+            return (x, problem.accuracy_of(x)) if problem.is_feasible(x) else None
 
-    with run:
         info, seconds = run_highs(h, "the routing MIP", run=run, on_solution=decode)
     timings = {"build": time.perf_counter() - t0 - seconds, "solve": seconds}
     status, limit, raw = status_of(h, info.primal_solution_status == 2, run)

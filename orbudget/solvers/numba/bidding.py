@@ -289,10 +289,7 @@ def solve_rand(problem: BiddingCampaign, opts) -> Result:
     """Rand: ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
     from ...core.validation import as_generator, as_int_seed
 
-    seed = opts.seed if opts.seed is not None else 0
-    if isinstance(seed, np.random.Generator):  # one draw: every candidate R and the final bids share the uniforms
-        seed = as_int_seed(seed)
-    as_generator(seed)  # checks the seed's type before any tuning
+    seed = as_int_seed(opts.seed)  # checked before any tuning; a Generator gives one draw shared by every R tried
 
     def bids(r, ctr):
         return as_bids(as_generator(seed).random(ctr.size) * r)

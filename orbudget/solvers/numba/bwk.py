@@ -216,10 +216,6 @@ class BwKPolicy:
         if arm < 0 and (reward != 0.0 or c.any()):
             raise InvalidProblemError(f"`consumption` and `reward` of the null arm (-1) must be 0; got {reward}, "
                                       f"{c.tolist()}")
-        if (c > self.remaining).any():  # cannot happen while every remaining budget is >= 1; kept as a guard
-            i = int(np.argmax(c > self.remaining))
-            raise InvalidProblemError(f"`consumption` {c[i]} of resource {i} exceeds its remaining budget "
-                                      f"{self.remaining[i]}")
         from ._bwk import learn
 
         learn(self.code(), arm, reward, c, self.counts, self.reward_sum, self.consumption_sum, self.budgets,
@@ -259,11 +255,9 @@ class BwKPolicy:
         k, d, horizon = p.n_arms, p.n_resources, p.horizon
         try:
             loaded = _checked_state(state, k, d, horizon, np.asarray(p.budgets, float))
-            rng = np.random.default_rng()
-            rng.bit_generator.state = self.rng.bit_generator.state
-            if not isinstance(state["rng"], dict) or state["rng"].get("bit_generator") != \
-                    type(self.rng.bit_generator).__name__:
+            if not isinstance(state["rng"], dict):
                 raise InvalidProblemError(f"`rng` must be the state of a {type(self.rng.bit_generator).__name__}")
+            rng = np.random.Generator(type(self.rng.bit_generator)())  # the policy's own kind of bit generator
             try:
                 rng.bit_generator.state = state["rng"]
             except (TypeError, ValueError, KeyError) as exc:
