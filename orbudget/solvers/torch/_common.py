@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 
+from ...core.errors import InvalidProblemError
+
 SMALL_TENSOR = 1 << 16  # elements: below this a tensor operation runs on one thread
 
 
@@ -39,3 +41,30 @@ def cpu_threads(device=None, n: int = 1):
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def as_device(name: str, value):
+    """``None`` (CUDA when there is one, else the CPU), or a device string / ``torch.device`` that exists here;
+    anything else raises InvalidProblemError naming ``name`` (not an AssertionError deep inside torch)."""
+    import torch
+
+    if value is None:
+        return default_device()
+    if not isinstance(value, (str, torch.device)):
+        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r}")
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r} ({exc})") \
+            from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InvalidProblemError(f"`{name}` is {value!r} but CUDA is not available here; use 'cpu' (or None)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise InvalidProblemError(f"`{name}` is {value!r} but there are {torch.cuda.device_count()} CUDA devices")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InvalidProblemError(f"`{name}` is {value!r} but MPS is not available here; use 'cpu' (or None)")
+    elif device.type != "cpu":
+        raise InvalidProblemError(f"`{name}` must be 'cpu' or a CUDA device (or 'mps' where available); got {value!r}")
+    return device

@@ -16,35 +16,11 @@ from ...core.registry import register
 from ...core.result import Limit
 from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.bidding import BiddingCampaign
-from ._common import default_device  # noqa: F401 - re-exported (it lived here before torch/_common.py)
+from ._common import as_device, default_device  # noqa: F401 - default_device re-exported (it lived here before)
 
 CHECKPOINT_KIND = "rlb_nn checkpoint"
 # float64 arrays per (t, b) cell of the T0 training grid: V, D, t, b, target, 2 features, prediction, table, slack
 TRAINING_ARRAYS = 10
-
-
-def as_device(name: str, value):
-    """``None`` (CUDA when there is one, else the CPU), or a device string / ``torch.device`` that exists here;
-    anything else raises InvalidProblemError naming ``name`` (not an AssertionError deep inside torch)."""
-    import torch
-
-    if value is None:
-        return default_device()
-    if not isinstance(value, (str, torch.device)):
-        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r}")
-    try:
-        device = torch.device(value)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r} ({exc})") \
-            from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InvalidProblemError(f"`{name}` is {value!r} but CUDA is not available here; use 'cpu' (or None)")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise InvalidProblemError(f"`{name}` is {value!r} but there are {torch.cuda.device_count()} CUDA devices")
-    elif device.type != "cpu":
-        raise InvalidProblemError(f"`{name}` must be 'cpu' or a CUDA device; got {value!r}")
-    return device
 
 
 def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss=None, zero_at_empty: bool = True,

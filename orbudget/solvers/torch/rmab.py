@@ -37,7 +37,7 @@ from ...core.result import Limit
 from ...core.validation import SeedLike, as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.rmab import CoupledRMAB, require_memory
 from .. import _relu
-from ._common import cpu_threads, default_device  # noqa: F401 - cpu_threads re-exported (it lived here before)
+from ._common import as_device, cpu_threads, default_device  # noqa: F401 - cpu_threads re-exported (it lived here before)
 
 ENUMERATE_UP_TO = 20_000  # feasible actions scored by a forward pass; beyond, the MIP
 
@@ -56,31 +56,6 @@ def _mlp(d_in: int, hidden, dtype):
 def state_dtype(n_states: int):
     """The narrowest unsigned integer dtype that holds states 0..n_states−1 (int8 wrapped at 128 states)."""
     return np.min_scalar_type(max(int(n_states) - 1, 0))
-
-
-def as_device(device):
-    """``options.device``: None (CUDA when available), 'cpu', 'cuda[:i]' or 'mps', checked to exist here."""
-    import torch
-
-    if device is None:
-        return default_device()
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise InvalidProblemError(f"`options.device` must be a torch device such as 'cpu' or 'cuda'; got {device!r}") \
-            from exc
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InvalidProblemError(f"`options.device` is {device!r} but CUDA is not available here; use 'cpu'")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InvalidProblemError(f"`options.device` is {device!r} but this machine has "
-                                      f"{torch.cuda.device_count()} CUDA devices")
-    elif dev.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise InvalidProblemError(f"`options.device` is {device!r} but MPS is not available here; use 'cpu'")
-    elif dev.type != "cpu":
-        raise InvalidProblemError(f"`options.device` must be 'cpu', 'cuda' or 'mps'; got {device!r}")
-    return dev
 
 
 def _int_option(name: str, value, minimum: int) -> int:
@@ -144,7 +119,7 @@ class SequoiaPolicy:
             raise InvalidProblemError("`options.argmax` = 'enumerate' needs a small action set; this one is too large "
                                       "to enumerate (use 'mip' or 'auto')")
         self.argmax_kind = argmax
-        self.device = as_device(device)
+        self.device = as_device("options.device", device)
         self.threads = int(as_scalar("threads", threads, integer=True, minimum=1))
         self.dtype = torch.float32
         self.seed = as_int_seed(seed)
