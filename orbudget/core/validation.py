@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -210,3 +211,28 @@ def check_state(state, *, kind: str, fingerprint: str | None = None, keys=(), fi
     if fingerprint is not None and got is None:
         raise _fail(field, f"a {kind} state carrying the problem's `fingerprint`", "a state without one")
     return state
+
+
+TABLE_MEMORY_LIMIT = 8 * 2**30  # bytes: no single table or record larger than this (nor than half the free memory)
+
+
+def available_memory() -> int:
+    """Bytes of memory the OS reports as available (MemAvailable), or a large number when it cannot tell."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
+
+
+def memory_limit() -> int:
+    """Bytes one table or record of a method may take: ``TABLE_MEMORY_LIMIT`` or half the available memory,
+    whichever is smaller. Every size check (DP tables, value tables, replay buffers, arm records) uses this one rule,
+    before anything is allocated."""
+    return min(TABLE_MEMORY_LIMIT, available_memory() // 2)

@@ -26,12 +26,11 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
-from ..core.validation import as_array, as_generator, as_scalar
+from ..core.validation import as_array, as_generator, as_scalar, memory_limit
 from .base import Problem
 
 BUDGET_FRACTIONS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
 MAX_UNITS = 2**53  # budgets and episode lengths above this are not exact in the float64 statistics
-LOG_LIMIT = 8 * 2**30  # bytes the synthetic generator may allocate for its draws
 DRAW_BYTES = 96  # float64/int64 arrays per synthetic draw while generating (normals, price, logit, CTR, click, ...)
 # Lin's base bid b0 as tuned by the official code (read from its shipped pickles; reference §2), c0 = 1/32 .. 1/2
 OFFICIAL_LIN_BASE_BIDS = {"1458": (45, 60, 85, 130, 240), "2997": (10, 15, 20, 85, 130), "3358": (30, 45, 70, 90, 265)}
@@ -257,10 +256,10 @@ class BiddingCampaign(Problem):
         n_train = as_scalar("n_train", n_train, integer=True, minimum=1)
         n_test = as_scalar("n_test", n_test, integer=True, minimum=1)
         for field, n in (("n_test", n_test), ("n_train", n_train)):
-            need = DRAW_BYTES * float(n)
-            if need > LOG_LIMIT:
+            need, limit = DRAW_BYTES * float(n), memory_limit()
+            if need > limit:
                 raise InvalidProblemError(f"`{field}` {n} is too large: its draws need {need / 2**30:.1f} GiB (limit "
-                                          f"{LOG_LIMIT / 2**30:.0f} GiB)")
+                                          f"{limit / 2**30:.1f} GiB)")
         train_ctr, train_price = draw(n_train)
         test_ctr, test_price = draw(n_test)
         counts = np.bincount(train_price, minlength=max_bid + 1).astype(float)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -18,12 +17,11 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
-from ..core.validation import as_array, as_bool, as_generator, as_scalar, is_integral
+from ..core.validation import TABLE_MEMORY_LIMIT, as_array, as_bool, as_generator, as_scalar, is_integral, memory_limit
 from .base import Problem
 
 FLOAT_BUDGET_TOL = 1e-9  # relative to the budget, when costs or budget are not whole numbers (see is_feasible)
 INT64_MAX = 2**63 - 1
-TABLE_MEMORY_LIMIT = 8 * 2**30  # bytes: no DP or value table larger than this (nor than half the free memory)
 
 
 def exact_total(values):
@@ -101,25 +99,10 @@ def float_at_most(q) -> float:
     return f
 
 
-def available_memory() -> int:
-    """Bytes of memory the OS reports as available (MemAvailable), or a large number when it cannot tell."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 2**62
-
-
 def check_table_size(field: str, nbytes: int, what: str, hint: str = "") -> None:
     """Refuse (InvalidProblemError naming ``field``) a table of ``nbytes`` larger than ``TABLE_MEMORY_LIMIT`` or
     half the available memory, before anything is allocated: a clear message instead of a MemoryError."""
-    limit = min(TABLE_MEMORY_LIMIT, available_memory() // 2)
+    limit = memory_limit()
     if nbytes > limit:
         raise InvalidProblemError(
             f"`{field}` is too large: {what} would need {_size(nbytes)}, more than the {_size(limit)} allowed "

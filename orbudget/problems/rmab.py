@@ -39,20 +39,10 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind, values_equal
-from ..core.validation import as_array, as_bool, as_generator, as_scalar
+from ..core.validation import as_array, as_bool, as_generator, as_scalar, memory_limit
 from .base import Problem
 
 ENUMERATION_LIMIT = 200_000  # feasible actions enumerated at most (beyond: the MIP)
-
-
-def memory_limit() -> int:
-    """Bytes one array of a method may take: half of this machine's physical memory (8 GiB when unknown)."""
-    try:
-        import os
-
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 2
-    except (AttributeError, ValueError, OSError):
-        return 8 * 2**30
 
 
 def _gib(nbytes: int) -> str:
@@ -66,7 +56,7 @@ def require_memory(field: str, nbytes: int, what: str) -> None:
     limit = memory_limit()
     if nbytes > limit:
         raise InvalidProblemError(f"`{field}` is too large: {what} needs {_gib(nbytes)} of memory, more than the "
-                                  f"{_gib(limit)} allowed (half of this machine's memory)")
+                                  f"{_gib(limit)} allowed (min of 8 GiB and half the available memory)")
 
 
 # -- constraint families ---------------------------------------------------------------------------------------

@@ -18,11 +18,10 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...core.validation import as_choice, as_scalar
+from ...core.validation import as_choice, as_scalar, memory_limit
 from ...problems.bidding import BiddingCampaign
 
 GRID_POINTS = 4096
-TABLE_LIMIT = 8 * 2**30  # bytes: a DP value table larger than this is refused with the size it would need
 _NO_TABLE = np.zeros((1, 1))
 _BID_CEILING = 2.0**62  # bids are capped at min(b, δmax) in the replay; this only keeps the int64 cast exact
 
@@ -37,13 +36,15 @@ def as_bids(values) -> np.ndarray:
 
 def check_table_size(problem: BiddingCampaign, method: str, cells: float, *, bytes_per_cell: int = 8,
                      horizon_field: str = "episode_length", horizon: int | None = None) -> None:
-    """Refuse a DP whose tables (``cells`` entries of ``bytes_per_cell`` bytes) would need more than TABLE_LIMIT."""
+    """Refuse a DP whose tables (``cells`` entries of ``bytes_per_cell`` bytes) would need more than
+    :func:`~orbudget.core.validation.memory_limit`."""
     need = float(cells) * bytes_per_cell
-    if need > TABLE_LIMIT:
+    limit = memory_limit()
+    if need > limit:
         horizon = problem.episode_length if horizon is None else horizon
         raise InvalidProblemError(
             f"`budget` {problem.budget} with `{horizon_field}` {horizon} is too large for {method!r}: its value tables "
-            f"need {need / 2**30:.1f} GiB (limit {TABLE_LIMIT / 2**30:.0f} GiB); use 'rlb_nn' (a short `horizon0`), "
+            f"need {need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB); use 'rlb_nn' (a short `horizon0`), "
             "'lin' or 'dual_pacing', which need no T×B table")
 
 

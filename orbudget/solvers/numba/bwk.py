@@ -30,7 +30,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...core.validation import SeedLike, as_array, as_choice, as_scalar, check_state, fingerprint
+from ...core.validation import SeedLike, as_array, as_choice, as_scalar, check_state, fingerprint, memory_limit
 from ...problems.bwk import CHUNK, BanditsWithKnapsacks, split_seed
 
 CODES = {"primal_dual": 0, "lagrange": 1, "best_of_both": 2, "ucb": 3}
@@ -44,7 +44,6 @@ METHOD_OPTIONS = {
     "ucb_bwk": ("confidence", "resolve_every"),
     "explore_first": ("confidence", "explore_rounds"),
 }
-ARMS_LIMIT = 8 * 2**30  # bytes: solve() keeps the arm of every round (8 bytes each); beyond this it refuses
 KINDS = {"bernoulli": 0, "bounded": 1, "adversarial": 2}
 _EMPTY_R = np.zeros((1, 1))
 _EMPTY_C = np.zeros((1, 1, 1))
@@ -405,10 +404,11 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
     from ...core.validation import as_bool
 
     benchmark = as_bool("options.benchmark", params.pop("benchmark", True))
-    need = 8 * problem.horizon
-    if need > ARMS_LIMIT:
+    need = 8 * problem.horizon  # solve() keeps the arm of every round
+    limit = memory_limit()
+    if need > limit:
         raise InvalidProblemError(f"`horizon` {problem.horizon} is too large for {method!r}: the arm of every round "
-                                  f"needs {need / 2**30:.1f} GiB (limit {ARMS_LIMIT / 2**30:.0f} GiB); play it step by "
+                                  f"needs {need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB); play it step by "
                                   "step with BwKPolicy instead")
     policy_rng, env_rng = split_seed(check_seed(opts.seed))
     policy = BwKPolicy(problem, method, seed=policy_rng, **params)

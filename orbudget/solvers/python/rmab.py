@@ -28,8 +28,8 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import module_available, register
 from ...core.result import Limit, Result, Status
-from ...core.validation import as_choice, as_scalar, split_seed
-from ...problems.rmab import ENUMERATION_LIMIT, Budget, CoupledRMAB, PathConstraint, memory_limit, require_memory
+from ...core.validation import as_choice, as_scalar, memory_limit, split_seed
+from ...problems.rmab import ENUMERATION_LIMIT, Budget, CoupledRMAB, PathConstraint, require_memory
 
 ORACLES = ("auto", "highs", "cpsat", "enumerate")
 EXACT_DP_LIMIT = 20_000_000  # S^J · |C| table entries

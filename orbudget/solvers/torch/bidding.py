@@ -14,7 +14,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit
-from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint
+from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint, memory_limit
 from ...problems.bidding import BiddingCampaign
 from ._common import as_device, default_device  # noqa: F401 - default_device re-exported (it lived here before)
 
@@ -44,11 +44,10 @@ def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss
     pmfs = np.array(as_array("market_price", np.atleast_2d(market_price), ndim=2, nonnegative=True))  # writable
     thetas = np.array(as_array("ctr_mean", np.atleast_1d(ctr_mean), shape=(pmfs.shape[0],), low=0.0, high=1.0))
     need = float(pmfs.shape[0]) * horizon * (budget + 1) * torch.tensor([], dtype=dtype).element_size()
-    from ..numba.bidding import TABLE_LIMIT
-
-    if need > TABLE_LIMIT:
+    limit = memory_limit()
+    if need > limit:
         raise InvalidProblemError(f"`budget` {budget} with `horizon` {horizon} for {pmfs.shape[0]} campaigns needs "
-                                  f"{need / 2**30:.1f} GiB of value tables (limit {TABLE_LIMIT / 2**30:.0f} GiB)")
+                                  f"{need / 2**30:.1f} GiB of value tables (limit {limit / 2**30:.1f} GiB)")
     m = torch.as_tensor(pmfs, dtype=dtype, device=device)
     theta = torch.as_tensor(thetas, dtype=dtype, device=device)
     n_camp, width = m.shape
