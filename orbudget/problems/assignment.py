@@ -23,6 +23,7 @@ import numpy as np
 from ..core.errors import InvalidProblemError
 from ..core.validation import as_array, as_bool, as_generator, as_scalar, is_integral
 from .base import Problem
+from .knapsack import INT64_MAX, exact_total
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -89,7 +90,7 @@ class BudgetedAssignment(Problem):
         """Total cost: an int for whole-number costs (exact), else the correctly rounded float of the exact sum."""
         x = self.check_assignment(x)
         picked = self.costs[np.arange(self.n_groups), x]
-        return int(sum(int(v) for v in picked)) if picked.dtype.kind == "i" else math.fsum(picked)
+        return int(picked.sum()) if picked.dtype.kind == "i" else math.fsum(picked)  # int totals fit int64
 
     def exact_cost(self, x) -> Fraction:
         """Total cost in exact rational arithmetic (each float cost is the binary fraction it holds)."""
@@ -158,8 +159,6 @@ class BudgetedAssignment(Problem):
         return cls(costs=costs, budget=budget, loss=_QuadraticLoss(a, m), exact=False, name=f"quadratic N={n} K={k}")
 
 
-INT64_MAX = 2**63 - 1
-
 
 def _exact_costs(raw) -> np.ndarray:
     """``costs`` checked, as int64 when they are whole numbers whose every total fits in int64 (exact integer sums),
@@ -203,11 +202,8 @@ def _exact_scalar(name: str, value) -> Fraction:
 
 
 def _exact_total(values) -> Fraction:
-    """Σ values in exact arithmetic (ints as ints, floats as the binary fractions they hold)."""
-    values = np.asarray(values)
-    if values.dtype.kind in "iu":
-        return Fraction(sum(int(v) for v in values.ravel()))
-    return sum((Fraction(float(v)) for v in values.ravel()), Fraction(0))
+    """Σ values in exact arithmetic, as a Fraction (:func:`~orbudget.problems.knapsack.exact_total`)."""
+    return Fraction(exact_total(values))
 
 
 def assignment_matrix(x, n_options: int):
