@@ -520,35 +520,36 @@ def sweep(fn: Callable, grid: Mapping[str, Iterable] | Iterable[Mapping], *, see
                 matches = by_old.get(old_key, [])
                 if len(matches) == 1 and _exact_in_legacy_key(matches[0]):
                     done.setdefault(point_key(matches[0]), rec)
-    todo = [p for p in points if point_key(p) not in done]
+    keys = [point_key(p) for p in points]  # each point hashed once (a full SHA-256 of its content)
+    todo = [(p, k) for p, k in zip(points, keys) if k not in done]
     bar = _progress(len(todo), progress, "sweep", on_result, unit="points")
     pool, owned = make_executor(executor)
     fresh: dict[str, dict] = {}
     futures: list = []
-    params: dict[int, dict] = {}
+    params: dict[int, tuple[dict, str]] = {}  # future -> (point, its key)
 
     def record(f, rec):
-        rec["_key"] = point_key(params[id(f)])
+        rec["_key"] = params[id(f)][1]
         fresh[rec["_key"]] = rec
         if path is not None:
             _append(path, rec)
-        return bar.step(point=params[id(f)], record=rec)
+        return bar.step(point=params[id(f)][0], record=rec)
 
     interrupted = False
     try:
-        for p in todo:
+        for p, k in todo:
             try:
                 futures.append(pool.submit(_run_point, fn, p, method))
             except Exception as exc:  # pickling a lambda for a process pool, for example
                 raise InvalidProblemError(f"could not send the sweep function to the executor ({exc}); use a "
                                           "module-level function, or executor='serial'") from exc
-            params[id(futures[-1])] = p
+            params[id(futures[-1])] = (p, k)
         for f in _as_completed(futures):
             try:
                 rec = f.result()
             except Exception as exc:  # the executor itself failed (a worker died, pickling): report, keep going
                 hint = "; use a module-level function, or executor='serial'" if "pickl" in str(exc).lower() else ""
-                rec = {**_plain(params[id(f)]), "error": f"{type(exc).__name__}: {exc}{hint}"}
+                rec = {**_plain(params[id(f)][0]), "error": f"{type(exc).__name__}: {exc}{hint}"}
             if record(f, rec):  # on_result asked to stop
                 interrupted = True
                 break
@@ -557,7 +558,7 @@ def sweep(fn: Callable, grid: Mapping[str, Iterable] | Iterable[Mapping], *, see
         # ones, and stop; running the sweep again resumes from the file
         interrupted = True
         for f in futures:
-            if point_key(params[id(f)]) not in fresh and _finished(f):
+            if params[id(f)][1] not in fresh and _finished(f):
                 record(f, f.result())
         raise
     finally:
@@ -567,8 +568,7 @@ def sweep(fn: Callable, grid: Mapping[str, Iterable] | Iterable[Mapping], *, see
         elif owned:
             pool.shutdown(wait=True)
     records = []
-    for p in points:
-        k = point_key(p)
+    for k in keys:
         if k not in fresh and k not in done:  # stopped early by on_result: not run
             continue
         rec = dict(fresh.get(k) or done[k])
