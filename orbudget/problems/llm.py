@@ -29,6 +29,7 @@ the exact accuracy numerics, and the step-by-step :class:`AdaptiveSampler`; it i
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -47,8 +48,8 @@ from ..core.validation import (
     as_generator,
     as_probabilities,
     as_scalar,
-    canonical_digest,
     check_state,
+    fingerprint,
     is_integral,
 )
 from .base import Problem
@@ -174,6 +175,14 @@ def _budget(value, costs_integral: bool):
 
 
 # -- sample allocation ------------------------------------------------------------------------------------------------
+
+
+def over_budget(spent, cap) -> bool:
+    """The one budget rule of this family: exact for whole numbers, else a relative slack of
+    ``FLOAT_BUDGET_TOL·max(1, |cap|)`` (used by ``is_feasible`` and ``infeasibility_reason`` alike)."""
+    if isinstance(spent, int) and isinstance(cap, int):
+        return spent > cap
+    return spent > cap + FLOAT_BUDGET_TOL * max(1.0, abs(cap))
 
 @register_kind
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -331,14 +340,11 @@ class SampleAllocation(Problem):
         return int(total) if np.asarray(total).dtype.kind == "i" else float(total)
 
     def is_feasible(self, x) -> bool:
-        cost = self.cost_of(x)
-        if isinstance(cost, int) and isinstance(self.budget, int):
-            return cost <= self.budget
-        return cost <= self.budget + FLOAT_BUDGET_TOL * max(1.0, abs(self.budget))
+        return not over_budget(self.cost_of(x), self.budget)
 
     def infeasibility_reason(self) -> str | None:
-        low = (self.costs_per_sample * self.min_samples).sum()
-        if low > self.budget + (0 if isinstance(self.budget, int) else FLOAT_BUDGET_TOL * max(1.0, self.budget)):
+        low = self.cost_of(self.min_samples)
+        if over_budget(low, self.budget):
             return f"budget {self.budget} is below the cost of min_samples for every question, {low}"
         return None
 
@@ -353,10 +359,8 @@ class SampleAllocation(Problem):
         return MultipleChoiceKnapsack(values=values, costs=costs, budget=self.budget, available=available)
 
     def with_budget(self, budget) -> SampleAllocation:
-        d = self.to_dict()
-        d.pop("kind")
-        d["budget"] = budget
-        return SampleAllocation(**d)
+        """The same problem with another budget (validated again)."""
+        return dataclasses.replace(self, budget=budget)
 
     # -- generators and loaders -------------------------------------------------------------------------------------
     @classmethod
@@ -570,26 +574,20 @@ class ModelRouting(Problem):
         checks = [(self.cost_of(x), self.budget)]
         if self.has_task_budgets:
             checks += list(zip(self.task_costs_of(x).tolist(), self.task_budgets.tolist()))
-        for spent, cap in checks:
-            if isinstance(spent, int) and isinstance(cap, int):
-                if spent > cap:
-                    return False
-            elif spent > cap + FLOAT_BUDGET_TOL * max(1.0, abs(cap)):
-                return False
-        return True
+        return not any(over_budget(spent, cap) for spent, cap in checks)
 
     def infeasibility_reason(self) -> str | None:
         if self.allow_skip:
             return None
         x = self.cheapest
         low = self.cost_of(x)
-        tol = 0 if isinstance(low, int) and isinstance(self.budget, int) else FLOAT_BUDGET_TOL * max(1.0, self.budget)
-        if low > self.budget + tol:
+        if over_budget(low, self.budget):
             return f"budget {self.budget} is below the cheapest routing, {low}"
         if self.has_task_budgets:
             spent = self.task_costs_of(x)
-            over = np.flatnonzero(spent > self.task_budgets * (1 + FLOAT_BUDGET_TOL))
-            if over.size:
+            over = [j for j, (s, cap) in enumerate(zip(spent.tolist(), self.task_budgets.tolist()))
+                    if over_budget(s, cap)]  # the same rule as is_feasible
+            if over:
                 j = over[0]
                 return f"task {j}'s budget {self.task_budgets[j]} is below its cheapest routing, {spent[j]}"
         return None
@@ -663,10 +661,8 @@ class ModelRouting(Problem):
         return a.copy() if self.allow_skip else np.where(a >= 0, a, self.cheapest)
 
     def with_budget(self, budget) -> ModelRouting:
-        d = self.to_dict()
-        d.pop("kind")
-        d["budget"] = budget
-        return ModelRouting(**d)
+        """The same problem with another budget (validated again)."""
+        return dataclasses.replace(self, budget=budget)
 
     def always(self, model: int) -> np.ndarray:
         """Routes sending every query to ``model``."""
@@ -1038,7 +1034,7 @@ class AdaptiveSampler:
                 "threshold": self.threshold, "step": self.step}
 
     def state_dict(self) -> dict:
-        state = {"kind": self.KIND, "fingerprint": canonical_digest(self._config())[:16],
+        state = {"kind": self.KIND, "fingerprint": fingerprint(self._config()),
                  "samples": self.samples.copy(), "spent": self.spent,
                  "pending": None if self.pending is None else self.pending.copy()}
         if self.objective == "pass_at_k":
@@ -1049,7 +1045,7 @@ class AdaptiveSampler:
 
     def load_state_dict(self, state: dict) -> None:
         key = "successes" if self.objective == "pass_at_k" else "answer_counts"
-        check_state(state, kind=self.KIND, fingerprint=canonical_digest(self._config())[:16],
+        check_state(state, kind=self.KIND, fingerprint=fingerprint(self._config()),
                     keys=("samples", "spent", "pending", key))
         self.samples = np.array(state["samples"], np.int64)
         self.spent = float(state["spent"])
