@@ -10,7 +10,7 @@ import numpy as np
 from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...problems.knapsack import MultipleChoiceKnapsack, exact_total
+from ...problems.knapsack import MultipleChoiceKnapsack, exact_dot, exact_number, exact_total
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, no_exact, via_knapsack
 
@@ -152,17 +152,13 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
 
 
 def _core_rollout_supports(problem: RolloutAllocation):
-    """The knapsack's costs alone decide (as in ``to_knapsack``, values left at zero): building its value table
-    here too would build it twice per solve (issue 15)."""
-    if problem.unit_costs:
-        return None
-    top = problem.useful_max()
-    n_levels = np.arange(problem.min_rollouts, top + 1, dtype=np.int64)
-    available = n_levels[None, :] <= np.maximum(problem.prompt_caps(), problem.min_rollouts)[:, None]
-    costs = problem.costs_per_rollout[:, None] * np.where(available, n_levels[None, :], problem.min_rollouts)
-    return _core_supports(MultipleChoiceKnapsack(values=np.zeros(costs.shape), costs=costs,
-                                                 budget=problem.total_rollouts, exact=False,
-                                                 available=None if available.all() else available))
+    """As :func:`_core_supports` on the equivalent knapsack, from the costs alone: a prompt's dearest usable option
+    is its cap times its cost, so the total is one exact dot product (no knapsack, no value table built here)."""
+    c = problem.costs_per_rollout
+    if problem.unit_costs or c.dtype.kind != "i" or not isinstance(exact_number(problem.total_rollouts), int):
+        return None  # unit costs never come near the limit; real costs go through `scale` as for the knapsack
+    total = exact_dot(c, np.maximum(problem.prompt_caps(), problem.min_rollouts))
+    return _too_large(total) if total > TOTAL_COST_LIMIT else None
 
 
 register(RolloutAllocation, "core", backend="numba", priority=15, supports=_core_rollout_supports,
