@@ -47,7 +47,7 @@ import sys
 import threading
 import time
 
-from .result import Limit, relative_gap
+from .result import Limit, better, relative_gap
 
 CALLBACK_STOP_MESSAGE = "stopped by callback"
 INFO_KEYS = ("method", "iteration", "total", "unit", "elapsed", "objective", "incumbent", "bound", "gap")
@@ -151,7 +151,7 @@ class Run:
         """A feasible decision with its objective: kept in ``opts.incumbent`` (``x`` is copied) and shown."""
         objective = float(objective)
         with self._lock:
-            if self.objective is None or (objective < self.objective if self.minimize else objective > self.objective):
+            if better(objective, self.objective, self.minimize):
                 self.objective = objective
             if self.incumbent is not None:
                 self.incumbent.offer(x, objective, **stats)
@@ -186,8 +186,7 @@ class Run:
             self.iteration += int(n)
             if objective is not None and math.isfinite(float(objective)):
                 objective = float(objective)
-                if self.objective is None or (objective < self.objective if self.minimize
-                                              else objective > self.objective):
+                if better(objective, self.objective, self.minimize):
                     self.objective = objective
             self.set_bound(bound)
             self._display(n)

@@ -75,6 +75,11 @@ class SolverSpec:
     def reason_unsupported(self, problem) -> str | None:
         return None if self.supports is None else self.supports(problem)
 
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        """The standard keywords ``solve`` lets through to this adapter (all of them while it declares none)."""
+        return STANDARD_KEYWORDS if self.honours is None else self.honours
+
     def is_preferred(self, problem) -> bool:
         return self.reason_unsupported(problem) is None and (self.preferred is None or self.preferred(problem))
 
@@ -147,7 +152,7 @@ def honoured(problem, method: str | None, backend: str | None = None, **keywords
     keywords are never filtered this way: ``solve`` refuses them by name.
     """
     spec = pick(problem, method, backend)
-    accepted = STANDARD_KEYWORDS if spec.honours is None else spec.honours
+    accepted = spec.accepted
     return {k: v for k, v in keywords.items() if k in accepted}
 
 

@@ -43,6 +43,11 @@ _FIELDS = (
 )
 
 
+def better(new: float, old: float | None, minimize: bool) -> bool:
+    """Whether objective ``new`` improves on ``old`` (``None``: nothing yet), for a loss when ``minimize``."""
+    return old is None or (new < old if minimize else new > old)
+
+
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
     """``|bound - objective| / max(|objective|, 1e-9)``, or ``None`` when either is missing."""
     if objective is None or bound is None or not math.isfinite(bound):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InvalidProblemError
 from .registry import STANDARD_KEYWORDS, pick
-from .result import Limit, Result, Status
+from .result import Limit, Result, Status, better
 from .validation import Callback, SeedLike, as_scalar
 
 
@@ -29,16 +29,16 @@ class Incumbent:
 
     __slots__ = ("x", "objective", "bound", "stats", "minimize")
 
-    def __init__(self, minimize: bool = False):
+    def __init__(self):
         self.x = None
         self.objective = None
         self.bound = None
         self.stats: dict = {}
-        self.minimize = minimize
+        self.minimize = False  # set by an adapter (or its Run) whose objective is a loss
 
     def offer(self, x, objective: float, **stats) -> None:
         objective = float(objective)
-        if self.objective is None or (objective < self.objective if self.minimize else objective > self.objective):
+        if better(objective, self.objective, self.minimize):
             self.x = np.array(x, copy=True)
             self.objective, self.stats = objective, dict(stats)
 
@@ -161,7 +161,7 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
     spec = pick(problem, method, backend)
     given = {"time_limit": time_limit, "rel_gap": rel_gap, "threads": threads, "warm_start": warm_start,
              "callback": callback, "progress": progress, "seed": seed}
-    honours = spec.honours if spec.honours is not None else STANDARD_KEYWORDS  # undeclared: not checked
+    honours = spec.accepted  # undeclared: not checked
     for key in STANDARD_KEYWORDS:
         value = given[key]
         if (bool(value) if key == "progress" else value is not None) and key not in honours:
