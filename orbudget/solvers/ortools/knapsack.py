@@ -157,15 +157,10 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no choice of one option per group meets the budget" if status is Status.INFEASIBLE else raw
         return Result(status=status, limit=limit, timings=timings, message=f"{msg} (CP-SAT: {raw})")
-    x = np.zeros(n, np.int64)
-    for (i, j), v in y.items():
-        if solver.boolean_value(v):
-            x[i] = j
+    x, objective = decode(solver)  # the solver answers boolean_value like a solution callback
     if scaled and status is Status.OPTIMAL:
         status = Status.FEASIBLE
-    objective = problem.value_of(x)
-    return Result(status=status, limit=limit, x=x, objective=objective,
-                  bound=None if scaled else float(solver.best_objective_bound) / scale + n / (2 * scale),
+    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound_of(solver.best_objective_bound),
                   stats={"cost": problem.cost_of(x), "branches": int(solver.num_branches)}, timings=timings,
                   message=f"CP-SAT: {raw}")
 

@@ -20,7 +20,8 @@ def hull_increments(problem: MultipleChoiceKnapsack):
     """Per group, the upper convex hull of its undominated (cost, value) points, cheapest first.
 
     Options whose cost alone exceeds the budget are left out (no feasible choice uses them). Returns
-    ``(start, steps)``: ``start[i]`` the cheapest undominated option, and ``steps`` a list of
+    ``(start, steps, (exact, den))``, the last from ``problem.exact_costs()`` (built once, for the caller too):
+    ``start[i]`` the cheapest undominated option, and ``steps`` a list of
     ``(slope, group, to_option, d_cost, d_value, d_cost_exact)`` sorted by slope descending (ties: group, then
     order); ``d_cost_exact`` is a Python int in units of ``1/den`` (see ``problem.exact_costs()``).
     """
@@ -28,7 +29,7 @@ def hull_increments(problem: MultipleChoiceKnapsack):
 
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
     costs = np.ascontiguousarray(problem.costs)  # int64, or float64: compared as given, never rounded
-    exact, _ = problem.exact_costs()
+    exact, den = problem.exact_costs()
     keep = prune_dominated(values, costs, np.ascontiguousarray(problem.affordable()), False)
     start = np.zeros(problem.n_groups, np.int64)
     steps = []
@@ -53,14 +54,13 @@ def hull_increments(problem: MultipleChoiceKnapsack):
             dc = dc if dc > 0 else float(dc_exact)  # floats equal above 2^53: keep a positive step
             steps.append((dv / dc, i, order, b, dc, dv, dc_exact))
     steps.sort(key=lambda s: (-s[0], s[1], s[2]))
-    return start, [(s[0], s[1], s[3], s[4], s[5], s[6]) for s in steps]
+    return start, [(s[0], s[1], s[3], s[4], s[5], s[6]) for s in steps], (exact, den)
 
 
 def _lp_and_greedy(problem: MultipleChoiceKnapsack):
     """The LP relaxation (floats: it is a bound) and the greedy choice (exact integers: it must fit)."""
-    start, steps = hull_increments(problem)
+    start, steps, (exact, den) = hull_increments(problem)
     groups = np.arange(problem.n_groups)
-    exact, den = problem.exact_costs()
     _, high = problem.spend_window()
     left_greedy = math.floor(high * den) - sum(exact[i][j] for i, j in enumerate(start.tolist()))
     base_cost = float(exact_total(problem.costs[groups, start]))
