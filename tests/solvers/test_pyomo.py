@@ -512,3 +512,14 @@ def test_largest_reachable_with_huge_whole_costs_uses_no_budget_sized_bitset():
     assert largest_reachable(np.array([[1, 2], [4, 8]]), 2**27 + 5) == 10
     with pytest.raises(ob.InvalidProblemError, match="`budget`"):
         largest_reachable(costs, 10**17)
+
+
+def test_assignment_mip_keeps_a_zero_budget_against_tiny_costs():
+    # found by the assignment fuzz: with budget 0 the solver's 1e-9 tolerance admitted an option costing 1e-12
+    from orbudget.problems.assignment import _LinearLoss
+
+    proxy = np.array([[0.0, -1.0, -1.0]])
+    p = ob.BudgetedAssignment(costs=np.array([[0.0, 0.0, 1e-12]]), budget=0.0, loss=_LinearLoss(proxy), exact=False,
+                              proxy=proxy, separable_loss=True)
+    r = ob.solve(p, method="mip", backend="pyomo")
+    assert r.status is ob.Status.OPTIMAL and r.x.tolist() == [1] and p.is_feasible(r.x)

@@ -27,7 +27,8 @@ def largest_reachable(costs: np.ndarray, budget: int) -> int:
     for row in costs.tolist():
         new = 0
         for c in set(row):
-            new |= reach << int(c)
+            if int(c) <= budget:  # a dearer option never fits (and shifting by it would build a huge int)
+                new |= reach << int(c)
         reach = new & mask
         if not reach:
             raise InvalidProblemError(f"`budget` {budget} is below the cheapest assignment")
@@ -75,13 +76,17 @@ def build_assignment(problem: BudgetedAssignment):
     m.one_option = pyo.Constraint(m.groups, rule=lambda m, i: sum(m.x[i, j] for j in m.options) == 1)
     whole_costs = problem.costs.dtype.kind == "i"
     cost = (lambda i, j: int(problem.costs[i, j])) if whole_costs else (lambda i, j: float(problem.costs[i, j]))
-    spend = sum(cost(i, j) * m.x[i, j] for i in range(n) for j in range(k))
-    target = None
-    if problem.exact:
-        target = largest_reachable(problem.costs, int(np.floor(problem.budget)))
-        m.budget = pyo.Constraint(expr=spend == target)
-    else:
-        m.budget = pyo.Constraint(expr=spend <= float(problem.budget))
+    # options dearer than the whole budget are fixed off (with a budget of 0, a cost of 1e-12 sat inside the
+    # solver's 1e-9 tolerance, and a cost of 1e18 broke its numerics); the row is in budget units for real costs or
+    # totals past 2^53 (the solver's absolute tolerance becomes relative, as in the HiGHS knapsack adapter)
+    for i, j in zip(*np.nonzero(problem.costs > problem.budget)):
+        m.x[int(i), int(j)].fix(0)
+    usable = [(i, j) for i in range(n) for j in range(k) if problem.costs[i, j] <= problem.budget]
+    target = largest_reachable(problem.costs, int(np.floor(problem.budget))) if problem.exact else None
+    cap = target if problem.exact else problem.budget
+    scale = 1.0 if (whole_costs and float(cap) <= 2.0**53) or cap <= 0 else float(cap)
+    spend = sum(cost(i, j) / scale * m.x[i, j] for i, j in usable)
+    m.budget = pyo.Constraint(expr=(spend == cap / scale) if problem.exact else (spend <= float(cap) / scale))
     m.loss = pyo.Objective(expr=sum(float(proxy[i, j]) * m.x[i, j] for i in range(n) for j in range(k)),
                            sense=pyo.minimize)
     keys = [(i, j) for i in range(n) for j in range(k)]

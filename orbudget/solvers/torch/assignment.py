@@ -61,31 +61,28 @@ class CostUnits:
         g = g or 1
         exact = [[a // g for a in row] for row in num]  # Σ c ≤ B ⇔ Σ exact ≤ B·D/g
         self.exact_units_table = exact
-        self.scale = None
         if scale is not None:
             s = Fraction(as_scalar("options.scale", scale, minimum=0.0, strict_minimum=True))
             # grid of 1/s cost units: ⌈c·s⌉ and ⌊B·s⌋, in integers
             units = [[-((-a * s.numerator) // (den * s.denominator)) for a in row] for row in num]
-            self.scale = float(s)
-            self._build(units, math.floor(problem.exact_budget * s), "grid", exact_possible=False)
+            self._build(units, math.floor(problem.exact_budget * s), "grid")
             return
-        self._build(exact, math.floor(budget / g), "exact", exact_possible=(budget / g).denominator == 1)
+        self._build(exact, math.floor(budget / g), "exact")
         if n * (self.budget + 1) > DP_CELLS:
             if self._sparse_ok():
                 self.mode = "sparse"
             else:  # a grid of `target` units across the (capped) budget, rounded up: ⌈u·target/budget⌉
                 target = max(1, DP_CELLS // n - 1)
                 units = [[-((-a * target) // self.budget) for a in row] for row in exact]
-                self._build(units, target, "grid", exact_possible=False)
+                self._build(units, target, "grid")
 
-    def _build(self, units, cap: int, mode: str, exact_possible: bool) -> None:
+    def _build(self, units, cap: int, mode: str) -> None:
         avail = np.array([[a <= cap for a in row] for row in units], dtype=np.bool_)
         reach = sum(max(a for a in row if a <= cap) for row in units) if avail.any(axis=1).all() else -1
         if reach < 0:  # no option of some group fits (only possible on a rounded-up grid)
             cap_eff = max(cap, 0)
         else:
             cap_eff = min(cap, reach)
-        self.exact_possible = exact_possible and reach >= 0 and cap <= reach
         self.budget = int(max(cap_eff, 0))
         self.available = avail
         # int64 for the kernel; Python ints (object) while the budget is beyond int64, for the sparse DP only
@@ -117,17 +114,11 @@ class CostUnits:
         exactly, else the largest reachable total below it (``None`` on a grid, where exactness is not decided)."""
         if not self.exact_units:
             return None
-        if not hasattr(self, "_target"):
-            # when B·D/g is not whole (or B is above every total) the capped budget already lies below B
-            if self.exact_possible and self._reachable(self.budget):
-                self._target = self.budget
-            else:
-                self._target = self._largest_reachable(self.budget)
+        if not hasattr(self, "_target"):  # the capped budget lies below B when B·D/g is not whole or above every total
+            self._target = self._largest_reachable(self.budget)
         return self._target
 
-    def _reachable_set(self):
-        if self.mode == "sparse":
-            return None
+    def _reachable_set(self):  # dense modes only: the sparse mode keeps its totals in _totals
         reach = np.zeros(self.budget + 1, dtype=np.bool_)
         reach[0] = True
         for i, row in enumerate(self.units):
@@ -137,13 +128,6 @@ class CostUnits:
                     new[a:] |= reach[: self.budget + 1 - a]
             reach = new
         return reach
-
-    def _reachable(self, total: int) -> bool:
-        if self.mode == "sparse":
-            return total in self._totals
-        if not hasattr(self, "_reach"):
-            self._reach = self._reachable_set()
-        return bool(self._reach[total])
 
     def _largest_reachable(self, cap: int) -> int:
         if self.mode == "sparse":
@@ -527,10 +511,7 @@ def solve_evolutionary(problem: BudgetedAssignment, opts) -> Result:
         first = solve_uniform(problem, opts)
     if not first.ok:
         return first
-    exact_costs = [[Fraction(c) for c in row] for row in problem.costs.tolist()]  # ints and floats, exactly
-
-    def total(x):
-        return sum((exact_costs[i][j] for i, j in enumerate(x)), Fraction(0))
+    total = problem.exact_cost  # Σ costs of an assignment, exactly
     order = np.argsort(problem.costs, axis=1, kind="stable")  # options by cost, per group
     rank = np.argsort(order, axis=1)
     parent = np.asarray(first.x, np.int64)
