@@ -68,3 +68,19 @@ def as_device(name: str, value):
     elif device.type != "cpu":
         raise InvalidProblemError(f"`{name}` must be 'cpu' or a CUDA device (or 'mps' where available); got {value!r}")
     return device
+
+
+def read_checkpoint(path, *, device, kind: str, fingerprint: str, keys: tuple, weights_only: bool, what: str) -> dict:
+    """A checkpoint file of ``kind`` for the problem with ``fingerprint``, loaded onto ``device`` and checked to hold
+    ``keys``: a file torch cannot read, or one of another kind or problem, raises InvalidProblemError naming
+    `checkpoint` (``what`` names the method, with its article), never an unpickling traceback."""
+    import torch
+
+    from ...core.validation import check_state
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=weights_only)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is not a checkpoint
+        raise InvalidProblemError(f"`checkpoint` {str(path)!r} is not {what} checkpoint (it could not be read: "
+                                  f"{type(exc).__name__}: {str(exc)[:200]})") from None
+    return check_state(state, kind=kind, fingerprint=fingerprint, keys=keys, field="checkpoint")

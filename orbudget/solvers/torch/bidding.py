@@ -14,9 +14,9 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit
-from ...core.validation import as_choice, as_int_seed, as_scalar, check_state, fingerprint, memory_limit
+from ...core.validation import as_choice, as_int_seed, as_scalar, fingerprint, memory_limit
 from ...problems.bidding import BiddingCampaign
-from ._common import as_device, default_device  # noqa: F401 - default_device re-exported (it lived here before)
+from ._common import as_device, default_device, read_checkpoint  # noqa: F401 - default_device re-exported (it lived here before)
 
 CHECKPOINT_KIND = "rlb_nn checkpoint"
 # float64 arrays per (t, b) cell of the T0 training grid: V, D, t, b, target, 2 features, prediction, table, slack
@@ -217,15 +217,9 @@ def _checkpoint_path(checkpoint):
 def _load_checkpoint(path, problem, identity: dict, steps: int, net, opt, device) -> int:
     """Load ``path`` into ``net`` and ``opt`` after checking it belongs to this campaign and these options; return
     the step it reached."""
-    import torch
-
-    try:  # weights_only: plain tensors, numbers and strings; a file of any other content is refused, not executed
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is not a checkpoint
-        raise InvalidProblemError(f"`checkpoint` {path} is not an rlb_nn checkpoint (it cannot be read: "
-                                  f"{type(exc).__name__}: {str(exc)[:200]})") from None
-    check_state(state, kind=CHECKPOINT_KIND, fingerprint=fingerprint(problem), keys=("net", "opt", "step", "options"),
-                field="checkpoint")
+    # weights_only: plain tensors, numbers and strings; a file of any other content is refused, not executed
+    state = read_checkpoint(path, device=device, kind=CHECKPOINT_KIND, fingerprint=fingerprint(problem),
+                            keys=("net", "opt", "step", "options"), weights_only=True, what="an rlb_nn")
     if state["options"] != identity:
         raise InvalidProblemError(f"`checkpoint` {path} was trained with {state['options']}; this run asks for "
                                   f"{identity}. Use another checkpoint path (or remove this one) to train anew")

@@ -37,7 +37,7 @@ from ...core.result import Limit
 from ...core.validation import SeedLike, as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.rmab import CoupledRMAB, require_memory
 from .. import _relu
-from ._common import as_device, cpu_threads, default_device  # noqa: F401 - cpu_threads re-exported (it lived here before)
+from ._common import as_device, cpu_threads, default_device, read_checkpoint  # noqa: F401 - cpu_threads re-exported (it lived here before)
 
 ENUMERATE_UP_TO = 20_000  # feasible actions scored by a forward pass; beyond, the MIP
 
@@ -433,18 +433,9 @@ class SequoiaPolicy:
         """A checkpoint written by :meth:`fit` for this problem and network; anything else (not a torch file, a
         checkpoint of another kind, problem or network, a buffer of another size) raises InvalidProblemError naming
         `checkpoint`."""
-        import pickle
-
-        import torch
-
-        try:
-            ck = torch.load(path, map_location=self.device, weights_only=False)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, ImportError,
-                IndexError, KeyError, OSError) as exc:
-            raise InvalidProblemError(f"`checkpoint` {str(path)!r} is not a SEQUOIA checkpoint (it could not be read: "
-                                      f"{type(exc).__name__}: {str(exc)[:120]})") from exc
-        ck = check_state(ck, kind="SequoiaCheckpoint", fingerprint=self.fingerprint,
-                         keys=("net", "target", "opt", "buffer", "state", "rng", "hidden"), field="checkpoint")
+        ck = read_checkpoint(path, device=self.device, kind="SequoiaCheckpoint", fingerprint=self.fingerprint,
+                             keys=("net", "target", "opt", "buffer", "state", "rng", "hidden"), weights_only=False,
+                             what="a SEQUOIA")  # it holds the replay buffer's numpy arrays
         self._check_weights(ck["net"], "checkpoint", hidden=ck["hidden"])
         self._check_weights(ck["target"], "checkpoint")
         buf, state = ck["buffer"], ck["state"]
