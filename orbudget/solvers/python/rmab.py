@@ -28,7 +28,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import module_available, register
 from ...core.result import Limit, Result, Status
-from ...core.validation import as_choice, as_scalar, memory_limit, split_seed
+from ...core.validation import as_choice, as_scalar, split_seed
 from ...problems.rmab import ENUMERATION_LIMIT, Budget, CoupledRMAB, PathConstraint, require_memory
 
 ORACLES = ("auto", "highs", "cpsat", "enumerate")
@@ -204,8 +204,7 @@ def exact_dp(problem: CoupledRMAB) -> tuple[np.ndarray, np.ndarray, float]:
     size = S**J * len(actions)
     if size > EXACT_DP_LIMIT:
         raise InvalidProblemError(f"`transitions` give exact_dp S^J·|C| = {size} table entries (limit {EXACT_DP_LIMIT})")
-    require_memory("horizon", 4 * H * S**J + 8 * (len(actions) + 2) * S**J,
-                   f"the joint-state policy table (H·S^J = {H}·{S}^{J} entries)")
+    _require_dp_memory(problem, len(actions))
     levels = problem.constraint.levels(actions)
     er, P = problem.expected_rewards, problem.transitions
     shape = (S,) * J
@@ -240,14 +239,22 @@ def exact_dp_size(problem: CoupledRMAB) -> int | None:
     return None if n is None else n * problem.n_states ** problem.n_arms
 
 
+def _require_dp_memory(problem: CoupledRMAB, n_actions: int) -> None:
+    """The joint-state DP's memory (policy table, value and Q arrays), checked before anything is allocated."""
+    J, S, H = problem.n_arms, problem.n_states, problem.horizon
+    require_memory("horizon", 4 * H * S**J + 8 * (n_actions + 2) * S**J,
+                   f"the joint-state policy table (H·S^J = {H}·{S}^{J} entries)")
+
+
 def _dp_supported(problem: CoupledRMAB) -> str | None:
-    if exact_dp_size(problem) is None:
+    size = exact_dp_size(problem)
+    if size is None:
         return (f"`transitions`: the joint state space S^J = {problem.n_states}^{problem.n_arms} times |C| is too large "
                 "for exact DP")
-    need = 4 * problem.horizon * problem.n_states ** problem.n_arms
-    if need > memory_limit():
-        return (f"`horizon` = {problem.horizon}: the joint-state policy table needs {need / 2**30:.3g} GiB of memory, "
-                f"more than the {memory_limit() / 2**30:.3g} GiB allowed")
+    try:  # the same check exact_dp makes, so solve() refuses the method up front with the same message
+        _require_dp_memory(problem, size // problem.n_states ** problem.n_arms)
+    except InvalidProblemError as exc:
+        return str(exc)
     return None
 
 
