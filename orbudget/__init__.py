@@ -42,6 +42,7 @@ from .problems import (
     SampleAllocation,
     knapsack_instances,
     online_inputs,
+    regularizers,
 )
 from .problems.adx import load_adx
 from .solvers.numba.bwk import BwKPolicy
@@ -67,6 +68,6 @@ __all__ = [
     "InvalidProblemError", "Limit", "ModelRouting", "MultipleChoiceKnapsack", "MultipleInterventions",
     "NoSolutionError", "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RolloutAllocation",
     "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator",
-    "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs", "save", "simulate_grpo", "solve",
-    "solve_many", "sweep", "to_pyomo", "from_pyomo",
+    "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs", "regularizers", "save",
+    "simulate_grpo", "solve", "solve_many", "sweep", "to_pyomo", "from_pyomo",
 ]

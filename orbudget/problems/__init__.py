@@ -1,6 +1,6 @@
 """Problem models: typed, validated, no backend imports."""
 
-from . import knapsack_instances
+from . import knapsack_instances, regularizers
 from .assignment import BudgetedAssignment
 from .bidding import BiddingCampaign
 from .bwk import BanditsWithKnapsacks
@@ -13,4 +13,4 @@ from .rollouts import RolloutAllocation
 __all__ = ["AdaptiveSampler", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching", "Budget",
            "BudgetedAssignment", "Capacity", "CoupledRMAB", "DualMirrorDescent", "ModelRouting",
            "MultipleChoiceKnapsack", "MultipleInterventions", "OnlineAllocation", "PathConstraint", "RMABEnv",
-           "RolloutAllocation", "SampleAllocation", "knapsack_instances"]
+           "RolloutAllocation", "SampleAllocation", "knapsack_instances", "regularizers"]

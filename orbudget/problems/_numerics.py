@@ -93,12 +93,16 @@ def dual_terms(rewards, consumption, matching, lam, mu, used):
             for j in range(m):
                 used[j] += x[j + 1]
         return total
+    nonneg = True  # with μ ≥ 0 and b ≥ 0 the dual price can only lower a reward (a regulariser's μ may be < 0)
+    for j in range(m):
+        if mu[j] < 0.0:
+            nonneg = False
     for t in range(n):
         best = 0.0
         kb = -1
         for a in range(k):
             v = rewards[t, a]
-            if v <= best:
+            if nonneg and v <= best:
                 continue
             if matching:
                 v -= mu[a]
@@ -118,13 +122,62 @@ def dual_terms(rewards, consumption, matching, lam, mu, used):
     return total
 
 
+@njit(cache=True)
+def regularizer_response(code, weight, target, mu, rate, a):
+    """The numba twin of :meth:`~orbudget.problems.regularizers.Regularizer.response`: ``a`` = argmax over
+    0 <= a <= ρ of r(a) + μᵀa for the built-in regularisers (codes in ``orbudget.problems.regularizers``)."""
+    m = mu.size
+    if code == 1:  # max-min fairness: ρ while λ + Σ_{μ_j<0} ρ_j μ_j >= 0
+        c = weight[0]
+        for j in range(m):
+            if mu[j] < 0.0:
+                c += rate[j] * mu[j]
+        for j in range(m):
+            a[j] = rate[j] if (c >= 0.0 or mu[j] >= 0.0) else 0.0
+    elif code == 2:  # load balancing: ρ while Σ_j ρ_j μ_j >= λ, else 0
+        s = 0.0
+        for j in range(m):
+            if mu[j] > 0.0:
+                s += rate[j] * mu[j]
+        for j in range(m):
+            a[j] = rate[j] if (s >= weight[0] and mu[j] >= 0.0) else 0.0
+    elif code == 3:  # below-target hinge
+        for j in range(m):
+            if mu[j] >= 0.0:
+                a[j] = rate[j]
+            elif mu[j] >= -weight[j]:
+                a[j] = target[j] * rate[j]
+            else:
+                a[j] = 0.0
+    elif code == 4:  # quadratic around a target
+        for j in range(m):
+            if weight[j] > 0.0:
+                s = target[j] + mu[j] * rate[j] / (2.0 * weight[j])
+            else:
+                s = 1.0 if mu[j] >= 0.0 else 0.0
+            a[j] = rate[j] * (0.0 if s < 0.0 else (1.0 if s > 1.0 else s))
+    else:
+        for j in range(m):
+            a[j] = rate[j]
+
+
 def dual_value(problem, mu) -> tuple[float, np.ndarray]:
-    """``(D(μ), B − consumption of the best responses)``: the dual value of an online allocation problem on its
-    realised sequence and a subgradient at μ (``mu`` is taken as given: callers validate it)."""
+    """``(D(μ), subgradient)``: the dual value of an online allocation problem on its realised sequence and a
+    subgradient at μ (``mu`` is taken as given: callers validate it).
+
+    Without a regulariser :math:`D(\\mu) = \\sum_t f_t^*(\\mu) + \\mu^\\top B` and the subgradient is B minus the best
+    responses' consumption; with one, the budget term is :math:`T R(\\mu)` (its conjugate) and B is
+    :math:`T a(\\mu)`."""
     mu = np.ascontiguousarray(mu, dtype=np.float64)
     used = np.zeros(problem.n_resources)
     total = 0.0
     for r, c in problem.batches():
         cons = _NO_CONSUMPTION if c is None else np.ascontiguousarray(c, dtype=np.float64)
         total += dual_terms(np.ascontiguousarray(r, dtype=np.float64), cons, c is None, problem.entropy, mu, used)
-    return float(total + mu @ problem.budgets), problem.budgets - used
+    reg = problem.regularizer
+    if reg is None:
+        return float(total + mu @ problem.budgets), problem.budgets - used
+    rate = problem.target_rate
+    a = reg.response(mu, rate)
+    spend = problem.budgets * (a / rate)  # T·a, written so that a = ρ gives B exactly (λ = 0 is the plain dual)
+    return float(total + problem.horizon * reg.value(a, rate) + mu @ spend), spend - used

@@ -30,6 +30,7 @@ from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
 from ..core.validation import as_array, as_bool, as_choice, as_scalar, check_state, fingerprint
 from .base import Problem
+from .regularizers import Regularizer, as_regularizer
 
 DEFAULT_BATCH = 1 << 16  # requests per batch when a dense instance is walked in batches
 
@@ -57,9 +58,16 @@ class OnlineAllocation(Problem):
         stream_matching: with ``stream``: whether the batches are in matching form (consumption ``None``).
         reward_bound: f̄, an upper bound on any reward (used by the projected-entropy reference); computed for
             dense instances.
+        regularizer: a concave reward on the average consumption (:mod:`orbudget.regularizers`: max-min fairness,
+            load balancing, below-target or quadratic penalties, or your own), or a dict ``{"kind": ..., "weight":
+            ...}`` as in files. The objective becomes :math:`\\sum_t r_t(x_t) + T\\,r(A/T)` for total consumption A
+            (Balseiro, Lu, Mirrokni, ICML 2021). Integer actions only (``entropy`` = 0). With a regulariser an
+            action of zero or negative reward may be worth taking for the regulariser's sake (max-min fairness
+            serves a resource that is behind), so every action counts as eligible.
 
     Methods: ``dmd`` (dual mirror descent, numba), ``greedy``, ``fluid``, ``hindsight`` (exact optimum of the
-    realised sequence, HiGHS MIP), ``hindsight_lp`` (LP bound: primal LP, or cutting planes on the dual).
+    realised sequence, HiGHS MIP), ``hindsight_lp`` (LP bound: primal LP, or cutting planes on the dual; with a
+    quadratic regulariser the convex relaxation by cvxpy).
 
     Example:
         >>> import orbudget as ob
@@ -77,6 +85,7 @@ class OnlineAllocation(Problem):
     horizon: int | None = None
     stream_matching: bool = False
     reward_bound: float | None = None
+    regularizer: Regularizer | dict | None = None
 
     def __post_init__(self):
         budgets = as_array("budgets", self.budgets, ndim=1)
@@ -123,6 +132,13 @@ class OnlineAllocation(Problem):
             bound = as_scalar("reward_bound", self.reward_bound, minimum=0.0)
         else:
             bound = float(max(rewards.max(), 0.0))
+        regularizer = as_regularizer(self.regularizer)
+        if regularizer is not None:
+            if entropy > 0:
+                raise InvalidProblemError("`regularizer` needs integer actions: drop `entropy` (proportional matching "
+                                          "has no regularised form here)")
+            regularizer.check(budgets / horizon)
+        self._set("regularizer", regularizer)
         self._set("budgets", budgets)
         self._set("rewards", rewards)
         self._set("consumption", consumption)
@@ -133,9 +149,9 @@ class OnlineAllocation(Problem):
 
     # -- constructors for the standard forms ------------------------------------------------------
     @classmethod
-    def matching(cls, rewards, budgets, *, entropy: float = 0.0) -> OnlineAllocation:
+    def matching(cls, rewards, budgets, *, entropy: float = 0.0, regularizer=None) -> OnlineAllocation:
         """Action k uses one unit of resource k (no dense consumption array): ``rewards`` is (T, m)."""
-        return cls(rewards=rewards, budgets=budgets, entropy=entropy)
+        return cls(rewards=rewards, budgets=budgets, entropy=entropy, regularizer=regularizer)
 
     # -- shape ------------------------------------------------------------------------------------
     @property
@@ -207,7 +223,8 @@ class OnlineAllocation(Problem):
         parts = list(self.batches())
         r = np.concatenate([p[0] for p in parts])
         c = None if self.is_matching else np.concatenate([p[1] for p in parts])
-        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets, entropy=self.entropy)
+        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets, entropy=self.entropy,
+                                regularizer=self.regularizer)
 
     def prefix(self, n: int) -> OnlineAllocation:
         """The first ``n`` requests with budgets scaled to ``n / T`` (the fluid LP's sample)."""
@@ -222,7 +239,8 @@ class OnlineAllocation(Problem):
                 break
         r = np.concatenate(rows)
         c = None if self.is_matching else np.concatenate(cons)
-        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets * (n / self.horizon), entropy=self.entropy)
+        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets * (n / self.horizon), entropy=self.entropy,
+                                regularizer=self.regularizer)
 
     # -- evaluation -------------------------------------------------------------------------------
     def check_actions(self, x) -> np.ndarray:
@@ -253,22 +271,36 @@ class OnlineAllocation(Problem):
         rows = np.flatnonzero(x >= 0)
         return math.fsum(dense.rewards[rows, x[rows]].tolist())
 
+    def regularization_of(self, spent) -> float:
+        """:math:`T\\,r(A/T)` for total consumption ``spent`` = A (0 without a regulariser)."""
+        if self.regularizer is None:
+            return 0.0
+        return self.horizon * self.regularizer.value(np.asarray(spent, float) / self.horizon, self.target_rate)
+
+    def value_of(self, x) -> float:
+        """The objective of an action vector: its reward plus :meth:`regularization_of` its consumption."""
+        reward = self.reward_of(x)
+        return reward if self.regularizer is None else reward + self.regularization_of(self.consumption_of(x))
+
     def is_feasible(self, x, rel_tol: float = 0.0) -> bool:
         """True if the actions keep every budget: the correctly rounded total (:meth:`consumption_of`) is at most
         the budget, exactly by default (``rel_tol`` allows a relative slack, for comparisons only)."""
         return bool(np.all(self.consumption_of(x) <= self.budgets * (1 + rel_tol)))
 
     def dual_value(self, mu) -> tuple[float, np.ndarray]:
-        """``(D(mu), subgradient)`` of the Lagrangian dual on the realised sequence (numba kernel)."""
+        """``(D(mu), subgradient)`` of the Lagrangian dual on the realised sequence (numba kernel); an upper bound
+        on the optimum for every μ >= 0 (with a regulariser: every μ, its :math:`T R(\\mu)` replacing μᵀB)."""
         from ._numerics import dual_value
 
-        return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=True))
+        if self.regularizer is None:
+            return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=True))
+        return dual_value(self, as_array("mu", mu, shape=(self.n_resources,)))
 
 
 # -- reference functions (the numpy twin of the kernel's dual step) --------------------------------------
 def mirror_step(mu: np.ndarray, gradient: np.ndarray, step_size: float, reference: str, rate: np.ndarray,
-                reward_bound: float) -> np.ndarray:
-    """One dual mirror-descent step :math:`\\mu^+ = \\arg\\min_{\\mu\\ge0} \\langle g,\\mu\\rangle + V_h(\\mu,\\mu_t)/\\eta`.
+                reward_bound: float, floor: np.ndarray | None = None) -> np.ndarray:
+    """One dual mirror-descent step :math:`\\mu^+ = \\arg\\min_{\\mu\\ge\\ell} \\langle g,\\mu\\rangle + V_h(\\mu,\\mu_t)/\\eta`.
 
     * ``euclidean`` (:math:`h = \\tfrac12\\|\\mu\\|^2`): :math:`\\mu^+ = \\max(\\mu - \\eta g, 0)`.
     * ``scaled_euclidean`` (:math:`h = \\tfrac12\\sum_j \\rho_j^2\\mu_j^2`): :math:`\\mu^+ = \\max(\\mu - \\eta g/\\rho^2, 0)`.
@@ -277,23 +309,27 @@ def mirror_step(mu: np.ndarray, gradient: np.ndarray, step_size: float, referenc
 
     The duals are kept in [0, ``MU_MAX``] (a positive entropy dual in [``MU_MIN``, ``MU_MAX``]), so consumptions in
     large units cannot overflow them (inf, then NaN) or underflow an entropy dual to a zero that never recovers.
+    With a regulariser's ``floor`` ℓ the box is μ >= ℓ: the Euclidean steps clip at ℓ, the entropy ones work on
+    μ − ℓ, and ``reward_bound`` is then the projection radius for ρᵀ(μ − ℓ).
 
     Example:
         >>> mirror_step(np.array([0.5]), np.array([1.0]), 0.1, "euclidean", np.array([0.5]), 1.0)
         array([0.4])
     """
+    ell = np.zeros_like(mu) if floor is None else floor
     if reference in ("euclidean", "scaled_euclidean"):
         g = gradient if reference == "euclidean" else gradient / rate**2
         new = mu - step_size * g
-        return np.where(new > 0.0, np.minimum(new, MU_MAX), 0.0)
-    live = mu > 0  # a zero entropy dual stays zero (only a positive one is kept from underflowing)
+        return np.where(new > ell, np.minimum(new, MU_MAX), ell)
+    nu = mu - ell
+    live = nu > 0  # a zero entropy dual stays zero (only a positive one is kept from underflowing)
     with np.errstate(over="ignore", invalid="ignore"):
-        new = np.where(live, np.clip(mu * np.exp(-step_size * gradient), MU_MIN, MU_MAX), 0.0)
+        new = np.where(live, np.clip(nu * np.exp(-step_size * gradient), MU_MIN, MU_MAX), 0.0)
     if reference == "projected_entropy":
         total = float(rate @ new)
         if total > reward_bound:
             new = np.where(live, np.maximum(new * (reward_bound / total), MU_MIN), 0.0)
-    return new
+    return new + ell
 
 
 def spend(remaining: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -306,14 +342,27 @@ def spend(remaining: np.ndarray, use: np.ndarray) -> np.ndarray:
     return np.where(err < 0.0, np.nextafter(new, -np.inf), new)
 
 
-def initial_duals(reference: str, rate: np.ndarray) -> np.ndarray:
-    """μ₁ of the paper: 0 for the Euclidean references, 1/√m for entropy, ρ/√m for projected entropy."""
+def initial_duals(reference: str, rate: np.ndarray, floor: np.ndarray | None = None) -> np.ndarray:
+    """μ₁ of the paper: 0 for the Euclidean references, 1/√m for entropy, ρ/√m for projected entropy; with a
+    regulariser's ``floor`` ℓ these are added to max(0, ℓ) (so μ₁ is never far below 0, where a regulariser would
+    make every early request favour one resource)."""
     m = rate.size
+    start = np.zeros(m) if floor is None else np.maximum(floor, 0.0)
     if reference in ("euclidean", "scaled_euclidean"):
-        return np.zeros(m)
+        return start
     if reference == "entropy":
-        return np.full(m, 1.0 / math.sqrt(m))
-    return rate / math.sqrt(m)
+        return start + np.full(m, 1.0 / math.sqrt(m))
+    return start + rate / math.sqrt(m)
+
+
+def projection_radius(reward_bound: float, rate: np.ndarray, regularizer: Regularizer | None) -> float:
+    """The projected-entropy radius for ρᵀ(μ − ℓ): f̄ without a regulariser; with one, f̄ + max r − r(ρ) − ρᵀℓ, since
+    an optimal dual has :math:`\\rho^\\top\\mu^* \\le \\bar f + \\max r - r(\\rho)` (from
+    :math:`T(r(\\rho) + \\rho^\\top\\mu) \\le D(\\mu^*) \\le D(0)`)."""
+    if regularizer is None:
+        return reward_bound
+    gap = regularizer.upper(rate) - regularizer.value(rate, rate)
+    return float(reward_bound + gap - rate @ regularizer.floor(rate))
 
 
 class DualMirrorDescent:
@@ -331,6 +380,15 @@ class DualMirrorDescent:
         scale: c in η = c/√T (default 1).
         initial: μ₁ (default :func:`initial_duals`).
         reward_bound: f̄ for ``projected_entropy`` (default 1).
+        regularizer: a :mod:`~orbudget.regularizers` regulariser (or its dict): the dual step moves towards its
+            response :math:`a(\\mu_t)` instead of ρ, and the duals stay in its box μ >= ℓ (they may be negative).
+
+    Attributes:
+        mu: the current duals μ_t (the price of one unit of each resource).
+        remaining: the budget left per resource.
+        reward: the total reward of the actions played so far.
+        t: requests seen (dual steps taken).
+        average_duals: the mean of μ_1..μ_t, at which the dual bound is evaluated.
 
     Example:
         >>> pol = DualMirrorDescent(budgets=[1.0], horizon=4, step_size=0.5)
@@ -340,7 +398,7 @@ class DualMirrorDescent:
 
     def __init__(self, budgets: ArrayLike, horizon: int, *, reference: str = "euclidean",
                  step_size: float | None = None, scale: float = 1.0, initial: ArrayLike | None = None,
-                 reward_bound: float = 1.0):
+                 reward_bound: float = 1.0, regularizer=None):
         self.budgets = as_array("budgets", budgets, ndim=1, low=0.0).astype(float)
         self.horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
         self.reference = as_choice("reference", reference, REFERENCES)
@@ -349,20 +407,47 @@ class DualMirrorDescent:
                           else scale / math.sqrt(self.horizon))
         self.reward_bound = as_scalar("reward_bound", reward_bound, minimum=0.0, strict_minimum=True)
         self.rate = self.budgets / self.horizon
+        self.regularizer = as_regularizer(regularizer)
+        if self.regularizer is not None:
+            if (self.rate <= 0).any():
+                raise InvalidProblemError("`budgets` must be positive with a `regularizer` (it is written in shares "
+                                          "of each budget)")
+            self.regularizer.check(self.rate)
+            self.floor = self.regularizer.floor(self.rate)
+        else:
+            self.floor = np.zeros(self.budgets.size)
+        self.radius = projection_radius(self.reward_bound, self.rate, self.regularizer)
         if self.reference == "scaled_euclidean" and (self.rate <= 0).any():
             raise InvalidProblemError("`budgets` must be positive for the scaled Euclidean reference")
         if self.reference == "projected_entropy" and initial is None and (self.rate <= 0).any():
             raise InvalidProblemError("`budgets` must be positive for the projected-entropy reference (its first "
                                       "duals are ρ/√m, and a zero dual stays zero); or give positive `initial` duals")
-        mu = initial_duals(self.reference, self.rate) if initial is None else as_array(
-            "initial", initial, shape=(self.budgets.size,), nonnegative=True)
-        if self.reference.endswith("entropy") and (np.asarray(mu) <= 0).any():
-            raise InvalidProblemError("`initial` duals must be positive for an entropy reference (a zero stays zero)")
+        mu = None if initial is None else self._check_duals("initial", initial)
         self.reset(mu)
+
+    def _check_duals(self, name: str, value) -> np.ndarray:
+        """Duals in the box μ >= ℓ (ℓ = 0 without a regulariser), strictly above it for an entropy reference."""
+        plain = self.regularizer is None
+        mu = as_array(name, value, shape=(self.budgets.size,), nonnegative=plain)
+        below = mu < self.floor
+        if below.any():
+            j = int(np.argmax(below))
+            raise InvalidProblemError(f"`{name}` duals must be >= {self.floor[j]:.6g} (the regulariser's dual floor); "
+                                      f"got {mu[j]} at index {j}")
+        if self.reference.endswith("entropy") and (mu <= self.floor).any():
+            if name == "state":
+                raise InvalidProblemError("`state` has a dual on its floor for an entropy reference (it would stay "
+                                          "there)" if not plain else "`state` has a zero dual for an entropy "
+                                          "reference (a zero dual stays zero)")
+            raise InvalidProblemError(f"`{name}` duals must be positive for an entropy reference (a zero stays zero)"
+                                      if plain else f"`{name}` duals must be above the regulariser's dual floor for "
+                                      "an entropy reference (a dual on it stays there)")
+        return np.array(mu, float)
 
     def reset(self, initial=None) -> None:
         """Start a new horizon: full budgets, μ₁ again (or ``initial``)."""
-        self.mu = (initial_duals(self.reference, self.rate) if initial is None else np.array(initial, float)).copy()
+        self.mu = (initial_duals(self.reference, self.rate, self.floor) if initial is None
+                   else np.array(initial, float)).copy()
         self.remaining = self.budgets.copy()
         self.t = 0
         self.reward = 0.0
@@ -410,8 +495,9 @@ class DualMirrorDescent:
         if self._tentative is None:
             return
         self.dual_sum += self.mu
-        self.mu = mirror_step(self.mu, self.rate - self._tentative, self.step_size, self.reference, self.rate,
-                              self.reward_bound)
+        target = self.rate if self.regularizer is None else self.regularizer.response(self.mu, self.rate)
+        self.mu = mirror_step(self.mu, target - self._tentative, self.step_size, self.reference, self.rate,
+                              self.radius, self.floor)
         self.t += 1
         self._tentative = None
 
@@ -432,8 +518,13 @@ class DualMirrorDescent:
     @property
     def fingerprint(self) -> str:
         """What a state must belong to: this policy's budgets, horizon, reference and reward bound."""
-        return fingerprint({"kind": "DualMirrorDescent", "budgets": self.budgets, "horizon": self.horizon,
-                            "reference": self.reference, "reward_bound": self.reward_bound})
+        what = {"kind": "DualMirrorDescent", "budgets": self.budgets, "horizon": self.horizon,
+                "reference": self.reference, "reward_bound": self.reward_bound}
+        reg = self.regularizer
+        if reg is not None:  # a custom one is code: known by its functions' names
+            what["regularizer"] = reg.to_dict() if reg.name != "custom" else \
+                f"custom:{reg.value_fn.__qualname__}:{reg.response_fn.__qualname__}"
+        return fingerprint(what)
 
     STATE_KEYS = ("mu", "remaining", "t", "reward", "dual_sum", "step_size")
 
@@ -458,9 +549,9 @@ class DualMirrorDescent:
         check_state(state, kind="DualMirrorDescent", fingerprint=self.fingerprint, keys=self.STATE_KEYS)
         m = self.budgets.size
         try:
-            mu = as_array("state", state["mu"], shape=(m,), nonnegative=True)
+            mu = self._check_duals("state", state["mu"])
             remaining = as_array("state", state["remaining"], shape=(m,), nonnegative=True)
-            dual_sum = as_array("state", state["dual_sum"], shape=(m,), nonnegative=True)
+            dual_sum = as_array("state", state["dual_sum"], shape=(m,))
             t = as_scalar("state", state["t"], integer=True, minimum=0, maximum=self.horizon)
             reward = as_scalar("state", state["reward"])
             step_size = as_scalar("state", state["step_size"], minimum=0.0)
@@ -468,8 +559,6 @@ class DualMirrorDescent:
             raise InvalidProblemError(f"`state` has a malformed entry: {exc}") from None
         if (remaining > self.budgets).any():
             raise InvalidProblemError("`state` has more `remaining` budget than the policy's budgets")
-        if self.reference.endswith("entropy") and (mu <= 0).any():
-            raise InvalidProblemError("`state` has a zero dual for an entropy reference (a zero dual stays zero)")
         self.mu = np.array(mu, float)
         self.remaining = np.array(remaining, float)
         self.dual_sum = np.array(dual_sum, float)

@@ -89,7 +89,8 @@ def test_kernels_equal_python_twins():
             for fn in (kernels.dmd_run, twin(kernels.dmd_run)):
                 mu, rem, ds = np.full(2, 0.3), np.array([5.0, 4.0]), np.zeros(2)
                 acts = np.empty(50, np.int64)
-                total = fn(rewards, cons, matching, mu, rem, np.array([0.1, 0.08]), 0.2, ref, 1.0, acts, ds)
+                total = fn(rewards, cons, matching, mu, rem, np.array([0.1, 0.08]), 0.2, ref, 1.0, acts, ds,
+                           0, np.zeros(2), np.zeros(2), np.zeros(2))
                 outs.append((total, acts, mu, rem))
             assert outs[0][0] == pytest.approx(outs[1][0], rel=1e-12)
             assert np.array_equal(outs[0][1], outs[1][1])

@@ -1,4 +1,5 @@
-"""cvxpy adapter: the hindsight optimum of proportional matching with an entropy term (exponential cone).
+"""cvxpy adapters: the hindsight optimum of proportional matching with an entropy term (exponential cone), and the
+convex relaxation of the regularised hindsight problem (``hindsight_lp``, any built-in regulariser).
 
 .. math::
 
@@ -54,3 +55,68 @@ def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
     return Result(status=status, x=x, objective=value, bound=value,
                   stats={"reward": value, "hindsight": value, "regret": 0.0, "spent": x[:, 1:].sum(axis=0)},
                   message=f"proportional matching hindsight (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")
+
+
+def _builtin_regularizer(problem: OnlineAllocation):
+    reg = problem.regularizer
+    if reg is None or reg.name == "custom" or problem.entropy > 0:
+        return "only instances with a built-in regulariser (the others: HiGHS, or the dual bound for custom ones)"
+    return None
+
+
+def regularizer_expression(problem: OnlineAllocation, used):
+    """:math:`T\\,r(A/T)` as a cvxpy expression of the total consumption ``used`` = A (an (m,) expression)."""
+    import cvxpy as cp
+
+    reg = problem.regularizer
+    budgets = np.asarray(problem.budgets, float)
+    share = cp.multiply(used, 1.0 / budgets)  # A_j / B_j = a_j / ρ_j
+    weight, target = reg.kernel_arrays(problem.n_resources)
+    T = problem.horizon
+    if reg.name == "max_min_fairness":
+        return T * weight[0] * cp.min(share)
+    if reg.name == "load_balancing":
+        return -T * weight[0] * cp.max(share)
+    if reg.name == "below_target":
+        return -cp.sum(cp.multiply(weight, cp.pos(target * budgets - used)))
+    return -T * cp.sum(cp.multiply(weight, cp.square(share - target)))
+
+
+@register(OnlineAllocation, "hindsight_lp", backend="cvxpy", priority=60, options=("solver",), honours=("seed",),
+          supports=_builtin_regularizer)
+def solve_regularized_relaxation(problem: OnlineAllocation, opts) -> Result:
+    """The convex relaxation of the regularised hindsight problem (cvxpy): fractional actions
+    :math:`x_t \\ge 0,\\ \\sum_k x_{tk} \\le 1`, budgets, and :math:`\\sum_{tk} r_{tk} x_{tk} + T\\,r(A/T)`; ``x`` is the
+    (T, K) fractional allocation. An upper bound on the regularised optimum (equal to min D(μ)). A reference for
+    small and moderate T (one conic solve, no time limit); for large T the HiGHS ``hindsight_lp`` (dual cutting
+    planes) gives the same value."""
+    import cvxpy as cp
+    import scipy.sparse as sp
+
+    dense = problem.dense()
+    r = np.asarray(dense.rewards)
+    T, K = r.shape
+    m = dense.n_resources
+    n = T * K
+    t_idx, k_idx = np.divmod(np.arange(n), K)
+    if dense.is_matching:
+        use = sp.csr_matrix((np.ones(n), (k_idx, np.arange(n))), shape=(m, n))
+    else:
+        b = dense.consumption.reshape(n, m)
+        use = sp.csr_matrix(b.T)
+    per_request = sp.csr_matrix((np.ones(n), (t_idx, np.arange(n))), shape=(T, n))
+    x = cp.Variable(n, nonneg=True)
+    used = use @ x
+    objective = r.ravel() @ x + regularizer_expression(dense, used)
+    prob = cp.Problem(cp.Maximize(objective), [per_request @ x <= 1, used <= np.asarray(dense.budgets, float)])
+    solver = opts.get("solver", None)
+    if solver is not None:
+        as_choice("options.solver", solver, tuple(cp.installed_solvers()))
+    prob.solve(solver=solver, verbose=opts.verbose)
+    if prob.status not in ("optimal", "optimal_inaccurate"):
+        return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
+    value = float(prob.value)
+    status = Status.OPTIMAL if prob.status == "optimal" else Status.FEASIBLE
+    frac = np.clip(np.asarray(x.value, float), 0.0, None).reshape(T, K)
+    return Result(status=status, x=frac, objective=value, bound=value, stats={"form": "convex relaxation"},
+                  message=f"regularised hindsight relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from ...core.errors import SolverError
+from ...core.errors import InvalidProblemError, SolverError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
@@ -30,6 +30,14 @@ REPAIR_ROUNDS = 4
 
 def _no_entropy(problem: OnlineAllocation):
     return "proportional (entropy) instances are solved by the cvxpy adapter" if problem.entropy > 0 else None
+
+
+def _exact_model(problem: OnlineAllocation):
+    """The exact MIP needs a linear objective: no entropy, and a polyhedral regulariser if any."""
+    if problem.regularizer is not None and not problem.regularizer.polyhedral:
+        return (f"a {problem.regularizer.name} regulariser has no exact MIP here (it is not polyhedral); use "
+                "hindsight_lp (its convex relaxation) or the dual bound")
+    return _no_entropy(problem)
 
 
 def _binding_rows(dense: OnlineAllocation, t_idx, k_idx, budgets) -> np.ndarray:
@@ -261,10 +269,140 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
                   timings=timings, message=f"HiGHS: {raw}{note}")
 
 
+def _polyhedral(problem: OnlineAllocation) -> bool:
+    return problem.regularizer is not None and problem.regularizer.polyhedral
+
+
+def _regularized_model(problem: OnlineAllocation, integer: bool):
+    """The hindsight LP/MIP with a polyhedral regulariser (max-min fairness, load balancing, below-target hinge).
+
+    Columns: x_tk for every (t, k) (with a regulariser an action of zero reward may pay), minus, in the MIP, those
+    that alone exceed a budget; then the regulariser's epigraph: z <= A_j/B_j for max-min fairness (objective
+    + λT z), w >= A_j/B_j for load balancing (- λT w), s_j >= τ_j − A_j/B_j for the hinge (- c_j B_j s_j), with
+    A_j the total consumption. Budget rows are A_j / B_j <= 1. Returns ``(lp, t_idx, k_idx)``."""
+    import highspy
+
+    dense = problem.dense()
+    reg = problem.regularizer
+    T, m = dense.horizon, dense.n_resources
+    budgets = np.asarray(dense.budgets, float)
+    k_all = dense.rewards.shape[1]
+    t_idx, k_idx = np.divmod(np.arange(T * k_all), k_all)
+    b = np.eye(m)[k_idx] if dense.is_matching else dense.consumption[t_idx, k_idx, :]
+    share = b / budgets  # each column's share of each budget
+    over = (share > 1.0).any(axis=1)
+    upper = np.ones(t_idx.size)
+    if integer:
+        keep = ~over
+        t_idx, k_idx, share, upper = t_idx[keep], k_idx[keep], share[keep], upper[keep]
+    else:
+        upper = np.minimum(1.0, 1.0 / share.max(axis=1, initial=0.0).clip(min=1e-300))
+    n = t_idx.size
+    weight, target = reg.kernel_arrays(m)
+    if reg.name == "below_target":
+        extra, extra_cost = m, -weight * budgets
+    else:
+        extra = 1
+        extra_cost = np.array([T * weight[0] if reg.name == "max_min_fairness" else -T * weight[0]])
+    inf = highspy.kHighsInf
+    # rows: T request rows, m budget rows, m regulariser rows
+    rows, cols, vals = [t_idx], [np.arange(n)], [np.ones(n)]
+    ci, cj = np.nonzero(share)
+    rows += [T + cj, T + m + cj]
+    cols += [ci, ci]
+    vals += [share[ci, cj], share[ci, cj]]
+    if reg.name == "below_target":
+        rows.append(T + m + np.arange(m))
+        cols.append(n + np.arange(m))
+        vals.append(np.ones(m))
+        reg_lower, reg_upper = target, np.full(m, inf)
+    else:
+        rows.append(T + m + np.arange(m))
+        cols.append(np.full(m, n))
+        vals.append(-np.ones(m))
+        if reg.name == "max_min_fairness":  # A_j/B_j − z >= 0
+            reg_lower, reg_upper = np.zeros(m), np.full(m, inf)
+        else:  # load balancing: A_j/B_j − w <= 0
+            reg_lower, reg_upper = np.full(m, -inf), np.zeros(m)
+    import scipy.sparse as sp
+
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(T + 2 * m, n + extra))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n + extra, T + 2 * m
+    lp.col_cost_ = np.concatenate([dense.rewards[t_idx, k_idx], extra_cost]).astype(np.float64)
+    lp.col_lower_ = np.zeros(n + extra)
+    lp.col_upper_ = np.concatenate([upper, np.full(extra, inf)])
+    lp.row_lower_ = np.concatenate([np.full(T + m, -inf), reg_lower])
+    lp.row_upper_ = np.concatenate([np.ones(T + m), reg_upper])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    lp.sense_ = highspy.ObjSense.kMaximize
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n + [highspy.HighsVarType.kContinuous] * extra
+    return lp, t_idx, k_idx
+
+
+def _solve_regularized(problem: OnlineAllocation, opts, integer: bool, run=None) -> Result:
+    """The regularised hindsight MIP (exact optimum; its ``x`` is checked against every budget exactly and, if
+    HiGHS' tolerance let one slip, actions are dropped until it holds and the status is FEASIBLE) or its LP
+    relaxation (``x`` the fractional (T, K) allocation)."""
+    h = _new_model_highs(opts, integer)
+    t0 = time.perf_counter()
+    lp, t_idx, k_idx = _regularized_model(problem, integer)
+    timings = {"build": time.perf_counter() - t0, "solve": 0.0}
+    h.passModel(lp)
+    T = problem.horizon
+    n = t_idx.size
+
+    def actions(col):
+        x = np.full(T, -1, dtype=np.int64)
+        on = np.asarray(col)[:n] > 0.5
+        x[t_idx[on]] = k_idx[on]
+        return x
+
+    def decode(col):
+        x = actions(col)
+        return (x, problem.value_of(x)) if problem.is_feasible(x) else None
+
+    info, timings["solve"] = run_highs(h, "the regularised hindsight model", run=run,
+                                       on_solution=decode if integer else None)
+    status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
+    if status not in (Status.OPTIMAL, Status.FEASIBLE):
+        return Result(status=status, limit=limit, timings=timings, message=f"HiGHS: {raw}")
+    col = np.asarray(h.getSolution().col_value)
+    if not integer:
+        x = np.zeros((T, problem.dense().rewards.shape[1]))
+        x[t_idx, k_idx] = col[:n]
+        obj = float(info.objective_function_value)
+        return Result(status=status, limit=limit, x=x, objective=obj, bound=obj,
+                      stats={"iterations": int(info.simplex_iteration_count), "form": "primal"}, timings=timings,
+                      message=f"regularised hindsight LP (HiGHS: {raw})")
+    x = actions(col)
+    if not problem.is_feasible(x):
+        x = _drop_until_feasible(problem, x)
+        status = Status.FEASIBLE
+        raw += "; actions dropped until every budget held"
+    objective = problem.value_of(x)
+    if status is Status.OPTIMAL and info.mip_gap > 1e-9:
+        status, limit = Status.FEASIBLE, Limit.GAP
+    bound = finite_or_none(info.mip_dual_bound)
+    bound = None if bound is None else max(bound, objective)
+    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound,
+                  stats={"nodes": int(info.mip_node_count), "spent": problem.consumption_of(x),
+                         "regularization": problem.regularization_of(problem.consumption_of(x))},
+                  timings=timings, message=f"regularised hindsight MIP (HiGHS: {raw})")
+
+
 def hindsight_mip(problem: OnlineAllocation, opts, run=None) -> Result:
     """Exact hindsight optimum. Matching instances use one unit per action, so only ⌊B_j⌋ units can ever be used;
     with those integer capacities the constraint matrix (a bipartite b-matching) is totally unimodular and the
-    simplex vertex of the LP is integral: it is solved as an LP, checked integral, and the MIP is the fallback."""
+    simplex vertex of the LP is integral: it is solved as an LP, checked integral, and the MIP is the fallback.
+    With a polyhedral regulariser it is the regularised MIP (no longer totally unimodular)."""
+    if problem.regularizer is not None:
+        return _solve_regularized(problem, opts, integer=True, run=run)
     if problem.is_matching:
         r = _solve_primal(problem, opts, integer=False, budgets=np.floor(problem.budgets), run=run)
         if r.status == Status.OPTIMAL:
@@ -304,16 +442,27 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
         h.setOptionValue(name, 1e-10)
     m = problem.n_resources
     budgets = np.asarray(problem.budgets, float)
-    d0, g0 = dual_value(problem, np.zeros(m))
+    reg = problem.regularizer
+    floor = np.zeros(m) if reg is None else reg.floor(problem.target_rate)
+    start_mu = np.maximum(floor, 0.0)
+    d0, g0 = dual_value(problem, start_mu)
     unit = d0 if d0 > 0 else 1.0  # D is measured in units of D(0), so rewards of 1e-12 or 1e18 give the same LP
-    upper_box = np.ones(m)
+    lower_box = floor * budgets / unit
+    # an optimal μ has μᵀB <= D(0) − T r(ρ) (as T(r(ρ) + ρᵀμ) <= D(μ)); each μ_j B_j also gains what the other
+    # duals may be below 0
+    if reg is None:  # D(μ) >= μᵀB: ν_j <= 1
+        upper_box = np.ones(m)
+    else:
+        reach = d0 - problem.horizon * reg.value(problem.target_rate, problem.target_rate)
+        upper_box = np.full(m, max(reach + float(np.maximum(-floor * budgets, 0.0).sum()), 0.0) / unit)
+        upper_box = np.maximum(upper_box, lower_box)
     inf = highspy.kHighsInf
     # columns: nu_0..nu_{m-1} (nu = mu * B / D(0)), theta (= D / D(0)) ; minimise theta
-    h.addVars(m + 1, np.concatenate([np.zeros(m), [-inf]]), np.concatenate([upper_box, [inf]]))
+    h.addVars(m + 1, np.concatenate([lower_box, [-inf]]), np.concatenate([upper_box, [inf]]))
     h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32), np.concatenate([np.zeros(m), [1.0]]))
-    best, best_mu = d0, np.zeros(m)
+    best, best_mu = d0, start_mu
     lower = -np.inf
-    mu, d, g = np.zeros(m), d0, g0
+    mu, d, g = start_mu, d0, g0
     start = time.perf_counter()
     it = 0
     converged = interrupted = False
@@ -331,7 +480,7 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
                 raise SolverError(f"Kelley master LP: HiGHS {h.modelStatusToString(h.getModelStatus())}")
             sol = np.asarray(h.getSolution().col_value)
             new_lower = max(lower, float(sol[m]) * unit)
-            new_mu = np.maximum(sol[:m], 0.0) * unit / budgets
+            new_mu = np.maximum(sol[:m] * unit / budgets, floor)
             d, g = dual_value(problem, new_mu)
             mu, lower = new_mu, new_lower
             if d < best:
@@ -355,21 +504,23 @@ def _primal_fits(problem: OnlineAllocation) -> bool:
 
 
 def hindsight_lp_value(problem: OnlineAllocation, opts) -> float:
-    if _primal_fits(problem):
-        r = _solve_primal(problem, opts, integer=False)
+    if _primal_fits(problem) and _exact_model(problem) is None:
+        r = (_solve_primal(problem, opts, integer=False) if problem.regularizer is None
+             else _solve_regularized(problem, opts, integer=False))
         if r.status == Status.OPTIMAL:
             return float(r.objective)
     return dual_cutting_planes(problem, opts=opts)["value"]
 
 
-@register(OnlineAllocation, "hindsight", backend="highs", priority=40, supports=_no_entropy, options=(),
+@register(OnlineAllocation, "hindsight", backend="highs", priority=40, supports=_exact_model, options=(),
           honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"), long=True)
 def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
     """Exact optimum of the realised sequence (HiGHS MIP), knowing every request in advance."""
     with Run(opts, unit="events", desc="hindsight") as run:
         r = hindsight_mip(problem, opts, run=run)
     if r.ok:
-        r = r.replace(stats={**r.stats, "reward": r.objective, "hindsight": r.objective, "regret": 0.0})
+        reward = r.objective if problem.regularizer is None else problem.reward_of(r.x)
+        r = r.replace(stats={**r.stats, "reward": reward, "hindsight": r.objective, "regret": 0.0})
     return r
 
 
@@ -383,9 +534,13 @@ def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
     max_iter = as_scalar("options.max_iter", opts.get("max_iter", 5000), integer=True, minimum=1)
     opts = dataclasses.replace(opts, options={})  # the rest are this adapter's own, not HiGHS options
     if form == "auto":
-        form = "primal" if _primal_fits(problem) else "dual"
+        form = "primal" if _primal_fits(problem) and _exact_model(problem) is None else "dual"
     if form == "primal":
+        if _exact_model(problem) is not None:
+            raise InvalidProblemError(f"`options.form` = 'primal': {_exact_model(problem)}; use form='dual'")
         with Run(opts, unit="events", desc="hindsight_lp") as run:
+            if problem.regularizer is not None:
+                return _solve_regularized(problem, opts, integer=False, run=run)
             return _solve_primal(problem, opts, integer=False, run=run)
     t0 = time.perf_counter()
     with Run(opts, total=max_iter, unit="cuts", desc="hindsight_lp", minimize=True) as run:

@@ -154,6 +154,7 @@ def replay(code, horizon, budget, max_bid, ctr, price, click, value, fixed, v, d
     rate = np.array([1.0])  # spend is measured in units of the target rate B/T
     per_round = max(budget / horizon, 1e-12)
     dual_sum = np.zeros(1)
+    floor = np.zeros(1)
     e = 0
     for start in range(0, n, horizon):
         b = budget
@@ -185,7 +186,7 @@ def replay(code, horizon, budget, max_bid, ctr, price, click, value, fixed, v, d
                 gained += value[i]
             if code == PACING:
                 use[0] = price[i] / per_round if won else 0.0
-                _dual_step(mu, use, rate, eta, EUCLIDEAN, 0.0, dual_sum)
+                _dual_step(mu, use, rate, rate, floor, eta, EUCLIDEAN, 0.0, dual_sum)
         episodes[e, 0] = clicks
         episodes[e, 1] = gained
         episodes[e, 2] = imps

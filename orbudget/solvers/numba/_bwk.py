@@ -154,7 +154,7 @@ def learn(code, arm, reward, consumption, counts, reward_sum, consumption_sum, b
             lo -= mu[i] * (1.0 - rate[i])
             hi += mu[i] * rate[i]
         gain = (value - lo) / (hi - lo)
-        _dual_step(mu, consumption, rate, params[4], int(params[5]), 1.0, dual_sum)
+        _dual_step(mu, consumption, rate, rate, np.zeros(d), params[4], int(params[5]), 1.0, dual_sum)
     else:
         return
     probs = np.empty(k + 1)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ...problems._numerics import regularizer_response
 from ...problems._numerics import softmax_matching as _softmax_matching
 from ...problems.online import MU_MAX, MU_MIN  # the duals' range, shared with the numpy twin (numba freezes it)
 
@@ -37,10 +38,12 @@ def _spend(remaining, j, use):
 
 
 @njit(cache=True)
-def _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum):
-    """One mirror step on g = ρ − use. The duals are kept in [0, MU_MAX] ([MU_MIN, MU_MAX] for the entropy
-    references, where a zero dual stays zero), so consumptions of 1e18 cannot overflow them to inf (and then NaN)
-    nor underflow an entropy dual to a zero that never recovers; inside that range the step is the textbook one, bit for bit."""
+def _dual_step(mu, use, target, rate, floor, eta, ref, radius, dual_sum):
+    """One mirror step on g = target − use (target = ρ, or a regulariser's response) over the box μ >= floor (0
+    without a regulariser). The duals are kept in [floor, MU_MAX] (the entropy references work on ν = μ − floor, in
+    [MU_MIN, MU_MAX], where a zero ν stays zero), so consumptions of 1e18 cannot overflow them to inf (and then NaN)
+    nor underflow an entropy dual to a zero that never recovers; inside that range the step is the textbook one, bit
+    for bit. ``radius`` bounds ρᵀν for the projected entropy."""
     m = mu.size
     for j in range(m):
         dual_sum[j] += mu[j]
@@ -48,33 +51,46 @@ def _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum):
         return
     if ref == EUCLIDEAN or ref == SCALED_EUCLIDEAN:
         for j in range(m):
-            g = rate[j] - use[j]
+            g = target[j] - use[j]
             if ref == SCALED_EUCLIDEAN:
                 g /= rate[j] * rate[j]
             v = mu[j] - eta * g
-            mu[j] = (v if v < MU_MAX else MU_MAX) if v > 0.0 else 0.0
+            mu[j] = (v if v < MU_MAX else MU_MAX) if v > floor[j] else floor[j]
         return
     total = 0.0
     for j in range(m):
-        if mu[j] > 0.0:  # a zero entropy dual stays zero
-            v = mu[j] * math.exp(-eta * (rate[j] - use[j]))
-            mu[j] = MU_MIN if v < MU_MIN else (v if v < MU_MAX else MU_MAX)
-        total += rate[j] * mu[j]
-    if ref == PROJECTED_ENTROPY and total > reward_bound:
-        f = reward_bound / total
+        nu = mu[j] - floor[j]
+        if nu > 0.0:  # a zero entropy dual stays zero
+            v = nu * math.exp(-eta * (target[j] - use[j]))
+            nu = MU_MIN if v < MU_MIN else (v if v < MU_MAX else MU_MAX)
+            mu[j] = nu + floor[j]
+        total += rate[j] * nu
+    if ref == PROJECTED_ENTROPY and total > radius:
+        f = radius / total
         for j in range(m):
-            if mu[j] > 0.0:
-                v = mu[j] * f
-                mu[j] = v if v > MU_MIN else MU_MIN
+            nu = mu[j] - floor[j]
+            if nu > 0.0:
+                v = nu * f
+                mu[j] = (v if v > MU_MIN else MU_MIN) + floor[j]
 
 
 @njit(cache=True)
-def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, reward_bound, actions, dual_sum):
+def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, radius, actions, dual_sum,
+            reg, reg_weight, reg_target, floor):
     """Run DMD over one batch; returns the batch's reward. ``consumption`` is ignored (pass a (1,1,1) array)
-    when ``matching``. Ties go to the null action; an action is played only if it fits what remains."""
+    when ``matching``. Ties go to the null action; an action is played only if it fits what remains.
+
+    ``reg`` is a regulariser's code (0 = none; ``reg_weight`` and ``reg_target`` its (m,) arrays): each dual step
+    then moves towards its response a(μ_t) instead of ρ, within μ >= ``floor``; ``radius`` is the projected
+    entropy's bound on ρᵀ(μ − floor)."""
     n, k = rewards.shape
     m = mu.size
     use = np.zeros(m)
+    target = rate.copy()
+    nonneg = True  # μ >= 0 throughout, so the dual price can only lower a reward (a regulariser's floor may be < 0)
+    for j in range(m):
+        if floor[j] < 0.0:
+            nonneg = False
     total = 0.0
     for t in range(n):
         best = 0.0
@@ -88,7 +104,7 @@ def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, rewar
         else:
             for a in range(k):
                 v = rewards[t, a]
-                if v <= best:  # μ ≥ 0 and b ≥ 0: the dual price can only lower it
+                if nonneg and v <= best:  # μ ≥ 0 and b ≥ 0: the dual price can only lower it
                     continue
                 for j in range(m):
                     v -= mu[j] * consumption[t, a, j]
@@ -115,7 +131,9 @@ def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, rewar
             actions[t] = kb
         else:
             actions[t] = -1
-        _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum)
+        if reg != 0:
+            regularizer_response(reg, reg_weight, reg_target, mu, rate, target)
+        _dual_step(mu, use, target, rate, floor, eta, ref, radius, dual_sum)
     return total
 
 
@@ -126,6 +144,7 @@ def proportional_run(rewards, lam, mu, remaining, rate, eta, ref, reward_bound, 
     n, m = rewards.shape
     x = np.empty(m + 1)
     use = np.empty(m)
+    floor = np.zeros(m)
     total = 0.0
     for t in range(n):
         _softmax_matching(rewards[t], mu, lam, x)
@@ -149,5 +168,5 @@ def proportional_run(rewards, lam, mu, remaining, rate, eta, ref, reward_bound, 
             total += gain
         else:
             allocation[t, 0] = 1.0
-        _dual_step(mu, use, rate, eta, ref, reward_bound, dual_sum)
+        _dual_step(mu, use, rate, rate, floor, eta, ref, reward_bound, dual_sum)
     return total

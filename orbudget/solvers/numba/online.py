@@ -20,7 +20,7 @@ from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_array, as_choice, as_scalar
 from ...problems._numerics import _NO_CONSUMPTION, dual_value
-from ...problems.online import REFERENCES, OnlineAllocation, initial_duals
+from ...problems.online import REFERENCES, DualMirrorDescent, OnlineAllocation, initial_duals, projection_radius
 
 # T·K up to which the default benchmark is the exact MIP: matching instances are totally unimodular (the MIP is an
 # LP), dense ones are multidimensional knapsacks, so they get the exact MIP only when small and under a time limit.
@@ -33,6 +33,7 @@ EXACT_HINDSIGHT_LIMIT = {True: 20_000, False: 2_000}
 AUTO_BENCHMARK_MULTIPLE = 10.0
 AUTO_BENCHMARK_SECONDS = 1.0
 BENCHMARKS = ("auto", "hindsight", "hindsight_lp", "dual_bound", "none")
+REGULARIZED_DUAL_TOL = 1e-7  # relative tolerance of the cutting-plane bound with a regulariser
 
 
 def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str | None, record: bool = True):
@@ -43,6 +44,9 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
     """
     from ._online import REFERENCE_CODES, dmd_run, proportional_run
 
+    reg = problem.regularizer
+    if reg is not None and reg.name == "custom" and reference is not None:
+        return _run_python(problem, mu, step_size, reference, record)
     ref = 0 if reference is None else REFERENCE_CODES[reference]
     mu = np.array(mu, dtype=np.float64)
     remaining = np.array(problem.budgets, dtype=np.float64)
@@ -50,6 +54,11 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
     dual_sum = np.zeros_like(mu)
     lam = problem.entropy
     m = problem.n_resources
+    radius = projection_radius(problem.reward_bound, rate, reg)
+    if reg is None or reference is None:  # fixed duals take no step: the regulariser only enters the objective
+        code, weight, target, floor = 0, np.zeros(m), np.zeros(m), np.zeros(m)
+    else:
+        code, (weight, target), floor = reg.code, reg.kernel_arrays(m), reg.floor(rate)
     parts = []
     reward = 0.0
     for r, c in problem.batches():
@@ -60,12 +69,26 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
         else:
             out = np.empty(r.shape[0], dtype=np.int64)
             cons = _NO_CONSUMPTION if c is None else np.ascontiguousarray(c, dtype=np.float64)
-            reward += dmd_run(r, cons, c is None, mu, remaining, rate, step_size, ref, problem.reward_bound, out,
-                              dual_sum)
+            reward += dmd_run(r, cons, c is None, mu, remaining, rate, step_size, ref, radius, out, dual_sum,
+                              code, weight, target, floor)
         if record:
             parts.append(out)
     x = np.concatenate(parts) if record else None
     return x, float(reward), remaining, mu, dual_sum / problem.horizon
+
+
+def _run_python(problem: OnlineAllocation, mu, step_size: float, reference: str, record: bool):
+    """:func:`run_policy` for a custom regulariser (Python code, no numba twin): the step-by-step
+    :class:`~orbudget.problems.online.DualMirrorDescent`, the same algorithm one request at a time."""
+    pol = DualMirrorDescent(problem.budgets, problem.horizon, reference=reference, step_size=step_size,
+                            initial=mu, reward_bound=problem.reward_bound, regularizer=problem.regularizer)
+    parts = []
+    for r, c in problem.batches():
+        out = np.array([pol.step(r[i], None if c is None else c[i]) for i in range(r.shape[0])], dtype=np.int64)
+        if record:
+            parts.append(out)
+    x = np.concatenate(parts) if record else None
+    return x, float(pol.reward), pol.remaining, pol.mu, pol.average_duals
 
 
 def smooth_dual_bound(problem: OnlineAllocation, tol: float = 1e-10) -> tuple[float, np.ndarray]:
@@ -104,9 +127,13 @@ def benchmark_value(problem: OnlineAllocation, which: str, opts, policy_seconds:
     size = problem.horizon * n_actions
     auto = which == "auto"
     seconds = max(AUTO_BENCHMARK_SECONDS, AUTO_BENCHMARK_MULTIPLE * policy_seconds) if auto else None
+    reg = problem.regularizer
+    linear = reg is None or reg.polyhedral  # the exact MIP needs a polyhedral regulariser
     if auto:
         small = size <= EXACT_HINDSIGHT_LIMIT[problem.is_matching] and not problem.is_stream
-        which = "hindsight" if (small and problem.entropy == 0) else "dual_bound"
+        which = "hindsight" if (small and problem.entropy == 0 and linear) else "dual_bound"
+    elif not linear and which in ("hindsight", "hindsight_lp"):
+        which = "dual_bound"  # min D(μ) is the convex relaxation's value (strong duality)
     if problem.entropy > 0:  # smooth dual: its minimum is the regularised optimum (strong duality)
         return smooth_dual_bound(problem)[0], "hindsight"
     if not backend_available("highs"):
@@ -114,7 +141,9 @@ def benchmark_value(problem: OnlineAllocation, which: str, opts, policy_seconds:
     from ..highs.online import dual_cutting_planes, hindsight_lp_value, hindsight_mip
 
     if which == "dual_bound":
-        return dual_cutting_planes(problem, opts=_plain(opts), time_limit=seconds)["value"], "dual_bound"
+        # a regulariser's kinks stall Kelley's master near 1e-9 relative; 1e-7 is far below any regret's scale
+        tol = 1e-9 if reg is None else REGULARIZED_DUAL_TOL
+        return dual_cutting_planes(problem, opts=_plain(opts), time_limit=seconds, tol=tol)["value"], "dual_bound"
     if which == "hindsight":
         r = hindsight_mip(problem, _plain(opts, seconds))
         if r.status == Status.OPTIMAL:
@@ -138,11 +167,16 @@ def _finish(problem: OnlineAllocation, opts, x, reward, remaining, mu, avg_mu, e
     t0 = time.perf_counter()
     hindsight, kind = benchmark_value(problem, _benchmark_option(opts), opts, elapsed)
     dual_bound = dual_value(problem, avg_mu)[0]
-    stats = {"reward": reward, "spent": problem.budgets - remaining, "remaining": remaining,
-             "hindsight": hindsight, "hindsight_kind": kind,
-             "regret": None if hindsight is None else hindsight - reward,
-             "dual_bound": dual_bound, "average_duals": avg_mu, **(extra or {})}
-    return Result(status=Status.FEASIBLE, x=x, objective=reward, bound=hindsight, duals=mu, stats=stats,
+    spent = problem.budgets - remaining
+    objective = reward
+    stats = {"reward": reward, "spent": spent, "remaining": remaining}
+    if problem.regularizer is not None:  # the objective adds T·r(spent / T)
+        stats["regularization"] = problem.regularization_of(spent)
+        objective = reward + stats["regularization"]
+    stats.update({"hindsight": hindsight, "hindsight_kind": kind,
+                  "regret": None if hindsight is None else hindsight - objective,
+                  "dual_bound": dual_bound, "average_duals": avg_mu, **(extra or {})})
+    return Result(status=Status.FEASIBLE, x=x, objective=objective, bound=hindsight, duals=mu, stats=stats,
                   timings={"policy": elapsed, "benchmark": time.perf_counter() - t0},
                   message="online policy run over the realised sequence")
 
@@ -156,12 +190,20 @@ def _reference_options(problem: OnlineAllocation, opts):
         c = as_scalar("options.scale", opts.get("scale", defaults.get(reference, 1.0)), minimum=0.0)
         eta = c / math.sqrt(problem.horizon)
     initial = opts.get("initial")
+    reg = problem.regularizer
+    floor = np.zeros(problem.n_resources) if reg is None else reg.floor(problem.target_rate)
     if initial is None:
-        mu = initial_duals(reference, problem.target_rate)
+        mu = initial_duals(reference, problem.target_rate, floor)
     else:
-        mu = np.array(as_array("options.initial", initial, shape=(problem.n_resources,), nonnegative=True))
-    if reference.endswith("entropy") and (mu <= 0).any():
-        raise InvalidProblemError("`options.initial` must be positive for an entropy reference (a zero dual stays zero)")
+        mu = np.array(as_array("options.initial", initial, shape=(problem.n_resources,)))
+        if (mu < floor).any():
+            j = int(np.argmax(mu < floor))
+            raise InvalidProblemError(f"`options.initial` must be >= {floor[j]:.6g} (the dual box"
+                                      f"{'' if reg is None else ' of the regulariser'}); got {mu[j]} at index {j}")
+    if reference.endswith("entropy") and (mu <= floor).any():
+        raise InvalidProblemError("`options.initial` must be positive for an entropy reference (a zero dual stays "
+                                  "zero)" if reg is None else "`options.initial` must be above the regulariser's "
+                                  "dual floor for an entropy reference (a dual on it stays there)")
     return reference, eta, mu
 
 

@@ -86,6 +86,8 @@ def build_hindsight(problem: OnlineAllocation, *, relax: bool = False):
 
 
 def _no_entropy(problem: OnlineAllocation):
+    if problem.regularizer is not None:
+        return "regularised instances are solved by the HiGHS and cvxpy hindsight adapters (no Pyomo model yet)"
     return "proportional (entropy) instances have no linear hindsight model" if problem.entropy > 0 else None
 
 

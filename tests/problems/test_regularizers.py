@@ -1,0 +1,168 @@
+"""Regularisers of online allocation: responses against brute force, the numba twin, floors, validation, files."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import orbudget as ob
+from orbudget.problems._numerics import regularizer_response
+from orbudget.problems.regularizers import (
+    BelowTargetPenalty,
+    CustomRegularizer,
+    LoadBalancing,
+    MaxMinFairness,
+    QuadraticPenalty,
+)
+
+RATE = np.array([0.2, 0.5])
+BUILT_IN = [MaxMinFairness(0.3), LoadBalancing(0.4), BelowTargetPenalty([1.5, 0.5], [0.8, 0.4]),
+            QuadraticPenalty([0.2, 1.0], [0.5, 0.9])]
+
+
+def _grid(rate, n=101):
+    axes = [np.linspace(0.0, r, n) for r in rate]
+    return np.array(list(itertools.product(*axes)))
+
+
+def _duals(reg, rng, k=40):
+    ell = reg.floor(RATE)
+    return [ell - 1.0 + rng.random(RATE.size) * (np.abs(ell) + 3.0) for _ in range(k)]
+
+
+@pytest.mark.parametrize("reg", BUILT_IN, ids=lambda r: r.name)
+def test_response_maximises_r_plus_mu_a_over_the_box(reg):
+    # brute force over a 101 x 101 grid of [0, ρ]: the response is at least as good as every grid point
+    grid = _grid(RATE)
+    values = np.array([reg.value(a, RATE) for a in grid])
+    for mu in _duals(reg, np.random.default_rng(0)):
+        a = reg.response(mu, RATE)
+        assert np.all(a >= 0) and np.all(a <= RATE + 1e-15)
+        best = (values + grid @ mu).max()
+        assert reg.value(a, RATE) + mu @ a >= best - 1e-12
+        assert reg.conjugate(mu, RATE)[0] == pytest.approx(reg.value(a, RATE) + mu @ a)
+
+
+@pytest.mark.parametrize("reg", BUILT_IN, ids=lambda r: r.name)
+def test_numba_twin_equals_the_numpy_response(reg):
+    weight, target = reg.kernel_arrays(RATE.size)
+    out = np.empty(RATE.size)
+    for mu in _duals(reg, np.random.default_rng(1)):
+        regularizer_response(reg.code, weight, target, mu, RATE, out)
+        np.testing.assert_array_equal(out, reg.response(mu, RATE))
+
+
+@pytest.mark.parametrize("reg", BUILT_IN, ids=lambda r: r.name)
+def test_below_the_floor_the_response_uses_nothing_of_that_resource(reg):
+    ell = reg.floor(RATE)
+    for j in range(RATE.size):
+        mu = np.zeros(RATE.size)
+        mu[j] = ell[j] - 0.01
+        assert reg.response(mu, RATE)[j] == 0.0
+
+
+@pytest.mark.parametrize("cls", [MaxMinFairness, LoadBalancing, BelowTargetPenalty, QuadraticPenalty])
+def test_zero_weight_responds_with_the_rate_on_nonnegative_duals(cls):
+    reg = cls(0.0)
+    assert np.all(reg.floor(RATE) == 0.0)
+    for mu in np.random.default_rng(2).random((20, 2)):
+        np.testing.assert_array_equal(reg.response(mu, RATE), RATE)
+    assert reg.value(RATE / 3, RATE) == 0.0
+
+
+def test_closed_forms():
+    a = np.array([0.1, 0.5])
+    assert MaxMinFairness(0.1).value(a, RATE) == pytest.approx(0.05)
+    assert LoadBalancing(0.1).value(a, RATE) == pytest.approx(-0.1)
+    assert BelowTargetPenalty(2.0, 1.0).value(a, RATE) == pytest.approx(-2.0 * 0.1)
+    assert QuadraticPenalty(1.0, 0.5).value(a, RATE) == pytest.approx(-0.25)
+    # the paper's max-min response: ρ on its domain Σ_{μ<0} ρ_j μ_j >= -λ, and the duals' floor -λ/ρ
+    np.testing.assert_allclose(MaxMinFairness(0.1).floor(RATE), [-0.5, -0.2])
+    assert MaxMinFairness(0.1).response(np.array([-0.4, 0.0]), RATE).tolist() == [0.2, 0.5]
+    assert MaxMinFairness(0.1).response(np.array([-0.6, 0.0]), RATE).tolist() == [0.0, 0.5]
+
+
+# -- a user's own regulariser ---------------------------------------------------------------------------------
+def _sqrt_utility(lam=0.5):
+    """r(a) = λ Σ sqrt(a_j/ρ_j); its response solves λ/(2 sqrt(a ρ)) = -μ, clipped to [0, ρ]."""
+    def value(a):
+        return float(lam * np.sqrt(np.maximum(a, 0.0) / RATE).sum())
+
+    def response(mu):
+        with np.errstate(divide="ignore", over="ignore"):
+            a = np.where(mu < 0, (lam / (2.0 * np.maximum(-mu, 1e-300))) ** 2 / RATE, RATE)
+        return np.clip(a, 0.0, RATE)
+
+    return value, response
+
+
+def test_a_concave_custom_regulariser_is_accepted_and_runs():
+    value, response = _sqrt_utility()
+    reg = CustomRegularizer(value, response, floor=-1e6)
+    rng = np.random.default_rng(3)
+    p = ob.OnlineAllocation.matching(rewards=rng.random((200, 2)), budgets=RATE * 200, regularizer=reg)
+    r = ob.solve(p, method="dmd", options={"benchmark": "dual_bound"})
+    assert p.is_feasible(r.x)
+    assert r.objective == pytest.approx(p.value_of(r.x))
+    assert r.stats["hindsight"] >= r.objective - 1e-9
+
+
+def test_a_convex_user_regulariser_is_refused_by_name():
+    with pytest.raises(ob.InvalidProblemError, match="`regularizer` is not concave"):
+        ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0],
+                                     regularizer=CustomRegularizer(lambda a: float((a**2).sum()), lambda mu: np.ones(2)))
+
+
+def test_a_wrong_response_or_floor_is_refused():
+    value, response = _sqrt_utility()
+    with pytest.raises(ob.InvalidProblemError, match="not the maximiser"):
+        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
+                                     regularizer=CustomRegularizer(value, lambda mu: RATE / 2, floor=-1e6))
+    with pytest.raises(ob.InvalidProblemError, match="must return 0 <= a <= ρ"):
+        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
+                                     regularizer=CustomRegularizer(value, lambda mu: RATE * 2, floor=-1e6))
+    with pytest.raises(ob.InvalidProblemError, match="`regularizer.floor` is not a floor"):
+        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
+                                     regularizer=CustomRegularizer(value, response, floor=0.0))
+    with pytest.raises(ob.InvalidProblemError, match="`regularizer.value` failed"):
+        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
+                                     regularizer=CustomRegularizer(lambda a: 1 / 0, response))
+
+
+# -- validation and files ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec, field", [
+    ({"kind": "max_min_fairness", "weight": -1}, "regularizer.weight"),
+    ({"kind": "below_target", "weight": 1, "target": 1.5}, "regularizer.target"),
+    ({"kind": "quadratic", "weight": [1, 2, 3]}, "regularizer.weight"),
+    ({"kind": "fairness"}, "regularizer.kind"),
+    ({"kind": "max_min_fairness", "wieght": 0.1}, "unknown key `wieght`"),
+    ("max_min_fairness", "`regularizer` must be"),
+])
+def test_bad_regularizers_name_the_field(spec, field):
+    with pytest.raises(ob.InvalidProblemError, match=field.replace(".", r"\.")):
+        ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0], regularizer=spec)
+
+
+def test_entropy_and_a_regularizer_exclude_each_other():
+    with pytest.raises(ob.InvalidProblemError, match="`regularizer` needs integer actions"):
+        ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0], entropy=0.1,
+                                     regularizer=MaxMinFairness(0.1))
+
+
+@pytest.mark.parametrize("reg", BUILT_IN, ids=lambda r: r.name)
+def test_file_round_trip(tmp_path, reg):
+    p = ob.OnlineAllocation.matching(rewards=np.random.default_rng(4).random((6, 2)), budgets=[1.0, 2.0],
+                                     regularizer=reg)
+    ob.save(p, tmp_path / "p.json")
+    q = ob.load(tmp_path / "p.json")
+    assert q == p and q.regularizer == reg
+    assert ob.OnlineAllocation.from_dict({**p.to_dict(), "regularizer": reg.to_dict()}) == p
+
+
+def test_a_custom_regularizer_cannot_be_saved(tmp_path):
+    value, response = _sqrt_utility()
+    p = ob.OnlineAllocation.matching(rewards=np.ones((3, 2)), budgets=RATE * 3,
+                                     regularizer=CustomRegularizer(value, response, floor=-1e6))
+    with pytest.raises(ob.InvalidProblemError, match="custom regulariser cannot be saved"):
+        ob.save(p, tmp_path / "p.json")
+    assert not (tmp_path / "p.json").exists()
