@@ -1,6 +1,7 @@
 """Online allocation benchmark: DMD (numba) against a plain numpy loop and the step-by-step policy, the hindsight
-LP by dual cutting planes against the primal LP (HiGHS), and reward/OPT and regret/T of dmd, greedy and fluid on
-the network-revenue-management generator and the AdX display-ad instances.
+LP by dual cutting planes against the primal LP (HiGHS), reward/OPT and regret/T of dmd, greedy and fluid on
+the network-revenue-management generator and the AdX display-ad instances, and the reward-fairness trade-off of
+max-min fair DMD (Balseiro, Lu, Mirrokni, ICML 2021) as λ varies, against greedy and unregularised DMD.
 
 Run: ``python benchmarks/online.py`` (``--quick`` for smaller sizes), or ``orbudget bench online``.
 """
@@ -125,16 +126,92 @@ def quality(horizons, seeds):
     print_table(f"Reward / hindsight LP and regret per request (median of {seeds} seeds)", head, rows)
 
 
+FAIRNESS_WEIGHTS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+def fairness_rows(name, p, weights=FAIRNESS_WEIGHTS):
+    """Rows (and records for a figure) of the trade-off on one instance: per λ, max-min fair DMD against greedy and
+    unregularised DMD, each scored on the regularised objective, with the regularised hindsight bound (min D)."""
+    rows, records = [], []
+    plain = ob.solve(p, method="dmd", options={"benchmark": "none"})
+    greedy = ob.solve(p, method="greedy", options={"benchmark": "none"})
+    for lam in weights:
+        q = ob.OnlineAllocation(rewards=p.rewards, consumption=p.consumption, budgets=p.budgets,
+                                regularizer=ob.regularizers.MaxMinFairness(lam))
+        r = ob.solve(q, method="dmd", options={"benchmark": "dual_bound"})
+        assert q.is_feasible(r.x)
+        bound = r.stats["hindsight"]
+        row = [name, lam]
+        for label, x in (("fair DMD", r.x), ("DMD", plain.x), ("greedy", greedy.x)):
+            share = float((q.consumption_of(x) / q.budgets).min())
+            value = q.value_of(x)
+            row += [f"{q.reward_of(x):.1f}", f"{share:.3f}", f"{value:.1f}"]
+            records.append({"instance": name, "lambda": lam, "method": label, "reward": q.reward_of(x),
+                            "min_share": share, "objective": value})
+        rows.append(row + [f"{bound:.1f}", f"{(bound - r.objective) / bound:.4f}"])
+    return rows, records
+
+
+def fairness(horizon: int, figure: str | None = None):
+    """The reward-fairness trade-off on i.i.d. matching and the AdX publishers (paper settings: Σρ = 1.5)."""
+    cases = [("iid matching, m=10", gen.iid_matching(horizon, 10, seed=0))]
+    if DATA.is_dir():
+        from orbudget.problems.adx import load_adx
+
+        for pub in (2, 5):
+            cases.append((f"AdX pub{pub} (generated)", load_adx(pub, DATA).problem(horizon, seed=0)))
+    rows, records = [], []
+    for name, p in cases:
+        more, recs = fairness_rows(name, p)
+        rows += more
+        records += recs
+    head = ["instance", "λ"]
+    for label in ("fair DMD", "DMD", "greedy"):
+        head += [f"{label} reward", f"{label} min share", f"{label} objective"]
+    print_table(f"Max-min fairness r(a) = λ·min_j a_j/ρ_j, T = {horizon}: reward, worst share of a budget, and the "
+                "regularised objective; bound = min D(μ) (regularised hindsight LP)", head + ["bound", "fair gap"], rows)
+    q = cases[0][1]
+    fair = ob.OnlineAllocation(rewards=q.rewards, budgets=q.budgets, regularizer=ob.regularizers.MaxMinFairness(0.1))
+    ob.solve(fair, method="dmd", options={"benchmark": "none"})  # JIT warm-up
+    t_kernel, _ = timed(lambda: ob.solve(fair, method="dmd", options={"benchmark": "none"}), repeat=3)
+    n = min(horizon, 20_000)
+    pol = ob.DualMirrorDescent(q.budgets, q.horizon, regularizer=ob.regularizers.MaxMinFairness(0.1))
+    t_step, _ = timed(lambda: [pol.step(q.rewards[t]) for t in range(n)])
+    print_table("Regularised DMD per request (max-min fairness, m = 10)", ["path", "µs per request", "ratio"],
+                [["numba kernel (ob.solve)", f"{t_kernel / horizon * 1e6:.3f}", 1.0],
+                 ["DualMirrorDescent.step", f"{t_step / n * 1e6:.2f}", f"{(t_step / n) / (t_kernel / horizon):.0f}"]])
+    if figure:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from orbudget.plot import frontier
+
+        names = [c[0] for c in cases]
+        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+        for ax, name in zip(axes[0], names):
+            frontier([r for r in records if r["instance"] == name], "min_share", "reward", by="method", ax=ax)
+            ax.set_title(name, fontsize=10)
+            ax.set_xlabel("worst advertiser's share of its budget")
+        fig.tight_layout()
+        fig.savefig(figure, dpi=110)
+        print(f"\nfigure written to {figure}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (CI smoke run)")
+    ap.add_argument("--figure", help="write the reward-fairness trade-off figure (PNG) to this path")
     args = ap.parse_args(argv)
     if args.quick:
         speed(100_000, 20_000)
         quality([1_000, 10_000], 2)
+        fairness(5_000, args.figure)
     else:
         speed(1_000_000, 1_000_000)
         quality([1_000, 10_000, 100_000], 5)
+        fairness(100_000, args.figure)
 
 
 if __name__ == "__main__":

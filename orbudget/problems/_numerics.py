@@ -161,6 +161,105 @@ def regularizer_response(code, weight, target, mu, rate, a):
             a[j] = rate[j]
 
 
+@njit(cache=True)
+def _raised(mu, j, theta, rate, floor, entropic, w):
+    """μ_j moved up along the projection's path: Euclidean μ_j + θρ_j/w_j, entropic ℓ_j + (μ_j − ℓ_j)e^{θρ_j}."""
+    if entropic:
+        return floor[j] + (mu[j] - floor[j]) * math.exp(theta * rate[j])
+    return mu[j] + theta * rate[j] / w[j]
+
+
+@njit(cache=True)
+def regularizer_project(code, weight, mu, rate, floor, entropic, scaled):
+    """Project μ onto a regulariser's dual domain (the paper's, inside the box μ >= floor), in place.
+
+    Max-min fairness (code 1): :math:`\\sum_j \\rho_j (-\\mu_j)^+ \\le \\lambda`; load balancing (code 2):
+    :math:`\\rho^\\top\\mu \\ge \\lambda`. The projection raises duals along the reference's path: Euclidean
+    (``scaled``: the metric Σρ_j²Δ_j²) μ_j + θρ_j/w_j, or for the entropy references (``entropic``, the KL projection
+    of μ − floor) ℓ_j + (μ_j − ℓ_j)e^{θρ_j}, with θ >= 0 found by bisection (max-min fairness only moves the
+    negative duals, up to 0). Other codes, and a μ already inside, are left as they are."""
+    m = mu.size
+    lam = weight[0]
+    w = np.empty(m)
+    for j in range(m):
+        w[j] = rate[j] * rate[j] if scaled else 1.0
+    if code == 1:
+        short = 0.0
+        for j in range(m):
+            if mu[j] < 0.0:
+                short -= rate[j] * mu[j]
+        if short <= lam:
+            return
+        hi = 1.0
+        for _ in range(200):  # grow θ until every negative dual reaches 0 (one on the entropy floor cannot move)
+            done = True
+            for j in range(m):
+                if entropic and mu[j] <= floor[j]:
+                    continue
+                if mu[j] < 0.0 and _raised(mu, j, hi, rate, floor, entropic, w) < 0.0:
+                    done = False
+            if done:
+                break
+            hi *= 2.0
+        lo = 0.0
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            short = 0.0
+            for j in range(m):
+                if mu[j] < 0.0:
+                    v = _raised(mu, j, mid, rate, floor, entropic, w)
+                    if v < 0.0:
+                        short -= rate[j] * v
+            if short > lam:
+                lo = mid
+            else:
+                hi = mid
+        for j in range(m):
+            if mu[j] < 0.0:
+                v = _raised(mu, j, hi, rate, floor, entropic, w)
+                mu[j] = v if v < 0.0 else 0.0
+    elif code == 2:
+        total = 0.0
+        for j in range(m):
+            total += rate[j] * mu[j]
+        if total >= lam:
+            return
+        if not entropic:  # closed form: θ = (λ − ρᵀμ) / Σ ρ_j²/w_j
+            norm = 0.0
+            for j in range(m):
+                norm += rate[j] * rate[j] / w[j]
+            theta = (lam - total) / norm
+            for j in range(m):
+                mu[j] = mu[j] + theta * rate[j] / w[j]
+            total = 0.0
+            for j in range(m):
+                total += rate[j] * mu[j]
+            if total >= lam:
+                return
+            hi = theta * 2.0 + 1e-300
+        else:
+            hi = 1.0
+        for _ in range(200):
+            total = 0.0
+            for j in range(m):
+                total += rate[j] * _raised(mu, j, hi, rate, floor, entropic, w)
+            if total >= lam:
+                break
+            hi *= 2.0
+        lo = 0.0
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            total = 0.0
+            for j in range(m):
+                total += rate[j] * _raised(mu, j, mid, rate, floor, entropic, w)
+            if total >= lam:
+                hi = mid
+            else:
+                lo = mid
+        for j in range(m):
+            mu[j] = _raised(mu, j, hi, rate, floor, entropic, w)
+
+
 def dual_value(problem, mu) -> tuple[float, np.ndarray]:
     """``(D(μ), subgradient)``: the dual value of an online allocation problem on its realised sequence and a
     subgradient at μ (``mu`` is taken as given: callers validate it).
@@ -180,4 +279,12 @@ def dual_value(problem, mu) -> tuple[float, np.ndarray]:
     rate = problem.target_rate
     a = reg.response(mu, rate)
     spend = problem.budgets * (a / rate)  # T·a, written so that a = ρ gives B exactly (λ = 0 is the plain dual)
-    return float(total + problem.horizon * reg.value(a, rate) + mu @ spend), spend - used
+    term = problem.horizon * reg.value(a, rate)
+    value = float(total + term + mu @ spend)
+    if term != 0.0 or (mu < 0).any():
+        # negative duals and the regulariser's term make D a sum of terms that cancel (f_t* grows by |μ|·b as T·R
+        # falls by as much): pad D by a bound on the rounding error of that sum, so it stays an upper bound
+        size = (problem.horizon * problem.reward_bound + 2.0 * float(np.abs(mu) @ used) + abs(term)
+                + float(np.abs(mu) @ spend))
+        value += (problem.horizon + mu.size + 8) * 4.0 * np.finfo(float).eps * size
+    return value, spend - used

@@ -80,6 +80,7 @@ class Regularizer:
     name: ClassVar[str] = ""
     code: ClassVar[int] = NONE
     polyhedral: ClassVar[bool] = False
+    projects: ClassVar[bool] = False  # the duals are projected onto the paper's domain (not only the box)
 
     def value(self, a: np.ndarray, rate: np.ndarray) -> float:
         """:math:`r(a)` for the average consumption ``a`` (per request) and the budget rate ``rate`` = ρ."""
@@ -131,6 +132,7 @@ class MaxMinFairness(Regularizer):
     name: ClassVar[str] = "max_min_fairness"
     code: ClassVar[int] = MAX_MIN_FAIRNESS
     polyhedral: ClassVar[bool] = True
+    projects: ClassVar[bool] = True
 
     def __post_init__(self):
         object.__setattr__(self, "weight", as_scalar("regularizer.weight", self.weight, minimum=0.0))
@@ -163,6 +165,7 @@ class LoadBalancing(Regularizer):
     name: ClassVar[str] = "load_balancing"
     code: ClassVar[int] = LOAD_BALANCING
     polyhedral: ClassVar[bool] = True
+    projects: ClassVar[bool] = True
 
     def __post_init__(self):
         object.__setattr__(self, "weight", as_scalar("regularizer.weight", self.weight, minimum=0.0))

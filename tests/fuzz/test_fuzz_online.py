@@ -167,6 +167,41 @@ after = small.state_dict()
 assert all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in before)
 assert [small.step([3.0]) for _ in range(10)].count(0) <= 1 and small.remaining[0] >= 0
 """),
+    # -- regularisers (issue 19) ------------------------------------------------------------------------------
+    Case("regularizer unknown kind", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+         "regularizer={'kind': 'fairness'})", field="regularizer.kind"),
+    Case("regularizer negative weight", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+         "regularizer=ob.regularizers.MaxMinFairness(-0.1))", field="regularizer.weight"),
+    Case("regularizer nan weight", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+         "regularizer={'kind': 'load_balancing', 'weight': float('nan')})", field="regularizer.weight"),
+    Case("regularizer target above 1", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+         "regularizer=ob.regularizers.BelowTargetPenalty(1.0, 1.5))", field="regularizer.target"),
+    Case("regularizer weights per resource", "ob.OnlineAllocation.matching(rewards=[[1.0, 2.0]], budgets=[1.0, 1.0], "
+         "regularizer=ob.regularizers.QuadraticPenalty([1.0, 2.0, 3.0]))", field="regularizer.weight"),
+    Case("regularizer a string", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], regularizer='fair')",
+         field="regularizer"),
+    Case("regularizer with entropy", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], entropy=0.1, "
+         "regularizer=ob.regularizers.MaxMinFairness(0.1))", field="regularizer"),
+    Case("regularizer not concave", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+         "regularizer=ob.regularizers.CustomRegularizer(lambda a: float(a @ a), lambda mu: np.ones(1)))",
+         field="regularizer"),
+    Case("regularizer raising", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+         "regularizer=ob.regularizers.CustomRegularizer(lambda a: {}[0], lambda mu: np.ones(1)))",
+         field="regularizer.value"),
+    Case("regularizer initial duals below the floor", "ob.solve(ob.OnlineAllocation.matching(rewards=[[1.0]], "
+         "budgets=[1.0], regularizer=ob.regularizers.MaxMinFairness(0.1)), method='dmd', "
+         "options={'initial': [-5.0]})", field="options.initial"),
+    Case("regularizer quadratic exact MIP", "ob.solve(ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+         "regularizer=ob.regularizers.QuadraticPenalty(1.0)), method='hindsight')", field="no exact MIP"),
+    Case("file with a misspelt regularizer key", """
+import json
+path = ob.save(ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0],
+                                            regularizer=ob.regularizers.MaxMinFairness(0.1)), tmp + "/p.json")
+d = json.loads(open(path).read())
+d["data"]["regularizer"]["wieght"] = d["data"]["regularizer"].pop("weight")
+open(path, "w").write(json.dumps(d))
+ob.load(path)
+""", field="wieght"),
     # -- files -------------------------------------------------------------------------------------------------
     Case("save a stream", """
 p = ob.OnlineAllocation(budgets=[1.0], stream=lambda: iter([(np.ones((2, 1)), None)]), horizon=2,
@@ -430,3 +465,45 @@ def test_step_by_step_policy_never_overspends(horizon, k, m, reference, scale, b
     assert all(s <= b for s, b in zip(spent, budgets)), (spent, budgets)
     assert (pol.remaining >= 0).all() and (pol.mu >= 0).all()
     assert math.isclose(pol.reward, total_reward(rewards, played), rel_tol=1e-9, abs_tol=1e-9)
+
+
+# -- regularised instances (issue 19): every method keeps every budget, hindsight is the brute-force optimum ------
+REGULARIZERS = [ob.regularizers.MaxMinFairness, ob.regularizers.LoadBalancing, ob.regularizers.BelowTargetPenalty,
+                ob.regularizers.QuadraticPenalty]
+
+
+@st.composite
+def regularized_instances(draw):
+    base = draw(instances())
+    cls = draw(st.sampled_from(REGULARIZERS))
+    weight = draw(st.sampled_from([0.0, 1e-9, 0.3, 5.0])) * max(1.0, float(np.abs(base.rewards).max()))
+    return ob.OnlineAllocation(rewards=base.rewards, consumption=base.consumption, budgets=base.budgets,
+                               regularizer=cls(weight))
+
+
+@pytest.mark.skipif(not backend_available("highs"), reason="the hindsight benchmark needs HiGHS")
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(regularized_instances(), st.integers(0, 100))
+def test_regularized_methods_never_overspend_and_hindsight_is_the_optimum(p, i):
+    rewards, consumption, budgets = np.array(p.rewards), np.array(p.consumption), np.array(p.budgets)
+    m = budgets.size
+    best = -math.inf
+    for x in itertools.product(range(-1, rewards.shape[1]), repeat=p.horizon):
+        if all(s <= b for s, b in zip(spend(rewards, consumption, np.array(x), m), budgets)):
+            best = max(best, p.value_of(np.array(x)))
+    tol = 1e-7 * max(1.0, abs(best), float(np.abs(rewards).max()))
+    if p.regularizer.polyhedral:
+        hind = ob.solve(p, method="hindsight", threads=1)
+        assert hind.ok, hind.message
+        assert all(s <= b for s, b in zip(spend(rewards, consumption, hind.x, m), budgets))
+        assert hind.objective <= best + tol and (hind.status is not ob.Status.OPTIMAL or hind.objective >= best - tol)
+    for method in ("dmd", "greedy", "fluid"):
+        opts = {**options_for(method, p, i), "benchmark": "dual_bound"}
+        if method == "fluid" and "duals" in opts:
+            opts["duals"] = np.maximum(opts["duals"], 0.0)
+        r = ob.solve(p, method=method, threads=1, options=opts)
+        assert r.ok, (method, r.message)
+        assert all(s <= b for s, b in zip(spend(rewards, consumption, r.x, m), budgets)), (method, opts)
+        assert math.isclose(r.objective, p.value_of(r.x), rel_tol=1e-9, abs_tol=tol)
+        assert r.objective <= best + tol, (method, r.objective, best)
+        assert r.stats["hindsight"] >= best - tol  # the dual bound is an upper bound

@@ -166,3 +166,57 @@ def test_a_custom_regularizer_cannot_be_saved(tmp_path):
     with pytest.raises(ob.InvalidProblemError, match="custom regulariser cannot be saved"):
         ob.save(p, tmp_path / "p.json")
     assert not (tmp_path / "p.json").exists()
+
+
+# -- the projection onto the paper's dual domains -----------------------------------------------------------------
+@pytest.mark.parametrize("scaled", [False, True], ids=["euclidean", "scaled"])
+@pytest.mark.parametrize("reg", [MaxMinFairness(0.3), LoadBalancing(0.4)], ids=lambda r: r.name)
+def test_euclidean_projection_onto_the_dual_domain_equals_cvxpy(reg, scaled):
+    cp = pytest.importorskip("cvxpy")
+    from orbudget.problems._numerics import regularizer_project
+
+    rate = np.array([0.2, 0.5, 0.1])
+    ell = reg.floor(rate)
+    weight, _ = reg.kernel_arrays(3)
+    w = rate**2 if scaled else np.ones(3)
+    rng = np.random.default_rng(5)
+    for _ in range(15):
+        mu = ell + rng.random(3) * (np.abs(ell) + 1.0)
+        got = mu.copy()
+        regularizer_project(reg.code, weight, got, rate, ell, False, scaled)
+        v = cp.Variable(3)
+        cons = [v >= ell]
+        cons += [cp.sum(cp.multiply(rate, cp.pos(-v))) <= reg.weight] if reg.code == 1 else [rate @ v >= reg.weight]
+        prob = cp.Problem(cp.Minimize(cp.sum(cp.multiply(w, cp.square(v - mu)))), cons)
+        prob.solve(solver="CLARABEL")
+        # feasible, and no farther than the conic solver's answer (which is only accurate to its tolerance)
+        assert np.all(got >= ell - 1e-12)
+        assert (rate @ np.maximum(-got, 0.0) <= reg.weight * (1 + 1e-9)) if reg.code == 1 else \
+            (rate @ got >= reg.weight * (1 - 1e-9))
+        assert w @ (got - mu) ** 2 <= prob.value + 1e-8
+        np.testing.assert_allclose(got, v.value, atol=1e-4)
+
+
+@pytest.mark.parametrize("entropic", [False, True])
+@pytest.mark.parametrize("reg", [MaxMinFairness(0.3), LoadBalancing(0.4)], ids=lambda r: r.name)
+def test_projection_lands_in_the_domain_and_equals_its_python_twin(reg, entropic):
+    from orbudget.problems._numerics import regularizer_project
+
+    rate = np.array([0.2, 0.5, 0.1, 0.05])
+    ell = reg.floor(rate)
+    weight, _ = reg.kernel_arrays(4)
+    rng = np.random.default_rng(6)
+    for _ in range(50):
+        mu = ell + 1e-9 + rng.random(4) * (np.abs(ell) + 1.0)
+        a, b = mu.copy(), mu.copy()
+        regularizer_project(reg.code, weight, a, rate, ell, entropic, False)
+        regularizer_project.py_func(reg.code, weight, b, rate, ell, entropic, False)
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+        assert np.all(a >= ell)
+        if reg.code == 1:
+            assert rate @ np.maximum(-a, 0.0) <= reg.weight * (1 + 1e-9)
+            assert np.all(a[mu >= 0] == mu[mu >= 0])  # only the negative duals move
+        else:
+            assert rate @ a >= reg.weight * (1 - 1e-9)
+        if (reg.code == 1 and rate @ np.maximum(-mu, 0.0) <= reg.weight) or (reg.code == 2 and rate @ mu >= reg.weight):
+            np.testing.assert_array_equal(a, mu)  # inside already: untouched

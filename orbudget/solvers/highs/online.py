@@ -447,6 +447,10 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     start_mu = np.maximum(floor, 0.0)
     d0, g0 = dual_value(problem, start_mu)
     unit = d0 if d0 > 0 else 1.0  # D is measured in units of D(0), so rewards of 1e-12 or 1e18 give the same LP
+    if reg is not None:  # and of the regulariser's reach: its floor's price of a whole budget, T·r(ρ)
+        reach = max(float(np.abs(floor * budgets).max()),
+                    abs(problem.horizon * reg.value(problem.target_rate, problem.target_rate)))
+        unit = max(unit, reach) if reach > 0 else unit
     lower_box = floor * budgets / unit
     # an optimal μ has μᵀB <= D(0) − T r(ρ) (as T(r(ρ) + ρᵀμ) <= D(μ)); each μ_j B_j also gains what the other
     # duals may be below 0
@@ -477,6 +481,8 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
                 interrupted = True
                 break
             if h.getModelStatus() != S.kOptimal:
+                if reg is not None:  # keep the best bound so far (every D(μ) is one) rather than lose the run
+                    break
                 raise SolverError(f"Kelley master LP: HiGHS {h.modelStatusToString(h.getModelStatus())}")
             sol = np.asarray(h.getSolution().col_value)
             new_lower = max(lower, float(sol[m]) * unit)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ...problems._numerics import regularizer_response
+from ...problems._numerics import regularizer_project, regularizer_response
 from ...problems._numerics import softmax_matching as _softmax_matching
 from ...problems.online import MU_MAX, MU_MIN  # the duals' range, shared with the numpy twin (numba freezes it)
 
@@ -134,6 +134,8 @@ def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, radiu
         if reg != 0:
             regularizer_response(reg, reg_weight, reg_target, mu, rate, target)
         _dual_step(mu, use, target, rate, floor, eta, ref, radius, dual_sum)
+        if (reg == 1 or reg == 2) and ref != FIXED:  # back into the paper's dual domain
+            regularizer_project(reg, reg_weight, mu, rate, floor, ref >= ENTROPY, ref == SCALED_EUCLIDEAN)
     return total
 
 

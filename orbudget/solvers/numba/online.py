@@ -20,7 +20,14 @@ from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_array, as_choice, as_scalar
 from ...problems._numerics import _NO_CONSUMPTION, dual_value
-from ...problems.online import REFERENCES, DualMirrorDescent, OnlineAllocation, initial_duals, projection_radius
+from ...problems.online import (
+    REFERENCES,
+    DualMirrorDescent,
+    OnlineAllocation,
+    initial_duals,
+    projection_radius,
+    step_factor,
+)
 
 # T·K up to which the default benchmark is the exact MIP: matching instances are totally unimodular (the MIP is an
 # LP), dense ones are multidimensional knapsacks, so they get the exact MIP only when small and under a time limit.
@@ -184,14 +191,14 @@ def _finish(problem: OnlineAllocation, opts, x, reward, remaining, mu, avg_mu, e
 def _reference_options(problem: OnlineAllocation, opts):
     reference = as_choice("options.reference", opts.get("reference", "euclidean"), REFERENCES)
     defaults = {"projected_entropy": 10.0}
+    reg = problem.regularizer
+    floor = np.zeros(problem.n_resources) if reg is None else reg.floor(problem.target_rate)
     if opts.get("step_size") is not None:
         eta = as_scalar("options.step_size", opts.get("step_size"), minimum=0.0)
     else:
         c = as_scalar("options.scale", opts.get("scale", defaults.get(reference, 1.0)), minimum=0.0)
-        eta = c / math.sqrt(problem.horizon)
+        eta = c * step_factor(reference, floor) / math.sqrt(problem.horizon)
     initial = opts.get("initial")
-    reg = problem.regularizer
-    floor = np.zeros(problem.n_resources) if reg is None else reg.floor(problem.target_rate)
     if initial is None:
         mu = initial_duals(reference, problem.target_rate, floor)
     else:
