@@ -193,7 +193,7 @@ def fairness(horizon: int, figure: str | None = None):
         for ax, name in zip(axes[0], names):
             frontier([r for r in records if r["instance"] == name], "min_share", "reward", by="method", ax=ax)
             ax.set_title(name, fontsize=10)
-            ax.set_xlabel("worst advertiser's share of its budget")
+            ax.set_xlabel("worst resource's share of its budget")
         fig.tight_layout()
         fig.savefig(figure, dpi=110)
         print(f"\nfigure written to {figure}")

@@ -408,7 +408,7 @@ class DualMirrorDescent:
 
     def __init__(self, budgets: ArrayLike, horizon: int, *, reference: str = "euclidean",
                  step_size: float | None = None, scale: float = 1.0, initial: ArrayLike | None = None,
-                 reward_bound: float = 1.0, regularizer=None):
+                 reward_bound: float = 1.0, regularizer: Regularizer | dict | None = None):
         self.budgets = as_array("budgets", budgets, ndim=1, low=0.0).astype(float)
         self.horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
         self.reference = as_choice("reference", reference, REFERENCES)
