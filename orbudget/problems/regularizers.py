@@ -120,7 +120,43 @@ class Regularizer:
 
 
 @dataclass(frozen=True, repr=False)
-class MaxMinFairness(Regularizer):
+class _Scalar(Regularizer):
+    """A regulariser with one weight λ >= 0."""
+
+    weight: float = 0.1
+
+    def __post_init__(self):
+        object.__setattr__(self, "weight", as_scalar("regularizer.weight", self.weight, minimum=0.0))
+
+    def kernel_arrays(self, m):
+        return np.full(m, self.weight), np.ones(m)
+
+    def to_dict(self):
+        return {"kind": self.name, "weight": self.weight}
+
+
+@dataclass(frozen=True, repr=False)
+class _Targeted(Regularizer):
+    """A regulariser with a weight and a target share per resource (one number or one each)."""
+
+    weight: Any = 1.0
+    target: Any = 1.0
+
+    def __post_init__(self):
+        w = as_array("regularizer.weight", self.weight, nonnegative=True)
+        t = as_array("regularizer.target", self.target, low=0.0, high=1.0)
+        object.__setattr__(self, "weight", float(w) if w.ndim == 0 else tuple(w.tolist()))  # comparable, hashable
+        object.__setattr__(self, "target", float(t) if t.ndim == 0 else tuple(t.tolist()))
+
+    def kernel_arrays(self, m):
+        return _weights("regularizer.weight", self.weight, m), _fractions("regularizer.target", self.target, m)
+
+    def to_dict(self):
+        return {"kind": self.name, "weight": _plain(self.weight), "target": _plain(self.target)}
+
+
+@dataclass(frozen=True, repr=False)
+class MaxMinFairness(_Scalar):
     """:math:`r(a) = \\lambda \\min_j a_j / \\rho_j`: reward the least-served resource's share of its budget.
 
     The paper's fairness regulariser (the official code's default with λ = 0.1). Its response is ρ while
@@ -128,14 +164,10 @@ class MaxMinFairness(Regularizer):
     favours resources that are behind.
     """
 
-    weight: float = 0.1
     name: ClassVar[str] = "max_min_fairness"
     code: ClassVar[int] = MAX_MIN_FAIRNESS
     polyhedral: ClassVar[bool] = True
     projects: ClassVar[bool] = True
-
-    def __post_init__(self):
-        object.__setattr__(self, "weight", as_scalar("regularizer.weight", self.weight, minimum=0.0))
 
     def value(self, a, rate):
         return float(self.weight * np.min(np.asarray(a) / rate))
@@ -147,28 +179,18 @@ class MaxMinFairness(Regularizer):
     def floor(self, rate):
         return -self.weight / rate
 
-    def kernel_arrays(self, m):
-        return np.full(m, self.weight), np.ones(m)
-
-    def to_dict(self):
-        return {"kind": self.name, "weight": self.weight}
-
 
 @dataclass(frozen=True, repr=False)
-class LoadBalancing(Regularizer):
+class LoadBalancing(_Scalar):
     """:math:`r(a) = -\\lambda \\max_j a_j / \\rho_j`: penalise the most-loaded resource's share of its budget.
 
     Its response is ρ while :math:`\\sum_j \\rho_j \\mu_j \\ge \\lambda`, else 0, so the duals stay priced even when
     budgets are slack."""
 
-    weight: float = 0.1
     name: ClassVar[str] = "load_balancing"
     code: ClassVar[int] = LOAD_BALANCING
     polyhedral: ClassVar[bool] = True
     projects: ClassVar[bool] = True
-
-    def __post_init__(self):
-        object.__setattr__(self, "weight", as_scalar("regularizer.weight", self.weight, minimum=0.0))
 
     def value(self, a, rate):
         return float(-self.weight * np.max(np.asarray(a) / rate))
@@ -180,31 +202,17 @@ class LoadBalancing(Regularizer):
     def floor(self, rate):
         return np.zeros(rate.size)
 
-    def kernel_arrays(self, m):
-        return np.full(m, self.weight), np.ones(m)
-
-    def to_dict(self):
-        return {"kind": self.name, "weight": self.weight}
-
 
 @dataclass(frozen=True, repr=False)
-class BelowTargetPenalty(Regularizer):
+class BelowTargetPenalty(_Targeted):
     """:math:`r(a) = -\\sum_j c_j \\,(\\tau_j \\rho_j - a_j)^+`: a hinge penalty for consuming less than a target.
 
     ``weight`` = c (reward lost per unit of total shortfall: :math:`T r = -\\sum_j c_j (\\tau_j B_j - A_j)^+` for total
     consumption A), one number or one per resource; ``target`` = τ, the target as a fraction of each budget."""
 
-    weight: Any = 1.0
-    target: Any = 1.0
     name: ClassVar[str] = "below_target"
     code: ClassVar[int] = BELOW_TARGET
     polyhedral: ClassVar[bool] = True
-
-    def __post_init__(self):
-        w = as_array("regularizer.weight", self.weight, nonnegative=True)
-        t = as_array("regularizer.target", self.target, low=0.0, high=1.0)
-        object.__setattr__(self, "weight", float(w) if w.ndim == 0 else tuple(w.tolist()))  # comparable, hashable
-        object.__setattr__(self, "target", float(t) if t.ndim == 0 else tuple(t.tolist()))
 
     def value(self, a, rate):
         w, t = self.kernel_arrays(rate.size)
@@ -217,30 +225,16 @@ class BelowTargetPenalty(Regularizer):
     def floor(self, rate):
         return -self.kernel_arrays(rate.size)[0]
 
-    def kernel_arrays(self, m):
-        return _weights("regularizer.weight", self.weight, m), _fractions("regularizer.target", self.target, m)
-
-    def to_dict(self):
-        return {"kind": self.name, "weight": _plain(self.weight), "target": _plain(self.target)}
-
 
 @dataclass(frozen=True, repr=False)
-class QuadraticPenalty(Regularizer):
+class QuadraticPenalty(_Targeted):
     """:math:`r(a) = -\\sum_j \\lambda_j (a_j / \\rho_j - \\tau_j)^2`: keep each resource's share near a target.
 
     ``weight`` = λ (one number or one per resource), ``target`` = τ as a fraction of each budget. The response is
     :math:`a_j = \\rho_j\\,\\mathrm{clip}(\\tau_j + \\mu_j \\rho_j / (2\\lambda_j), 0, 1)`."""
 
-    weight: Any = 1.0
-    target: Any = 1.0
     name: ClassVar[str] = "quadratic"
     code: ClassVar[int] = QUADRATIC
-
-    def __post_init__(self):
-        w = as_array("regularizer.weight", self.weight, nonnegative=True)
-        t = as_array("regularizer.target", self.target, low=0.0, high=1.0)
-        object.__setattr__(self, "weight", float(w) if w.ndim == 0 else tuple(w.tolist()))  # comparable, hashable
-        object.__setattr__(self, "target", float(t) if t.ndim == 0 else tuple(t.tolist()))
 
     def value(self, a, rate):
         w, t = self.kernel_arrays(rate.size)
@@ -255,12 +249,6 @@ class QuadraticPenalty(Regularizer):
     def floor(self, rate):
         w, t = self.kernel_arrays(rate.size)
         return -2.0 * w * t / rate
-
-    def kernel_arrays(self, m):
-        return _weights("regularizer.weight", self.weight, m), _fractions("regularizer.target", self.target, m)
-
-    def to_dict(self):
-        return {"kind": self.name, "weight": _plain(self.weight), "target": _plain(self.target)}
 
 
 class CustomRegularizer(Regularizer):
@@ -372,7 +360,7 @@ def as_regularizer(value) -> Regularizer | None:
         if kind not in BUILT_IN:
             raise InvalidProblemError(f"`regularizer.kind` must be one of {', '.join(BUILT_IN)}; got {kind!r}")
         cls = BUILT_IN[kind]
-        allowed = {"weight", "target"} if cls in (BelowTargetPenalty, QuadraticPenalty) else {"weight"}
+        allowed = {"weight", "target"} if issubclass(cls, _Targeted) else {"weight"}
         extra = sorted(set(value) - allowed - {"kind"})
         if extra:
             raise InvalidProblemError(f"`regularizer` of kind {kind!r} has an unknown key `{extra[0]}` (it takes "

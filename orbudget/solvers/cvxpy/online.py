@@ -20,6 +20,18 @@ from ...core.validation import as_choice
 from ...problems.online import OnlineAllocation
 
 
+def _solve(prob, opts) -> Status:
+    """Solve with ``options.solver`` (checked against the installed ones): OPTIMAL, FEASIBLE (cvxpy's
+    "optimal_inaccurate") or ERROR."""
+    import cvxpy as cp
+
+    solver = opts.get("solver", None)
+    if solver is not None:
+        as_choice("options.solver", solver, tuple(cp.installed_solvers()))
+    prob.solve(solver=solver, verbose=opts.verbose)
+    return {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE}.get(prob.status, Status.ERROR)
+
+
 @register(OnlineAllocation, "hindsight", backend="cvxpy", priority=41, options=("solver",), honours=("seed",), long=True,
           supports=lambda p: None if p.entropy > 0 else "only proportional (entropy) instances; use the HiGHS MIP")
 def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
@@ -42,15 +54,11 @@ def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
                                  shape=(m, rows.size))
     objective = reward @ v + lam * cp.sum(cp.entr(v))
     prob = cp.Problem(cp.Maximize(objective), [per_request @ v == 1, per_resource @ v <= np.asarray(dense.budgets)])
-    solver = opts.get("solver", None)
-    if solver is not None:
-        as_choice("options.solver", solver, tuple(cp.installed_solvers()))
-    prob.solve(solver=solver, verbose=opts.verbose)
-    if prob.status not in ("optimal", "optimal_inaccurate"):
-        return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
+    status = _solve(prob, opts)
+    if status is Status.ERROR:
+        return Result(status=status, message=f"cvxpy: {prob.status}")
     x = np.zeros((horizon, m + 1))
     x[rows, cols] = np.clip(np.asarray(v.value, float), 0.0, None)
-    status = Status.OPTIMAL if prob.status == "optimal" else Status.FEASIBLE
     value = float(prob.value)
     return Result(status=status, x=x, objective=value, bound=value,
                   stats={"reward": value, "hindsight": value, "regret": 0.0, "spent": x[:, 1:].sum(axis=0)},
@@ -109,14 +117,10 @@ def solve_regularized_relaxation(problem: OnlineAllocation, opts) -> Result:
     used = use @ x
     objective = r.ravel() @ x + regularizer_expression(dense, used)
     prob = cp.Problem(cp.Maximize(objective), [per_request @ x <= 1, used <= np.asarray(dense.budgets, float)])
-    solver = opts.get("solver", None)
-    if solver is not None:
-        as_choice("options.solver", solver, tuple(cp.installed_solvers()))
-    prob.solve(solver=solver, verbose=opts.verbose)
-    if prob.status not in ("optimal", "optimal_inaccurate"):
-        return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
+    status = _solve(prob, opts)
+    if status is Status.ERROR:
+        return Result(status=status, message=f"cvxpy: {prob.status}")
     value = float(prob.value)
-    status = Status.OPTIMAL if prob.status == "optimal" else Status.FEASIBLE
     frac = np.clip(np.asarray(x.value, float), 0.0, None).reshape(T, K)
     return Result(status=status, x=frac, objective=value, bound=value, stats={"form": "convex relaxation"},
                   message=f"regularised hindsight relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")
