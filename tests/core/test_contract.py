@@ -305,7 +305,6 @@ NOT_YET_TIME: dict = {
     ("RolloutAllocation", "cpsat", "ortools"): "cpsat returned after 3.08 s (reduction and model building)",
     ("ModelRouting", "mip", "highs"): "routing mip " + _KILLED,
     ("OnlineAllocation", "hindsight", "highs"): "hindsight (HiGHS MIP, T=100k) " + _KILLED,
-    ("OnlineAllocation", "hindsight_lp", "highs"): "hindsight_lp (T=100k) " + _KILLED,
     ("OnlineAllocation", "hindsight", "pyomo"): "pyomo hindsight (T=100k) " + _KILLED,
     ("OnlineAllocation", "hindsight_lp", "pyomo"): "pyomo hindsight_lp (T=100k) " + _KILLED,
     ("RolloutAllocation", "mip", "highs"): "rollouts mip (5000 prompts) " + _KILLED,
@@ -318,6 +317,9 @@ BORDERLINE_TIME = {
     ("MultipleChoiceKnapsack", "mip", "pyomo"): "pyomo mip returned after 2.25 s (model building outside the limit)",
     ("MultipleChoiceKnapsack", "core", "numba"): "core returned after 2.12 s (hull reduction before the search)",
     ("MultipleChoiceKnapsack", "mip", "highs"): "HiGHS mip returned after 3.33 s once (model building under load)",
+    ("OnlineAllocation", "hindsight_lp", "highs"): "hindsight_lp (T=100k auctions, presolve off) returned after "
+                                                   "1.76-2.12 s with time_limit=1: HiGHS' simplex checks the clock "
+                                                   "only every so many iterations",
 }
 BORDERLINE_SIGINT = {
     ("BiddingCampaign", "rlb", "numba"): "rlb gave no answer within 10 s of the SIGINT once (numba DP table)",
@@ -329,7 +331,7 @@ NOT_YET_SIGINT: dict = {
     ("CoupledRMAB", "sequoia", "torch"): "sequoia gave no answer within 10 s of the SIGINT",
     **{k: _AFTER_TIME.format(NOT_YET_TIME[k]) for k in [
         ("ModelRouting", "mip", "highs"), ("OnlineAllocation", "hindsight", "highs"),
-        ("OnlineAllocation", "hindsight_lp", "highs"), ("OnlineAllocation", "hindsight", "pyomo"),
+        ("OnlineAllocation", "hindsight", "pyomo"),
         ("OnlineAllocation", "hindsight_lp", "pyomo"), ("RolloutAllocation", "mip", "highs"),
         ("RolloutAllocation", "mip", "pyomo")]},
 }

@@ -198,6 +198,11 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
     timings = {"build": t1 - t0, "solve": 0.0}
     if lp is None:
         return _no_columns(problem, integer, timings)
+    if not integer and np.unique(cols["t_idx"]).size == cols["t_idx"].size:
+        # one column per request: a knapsack over the budget rows, where HiGHS' presolve spends minutes on the
+        # dense budget rows without looking at the clock (100,000 auctions: > 38 s against a 2 s limit; 1.6 s
+        # without it)
+        h.setOptionValue("presolve", "off")
     h.passModel(lp)
 
     def decode(col):  # a HiGHS solution as actions, kept when every budget holds exactly
