@@ -299,7 +299,6 @@ NOT_YET_TIME: dict = {
     ("BiddingCampaign", "rlb", "numba"): "rlb " + _NO_LIMIT.format("θ̄-DP table build"),
     ("BiddingCampaign", "ss_mdp", "numba"): "ss_mdp " + _NO_LIMIT.format("θ̄-DP table build"),
     ("BiddingCampaign", "rlb_nn", "torch"): "rlb_nn returned after 16.9 s with time_limit=1 (training not limited)",
-    ("CoupledRMAB", "exact_dp", "python"): "exact_dp " + _NO_LIMIT.format("backward induction"),
     ("OnlineAllocation", "hindsight", "cvxpy"): "cvxpy hindsight " + _NO_LIMIT.format("conic solve"),
     ("RolloutAllocation", "core", "numba"): "core returned after 5.47 s (reduction to the knapsack and hull not limited)",
     ("RolloutAllocation", "cpsat", "ortools"): "cpsat returned after 3.08 s (reduction and model building)",

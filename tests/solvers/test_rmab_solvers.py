@@ -519,3 +519,19 @@ def test_highs_oracle_after_another_model_started_highs_pool_with_other_threads(
     x, value = LinearOracle(q, SolveOptions()).solve(values)
     assert int(x.sum()) <= 2
     assert value == pytest.approx(max(np.sort(values[:, 1] - values[:, 0])[-2:].clip(0).sum(), 0) + values[:, 0].sum())
+
+
+def test_exact_dp_stops_during_the_dp_with_no_policy():
+    # issue 15: backward induction took every stage before any limit was read
+    p = ob.CoupledRMAB.budget(7, 3, seed=0, horizon=30, episodes=5)
+    seen = []
+
+    def stop(info):
+        seen.append(info)
+        return info.get("phase") == "dp" and info["stage"] == 3
+
+    r = ob.solve(p, method="exact_dp", callback=stop)
+    assert r.status is ob.Status.NO_SOLUTION and r.limit is ob.Limit.INTERRUPTED
+    assert [i["stage"] for i in seen] == [1, 2, 3]
+    full = ob.solve(p, method="exact_dp", seed=0)
+    assert full.status is ob.Status.OPTIMAL and full.limit is None

@@ -193,9 +193,10 @@ def whittle_indices(problem: CoupledRMAB, iterations: int = 50, run=None) -> np.
 
 
 # -- exact joint-state DP ----------------------------------------------------------------------------------------
-def exact_dp(problem: CoupledRMAB) -> tuple[np.ndarray, np.ndarray, float]:
+def exact_dp(problem: CoupledRMAB, run=None) -> tuple[np.ndarray, np.ndarray, float] | None:
     """``(policy (H, S^J) action indices, actions (M, n), expected mean reward per step)`` by backward induction
-    over the joint state for the undiscounted H-step objective."""
+    over the joint state for the undiscounted H-step objective. Each stage is one step of ``run`` (a
+    :class:`~orbudget.core.progress.Run`, ``phase="dp"``); when it says stop, ``None`` (no policy)."""
     key = ("exact_dp",)
     if key in problem._cache:
         return problem._cache[key]
@@ -223,6 +224,8 @@ def exact_dp(problem: CoupledRMAB) -> tuple[np.ndarray, np.ndarray, float]:
             Q[a] = (reward + ev).ravel()
         policy[t] = Q.argmax(axis=0)
         V = Q.max(axis=0).reshape(shape)
+        if run is not None and run.step(phase="dp", stage=H - t):
+            return None
     init = problem.initial[0]
     for j in range(1, J):
         init = np.multiply.outer(init, problem.initial[j])
@@ -431,15 +434,25 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
 
 
 @register(CoupledRMAB, "exact_dp", backend="python", priority=60, supports=_dp_supported,
-          preferred=lambda p: False, honours=("seed",), long=True)
+          preferred=lambda p: False, honours=("time_limit", "seed", "callback", "progress"), long=True)
 def solve_exact_dp(problem: CoupledRMAB, opts) -> Result:
     """The optimal policy by backward induction over the joint state (tiny instances: S^J·|C| ≤ 2·10⁷).
-    ``stats['expected']`` is its exact expected mean reward per step; ``objective`` the simulated one."""
+    ``stats['expected']`` is its exact expected mean reward per step; ``objective`` the simulated one.
+
+    ``time_limit``, ``callback`` and ``progress`` cover the whole call: one step per DP stage (``phase="dp"``,
+    ``stage``), then one per evaluation episode. Stopped during the DP it returns ``NO_SOLUTION`` with the limit
+    (no policy yet); during the evaluation, the episodes played so far."""
     no_warm_start(opts, "exact_dp")
     t0 = time.perf_counter()
-    policy, actions, value = exact_dp(problem)
+    run = Run(opts, total=problem.horizon, unit="stages", desc="exact_dp").__enter__()
+    out = exact_dp(problem, run=run)
     t1 = time.perf_counter()
+    if out is None:
+        run.close()
+        return Result(status=Status.NO_SOLUTION, limit=run.limit, timings={"dp": t1 - t0},
+                      message=f"{run.message} during the joint-state DP (no policy to evaluate)")
+    policy, actions, value = out
     weights = problem.n_states ** np.arange(problem.n_arms - 1, -1, -1)
-    r = evaluate(problem, lambda s, t, rng: actions[policy[t, int(s @ weights)]], opts, method="exact_dp",
+    r = evaluate(problem, lambda s, t, rng: actions[policy[t, int(s @ weights)]], opts, method="exact_dp", run=run,
                  stats={"expected": value, "actions": len(actions)}, message="joint-state dynamic programming")
-    return r.replace(status=Status.OPTIMAL, timings={**r.timings, "dp": t1 - t0})
+    return r.replace(status=Status.OPTIMAL if r.limit is None else r.status, timings={**r.timings, "dp": t1 - t0})
