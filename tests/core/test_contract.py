@@ -296,8 +296,6 @@ GRACE = 1.5  # seconds a method runs before the SIGINT
 _NO_LIMIT = "does not honour time_limit yet (it is not declared: the {} is not checked)"
 _KILLED = "did not answer a 1 s time limit within 15 s on the large instance"
 NOT_YET_TIME: dict = {
-    ("BiddingCampaign", "rlb", "numba"): "rlb " + _NO_LIMIT.format("θ̄-DP table build"),
-    ("BiddingCampaign", "ss_mdp", "numba"): "ss_mdp " + _NO_LIMIT.format("θ̄-DP table build"),
     ("BiddingCampaign", "rlb_nn", "torch"): "rlb_nn returned after 16.9 s with time_limit=1 (training not limited)",
     ("OnlineAllocation", "hindsight", "cvxpy"): "cvxpy hindsight " + _NO_LIMIT.format("conic solve"),
     ("RolloutAllocation", "core", "numba"): "core returned after 5.47 s (reduction to the knapsack and hull not limited)",
@@ -321,7 +319,6 @@ BORDERLINE_TIME = {
                                                    "only every so many iterations",
 }
 BORDERLINE_SIGINT = {
-    ("BiddingCampaign", "rlb", "numba"): "rlb gave no answer within 10 s of the SIGINT once (numba DP table)",
     ("BiddingCampaign", "rlb_nn", "torch"): "the time-limit run before it was killed once (08:05 UTC, load about 3): "
                                             "rlb_nn builds its training table before the first time check",
 }

@@ -1,5 +1,5 @@
 """Long exact methods (issue 15): time_limit, callback(info) with early stop, progress, and Ctrl-C (SIGINT sent to a
-child process mid-solve) for mip, cpsat, hindsight, hindsight_lp and rlb_exact.
+child process mid-solve) for mip, cpsat, hindsight, hindsight_lp, rlb_exact, rlb and ss_mdp.
 
 Every instance here is too hard to finish within the limits used, so a passing test shows the method stopped."""
 
@@ -47,6 +47,8 @@ CASES = {  # method -> (problem factory, extra solve keywords, a check that x fi
     "cpsat": (hard_knapsack, {"threads": 2}, lambda p, x: p.is_feasible(x)),
     "hindsight": (hard_online, {"threads": 1}, lambda p, x: p.is_feasible(x)),
     "rlb_exact": (big_campaign, {}, None),
+    "rlb": (big_campaign, {}, None),
+    "ss_mdp": (big_campaign, {}, None),
     "ucb_bwk": (lambda: ob.BanditsWithKnapsacks.random(10, 3, horizon=3_000_000, seed=0),
                 {"seed": 0, "options": {"benchmark": False}}, lambda p, x: len(x) < p.horizon),
     "index": (lambda: ob.CoupledRMAB.budget(12, 3, seed=0, horizon=30, episodes=100_000),
@@ -60,7 +62,7 @@ def _warm(method):
         ob.solve(ob.MultipleChoiceKnapsack(values=[[1, 2]], costs=[[1, 2]], budget=2), method=method, time_limit=5)
     elif method == "hindsight":
         ob.solve(ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[1.0]]], budgets=[1.0]), method=method)
-    elif method == "rlb_exact":
+    elif method in ("rlb_exact", "rlb", "ss_mdp"):
         ob.solve(small_campaign(), method=method)
     elif method == "index":
         ob.solve(ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=1), method=method, seed=0,
@@ -69,10 +71,10 @@ def _warm(method):
         ob.solve(ob.BanditsWithKnapsacks.random(3, 1, horizon=50, seed=0), method=method, seed=0)
 
 
-@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact"])
+@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact", "rlb", "ss_mdp"])
 def test_time_limit_returns_in_time_with_incumbent(method):
     make, kw, fits = CASES[method]
-    needs_backend = {"mip": "highs", "cpsat": "ortools", "hindsight": "highs", "rlb_exact": "numba"}[method]
+    needs_backend = {"mip": "highs", "cpsat": "ortools", "hindsight": "highs"}.get(method, "numba")
     if not ob.core.registry.backend_available(needs_backend):
         pytest.skip(f"{needs_backend} not installed")
     _warm(method)
@@ -86,11 +88,11 @@ def test_time_limit_returns_in_time_with_incumbent(method):
     assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
     if r.ok and fits is not None:
         assert fits(p, r.x)
-    if method == "rlb_exact":  # 1000 stages of a 17547-unit budget take over a minute: never done in 1 s
+    if method in ("rlb_exact", "rlb", "ss_mdp"):  # 1000 stages of a 17547-unit budget: never done in 1 s
         assert r.status is ob.Status.NO_SOLUTION and 0 < r.stats["stages_done"] < r.stats["stages"]
 
 
-@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact"])
+@pytest.mark.parametrize("method", ["mip", "cpsat", "hindsight", "rlb_exact", "rlb", "ss_mdp"])
 def test_callback_sees_info_and_stops_early(method):
     make, kw, fits = CASES[method]
     _warm(method)
@@ -150,21 +152,27 @@ def test_hindsight_lp_dual_cuts_time_limit_and_callback():
     assert r.stats["iterations"] == 3 and CALLBACK_STOP_MESSAGE in r.message
 
 
-def test_rlb_exact_in_chunks_gives_the_same_table_and_bids():
+@pytest.mark.parametrize("method", ["rlb_exact", "rlb", "ss_mdp"])
+def test_dp_in_chunks_gives_the_same_table_and_bids(method):
+    from orbudget.solvers.numba._bidding import value_table
     from orbudget.solvers.numba.bidding import rlb_table
 
     c = small_campaign()
-    plain = ob.solve(c, method="rlb_exact")
+    plain = ob.solve(c, method=method)
     stages = []
-    chunked = ob.solve(c, method="rlb_exact", callback=lambda i: stages.append(i["stage"]))
+    chunked = ob.solve(c, method=method, callback=lambda i: stages.append(i["stage"]))
     assert np.array_equal(plain.x, chunked.x) and plain.objective == chunked.objective
     assert stages[-1] == c.episode_length - 1 and stages == sorted(stages)
     from orbudget.core.progress import Run
     from orbudget.core.solve import SolveOptions
 
+    exact = method == "rlb_exact"
     with Run(SolveOptions()) as run:
-        v = rlb_table(c, exact=True, method="rlb_exact", run=run)
-    assert np.array_equal(v, rlb_table(c, exact=True, method="rlb_exact"))
+        v = rlb_table(c, exact=exact, method=method, run=run)
+    assert np.array_equal(v, rlb_table(c, exact=exact, method=method))
+    if not exact:  # the table in one numba call, as the paper's code builds it
+        pmf = np.ascontiguousarray(c.market_price)
+        assert np.array_equal(v, value_table(c.episode_length, c.budget, pmf, c.ctr_mean, True))
 
 
 @needs("highs")

@@ -23,13 +23,21 @@ def value_table(horizon, budget, pmf, theta, zero_at_empty):
     the first failure; V(t, b) = V(t−1, b) + Σ_{δ<=a_t(b)} m(δ)(θ̄ + V(t−1, b−δ) − V(t−1, b)). ``zero_at_empty`` keeps
     the code's V(t, 0) = 0.
     """
-    max_bid = pmf.size - 1
     v = np.zeros((horizon, budget + 1))
-    vmax = 0.0
+    value_table_rows(v, 1, horizon, 0.0, pmf, theta, zero_at_empty)
+    return v
+
+
+@njit(cache=True)
+def value_table_rows(v, t_start, t_stop, vmax, pmf, theta, zero_at_empty):
+    """Rows ``t_start <= t < t_stop`` of :func:`value_table`, in place (as :func:`value_table_exact_rows`: ``vmax``
+    is V_max(t_start − 1), the return value V_max(t_stop − 1); the rows are the same as in one call)."""
+    budget = v.shape[1] - 1
+    max_bid = pmf.size - 1
     full = 0.0
     for d in range(max_bid + 1):
         full += pmf[d] * theta
-    for t in range(1, horizon):
+    for t in range(t_start, t_stop):
         vmax += full
         saturated = False
         for b in range(budget + 1):
@@ -50,7 +58,7 @@ def value_table(horizon, budget, pmf, theta, zero_at_empty):
             v[t, b] = prev + total
             if abs(v[t, b] - vmax) < SATURATION_TOL:
                 saturated = True
-    return v
+    return vmax
 
 
 @njit(cache=True)

@@ -69,18 +69,20 @@ def stop_loss_grid(ctr_sample: np.ndarray, points: int = GRID_POINTS) -> tuple[n
 
 
 def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=None) -> np.ndarray | None:
-    """The DP value table V(t, b). With a :class:`~orbudget.core.progress.Run` (the exact DP), the stages are
-    computed in chunks of about 0.1 s, each one ``run.step`` (``unit="stages"``, extra key ``stage``); a Ctrl-C is
-    seen between chunks, and ``None`` is returned when the run says stop (time limit, callback)."""
-    from ._bidding import value_table, value_table_exact, value_table_exact_rows
+    """The DP value table V(t, b): the θ̄-DP, or with ``exact`` the CTR-integrated one. With a
+    :class:`~orbudget.core.progress.Run`, the stages are computed in chunks of about 0.1 s, each one ``run.step``
+    (``unit="stages"``, extra key ``stage``); a Ctrl-C is seen between chunks, and ``None`` is returned when the run
+    says stop (time limit, callback). The rows are the same as in one call."""
+    from ._bidding import value_table, value_table_exact, value_table_exact_rows, value_table_rows
 
     check_table_size(problem, method, problem.episode_length * (problem.budget + 1.0))
     pmf = np.ascontiguousarray(problem.market_price)
-    if not exact:
-        return value_table(problem.episode_length, problem.budget, pmf, problem.ctr_mean, True)
-    sample = problem.ctr_sample if problem.ctr_sample is not None else np.array([problem.ctr_mean])
-    grid, step = stop_loss_grid(sample)
+    if exact:
+        sample = problem.ctr_sample if problem.ctr_sample is not None else np.array([problem.ctr_mean])
+        grid, step = stop_loss_grid(sample)
     if run is None:
+        if not exact:
+            return value_table(problem.episode_length, problem.budget, pmf, problem.ctr_mean, True)
         return value_table_exact(problem.episode_length, problem.budget, pmf, grid, step)
     horizon = problem.episode_length
     v = np.zeros((horizon, problem.budget + 1))
@@ -88,7 +90,10 @@ def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=No
     while t < horizon:
         stop = min(horizon, t + chunk)
         c0 = time.perf_counter()
-        vmax = value_table_exact_rows(v, t, stop, vmax, pmf, grid, step)
+        if exact:
+            vmax = value_table_exact_rows(v, t, stop, vmax, pmf, grid, step)
+        else:
+            vmax = value_table_rows(v, t, stop, vmax, pmf, problem.ctr_mean, True)
         seconds = time.perf_counter() - c0
         done, t = stop - t, stop
         if run.step(done, stage=t - 1):
@@ -182,27 +187,36 @@ def _timed_result(problem, code, extra=None, message="", **kw):
 
 
 # -- DP policies --------------------------------------------------------------------------------------------------
-def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts=None) -> Result:
+def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts, code: int = 1,
+               method: str = "rlb") -> Result:
+    """Build the DP table under a Run, then replay its bids (``code`` 1 = RLB, 2 = SS-MDP).
+
+    The DP runs stage by stage in chunks: ``time_limit``, ``callback`` (one call per chunk of stages; ``iteration``
+    counts the stages done, extra key ``stage``) and Ctrl-C are honoured between chunks. Stopped before the table
+    is complete, it returns ``NO_SOLUTION`` with the limit (``TIME``, or ``INTERRUPTED`` for a callback's stop or a
+    Ctrl-C): the bids replay the whole table, and a partial one is no policy of these methods."""
     t0 = time.perf_counter()
-    if opts is None:
-        v = rlb_table(problem, exact=exact, method="rlb_exact" if exact else "rlb")
-    else:
-        with Run(opts, total=problem.episode_length - 1, unit="stages", desc="rlb_exact") as run:
-            v = rlb_table(problem, exact=exact, method="rlb_exact", run=run)
-        if v is None:  # the bids replay a complete table: a partial one is no policy of this method
-            return Result(status=Status.NO_SOLUTION, limit=run.limit, timings={"dp": time.perf_counter() - t0},
-                          stats={"stages_done": run.iteration, "stages": problem.episode_length - 1},
-                          message=f"{run.message} after {run.iteration} of {problem.episode_length - 1} DP stages; "
-                                  "the policy needs the whole table (no bids)")
+    with Run(opts, total=problem.episode_length - 1, unit="stages", desc=method) as run:
+        v = rlb_table(problem, exact=exact, method=method, run=run)
+    if v is None:  # the bids replay a complete table: a partial one is no policy of this method
+        return Result(status=Status.NO_SOLUTION, limit=run.limit, timings={"dp": time.perf_counter() - t0},
+                      stats={"stages_done": run.iteration, "stages": problem.episode_length - 1},
+                      message=f"{run.message} after {run.iteration} of {problem.episode_length - 1} DP stages; "
+                              "the policy needs the whole table (no bids)")
     t1 = time.perf_counter()
-    r = _timed_result(problem, 1, table=v, extra={"value": float(v[-1, -1])}, message=message)
+    extra = {"value": float(v[-1, -1])} if code == 1 else None
+    r = _timed_result(problem, code, table=v, extra=extra, message=message)
     return r.replace(timings={**r.timings, "dp": t1 - t0})
 
 
-@register(BiddingCampaign, "rlb", backend="numba", priority=10, supports=_needs_log, honours=("seed",), long=True)
+@register(BiddingCampaign, "rlb", backend="numba", priority=10, supports=_needs_log,
+          honours=("seed", "time_limit", "callback", "progress"), long=True)
 def solve_rlb(problem: BiddingCampaign, opts) -> Result:
-    """RLB as the paper's code does it: the θ̄-DP (V(t, 0) = 0), bids with the impression's CTR."""
-    return _dp_policy(problem, False, "RLB (θ̄-DP, paper's code)")
+    """RLB as the paper's code does it: the θ̄-DP (V(t, 0) = 0), bids with the impression's CTR.
+
+    ``time_limit``, ``callback`` and Ctrl-C are honoured between chunks of DP stages; stopped before the table is
+    complete it returns ``NO_SOLUTION`` with the limit (see ``_dp_policy``)."""
+    return _dp_policy(problem, False, "RLB (θ̄-DP, paper's code)", opts)
 
 
 @register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log,
@@ -210,17 +224,20 @@ def solve_rlb(problem: BiddingCampaign, opts) -> Result:
 def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
     """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F).
 
-    The DP runs stage by stage in chunks: ``time_limit``, ``callback`` (one call per chunk of stages; ``iteration``
-    counts the stages done, extra key ``stage``) and Ctrl-C are honoured between chunks. Stopped before the table
-    is complete, it returns ``NO_SOLUTION`` with the limit (``TIME``, or ``INTERRUPTED`` for a callback's stop or a
-    Ctrl-C): its bids replay the whole table, and a partial one is no policy of this method."""
-    return _dp_policy(problem, True, "RLB (CTR-integrated DP)", opts)
+    ``time_limit``, ``callback`` and Ctrl-C are honoured between chunks of DP stages; stopped before the table is
+    complete it returns ``NO_SOLUTION`` with the limit (see ``_dp_policy``)."""
+    return _dp_policy(problem, True, "RLB (CTR-integrated DP)", opts, method="rlb_exact")
 
 
-@register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log, honours=("seed",), long=True)
+@register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log,
+          honours=("seed", "time_limit", "callback", "progress"), long=True)
 def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
-    """SS-MDP (Amin et al. 2012): the same θ̄-DP table, bidding with θ̄ for every impression (ignores features)."""
-    return _timed_result(problem, 2, table=rlb_table(problem, exact=False, method="ss_mdp"), message="SS-MDP")
+    """SS-MDP (Amin et al. 2012): the same θ̄-DP table, bidding with θ̄ for every impression (ignores features).
+
+    ``time_limit``, ``callback`` and Ctrl-C are honoured between chunks of DP stages; stopped before the table is
+    complete it returns ``NO_SOLUTION`` with the limit (see ``_dp_policy``)."""
+    return _dp_policy(problem, False, "SS-MDP", opts, code=2, method="ss_mdp")
+
 
 
 # -- baselines ------------------------------------------------------------------------------------------------------
