@@ -12,5 +12,5 @@ echo "== docstring examples"
 echo "== notebooks"
 .venv/bin/python scripts/run_notebooks.py
 echo "== docs (strict)"
-.venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"  # every warning fails the build (no --quiet to hide them)
+.venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"  # strict: every warning fails the build, and none is hidden
 echo "== all checks passed"

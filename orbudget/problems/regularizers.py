@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -69,7 +70,7 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-class Regularizer:
+class Regularizer(ABC):
     """A concave regulariser :math:`r(a)` of the average consumption per request (see the module docstring).
 
     Subclasses give :meth:`value` and :meth:`response` (numpy) and :meth:`floor`; the built-in ones also have a
@@ -82,17 +83,17 @@ class Regularizer:
     polyhedral: ClassVar[bool] = False
     projects: ClassVar[bool] = False  # the duals are projected onto the paper's domain (not only the box)
 
+    @abstractmethod
     def value(self, a: np.ndarray, rate: np.ndarray) -> float:
         """:math:`r(a)` for the average consumption ``a`` (per request) and the budget rate ``rate`` = ρ."""
-        raise NotImplementedError
 
+    @abstractmethod
     def response(self, mu: np.ndarray, rate: np.ndarray) -> np.ndarray:
         """:math:`\\arg\\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a`, the consumption target for the dual step."""
-        raise NotImplementedError
 
+    @abstractmethod
     def floor(self, rate: np.ndarray) -> np.ndarray:
         """ℓ: the duals' lower bound (below it the response uses none of that resource)."""
-        raise NotImplementedError
 
     def conjugate(self, mu: np.ndarray, rate: np.ndarray) -> tuple[float, np.ndarray]:
         """``(R(μ), a(μ))`` with :math:`R(\\mu) = \\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a`."""
@@ -100,8 +101,8 @@ class Regularizer:
         return float(self.value(a, rate) + mu @ a), a
 
     def kernel_arrays(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(weight, target)``, (m,) arrays for the numba twin."""
-        raise NotImplementedError
+        """``(weight, target)``, (m,) arrays for the numba twin (zeros for a regulariser without one, ``code`` 0)."""
+        return np.zeros(m), np.zeros(m)
 
     def check(self, rate: np.ndarray) -> None:
         """Validate against a problem's budget rate (sizes of per-resource weights and targets)."""
@@ -112,7 +113,8 @@ class Regularizer:
         return self.conjugate(np.zeros(rate.size), rate)[0]
 
     def to_dict(self) -> dict:
-        raise NotImplementedError
+        """The file form ``{"kind": name, ...}``; a regulariser written as code (a custom one) has none."""
+        raise InvalidProblemError(f"a {self.name} regulariser cannot be saved: its `value` and `response` are code")
 
     def __repr__(self) -> str:
         fields = {k: v for k, v in self.to_dict().items() if k != "kind"}
@@ -301,9 +303,6 @@ class CustomRegularizer(Regularizer):
         return np.full(rate.size, float(f)) if f.ndim == 0 else np.asarray(
             as_array("regularizer.floor", f, shape=(rate.size,)), dtype=float)
 
-    def kernel_arrays(self, m):
-        return np.zeros(m), np.zeros(m)
-
     def check(self, rate: np.ndarray) -> None:
         """Concavity, the response's box and optimality, and the floor, on seeded random points."""
         m = rate.size
@@ -340,9 +339,6 @@ class CustomRegularizer(Regularizer):
                 raise InvalidProblemError(
                     f"`regularizer.floor` is not a floor: with mu_{j} = {below[j]:.6g} below it the response still "
                     f"uses resource {j} (a = {self.response(below, rate).tolist()})")
-
-    def to_dict(self):
-        raise InvalidProblemError("a custom regulariser cannot be saved: its `value` and `response` are code")
 
     def __repr__(self):
         return f"CustomRegularizer(value={self.value_fn!r}, response={self.response_fn!r})"
