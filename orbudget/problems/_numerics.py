@@ -162,11 +162,40 @@ def regularizer_response(code, weight, target, mu, rate, a):
 
 
 @njit(cache=True)
-def _raised(mu, j, theta, rate, floor, entropic, w):
-    """μ_j moved up along the projection's path: Euclidean μ_j + θρ_j/w_j, entropic ℓ_j + (μ_j − ℓ_j)e^{θρ_j}."""
+def _raised(code, mu, j, theta, rate, floor, entropic, w):
+    """μ_j moved up along the projection's path: Euclidean μ_j + θρ_j/w_j, entropic ℓ_j + (μ_j − ℓ_j)e^{θρ_j} (a dual
+    on the entropy floor cannot move); max-min fairness moves only the negative duals, and up to 0."""
+    if code == 1 and mu[j] >= 0.0:
+        return mu[j]
     if entropic:
-        return floor[j] + (mu[j] - floor[j]) * math.exp(theta * rate[j])
-    return mu[j] + theta * rate[j] / w[j]
+        if mu[j] <= floor[j]:
+            return mu[j]
+        v = floor[j] + (mu[j] - floor[j]) * math.exp(theta * rate[j])
+    else:
+        v = mu[j] + theta * rate[j] / w[j]
+    return min(v, 0.0) if code == 1 else v
+
+
+@njit(cache=True)
+def _outside(code, lam, mu, theta, rate, floor, entropic, w):
+    """How far μ raised by θ is outside the domain (> 0 outside, <= 0 inside; it falls as θ grows): max-min fairness
+    Σ_j ρ_j(−μ_j)^+ − λ, load balancing λ − ρᵀμ."""
+    total = 0.0
+    for j in range(mu.size):
+        total += rate[j] * _raised(code, mu, j, theta, rate, floor, entropic, w)
+    if code == 1:
+        return -total + _positive_part(mu, rate) - lam
+    return lam - total
+
+
+@njit(cache=True)
+def _positive_part(mu, rate):
+    """Σ_j ρ_j μ_j^+ (max-min fairness leaves the non-negative duals where they are)."""
+    total = 0.0
+    for j in range(mu.size):
+        if mu[j] > 0.0:
+            total += rate[j] * mu[j]
+    return total
 
 
 @njit(cache=True)
@@ -178,86 +207,29 @@ def regularizer_project(code, weight, mu, rate, floor, entropic, scaled):
     (``scaled``: the metric Σρ_j²Δ_j²) μ_j + θρ_j/w_j, or for the entropy references (``entropic``, the KL projection
     of μ − floor) ℓ_j + (μ_j − ℓ_j)e^{θρ_j}, with θ >= 0 found by bisection (max-min fairness only moves the
     negative duals, up to 0). Other codes, and a μ already inside, are left as they are."""
+    if code != 1 and code != 2:
+        return
     m = mu.size
     lam = weight[0]
     w = np.empty(m)
     for j in range(m):
         w[j] = rate[j] * rate[j] if scaled else 1.0
-    if code == 1:
-        short = 0.0
-        for j in range(m):
-            if mu[j] < 0.0:
-                short -= rate[j] * mu[j]
-        if short <= lam:
-            return
-        hi = 1.0
-        for _ in range(200):  # grow θ until every negative dual reaches 0 (one on the entropy floor cannot move)
-            done = True
-            for j in range(m):
-                if entropic and mu[j] <= floor[j]:
-                    continue
-                if mu[j] < 0.0 and _raised(mu, j, hi, rate, floor, entropic, w) < 0.0:
-                    done = False
-            if done:
-                break
-            hi *= 2.0
-        lo = 0.0
-        for _ in range(100):
-            mid = 0.5 * (lo + hi)
-            short = 0.0
-            for j in range(m):
-                if mu[j] < 0.0:
-                    v = _raised(mu, j, mid, rate, floor, entropic, w)
-                    if v < 0.0:
-                        short -= rate[j] * v
-            if short > lam:
-                lo = mid
-            else:
-                hi = mid
-        for j in range(m):
-            if mu[j] < 0.0:
-                v = _raised(mu, j, hi, rate, floor, entropic, w)
-                mu[j] = v if v < 0.0 else 0.0
-    elif code == 2:
-        total = 0.0
-        for j in range(m):
-            total += rate[j] * mu[j]
-        if total >= lam:
-            return
-        if not entropic:  # closed form: θ = (λ − ρᵀμ) / Σ ρ_j²/w_j
-            norm = 0.0
-            for j in range(m):
-                norm += rate[j] * rate[j] / w[j]
-            theta = (lam - total) / norm
-            for j in range(m):
-                mu[j] = mu[j] + theta * rate[j] / w[j]
-            total = 0.0
-            for j in range(m):
-                total += rate[j] * mu[j]
-            if total >= lam:
-                return
-            hi = theta * 2.0 + 1e-300
+    if _outside(code, lam, mu, 0.0, rate, floor, entropic, w) <= 0.0:
+        return
+    hi = 1.0
+    for _ in range(200):  # grow θ until the raised μ is inside
+        if _outside(code, lam, mu, hi, rate, floor, entropic, w) <= 0.0:
+            break
+        hi *= 2.0
+    lo = 0.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if _outside(code, lam, mu, mid, rate, floor, entropic, w) > 0.0:
+            lo = mid
         else:
-            hi = 1.0
-        for _ in range(200):
-            total = 0.0
-            for j in range(m):
-                total += rate[j] * _raised(mu, j, hi, rate, floor, entropic, w)
-            if total >= lam:
-                break
-            hi *= 2.0
-        lo = 0.0
-        for _ in range(100):
-            mid = 0.5 * (lo + hi)
-            total = 0.0
-            for j in range(m):
-                total += rate[j] * _raised(mu, j, mid, rate, floor, entropic, w)
-            if total >= lam:
-                hi = mid
-            else:
-                lo = mid
-        for j in range(m):
-            mu[j] = _raised(mu, j, hi, rate, floor, entropic, w)
+            hi = mid
+    for j in range(m):
+        mu[j] = _raised(code, mu, j, hi, rate, floor, entropic, w)
 
 
 def dual_value(problem, mu) -> tuple[float, np.ndarray]:

@@ -292,9 +292,7 @@ class OnlineAllocation(Problem):
         on the optimum for every μ >= 0 (with a regulariser: every μ, its :math:`T R(\\mu)` replacing μᵀB)."""
         from ._numerics import dual_value
 
-        if self.regularizer is None:
-            return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=True))
-        return dual_value(self, as_array("mu", mu, shape=(self.n_resources,)))
+        return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=self.regularizer is None))
 
 
 # -- reference functions (the numpy twin of the kernel's dual step) --------------------------------------

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from ...core.errors import InvalidProblemError, SolverError
+from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
@@ -435,7 +435,8 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     the LP optimum (exact at convergence), ``lower`` a lower bound. With a :class:`~orbudget.core.progress.Run`,
     each cut is one ``run.step`` (``objective`` = best D so far, ``bound`` = the master's lower bound, extra keys
     ``cuts``) and the loop ends when it says stop (callback or time limit). A Ctrl-C ends the loop with the best
-    so far (``interrupted``: True); the master LPs run through ``run_highs`` so HiGHS never swallows it.
+    so far (``interrupted``: True); the master LPs run through ``run_highs`` so HiGHS never swallows it. A master LP
+    HiGHS cannot solve also ends it with the best so far (``converged``: False).
     """
     import highspy
 
@@ -485,10 +486,8 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
             if h.getModelStatus() in (S.kInterrupt, S.kHighsInterrupt):
                 interrupted = True
                 break
-            if h.getModelStatus() != S.kOptimal:
-                if reg is not None:  # keep the best bound so far (every D(μ) is one) rather than lose the run
-                    break
-                raise SolverError(f"Kelley master LP: HiGHS {h.modelStatusToString(h.getModelStatus())}")
+            if h.getModelStatus() != S.kOptimal:  # keep the best bound so far (every D(μ) is one), unconverged
+                break
             sol = np.asarray(h.getSolution().col_value)
             new_lower = max(lower, float(sol[m]) * unit)
             new_mu = np.maximum(sol[:m] * unit / budgets, floor)
