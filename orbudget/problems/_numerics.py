@@ -1,9 +1,9 @@
 """Neutral numerics that models and solvers both need (layer 1: no solver imports).
 
-The graph tour behind :class:`~orbudget.problems.rmab.PathConstraint`'s checker and the Lagrangian dual function
-of :class:`~orbudget.problems.online.OnlineAllocation` live here, so a model can check or bound itself without
-reaching up into ``orbudget.solvers``; the solvers import them from here. Imported lazily by the models (numba
-compiles on first use, from its cache afterwards).
+The graph tour behind :class:`~orbudget.problems.rmab.PathConstraint`'s checker, and the Lagrangian dual function
+and the regularisers' response and dual-domain projection of :class:`~orbudget.problems.online.OnlineAllocation`,
+live here, so a model can check, bound or step itself without reaching up into ``orbudget.solvers``; the solvers
+import them from here. numba compiles each on first use (from its cache afterwards), not at import.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
 from ..core.validation import as_array, as_bool, as_choice, as_scalar, check_state, fingerprint
+from ._numerics import dual_value, regularizer_project
 from .base import Problem
 from .regularizers import Regularizer, as_regularizer
 
@@ -290,8 +291,6 @@ class OnlineAllocation(Problem):
     def dual_value(self, mu) -> tuple[float, np.ndarray]:
         """``(D(mu), subgradient)`` of the Lagrangian dual on the realised sequence (numba kernel); an upper bound
         on the optimum for every μ >= 0 (with a regulariser: every μ, its :math:`T R(\\mu)` replacing μᵀB)."""
-        from ._numerics import dual_value
-
         return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=self.regularizer is None))
 
 
@@ -507,11 +506,9 @@ class DualMirrorDescent:
         self.mu = mirror_step(self.mu, target - self._tentative, self.step_size, self.reference, self.rate,
                               self.radius, self.floor)
         if self.regularizer is not None and self.regularizer.projects:
-            from ._numerics import regularizer_project
-
-            weight, _ = self.regularizer.kernel_arrays(self.mu.size)
-            regularizer_project(self.regularizer.code, weight, self.mu, self.rate, self.floor,
-                                self.reference.endswith("entropy"), self.reference == "scaled_euclidean")
+            regularizer_project(self.regularizer.code, self.regularizer.kernel_arrays(self.mu.size)[0], self.mu,
+                                self.rate, self.floor, self.reference.endswith("entropy"),
+                                self.reference == "scaled_euclidean")
         self.t += 1
         self._tentative = None
 
@@ -534,10 +531,8 @@ class DualMirrorDescent:
         """What a state must belong to: this policy's budgets, horizon, reference and reward bound."""
         what = {"kind": "DualMirrorDescent", "budgets": self.budgets, "horizon": self.horizon,
                 "reference": self.reference, "reward_bound": self.reward_bound}
-        reg = self.regularizer
-        if reg is not None:  # a custom one is code: known by its functions' names
-            what["regularizer"] = reg.to_dict() if reg.name != "custom" else \
-                f"custom:{reg.value_fn.__qualname__}:{reg.response_fn.__qualname__}"
+        if self.regularizer is not None:  # its repr names its fields (a custom one's, its functions)
+            what["regularizer"] = repr(self.regularizer)
         return fingerprint(what)
 
     STATE_KEYS = ("mu", "remaining", "t", "reward", "dual_sum", "step_size")

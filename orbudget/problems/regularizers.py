@@ -73,9 +73,9 @@ def _plain(value):
 class Regularizer(ABC):
     """A concave regulariser :math:`r(a)` of the average consumption per request (see the module docstring).
 
-    Subclasses give :meth:`value` and :meth:`response` (numpy) and :meth:`floor`; the built-in ones also have a
-    numba twin (``code``) so dual mirror descent runs in the compiled loop. ``polyhedral`` ones have an exact
-    hindsight MIP through HiGHS.
+    Subclasses give :meth:`value`, :meth:`response` and :meth:`floor`. The built-in ones take their response from
+    the numba kernel (``code``), so dual mirror descent runs it in the compiled loop, and the ``polyhedral`` ones
+    have an exact hindsight MIP through HiGHS.
     """
 
     name: ClassVar[str] = ""
@@ -121,8 +121,34 @@ class Regularizer(ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
 
 
+class _Builtin(Regularizer):
+    """A built-in regulariser: its response is the numba kernel's (one implementation for the compiled loop, the
+    step-by-step policy and the dual bound), and its (weight, target) arrays are validated once per size."""
+
+    def response(self, mu, rate):
+        from ._numerics import regularizer_response
+
+        weight, target = self.kernel_arrays(rate.size)
+        a = np.empty(rate.size)
+        regularizer_response(self.code, weight, target, np.ascontiguousarray(mu, dtype=np.float64),
+                             np.ascontiguousarray(rate, dtype=np.float64), a)
+        return a
+
+    def kernel_arrays(self, m):
+        cache = self.__dict__.setdefault("_arrays", {})  # not a field: equality and files never see it
+        if m not in cache:
+            cache[m] = tuple(np.asarray(v, dtype=np.float64) for v in self._arrays_for(m))
+            for v in cache[m]:
+                v.flags.writeable = False
+        return cache[m]
+
+    @abstractmethod
+    def _arrays_for(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """The validated (weight, target) arrays for m resources."""
+
+
 @dataclass(frozen=True, repr=False)
-class _Scalar(Regularizer):
+class _Scalar(_Builtin):
     """A regulariser with one weight λ >= 0."""
 
     weight: float = 0.1
@@ -130,7 +156,7 @@ class _Scalar(Regularizer):
     def __post_init__(self):
         object.__setattr__(self, "weight", as_scalar("regularizer.weight", self.weight, minimum=0.0))
 
-    def kernel_arrays(self, m):
+    def _arrays_for(self, m):
         return np.full(m, self.weight), np.ones(m)
 
     def to_dict(self):
@@ -138,7 +164,7 @@ class _Scalar(Regularizer):
 
 
 @dataclass(frozen=True, repr=False)
-class _Targeted(Regularizer):
+class _Targeted(_Builtin):
     """A regulariser with a weight and a target share per resource (one number or one each)."""
 
     weight: Any = 1.0
@@ -150,7 +176,7 @@ class _Targeted(Regularizer):
         object.__setattr__(self, "weight", float(w) if w.ndim == 0 else tuple(w.tolist()))  # comparable, hashable
         object.__setattr__(self, "target", float(t) if t.ndim == 0 else tuple(t.tolist()))
 
-    def kernel_arrays(self, m):
+    def _arrays_for(self, m):
         return _weights("regularizer.weight", self.weight, m), _fractions("regularizer.target", self.target, m)
 
     def to_dict(self):
@@ -174,10 +200,6 @@ class MaxMinFairness(_Scalar):
     def value(self, a, rate):
         return float(self.weight * np.min(np.asarray(a) / rate))
 
-    def response(self, mu, rate):
-        c = self.weight + float(rate[mu < 0] @ mu[mu < 0])
-        return np.where((c >= 0) | (mu >= 0), rate, 0.0)
-
     def floor(self, rate):
         return -self.weight / rate
 
@@ -196,10 +218,6 @@ class LoadBalancing(_Scalar):
 
     def value(self, a, rate):
         return float(-self.weight * np.max(np.asarray(a) / rate))
-
-    def response(self, mu, rate):
-        s = float(rate[mu > 0] @ mu[mu > 0])
-        return np.where((s >= self.weight) & (mu >= 0), rate, 0.0)
 
     def floor(self, rate):
         return np.zeros(rate.size)
@@ -220,10 +238,6 @@ class BelowTargetPenalty(_Targeted):
         w, t = self.kernel_arrays(rate.size)
         return float(-(w * np.maximum(t * rate - np.asarray(a), 0.0)).sum())
 
-    def response(self, mu, rate):
-        w, t = self.kernel_arrays(rate.size)
-        return np.where(mu >= 0, rate, np.where(mu >= -w, t * rate, 0.0))
-
     def floor(self, rate):
         return -self.kernel_arrays(rate.size)[0]
 
@@ -241,12 +255,6 @@ class QuadraticPenalty(_Targeted):
     def value(self, a, rate):
         w, t = self.kernel_arrays(rate.size)
         return float(-(w * (np.asarray(a) / rate - t) ** 2).sum())
-
-    def response(self, mu, rate):
-        w, t = self.kernel_arrays(rate.size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.where(w > 0, t + mu * rate / (2.0 * np.where(w > 0, w, 1.0)), np.where(mu >= 0, 1.0, 0.0))
-        return rate * np.clip(s, 0.0, 1.0)
 
     def floor(self, rate):
         w, t = self.kernel_arrays(rate.size)
@@ -340,8 +348,8 @@ class CustomRegularizer(Regularizer):
                     f"`regularizer.floor` is not a floor: with mu_{j} = {below[j]:.6g} below it the response still "
                     f"uses resource {j} (a = {self.response(below, rate).tolist()})")
 
-    def __repr__(self):
-        return f"CustomRegularizer(value={self.value_fn!r}, response={self.response_fn!r})"
+    def __repr__(self):  # by the functions' names, the same in every process (states' fingerprints use it)
+        return f"CustomRegularizer(value={self.value_fn.__qualname__}, response={self.response_fn.__qualname__})"
 
 
 BUILT_IN = {cls.name: cls for cls in (MaxMinFairness, LoadBalancing, BelowTargetPenalty, QuadraticPenalty)}

@@ -274,10 +274,6 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
                   timings=timings, message=f"HiGHS: {raw}{note}")
 
 
-def _polyhedral(problem: OnlineAllocation) -> bool:
-    return problem.regularizer is not None and problem.regularizer.polyhedral
-
-
 def _regularized_model(problem: OnlineAllocation, integer: bool):
     """The hindsight LP/MIP with a polyhedral regulariser (max-min fairness, load balancing, below-target hinge).
 
@@ -395,9 +391,10 @@ def _solve_regularized(problem: OnlineAllocation, opts, integer: bool, run=None)
         status, limit = Status.FEASIBLE, Limit.GAP
     bound = finite_or_none(info.mip_dual_bound)
     bound = None if bound is None else max(bound, objective)
+    spent = problem.consumption_of(x)
     return Result(status=status, limit=limit, x=x, objective=objective, bound=bound,
-                  stats={"nodes": int(info.mip_node_count), "spent": problem.consumption_of(x),
-                         "regularization": problem.regularization_of(problem.consumption_of(x))},
+                  stats={"nodes": int(info.mip_node_count), "spent": spent,
+                         "regularization": problem.regularization_of(spent)},
                   timings=timings, message=f"regularised hindsight MIP (HiGHS: {raw})")
 
 
@@ -454,17 +451,15 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     d0, g0 = dual_value(problem, start_mu)
     unit = d0 if d0 > 0 else 1.0  # D is measured in units of D(0), so rewards of 1e-12 or 1e18 give the same LP
     if reg is not None:  # and of the regulariser's reach: its floor's price of a whole budget, T·r(ρ)
-        reach = max(float(np.abs(floor * budgets).max()),
-                    abs(problem.horizon * reg.value(problem.target_rate, problem.target_rate)))
-        unit = max(unit, reach) if reach > 0 else unit
+        at_rate = problem.horizon * reg.value(problem.target_rate, problem.target_rate)  # T·r(ρ)
+        unit = max(unit, float(np.abs(floor * budgets).max()), abs(at_rate))
     lower_box = floor * budgets / unit
     # an optimal μ has μᵀB <= D(0) − T r(ρ) (as T(r(ρ) + ρᵀμ) <= D(μ)); each μ_j B_j also gains what the other
     # duals may be below 0
     if reg is None:  # D(μ) >= μᵀB: ν_j <= 1
         upper_box = np.ones(m)
     else:
-        reach = d0 - problem.horizon * reg.value(problem.target_rate, problem.target_rate)
-        upper_box = np.full(m, max(reach + float(np.maximum(-floor * budgets, 0.0).sum()), 0.0) / unit)
+        upper_box = np.full(m, max(d0 - at_rate + float(np.maximum(-floor * budgets, 0.0).sum()), 0.0) / unit)
         upper_box = np.maximum(upper_box, lower_box)
     inf = highspy.kHighsInf
     # columns: nu_0..nu_{m-1} (nu = mu * B / D(0)), theta (= D / D(0)) ; minimise theta
