@@ -170,9 +170,10 @@ def _benchmark_option(opts) -> str:
     return as_choice("options.benchmark", opts.get("benchmark", "auto"), BENCHMARKS)
 
 
-def _finish(problem: OnlineAllocation, opts, x, reward, remaining, mu, avg_mu, elapsed, extra=None) -> Result:
+def _finish(problem: OnlineAllocation, opts, benchmark: str, x, reward, remaining, mu, avg_mu, elapsed,
+            extra=None) -> Result:
     t0 = time.perf_counter()
-    hindsight, kind = benchmark_value(problem, _benchmark_option(opts), opts, elapsed)
+    hindsight, kind = benchmark_value(problem, benchmark, opts, elapsed)
     dual_bound = dual_value(problem, avg_mu)[0]
     spent = problem.budgets - remaining
     objective = reward
@@ -219,20 +220,20 @@ def _reference_options(problem: OnlineAllocation, opts):
 def solve_dmd(problem: OnlineAllocation, opts) -> Result:
     """Dual mirror descent (Balseiro, Lu, Mirrokni 2023): η = c/√T, four reference functions."""
     reference, eta, mu = _reference_options(problem, opts)
-    _benchmark_option(opts)
+    benchmark = _benchmark_option(opts)
     t0 = time.perf_counter()
     x, reward, remaining, mu, avg = run_policy(problem, mu, eta, reference)
-    return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0,
+    return _finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0,
                    {"reference": reference, "step_size": eta})
 
 
 @register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",), honours=("threads", "seed"))
 def solve_greedy(problem: OnlineAllocation, opts) -> Result:
     """Greedy: the highest-reward action that still fits (DMD with μ ≡ 0)."""
-    _benchmark_option(opts)
+    benchmark = _benchmark_option(opts)
     t0 = time.perf_counter()
     x, reward, remaining, mu, avg = run_policy(problem, np.zeros(problem.n_resources), 0.0, None)
-    return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0)
+    return _finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0)
 
 
 @register(OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"),
@@ -240,7 +241,7 @@ def solve_greedy(problem: OnlineAllocation, opts) -> Result:
 def solve_fluid(problem: OnlineAllocation, opts) -> Result:
     """Fluid duals, then fixed: μ from the LP on the first ``prefix`` fraction of requests (which get the null
     action, as in one-shot learning of Devanur and Hayes 2009), or ``duals`` given (from a known distribution)."""
-    _benchmark_option(opts)
+    benchmark = _benchmark_option(opts)
     t0 = time.perf_counter()
     given = opts.get("duals")
     if given is not None:
@@ -262,7 +263,7 @@ def solve_fluid(problem: OnlineAllocation, opts) -> Result:
             x[:skip, 0] = 1.0
         else:
             x[:skip] = -1
-    return _finish(problem, opts, x, reward, remaining, mu, avg, time.perf_counter() - t0,
+    return _finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0,
                    {"prefix": skip, "fluid_duals": mu.copy()})
 
 
