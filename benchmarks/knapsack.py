@@ -35,16 +35,16 @@ def mckp_rows(sizes, cpsat_limit):
     for n in sizes:
         p = ob.MultipleChoiceKnapsack.random(n, 8, max_cost=20, seed=n)
         ob.solve(ob.MultipleChoiceKnapsack.random(5, 8, seed=0), method="dp")  # JIT warm-up (cached on disk)
-        t_dp, dp = timed(lambda: ob.solve(p, method="dp"))
+        t_dp, dp = timed(lambda p=p: ob.solve(p, method="dp"))
         assert p.is_feasible(dp.x)
         row = [n, p.budget, t_dp, dp.objective]
         if backend_available("highs"):
-            t_mip, mip = timed(lambda: ob.solve(p, method="mip", threads=1, time_limit=600))
+            t_mip, mip = timed(lambda p=p: ob.solve(p, method="mip", threads=1, time_limit=600))
             row += [t_mip, mip.objective, t_mip / t_dp]
         else:
             row += [None] * 3
         if backend_available("ortools"):
-            t_cp, cp = timed(lambda: ob.solve(p, method="cpsat", time_limit=cpsat_limit))
+            t_cp, cp = timed(lambda p=p: ob.solve(p, method="cpsat", time_limit=cpsat_limit))
             gap = (dp.objective - cp.objective) / dp.objective if cp.ok else None
             row += [t_cp, cp.status.value, f"{gap:.2e}" if gap is not None else "-", t_cp / t_dp]
         else:
@@ -59,15 +59,15 @@ def rollout_rows(cases):
     rows = []
     for n, w in cases:
         p = ob.RolloutAllocation.synthetic(n, w // n, seed=0)
-        t_g, g = timed(lambda: ob.solve(p, method="greedy"), repeat=5)
-        t_d, d = timed(lambda: ob.solve(p, method="dp"))
+        t_g, g = timed(lambda p=p: ob.solve(p, method="greedy"), repeat=5)
+        t_d, d = timed(lambda p=p: ob.solve(p, method="dp"))
         row = [n, w, t_g * 1e3, g.objective, t_d, d.objective, t_d / t_g]
         if backend_available("highs"):
-            t_m, m = timed(lambda: ob.solve(p, method="mip", threads=1, time_limit=600))
+            t_m, m = timed(lambda p=p: ob.solve(p, method="mip", threads=1, time_limit=600))
             row += [t_m, m.objective, t_m / t_g]
         else:
             row += [None] * 3
-        t_u, u = timed(lambda: ob.solve(p, method="uniform"))
+        t_u, u = timed(lambda p=p: ob.solve(p, method="uniform"))
         row += [f"{g.objective / u.objective - 1:+.1%}"]
         rows.append(row)
     print_table("Knapsack RL rollout allocation (greedy = ours, exact for concave values)",
@@ -89,9 +89,9 @@ def zero_one_rows(sizes):
         cap = int(w.sum() // 2)
         p = ob.MultipleChoiceKnapsack(values=np.stack([np.zeros(n), v], 1), costs=np.stack([np.zeros(n, int), w], 1),
                                       budget=cap)
-        t_dp, dp = timed(lambda: ob.solve(p, method="dp"))
+        t_dp, dp = timed(lambda p=p: ob.solve(p, method="dp"))
 
-        def ortools_solve(kind):
+        def ortools_solve(kind, v=v, w=w, cap=cap):
             s = knapsack_solver.KnapsackSolver(kind, "bench")
             s.init(v.tolist(), [w.tolist()], [cap])
             return s.solve()

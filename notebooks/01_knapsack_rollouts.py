@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import orbudget as ob
+from orbudget.problems.rollouts import knapsack_rl_value, nonzero_gradient_probability
 
 # %% [markdown]
 # ## A multiple-choice knapsack
@@ -47,8 +48,6 @@ assert results["lp"].objective >= results["dp"].objective - 1e-9
 # Knapsack RL weights this by $p(1-p)^2$, which peaks at $p = 1/3$.
 
 # %%
-from orbudget.problems.rollouts import knapsack_rl_value, nonzero_gradient_probability
-
 n = np.arange(1, 65)
 fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
 for q in (0.02, 0.1, 1 / 3, 0.7):
