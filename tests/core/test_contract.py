@@ -318,18 +318,20 @@ BORDERLINE_TIME = {
                                                    "1.76-2.12 s with time_limit=1: HiGHS' simplex checks the clock "
                                                    "only every so many iterations",
 }
+_AFTER_TIME = "the time-limit run before it was killed: {}"
+# a SIGINT case whose time-limit run is killed fails with it; when that run does answer within 15 s (it did once
+# for the pyomo rollouts mip), the SIGINT case can pass: these are non-strict, each a real failure when it fails
 BORDERLINE_SIGINT = {
     ("BiddingCampaign", "rlb_nn", "torch"): "the time-limit run before it was killed once (08:05 UTC, load about 3): "
                                             "rlb_nn builds its training table before the first time check",
-}
-_AFTER_TIME = "the time-limit run before it was killed: {}"
-NOT_YET_SIGINT: dict = {
-    ("CoupledRMAB", "sequoia", "torch"): "sequoia gave no answer within 10 s of the SIGINT",
     **{k: _AFTER_TIME.format(NOT_YET_TIME[k]) for k in [
         ("ModelRouting", "mip", "highs"), ("OnlineAllocation", "hindsight", "highs"),
         ("OnlineAllocation", "hindsight", "pyomo"),
         ("OnlineAllocation", "hindsight_lp", "pyomo"), ("RolloutAllocation", "mip", "highs"),
         ("RolloutAllocation", "mip", "pyomo")]},
+}
+NOT_YET_SIGINT: dict = {
+    ("CoupledRMAB", "sequoia", "torch"): "sequoia gave no answer within 10 s of the SIGINT",
 }
 
 _CHILD = """
