@@ -146,7 +146,12 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     with Run(opts, unit="solutions", desc="cpsat") as run:
         code = run_cpsat(solver, m, run, decode, bound_of)
     t2 = time.perf_counter()
-    limit_hit = opts.time_limit is not None and solver.wall_time >= 0.99 * solver.parameters.max_time_in_seconds
+    # CP-SAT says UNKNOWN/FEASIBLE both for its time limit and for Ctrl-C (its own SIGINT handler); which one it was
+    # is read from the clock. Its wall_time starts after the model is loaded, so the time from the call is compared
+    # too, with 10% slack: a stop in the last tenth of the limit counts as the time limit.
+    limit_hit = opts.time_limit is not None and (
+        solver.wall_time >= 0.9 * solver.parameters.max_time_in_seconds
+        or time.perf_counter() - t_call >= 0.9 * float(opts.time_limit))
     status, limit = status_of(code, solver, limit_hit)
     if limit is Limit.INTERRUPTED and run.limit is not None:  # stopped by the user's callback
         limit = run.limit
