@@ -217,6 +217,8 @@ class RolloutAllocation(Problem):
         if self.rollout_costs is None:
             return np.full(self.n_prompts, min(hi, lo + int(slack)), np.int64)
         c = self.rollout_costs
+        if c.dtype.kind == "i" and isinstance(slack, int) and slack < 2**62:  # exact in int64 (costs >= 1)
+            return np.minimum(hi, lo + slack // c).astype(np.int64)
         if c.dtype.kind == "i":
             caps = [min(hi, lo + int(slack // int(ci))) for ci in c.tolist()]
         else:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from fractions import Fraction
 
 import numpy as np
 
 from ..core.errors import InvalidProblemError, SolverError
-from ..core.result import Result, Status
+from ..core.result import Limit, Result, Status
 from ..core.solve import Incumbent
 from ..problems.knapsack import INT64_MAX, MultipleChoiceKnapsack, exact_number
 from ..problems.rollouts import RolloutAllocation
@@ -128,10 +129,17 @@ def via_knapsack(knapsack_adapter):
     """Turn a ``MultipleChoiceKnapsack`` adapter into a ``RolloutAllocation`` adapter."""
 
     def adapter(problem: RolloutAllocation, opts) -> Result:
+        t0 = time.perf_counter()
         reason = problem.infeasibility_reason()
         if reason:
             return infeasible(reason)
         kp = problem.to_knapsack()
+        if opts.time_limit is not None:  # the limit counts from the call: the reduction's time comes off it
+            left = float(opts.time_limit) - (time.perf_counter() - t0)
+            if left <= 0:
+                return Result(status=Status.NO_SOLUTION, limit=Limit.TIME, timings={"reduce": time.perf_counter() - t0},
+                              message="time limit reached while building the knapsack")
+            opts = dataclasses.replace(opts, time_limit=left)
         if "scale" in opts.options and kp.whole_number_costs and problem.rollout_costs is not None \
                 and problem.rollout_costs.dtype.kind == "f":  # real costs that reduce to whole ones (all counts 0)
             opts = dataclasses.replace(opts, options={k: v for k, v in opts.options.items() if k != "scale"})

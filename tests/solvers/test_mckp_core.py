@@ -151,6 +151,31 @@ def test_time_and_state_limits_return_the_best_so_far():
         ob.solve(p, method="core", options={"state_limit": 0})
 
 
+def test_a_limit_spent_before_the_search_returns_the_lp_integral_part():
+    # time_limit=1e-9 runs out during the hull reduction: the answer is every class at its LP vertex, which fits
+    for kind in ("weakly_correlated", "strongly_correlated"):
+        p = ki.multiple_choice(kind, 300, 6, seed=3)
+        r = ob.solve(p, method="core", time_limit=1e-9)
+        assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.TIME, r.message
+        assert p.is_feasible(r.x) and r.objective == pytest.approx(p.value_of(r.x))
+        lp = ob.solve(p, method="lp")
+        assert r.bound == pytest.approx(lp.objective) and r.objective <= r.bound
+        assert r.objective >= lp.objective - (p.values.max() - p.values.min())  # one class short of the LP at most
+    # an exact budget the integral part misses: NO_SOLUTION with the time limit, never INFEASIBLE
+    p = ob.MultipleChoiceKnapsack(values=[[1, 5], [1, 5]], costs=[[0, 3], [0, 3]], budget=3, exact=True)
+    q = ob.MultipleChoiceKnapsack(values=[[1, 5], [1, 2]], costs=[[0, 2], [0, 3]], budget=3, exact=True)
+    for prob in (p, q):
+        r = ob.solve(prob, method="core", time_limit=1e-9)
+        assert r.limit is ob.Limit.TIME and r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
+        assert r.status is ob.Status.NO_SOLUTION or prob.is_feasible(r.x)
+    # rollouts: the reduction to the knapsack counts against the limit too
+    q = ob.RolloutAllocation(success_rates=np.linspace(0.05, 0.95, 2000), total_rollouts=40_000, max_rollouts=16,
+                             rollout_costs=np.arange(1, 2001) % 7 + 1)
+    r = ob.solve(q, method="core", time_limit=1e-9)
+    assert r.limit is ob.Limit.TIME and r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION), r.message
+    assert r.status is ob.Status.NO_SOLUTION or q.is_feasible(r.x)
+
+
 def test_is_the_default_for_whole_number_costs_and_rollouts_use_it():
     p = ki.multiple_choice("weakly_correlated", 20, 5, seed=0)
     assert ob.solve(p).method == "core"
@@ -177,6 +202,56 @@ def test_lp_from_the_hull_code_matches_the_python_lp():
 
 def _twin(kernel):
     return getattr(kernel, "py_func", kernel)  # under NUMBA_DISABLE_JIT=1 the kernel is already plain Python
+
+
+def _greedy_by_sort(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
+    """The upper-hull greedy written plainly: every hull step sorted by (slope descending, class), taken while it
+    fits; returns (vertex, break class, residual, LP value)."""
+    n = hull_ptr.size - 1
+    steps = []
+    for i in range(n):
+        for q in range(hull_ptr[i], hull_ptr[i + 1] - 1):
+            a, b = hull_pos[q], hull_pos[q + 1]
+            dc = int(opt_cost[b] - opt_cost[a])
+            steps.append(((opt_val[b] - opt_val[a]) / float(dc), i, dc))
+    steps.sort(key=lambda s: (-s[0], s[1]))
+    vertex = np.zeros(n, np.int64)
+    residual = int(budget) - sum(int(opt_cost[hull_pos[hull_ptr[i]]]) for i in range(n))
+    brk, extra = -1, 0.0
+    for slope, i, dc in steps:
+        if not exact and slope <= 0:
+            break
+        if dc > residual:
+            brk, extra = i, slope * residual
+            break
+        vertex[i] += 1
+        residual -= dc
+    value = sum(float(opt_val[hull_pos[hull_ptr[i] + vertex[i]]]) for i in range(n)) + extra
+    return vertex, brk, residual, value
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_lp_break_by_selection_equals_the_sorted_greedy(exact):
+    # the kernel finds the break step by weighted quickselect; whole-number values and costs from a small range
+    # make equal slopes across classes common, so the tie rule (class order) is exercised too
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n, k = int(rng.integers(1, 40)), int(rng.integers(1, 7))
+        values = rng.integers(0, 8, (n, k)).astype(float)
+        costs = rng.integers(1, 6, (n, k)).astype(np.int64)
+        mask = rng.random((n, k)) < 0.85
+        mask[np.arange(n), rng.integers(0, k, n)] = True
+        groups = kernels.reduce_groups(values, costs, mask, exact)
+        lo = int(sum(costs[i][mask[i]].min() for i in range(n)))
+        hi = int(sum(costs[i][mask[i]].max() for i in range(n)))
+        for budget in (lo, (lo + hi) // 2, int(rng.integers(lo, hi + 1)), hi):
+            vertex, brk, residual, value, feasible = kernels.lp_relaxation(*groups[2:6], budget, exact)
+            want = _greedy_by_sort(*groups[2:6], budget, exact)
+            if exact and want[1] < 0 and want[2] != 0:
+                assert not feasible
+                continue
+            assert feasible and np.array_equal(vertex, want[0]) and (brk, residual) == want[1:3], (trial, budget)
+            assert value == pytest.approx(want[3], rel=1e-12, abs=1e-12)
 
 
 def test_kernels_match_their_python_twins():

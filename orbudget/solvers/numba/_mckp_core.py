@@ -70,10 +70,17 @@ def reduce_groups(values, costs, available, exact):
     m = 0
     h = 0
     row_cost = np.empty(k, np.int64)
+    ident = np.arange(k)
     for i in range(n):
         for j in range(k):
             row_cost[j] = costs[i, j]
-        order = np.argsort(row_cost)  # cost ascending (ties are settled below by value, then index)
+        ordered = True
+        for j in range(1, k):
+            if row_cost[j] < row_cost[j - 1]:
+                ordered = False
+                break
+        # cost ascending (ties are settled below by value, then index); rows often come sorted (rollout counts)
+        order = ident if ordered else np.argsort(row_cost)
         start = m
         a = 0
         while a < k:
@@ -115,57 +122,94 @@ def reduce_groups(values, costs, available, exact):
 
 
 @njit(cache=True)
+def _earlier(e, f, slope, group):
+    """Whether hull step ``e`` comes before step ``f`` in the greedy's order: slope descending, then class order
+    (a strict total order: within a class the hull's slopes strictly decrease)."""
+    return slope[e] > slope[f] or (slope[e] == slope[f] and group[e] < group[f])
+
+
+@njit(cache=True)
 def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
     """The LP relaxation by the upper-hull greedy (Sinha & Zoltners 1979; Pisinger 1995).
 
     Every class starts at its cheapest hull vertex; hull steps are taken by slope, best first (ties: class order),
-    while they fit; without ``exact`` steps of slope <= 0 are never taken. Returns ``(vertex, brk, residual,
-    bound, feasible)``: ``vertex[i]`` the LP vertex of class i (an index into its hull), ``brk`` the break class
-    (-1 when every wanted step fits), ``residual`` the budget left after the integral part, and ``bound`` the LP
-    value (the break step taken fractionally). ``feasible`` is False when the budget is below the cheapest choice,
-    or (``exact``) above the dearest.
+    while they fit; without ``exact`` steps of slope <= 0 are never taken. The step that does not fit is found by
+    weighted selection (quickselect on the steps' costs, as in Dyer-Zemel and Pisinger's partitioning), in
+    expected linear time: no sort of all the steps. Returns ``(vertex, brk, residual, bound, feasible)``:
+    ``vertex[i]`` the LP vertex of class i (an index into its hull), ``brk`` the break class (-1 when every wanted
+    step fits), ``residual`` the budget left after the integral part, and ``bound`` the LP value (the break step
+    taken fractionally). ``feasible`` is False when the budget is below the cheapest choice, or (``exact``) above
+    the dearest.
     """
     n = hull_ptr.size - 1
     vertex = np.zeros(n, np.int64)
     base_cost = 0
-    value = 0.0
     n_steps = 0
     for i in range(n):
         base_cost += opt_cost[hull_pos[hull_ptr[i]]]
-        value += opt_val[hull_pos[hull_ptr[i]]]
         n_steps += hull_ptr[i + 1] - hull_ptr[i] - 1
     residual = budget - base_cost
     if residual < 0:
         return vertex, -1, residual, -np.inf, False
     slope = np.empty(n_steps)
     group = np.empty(n_steps, np.int64)
+    dc = np.empty(n_steps, np.int64)
+    cand = np.empty(n_steps, np.int64)  # the steps the greedy may take
     e = 0
+    m = 0
     for i in range(n):
         for q in range(hull_ptr[i], hull_ptr[i + 1] - 1):
             a = hull_pos[q]
             b = hull_pos[q + 1]
-            slope[e] = (opt_val[b] - opt_val[a]) / float(opt_cost[b] - opt_cost[a])
+            dc[e] = opt_cost[b] - opt_cost[a]
+            slope[e] = (opt_val[b] - opt_val[a]) / float(dc[e])
             group[e] = i
+            if exact or slope[e] > 0.0:
+                cand[m] = e
+                m += 1
             e += 1
-    order = np.argsort(-slope, kind="mergesort")
-    brk = -1
-    for s in range(n_steps):
-        e = order[s]
-        if not exact and slope[e] <= 0.0:
+    # invariant: cand[:lo] are taken (in some order), every step in cand[hi:m] comes after one that does not fit,
+    # and `residual` is what is left after cand[:lo]
+    lo = 0
+    hi = m
+    brk_step = -1
+    state = 12345  # a fixed pseudo-random pivot sequence (31-bit LCG: no int64 overflow), so runs repeat exactly
+    while lo < hi:
+        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+        t = lo + state % (hi - lo)
+        pv = cand[t]
+        cand[t] = cand[hi - 1]
+        cand[hi - 1] = pv
+        store = lo
+        before = 0
+        for t in range(lo, hi - 1):
+            f = cand[t]
+            if _earlier(f, pv, slope, group):
+                cand[t] = cand[store]
+                cand[store] = f
+                store += 1
+                before += dc[f]
+        cand[hi - 1] = cand[store]
+        cand[store] = pv
+        if before > residual:  # the break lies among the earlier steps
+            hi = store
+        elif before + dc[pv] > residual:  # the pivot is the step that does not fit
+            residual -= before
+            lo = store
+            brk_step = pv
             break
-        i = group[e]
-        q = hull_ptr[i] + vertex[i]
-        a = hull_pos[q]
-        b = hull_pos[q + 1]
-        dc = opt_cost[b] - opt_cost[a]
-        if dc <= residual:
-            vertex[i] += 1
-            residual -= dc
-            value += opt_val[b] - opt_val[a]
         else:
-            brk = i
-            value += slope[e] * float(residual)
-            break
+            residual -= before + dc[pv]
+            lo = store + 1
+    for t in range(lo):
+        vertex[group[cand[t]]] += 1
+    value = 0.0
+    for i in range(n):
+        value += opt_val[hull_pos[hull_ptr[i] + vertex[i]]]
+    brk = -1
+    if brk_step >= 0:
+        brk = group[brk_step]
+        value += slope[brk_step] * float(residual)
     if exact and brk < 0 and residual != 0:
         return vertex, -1, residual, -np.inf, False
     return vertex, brk, residual, value, True

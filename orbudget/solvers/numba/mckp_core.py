@@ -118,8 +118,8 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
         return _none_fits(problem, budget, scaled, {}, {})
     opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = groups
     time_limit = float(opts.time_limit) - (t1 - t0) if opts.time_limit is not None else 0.0
-    if opts.time_limit is not None and time_limit <= 0:
-        time_limit = 1e-9
+    if opts.time_limit is not None and time_limit <= 0:  # out of time before the search: the LP's integral part
+        return _lp_vertex_result(problem, groups, lp, budget, scaled, {"reduce": t1 - t0, "solve": 0.0})
     stop, found, x, value, cost, upper, core_size, max_states, made = core_search(
         opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, bool(problem.exact),
         value_step(problem.values, problem.mask), time_limit, int(state_limit))
@@ -149,6 +149,24 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
             f"state limit ({state_limit} states): best solution so far"
     return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings,
                   message=msg)
+
+
+def _lp_vertex_result(problem, groups, lp, budget, scaled, timings) -> Result:
+    """What the core solver returns when the time limit passes before its search starts: every class at its LP
+    vertex (the LP's integral part, which fits the budget) with the LP bound, or NO_SOLUTION when that choice does
+    not meet an exact budget."""
+    opt_ptr, opt_idx, opt_cost, _opt_val, hull_ptr, hull_pos = groups
+    vertex, _brk, _residual, lp_bound, _feasible = lp
+    pos = hull_pos[hull_ptr[:-1] + vertex]
+    x = opt_idx[pos].astype(np.int64)
+    stats = {"lp_bound": float(lp_bound), "core_size": 0, "max_states": 0, "states": 0, "break_class": int(lp[1])}
+    bound = None if scaled else float(lp_bound)
+    if not problem.is_feasible(x):
+        return Result(status=Status.NO_SOLUTION, limit=Limit.TIME, bound=bound, stats=stats, timings=timings,
+                      message="time limit reached before the search; the LP's integral part misses the exact budget")
+    stats["cost"] = problem.cost_of(x)
+    return Result(status=Status.FEASIBLE, limit=Limit.TIME, x=x, objective=problem.value_of(x), bound=bound,
+                  stats=stats, timings=timings, message="time limit reached before the search: the LP's integral part")
 
 
 def _core_rollout_supports(problem: RolloutAllocation):
