@@ -296,7 +296,6 @@ GRACE = 1.5  # seconds a method runs before the SIGINT
 _NO_LIMIT = "does not honour time_limit yet (it is not declared: the {} is not checked)"
 _KILLED = "did not answer a 1 s time limit within 15 s on the large instance"
 NOT_YET_TIME: dict = {
-    ("BiddingCampaign", "rlb_nn", "torch"): "rlb_nn returned after 16.9 s with time_limit=1 (training not limited)",
     ("OnlineAllocation", "hindsight", "cvxpy"): "cvxpy hindsight " + _NO_LIMIT.format("conic solve"),
     ("RolloutAllocation", "cpsat", "ortools"): "cpsat returned after 3.08-4.2 s: making 155k Booleans with new_bool_var "
                                                "takes 0.84 s, and CP-SAT itself answers a 1 s max_time_in_seconds "
@@ -325,8 +324,6 @@ _AFTER_TIME = "the time-limit run before it was killed: {}"
 # a SIGINT case whose time-limit run is killed fails with it; when that run does answer within 15 s (it did once
 # for the pyomo rollouts mip), the SIGINT case can pass: these are non-strict, each a real failure when it fails
 BORDERLINE_SIGINT = {
-    ("BiddingCampaign", "rlb_nn", "torch"): "the time-limit run before it was killed once (08:05 UTC, load about 3): "
-                                            "rlb_nn builds its training table before the first time check",
     **{k: _AFTER_TIME.format(NOT_YET_TIME[k]) for k in [
         ("ModelRouting", "mip", "highs"), ("OnlineAllocation", "hindsight", "highs"),
         ("OnlineAllocation", "hindsight", "pyomo"),

@@ -185,6 +185,23 @@ def test_rlb_nn_checkpoint_keeps_the_step_a_time_limit_reached(tmp_path):
 
 
 @needs("torch")
+def test_rlb_nn_stopped_before_its_table_has_no_policy_and_training_leaves_time_to_tabulate():
+    # T0 = 150 over a 2727-unit budget: the DP at T0 takes about 0.3 s, so a 0.02 s limit stops it there
+    c = ob.BiddingCampaign.synthetic(n_test=4000, n_train=4000, episode_length=600, budget_fraction=1 / 16, seed=0)
+    _warm("rlb_nn")
+    opts = {"horizon0": 150, "steps": 10**6, "device": "cpu"}
+    r = ob.solve(c, method="rlb_nn", seed=0, time_limit=0.02, options=opts)
+    assert r.status is ob.Status.NO_SOLUTION and r.limit is ob.Limit.TIME and not r.ok, r.message
+    assert r.stats["steps"] == 0 and "no policy" in r.message
+    # a limit well past the DP: training stops on time and the trained network is tabulated and replayed
+    full = ob.solve(c, method="rlb_nn", seed=0, options={**opts, "steps": 1})
+    limit = 3 * full.timings["train"] + 1.0
+    r = ob.solve(c, method="rlb_nn", seed=0, time_limit=limit, options=opts)
+    assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.TIME, r.message
+    assert 0 < r.stats["steps"] < 10**6 and bids_fit(c, r)
+
+
+@needs("torch")
 def test_sequoia_fit_callback_keeps_its_keys_and_can_stop():
     from orbudget.solvers.torch.rmab import SequoiaPolicy
 

@@ -73,19 +73,28 @@ def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=No
     :class:`~orbudget.core.progress.Run`, the stages are computed in chunks of about 0.1 s, each one ``run.step``
     (``unit="stages"``, extra key ``stage``); a Ctrl-C is seen between chunks, and ``None`` is returned when the run
     says stop (time limit, callback). The rows are the same as in one call."""
+    check_table_size(problem, method, problem.episode_length * (problem.budget + 1.0))
+    on_chunk = None if run is None else (lambda done, stage: run.step(done, stage=stage))
+    return dp_value_table(problem, problem.episode_length, problem.budget, exact, on_chunk)
+
+
+def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: bool, on_chunk=None):
+    """V(t, b) for t < ``horizon`` and b <= ``budget`` on the campaign's price distribution: the θ̄-DP, or with
+    ``exact`` the CTR-integrated DP (on ``ctr_sample``, or the mean CTR alone without one). With ``on_chunk``, the
+    stages run in chunks of about 0.1 s and ``on_chunk(stages_done, last_stage)`` is called after each: a True
+    answer stops the build and ``None`` is returned (a Ctrl-C surfaces between chunks). The rows are the same as
+    in one call."""
     from ._bidding import value_table, value_table_exact, value_table_exact_rows, value_table_rows
 
-    check_table_size(problem, method, problem.episode_length * (problem.budget + 1.0))
     pmf = np.ascontiguousarray(problem.market_price)
     if exact:
         sample = problem.ctr_sample if problem.ctr_sample is not None else np.array([problem.ctr_mean])
         grid, step = stop_loss_grid(sample)
-    if run is None:
+    if on_chunk is None:
         if not exact:
-            return value_table(problem.episode_length, problem.budget, pmf, problem.ctr_mean, True)
-        return value_table_exact(problem.episode_length, problem.budget, pmf, grid, step)
-    horizon = problem.episode_length
-    v = np.zeros((horizon, problem.budget + 1))
+            return value_table(horizon, budget, pmf, problem.ctr_mean, True)
+        return value_table_exact(horizon, budget, pmf, grid, step)
+    v = np.zeros((horizon, budget + 1))
     t, vmax, chunk = 1, 0.0, 1
     while t < horizon:
         stop = min(horizon, t + chunk)
@@ -96,7 +105,7 @@ def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=No
             vmax = value_table_rows(v, t, stop, vmax, pmf, problem.ctr_mean, True)
         seconds = time.perf_counter() - c0
         done, t = stop - t, stop
-        if run.step(done, stage=t - 1):
+        if on_chunk(done, t - 1):
             return None
         # aim at chunks of about 0.1 s: a Ctrl-C, the time limit and the callback are seen between them
         chunk = max(1, min(4 * chunk, int(chunk * 0.1 / seconds))) if seconds > 0 else 4 * chunk

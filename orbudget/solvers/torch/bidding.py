@@ -13,7 +13,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
-from ...core.result import Limit
+from ...core.result import Limit, Result, Status
 from ...core.validation import as_choice, as_int_seed, as_scalar, fingerprint, memory_limit
 from ...problems.bidding import BiddingCampaign
 from ._common import as_device, default_device, read_checkpoint  # noqa: F401 - default_device re-exported (it lived here before)
@@ -131,8 +131,7 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
     """
     import torch
 
-    from ..numba._bidding import value_table, value_table_exact
-    from ..numba.bidding import check_table_size, stop_loss_grid
+    from ..numba.bidding import check_table_size, dp_value_table
 
     horizon0 = int(as_scalar("horizon0", horizon0, integer=True, minimum=2, maximum=problem.episode_length))
     steps = int(as_scalar("steps", steps, integer=True, minimum=0))
@@ -151,12 +150,19 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
     start = 0
     if path is not None and path.exists():
         start = _load_checkpoint(path, problem, identity, steps, net, opt, device)
-    pmf = np.ascontiguousarray(problem.market_price)
-    if dp == "exact":
-        grid, step = stop_loss_grid(problem.ctr_sample)
-        v = value_table_exact(horizon0 + 1, budget0 + 1, pmf, grid, step)
-    else:
-        v = value_table(horizon0 + 1, budget0 + 1, pmf, problem.ctr_mean, True)
+    on_chunk = None
+    if run is not None:
+        def on_chunk(done, stage):  # the DP's stages are not training steps: only the stop checks
+            return run.stopped or run.out_of_time()
+    try:
+        v = dp_value_table(problem, horizon0 + 1, budget0 + 1, dp == "exact", on_chunk)
+    except KeyboardInterrupt:
+        if run is None:
+            raise
+        run.limit, run.message = Limit.INTERRUPTED, "interrupted while building the DP table at T0"
+        v = None
+    if v is None:
+        return None, {"horizon0": horizon0, "budget0": budget0, "steps": start, "dp": dp, "resumed_at": start}
     diffs = np.diff(v, axis=1)  # (T0+1, B0+1)
     tt, bb = np.meshgrid(np.arange(1, horizon0 + 1), np.arange(budget0 + 1), indexing="ij")
     target = torch.as_tensor(diffs[1:].ravel() / problem.ctr_mean, dtype=torch.float64, device=device)
@@ -175,17 +181,27 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
 
     gen = torch.Generator(device="cpu").manual_seed(seed + start)
     done = start
+    rows = x_all.shape[0]
+    per_row = 0.0  # seconds per row of one training step (forward and backward): about 3x a forward pass
     try:
         for step in range(start, steps):
-            idx = torch.randint(0, x_all.shape[0], (4096,), generator=gen).to(device)
+            s0 = time.perf_counter()
+            idx = torch.randint(0, rows, (4096,), generator=gen).to(device)
             loss = torch.mean((net(x_all[idx]).squeeze(-1) - target[idx]) ** 2)
             opt.zero_grad()
             loss.backward()
             opt.step()
             done = step + 1
+            per_row = (time.perf_counter() - s0) / 4096 if done == start + 1 else \
+                0.9 * per_row + 0.1 * (time.perf_counter() - s0) / 4096
             if path is not None and done % 500 == 0:
                 save(done)
             if run is not None and run.step(loss=loss.item(), step=done):
+                break
+            left = None if run is None else run.remaining()
+            if left is not None and left < per_row * rows / 3:  # keep the time the table of D̂ takes
+                run.limit, run.message = Limit.TIME, (f"time limit of {run.time_limit:g} s: training stopped early "
+                                                      "to leave time to tabulate the network")
                 break
     except KeyboardInterrupt:
         if run is None:
@@ -193,13 +209,27 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
         run.limit, run.message = Limit.INTERRUPTED, f"interrupted after {done} of {steps} training steps"
     if path is not None and start < done:
         save(done)
-    with torch.no_grad():
-        pred = torch.clamp(net(x_all).squeeze(-1), min=0.0) * problem.ctr_mean
-        mse = float(torch.mean((pred / problem.ctr_mean - target) ** 2))
+    info = {"horizon0": horizon0, "budget0": budget0, "steps": done, "dp": dp, "resumed_at": start}
+    pred = torch.empty(rows, dtype=torch.float64, device=device)
+    chunk, last = 1 << 18, 0.0
+    try:
+        with torch.no_grad():
+            for a in range(0, rows, chunk):  # a table that would end well past the limit is given up
+                if run is not None and run.time_limit is not None and run.elapsed + last > run.time_limit * 1.1 + 0.8:
+                    run.limit, run.message = Limit.TIME, "time limit reached while tabulating the trained network"
+                    return None, info
+                c0 = time.perf_counter()
+                pred[a:a + chunk] = torch.clamp(net(x_all[a:a + chunk]).squeeze(-1), min=0.0) * problem.ctr_mean
+                last = time.perf_counter() - c0
+    except KeyboardInterrupt:
+        if run is None:
+            raise
+        run.limit, run.message = Limit.INTERRUPTED, "interrupted while tabulating the trained network"
+        return None, info
+    mse = float(torch.mean((pred / problem.ctr_mean - target) ** 2))
     table = np.zeros((horizon0 + 1, budget0 + 1))
     table[1:] = pred.reshape(horizon0, budget0 + 1).cpu().numpy()
-    return table, {"fit_mse": mse, "horizon0": horizon0, "budget0": budget0, "steps": done, "dp": dp,
-                   "resumed_at": start}
+    return table, {"fit_mse": mse, **info}
 
 
 def _checkpoint_path(checkpoint):
@@ -256,7 +286,9 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
     when there is one). ``seed``: int or numpy Generator (one int drawn from it seeds torch).
 
     ``time_limit``, Ctrl-C and a ``callback`` returning True stop training early; the policy from the network as
-    trained so far is then replayed and returned (FEASIBLE with ``limit`` TIME or INTERRUPTED). ``callback(info)``
+    trained so far is then replayed and returned (FEASIBLE with ``limit`` TIME or INTERRUPTED). Under a time limit,
+    training stops early enough to leave the time that tabulating D̂ takes. Stopped while the DP at T0 is still
+    being built, or while D̂ is tabulated, there is no policy: ``NO_SOLUTION`` with the limit. ``callback(info)``
     is called once per training step with the standard keys plus ``loss`` (the step's mean squared error) and
     ``step``; ``progress=True`` shows the steps on stderr. ``threads``: torch's CPU threads during training
     (default 1: the network is tiny, and more threads only slow it down on a busy machine)."""
@@ -276,6 +308,9 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
                                               checkpoint=opts.get("checkpoint"), device=device, exact=dp == "exact",
                                               run=run)
     t1 = time.perf_counter()
+    if table is None:  # stopped before the network could be tabulated: no policy
+        return Result(status=Status.NO_SOLUTION, limit=run.limit, stats=info, timings={"train": t1 - t0},
+                      message=f"RLB-NN-MapD (T0 = {horizon0}): {run.message}; no policy (no table of D̂)")
     message = f"RLB-NN-MapD (T0 = {horizon0})"
     if run.limit is not None:
         message += f"; training stopped: {run.message}"
