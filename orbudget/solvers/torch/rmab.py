@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import InvalidProblemError
-from ...core.progress import Run
+from ...core.progress import CALLBACK_STOP_MESSAGE, Run
 from ...core.registry import register
 from ...core.result import Limit
 from ...core.validation import SeedLike, as_choice, as_int_seed, as_scalar, check_state, fingerprint
@@ -483,6 +483,7 @@ _OPTIONS = ("episodes", "hidden", "lr", "batch_size", "replay", "target_every", 
             "warm_samples", "argmax", "bounds", "checkpoint", "checkpoint_every", "train_initial", "device",
             "mip_time_limit")
 TRAIN_SHARE = 0.8  # of a time limit: training stops there, the evaluation episodes get the rest
+EVAL_AFTER_CTRL_C = 1.0  # seconds of evaluation episodes after a Ctrl-C stopped training (at least one episode)
 
 
 @register(CoupledRMAB, "sequoia", backend="torch", priority=50, options=_OPTIONS,
@@ -493,7 +494,9 @@ def solve_sequoia(problem: CoupledRMAB, opts):
 
     ``time_limit``: training stops at 80% of it (checked after every environment step), the evaluation episodes
     stop once the rest has passed (after at least one); the result then has ``limit=TIME``. Ctrl-C or a callback
-    returning True during training stop it and evaluate the network as trained so far (``limit=INTERRUPTED``).
+    returning True during training stop it and evaluate the network as trained so far (``limit=INTERRUPTED``);
+    after a Ctrl-C that evaluation is cut to about a second (at least one episode; ``stats["episodes"]`` says how
+    many), and a second Ctrl-C ends it at once.
     ``callback(info)`` once per training episode (see :meth:`SequoiaPolicy.fit` for the keys); ``progress=True``
     shows the episodes on stderr. ``threads``: the MIP's threads and torch's CPU threads (default 1)."""
     from ...core.solve import SolveOptions
@@ -524,13 +527,21 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     t1 = time.perf_counter()
     act = _memo(lambda s, t: policy.act(s), stationary=True)
     left = None if opts.time_limit is None else max(opts.time_limit - (t1 - start), 1e-3)
+    ctrl_c = info["stopped"] is Limit.INTERRUPTED and run.message != CALLBACK_STOP_MESSAGE
+    if ctrl_c:  # the user asked to stop: a short evaluation (at least one episode), not all of `episodes`
+        left = EVAL_AFTER_CTRL_C if left is None else min(left, EVAL_AFTER_CTRL_C)
     eval_opts = SolveOptions(seed=opts.seed, time_limit=left)
+    base = f"SEQUOIA: DQN with the exact argmax over C ({policy.argmax_kind})"
     with cpu_threads(policy.device, policy.threads):
         r = evaluate(problem, act, eval_opts, method="sequoia",
                      stats={**{k: v for k, v in info.items() if k != "stopped"}, "argmax": policy.argmax_kind,
                             "mip": dict(policy.mip_stats)},
-                     message=f"SEQUOIA: DQN with the exact argmax over C ({policy.argmax_kind})")
-    if info["stopped"] is not None:
+                     message=base)
+    if ctrl_c:  # the evaluation's own "time limit" is the cut after the Ctrl-C, not a limit the user set
+        r = r.replace(limit=Limit.INTERRUPTED, message=f"{base}; training stopped: {run.message}; evaluated on "
+                                                       f"{r.stats.get('episodes', 0)} of {problem.episodes} episodes only "
+                                                       "(Ctrl-C)")
+    elif info["stopped"] is not None:
         r = r.replace(limit=info["stopped"], message=f"{r.message}; training stopped: {run.message}")
     elif r.limit is Limit.TIME:
         r = r.replace(message=f"{r.message}; evaluation stopped by the time limit after {r.stats['episodes']} "
