@@ -287,7 +287,10 @@ def _cmd_exercises(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="orbudget", description="Budget-constrained allocation toolkit.")
+    parser.add_argument("--version", action="version", version=f"orbudget {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     from .demos import DEMOS
 

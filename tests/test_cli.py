@@ -116,6 +116,24 @@ def test_sweep_configs_and_exercise_files_that_are_wrong_name_the_file(tmp_path)
         assert what in out.stderr and "Traceback" not in out.stderr
 
 
+def test_version_is_one_number_everywhere():
+    import importlib.metadata
+
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"orbudget {ob.__version__}"
+    assert importlib.metadata.version("orbudget") == ob.__version__  # pyproject reads it from orbudget/__init__.py
+
+
+def test_exercise_show_says_how_to_hand_in_and_that_way_passes(tmp_path):
+    shown = run("exercises", "show", "hedge")
+    assert shown.returncode == 0 and "`answer = hedge`" in shown.stdout
+    assert "orbudget exercises check hedge FILE.py" in shown.stdout
+    student = tmp_path / "mine.py"  # as the text says: define hedge, bind it to `answer`
+    student.write_text("from orbudget import exercises\n\nhedge = exercises.get('hedge').solution()\nanswer = hedge\n")
+    out = run("exercises", "check", "hedge", str(student))
+    assert out.returncode == 0 and out.stdout.startswith("PASS: "), out.stdout + out.stderr
+
+
 def test_solve_output_follows_the_umask(tmp_path):
     import stat
 
