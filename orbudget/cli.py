@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -147,6 +148,11 @@ def _load_function(spec, where: str):
     if not isinstance(spec, str) or spec.count(":") != 1 or not all(spec.split(":")):
         raise InvalidFileError(f"{where}: `function` must look like 'package.module:function'; got {spec!r}")
     module, name = spec.split(":", 1)
+    # as `python -m` would: an experiment module next to the config file, or in the current folder, imports
+    # without PYTHONPATH=. (the console script's sys.path starts at its own bin folder)
+    for folder in (str(Path(where).resolve().parent), os.getcwd()):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     try:
         mod = importlib.import_module(module)
     except ImportError as exc:

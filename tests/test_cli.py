@@ -116,6 +116,23 @@ def test_sweep_configs_and_exercise_files_that_are_wrong_name_the_file(tmp_path)
         assert what in out.stderr and "Traceback" not in out.stderr
 
 
+def test_sweep_imports_an_experiment_from_the_current_or_the_config_folder(tmp_path):
+    # `python -I` keeps the current folder off sys.path, as the `orbudget` console script does
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir(), there.mkdir()
+    (here / "myexp.py").write_text("def point(n, seed):\n    return {'value': float(10 * n + seed)}\n")
+    config = {"function": "myexp:point", "grid": {"n": [1, 2]}, "seeds": [0], "executor": "serial",
+              "summary": {"value": "value", "by": ["n"]}}
+    for folder, cwd in [(here, there), (there, here)]:  # next to the config; in the current folder
+        path = folder / "c.json"
+        path.write_text(json.dumps(config))
+        out = subprocess.run([sys.executable, "-I", "-m", "orbudget.cli", "sweep", str(path), "--no-progress"],
+                             capture_output=True, text=True, cwd=cwd)
+        assert out.returncode == 0, out.stderr
+        assert "0 failed" in out.stderr and out.stdout.split()[-3:] == ["20", "None", "1"], out.stdout
+        path.unlink()
+
+
 def test_version_is_one_number_everywhere():
     import importlib.metadata
 
