@@ -58,15 +58,7 @@ def _cmd_solve(args) -> int:
     # progress is the CLI's own wish, shown where the method can show it; a --time-limit is the user's and is
     # refused by name where the method does not keep it
     result = solve(problem, args.method, time_limit=args.time_limit, **honoured(problem, args.method, progress=True))
-    bits = [f"status {result.status.value}"]
-    if result.limit is not None:
-        bits.append(f"limit {result.limit.value}")
-    if result.objective is not None:
-        bits.append(f"objective {result.objective:.10g}")
-    if result.gap is not None:
-        bits.append(f"gap {result.gap:.3g}")
-    bits.append(f"method {result.method} ({result.backend}), {result.timings['total']:.3f} s")
-    print("orbudget: " + ", ".join(bits) + (f" — {result.message}" if result.message else ""), file=sys.stderr)
+    print("\n".join("orbudget: " + line for line in result.summary().splitlines()), file=sys.stderr)
     if args.output:
         save(result, args.output)
         print(f"orbudget: result written to {args.output}", file=sys.stderr)

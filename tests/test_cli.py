@@ -20,7 +20,7 @@ def test_solve_writes_result_json_to_stdout(tmp_path):
     payload = json.loads(out.stdout)
     assert payload["kind"] == "Result" and payload["data"]["status"] == "optimal"
     assert payload["data"]["objective"] == ob.solve(p, method="dp").objective
-    assert "status optimal" in out.stderr
+    assert "orbudget: status     optimal" in out.stderr and "orbudget: method     dp (numba)" in out.stderr
 
 
 def test_solve_to_file_and_load(tmp_path):

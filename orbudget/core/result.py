@@ -157,6 +157,18 @@ class Result:
 
     __hash__ = None
 
+    def summary(self) -> str:
+        """A short table: status and limit, objective, bound and gap, method, timings, the scalar stats and the
+        message (what the CLI prints and a notebook shows)."""
+        from .display import summary_text
+
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        from .display import summary_html
+
+        return summary_html(self)
+
     def __repr__(self) -> str:
         parts = [f"status={self._status.value}"]
         if self._limit is not None:

@@ -26,7 +26,7 @@ from .base import Problem
 from .knapsack import INT64_MAX, exact_total
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class BudgetedAssignment(Problem):
     """Choose option ``x_i`` in each group to minimise ``loss(one_hot(x))`` with ``Σ_i costs[i, x_i] <= budget``.
 

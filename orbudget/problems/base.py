@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..core.display import model_repr
 from ..core.io import check_fields, values_equal
 
 
@@ -33,6 +34,10 @@ class Problem:
         return all(values_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
 
     __hash__ = None
+
+    def __repr__(self) -> str:
+        """Sizes and scalars, not arrays (a model of 500 prompts prints on one line); see ``to_dict`` for all."""
+        return model_repr(self)
 
     def _set(self, name, value):
         """Assign a coerced field inside ``__post_init__`` of a frozen dataclass."""

@@ -37,7 +37,7 @@ OFFICIAL_LIN_BASE_BIDS = {"1458": (45, 60, 85, 130, 240), "2997": (10, 15, 20, 8
 
 
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class BiddingCampaign(Problem):
     """A campaign: the market, the budget per episode, and an auction log to replay.
 

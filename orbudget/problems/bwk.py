@@ -34,7 +34,7 @@ CHUNK = 1 << 15  # rounds of random numbers drawn at a time
 
 
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class BanditsWithKnapsacks(Problem):
     """A bandits-with-knapsacks instance.
 

@@ -151,7 +151,7 @@ def whole_number_array(name: str, value, shape) -> np.ndarray | None:
 
 
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class MultipleChoiceKnapsack(Problem):
     """Choose one option per group to maximise total value under a budget.
 

@@ -185,7 +185,7 @@ def over_budget(spent, cap) -> bool:
     return spent > cap + FLOAT_BUDGET_TOL * max(1.0, abs(cap))
 
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SampleAllocation(Problem):
     """How many samples to draw per question under a total sample (or token) budget.
 
@@ -449,7 +449,7 @@ class SampleAllocation(Problem):
 # -- model routing -------------------------------------------------------------------------------------------------
 
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ModelRouting(Problem):
     """Route each query to one model: maximise mean predicted quality under a cost budget.
 

@@ -40,7 +40,7 @@ REFERENCES = ("euclidean", "scaled_euclidean", "entropy", "projected_entropy")
 
 
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class OnlineAllocation(Problem):
     """Requests arrive one by one; each gets one action (or none) under per-resource budgets.
 

@@ -37,6 +37,7 @@ from math import comb
 
 import numpy as np
 
+from ..core.display import model_repr
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind, values_equal
 from ..core.validation import as_array, as_bool, as_generator, as_scalar, memory_limit
@@ -64,6 +65,9 @@ class Constraint(abc.ABC):
     """A combinatorial action set C over binary decisions ``x`` (length :attr:`n_decisions`)."""
 
     decision = "arm"  # what one decision bit selects
+
+    def __repr__(self) -> str:
+        return model_repr(self)  # sizes and scalars, not the graph arrays
 
     def n_decisions(self, n_arms: int) -> int:
         return n_arms
@@ -125,7 +129,7 @@ def _random_subset(rng, n: int, k: int) -> np.ndarray:
     return x
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Budget(Constraint):
     """Act on at most ``budget`` arms: Σ_j x_j ≤ B (the classic restless bandit)."""
 
@@ -158,7 +162,7 @@ class Budget(Constraint):
         return _random_subset(rng, self.n_arms, self.budget)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class MultipleInterventions(Constraint):
     """Choose at most ``budget`` of N interventions; ``hits`` (J, N) 0/1 says which arms each acts on. Arm j's level
     is the number of chosen interventions that hit it, m_j = Σ_i hits[j, i]·a_i (so P_j has one slice per count)."""
@@ -205,7 +209,7 @@ class MultipleInterventions(Constraint):
         return _random_subset(rng, self.hits.shape[1], self.budget)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class PathConstraint(Constraint):
     """Act on at most ``budget`` arms (graph nodes), all on one closed walk from ``source`` of at most ``length``
     moves along ``edges`` (default 2·budget); the walker may wait at a node."""
@@ -341,7 +345,7 @@ def _path_between(parent_from_a, a, b) -> list[int]:
     return out[::-1]
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class BipartiteMatching(Constraint):
     """Scheduling: W workers and K time slots; ``arm_slots`` (J, K) and ``worker_slots`` (W, K) say who is available
     when. A pulled arm gets exactly ``visits`` (worker, slot) pairs, both available in that slot, and each (worker,
@@ -452,7 +456,7 @@ class BipartiteMatching(Constraint):
         return x
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Capacity(Constraint):
     """Workers with integer ``capacities`` (W,); arm j costs ``costs[j]``; the pulled arms must be split among the
     workers with every load within capacity (a multiple-knapsack / bin-packing feasibility condition)."""
@@ -551,7 +555,7 @@ def constraint_from_dict(d) -> Constraint:
 
 # -- the model ---------------------------------------------------------------------------------------------------
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class CoupledRMAB(Problem):
     """A coupled restless multi-armed bandit.
 

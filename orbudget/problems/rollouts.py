@@ -107,7 +107,7 @@ def _value(n, p, value: str):
 
 
 @register_kind
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RolloutAllocation(Problem):
     """Knapsack RL's rollout allocation.
 
