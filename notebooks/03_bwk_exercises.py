@@ -84,6 +84,10 @@ print(f"rounds {pol.t}, reward {pol.reward:.0f}, budget left {np.round(pol.remai
 # ## Exercises
 # Each exercise prints its statement. Write your answer as a function and grade it with `check`. The worked
 # solution is available through `ex.show(solution=True)`; it is not printed here.
+#
+# The cells tagged `solution` hold worked answers. `python scripts/student_notebook.py` writes
+# `notebooks/03_bwk_exercises_student.py`, the same notebook with each of those functions reduced to its signature
+# and a `NotImplementedError`, to hand to students (the graders then say "NOT YET" until they fill them in).
 
 # %%
 for ex in exercises.all_exercises():
@@ -108,15 +112,16 @@ def attempt(d, budget):
 print(ex.check(attempt))
 
 # %% [markdown]
-# The grader's hint points at time. With T = d·B, every arm can use its whole budget:
+# The grader's hint points at time. Your answer:
 
-# %%
-def answer(d, budget):
+# %% tags=["solution"]
+def instance(d, budget):
+    # with T = d·B every arm can use its whole budget
     return ob.BanditsWithKnapsacks(reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget),
                                    horizon=d * budget)
 
-
-print(ex.check(answer))
+# %%
+print(ex.check(instance))
 
 # %% [markdown]
 # ### Exercise 10.1(b): how long should explore-first explore?
@@ -124,8 +129,14 @@ print(ex.check(answer))
 # %%
 ex = exercises.get("bwk-10.1b")
 print(ex.show())
-print(ex.check(lambda T, K: int(math.sqrt(T))))                        # too little?
-print(ex.check(lambda T, K: math.ceil(K ** (1 / 3) * T ** (2 / 3))))   # the T^{2/3} balance
+print(ex.check(lambda T, K: int(math.sqrt(T))))  # a first guess: too little?
+
+# %% tags=["solution"]
+def explore_rounds(T, K):
+    return math.ceil(K ** (1 / 3) * T ** (2 / 3))  # the T^{2/3} balance of exploration and exploitation
+
+# %%
+print(ex.check(explore_rounds))
 
 # %% [markdown]
 # ### Exercise 10.3: the best fixed price
@@ -133,20 +144,27 @@ print(ex.check(lambda T, K: math.ceil(K ** (1 / 3) * T ** (2 / 3))))   # the T^{
 # %%
 ex = exercises.get("bwk-10.3a")
 print(ex.show())
-print(ex.check(lambda T, B: max(0.5, 1 - B / T)))
-print(exercises.check("bwk-10.3b", lambda eps, T, B: eps * B))  # the price grid costs at most ε·B
+
+# %% tags=["solution"]
+def best_price(T, B):
+    return max(0.5, 1 - B / T)
+
+
+def loss_bound(eps, T, B):
+    return eps * B  # the price grid costs at most ε·B
+
+# %%
+print(ex.check(best_price))
+print(exercises.check("bwk-10.3b", loss_bound))
 
 # %% [markdown]
 # ### Hedge, and Hedge against Hedge (the engine of LagrangeBwK)
 
-# %%
+# %% tags=["solution"]
 def hedge(costs, eps):
     cum = np.vstack([np.zeros(costs.shape[1]), np.cumsum(costs, axis=0)[:-1]])
     w = np.exp(-eps * (cum - cum.min(axis=1, keepdims=True)))
     return w / w.sum(axis=1, keepdims=True)
-
-
-print(exercises.check("hedge", hedge))
 
 
 def equilibrium(a, horizon):
@@ -161,5 +179,6 @@ def equilibrium(a, horizon):
         lr, lc = lr + a @ q, lc + p @ a
     return pbar / horizon, qbar / horizon
 
-
+# %%
+print(exercises.check("hedge", hedge))
 print(exercises.check("games-9.3", equilibrium))

@@ -1,0 +1,68 @@
+"""The student version of the exercises notebook (scripts/student_notebook.py): in step with the worked one, with
+no worked answer left in it, and its stubs graded "NOT YET"."""
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from orbudget import exercises
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKED = ROOT / "notebooks" / "03_bwk_exercises.py"
+STUDENT = ROOT / "notebooks" / "03_bwk_exercises_student.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("student_notebook", ROOT / "scripts" / "student_notebook.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _solution_functions(text):
+    """{name: the function's source lines as written} for the functions of the cells tagged solution."""
+    cells = re.split(r"(?m)^(?=# %%)", text)
+    out = {}
+    for cell in cells:
+        if cell.startswith('# %% tags=["solution"]'):
+            lines = cell.splitlines()
+            for node in ast.parse(cell).body:
+                if isinstance(node, ast.FunctionDef):
+                    out[node.name] = "\n".join(lines[node.lineno - 1:node.end_lineno])
+    return out
+
+
+def test_the_committed_student_notebook_is_the_generated_one():
+    # run `python scripts/student_notebook.py` after editing notebooks/03_bwk_exercises.py
+    assert STUDENT.read_text() == _script().student_version(WORKED.read_text())
+
+
+def test_no_worked_answer_is_left_and_every_stub_is_graded_not_yet():
+    text = WORKED.read_text()
+    worked = _solution_functions(text)
+    rest = "".join(c for c in re.split(r"(?m)^(?=# %%)", text) if not c.startswith('# %% tags=["solution"]'))
+    assert set(worked) == {"instance", "explore_rounds", "best_price", "loss_bound", "hedge", "equilibrium"}
+    student = STUDENT.read_text()
+    namespace: dict = {}
+    for name, source in worked.items():
+        body = [line.strip() for line in source.splitlines()[1:] if len(line.strip()) > 12]
+        leaked = [line for line in body if line in student and line not in rest]  # `rest`: the cells kept as is
+        assert body and not leaked, (name, leaked)
+        stub = re.search(rf"(?m)^def {name}\(.*\n.*\n", student).group(0)
+        exec(stub, namespace)  # noqa: S102 - the stub the script wrote
+        with pytest.raises(NotImplementedError):
+            namespace[name](*([1] * namespace[name].__code__.co_argcount))
+    for exercise_id, name in [("bwk-10.2", "instance"), ("bwk-10.1b", "explore_rounds"),
+                              ("bwk-10.3a", "best_price"), ("bwk-10.3b", "loss_bound"), ("hedge", "hedge"),
+                              ("games-9.3", "equilibrium")]:
+        feedback = exercises.check(exercise_id, namespace[name])
+        assert not feedback.passed and "NotImplementedError" in feedback.message
+
+
+def test_a_solution_cell_without_a_function_is_refused():
+    text = '# %% [markdown]\n# # Title\n\n# %% tags=["solution"]\nx = 1\n'
+    with pytest.raises(ValueError, match="defines no function"):
+        _script().student_version(text)
