@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Set up .venv/ and run everything CI runs: the test suite (skips shown), docstring examples,
+# Set up .venv/ and run everything CI runs: lint (ruff), the test suite (skips shown), docstring examples,
 # the notebooks, and a strict docs build. Exits non-zero on any failure, including "no tests collected".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export MPLBACKEND=Agg NO_MKDOCS_2_WARNING=1
+echo "== lint"
+.venv/bin/ruff check orbudget tests benchmarks notebooks scripts
 echo "== tests"
 .venv/bin/python -m pytest -rs -q tests
 echo "== docstring examples"

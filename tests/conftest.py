@@ -1,5 +1,4 @@
 import itertools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +43,6 @@ def data_dir():
     if not DATA.is_dir():
         pytest.skip(f"shared data folder not found at {DATA}")
     return DATA
-
-
-os.environ.setdefault("ORBUDGET_TEST", "1")
 
 
 ROOT = Path(__file__).resolve().parents[1]

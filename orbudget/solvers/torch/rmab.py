@@ -12,9 +12,10 @@ Training (``SequoiaPolicy.fit``):
    target network copied from the online one every ``target_every`` (25) steps; 200 episodes by default.
 
 Departures from the reference code, each deliberate: the target network *tracks* (the code's soft update τ = 10⁻⁶
-left it at the myopic net for the whole run); the learning rate stays constant (the code's per-episode decay 0.9
-drove it to ≈ 0); replay is uniform (the code's prioritised buffer never updated its priorities, so it was uniform
-anyway); targets are scaled by (1−γ) so Q stays on the scale of a per-step reward (same argmax, better conditioned);
+left it at the myopic net for the whole run); the learning rate decays linearly to 10% of ``lr`` over the run (the
+code's per-episode decay 0.9 drove it to ≈ 0 within a few dozen episodes); replay is uniform (the code's
+prioritised buffer never updated its priorities, so it was uniform anyway); targets are scaled by (1−γ) so Q stays
+on the scale of a per-step reward (same argmax, better conditioned);
 the path rows are used in training too (the code dropped them there); states are one-hot inputs (the code fed raw
 integers). Episodes are truncated by the horizon, not terminated, so targets bootstrap at the last step (as in the
 code; correct for a time limit). The MIP argmax is exact (gap 0) with interval bounds; the code used a 2% gap and
