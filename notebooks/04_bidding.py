@@ -27,8 +27,7 @@ import numpy as np
 
 import orbudget as ob
 from orbudget.problems.bidding import results_table
-from orbudget.solvers.numba._bidding import dp_bid
-from orbudget.solvers.numba.bidding import rlb_table
+from orbudget.solvers.numba.bidding import rlb_bid, rlb_table
 
 # %% [markdown]
 # ## A synthetic market
@@ -54,7 +53,7 @@ axes[0].set_title("D(t, b) = V(t, b+1) − V(t, b)")
 fig.colorbar(im, ax=axes[0])
 thetas = np.linspace(0, 0.01, 200)
 for b in (200, 800, 2000):
-    axes[1].plot(thetas, [dp_bid(v, 500, b, th, market.max_bid) for th in thetas], label=f"t = 500, b = {b}")
+    axes[1].plot(thetas, [rlb_bid(v, 500, b, th, market.max_bid) for th in thetas], label=f"t = 500, b = {b}")
 axes[1].set_xlabel("predicted CTR θ")
 axes[1].set_ylabel("bid")
 axes[1].legend()

@@ -70,6 +70,27 @@ def test_value_structure_and_bids():
                 assert all(x <= y for x, y in zip(bids, bids[1:]))  # nondecreasing in the CTR
 
 
+def test_public_rlb_bid_is_the_papers_rule_and_checks_its_range():
+    from orbudget.solvers.numba.bidding import rlb_bid
+
+    c = ob.BiddingCampaign.synthetic(n_test=2000, n_train=20_000, episode_length=60, budget_fraction=1 / 4, seed=3)
+    v = rlb_table(c, True)
+
+    def rule(t, b, theta):  # written out: the largest δ reached by scanning up while θ + V(t−1, b−δ) − V(t−1, b) >= 0
+        a = 0
+        while a < min(b, c.max_bid) and theta + v[t - 1, b - a - 1] - v[t - 1, b] >= 0:
+            a += 1
+        return a
+
+    for t in (1, 2, 30, 59):
+        for b in (0, 3, 40, c.budget):
+            for theta in (0.0, float(np.median(c.ctr_sample)), 1.0):
+                assert rlb_bid(v, t, b, theta, c.max_bid) == rule(t, b, theta)
+    for t, b in [(0, 1), (61, 1), (5, -1), (5, c.budget + 1)]:
+        with pytest.raises(ob.InvalidProblemError, match="`t` must be in 1..60"):
+            rlb_bid(v, t, b, 0.5, c.max_bid)
+
+
 def test_exact_policy_evaluation_equals_the_value():
     """Forward expectation of the CTR-integrated policy under its own model equals V(T, B)."""
     rng = np.random.default_rng(5)

@@ -78,6 +78,18 @@ def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=No
     return dp_value_table(problem, problem.episode_length, problem.budget, exact, on_chunk)
 
 
+def rlb_bid(table: np.ndarray, t: int, b: int, theta: float, max_bid: int) -> int:
+    """RLB's bid with ``t`` auctions left and budget ``b`` for an impression of CTR ``theta``, from a value table
+    ``table`` = V(t, b) (:func:`rlb_table`): the largest δ <= min(b, max_bid) with θ + V(t−1, b−δ) − V(t−1, b) >= 0,
+    scanning up from 1 and stopping at the first δ that fails (the paper's rule)."""
+    from ._bidding import dp_bid
+
+    if not 1 <= int(t) <= table.shape[0] or not 0 <= int(b) < table.shape[1]:
+        raise InvalidProblemError(f"`t` must be in 1..{table.shape[0]} and `b` in 0..{table.shape[1] - 1} for this "
+                                  f"table; got t={t}, b={b}")
+    return int(dp_bid(table, int(t), int(b), float(theta), int(max_bid)))
+
+
 def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: bool, on_chunk=None):
     """V(t, b) for t < ``horizon`` and b <= ``budget`` on the campaign's price distribution: the θ̄-DP, or with
     ``exact`` the CTR-integrated DP (on ``ctr_sample``, or the mean CTR alone without one). With ``on_chunk``, the
