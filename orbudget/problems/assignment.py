@@ -222,6 +222,9 @@ class _LinearLoss:
     def __init__(self, table):
         self.table = np.asarray(table, float)
 
+    def __repr__(self) -> str:
+        return f"linear loss <{'×'.join(map(str, self.table.shape))} table>"
+
     def __call__(self, p):
         import torch
 
@@ -233,6 +236,9 @@ class _QuadraticLoss:
 
     def __init__(self, a, m):
         self.a, self.m = np.asarray(a, float), np.asarray(m, float)
+
+    def __repr__(self) -> str:
+        return f"quadratic loss <{'×'.join(map(str, self.a.shape))} errors, {'×'.join(map(str, self.m.shape))} M>"
 
     def __call__(self, p):
         import torch

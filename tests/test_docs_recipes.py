@@ -1,0 +1,21 @@
+"""Every Python block of docs/recipes.md runs as written (a fresh namespace per block)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import needs
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "recipes.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
+
+
+def test_the_page_has_its_recipes():
+    assert len(BLOCKS) == 3
+
+
+@needs("torch")
+@pytest.mark.parametrize("code", BLOCKS, ids=lambda c: c.splitlines()[-1][:40])
+def test_recipe_runs_as_written(code):
+    exec(compile(code, str(PAGE), "exec"), {})  # noqa: S102 - the page's own example
