@@ -196,8 +196,9 @@ class SampleAllocation(Problem):
             ``success_rates`` and ``answer_probabilities``.
         correct: (N,) index of the correct answer in each row (default 0); majority vote only.
         budget: B >= 0; the allocation must satisfy :math:`\\sum_i c_i n_i \\le B`.
-        min_samples, max_samples: per-question bounds (scalars or (N,) arrays); defaults 1 and 32. Majority vote
-            allows at most 256 samples per question.
+        min_samples: per-question lower bound (a scalar or an (N,) array); default 1.
+        max_samples: per-question upper bound (a scalar or an (N,) array); default 32. Majority vote allows at
+            most 256 samples per question.
         sample_costs: (N,) positive cost of one sample of each question (e.g. expected tokens); default 1.
         names: optional question ids.
 
@@ -461,7 +462,8 @@ class ModelRouting(Problem):
         tasks: optional (Q,) task index per query; with ``task_budgets`` each task's spend is capped too (a second
             resource: offline ``mip``, online ``dmd``).
         task_budgets: (n_tasks,) non-negative budget per task.
-        query_names, model_names: optional ids.
+        query_names: optional ids of the queries.
+        model_names: optional ids of the models.
 
     Methods: ``mckp`` (exact, the multiple-choice knapsack by ``dp`` or ``mip``), ``mip`` (exact HiGHS MIP of the
     routing, task budgets included), ``lp`` (LP bound, fractional ``x``), ``cheapest``, ``strongest`` (baselines),
