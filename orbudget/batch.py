@@ -155,7 +155,7 @@ class _PoolAdapter:
 
 
 def _progress(total: int, enabled: bool, desc: str, on_result=None, unit: str = "problems"):
-    """A :class:`~orbudget.core.progress.Run` for a batch: points done / total on stderr (a tqdm bar, else phase
+    """A `Run` for a batch: points done / total on stderr (a tqdm bar, else phase
     lines) when ``enabled``, and ``on_result(info)`` once per finished point (True stops the batch)."""
     from types import SimpleNamespace
 
@@ -256,19 +256,19 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor: Any =
 
     Args:
         problems: any iterable of problems.
-        method: passed to :func:`orbudget.solve` for every problem.
+        method: passed to `orbudget.solve` for every problem.
         executor: ``None``/``'process'`` (local process pool), ``'serial'``, a Dask ``distributed.Client``, or any
             executor with ``submit``. Problems and results travel by pickling.
         progress: problems done / total on stderr (a tqdm bar when installed, else a line at most once a second).
         seeds: one seed per problem (a sequence), or an int from which per-problem seeds are spawned.
         on_result: ``on_result(info)`` once per finished problem, in the order they finish, with the keys of
-            :mod:`orbudget.core.progress` (``unit`` ``'problems'``, ``iteration`` = problems done) plus ``index`` (the
+            `orbudget.core.progress` (``unit`` ``'problems'``, ``iteration`` = problems done) plus ``index`` (the
             problem's position) and ``result``; returning True stops the batch: the problems not finished come
             back as ``NO_SOLUTION`` with ``limit=Limit.INTERRUPTED`` (``callback`` in ``solve_kwargs`` is passed
             to each solve instead).
         batch: solve equal-shape multiple-choice knapsacks in one numba call (default: when they qualify and no
             executor is given); results equal the one-by-one ``dp``.
-        solve_kwargs: ``time_limit``, ``options``, ... as for :func:`orbudget.solve`.
+        solve_kwargs: ``time_limit``, ``options``, ... as for `orbudget.solve`.
 
     A problem whose solve raises comes back as ``Status.ERROR`` with the exception in ``message``. A Ctrl-C stops the
     batch and still returns one result per problem: the finished ones, the interrupted one (its best solution so far,
@@ -358,7 +358,7 @@ def grid_points(grid, seeds=None) -> list[dict]:
 
 def point_key(params: dict) -> str:
     """A stable identity for a grid point: ``sha256:`` and the SHA-256 of its full canonical value
-    (:func:`~orbudget.core.validation.canonical_digest`: arrays by dtype, shape and every byte), so two points that
+    (`canonical_digest`: arrays by dtype, shape and every byte), so two points that
     differ anywhere, even in the 17th entry of an array, get different keys."""
     return "sha256:" + canonical_digest(dict(params))
 
@@ -480,17 +480,17 @@ def sweep(fn: Callable, grid: Mapping[str, Iterable] | Iterable[Mapping], *, see
 
     Args:
         fn: a module-level function (picklable for process pools and clusters) returning a dict of metrics, a number,
-            a :class:`~orbudget.Result`, or a problem (then solved with ``method`` and the point's ``seed``).
-            Points are keyed by a hash of their full parameters (:func:`point_key`).
+            a `Result`, or a problem (then solved with ``method`` and the point's ``seed``).
+            Points are keyed by a hash of their full parameters (`point_key`).
         grid: dict of lists (cartesian product) or a list of dicts.
         seeds: an int count or a list; adds a ``seed`` parameter.
-        executor: as for :func:`solve_many`.
+        executor: as for `solve_many`.
         path: a JSON-lines file. Each finished point is appended (one line, fsync) as it completes; on restart the
             points already in the file are not run again (failed ones too, unless ``retry_failed``).
         as_frame: return a pandas DataFrame (default: when pandas is installed), else a list of dicts.
         progress: points done / total on stderr (a tqdm bar when installed, else a line at most once a second).
         on_result: ``on_result(info)`` once per point finished in this call, with the keys of
-            :mod:`orbudget.core.progress` (``unit`` ``'points'``) plus ``point`` (its parameters) and ``record``;
+            `orbudget.core.progress` (``unit`` ``'points'``) plus ``point`` (its parameters) and ``record``;
             returning True stops the sweep early: the points not finished are not run (nor written), and the table
             holds only the finished points (a later run resumes the rest from ``path``).
 

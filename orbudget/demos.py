@@ -3,7 +3,7 @@
 A family registers a function ``fn(quick)`` that yields rows ``(family, problem, method, objective, baseline, gap,
 seconds, note)``; ``gap`` is relative to ``baseline`` (the exact optimum, or the benchmark the family reports
 regret against) and ``seconds`` is ``(solve, benchmark)``: the method's own run (the policy run for online
-methods) and the time spent computing the benchmark the gap is measured against. :func:`run_demos` adds a third
+methods) and the time spent computing the benchmark the gap is measured against. `run_demos` adds a third
 time, ``other``: everything else since the previous row (building the instance, imports, validation), so the rows'
 times add up to the wall time. ``quick`` (the default, ``orbudget demo``) keeps the whole table under about a
 minute on two cores; ``orbudget demo --full`` runs the larger instances.

@@ -87,7 +87,7 @@ class RolloutAllocator:
     rollouts for prompt i, then ``allocator.update(rollout_prompt_ids, rewards, epoch)``.
 
     Rules (default, ``compat=None``): invalid prompts get ``default_rollouts``; the rest of the budget goes to valid
-    prompts by solving :class:`RolloutAllocation` over the prompts with 0 < p < 1 (``method``, default the exact
+    prompts by solving `RolloutAllocation` over the prompts with 0 < p < 1 (``method``, default the exact
     greedy); prompts with p in {0, 1} get ``min_rollouts``, and any surplus the effective prompts cannot absorb
     (all at ``max_rollouts``) goes evenly to p = 0 prompts first, then p = 1 ones, then invalid ones, as the
     official fallback intends. ``compat="knapsackrl"`` reproduces the official code instead, quirks included.
@@ -189,7 +189,7 @@ def _spread(counts: np.ndarray, group: np.ndarray, amount: int, cap: int) -> int
 
 @dataclass(frozen=True)
 class GRPOSimulation:
-    """Per-step traces of :func:`simulate_grpo`."""
+    """Per-step traces of `simulate_grpo`."""
 
     allocation: str
     effective_gradient_ratio: np.ndarray  # rollouts in mixed groups / rollouts

@@ -72,7 +72,7 @@ def _seconds(s: float) -> str:
 
 
 def summary_rows(result) -> list[tuple[str, str]]:
-    """(label, text) rows of :meth:`Result.summary`: status and limit, objective, bound and gap, method,
+    """(label, text) rows of `Result.summary`: status and limit, objective, bound and gap, method,
     timings, the scalar stats (at most ``MAX_STATS``) and the message."""
     status = result.status.value + (f" (stopped by the {result.limit.value} limit)" if result.limit else "")
     rows = [("status", status)]

@@ -1,6 +1,6 @@
 """Exceptions raised by orbudget.
 
-Infeasibility is never an exception: it is :attr:`orbudget.Status.INFEASIBLE` with a message.
+Infeasibility is never an exception: it is `orbudget.Status.INFEASIBLE` with a message.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ between the two writes leaves the old manifest (and its own arrays) in place, an
 missing or differs from its digest is refused, never mixed. Files get the mode the user's umask allows (0644 under
 umask 022), like any file a program creates.
 
-``load`` checks everything it reads and raises :class:`InvalidFileError` (an ``InvalidProblemError``) whose message
+``load`` checks everything it reads and raises `InvalidFileError` (an ``InvalidProblemError``) whose message
 starts with the file's path and names what is wrong (a field in backticks), never a bare ``KeyError``.
 """
 
@@ -121,7 +121,7 @@ def _json_type(value) -> str:
 
 
 def _decode(value: Any, arrays, path, where: str) -> Any:
-    """Rebuild what :func:`_encode` wrote, checking every marker; errors name the file and the field path."""
+    """Rebuild what `_encode` wrote, checking every marker; errors name the file and the field path."""
     if isinstance(value, dict):
         if "__array__" in value:
             return _decode_array(value, path, where)
@@ -261,7 +261,7 @@ def check_fields(cls: type, data: dict, where: str = "data") -> None:
 
 
 def read_json(path: str | os.PathLike):
-    """The JSON value in ``path``; an empty, cut-short, binary or invalid file raises :class:`InvalidFileError`
+    """The JSON value in ``path``; an empty, cut-short, binary or invalid file raises `InvalidFileError`
     naming the file and the line (a missing file raises ``FileNotFoundError``)."""
     path = Path(path)
     raw = path.read_bytes()
@@ -283,9 +283,9 @@ def read_json(path: str | os.PathLike):
 
 
 def load(path: str | os.PathLike):
-    """Load what :func:`save` wrote; the ``kind`` field says which class to rebuild.
+    """Load what `save` wrote; the ``kind`` field says which class to rebuild.
 
-    Raises :class:`InvalidFileError` (an ``InvalidProblemError``) whose message starts with ``path`` and says what
+    Raises `InvalidFileError` (an ``InvalidProblemError``) whose message starts with ``path`` and says what
     is wrong: not JSON, cut short, not an orbudget file, an unknown kind or version, a malformed array, an unknown
     or missing field, a missing or mismatched arrays file, or a field the model refuses. A missing file raises
     ``FileNotFoundError``."""

@@ -1,6 +1,6 @@
 """One run-time helper for every long adapter: progress display, ``callback(info)``, incumbents and the time limit.
 
-An adapter wraps its main loop in a :class:`Run`::
+An adapter wraps its main loop in a `Run`::
 
     with Run(opts, total=n_iterations, unit="cuts", desc="hindsight_lp") as run:
         for k in range(n_iterations):
@@ -10,22 +10,22 @@ An adapter wraps its main loop in a :class:`Run`::
                 break                             # run.limit says why: Limit.TIME or Limit.INTERRUPTED
     return Result(..., limit=run.limit, message=run.message)
 
-``opts`` is the :class:`~orbudget.core.solve.SolveOptions` an adapter receives. The pieces:
+``opts`` is the `SolveOptions` an adapter receives. The pieces:
 
 * ``opts.progress``: a progress display on **stderr** — a ``tqdm`` bar when ``tqdm`` is installed, otherwise one
   phase line (``desc: 12/100 cuts, 3.4 s, incumbent 41.5, bound 44``) at most once a second and one at the end.
-* ``opts.callback``: called as ``callback(info)`` once per :meth:`Run.step` with the **info dict** (below). When it
-  returns ``True`` the run stops: :meth:`Run.step` returns ``True``, ``run.limit`` is ``Limit.INTERRUPTED`` and
+* ``opts.callback``: called as ``callback(info)`` once per `Run.step` with the **info dict** (below). When it
+  returns ``True`` the run stops: `Run.step` returns ``True``, ``run.limit`` is ``Limit.INTERRUPTED`` and
   ``run.message`` is ``"stopped by callback"``; the adapter returns its incumbent (``FEASIBLE``) or
   ``NO_SOLUTION``. An exception raised by the callback propagates out of ``solve``.
-* ``opts.incumbent``: :meth:`Run.offer` passes feasible decisions on, so a Ctrl-C returns the best one.
-* ``opts.time_limit``: :meth:`Run.out_of_time` / :meth:`Run.step` compare the elapsed time with it;
-  :meth:`Run.remaining` is the time left (for a backend's own limit).
+* ``opts.incumbent``: `Run.offer` passes feasible decisions on, so a Ctrl-C returns the best one.
+* ``opts.time_limit``: `Run.out_of_time` / `Run.step` compare the elapsed time with it;
+  `Run.remaining` is the time left (for a backend's own limit).
 
 The info dict (every key always present; ``None`` where the method has no value yet):
 
 =============  =============================================================================================
-``method``      the ``desc`` given to :class:`Run` (the method's name)
+``method``      the ``desc`` given to `Run` (the method's name)
 ``iteration``   steps done so far (1 on the first call of the callback)
 ``total``       the planned number of steps, or ``None``
 ``unit``        what a step is: ``"iterations"``, ``"cuts"``, ``"nodes"``, ``"episodes"``, ``"stages"``, ...
@@ -36,7 +36,7 @@ The info dict (every key always present; ``None`` where the method has no value 
 ``gap``         relative gap between ``objective`` and ``bound``, or ``None``
 =============  =============================================================================================
 
-plus any method-specific keys the adapter passes to :meth:`Run.step` (documented on the family's page).
+plus any method-specific keys the adapter passes to `Run.step` (documented on the family's page).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class SolverSpec:
     ``supports(problem)`` returns ``None`` or the reason the adapter cannot solve that instance;
     ``preferred(problem)`` says whether ``solve`` may pick it when no method is named (for example
     ``greedy`` is preferred only where it is exact). ``options`` lists the method's own option names (``"*"``:
-    any, passed through to the backend); ``honours`` the standard keywords of :data:`STANDARD_KEYWORDS` it
+    any, passed through to the backend); ``honours`` the standard keywords of `STANDARD_KEYWORDS` it
     honours (``None``: not declared, so not checked; tests/core/test_contract.py requires a declaration);
     ``long`` marks a method that can run for more than about a second on a realistic instance (it must then honour
     ``time_limit``, Ctrl-C, ``progress`` and ``callback``).
@@ -92,9 +92,9 @@ def register(problem: type, method: str, *, backend: str, priority: int, support
              long: bool = False):
     """Decorator that registers an adapter function for ``problem`` under ``method``.
 
-    ``honours``: the standard keywords (:data:`STANDARD_KEYWORDS`) the adapter honours; :func:`~orbudget.solve`
+    ``honours``: the standard keywords (`STANDARD_KEYWORDS`) the adapter honours; `solve`
     refuses a non-default value of any other, naming the keyword and the method. ``options``: the method's own
-    option names. ``long``: the method can run for more than about a second (see :class:`SolverSpec`).
+    option names. ``long``: the method can run for more than about a second (see `SolverSpec`).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")

@@ -56,13 +56,13 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
 
 
 class Result:
-    """Outcome of :func:`orbudget.solve`. Immutable.
+    """Outcome of `orbudget.solve`. Immutable.
 
     Attributes:
-        status: a :class:`Status`.
-        limit: the :class:`Limit` that stopped the solve early, or ``None``.
+        status: a `Status`.
+        limit: the `Limit` that stopped the solve early, or ``None``.
         objective: objective value of ``x`` (computed by orbudget from ``x``, not trusted from the backend).
-        x: the decision (per-family meaning: see the family's docs). Raises :class:`NoSolutionError` if none.
+        x: the decision (per-family meaning: see the family's docs). Raises `NoSolutionError` if none.
         bound: a proven bound on the optimum (upper for maximisation), when the method gives one.
         gap: relative gap between ``objective`` and ``bound``.
         duals, history: method-specific extras (dual prices, per-iteration traces).

@@ -22,7 +22,7 @@ class Incumbent:
 
     An adapter calls ``opts.incumbent.offer(x, objective, **stats)`` whenever it has a feasible decision; it sets
     ``opts.incumbent.minimize = True`` first when its objective is a loss. ``x`` is copied, so the adapter may go on
-    changing its own array. On Ctrl-C, :func:`solve` returns the incumbent with ``limit=Limit.INTERRUPTED`` after
+    changing its own array. On Ctrl-C, `solve` returns the incumbent with ``limit=Limit.INTERRUPTED`` after
     checking it against the problem (``problem.is_feasible``) and recomputing its objective from ``x`` where the
     problem can (``problem.value_of``); an incumbent that fails the check is not returned.
     """
@@ -47,7 +47,7 @@ _INTERRUPTS = 0  # Ctrl-Cs seen by solve() in this process (read by solve_many a
 
 
 def interrupt_count() -> int:
-    """How many Ctrl-Cs :func:`solve` has seen in this process: a caller that compares the count before and after
+    """How many Ctrl-Cs `solve` has seen in this process: a caller that compares the count before and after
     a call knows whether a solve inside it was interrupted (and returned its incumbent instead of finishing)."""
     return _INTERRUPTS
 
@@ -61,7 +61,7 @@ def _on_sigint(signum, frame):
 
 
 class _CountInterrupts:
-    """Install :func:`_on_sigint` for the duration of a solve, where Python's default handler is in place (main
+    """Install `_on_sigint` for the duration of a solve, where Python's default handler is in place (main
     thread only; a handler the user installed is left alone)."""
 
     def __enter__(self):
@@ -124,7 +124,7 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
           rel_gap: float | None = None, seed: SeedLike = None, threads: int | None = None, verbose: bool = False,
           progress: bool = False, callback: Callback | None = None, warm_start: Any = None,
           options: dict | None = None) -> Result:
-    """Solve ``problem`` with ``method`` (or the best installed one) and return a :class:`Result`.
+    """Solve ``problem`` with ``method`` (or the best installed one) and return a `Result`.
 
     Args:
         problem: any orbudget problem model (``MultipleChoiceKnapsack``, ``RolloutAllocation``, ...).
@@ -143,7 +143,7 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
 
     Each method declares which of ``time_limit``, ``rel_gap``, ``threads``, ``warm_start``, ``callback``,
     ``progress`` and ``seed`` it honours (``available_solvers(problem, details=True)`` lists them); a non-default
-    value for one it does not honour raises :class:`InvalidProblemError` naming the keyword and the method.
+    value for one it does not honour raises `InvalidProblemError` naming the keyword and the method.
 
     Example:
         >>> import orbudget as ob

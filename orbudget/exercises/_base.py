@@ -52,5 +52,5 @@ class Exercise:
             return Feedback(False, f"your answer raised {type(exc).__name__}: {exc}")
 
     def solution(self):
-        """The reference answer (a function or a number) that passes :meth:`check`."""
+        """The reference answer (a function or a number) that passes `check`."""
         return self.reference()

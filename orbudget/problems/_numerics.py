@@ -1,7 +1,7 @@
 """Neutral numerics that models and solvers both need (layer 1: no solver imports).
 
-The graph tour behind :class:`~orbudget.problems.rmab.PathConstraint`'s checker, and the Lagrangian dual function
-and the regularisers' response and dual-domain projection of :class:`~orbudget.problems.online.OnlineAllocation`,
+The graph tour behind `PathConstraint`'s checker, and the Lagrangian dual function
+and the regularisers' response and dual-domain projection of `OnlineAllocation`,
 live here, so a model can check, bound or step itself without reaching up into ``orbudget.solvers``; the solvers
 import them from here. numba compiles each on first use (from its cache afterwards), not at import.
 """
@@ -124,7 +124,7 @@ def dual_terms(rewards, consumption, matching, lam, mu, used):
 
 @njit(cache=True)
 def regularizer_response(code, weight, target, mu, rate, a):
-    """The numba twin of :meth:`~orbudget.problems.regularizers.Regularizer.response`: ``a`` = argmax over
+    """The numba twin of `response`: ``a`` = argmax over
     0 <= a <= ρ of r(a) + μᵀa for the built-in regularisers (codes in ``orbudget.problems.regularizers``)."""
     m = mu.size
     if code == 1:  # max-min fairness: ρ while λ + Σ_{μ_j<0} ρ_j μ_j >= 0
@@ -202,8 +202,8 @@ def _positive_part(mu, rate):
 def regularizer_project(code, weight, mu, rate, floor, entropic, scaled):
     """Project μ onto a regulariser's dual domain (the paper's, inside the box μ >= floor), in place.
 
-    Max-min fairness (code 1): :math:`\\sum_j \\rho_j (-\\mu_j)^+ \\le \\lambda`; load balancing (code 2):
-    :math:`\\rho^\\top\\mu \\ge \\lambda`. The projection raises duals along the reference's path: Euclidean
+    Max-min fairness (code 1): $\\sum_j \\rho_j (-\\mu_j)^+ \\le \\lambda$; load balancing (code 2):
+    $\\rho^\\top\\mu \\ge \\lambda$. The projection raises duals along the reference's path: Euclidean
     (``scaled``: the metric Σρ_j²Δ_j²) μ_j + θρ_j/w_j, or for the entropy references (``entropic``, the KL projection
     of μ − floor) ℓ_j + (μ_j − ℓ_j)e^{θρ_j}, with θ >= 0 found by bisection (max-min fairness only moves the
     negative duals, up to 0). Other codes, and a μ already inside, are left as they are."""
@@ -236,9 +236,9 @@ def dual_value(problem, mu) -> tuple[float, np.ndarray]:
     """``(D(μ), subgradient)``: the dual value of an online allocation problem on its realised sequence and a
     subgradient at μ (``mu`` is taken as given: callers validate it).
 
-    Without a regulariser :math:`D(\\mu) = \\sum_t f_t^*(\\mu) + \\mu^\\top B` and the subgradient is B minus the best
-    responses' consumption; with one, the budget term is :math:`T R(\\mu)` (its conjugate) and B is
-    :math:`T a(\\mu)`."""
+    Without a regulariser $D(\\mu) = \\sum_t f_t^*(\\mu) + \\mu^\\top B$ and the subgradient is B minus the best
+    responses' consumption; with one, the budget term is $T R(\\mu)$ (its conjugate) and B is
+    $T a(\\mu)$."""
     mu = np.ascontiguousarray(mu, dtype=np.float64)
     used = np.zeros(problem.n_resources)
     total = 0.0

@@ -9,9 +9,9 @@ Files per publisher X (see ``README.txt`` in the data folder):
 * ``pubX-adx.txt``: the exchange's curve ``accept.prob price revenue`` (kept for outside-option extensions);
 * ``pub1-sample.txt``: 100,000 sampled impressions, one column per advertiser, 0 = not eligible.
 
-As an :class:`~orbudget.OnlineAllocation` in matching form each impression is a request, each advertiser a
+As an `OnlineAllocation` in matching form each impression is a request, each advertiser a
 resource with budget ⌊ρ_a T⌋ impressions, and the reward of assigning it to advertiser a is the quality. The paper's
-settings rescale rewards so the largest is 1 and ρ so that Σρ = 1.5 (:meth:`AdxPublisher.problem` does both).
+settings rescale rewards so the largest is 1 and ρ so that Σρ = 1.5 (`AdxPublisher.problem` does both).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class AdxPublisher:
 
     def problem(self, horizon: int | None = None, seed=None, *, qualities=None, model: str = "iid",
                 correlation: float = 0.0, sum_rate: float | None = PAPER_SUM_RATE, entropy: float = 0.0):
-        """An :class:`~orbudget.OnlineAllocation` (matching form) over sampled impressions or given ``qualities``.
+        """An `OnlineAllocation` (matching form) over sampled impressions or given ``qualities``.
 
         Rewards are rescaled so the largest is 1; ρ is rescaled to sum to ``sum_rate`` (the paper's 1.5; ``None``
         keeps the file's ρ); budgets are ⌊ρ_a T⌋ impressions (at least 1).
@@ -127,7 +127,7 @@ class AdxPublisher:
 
 def load_adx(publisher: int | str = 1, folder=None) -> AdxPublisher:
     """Parse ``pubX-ads.txt``, ``pubX-types.txt`` and ``pubX-adx.txt`` from ``folder`` (default
-    :func:`default_data_dir`). Errors name the file and line."""
+    `default_data_dir`). Errors name the file and line."""
     folder = Path(folder) if folder is not None else default_data_dir()
     name = f"pub{publisher}" if not str(publisher).startswith("pub") else str(publisher)
     ads_path = folder / f"{name}-ads.txt"

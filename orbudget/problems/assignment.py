@@ -2,9 +2,9 @@
 total cost within (preferably exactly at) a budget, minimising a loss that does not decompose over groups
 (Helcig and Alistarh, "Model Compression with Exact Budget Constraints via Riemannian Manifolds", 2026).
 
-.. math::
-
-    \\min_x L(x) \\quad\\text{s.t.}\\quad \\sum_i c_{i,x_i} \\le B \\;(= B \\text{ when reachable and } \\texttt{exact}).
+$$
+\\min_x L(x) \\quad\\text{s.t.}\\quad \\sum_i c_{i,x_i} \\le B \\;(= B \\text{ when reachable and } \\texttt{exact}).
+$$
 
 The loss is a torch callable of the (N, K) assignment matrix: one-hot rows for a discrete assignment, probability
 rows for a relaxed one, so gradients flow for the relaxed and straight-through forms.
@@ -33,7 +33,7 @@ class BudgetedAssignment(Problem):
     Args:
         costs: (N, K) non-negative option costs: whole numbers (e.g. parameters × bits) or any finite floats.
             Feasibility is decided in exact arithmetic either way: a float is the exact binary fraction it holds, so
-            ``Σ costs ≤ budget`` is never decided by a rounded sum (:meth:`exact_cost`).
+            ``Σ costs ≤ budget`` is never decided by a rounded sum (`exact_cost`).
         budget: B (an int is kept exactly, whatever its size; ``budget`` holds it as a float).
         loss: ``loss(P) -> scalar tensor`` for P of shape (N, K) (torch, differentiable in P).
         exact: the final assignment uses the budget exactly when some assignment can; otherwise the largest total
@@ -202,7 +202,7 @@ def _exact_scalar(name: str, value) -> Fraction:
 
 
 def _exact_total(values) -> Fraction:
-    """Σ values in exact arithmetic, as a Fraction (:func:`~orbudget.problems.knapsack.exact_total`)."""
+    """Σ values in exact arithmetic, as a Fraction (`exact_total`)."""
     return Fraction(exact_total(values))
 
 

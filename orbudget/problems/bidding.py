@@ -5,10 +5,10 @@ An episode is T auctions with budget B in market-price units. In state (t, b) (t
 included) an impression with predicted click rate θ arrives; the bid a ∈ {0..min(b, δmax)} wins iff a >= δ (ties
 win), the market price δ ~ m independent of θ, and the winner pays δ (second price). The value before θ is seen:
 
-.. math::
-
-    V(t, b) = V(t-1, b) + \\sum_{\\delta=0}^{\\min(b, \\delta_{max})} m(\\delta)\\,
-    \\pi_F\\big(V(t-1, b) - V(t-1, b-\\delta)\\big), \\qquad \\pi_F(c) = E_F[(\\theta - c)^+],
+$$
+V(t, b) = V(t-1, b) + \\sum_{\\delta=0}^{\\min(b, \\delta_{max})} m(\\delta)\\,
+\\pi_F\\big(V(t-1, b) - V(t-1, b-\\delta)\\big), \\qquad \\pi_F(c) = E_F[(\\theta - c)^+],
+$$
 
 (``rlb_exact``, the true optimum when θ ~ F). The paper's code replaces F by a point mass at the training CTR θ̄
 (``rlb``; it also keeps V(t, 0) = 0). The bid in either case is the largest δ with
@@ -60,7 +60,7 @@ class BiddingCampaign(Problem):
         cost_per_impression: the training cost per impression (CPM_train, price units) that budgets for a fraction
             c0 are computed from, B = ⌊(cost_per_impression·c0)·T⌋; default: the mean of ``market_price``.
         lin_base_bids: (n, 2) rows (c0, b0): Lin's base bid known for budget fraction c0 (the official tuned values
-            for iPinYou), which :meth:`with_budget` looks up for a new fraction.
+            for iPinYou), which `with_budget` looks up for a new fraction.
     """
 
     market_price: np.ndarray
@@ -164,7 +164,7 @@ class BiddingCampaign(Problem):
         """The same campaign with another budget B, or the budget for ``fraction`` c0, or another episode length.
 
         For a fraction, everything the loaders derive from it is recomputed the same way: B = ⌊(cost per
-        impression·c0)·T⌋ (:attr:`budget_base`) and Lin's base bid for c0 from ``lin_base_bids`` (None when not
+        impression·c0)·T⌋ (`budget_base`) and Lin's base bid for c0 from ``lin_base_bids`` (None when not
         known, so ``lin`` tunes or solves it), so ``from_ipinyou(folder, T, c).with_budget(fraction=c0)`` equals
         ``from_ipinyou(folder, T, c0)``. A base bid set for one budget is not carried to another: given ``budget``
         or ``episode_length`` alone, it is kept only if B and T are unchanged.

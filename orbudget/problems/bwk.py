@@ -2,16 +2,16 @@
 a horizon T (time is the implicit (d+1)-th resource); play stops when a budget could be overrun
 (Slivkins, *Introduction to Multi-Armed Bandits*, ch. 10; Badanidiyuru, Kleinberg, Slivkins 2018).
 
-Each pull of arm a returns a reward :math:`r_t \\in [0, 1]` and consumption :math:`c_t \\in [0, 1]^d`. The
+Each pull of arm a returns a reward $r_t \\in [0, 1]$ and consumption $c_t \\in [0, 1]^d$. The
 benchmarks are the LP over fixed distributions of arms (book eq. 141),
 
-.. math::
+$$
+\\mathrm{OPT_{LP}} = \\max_{X \\ge 0,\\ \\sum_a X_a \\le 1} T\\, r^\\top X \\quad\\text{s.t.}\\quad
+T\\, C^\\top X \\le B ,
+$$
 
-    \\mathrm{OPT_{LP}} = \\max_{X \\ge 0,\\ \\sum_a X_a \\le 1} T\\, r^\\top X \\quad\\text{s.t.}\\quad
-    T\\, C^\\top X \\le B ,
-
-(the slack in :math:`\\sum_a X_a \\le 1` is the null arm), which bounds every policy's expected reward, and the
-best fixed arm :math:`\\mathrm{OPT_{FA}} = \\max_a r_a \\min(T, \\min_i B_i / C_{ai})`.
+(the slack in $\\sum_a X_a \\le 1$ is the null arm), which bounds every policy's expected reward, and the
+best fixed arm $\\mathrm{OPT_{FA}} = \\max_a r_a \\min(T, \\min_i B_i / C_{ai})$.
 
 **Stopping rule.** A round is played only while every remaining budget is at least 1, the most a round can
 consume, so no budget is ever overrun (the conservative form of the book's "stop when a budget runs out").
@@ -125,7 +125,7 @@ class BanditsWithKnapsacks(Problem):
 
     # -- benchmarks -------------------------------------------------------------------------------------------
     def opt_fixed_arm(self) -> float:
-        """Best fixed arm in expectation: :math:`\\max_a r_a \\min(T, \\min_i B_i / C_{ai})` (fluid, ignores the
+        """Best fixed arm in expectation: $\\max_a r_a \\min(T, \\min_i B_i / C_{ai})$ (fluid, ignores the
         last-round rounding)."""
         with np.errstate(divide="ignore"):
             rounds = np.min(np.where(self.consumption_means > 0, self.budgets / self.consumption_means, np.inf), axis=1)
@@ -151,8 +151,8 @@ class BanditsWithKnapsacks(Problem):
 
     @classmethod
     def dynamic_pricing(cls, horizon: int, supply: float, *, n_prices: int = 10, demand=None) -> BanditsWithKnapsacks:
-        """Dynamic pricing with limited supply: arm j posts price :math:`p_j = j/n` (j = 1..n); a customer buys one unit
-        with probability :math:`S(p)` (default :math:`1 - p`), paying p. Reward = p·sale, consumption = sale."""
+        """Dynamic pricing with limited supply: arm j posts price $p_j = j/n$ (j = 1..n); a customer buys one unit
+        with probability $S(p)$ (default $1 - p$), paying p. Reward = p·sale, consumption = sale."""
         horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
         n = as_scalar("n_prices", n_prices, integer=True, minimum=1)
         prices = np.arange(1, n + 1) / n
@@ -188,7 +188,7 @@ class _PricingSampler:
 
 
 class Environment:
-    """Draws outcomes for a :class:`BanditsWithKnapsacks` from its own generator: one row of ``1 + d`` uniforms per
+    """Draws outcomes for a `BanditsWithKnapsacks` from its own generator: one row of ``1 + d`` uniforms per
     round (null rounds included), in the same order as the numba kernels, so step-by-step play reproduces ``solve``.
     """
 

@@ -1,4 +1,4 @@
-"""Worked compression applications of :class:`~orbudget.problems.assignment.BudgetedAssignment` (reference §3's
+"""Worked compression applications of `BudgetedAssignment` (reference §3's
 small CPU setting): mixed-precision quantisation of a small MLP trained from scratch, and expert pruning of a toy
 mixture-of-experts layer. torch is imported when an application is built (the losses are torch functions).
 """

@@ -1,9 +1,10 @@
 """The multiple-choice knapsack: one option per group, total cost within (or exactly at) a budget.
 
-.. math::
+$$
+\\max_{x} \\sum_{i=1}^{N} v_{i,x_i} \\quad\\text{s.t.}\\quad \\sum_{i=1}^{N} c_{i,x_i} \\le B
+\\;(= B \\text{ when exact}),\\qquad x_i \\in \\{k : \\text{available}_{ik}\\}.
+$$
 
-    \\max_{x} \\sum_{i=1}^{N} v_{i,x_i} \\quad\\text{s.t.}\\quad \\sum_{i=1}^{N} c_{i,x_i} \\le B
-    \\;(= B \\text{ when exact}),\\qquad x_i \\in \\{k : \\text{available}_{ik}\\}.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _small_whole_sum(a: np.ndarray):
     return None
 
 def exact_dot(costs, counts):
-    """Exact :math:`\\sum_i c_i n_i` for integer counts ``n`` (costs as in :func:`exact_total`)."""
+    """Exact $\\sum_i c_i n_i$ for integer counts ``n`` (costs as in `exact_total`)."""
     c = np.asarray(costs).ravel()
     counts = np.asarray(counts).ravel()
     if c.size and counts.dtype.kind in "iu" and c.dtype.kind in "iu":

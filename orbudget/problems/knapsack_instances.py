@@ -1,4 +1,4 @@
-"""Standard knapsack test instances, as :class:`MultipleChoiceKnapsack` models.
+"""Standard knapsack test instances, as `MultipleChoiceKnapsack` models.
 
 0/1 knapsack classes (Pisinger, "Where are the hard knapsack problems?", Computers & OR 32, 2005; Martello, Pisinger
 and Toth, Management Sci. 45, 1999). Weights ``w`` are uniform integers in [1, R]; profits ``p`` are:

@@ -1,29 +1,29 @@
 """Budgets for LLM inference: test-time sample allocation and model routing.
 
-**Sample allocation** (self-consistency, best-of-n with a verifier). Question i gets :math:`n_i` samples at
-:math:`c_i` tokens each. With a success probability :math:`p_i` and a verifier the question is solved when any
-sample is correct (pass@k): :math:`a_i(n) = 1 - (1 - p_i)^n`. With a categorical answer distribution
-:math:`\\pi_i` (correct answer :math:`y_i`) and no verifier the answer is the plurality vote of the samples, ties
-broken uniformly at random; :math:`a_i(n)` is the probability that the vote returns :math:`y_i` (computed exactly by
-:func:`majority_vote_table`). The allocation solves
+**Sample allocation** (self-consistency, best-of-n with a verifier). Question i gets $n_i$ samples at
+$c_i$ tokens each. With a success probability $p_i$ and a verifier the question is solved when any
+sample is correct (pass@k): $a_i(n) = 1 - (1 - p_i)^n$. With a categorical answer distribution
+$\\pi_i$ (correct answer $y_i$) and no verifier the answer is the plurality vote of the samples, ties
+broken uniformly at random; $a_i(n)$ is the probability that the vote returns $y_i$ (computed exactly by
+`majority_vote_table`). The allocation solves
 
-.. math::
+$$
+\\max_{n} \\frac1N \\sum_i a_i(n_i) \\quad\\text{s.t.}\\quad \\sum_i c_i n_i \\le B,\\qquad
+n^{\\min}_i \\le n_i \\le n^{\\max}_i,\\; n_i \\in \\mathbb{Z}.
+$$
 
-    \\max_{n} \\frac1N \\sum_i a_i(n_i) \\quad\\text{s.t.}\\quad \\sum_i c_i n_i \\le B,\\qquad
-    n^{\\min}_i \\le n_i \\le n^{\\max}_i,\\; n_i \\in \\mathbb{Z}.
+**Model routing.** Query q may go to model m with predicted quality $Q_{qm}$ at cost $C_{qm}$;
 
-**Model routing.** Query q may go to model m with predicted quality :math:`Q_{qm}` at cost :math:`C_{qm}`;
+$$
+\\max_{x} \\frac1{|Q|} \\sum_q Q_{q,x_q} \\quad\\text{s.t.}\\quad \\sum_q C_{q,x_q} \\le B
+\\;\\Big(\\text{and } \\sum_{q \\in \\tau} C_{q,x_q} \\le B_\\tau \\text{ per task } \\tau\\Big).
+$$
 
-.. math::
-
-    \\max_{x} \\frac1{|Q|} \\sum_q Q_{q,x_q} \\quad\\text{s.t.}\\quad \\sum_q C_{q,x_q} \\le B
-    \\;\\Big(\\text{and } \\sum_{q \\in \\tau} C_{q,x_q} \\le B_\\tau \\text{ per task } \\tau\\Big).
-
-Offline both are multiple-choice knapsacks (:meth:`SampleAllocation.to_knapsack`, :meth:`ModelRouting.to_knapsack`);
-online routing is an :class:`~orbudget.OnlineAllocation` (:meth:`ModelRouting.to_online`). References: PETS
+Offline both are multiple-choice knapsacks (`SampleAllocation.to_knapsack`, `ModelRouting.to_knapsack`);
+online routing is an `OnlineAllocation` (`ModelRouting.to_online`). References: PETS
 (optimal trajectory allocation for self-consistency), Adaptive-Consistency (Aggarwal et al. 2023), and the
 budget-aware routing papers listed on the docs page. This module holds the models, their generators and loaders,
-the exact accuracy numerics, and the step-by-step :class:`AdaptiveSampler`; it imports no solver.
+the exact accuracy numerics, and the step-by-step `AdaptiveSampler`; it imports no solver.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ CONCAVITY_TOL = 1e-12
 # -- accuracy numerics ---------------------------------------------------------------------------------------------
 
 def pass_at_k(p, n):
-    """:math:`1 - (1-p)^n`, as ``-expm1(n log1p(-p))`` (exact to the last digit for tiny p; 0 when n = 0).
+    """$1 - (1-p)^n$, as ``-expm1(n log1p(-p))`` (exact to the last digit for tiny p; 0 when n = 0).
 
     >>> float(pass_at_k(0.5, 3))
     0.875
@@ -91,7 +91,7 @@ def majority_vote_table(probabilities, correct, n_max: int) -> np.ndarray:
     Exact: with the correct answer drawn c times, the others' counts must all be <= c; the ``t`` others at exactly
     c tie with it, which wins with probability 1/(1+t). For each c the others' joint count distribution is a
     product of truncated exponential generating functions, kept as probabilities
-    :math:`G_j[m] = \\sum_x \\binom{m}{x} q_j^x G_{j-1}[m-x]` (every entry <= 1, binomials in log space), with a
+    $G_j[m] = \\sum_x \\binom{m}{x} q_j^x G_{j-1}[m-x]$ (every entry <= 1, binomials in log space), with a
     second axis counting ties; one pass gives every n <= ``n_max``. Work O(K n_max^3) per question, vectorised over
     questions.
 
@@ -195,7 +195,7 @@ class SampleAllocation(Problem):
             as given, so a saved problem loads back equal; objective majority-vote accuracy). Give exactly one of
             ``success_rates`` and ``answer_probabilities``.
         correct: (N,) index of the correct answer in each row (default 0); majority vote only.
-        budget: B >= 0; the allocation must satisfy :math:`\\sum_i c_i n_i \\le B`.
+        budget: B >= 0; the allocation must satisfy $\\sum_i c_i n_i \\le B$.
         min_samples: per-question lower bound (a scalar or an (N,) array); default 1.
         max_samples: per-question upper bound (a scalar or an (N,) array); default 32. Majority vote allows at
             most 256 samples per question.
@@ -371,9 +371,9 @@ class SampleAllocation(Problem):
                seed=None) -> SampleAllocation:
         """A random instance with documented parameters.
 
-        * pass@k: :math:`p_i \\sim \\mathrm{Beta}(a, b)` with ``difficulty = (a, b)`` (the default (0.5, 1.5) gives
+        * pass@k: $p_i \\sim \\mathrm{Beta}(a, b)$ with ``difficulty = (a, b)`` (the default (0.5, 1.5) gives
           mean 0.25 with many hard questions).
-        * majority vote: :math:`\\pi_i \\sim \\mathrm{Dirichlet}(\\alpha, \\dots, \\alpha)` over ``n_answers``
+        * majority vote: $\\pi_i \\sim \\mathrm{Dirichlet}(\\alpha, \\dots, \\alpha)$ over ``n_answers``
           answers, ``concentration`` = α, with the correct answer's parameter multiplied by ``correct_bias``
           (1 = no bias; larger makes the correct answer the mode more often). The correct answer is index 0.
         * ``token_costs``: per-sample costs ~ round(lognormal(log 400, 0.5)) tokens (whole numbers), else 1.
@@ -467,7 +467,7 @@ class ModelRouting(Problem):
 
     Methods: ``mckp`` (exact, the multiple-choice knapsack by ``dp`` or ``mip``), ``mip`` (exact HiGHS MIP of the
     routing, task budgets included), ``lp`` (LP bound, fractional ``x``), ``cheapest``, ``strongest`` (baselines),
-    ``dmd`` (online: dual mirror descent over the queries in order, with hindsight and regret). :meth:`frontier`
+    ``dmd`` (online: dual mirror descent over the queries in order, with hindsight and regret). `frontier`
     gives the quality-cost frontier over many budgets.
 
     Example:
@@ -614,8 +614,8 @@ class ModelRouting(Problem):
 
         With ``allow_skip`` the null action skips the query (reward = quality, consumption = cost). Without it every
         query is answered, so the null action is the query's cheapest model and action m is the *upgrade* to m:
-        reward :math:`Q_{qm} - Q_{q,\\mathrm{cheap}}`, consumption :math:`C_{qm} - C_{q,\\mathrm{cheap}}`, budget
-        :math:`B - \\sum_q C_{q,\\mathrm{cheap}}` (the cheapest route's cost is reserved for every query). Resource 0
+        reward $Q_{qm} - Q_{q,\\mathrm{cheap}}$, consumption $C_{qm} - C_{q,\\mathrm{cheap}}$, budget
+        $B - \\sum_q C_{q,\\mathrm{cheap}}$ (the cheapest route's cost is reserved for every query). Resource 0
         is the total budget, resource 1 + τ task τ's. With ``normalize`` consumption is divided by each budget's
         per-query rate B_j / Q (so the target rate ρ is 1, the scale dual mirror descent's default step suits) and
         budgets become Q; without it everything stays in the original units (for the exact hindsight MIP). A budget
@@ -698,7 +698,7 @@ class ModelRouting(Problem):
 
     def min_cost_for(self, accuracy: float, *, method: str | None = None):
         """The least cost at which mean quality >= ``accuracy`` (an exact MCKP with the roles swapped: costs
-        :math:`\\max_m Q_{qm} - Q_{qm}`, values :math:`-C_{qm}`). Returns ``(cost, routes)``, or ``(None, None)``
+        $\\max_m Q_{qm} - Q_{qm}$, values $-C_{qm}$). Returns ``(cost, routes)``, or ``(None, None)``
         when no routing reaches it. No task budgets."""
         from ..core.registry import honoured
         from ..core.solve import solve
@@ -728,9 +728,9 @@ class ModelRouting(Problem):
 
         Model m costs ``cost_ratio**m`` per 1,000 tokens; query q has a length ~ lognormal(log 1000, 0.6) tokens
         (cost = length × price / 1000, rounded to whole micro-dollars) and a difficulty
-        :math:`d_q \\sim N(0, \\text{difficulty\\_spread}^2)`. Model m's skill is ``skill_gain × log2(1 + m)`` (each
-        4× price buys less), and its predicted quality is :math:`\\sigma(s_m - d_q + \\varepsilon_{qm})`,
-        :math:`\\varepsilon \\sim N(0, \\text{noise}^2)`. The budget is ``budget_fraction`` of the way from the
+        $d_q \\sim N(0, \\text{difficulty\\_spread}^2)$. Model m's skill is ``skill_gain × log2(1 + m)`` (each
+        4× price buys less), and its predicted quality is $\\sigma(s_m - d_q + \\varepsilon_{qm})$,
+        $\\varepsilon \\sim N(0, \\text{noise}^2)$. The budget is ``budget_fraction`` of the way from the
         always-cheapest cost to the always-strongest cost. ``n_tasks`` > 0 splits the queries into tasks, each
         with the same fraction of its own range.
         """
@@ -854,12 +854,12 @@ class AdaptiveSampler:
 
     * ``pass_at_k`` (verifier): observations are successes per question. A solved question stops. Unsolved question
       i with f failures has a Beta(a, b + f) posterior; m more samples solve it with probability
-      :math:`1 - B(a, b+f+m)/B(a, b+f)`, concave in m, so the batch goes by the marginal-gain greedy (exact for
+      $1 - B(a, b+f+m)/B(a, b+f)$, concave in m, so the batch goes by the marginal-gain greedy (exact for
       equal costs, by gain per cost otherwise).
     * ``majority_vote`` (no verifier): observations are (N, K) answer counts. The posterior is Dirichlet(α + h);
       a question stops once the Beta stopping rule of Adaptive-Consistency (Aggarwal et al. 2023) says the leader
-      beats the runner-up with probability >= ``threshold``: :math:`P(X > 1/2)`, :math:`X \\sim
-      \\mathrm{Beta}(h_1 + 1, h_2 + 1)`. Each active question gets ``step`` more samples per batch, the least
+      beats the runner-up with probability >= ``threshold``: $P(X > 1/2)$, $X \\sim
+      \\mathrm{Beta}(h_1 + 1, h_2 + 1)$. Each active question gets ``step`` more samples per batch, the least
       confident first while the batch budget lasts.
 
     Every question first gets its ``min_samples``; none passes ``max_samples``; the spend never passes ``budget``.
@@ -950,7 +950,7 @@ class AdaptiveSampler:
             self.spent + batch_used + extra_cost <= self.budget * (1 + 1e-12)
 
     def act(self) -> np.ndarray:
-        """Samples per question for the next batch (zeros when done). Call :meth:`update` before acting again."""
+        """Samples per question for the next batch (zeros when done). Call `update` before acting again."""
         if self.pending is not None:
             raise InvalidProblemError("`update` must be called with the last batch's observations before `act`")
         n = self.n_questions
@@ -1002,7 +1002,7 @@ class AdaptiveSampler:
 
     @property
     def done(self) -> bool:
-        """True when the last :meth:`act` asked for nothing (budget spent, every question stopped or at its max)."""
+        """True when the last `act` asked for nothing (budget spent, every question stopped or at its max)."""
         return self.pending is not None and not self.pending.any()
 
     def update(self, observations) -> None:
@@ -1057,7 +1057,7 @@ class AdaptiveSampler:
 
 def simulate_adaptive(problem: SampleAllocation, sampler: AdaptiveSampler | None = None, *, seed=None,
                       **kw) -> dict:
-    """Run an :class:`AdaptiveSampler` on ``problem``'s true probabilities (a fresh one from the problem when
+    """Run an `AdaptiveSampler` on ``problem``'s true probabilities (a fresh one from the problem when
     ``sampler`` is None; ``kw`` go to it). Returns the realised ``accuracy`` (share of questions answered correctly:
     solved for pass@k; plurality = correct answer for majority vote, ties broken uniformly), ``cost``,
     ``samples`` per question and ``rounds``."""

@@ -1,19 +1,19 @@
 """Online allocation: answer each request on arrival, keep every resource budget to the end of the horizon.
 
-Requests :math:`t = 1..T` arrive one at a time; request t offers actions :math:`k = 1..K` with reward
-:math:`r_{tk}` and consumption :math:`b_{tk} \\in \\mathbb{R}^m_{+}`, plus the free null action. The decision is
-irrevocable and budgets :math:`B \\in \\mathbb{R}^m_{>0}` must hold:
+Requests $t = 1..T$ arrive one at a time; request t offers actions $k = 1..K$ with reward
+$r_{tk}$ and consumption $b_{tk} \\in \\mathbb{R}^m_{+}$, plus the free null action. The decision is
+irrevocable and budgets $B \\in \\mathbb{R}^m_{>0}$ must hold:
 
-.. math::
+$$
+\\mathrm{OPT} = \\max_{x_t \\in \\{0, e_1..e_K\\}} \\sum_t r_t^\\top x_t
+\\quad\\text{s.t.}\\quad \\sum_t \\sum_k b_{tk} x_{tk} \\le B .
+$$
 
-    \\mathrm{OPT} = \\max_{x_t \\in \\{0, e_1..e_K\\}} \\sum_t r_t^\\top x_t
-    \\quad\\text{s.t.}\\quad \\sum_t \\sum_k b_{tk} x_{tk} \\le B .
-
-The Lagrangian dual :math:`D(\\mu) = \\sum_t \\max(0, \\max_k r_{tk} - \\mu^\\top b_{tk}) + \\mu^\\top B` bounds OPT
-(and the LP relaxation) from above for every :math:`\\mu \\ge 0` (Balseiro, Lu, Mirrokni, "The Best of Many Worlds:
+The Lagrangian dual $D(\\mu) = \\sum_t \\max(0, \\max_k r_{tk} - \\mu^\\top b_{tk}) + \\mu^\\top B$ bounds OPT
+(and the LP relaxation) from above for every $\\mu \\ge 0$ (Balseiro, Lu, Mirrokni, "The Best of Many Worlds:
 Dual Mirror Descent for Online Allocation Problems", Operations Research 2023).
 
-This module holds the model and the step-by-step :class:`DualMirrorDescent` policy (plain numpy, for serving and
+This module holds the model and the step-by-step `DualMirrorDescent` policy (plain numpy, for serving and
 training loops); the full-horizon kernels live in ``orbudget.solvers.numba``.
 """
 
@@ -50,8 +50,8 @@ class OnlineAllocation(Problem):
             unit of resource k (no dense (T, K, m) array is built).
         budgets: (m,) positive budget per resource, for the whole horizon.
         entropy: λ >= 0. When positive (matching form only) actions are *fractional*: request t gets a distribution
-            :math:`x_t` over {null, 1..m} with reward :math:`r_t^\\top x_t + \\lambda H(x_t)` and consumption
-            :math:`x_t` (proportional matching). A zero reward marks an ineligible pair (as in the AdX files).
+            $x_t$ over {null, 1..m} with reward $r_t^\\top x_t + \\lambda H(x_t)$ and consumption
+            $x_t$ (proportional matching). A zero reward marks an ineligible pair (as in the AdX files).
         stream: instead of ``rewards``: a callable returning a fresh iterator of ``(rewards, consumption)`` batches
             ((n, K) and (n, K, m), or ``None`` in matching form). Called once per pass, so it must replay the same
             sequence (seed it); T = 10^7 never has to sit in memory.
@@ -59,9 +59,9 @@ class OnlineAllocation(Problem):
         stream_matching: with ``stream``: whether the batches are in matching form (consumption ``None``).
         reward_bound: f̄, an upper bound on any reward (used by the projected-entropy reference); computed for
             dense instances.
-        regularizer: a concave reward on the average consumption (:mod:`orbudget.regularizers`: max-min fairness,
+        regularizer: a concave reward on the average consumption (`orbudget.regularizers`: max-min fairness,
             load balancing, below-target or quadratic penalties, or your own), or a dict ``{"kind": ..., "weight":
-            ...}`` as in files. The objective becomes :math:`\\sum_t r_t(x_t) + T\\,r(A/T)` for total consumption A
+            ...}`` as in files. The objective becomes $\\sum_t r_t(x_t) + T\\,r(A/T)$ for total consumption A
             (Balseiro, Lu, Mirrokni, ICML 2021). Integer actions only (``entropy`` = 0). With a regulariser an
             action of zero or negative reward may be worth taking for the regulariser's sake (max-min fairness
             serves a resource that is behind), so every action counts as eligible.
@@ -273,36 +273,36 @@ class OnlineAllocation(Problem):
         return math.fsum(dense.rewards[rows, x[rows]].tolist())
 
     def regularization_of(self, spent) -> float:
-        """:math:`T\\,r(A/T)` for total consumption ``spent`` = A (0 without a regulariser)."""
+        """$T\\,r(A/T)$ for total consumption ``spent`` = A (0 without a regulariser)."""
         if self.regularizer is None:
             return 0.0
         return self.horizon * self.regularizer.value(np.asarray(spent, float) / self.horizon, self.target_rate)
 
     def value_of(self, x) -> float:
-        """The objective of an action vector: its reward plus :meth:`regularization_of` its consumption."""
+        """The objective of an action vector: its reward plus `regularization_of` its consumption."""
         reward = self.reward_of(x)
         return reward if self.regularizer is None else reward + self.regularization_of(self.consumption_of(x))
 
     def is_feasible(self, x, rel_tol: float = 0.0) -> bool:
-        """True if the actions keep every budget: the correctly rounded total (:meth:`consumption_of`) is at most
+        """True if the actions keep every budget: the correctly rounded total (`consumption_of`) is at most
         the budget, exactly by default (``rel_tol`` allows a relative slack, for comparisons only)."""
         return bool(np.all(self.consumption_of(x) <= self.budgets * (1 + rel_tol)))
 
     def dual_value(self, mu) -> tuple[float, np.ndarray]:
         """``(D(mu), subgradient)`` of the Lagrangian dual on the realised sequence (numba kernel); an upper bound
-        on the optimum for every μ >= 0 (with a regulariser: every μ, its :math:`T R(\\mu)` replacing μᵀB)."""
+        on the optimum for every μ >= 0 (with a regulariser: every μ, its $T R(\\mu)$ replacing μᵀB)."""
         return dual_value(self, as_array("mu", mu, shape=(self.n_resources,), nonnegative=self.regularizer is None))
 
 
 # -- reference functions (the numpy twin of the kernel's dual step) --------------------------------------
 def mirror_step(mu: np.ndarray, gradient: np.ndarray, step_size: float, reference: str, rate: np.ndarray,
                 reward_bound: float, floor: np.ndarray | None = None) -> np.ndarray:
-    """One dual mirror-descent step :math:`\\mu^+ = \\arg\\min_{\\mu\\ge\\ell} \\langle g,\\mu\\rangle + V_h(\\mu,\\mu_t)/\\eta`.
+    """One dual mirror-descent step $\\mu^+ = \\arg\\min_{\\mu\\ge\\ell} \\langle g,\\mu\\rangle + V_h(\\mu,\\mu_t)/\\eta$.
 
-    * ``euclidean`` (:math:`h = \\tfrac12\\|\\mu\\|^2`): :math:`\\mu^+ = \\max(\\mu - \\eta g, 0)`.
-    * ``scaled_euclidean`` (:math:`h = \\tfrac12\\sum_j \\rho_j^2\\mu_j^2`): :math:`\\mu^+ = \\max(\\mu - \\eta g/\\rho^2, 0)`.
-    * ``entropy`` (:math:`h = \\sum_j \\mu_j\\log\\mu_j`): :math:`\\mu^+ = \\mu\\odot e^{-\\eta g}`.
-    * ``projected_entropy``: the entropy step, then :math:`\\rho\\odot\\mu` rescaled to sum to at most f̄.
+    * ``euclidean`` ($h = \\tfrac12\\|\\mu\\|^2$): $\\mu^+ = \\max(\\mu - \\eta g, 0)$.
+    * ``scaled_euclidean`` ($h = \\tfrac12\\sum_j \\rho_j^2\\mu_j^2$): $\\mu^+ = \\max(\\mu - \\eta g/\\rho^2, 0)$.
+    * ``entropy`` ($h = \\sum_j \\mu_j\\log\\mu_j$): $\\mu^+ = \\mu\\odot e^{-\\eta g}$.
+    * ``projected_entropy``: the entropy step, then $\\rho\\odot\\mu$ rescaled to sum to at most f̄.
 
     The duals are kept in [0, ``MU_MAX``] (a positive entropy dual in [``MU_MIN``, ``MU_MAX``]), so consumptions in
     large units cannot overflow them (inf, then NaN) or underflow an entropy dual to a zero that never recovers.
@@ -364,8 +364,8 @@ def step_factor(reference: str, floor: np.ndarray) -> float:
 
 def projection_radius(reward_bound: float, rate: np.ndarray, regularizer: Regularizer | None) -> float:
     """The projected-entropy radius for ρᵀ(μ − ℓ): f̄ without a regulariser; with one, f̄ + max r − r(ρ) − ρᵀℓ, since
-    an optimal dual has :math:`\\rho^\\top\\mu^* \\le \\bar f + \\max r - r(\\rho)` (from
-    :math:`T(r(\\rho) + \\rho^\\top\\mu) \\le D(\\mu^*) \\le D(0)`)."""
+    an optimal dual has $\\rho^\\top\\mu^* \\le \\bar f + \\max r - r(\\rho)$ (from
+    $T(r(\\rho) + \\rho^\\top\\mu) \\le D(\\mu^*) \\le D(0)$)."""
     if regularizer is None:
         return reward_bound
     gap = regularizer.upper(rate) - regularizer.value(rate, rate)
@@ -375,20 +375,20 @@ def projection_radius(reward_bound: float, rate: np.ndarray, regularizer: Regula
 class DualMirrorDescent:
     """Dual mirror descent as a step-by-step policy (Balseiro, Lu, Mirrokni 2023, Algorithm 1).
 
-    Each request: the tentative action maximises :math:`r_{tk} - \\mu_t^\\top b_{tk}` (null if no action is positive);
+    Each request: the tentative action maximises $r_{tk} - \\mu_t^\\top b_{tk}$ (null if no action is positive);
     it is played when it fits the remaining budget, else the null action is; the duals take a mirror step on
-    :math:`g_t = \\rho - b_t(\\tilde x_t)` (the *tentative* action's consumption). A budget can never be exceeded.
+    $g_t = \\rho - b_t(\\tilde x_t)$ (the *tentative* action's consumption). A budget can never be exceeded.
 
     Args:
         budgets: (m,) budgets for the whole horizon.
         horizon: T.
         reference: ``euclidean`` (default), ``scaled_euclidean``, ``entropy`` or ``projected_entropy``.
-        step_size: η; default ``scale / sqrt(T)`` (times :func:`step_factor` with a regulariser).
+        step_size: η; default ``scale / sqrt(T)`` (times `step_factor` with a regulariser).
         scale: c in η = c/√T (default 1).
-        initial: μ₁ (default :func:`initial_duals`).
+        initial: μ₁ (default `initial_duals`).
         reward_bound: f̄ for ``projected_entropy`` (default 1).
-        regularizer: a :mod:`~orbudget.regularizers` regulariser (or its dict): the dual step moves towards its
-            response :math:`a(\\mu_t)` instead of ρ, and the duals stay in its box μ >= ℓ (they may be negative).
+        regularizer: a `regularizers` regulariser (or its dict): the dual step moves towards its
+            response $a(\\mu_t)$ instead of ρ, and the duals stay in its box μ >= ℓ (they may be negative).
 
     Attributes:
         mu: the current duals μ_t (the price of one unit of each resource).
@@ -476,7 +476,7 @@ class DualMirrorDescent:
         return r, b
 
     def act(self, rewards, consumption=None) -> int:
-        """Answer one request; returns the action index, or -1 for the null action. Call :meth:`update` after."""
+        """Answer one request; returns the action index, or -1 for the null action. Call `update` after."""
         if self._tentative is not None:
             self.update()
         r, b = self._consumption(rewards, consumption)
@@ -513,7 +513,7 @@ class DualMirrorDescent:
         self._tentative = None
 
     def step(self, rewards, consumption=None) -> int:
-        """:meth:`act` then :meth:`update`."""
+        """`act` then `update`."""
         a = self.act(rewards, consumption)
         self.update()
         return a
@@ -538,16 +538,16 @@ class DualMirrorDescent:
     STATE_KEYS = ("mu", "remaining", "t", "reward", "dual_sum", "step_size")
 
     def state_dict(self) -> dict:
-        """Everything :meth:`load_state_dict` needs to resume, with ``kind`` and the policy's ``fingerprint``."""
+        """Everything `load_state_dict` needs to resume, with ``kind`` and the policy's ``fingerprint``."""
         return {"kind": "DualMirrorDescent", "fingerprint": self.fingerprint,
                 "mu": self.mu.copy(), "remaining": self.remaining.copy(), "t": self.t, "reward": self.reward,
                 "dual_sum": self.dual_sum.copy(), "reference": self.reference, "step_size": self.step_size,
                 "budgets": self.budgets.copy(), "horizon": self.horizon, "reward_bound": self.reward_bound}
 
     def load_state_dict(self, state: dict) -> None:
-        """Resume from :meth:`state_dict`. A state of another kind, of a policy for other budgets, horizon,
+        """Resume from `state_dict`. A state of another kind, of a policy for other budgets, horizon,
         reference or reward bound (its ``fingerprint`` differs), or with malformed entries is refused with an
-        :class:`InvalidProblemError` naming ``state``; nothing is changed then."""
+        `InvalidProblemError` naming ``state``; nothing is changed then."""
         check_state(state, kind="DualMirrorDescent", keys=self.STATE_KEYS)
         if state.get("reference", self.reference) != self.reference:
             raise InvalidProblemError(f"`state` was saved by a policy with another reference "

@@ -1,14 +1,14 @@
-"""Input models for online allocation (each returns an :class:`~orbudget.OnlineAllocation`; same seed, same
+"""Input models for online allocation (each returns an `OnlineAllocation`; same seed, same
 instance), and the dual-mirror-descent paper's applications as ready models.
 
-* :func:`iid_matching` — i.i.d. requests, one unit of resource k per action k;
-* :func:`network_revenue_management` — the paper's online LP / NRM generator (reference b.4), dense or streamed;
-* :func:`periodic_matching`, :func:`ergodic_matching` — non-stationary inputs;
-* :func:`two_phase` — the adversarial low-then-high sequence;
-* :func:`second_price_auctions` — bidding under a budget (bid = value / (1 + μ));
-* :func:`assortment` — assortment optimisation with limited inventory under a multinomial-logit choice model.
+* `iid_matching` — i.i.d. requests, one unit of resource k per action k;
+* `network_revenue_management` — the paper's online LP / NRM generator (reference b.4), dense or streamed;
+* `periodic_matching`, `ergodic_matching` — non-stationary inputs;
+* `two_phase` — the adversarial low-then-high sequence;
+* `second_price_auctions` — bidding under a budget (bid = value / (1 + μ));
+* `assortment` — assortment optimisation with limited inventory under a multinomial-logit choice model.
 
-The AdX display-ad instances are in :mod:`orbudget.problems.adx`.
+The AdX display-ad instances are in `orbudget.problems.adx`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def _rates(rng, m, rate_range):
 
 def iid_matching(horizon: int, n_resources: int = 10, seed=None, *, rate_range=(0.05, 0.3),
                  stream: bool = False) -> OnlineAllocation:
-    """i.i.d. matching requests: :math:`r_{tk} = w_k U_{tk}` with :math:`w_k \\sim U(0.5, 1)`, :math:`U \\sim U(0, 1)`;
-    budgets :math:`\\rho_k T` with :math:`\\rho_k \\sim U(\\text{rate\\_range})`. ``stream=True`` generates the
+    """i.i.d. matching requests: $r_{tk} = w_k U_{tk}$ with $w_k \\sim U(0.5, 1)$, $U \\sim U(0, 1)$;
+    budgets $\\rho_k T$ with $\\rho_k \\sim U(\\text{rate\\_range})$. ``stream=True`` generates the
     requests in batches on every pass (replayable; nothing of size T is stored)."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
     m = as_scalar("n_resources", n_resources, integer=True, minimum=1)
@@ -63,9 +63,9 @@ def network_revenue_management(horizon: int, n_resources: int = 100, n_products:
                                beta: float = 0.5, stream: bool = False) -> OnlineAllocation:
     """The online LP / network revenue management generator of the DMD repository (reference b.4).
 
-    Product k of request t uses resource i with probability :math:`q_i = (1 + \\mathrm{Beta}(3, 1))/2`;
-    :math:`\\rho_i = U(\\beta/2, (1+\\beta)/2)\\,q_i`; revenue :math:`r_{tk} = \\sum_i b_{tik}\\theta_i + N(0, 1)` clipped
-    to [0, 10] with :math:`\\theta = |a|/\\|a\\|`, :math:`a \\sim N(0, I)`. At most one product per request.
+    Product k of request t uses resource i with probability $q_i = (1 + \\mathrm{Beta}(3, 1))/2$;
+    $\\rho_i = U(\\beta/2, (1+\\beta)/2)\\,q_i$; revenue $r_{tk} = \\sum_i b_{tik}\\theta_i + N(0, 1)$ clipped
+    to [0, 10] with $\\theta = |a|/\\|a\\|$, $a \\sim N(0, I)$. At most one product per request.
     """
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
     m = as_scalar("n_resources", n_resources, integer=True, minimum=1)
@@ -98,7 +98,7 @@ def network_revenue_management(horizon: int, n_resources: int = 100, n_products:
 def periodic_matching(horizon: int, n_resources: int = 10, seed=None, *, period: int = 1000, amplitude: float = 0.8,
                       rate_range=(0.05, 0.3)) -> OnlineAllocation:
     """Non-stationary (periodic) requests: resource k's reward level follows
-    :math:`1 + a \\sin(2\\pi t/P + \\phi_k)` times i.i.d. U(0, 1) noise, with phases spread over the resources."""
+    $1 + a \\sin(2\\pi t/P + \\phi_k)$ times i.i.d. U(0, 1) noise, with phases spread over the resources."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
     m = as_scalar("n_resources", n_resources, integer=True, minimum=1)
     period = as_scalar("period", period, integer=True, minimum=1)
@@ -146,12 +146,12 @@ def two_phase(horizon: int, *, budget_rate: float = 0.5, low: float = 0.5, high:
 
 def second_price_auctions(values, competing_bids, budget: float) -> OnlineAllocation:
     """Repeated second-price auctions under a budget. Winning auction t (bidding at least the highest competing
-    bid :math:`d_t`) pays :math:`d_t` and earns :math:`v_t - d_t`; losing is the null action. One action, one
-    resource: reward :math:`v_t - d_t`, consumption :math:`d_t`.
+    bid $d_t$) pays $d_t$ and earns $v_t - d_t$; losing is the null action. One action, one
+    resource: reward $v_t - d_t$, consumption $d_t$.
 
-    DMD's tentative action wins exactly when :math:`v_t - d_t - \\mu d_t > 0`, i.e. when the *pacing bid*
-    :math:`v_t / (1 + \\mu)` beats :math:`d_t` (:meth:`DualMirrorDescent.bid`), so the policy never needs
-    :math:`d_t` in advance.
+    DMD's tentative action wins exactly when $v_t - d_t - \\mu d_t > 0$, i.e. when the *pacing bid*
+    $v_t / (1 + \\mu)$ beats $d_t$ (`DualMirrorDescent.bid`), so the policy never needs
+    $d_t$ in advance.
     """
     v = as_array("values", values, ndim=1, nonnegative=True)
     d = as_array("competing_bids", competing_bids, shape=v.shape, nonnegative=True)
@@ -160,7 +160,7 @@ def second_price_auctions(values, competing_bids, budget: float) -> OnlineAlloca
 
 
 def random_auctions(horizon: int, seed=None, *, budget_rate: float = 0.1) -> OnlineAllocation:
-    """:func:`second_price_auctions` with values U(0, 1) and competing bids U(0, 1)·0.8; budget ρ·T."""
+    """`second_price_auctions` with values U(0, 1) and competing bids U(0, 1)·0.8; budget ρ·T."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
     rng = as_generator(seed)
     return second_price_auctions(rng.random(horizon), 0.8 * rng.random(horizon),
@@ -168,7 +168,7 @@ def random_auctions(horizon: int, seed=None, *, budget_rate: float = 0.1) -> Onl
 
 
 def assortments(n_products: int, max_size: int | None = None) -> list[tuple[int, ...]]:
-    """Every non-empty assortment of at most ``max_size`` products, in the order :func:`assortment` numbers them."""
+    """Every non-empty assortment of at most ``max_size`` products, in the order `assortment` numbers them."""
     n = as_scalar("n_products", n_products, integer=True, minimum=1)
     top = n if max_size is None else as_scalar("max_size", max_size, integer=True, minimum=1, maximum=n)
     return [s for size in range(1, top + 1) for s in itertools.combinations(range(n), size)]
@@ -179,9 +179,9 @@ def assortment(prices: ArrayLike, weights: ArrayLike, inventory: ArrayLike, *, m
     """Assortment optimisation with limited inventory under a multinomial-logit (MNL) choice model.
 
     Customer t sees assortment S and buys product j ∈ S with probability
-    :math:`P_{tj}(S) = w_{tj} / (1 + \\sum_{i\\in S} w_{ti})` (the 1 is the no-purchase option). Action = an
-    assortment (numbered as in :func:`assortments`); reward = expected revenue :math:`\\sum_{j\\in S} p_j P_{tj}(S)`;
-    consumption = expected sales :math:`P_{tj}(S)` of each product, so the budgets bound expected sales by the
+    $P_{tj}(S) = w_{tj} / (1 + \\sum_{i\\in S} w_{ti})$ (the 1 is the no-purchase option). Action = an
+    assortment (numbered as in `assortments`); reward = expected revenue $\\sum_{j\\in S} p_j P_{tj}(S)$;
+    consumption = expected sales $P_{tj}(S)$ of each product, so the budgets bound expected sales by the
     inventory (the fluid model the online-allocation framework works with).
 
     Args:
@@ -204,7 +204,7 @@ def assortment(prices: ArrayLike, weights: ArrayLike, inventory: ArrayLike, *, m
 
 def random_assortment(horizon: int, n_products: int = 4, seed=None, *, inventory_rate: float = 0.1,
                       max_size: int | None = None) -> OnlineAllocation:
-    """:func:`assortment` with prices U(0.5, 1.5), weights exp(N(0, 1)), inventory ρ·T per product."""
+    """`assortment` with prices U(0.5, 1.5), weights exp(N(0, 1)), inventory ρ·T per product."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
     n = as_scalar("n_products", n_products, integer=True, minimum=1)
     rng = as_generator(seed)

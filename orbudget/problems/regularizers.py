@@ -1,26 +1,26 @@
 """Regularisers for online allocation: a concave reward on the average consumption (fairness, load balance, targets).
 
 Balseiro, Lu and Mirrokni, "Regularized Online Allocation Problems: Fairness and Beyond" (ICML 2021), add a concave
-:math:`r` of the average consumption :math:`a = \\frac1T \\sum_t b_t(x_t)` to the objective:
+$r$ of the average consumption $a = \\frac1T \\sum_t b_t(x_t)$ to the objective:
 
-.. math::
+$$
+\\max_{x} \\sum_t r_t(x_t) + T\\, r\\Big(\\frac1T \\sum_t b_t(x_t)\\Big)
+\\quad\\text{s.t.}\\quad \\sum_t b_t(x_t) \\le B .
+$$
 
-    \\max_{x} \\sum_t r_t(x_t) + T\\, r\\Big(\\frac1T \\sum_t b_t(x_t)\\Big)
-    \\quad\\text{s.t.}\\quad \\sum_t b_t(x_t) \\le B .
+Dual mirror descent then needs, for a dual $\\mu$, the *response*
+$a(\\mu) = \\arg\\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a$ (the per-request consumption target; the
+gradient step is $g_t = a(\\mu_t) - b_t(\\tilde x_t)$) and the conjugate value
+$R(\\mu) = r(a(\\mu)) + \\mu^\\top a(\\mu)$, which enters the dual bound
+$D(\\mu) = \\sum_t f_t^*(\\mu) + T R(\\mu)$.
 
-Dual mirror descent then needs, for a dual :math:`\\mu`, the *response*
-:math:`a(\\mu) = \\arg\\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a` (the per-request consumption target; the
-gradient step is :math:`g_t = a(\\mu_t) - b_t(\\tilde x_t)`) and the conjugate value
-:math:`R(\\mu) = r(a(\\mu)) + \\mu^\\top a(\\mu)`, which enters the dual bound
-:math:`D(\\mu) = \\sum_t f_t^*(\\mu) + T R(\\mu)`.
+The consumption is never negative, so $a$ is taken in the box $[0, \\rho]$ (the paper takes
+$a \\le \\rho$; the primal problem is the same). That keeps $R$ finite for every $\\mu$, and the duals
+move in a box $\\mu \\ge \\ell$ (the regulariser's ``floor``) that holds a minimiser of $D$: below
+$\\ell_j$ the response uses none of resource j, so lowering $\\mu_j$ further cannot lower $D$. Every
+reference function then projects by clipping (the entropy ones work on $\\mu - \\ell$).
 
-The consumption is never negative, so :math:`a` is taken in the box :math:`[0, \\rho]` (the paper takes
-:math:`a \\le \\rho`; the primal problem is the same). That keeps :math:`R` finite for every :math:`\\mu`, and the duals
-move in a box :math:`\\mu \\ge \\ell` (the regulariser's ``floor``) that holds a minimiser of :math:`D`: below
-:math:`\\ell_j` the response uses none of resource j, so lowering :math:`\\mu_j` further cannot lower :math:`D`. Every
-reference function then projects by clipping (the entropy ones work on :math:`\\mu - \\ell`).
-
-Each regulariser is written in units of the budget rate: ``target`` is a fraction of :math:`\\rho_j` (1 = spend the
+Each regulariser is written in units of the budget rate: ``target`` is a fraction of $\\rho_j$ (1 = spend the
 whole budget).
 
 Example:
@@ -71,9 +71,9 @@ def _plain(value):
 
 
 class Regularizer(ABC):
-    """A concave regulariser :math:`r(a)` of the average consumption per request (see the module docstring).
+    """A concave regulariser $r(a)$ of the average consumption per request (see the module docstring).
 
-    Subclasses give :meth:`value`, :meth:`response` and :meth:`floor`. The built-in ones take their response from
+    Subclasses give `value`, `response` and `floor`. The built-in ones take their response from
     the numba kernel (``code``), so dual mirror descent runs it in the compiled loop, and the ``polyhedral`` ones
     have an exact hindsight MIP through HiGHS.
     """
@@ -85,18 +85,18 @@ class Regularizer(ABC):
 
     @abstractmethod
     def value(self, a: np.ndarray, rate: np.ndarray) -> float:
-        """:math:`r(a)` for the average consumption ``a`` (per request) and the budget rate ``rate`` = ρ."""
+        """$r(a)$ for the average consumption ``a`` (per request) and the budget rate ``rate`` = ρ."""
 
     @abstractmethod
     def response(self, mu: np.ndarray, rate: np.ndarray) -> np.ndarray:
-        """:math:`\\arg\\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a`, the consumption target for the dual step."""
+        """$\\arg\\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a$, the consumption target for the dual step."""
 
     @abstractmethod
     def floor(self, rate: np.ndarray) -> np.ndarray:
         """ℓ: the duals' lower bound (below it the response uses none of that resource)."""
 
     def conjugate(self, mu: np.ndarray, rate: np.ndarray) -> tuple[float, np.ndarray]:
-        """``(R(μ), a(μ))`` with :math:`R(\\mu) = \\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a`."""
+        """``(R(μ), a(μ))`` with $R(\\mu) = \\max_{0 \\le a \\le \\rho} r(a) + \\mu^\\top a$."""
         a = self.response(mu, rate)
         return float(self.value(a, rate) + mu @ a), a
 
@@ -109,7 +109,7 @@ class Regularizer(ABC):
         self.kernel_arrays(rate.size)
 
     def upper(self, rate: np.ndarray) -> float:
-        """:math:`\\max_{0 \\le a \\le \\rho} r(a)` (= R(0))."""
+        """$\\max_{0 \\le a \\le \\rho} r(a)$ (= R(0))."""
         return self.conjugate(np.zeros(rate.size), rate)[0]
 
     def to_dict(self) -> dict:
@@ -185,10 +185,10 @@ class _Targeted(_Builtin):
 
 @dataclass(frozen=True, repr=False)
 class MaxMinFairness(_Scalar):
-    """:math:`r(a) = \\lambda \\min_j a_j / \\rho_j`: reward the least-served resource's share of its budget.
+    """$r(a) = \\lambda \\min_j a_j / \\rho_j$: reward the least-served resource's share of its budget.
 
     The paper's fairness regulariser (the official code's default with λ = 0.1). Its response is ρ while
-    :math:`\\lambda + \\sum_{\\mu_j < 0} \\rho_j \\mu_j \\ge 0`; duals may go negative (down to ``-λ/ρ_j``), which
+    $\\lambda + \\sum_{\\mu_j < 0} \\rho_j \\mu_j \\ge 0$; duals may go negative (down to ``-λ/ρ_j``), which
     favours resources that are behind.
     """
 
@@ -206,9 +206,9 @@ class MaxMinFairness(_Scalar):
 
 @dataclass(frozen=True, repr=False)
 class LoadBalancing(_Scalar):
-    """:math:`r(a) = -\\lambda \\max_j a_j / \\rho_j`: penalise the most-loaded resource's share of its budget.
+    """$r(a) = -\\lambda \\max_j a_j / \\rho_j$: penalise the most-loaded resource's share of its budget.
 
-    Its response is ρ while :math:`\\sum_j \\rho_j \\mu_j \\ge \\lambda`, else 0, so the duals stay priced even when
+    Its response is ρ while $\\sum_j \\rho_j \\mu_j \\ge \\lambda$, else 0, so the duals stay priced even when
     budgets are slack."""
 
     name: ClassVar[str] = "load_balancing"
@@ -225,9 +225,9 @@ class LoadBalancing(_Scalar):
 
 @dataclass(frozen=True, repr=False)
 class BelowTargetPenalty(_Targeted):
-    """:math:`r(a) = -\\sum_j c_j \\,(\\tau_j \\rho_j - a_j)^+`: a hinge penalty for consuming less than a target.
+    """$r(a) = -\\sum_j c_j \\,(\\tau_j \\rho_j - a_j)^+$: a hinge penalty for consuming less than a target.
 
-    ``weight`` = c (reward lost per unit of total shortfall: :math:`T r = -\\sum_j c_j (\\tau_j B_j - A_j)^+` for total
+    ``weight`` = c (reward lost per unit of total shortfall: $T r = -\\sum_j c_j (\\tau_j B_j - A_j)^+$ for total
     consumption A), one number or one per resource; ``target`` = τ, the target as a fraction of each budget."""
 
     name: ClassVar[str] = "below_target"
@@ -244,10 +244,10 @@ class BelowTargetPenalty(_Targeted):
 
 @dataclass(frozen=True, repr=False)
 class QuadraticPenalty(_Targeted):
-    """:math:`r(a) = -\\sum_j \\lambda_j (a_j / \\rho_j - \\tau_j)^2`: keep each resource's share near a target.
+    """$r(a) = -\\sum_j \\lambda_j (a_j / \\rho_j - \\tau_j)^2$: keep each resource's share near a target.
 
     ``weight`` = λ (one number or one per resource), ``target`` = τ as a fraction of each budget. The response is
-    :math:`a_j = \\rho_j\\,\\mathrm{clip}(\\tau_j + \\mu_j \\rho_j / (2\\lambda_j), 0, 1)`."""
+    $a_j = \\rho_j\\,\\mathrm{clip}(\\tau_j + \\mu_j \\rho_j / (2\\lambda_j), 0, 1)$."""
 
     name: ClassVar[str] = "quadratic"
     code: ClassVar[int] = QUADRATIC
@@ -262,18 +262,18 @@ class QuadraticPenalty(_Targeted):
 
 
 class CustomRegularizer(Regularizer):
-    """Any concave :math:`r`, given with its conjugate's maximiser.
+    """Any concave $r$, given with its conjugate's maximiser.
 
     Args:
         value: ``value(a) -> float``, r at an average consumption ``a`` (an (m,) array in [0, ρ]).
-        response: ``response(mu) -> a``, the maximiser of :math:`r(a) + \\mu^\\top a` over :math:`0 \\le a \\le \\rho`
+        response: ``response(mu) -> a``, the maximiser of $r(a) + \\mu^\\top a$ over $0 \\le a \\le \\rho$
             (ρ = the problem's ``budgets / horizon``).
         floor: ℓ, (m,) or one number: the duals' lower bound; ``response`` must use none of resource j when
-            :math:`\\mu_j < \\ell_j`.
+            $\\mu_j < \\ell_j$.
 
-    Checked when the problem is built, on random points of :math:`[0, \\rho]` and of the dual box: r is concave
-    (midpoint inequality), ``response`` stays in :math:`[0, \\rho]`, beats every sampled ``a`` on
-    :math:`r(a) + \\mu^\\top a`, and uses nothing below the floor. A failed check names the point. Runs step by step
+    Checked when the problem is built, on random points of $[0, \\rho]$ and of the dual box: r is concave
+    (midpoint inequality), ``response`` stays in $[0, \\rho]$, beats every sampled ``a`` on
+    $r(a) + \\mu^\\top a$, and uses nothing below the floor. A failed check names the point. Runs step by step
     in Python (no numba twin), and cannot be saved to a file (it is code).
     """
 
@@ -356,7 +356,7 @@ BUILT_IN = {cls.name: cls for cls in (MaxMinFairness, LoadBalancing, BelowTarget
 
 
 def as_regularizer(value) -> Regularizer | None:
-    """A :class:`Regularizer` from itself, ``None``, or a dict ``{"kind": name, ...}`` (the file format)."""
+    """A `Regularizer` from itself, ``None``, or a dict ``{"kind": name, ...}`` (the file format)."""
     if value is None or isinstance(value, Regularizer):
         return value
     if isinstance(value, dict):

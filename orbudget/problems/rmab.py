@@ -5,11 +5,11 @@ combinatorial set C (a budget, interventions that act on several arms, a route t
 matching, worker capacities); ``x`` fixes each arm's *action level* m_j (0 = passive, 1 = acted on; with
 multiple interventions, the number of interventions hitting the arm). Arm j then moves from s to s' with
 probability P_j[m_j, s, s'] and pays r_j(s'). The metric is the mean over episodes and steps of the expected
-reward :math:`\\sum_j \\bar r_j(s_j, m_j)`, :math:`\\bar r_j(s, m) = \\sum_{s'} P_j[m, s, s'] r_j(s')`.
+reward $\\sum_j \\bar r_j(s_j, m_j)$, $\\bar r_j(s, m) = \\sum_{s'} P_j[m, s, s'] r_j(s')$.
 
 Every constraint family here is *downward closed* (dropping a pulled arm or an intervention keeps the action
 feasible), the empty action is always feasible, and each family has an independent feasibility checker
-(:meth:`Constraint.check`: counting, BFS, max-flow, bin-packing search; never a MIP) that the solvers' MIP and
+(`Constraint.check`: counting, BFS, max-flow, bin-packing search; never a MIP) that the solvers' MIP and
 CP-SAT models are tested against.
 
 Choices where the reference code (lily-x/combinatorial-rmab) is inconsistent or wrong, see the docs page:
@@ -51,7 +51,7 @@ def _gib(nbytes: int) -> str:
 
 
 def require_memory(field: str, nbytes: int, what: str) -> None:
-    """Raise InvalidProblemError naming ``field`` when ``what`` would need more than :func:`memory_limit` bytes:
+    """Raise InvalidProblemError naming ``field`` when ``what`` would need more than `memory_limit` bytes:
     sizes are computed before anything is allocated, so a huge horizon or state space is a clear error, never a
     MemoryError halfway through."""
     limit = memory_limit()
@@ -62,7 +62,7 @@ def require_memory(field: str, nbytes: int, what: str) -> None:
 
 # -- constraint families ---------------------------------------------------------------------------------------
 class Constraint(abc.ABC):
-    """A combinatorial action set C over binary decisions ``x`` (length :attr:`n_decisions`)."""
+    """A combinatorial action set C over binary decisions ``x`` (length `n_decisions`)."""
 
     decision = "arm"  # what one decision bit selects
 
@@ -82,7 +82,7 @@ class Constraint(abc.ABC):
         """An upper bound on Σx over C (used by the interval bounds of the Q-network MIP)."""
 
     def level_budget(self) -> int:
-        """K with Σ_j w_j m_j ≤ K for every action in C (w = :meth:`level_weights`): the single row the Lagrangian
+        """K with Σ_j w_j m_j ≤ K for every action in C (w = `level_weights`): the single row the Lagrangian
         bound prices."""
         return self.max_selected
 
@@ -562,8 +562,8 @@ class CoupledRMAB(Problem):
     Args:
         transitions: (J, A, S, S) row-stochastic: P_j[m, s, s'] for action level m (A ≥ 2 levels).
         rewards: (J, S) reward r_j(s') paid on the next state.
-        constraint: one of :class:`Budget`, :class:`MultipleInterventions`, :class:`PathConstraint`,
-            :class:`BipartiteMatching`, :class:`Capacity`.
+        constraint: one of `Budget`, `MultipleInterventions`, `PathConstraint`,
+            `BipartiteMatching`, `Capacity`.
         horizon: H, steps per episode (20).
         discount: γ used by training targets and the Whittle index; default 1 − 1/H, so the effective horizon is the
             episode length (the reference used 0.99 with H = 20: see the docs page on the action gap). Results
@@ -730,7 +730,7 @@ class CoupledRMAB(Problem):
         return sum(comb(n, i) for i in range(min(n, c.max_selected) + 1))
 
     def count_actions(self, limit: int = ENUMERATION_LIMIT) -> int | None:
-        """|C| when it is at most ``limit``, else ``None``. Not enumerated (``None``) when :meth:`count_bound`
+        """|C| when it is at most ``limit``, else ``None``. Not enumerated (``None``) when `count_bound`
         exceeds 20·``limit``, so the question stays cheap on large instances."""
         if self.count_bound() > 20 * limit:
             return None
@@ -919,13 +919,13 @@ def london_graph(n_nodes: int, path=None) -> tuple[int, np.ndarray, int]:
 
 
 class RMABEnv:
-    """Gymnasium-style environment over a :class:`CoupledRMAB` (no gymnasium dependency).
+    """Gymnasium-style environment over a `CoupledRMAB` (no gymnasium dependency).
 
     ``reset(seed=None) -> (states, info)``; ``step(x) -> (states, reward, terminated, truncated, info)``. The reward
     is the expected one-step reward (``reward='expected'``, the reference's choice: it removes reward noise) or the
     sampled r(s') (``'sampled'``). Each step draws one uniform per arm, so two policies run with the same seed see
     the same randomness (common random numbers). Episodes truncate after ``horizon`` steps; an infeasible ``x``
-    raises :class:`~orbudget.InvalidProblemError` with the checker's reason.
+    raises `InvalidProblemError` with the checker's reason.
     """
 
     def __init__(self, problem: CoupledRMAB, seed=None, reward: str = "expected", initial=None):

@@ -1,16 +1,16 @@
 """Knapsack RL: rollout-budget allocation across prompts for GRPO-style training (Li et al., arXiv 2509.25849).
 
-Prompt i has success rate :math:`p_i`; a group of :math:`N` rollouts gives a non-zero GRPO gradient iff it is
-mixed, with probability :math:`P_{nz}(N, p) = 1 - p^N - (1-p)^N`. The paper's value of a prompt is
-:math:`\\mathrm{Value}(N, p) = P_{nz}(N, p)\\, p (1-p)^2` and the allocation solves
+Prompt i has success rate $p_i$; a group of $N$ rollouts gives a non-zero GRPO gradient iff it is
+mixed, with probability $P_{nz}(N, p) = 1 - p^N - (1-p)^N$. The paper's value of a prompt is
+$\\mathrm{Value}(N, p) = P_{nz}(N, p)\\, p (1-p)^2$ and the allocation solves
 
-.. math::
+$$
+\\max_{N} \\sum_i \\mathrm{Value}(N_i, p_i) \\quad\\text{s.t.}\\quad \\sum_i N_i = N_{total},\\;
+N_{low} \\le N_i \\le N_{up},\\; N_i \\in \\mathbb{Z}.
+$$
 
-    \\max_{N} \\sum_i \\mathrm{Value}(N_i, p_i) \\quad\\text{s.t.}\\quad \\sum_i N_i = N_{total},\\;
-    N_{low} \\le N_i \\le N_{up},\\; N_i \\in \\mathbb{Z}.
-
-With per-rollout costs :math:`c_i` (for example expected tokens) the budget becomes
-:math:`\\sum_i c_i N_i \\le N_{total}`.
+With per-rollout costs $c_i$ (for example expected tokens) the budget becomes
+$\\sum_i c_i N_i \\le N_{total}$.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ VALUE_MODELS = ("knapsack_rl", "nonzero_gradient")
 
 
 def nonzero_gradient_probability(n, p):
-    """:math:`P_{nz}(n, p) = 1 - p^n - (1-p)^n`, the chance a group of ``n`` rollouts is mixed.
+    """$P_{nz}(n, p) = 1 - p^n - (1-p)^n$, the chance a group of ``n`` rollouts is mixed.
 
     >>> bool(nonzero_gradient_probability(8, 0.5) == 1 - 2.0**-7)
     True
@@ -52,30 +52,30 @@ def nonzero_gradient_probability(n, p):
 
 
 def info_gain(p):
-    """Knapsack RL's approximation of one update's gain in success probability, :math:`p(1-p)^2` (peak 4/27 at 1/3)."""
+    """Knapsack RL's approximation of one update's gain in success probability, $p(1-p)^2$ (peak 4/27 at 1/3)."""
     p = np.asarray(p, dtype=float)
     return p * (1.0 - p) ** 2
 
 
 def knapsack_rl_value(n, p):
-    """:math:`\\mathrm{Value}(n, p) = P_{nz}(n, p)\\,p(1-p)^2`."""
+    """$\\mathrm{Value}(n, p) = P_{nz}(n, p)\\,p(1-p)^2$."""
     return nonzero_gradient_probability(n, p) * info_gain(p)
 
 
 def expected_rollouts_until_mixed(p):
-    """Expected rollouts drawn one at a time until the group is mixed: :math:`1/(p(1-p)) - 1`."""
+    """Expected rollouts drawn one at a time until the group is mixed: $1/(p(1-p)) - 1$."""
     p = np.asarray(p, dtype=float)
     return 1.0 / (p * (1.0 - p)) - 1.0
 
 
 def probability_cost(p, alpha: float = 0.9):
-    """Knapsack RL's real-valued "probability" cost :math:`\\ln(1-\\alpha)/\\ln\\max(p, 1-p)`."""
+    """Knapsack RL's real-valued "probability" cost $\\ln(1-\\alpha)/\\ln\\max(p, 1-p)$."""
     p = np.asarray(p, dtype=float)
     return np.log(1.0 - alpha) / np.log(np.maximum(p, 1.0 - p))
 
 
 def min_rollouts_for_mixed(p: float, alpha: float = 0.9, limit: int = 10**7) -> int:
-    """Smallest N with :math:`P_{nz}(N, p) \\ge \\alpha` (exact search; 230 at p = 0.01, alpha = 0.9)."""
+    """Smallest N with $P_{nz}(N, p) \\ge \\alpha$ (exact search; 230 at p = 0.01, alpha = 0.9)."""
     p = as_scalar("p", p, minimum=0.0, maximum=1.0)
     if p in (0.0, 1.0):
         raise InvalidProblemError(f"`p` must be strictly between 0 and 1 for a group to ever be mixed; got {p}")
@@ -114,10 +114,10 @@ class RolloutAllocation(Problem):
     Args:
         success_rates: (n,) estimated success rate of each prompt, in [0, 1].
         total_rollouts: the budget. With unit costs exactly this many rollouts are allocated; with
-            ``rollout_costs`` the total cost :math:`\\sum_i c_i N_i` may not exceed it.
-        min_rollouts: the lower bound :math:`N_{low} \\le N_i` (default 2).
-        max_rollouts: the upper bound :math:`N_i \\le N_{up}` (default 128).
-        value: ``"knapsack_rl"`` (:math:`P_{nz}\\cdot p(1-p)^2`), ``"nonzero_gradient"`` (:math:`P_{nz}`), or an
+            ``rollout_costs`` the total cost $\\sum_i c_i N_i$ may not exceed it.
+        min_rollouts: the lower bound $N_{low} \\le N_i$ (default 2).
+        max_rollouts: the upper bound $N_i \\le N_{up}$ (default 128).
+        value: ``"knapsack_rl"`` ($P_{nz}\\cdot p(1-p)^2$), ``"nonzero_gradient"`` ($P_{nz}$), or an
             (n, max_rollouts + 1) table whose entry [i, N] is the value of giving prompt i N rollouts.
         rollout_costs: optional (n,) positive cost of one rollout of each prompt.
 
@@ -227,7 +227,7 @@ class RolloutAllocation(Problem):
 
     def _spend_limit(self):
         """The most an allocation may cost, exactly: the budget for whole-number costs and budget, else the budget
-        plus the relative tolerance ``1e-9·B`` (as for :class:`MultipleChoiceKnapsack`)."""
+        plus the relative tolerance ``1e-9·B`` (as for `MultipleChoiceKnapsack`)."""
         b = exact_number(self.total_rollouts)
         if self.unit_costs or (self.rollout_costs.dtype.kind == "i" and isinstance(b, int)):
             return b
@@ -298,8 +298,8 @@ class RolloutAllocation(Problem):
     def to_knapsack(self) -> MultipleChoiceKnapsack:
         """The equivalent multiple-choice knapsack: option k of group i means N_i = min_rollouts + k.
 
-        Options stop at :meth:`useful_max` (larger counts are never feasible), and a count above a prompt's own cap
-        (:meth:`prompt_caps`) is marked unavailable, so costs stay within the budget (no int64 overflow)."""
+        Options stop at `useful_max` (larger counts are never feasible), and a count above a prompt's own cap
+        (`prompt_caps`) is marked unavailable, so costs stay within the budget (no int64 overflow)."""
         caps = self.prompt_caps()  # computed once: useful_max is its maximum
         top = max(int(caps.max()), self.min_rollouts)
         width = top - self.min_rollouts + 1

@@ -1,13 +1,13 @@
 """cvxpy adapters: the hindsight optimum of proportional matching with an entropy term (exponential cone), and the
 convex relaxation of the regularised hindsight problem (``hindsight_lp``, any built-in regulariser).
 
-.. math::
+$$
+\\max_{X \\ge 0} \\sum_t \\Big(\\sum_j r_{tj} X_{tj} + \\lambda H(X_t)\\Big)
+\\quad\\text{s.t.}\\quad \\sum_{j=0}^{m} X_{tj} = 1,\\; X_{tj} = 0 \\text{ where } r_{tj} \\le 0,\\;
+\\sum_t X_{tj} \\le B_j,
+$$
 
-    \\max_{X \\ge 0} \\sum_t \\Big(\\sum_j r_{tj} X_{tj} + \\lambda H(X_t)\\Big)
-    \\quad\\text{s.t.}\\quad \\sum_{j=0}^{m} X_{tj} = 1,\\; X_{tj} = 0 \\text{ where } r_{tj} \\le 0,\\;
-    \\sum_t X_{tj} \\le B_j,
-
-with column 0 the null action and :math:`H(x) = -\\sum_j x_j \\log x_j`.
+with column 0 the null action and $H(x) = -\\sum_j x_j \\log x_j$.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _builtin_regularizer(problem: OnlineAllocation):
 
 
 def regularizer_expression(problem: OnlineAllocation, used):
-    """:math:`T\\,r(A/T)` as a cvxpy expression of the total consumption ``used`` = A (an (m,) expression)."""
+    """$T\\,r(A/T)$ as a cvxpy expression of the total consumption ``used`` = A (an (m,) expression)."""
     import cvxpy as cp
 
     reg = problem.regularizer
@@ -94,7 +94,7 @@ def regularizer_expression(problem: OnlineAllocation, used):
           supports=_builtin_regularizer)
 def solve_regularized_relaxation(problem: OnlineAllocation, opts) -> Result:
     """The convex relaxation of the regularised hindsight problem (cvxpy): fractional actions
-    :math:`x_t \\ge 0,\\ \\sum_k x_{tk} \\le 1`, budgets, and :math:`\\sum_{tk} r_{tk} x_{tk} + T\\,r(A/T)`; ``x`` is the
+    $x_t \\ge 0,\\ \\sum_k x_{tk} \\le 1$, budgets, and $\\sum_{tk} r_{tk} x_{tk} + T\\,r(A/T)$; ``x`` is the
     (T, K) fractional allocation. An upper bound on the regularised optimum (equal to min D(μ)). A reference for
     small and moderate T (one conic solve, no time limit); for large T the HiGHS ``hindsight_lp`` (dual cutting
     planes) gives the same value."""

@@ -1,7 +1,7 @@
 """cvxpy adapter: the continuous relaxation of Knapsack RL's allocation (an upper bound on the integer optimum).
 
-Both analytic values are concave in N: :math:`-p^N = -e^{N\\ln p}` is concave, so
-:math:`\\max \\sum_i w_i (1 - e^{N_i \\ln p_i} - e^{N_i \\ln(1-p_i)})` over :math:`N_i \\in [N_{low}, N_{up}]` with the
+Both analytic values are concave in N: $-p^N = -e^{N\\ln p}$ is concave, so
+$\\max \\sum_i w_i (1 - e^{N_i \\ln p_i} - e^{N_i \\ln(1-p_i)})$ over $N_i \\in [N_{low}, N_{up}]$ with the
 budget is a convex program (exponential cone).
 """
 

@@ -1,9 +1,9 @@
 """HiGHS adapters for bandits with knapsacks: the LP benchmark ``opt_lp`` and the LP-based policies ``ucb_bwk``
 (optimistic LP, Agrawal and Devanur) and ``explore_first`` (Slivkins, Exercise 10.1), which play through
-:func:`orbudget.solvers.numba.bwk.play`.
+`orbudget.solvers.numba.bwk.play`.
 
-The LP over distributions of arms, per round: :math:`\\max_{X\\ge0} r^\\top X` s.t. :math:`C^\\top X \\le \\beta`,
-:math:`\\sum_a X_a \\le 1` (the slack is the null arm), with :math:`\\beta` the budget per round.
+The LP over distributions of arms, per round: $\\max_{X\\ge0} r^\\top X$ s.t. $C^\\top X \\le \\beta$,
+$\\sum_a X_a \\le 1$ (the slack is the null arm), with $\\beta$ the budget per round.
 """
 
 from __future__ import annotations

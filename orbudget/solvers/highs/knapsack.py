@@ -1,7 +1,7 @@
 """HiGHS adapters for the knapsack family: the exact MIP (``mip``) and its LP relaxation (``lp``, exact budgets too).
 
-Model: binary :math:`y_{ik}` for each available option, :math:`\\sum_k y_{ik} = 1` per group,
-:math:`\\sum_{ik} c_{ik} y_{ik} \\le B` (or :math:`= B`), maximise :math:`\\sum_{ik} v_{ik} y_{ik}`.
+Model: binary $y_{ik}$ for each available option, $\\sum_k y_{ik} = 1$ per group,
+$\\sum_{ik} c_{ik} y_{ik} \\le B$ (or $= B$), maximise $\\sum_{ik} v_{ik} y_{ik}$.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
     ``Limit.INTERRUPTED``). With a plain ``h.run()`` the KeyboardInterrupt surfaced inside HiGHS' callback, which
     reported a "solve error" and lost both the incumbent and the interrupt.
 
-    With a :class:`~orbudget.core.progress.Run`, HiGHS' own MIP callbacks drive it: each improving solution
+    With a `Run`, HiGHS' own MIP callbacks drive it: each improving solution
     (``on_solution(col_value)`` turns it into ``(x, objective)`` for ``run.offer``, or ``None``) and each of HiGHS'
     interrupt checks is one ``run.step`` (info keys ``event`` = ``"solution"``/``"check"``, ``nodes``); a callback
     that returns ``True`` or a passed time limit interrupts HiGHS (HiGHS' objective and bound are multiplied by
@@ -141,7 +141,7 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
 
 def status_of(h, has_solution: bool, run=None):
     """Map HiGHS' model status to (Status, Limit, message) — the one status map of this adapter. With the
-    :class:`~orbudget.core.progress.Run` that interrupted HiGHS (a callback's stop, its time check), its limit and
+    `Run` that interrupted HiGHS (a callback's stop, its time check), its limit and
     message replace HiGHS' "Interrupted by user"."""
     import highspy
 
@@ -194,7 +194,7 @@ def _budget_row(problem: MultipleChoiceKnapsack, flat: np.ndarray):
 
 def _model(problem: MultipleChoiceKnapsack, integer: bool):
     """One binary per affordable option (options whose cost alone exceeds the budget are left out), one row per
-    group, and the budget row of :func:`_budget_row`."""
+    group, and the budget row of `_budget_row`."""
     import highspy
 
     n, k = problem.values.shape

@@ -1,8 +1,8 @@
 """HiGHS adapter for model routing: the exact MIP with the total budget and every task budget.
 
-Model: binary :math:`y_{qm}`; :math:`\\sum_m y_{qm} = 1` per query (:math:`\\le 1` with ``allow_skip``);
-:math:`\\sum_{qm} C_{qm} y_{qm} \\le B`; :math:`\\sum_{q \\in \\tau, m} C_{qm} y_{qm} \\le B_\\tau` per task;
-maximise :math:`\\sum_{qm} Q_{qm} y_{qm} / |Q|`. Proven optimal means no gap at all (relative and absolute 0).
+Model: binary $y_{qm}$; $\\sum_m y_{qm} = 1$ per query ($\\le 1$ with ``allow_skip``);
+$\\sum_{qm} C_{qm} y_{qm} \\le B$; $\\sum_{q \\in \\tau, m} C_{qm} y_{qm} \\le B_\\tau$ per task;
+maximise $\\sum_{qm} Q_{qm} y_{qm} / |Q|$. Proven optimal means no gap at all (relative and absolute 0).
 """
 
 from __future__ import annotations

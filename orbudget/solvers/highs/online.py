@@ -1,9 +1,9 @@
 """HiGHS adapters for online allocation: the hindsight optimum of the realised sequence (``hindsight``, MIP) and
 its LP bound (``hindsight_lp``), by the primal LP on moderate T or by Kelley's cutting planes on the dual
-:math:`\\min_{\\mu \\ge 0} D(\\mu)` (m + 1 master variables) for T up to 10^6 and beyond, streams included.
+$\\min_{\\mu \\ge 0} D(\\mu)$ (m + 1 master variables) for T up to 10^6 and beyond, streams included.
 
-Primal model: :math:`x_{tk} \\in [0, 1]` (integer for the MIP) for every (t, k) with positive reward (the others
-never help), :math:`\\sum_k x_{tk} \\le 1` per request, :math:`\\sum_{tk} b_{tkj} x_{tk} \\le B_j` per resource.
+Primal model: $x_{tk} \\in [0, 1]$ (integer for the MIP) for every (t, k) with positive reward (the others
+never help), $\\sum_k x_{tk} \\le 1$ per request, $\\sum_{tk} b_{tkj} x_{tk} \\le B_j$ per resource.
 """
 
 from __future__ import annotations
@@ -184,11 +184,11 @@ def _new_model_highs(opts, integer: bool):
 
 def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, run=None) -> Result:
     """The hindsight LP (``integer=False``) or MIP. The MIP's actions are checked against the model's exact budget
-    check (:meth:`OnlineAllocation.is_feasible`, no tolerance); if HiGHS' relative tolerance let a budget slip, the
+    check (`OnlineAllocation.is_feasible`, no tolerance); if HiGHS' relative tolerance let a budget slip, the
     over-spent rows are tightened by the overshoot and the MIP solved again (a few rounds), so the returned ``x``
     always keeps every budget and ``objective`` is its true reward (never above the true optimum).
 
-    With a :class:`~orbudget.core.progress.Run`, HiGHS' improving solutions that keep every budget are offered as
+    With a `Run`, HiGHS' improving solutions that keep every budget are offered as
     incumbents and reported (see ``run_highs``); after a time limit, a callback's stop or Ctrl-C no budget row is
     re-solved: a slipped incumbent has actions dropped until it fits."""
     h = _new_model_highs(opts, integer)
@@ -420,7 +420,7 @@ def hindsight_mip(problem: OnlineAllocation, opts, run=None) -> Result:
 
 def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_iter: int = 5000, opts=None,
                         time_limit: float | None = None, run=None) -> dict:
-    """Kelley's cutting planes for :math:`\\min_{\\mu\\ge0} D(\\mu)` = the hindsight LP value.
+    """Kelley's cutting planes for $\\min_{\\mu\\ge0} D(\\mu)$ = the hindsight LP value.
 
     Each iteration solves a master LP over (ν, θ) with one cut θ ≥ D(μ_i) + g_iᵀ(μ − μ_i) per evaluation and
     evaluates D (one pass over the requests, numba). The master works in budget-scaled duals ν_j = μ_j B_j (the
@@ -429,7 +429,7 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     when the best D and the master's bound agree to ``tol`` (relative).
 
     Returns ``{"value", "lower", "mu", "iterations", "converged", "interrupted"}``; ``value`` is an upper bound on
-    the LP optimum (exact at convergence), ``lower`` a lower bound. With a :class:`~orbudget.core.progress.Run`,
+    the LP optimum (exact at convergence), ``lower`` a lower bound. With a `Run`,
     each cut is one ``run.step`` (``objective`` = best D so far, ``bound`` = the master's lower bound, extra keys
     ``cuts``) and the loop ends when it says stop (callback or time limit). A Ctrl-C ends the loop with the best
     so far (``interrupted``: True); the master LPs run through ``run_highs`` so HiGHS never swallows it. A master LP

@@ -226,7 +226,7 @@ class QNetworkMIP:
 
     Args:
         problem: the bandit (its constraint gives the rows, its sizes the input layout).
-        layers: list of (W, b) numpy pairs (see :mod:`orbudget.solvers._relu`).
+        layers: list of (W, b) numpy pairs (see `orbudget.solvers._relu`).
         bounds: ``'interval'`` (per-state interval bounds, stable neurons dropped or fixed) or ``'bigm'``
             (M = 10⁵ for every neuron, the reference code's formulation).
         opts: SolveOptions (time limit per solve, gap, threads, verbose).

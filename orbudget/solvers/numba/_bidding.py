@@ -30,7 +30,7 @@ def value_table(horizon, budget, pmf, theta, zero_at_empty):
 
 @njit(cache=True)
 def value_table_rows(v, t_start, t_stop, vmax, pmf, theta, zero_at_empty):
-    """Rows ``t_start <= t < t_stop`` of :func:`value_table`, in place (as :func:`value_table_exact_rows`: ``vmax``
+    """Rows ``t_start <= t < t_stop`` of `value_table`, in place (as `value_table_exact_rows`: ``vmax``
     is V_max(t_start − 1), the return value V_max(t_stop − 1); the rows are the same as in one call)."""
     budget = v.shape[1] - 1
     max_bid = pmf.size - 1
@@ -85,7 +85,7 @@ def value_table_exact(horizon, budget, pmf, grid, step):
 
 @njit(cache=True)
 def value_table_exact_rows(v, t_start, t_stop, vmax, pmf, grid, step):
-    """Rows ``t_start <= t < t_stop`` of :func:`value_table_exact`, in place (row ``t_start - 1`` must be done).
+    """Rows ``t_start <= t < t_stop`` of `value_table_exact`, in place (row ``t_start - 1`` must be done).
     ``vmax`` is V_max(t_start − 1); returns V_max(t_stop − 1), to pass to the next call. Run in chunks of stages,
     the caller can check the time (and see a Ctrl-C) between them; the rows are the same as in one call."""
     budget = v.shape[1] - 1

@@ -92,7 +92,7 @@ def mckp_dp(values, costs, available, budget, exact, choice):
 def mckp_dp_batch(values, costs, available, budgets, exact):
     """Many small multiple-choice knapsacks in one call (``prange`` over problems): ``values``, ``costs``,
     ``available`` are (P, N, K), ``budgets`` (P,). Returns ``(best (P,), x (P, N), feasible (P,))``; each problem is
-    solved exactly as :func:`mckp_dp` solves it (dominated options pruned first)."""
+    solved exactly as `mckp_dp` solves it (dominated options pruned first)."""
     p_count, n, k = values.shape
     best = np.empty(p_count)
     xs = np.zeros((p_count, n), np.int64)

@@ -5,12 +5,12 @@ The method follows Pisinger's ``mcknap`` (A minimal algorithm for the multiple-c
 the expanding core of ``expknap`` and the state lists of Martello, Pisinger and Toth's ``combo`` (Management Sci.
 45, 1999):
 
-1. **Reduction per class** (:func:`reduce_groups`): options sorted by cost; dominated options dropped (another costs
+1. **Reduction per class** (`reduce_groups`): options sorted by cost; dominated options dropped (another costs
    no more and is worth at least as much; with an exact budget only equal costs dominate); the upper convex hull of
    what is left (LP-dominance) gives each class's LP slopes.
-2. **LP relaxation** (:func:`lp_relaxation`): start every class at its cheapest hull vertex and take the hull steps
+2. **LP relaxation** (`lp_relaxation`): start every class at its cheapest hull vertex and take the hull steps
    in order of slope, best first, until the budget runs out: the step that does not fit is the *break class*.
-3. **Core search** (:func:`core_search`): every class sits at its LP vertex; classes join the core one at a time,
+3. **Core search** (`core_search`): every class sits at its LP vertex; classes join the core one at a time,
    the break class first, then by how close their LP slopes lie to the break slope. The core is a list of
    non-dominated states ``(cost, value)`` (Nemhauser-Ullmann), sorted by cost, each a complete solution (classes
    outside the core at their LP vertex). Adding a class shifts the list by each option's change and merges the
@@ -19,7 +19,7 @@ the expanding core of ``expknap`` and the state lists of Martello, Pisinger and 
    largest LP slope up among them) and must lose at least ``s_down * |r|`` (``r < 0``; ``s_down`` the smallest
    slope down), so ``bound = value + s_up * r`` or ``value + s_down * r`` (minknap's bound). Cost ranges of the
    classes outside prune states that cannot come back within (or exactly to) the budget; when no single move up
-   fits, the moves down that must pay for one are charged too (see :func:`_bound`). With whole-number values an
+   fits, the moves down that must pay for one are charged too (see `_bound`). With whole-number values an
    improvement must be worth at least their greatest common divisor (combo's divisibility; the adapter also
    lowers the budget to a multiple of the costs' divisor). Every state is also completed by the best single move
    of a class outside the core (combo's pairing) to raise the incumbent. The search ends when no state is left

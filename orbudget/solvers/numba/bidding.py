@@ -37,7 +37,7 @@ def as_bids(values) -> np.ndarray:
 def check_table_size(problem: BiddingCampaign, method: str, cells: float, *, bytes_per_cell: int = 8,
                      horizon_field: str = "episode_length", horizon: int | None = None) -> None:
     """Refuse a DP whose tables (``cells`` entries of ``bytes_per_cell`` bytes) would need more than
-    :func:`~orbudget.core.validation.memory_limit`."""
+    `memory_limit`."""
     need = float(cells) * bytes_per_cell
     limit = memory_limit()
     if need > limit:
@@ -70,7 +70,7 @@ def stop_loss_grid(ctr_sample: np.ndarray, points: int = GRID_POINTS) -> tuple[n
 
 def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=None) -> np.ndarray | None:
     """The DP value table V(t, b): the θ̄-DP, or with ``exact`` the CTR-integrated one. With a
-    :class:`~orbudget.core.progress.Run`, the stages are computed in chunks of about 0.1 s, each one ``run.step``
+    `Run`, the stages are computed in chunks of about 0.1 s, each one ``run.step``
     (``unit="stages"``, extra key ``stage``); a Ctrl-C is seen between chunks, and ``None`` is returned when the run
     says stop (time limit, callback). The rows are the same as in one call."""
     check_table_size(problem, method, problem.episode_length * (problem.budget + 1.0))
@@ -80,7 +80,7 @@ def rlb_table(problem: BiddingCampaign, exact: bool, method: str = "rlb", run=No
 
 def rlb_bid(table: np.ndarray, t: int, b: int, theta: float, max_bid: int) -> int:
     """RLB's bid with ``t`` auctions left and budget ``b`` for an impression of CTR ``theta``, from a value table
-    ``table`` = V(t, b) (:func:`rlb_table`): the largest δ <= min(b, max_bid) with θ + V(t−1, b−δ) − V(t−1, b) >= 0,
+    ``table`` = V(t, b) (`rlb_table`): the largest δ <= min(b, max_bid) with θ + V(t−1, b−δ) − V(t−1, b) >= 0,
     scanning up from 1 and stopping at the first δ that fails (the paper's rule)."""
     from ._bidding import dp_bid
 

@@ -1,6 +1,6 @@
-"""Bandits with knapsacks: the step-by-step :class:`BwKPolicy` and the numba adapters ``primal_dual``,
+"""Bandits with knapsacks: the step-by-step `BwKPolicy` and the numba adapters ``primal_dual``,
 ``lagrange``, ``best_of_both`` and ``ucb``. The LP-based ``ucb_bwk``, ``explore_first`` and ``opt_lp`` live in
-``solvers/highs/bwk.py`` and share :func:`play`.
+``solvers/highs/bwk.py`` and share `play`.
 
 Policies (K arms, d resources, budgets B, horizon T; all costs normalised so every budget equals B_min and time
 costs B_min/T per round, as in the book):
@@ -175,7 +175,7 @@ class BwKPolicy:
         self._solved_at = self.t
 
     def act(self) -> int:
-        """The arm for this round (-1 = null). Call :meth:`update` with its outcome before the next ``act``."""
+        """The arm for this round (-1 = null). Call `update` with its outcome before the next ``act``."""
         if self.done:
             raise InvalidProblemError("play is over: the horizon is reached or a budget cannot cover another round")
         u = self.rng.random(2)
@@ -240,7 +240,7 @@ class BwKPolicy:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Load a :meth:`state_dict` of a policy of the same method for the same problem.
+        """Load a `state_dict` of a policy of the same method for the same problem.
 
         A state of another kind or problem (its fingerprint differs), of another method, with missing entries or
         entries of the wrong shape or range raises InvalidProblemError naming ``state``; nothing is loaded then.
@@ -328,11 +328,11 @@ def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Ge
          progress=None):
     """Play the whole horizon with the numba ``run`` kernel in chunks (sampler environments step in Python).
 
-    With a :class:`~orbudget.core.progress.Run` (``progress``), each chunk of rounds (up to the next LP re-solve for
+    With a `Run` (``progress``), each chunk of rounds (up to the next LP re-solve for
     ``ucb_bwk``; 256 rounds for sampler environments) is one ``progress.step`` (``unit="rounds"``; extra keys
     ``round``, ``reward``, ``remaining``), ending the play when it says stop (time limit, callback); a Ctrl-C
     between chunks ends it too. Returns ``(arms, reward, stopped_by_budget, interrupted)``; ``interrupted`` is
-    ``False`` or the :class:`~orbudget.core.result.Limit` that ended the play early."""
+    ``False`` or the `Limit` that ended the play early."""
     from ...core.result import Limit
     from ._bwk import run
 

@@ -170,7 +170,7 @@ def _lp_vertex_result(problem, groups, lp, budget, scaled, timings) -> Result:
 
 
 def _core_rollout_supports(problem: RolloutAllocation):
-    """As :func:`_core_supports` on the equivalent knapsack, from the costs alone: a prompt's dearest usable option
+    """As `_core_supports` on the equivalent knapsack, from the costs alone: a prompt's dearest usable option
     is its cap times its cost, so the total is one exact dot product (no knapsack, no value table built here)."""
     c = problem.costs_per_rollout
     if problem.unit_costs or c.dtype.kind != "i" or not isinstance(exact_number(problem.total_rollouts), int):

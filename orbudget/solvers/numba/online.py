@@ -85,8 +85,8 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
 
 
 def _run_python(problem: OnlineAllocation, mu, step_size: float, reference: str, record: bool):
-    """:func:`run_policy` for a custom regulariser (Python code, no numba twin): the step-by-step
-    :class:`~orbudget.problems.online.DualMirrorDescent`, the same algorithm one request at a time."""
+    """`run_policy` for a custom regulariser (Python code, no numba twin): the step-by-step
+    `DualMirrorDescent`, the same algorithm one request at a time."""
     pol = DualMirrorDescent(problem.budgets, problem.horizon, reference=reference, step_size=step_size,
                             initial=mu, reward_bound=problem.reward_bound, regularizer=problem.regularizer)
     parts = []
@@ -122,7 +122,7 @@ def benchmark_value(problem: OnlineAllocation, which: str, opts, policy_seconds:
     (the LP bound), ``dual_bound`` (D(μ) at the best cutting-plane iterate: the LP bound at convergence, an upper
     bound on it and on the exact optimum always) or ``none``.
 
-    ``auto`` takes the exact optimum up to :data:`EXACT_HINDSIGHT_LIMIT` and the dual bound beyond, within
+    ``auto`` takes the exact optimum up to `EXACT_HINDSIGHT_LIMIT` and the dual bound beyond, within
     ``max(AUTO_BENCHMARK_SECONDS, AUTO_BENCHMARK_MULTIPLE · policy_seconds)``; a benchmark named explicitly runs
     without that limit (``hindsight``: the exact optimum however long it takes)."""
     from ...core.registry import backend_available

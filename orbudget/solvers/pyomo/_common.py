@@ -1,6 +1,6 @@
 """Shared plumbing of the Pyomo backend: the export table behind ``to_pyomo`` / ``from_pyomo``, the solver factory
 (any solver Pyomo can reach, named by ``options["solver"]``), and the one map from each Pyomo results type onto
-:class:`~orbudget.Status` and :class:`~orbudget.Limit`.
+`Status` and `Limit`.
 
 Three kinds of Pyomo solver interface are reached, chosen by name:
 
@@ -57,7 +57,7 @@ _TIGHT = {
 
 
 def family_of(name: str) -> str | None:
-    """``'scip'`` for ``scip_direct``, ``'highs'`` for ``appsi_highs``, ...: the key of :data:`_NATIVE`."""
+    """``'scip'`` for ``scip_direct``, ``'highs'`` for ``appsi_highs``, ...: the key of `_NATIVE`."""
     base = name.lower().removeprefix("appsi_")
     for fam in _NATIVE:
         if base.startswith(fam):
@@ -106,7 +106,7 @@ def require_pyomo():
 def to_pyomo(problem, **options):
     """The Pyomo ``ConcreteModel`` of ``problem``'s exact MIP or LP: variables and constraints are named after the
     problem's fields (``model.x[group, option]``, ``model.budget``, ...), so side constraints can be added before
-    solving; :func:`from_pyomo` reads the solved model back into a :class:`~orbudget.Result`.
+    solving; `from_pyomo` reads the solved model back into a `Result`.
 
     Families: ``MultipleChoiceKnapsack``, ``RolloutAllocation`` (``relax=True``: the LP relaxation),
     ``OnlineAllocation`` (the hindsight MIP; ``relax=True``: its LP), ``BanditsWithKnapsacks`` (the ``opt_lp`` LP),
@@ -198,7 +198,7 @@ def solver_options(options: dict) -> dict:
 
 
 def _native(name: str, opts, what=("time_limit", "rel_gap", "threads", "seed")) -> dict:
-    """The standard options as the solver's own names, with the tight feasibility tolerances of :data:`_TIGHT`; a
+    """The standard options as the solver's own names, with the tight feasibility tolerances of `_TIGHT`; a
     standard option the solver has no name for is refused."""
     table = _NATIVE.get(family_of(name) or "", {})
     out = dict(_TIGHT.get(family_of(name) or "", {}))
@@ -319,7 +319,7 @@ def solve_model(model, opts, sense: str = "max") -> Outcome:
 
 
 def outcome_of(results, sense: str = "max", model=None) -> Outcome:
-    """Map a Pyomo results object (current interface, APPSI or legacy ``SolverResults``) onto an :class:`Outcome`:
+    """Map a Pyomo results object (current interface, APPSI or legacy ``SolverResults``) onto an `Outcome`:
     the one status map of this backend."""
     if isinstance(results, Outcome):
         return results
@@ -401,7 +401,7 @@ def value_array(var, keys, default=None) -> np.ndarray:
 
 
 def whole(values: np.ndarray, what: str) -> np.ndarray:
-    """Binary values rounded, refusing (ValueError) any further than :data:`INTEGRALITY_TOL` from 0 or 1."""
+    """Binary values rounded, refusing (ValueError) any further than `INTEGRALITY_TOL` from 0 or 1."""
     r = np.rint(values)
     bad = np.abs(values - r) > INTEGRALITY_TOL
     if bad.any():
@@ -410,7 +410,7 @@ def whole(values: np.ndarray, what: str) -> np.ndarray:
 
 
 def from_pyomo(problem, model, results=None) -> Result:
-    """Read a solved :func:`to_pyomo` model back into a :class:`~orbudget.Result`.
+    """Read a solved `to_pyomo` model back into a `Result`.
 
     ``x`` is read from the model's variables and checked by the problem's own feasibility check; ``objective`` is
     computed by orbudget from ``x``. ``results`` (what the solver's ``solve()`` returned: Pyomo's current interface,

@@ -1,4 +1,4 @@
-"""Pyomo model of the bandits-with-knapsacks LP benchmark ``opt_lp`` (mirroring :mod:`orbudget.solvers.highs.bwk`).
+"""Pyomo model of the bandits-with-knapsacks LP benchmark ``opt_lp`` (mirroring `orbudget.solvers.highs.bwk`).
 
 ``model.x[arm]`` ∈ [0, 1]: the share of rounds arm ``arm`` is pulled, ``model.budget[resource]``:
 Σ_arm consumption_means·x ≤ budgets / horizon, ``model.distribution``: Σ x ≤ 1 (the slack is the null arm),

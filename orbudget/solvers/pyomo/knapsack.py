@@ -1,4 +1,4 @@
-"""Pyomo models of the knapsack family (mirroring :mod:`orbudget.solvers.highs.knapsack`).
+"""Pyomo models of the knapsack family (mirroring `orbudget.solvers.highs.knapsack`).
 
 ``MultipleChoiceKnapsack``: ``model.x[group, option]`` binary (in [0, 1] with ``relax=True``) for each available
 option whose cost alone fits the budget, ``model.one_option[group]``: Σ_option x = 1, ``model.budget``:

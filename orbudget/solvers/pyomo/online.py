@@ -1,4 +1,4 @@
-"""Pyomo models of online allocation's hindsight optimum (mirroring :mod:`orbudget.solvers.highs.online`).
+"""Pyomo models of online allocation's hindsight optimum (mirroring `orbudget.solvers.highs.online`).
 
 ``model.x[request, action]``: binary (in [0, 1] with ``relax=True``) for every (request, action) with a positive
 reward (the others never help; the MIP also leaves out an action that alone uses more than a whole budget),

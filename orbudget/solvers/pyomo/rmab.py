@@ -1,5 +1,5 @@
 """Pyomo models of coupled restless bandits: the five constraint families' action sets (mirroring
-:func:`orbudget.solvers.highs.rmab.family_rows` and :func:`orbudget.solvers.ortools.rmab.family_model`) under a
+`orbudget.solvers.highs.rmab.family_rows` and `orbudget.solvers.ortools.rmab.family_model`) under a
 linear objective, and the argmax of a ReLU Q-network over the action set, in our interval-bound formulation or
 OMLT's.
 

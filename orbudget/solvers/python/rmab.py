@@ -11,7 +11,7 @@ Lagrangian upper bound.
 **Lagrangian bound.** Relax C to one row Σ_j w_j m_j ≤ K (``constraint.level_weights()`` and ``level_budget()``:
 a cardinality row for most families, total cost within total capacity for ``Capacity``; valid for every family)
 and price it by λ ≥ 0 per step: each arm then solves its own H-step DP, and
-:math:`\\min_\\lambda [\\lambda K H + \\sum_j \\mathbb E V^\\lambda_{j,0}(s_j)] / H` bounds every policy's mean reward
+$\\min_\\lambda [\\lambda K H + \\sum_j \\mathbb E V^\\lambda_{j,0}(s_j)] / H$ bounds every policy's mean reward
 (weak duality). ``index`` acts on the per-arm values of that DP at the minimising λ*: at step t it maximises
 Σ_j Q^{λ*}_{j,t}(s_j, m_j) over C (the future is priced, the immediate charge is left out so the budget is used
 whenever an arm's advantage is positive).
@@ -117,7 +117,7 @@ def lagrange_tables(problem: CoupledRMAB, lam: float) -> tuple[np.ndarray, np.nd
 
 def lagrangian_bound(problem: CoupledRMAB, iterations: int = 100, run=None) -> tuple[float, float]:
     """``(bound per step, λ*)``: min over λ ≥ 0 of the Lagrangian relaxation of Σ_j m_j ≤ K (golden-section search
-    on the convex function of λ). With a :class:`~orbudget.core.progress.Run`, each iteration is one ``run.step``
+    on the convex function of λ). With a `Run`, each iteration is one ``run.step``
     (extra keys ``phase="lagrange"``, ``lambda``); when it says stop the search ends and its best point so far is
     returned (still an upper bound: every λ ≥ 0 gives one), not cached; ``run.stopped`` tells the caller."""
     key = ("lagrange", iterations)
@@ -156,7 +156,7 @@ def whittle_indices(problem: CoupledRMAB, iterations: int = 50, run=None) -> np.
     """(J, S) Whittle indices for the discounted (γ = ``problem.discount``) two-action arms: the passive subsidy at
     which acting and resting are equally good in that state, by bisection with exact policy iteration per subsidy.
     (Meaningful when the arm is indexable; the value is the bisection's midpoint either way.) With a
-    :class:`~orbudget.core.progress.Run`, each bisection step is one ``run.step`` (``phase="whittle"``) and the
+    `Run`, each bisection step is one ``run.step`` (``phase="whittle"``) and the
     bisection ends when it says stop (``run.stopped``)."""
     if problem.n_levels != 2:
         raise InvalidProblemError("`options.kind` = 'whittle' needs two-action arms; this bandit's arms have "
@@ -196,7 +196,7 @@ def whittle_indices(problem: CoupledRMAB, iterations: int = 50, run=None) -> np.
 def exact_dp(problem: CoupledRMAB, run=None) -> tuple[np.ndarray, np.ndarray, float] | None:
     """``(policy (H, S^J) action indices, actions (M, n), expected mean reward per step)`` by backward induction
     over the joint state for the undiscounted H-step objective. Each stage is one step of ``run`` (a
-    :class:`~orbudget.core.progress.Run`, ``phase="dp"``); when it says stop, ``None`` (no policy)."""
+    `Run`, ``phase="dp"``); when it says stop, ``None`` (no policy)."""
     key = ("exact_dp",)
     if key in problem._cache:
         return problem._cache[key]
@@ -284,7 +284,7 @@ def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, messag
              episodes: int | None = None, run=None) -> Result:
     """Play ``act(states, t, rng) -> x`` for the evaluation episodes and build the family's Result.
 
-    Each episode is one step of ``run`` (a :class:`~orbudget.core.progress.Run`, made here when not given; a given
+    Each episode is one step of ``run`` (a `Run`, made here when not given; a given
     one carries the time already spent): ``callback(info)`` sees ``phase="evaluate"``, ``episode`` and
     ``mean_reward`` (per step, over the episodes so far), and ends the evaluation when it returns ``True``
     (``limit=INTERRUPTED``); the time limit ends it after the episode that passes it (``limit=TIME``); a Ctrl-C

@@ -4,7 +4,7 @@ torch's default intra-op thread pool has one thread per core. The networks and l
 (tens to thousands of numbers), so each operation is over in microseconds and extra threads only add
 synchronisation; on a busy 2-core machine (two other processes running) that made ``ob.RCO.step()`` on a 5×4
 problem take 560-930 ms instead of about 1 ms, and ``solve(method="rco")`` on 5 groups 103 s instead of 9 s. Every
-torch solve on the CPU therefore runs inside :func:`cpu_threads`, which sets the count it needs and restores the
+torch solve on the CPU therefore runs inside `cpu_threads`, which sets the count it needs and restores the
 caller's setting after.
 """
 

@@ -2,7 +2,7 @@
 the multiple-choice knapsack DP), and the baselines ``penalty``, ``proxy_dp``, ``evolutionary`` and ``uniform``.
 
 Every returned assignment, and every hard sample fed to the loss, is within the budget in exact arithmetic
-(:class:`CostUnits`): costs of any kind (whole numbers, fractions, 1e-12 or 1e18) are turned into exact integer
+(`CostUnits`): costs of any kind (whole numbers, fractions, 1e-12 or 1e18) are turned into exact integer
 units before the DP, so no cost is rounded or wrapped on the way into the kernel.
 """
 
@@ -138,7 +138,7 @@ class CostUnits:
 
     def assign(self, scores, exact: bool) -> np.ndarray:
         """argmax_x Σ_i scores[i, x_i] within the budget; with ``exact``, among the assignments whose total is
-        :meth:`target` (the budget when reachable, else the largest reachable total below it)."""
+        `target` (the budget when reachable, else the largest reachable total below it)."""
         scores = np.ascontiguousarray(scores, dtype=np.float64)
         if scores.shape != self.units.shape or not np.isfinite(scores).all():
             raise InvalidProblemError(f"`proxy` must be a finite ({self.units.shape[0]}, {self.units.shape[1]}) "
@@ -229,7 +229,7 @@ def _finish(problem, x, stats, elapsed, message, status=Status.FEASIBLE) -> Resu
 def _small_torch(fn):
     """Run an adapter with torch on ``opts.threads`` CPU threads (default 1), restoring the setting after: the logit
     tables are tiny, and on a busy 2-core machine torch's default threads made ``solve(method="rco")`` on 5 groups
-    take 103 s instead of 9 s (see :mod:`orbudget.solvers.torch._common`)."""
+    take 103 s instead of 9 s (see `orbudget.solvers.torch._common`)."""
 
     @functools.wraps(fn)
     def wrapped(problem, opts):
@@ -449,7 +449,7 @@ def measured_proxy(problem: BudgetedAssignment) -> np.ndarray:
 @register(BudgetedAssignment, "proxy_dp", backend="numba", priority=20, options=("scale",), honours=("seed",))
 def solve_proxy_dp(problem: BudgetedAssignment, opts) -> Result:
     """The separable proxy (given, or measured one switch at a time) minimised exactly by the knapsack DP; OPTIMAL
-    when the loss is that proxy (and the costs are handled in exact units, see :class:`CostUnits`). ``scale``: a
+    when the loss is that proxy (and the costs are handled in exact units, see `CostUnits`). ``scale``: a
     grid of 1/s cost units instead (costs rounded up; the budget stays an upper bound, exactness is not kept)."""
     t0 = time.perf_counter()
     units = CostUnits(problem, opts.get("scale"))

@@ -124,7 +124,7 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
     than ``steps``, or a file that is not an rlb_nn checkpoint is refused with InvalidProblemError naming
     ``checkpoint`` and left untouched (it is never silently reused or overwritten).
 
-    ``run``: a :class:`orbudget.core.progress.Run` stepped once per Adam step (info keys ``loss`` and ``step``);
+    ``run``: a `orbudget.core.progress.Run` stepped once per Adam step (info keys ``loss`` and ``step``);
     training stops early when it says so (time limit, or the callback returned True), or on Ctrl-C (then
     ``run.limit`` is ``INTERRUPTED``); the table is built from the network as trained so far, the checkpoint saved
     at the step reached (so a later run resumes there), and ``steps`` in the returned info is that step.

@@ -1,12 +1,12 @@
 """RCO: Adam on the budget manifold (Helcig and Alistarh, "Model Compression with Exact Budget Constraints via
 Riemannian Manifolds", arXiv 2605.00649; official code ``IST-DASLab/RCO``).
 
-Logits α ∈ R^{N×K}, p_i = softmax(α_i), expected cost :math:`C(\\alpha) = \\sum_{ik} p_{ik} c_{ik}`; the manifold is
-:math:`M = \\{\\alpha : C(\\alpha) = B\\}`, non-empty when :math:`\\sum_i \\min_k c_{ik} < B < \\sum_i \\max_k c_{ik}`.
+Logits α ∈ R^{N×K}, p_i = softmax(α_i), expected cost $C(\\alpha) = \\sum_{ik} p_{ik} c_{ik}$; the manifold is
+$M = \\{\\alpha : C(\\alpha) = B\\}$, non-empty when $\\sum_i \\min_k c_{ik} < B < \\sum_i \\max_k c_{ik}$.
 
-One step: project the loss gradient on the tangent space (normal :math:`n_{ik} = p_{ik}(c_{ik} - \\mu_i)`,
-:math:`\\mu_i = E_{p_i}[c_i]`), take an Adam step, retract along the cost direction :math:`\\alpha + t\\,c` (C is
-increasing in t, since :math:`\\varphi'(t) = \\sum_i \\mathrm{Var}_{p_i(t)}(c_i) > 0`) by bracketing and bisection to
+One step: project the loss gradient on the tangent space (normal $n_{ik} = p_{ik}(c_{ik} - \\mu_i)$,
+$\\mu_i = E_{p_i}[c_i]$), take an Adam step, retract along the cost direction $\\alpha + t\\,c$ (C is
+increasing in t, since $\\varphi'(t) = \\sum_i \\mathrm{Var}_{p_i(t)}(c_i) > 0$) by bracketing and bisection to
 1e-12 relative, then transport Adam's first moment by projecting it on the new tangent space.
 
 The iterate is kept as a float64 master copy (written back to the parameter in its own dtype), so it lies on the
@@ -185,7 +185,7 @@ class RCO(torch.optim.Optimizer):
         return state
 
     def load_state_dict(self, state_dict) -> None:
-        """Load a :meth:`state_dict` of an RCO optimizer on the same manifold (costs and budget) and logit shape."""
+        """Load a `state_dict` of an RCO optimizer on the same manifold (costs and budget) and logit shape."""
         state = check_state(state_dict, kind="RCO", fingerprint=self.fingerprint(), keys=("state", "param_groups"),
                             field="state")
         groups, per_param = state["param_groups"], state["state"]

@@ -1,6 +1,6 @@
 """SEQUOIA (Xu et al., ICLR 2025): Q-learning for coupled restless bandits whose greedy step is an exact argmax of the
 Q-network over the combinatorial action set C: a HiGHS MIP with the ReLU network embedded
-(:class:`orbudget.solvers.highs.rmab.QNetworkMIP`) or, when C is small, a batched forward pass over every feasible
+(`orbudget.solvers.highs.rmab.QNetworkMIP`) or, when C is small, a batched forward pass over every feasible
 action (the enumeration oracle; the same argmax, ≈100× cheaper at that size).
 
 Training (``SequoiaPolicy.fit``):
@@ -159,13 +159,13 @@ class SequoiaPolicy:
 
     def state_dict(self) -> dict:
         """The network's weights, with the policy's ``kind`` and the ``fingerprint`` of the problem it was trained
-        for (:func:`orbudget.core.validation.fingerprint`)."""
+        for (`orbudget.core.validation.fingerprint`)."""
         return {"kind": "SequoiaPolicy", "fingerprint": self.fingerprint,
                 "net": {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}, "hidden": self.hidden,
                 "seed": self.seed}
 
     def load_state_dict(self, state: dict, *, field: str = "state") -> None:
-        """Load a :meth:`state_dict` of a policy for the same problem with the same hidden layers; anything else
+        """Load a `state_dict` of a policy for the same problem with the same hidden layers; anything else
         (another problem, another kind of state, other layer shapes) raises InvalidProblemError naming ``field``."""
         state = check_state(state, kind="SequoiaPolicy", fingerprint=self.fingerprint, keys=("net", "hidden"),
                             field=field)
@@ -265,14 +265,14 @@ class SequoiaPolicy:
 
     # -- training ------------------------------------------------------------------------------------------------
     def fit(self, **kw) -> dict:
-        """Warm start, then DQN for ``episodes`` episodes of ``problem.horizon`` steps (see :meth:`_fit` for the
+        """Warm start, then DQN for ``episodes`` episodes of ``problem.horizon`` steps (see `_fit` for the
         options). ``checkpoint``: a path written atomically every ``checkpoint_every`` episodes and at the end
         (networks, optimiser, replay buffer, random state); a run with an existing checkpoint resumes from it and
         ends exactly as an uninterrupted run would. ``time_limit`` (seconds), Ctrl-C or a ``callback`` returning
         True stop training early; the info dict says so (``stopped``: ``Limit.TIME`` or ``Limit.INTERRUPTED``).
-        ``callback(info)`` is called after each episode with the keys of :mod:`orbudget.core.progress` (``unit``
+        ``callback(info)`` is called after each episode with the keys of `orbudget.core.progress` (``unit``
         ``'episodes'``) plus ``episode``, ``reward`` (the episode's mean reward) and ``epsilon``. ``run``: a
-        :class:`~orbudget.core.progress.Run` to report to instead (``solve`` passes its own; then ``time_limit`` and
+        `Run` to report to instead (``solve`` passes its own; then ``time_limit`` and
         ``callback`` are the run's)."""
         with cpu_threads(self.device, self.threads):
             return self._fit(**kw)
@@ -281,7 +281,7 @@ class SequoiaPolicy:
             batch_size: int = 32, replay: int = 10_000, target_every: int = 25, updates_per_step: int = 2, n_step: int = 1,
             eps_start: float = 0.9, eps_end: float = 0.05, train_initial: str = "uniform", checkpoint=None,
             checkpoint_every: int = 5, time_limit: float | None = None, callback=None, run=None) -> dict:
-        """The training loop behind :meth:`fit`."""
+        """The training loop behind `fit`."""
         import torch
 
         p = self.problem
@@ -431,7 +431,7 @@ class SequoiaPolicy:
                 "stopped": stopped}
 
     def _read_checkpoint(self, path: Path, replay: int) -> dict:
-        """A checkpoint written by :meth:`fit` for this problem and network; anything else (not a torch file, a
+        """A checkpoint written by `fit` for this problem and network; anything else (not a torch file, a
         checkpoint of another kind, problem or network, a buffer of another size) raises InvalidProblemError naming
         `checkpoint`."""
         ck = read_checkpoint(path, device=self.device, kind="SequoiaCheckpoint", fingerprint=self.fingerprint,
@@ -491,14 +491,14 @@ EVAL_AFTER_CTRL_C = 1.0  # seconds of evaluation episodes after a Ctrl-C stopped
           honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)
 def solve_sequoia(problem: CoupledRMAB, opts):
     """Train SEQUOIA (warm start + DQN with the exact argmax over C), then evaluate its greedy policy.
-    ``warm_start``: a :class:`SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only).
+    ``warm_start``: a `SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only).
 
     ``time_limit``: training stops at 80% of it (checked after every environment step), the evaluation episodes
     stop once the rest has passed (after at least one); the result then has ``limit=TIME``. Ctrl-C or a callback
     returning True during training stop it and evaluate the network as trained so far (``limit=INTERRUPTED``);
     after a Ctrl-C that evaluation is cut to about a second (at least one episode; ``stats["episodes"]`` says how
     many), and a second Ctrl-C ends it at once.
-    ``callback(info)`` once per training episode (see :meth:`SequoiaPolicy.fit` for the keys); ``progress=True``
+    ``callback(info)`` once per training episode (see `SequoiaPolicy.fit` for the keys); ``progress=True``
     shows the episodes on stderr. ``threads``: the MIP's threads and torch's CPU threads (default 1)."""
     from ...core.solve import SolveOptions
     from ..python.rmab import _memo, check_evaluation_size, evaluate
