@@ -1,0 +1,38 @@
+"""The docs' math hook (scripts/docs_mathml.py): arithmatex's LaTeX becomes MathML at build time, and a formula that
+cannot be converted fails the build naming the page."""
+
+import importlib.util
+import types
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("latex2mathml")
+pytest.importorskip("mkdocs")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _hook():
+    spec = importlib.util.spec_from_file_location("docs_mathml", ROOT / "scripts" / "docs_mathml.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_inline_and_block_math_become_mathml():
+    hook = _hook()
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_path="families/online.md"))
+    text = ('<p>price <span class="arithmatex">\\(\\mu_t \\ge 0\\)</span> and</p>'
+            '<div class="arithmatex">\\[\\sum_t r_t &lt; B\\]</div>')
+    out = hook.on_page_content(text, page, None, None)
+    assert "arithmatex" not in out and "\\(" not in out and out.count("<math") == 2
+    assert 'display="inline"' in out and 'display="block"' in out and "&#x0003C;" in out  # the < unescaped, then MathML
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError, match="families/online.md: cannot render the formula"):
+        hook.on_page_content('<span class="arithmatex">\\(\\left( x\\)</span>', page, None, None)
+
+
+def test_the_site_config_uses_the_hook_and_no_cdn():
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert "scripts/docs_mathml.py" in config and "https://" not in config and "mathjax" not in config.lower()
