@@ -1,5 +1,6 @@
-"""matplotlib figures from sweep records: frontiers (a value against a budget) and regret curves (log-log, with the
-fitted slope in the legend). Points are averaged over seeds with standard-error bars; failed points are skipped."""
+"""matplotlib figures. From sweep records: frontiers (a value against a budget) and regret curves (log-log, with the
+fitted slope in the legend; points averaged over seeds with standard-error bars, failed points skipped). From models
+and results, per family: rollout allocations against success rates, RLB bid curves, and one bar per method."""
 
 from __future__ import annotations
 
@@ -49,4 +50,69 @@ def regret_curve(records, x: str = "horizon", y: str = "regret", *, by: str | No
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.legend(fontsize=8)
+    return ax
+
+
+# -- per family: figures from models and results --------------------------------------------------------------------
+def allocation(problem, result, *, ax=None):
+    """Knapsack RL: rollouts per prompt (``result.x``) against the prompt's success rate, one dot per prompt, for a
+    ``RolloutAllocation`` and its solved ``Result``; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    n = np.asarray(result.x)
+    ax.scatter(problem.success_rates, n, s=10, alpha=0.7)
+    ax.axhline(problem.total_rollouts / problem.n_prompts, color="gray", lw=1, ls="--", label="uniform")
+    ax.set_xlabel("success rate p")
+    ax.set_ylabel("rollouts N")
+    ax.set_title(f"{result.method}: value {result.objective:.4g}", fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def bid_curves(campaign, table, *, t: int, budgets, thetas=None, ax=None):
+    """Real-time bidding: RLB's bid against the impression's CTR θ with ``t`` auctions left, one line per budget in
+    ``budgets``, from a value table V(t, b) (``orbudget.solvers.numba.bidding.rlb_table``); returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    from .solvers.numba.bidding import rlb_bid
+
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    if thetas is None:
+        top = float(np.quantile(campaign.ctr_sample if campaign.ctr_sample is not None else [campaign.ctr_mean], 0.99))
+        thetas = np.linspace(0.0, max(3 * campaign.ctr_mean, top), 120)
+    for b in budgets:
+        ax.plot(thetas, [rlb_bid(table, t, int(b), float(th), campaign.max_bid) for th in thetas], label=f"b = {b}")
+    ax.set_xlabel("CTR θ")
+    ax.set_ylabel("bid")
+    ax.set_title(f"RLB bids with t = {t} auctions left", fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def methods(results: dict, *, key: str = "objective", ax=None, ylabel: str | None = None):
+    """One bar per method: ``results`` maps a label to a ``Result``; the bar is its ``objective`` (or ``stats[key]``),
+    with a standard-error bar when ``stats["episode_rewards"]`` holds per-episode values; the bound is marked where
+    a result has one. A result without a value (no feasible answer) gets no bar, and its status is written in its
+    place. Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    labels = list(results)
+    values, errors = [], []
+    for r in results.values():
+        v = r.objective if key == "objective" else r.stats.get(key)
+        values.append(np.nan if v is None else float(v))
+        per = r.stats.get("episode_rewards") if key == "objective" and v is not None else None
+        per = None if per is None else np.asarray(per, float).ravel()
+        errors.append(float(per.std(ddof=1) / np.sqrt(per.size)) if per is not None and per.size > 1 else 0.0)
+    xs = np.arange(len(labels))
+    ax.bar(xs, np.nan_to_num(values), yerr=errors, capsize=3, color="tab:blue", alpha=0.8)
+    for i, r in enumerate(results.values()):
+        if np.isnan(values[i]):
+            ax.text(i, 0, r.status.value, ha="center", va="bottom", rotation=90, fontsize=8, color="tab:red")
+        elif key == "objective" and r.bound is not None:
+            ax.plot([i - 0.4, i + 0.4], [r.bound, r.bound], color="black", lw=1)
+    ax.set_xticks(xs, labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel or key)
     return ax
