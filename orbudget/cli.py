@@ -310,9 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float)
     p.add_argument("-o", "--output", help="write the result here (JSON) instead of stdout")
     p.set_defaults(func=_cmd_solve)
-    p = sub.add_parser("bench", help="run the benchmarks (all, or one family)")
-    p.add_argument("family", nargs="?")
-    p.add_argument("--quick", action="store_true")
+    folder = _find_benchmarks()
+    benches = sorted(q.stem for q in folder.glob("*.py") if not q.stem.startswith("_")) if folder else []
+    listed = ", ".join(benches) if benches else "none found (run from a source checkout)"
+    p = sub.add_parser("bench", help="run the benchmarks (all, or one family)",
+                       description="Run benchmarks/*.py, printing ours against peers side by side with ratios. "
+                                   f"Benchmarks: {listed}.")
+    p.add_argument("family", nargs="?", help=f"one benchmark: {listed}")
+    p.add_argument("--quick", action="store_true", help="the smaller instances")
     p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("sweep", help="run a parameter sweep from a JSON config (resumable with `output`)")
     p.add_argument("config")

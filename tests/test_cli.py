@@ -2,10 +2,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import orbudget as ob
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args, **kw):
@@ -131,6 +134,13 @@ def test_sweep_imports_an_experiment_from_the_current_or_the_config_folder(tmp_p
         assert out.returncode == 0, out.stderr
         assert "0 failed" in out.stderr and out.stdout.split()[-3:] == ["20", "None", "1"], out.stdout
         path.unlink()
+
+
+def test_demo_and_bench_help_list_what_they_run():
+    demo, bench = run("demo", "--help"), run("bench", "--help")
+    assert demo.returncode == 0 and "knapsack, online, bwk, bidding, rmab, rco, llm" in " ".join(demo.stdout.split())
+    names = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if not p.stem.startswith("_"))
+    assert bench.returncode == 0 and f"Benchmarks: {', '.join(names)}." in " ".join(bench.stdout.split())
 
 
 def test_version_is_one_number_everywhere():
