@@ -2,7 +2,8 @@
 so pages show their math with no script and no network (browsers render MathML natively).
 
 A formula latex2mathml cannot convert fails the build, naming the page and the formula, as the strict build does for
-any warning."""
+any warning. So does a rendered page that shows a literal Sphinx role (``:func:`...```, from a docstring), and a
+family page without a figure."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from latex2mathml.converter import convert
 from mkdocs.exceptions import PluginError
 
+ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|obj|exc|math):`")
 INLINE = re.compile(r'<span class="arithmatex">\\\((.*?)\\\)</span>', re.S)
 BLOCK = re.compile(r'<div class="arithmatex">\\\[(.*?)\\\]</div>', re.S)
 
@@ -27,3 +29,14 @@ def on_page_content(text, page, config, files):
     where = page.file.src_path
     text = BLOCK.sub(lambda m: to_mathml(m.group(1), True, where), text)
     return INLINE.sub(lambda m: to_mathml(m.group(1), False, where), text)
+
+
+def on_post_page(output, page, config):
+    where = page.file.src_path
+    role = ROLE.search(output)
+    if role:
+        raise PluginError(f"{where}: shows a literal Sphinx role {output[role.start():role.start() + 40]!r}; write "
+                          "docstrings in Markdown (`name`, $math$)")
+    if where.startswith("families/") and "<img" not in output:
+        raise PluginError(f"{where}: a family page needs a figure (scripts/make_figures.py makes them)")
+    return output

@@ -36,3 +36,17 @@ def test_inline_and_block_math_become_mathml():
 def test_the_site_config_uses_the_hook_and_no_cdn():
     config = (ROOT / "mkdocs.yml").read_text()
     assert "scripts/docs_mathml.py" in config and "https://" not in config and "mathjax" not in config.lower()
+
+
+def test_a_literal_role_or_a_family_page_without_a_figure_fails_the_build():
+    from mkdocs.exceptions import PluginError
+
+    hook = _hook()
+    family = types.SimpleNamespace(file=types.SimpleNamespace(src_path="families/rco.md"))
+    other = types.SimpleNamespace(file=types.SimpleNamespace(src_path="api/rco.md"))
+    assert hook.on_post_page("<p>ok</p>", other, None) == "<p>ok</p>"
+    assert hook.on_post_page('<img src="x.png">', family, None) == '<img src="x.png">'
+    with pytest.raises(PluginError, match="api/rco.md: shows a literal Sphinx role"):
+        hook.on_post_page("<p>see :func:`orbudget.solve`</p>", other, None)
+    with pytest.raises(PluginError, match="families/rco.md: a family page needs a figure"):
+        hook.on_post_page("<p>no picture</p>", family, None)
