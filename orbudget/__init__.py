@@ -45,6 +45,7 @@ from .problems import (
     regularizers,
 )
 from .problems.adx import load_adx
+from .solvers.numba.bidding import RLBBidder
 from .solvers.numba.bwk import BwKPolicy
 from .solvers.pyomo import from_pyomo, to_pyomo
 
@@ -66,7 +67,7 @@ __all__ = [
     "AdaptiveSampler", "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching",
     "Budget", "BudgetedAssignment", "BwKPolicy", "Capacity", "CoupledRMAB", "DualMirrorDescent", "GRPOSimulation",
     "InvalidProblemError", "Limit", "ModelRouting", "MultipleChoiceKnapsack", "MultipleInterventions",
-    "NoSolutionError", "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RolloutAllocation",
+    "NoSolutionError", "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "Result", "RLBBidder", "RolloutAllocation",
     "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator",
     "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs", "regularizers", "save",
     "simulate_grpo", "solve", "solve_many", "sweep", "to_pyomo", "from_pyomo",

@@ -12,7 +12,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
 
 
 def test_the_page_has_its_recipes():
-    assert len(BLOCKS) == 3
+    assert len(BLOCKS) == 4
 
 
 @needs("torch")

@@ -91,6 +91,33 @@ def test_public_rlb_bid_is_the_papers_rule_and_checks_its_range():
             rlb_bid(v, t, b, 0.5, c.max_bid)
 
 
+def test_live_rlb_bidder_bids_as_the_replay_and_keeps_its_budget():
+    c = ob.BiddingCampaign.synthetic(n_test=120, n_train=2000, episode_length=40, budget_fraction=1 / 4, seed=3)
+    r = ob.solve(c, method="rlb_exact")
+    bidder = ob.RLBBidder(c, exact=True)
+    bids = []
+    for start in range(0, c.n_auctions, c.episode_length):  # the replay's episodes, auction by auction
+        bidder.reset()
+        for i in range(start, min(start + c.episode_length, c.n_auctions)):
+            a = bidder.act(c.ctr[i])
+            bids.append(a)
+            assert 0 <= a <= bidder.remaining_budget
+            bidder.update(won=a >= c.price[i], price=c.price[i])
+            assert bidder.remaining_budget >= 0
+    np.testing.assert_array_equal(bids, r.x)
+    saved = bidder.state_dict()
+    other = ob.RLBBidder(c)
+    other.load_state_dict(saved)
+    assert other.state_dict() == saved
+    with pytest.raises(ob.InvalidProblemError, match="no auction left"):
+        bidder.act(0.001)
+    bidder.reset()
+    with pytest.raises(ob.InvalidProblemError, match="`price`"):
+        bidder.update(won=True, price=c.budget + 1)
+    with pytest.raises(ob.InvalidProblemError, match="`remaining_budget`"):
+        other.load_state_dict({"remaining_budget": c.budget + 1, "remaining_auctions": 3})
+
+
 def test_exact_policy_evaluation_equals_the_value():
     """Forward expectation of the CTR-integrated policy under its own model equals V(T, B)."""
     rng = np.random.default_rng(5)

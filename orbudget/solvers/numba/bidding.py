@@ -90,6 +90,67 @@ def rlb_bid(table: np.ndarray, t: int, b: int, theta: float, max_bid: int) -> in
     return int(dp_bid(table, int(t), int(b), float(theta), int(max_bid)))
 
 
+class RLBBidder:
+    """RLB as a live bidder, the same shape as the other step-by-step policies: ``act(ctr) -> bid`` for the next
+    auction, ``update(won, price)`` with its outcome, ``state_dict()`` / ``load_state_dict()`` to save and resume.
+    The value table of ``campaign`` (the CTR-integrated DP with ``exact``, else the θ̄-DP) is built once; a bid never
+    exceeds the budget left or the top price.
+
+    Example:
+        >>> import orbudget as ob
+        >>> from orbudget.solvers.numba.bidding import RLBBidder
+        >>> c = ob.BiddingCampaign.synthetic(n_test=100, n_train=500, episode_length=20, budget_fraction=1 / 4, seed=0)
+        >>> bidder = RLBBidder(c)
+        >>> a = bidder.act(0.002)                # bid for an impression of CTR 0.002
+        >>> bidder.update(won=a >= 30, price=30)  # the auction's outcome (the winner pays the price)
+        >>> bidder.remaining_auctions
+        19
+    """
+
+    def __init__(self, campaign: BiddingCampaign, exact: bool = True):
+        self.campaign = campaign
+        self.table = rlb_table(campaign, exact=bool(exact))
+        self.reset()
+
+    def reset(self) -> None:
+        """A new episode: the whole budget and ``episode_length`` auctions ahead."""
+        self.remaining_budget = int(self.campaign.budget)
+        self.remaining_auctions = int(self.campaign.episode_length)
+
+    def bid(self, ctr: float, remaining_budget: int, remaining_auctions: int) -> int:
+        """The bid for an impression of CTR ``ctr`` with that budget and that many auctions left (this one
+        included); stateless."""
+        ctr = as_scalar("ctr", ctr, minimum=0.0, maximum=1.0)
+        return rlb_bid(self.table, remaining_auctions, remaining_budget, ctr, self.campaign.max_bid)
+
+    def act(self, ctr: float) -> int:
+        """The bid for the next auction of this episode."""
+        if self.remaining_auctions < 1:
+            raise InvalidProblemError("the episode is over (no auction left); call reset() for a new one")
+        return self.bid(ctr, self.remaining_budget, self.remaining_auctions)
+
+    def update(self, won: bool, price: int = 0) -> None:
+        """The outcome of the auction just bid on: when ``won``, the winner pays ``price`` (a lost auction costs
+        nothing; its price may be unknown)."""
+        if won:
+            price = int(as_scalar("price", price, integer=True, minimum=0))
+            if price > self.remaining_budget:
+                raise InvalidProblemError(f"`price` {price} is above the budget left, {self.remaining_budget}: a bid "
+                                          "never exceeds it, so this auction cannot have been won at that price")
+            self.remaining_budget -= price
+        self.remaining_auctions -= 1
+
+    def state_dict(self) -> dict:
+        return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions}
+
+    def load_state_dict(self, state: dict) -> None:
+        budget = int(as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0,
+                               maximum=self.campaign.budget))
+        auctions = int(as_scalar("remaining_auctions", state.get("remaining_auctions"), integer=True, minimum=0,
+                                 maximum=self.campaign.episode_length))
+        self.remaining_budget, self.remaining_auctions = budget, auctions
+
+
 def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: bool, on_chunk=None):
     """V(t, b) for t < ``horizon`` and b <= ``budget`` on the campaign's price distribution: the θ̄-DP, or with
     ``exact`` the CTR-integrated DP (on ``ctr_sample``, or the mean CTR alone without one). With ``on_chunk``, the
