@@ -535,3 +535,31 @@ def test_exact_dp_stops_during_the_dp_with_no_policy():
     assert [i["stage"] for i in seen] == [1, 2, 3]
     full = ob.solve(p, method="exact_dp", seed=0)
     assert full.status is ob.Status.OPTIMAL and full.limit is None
+
+
+@pytest.mark.parametrize("method,kind", [("index", "lagrange"), ("index", "whittle"), ("myopic", "lagrange")])
+def test_rmab_policy_object_decides_as_solve_does(method, kind):
+    # the environment is driven by the seed alone, so the policy object replays solve's episodes step for step
+    from orbudget.core.validation import split_seed
+    from orbudget.solvers.python.rmab import RMABPolicy
+
+    p = CoupledRMAB.budget(6, 2, seed=0, horizon=8, episodes=5)
+    options = {"kind": kind} if method == "index" else {}
+    r = ob.solve(p, method=method, seed=3, options=options)
+    pol = RMABPolicy(p, method, kind=kind)
+    env = p.env(split_seed(3)[1])
+    rewards, actions = [], []
+    for _ in range(p.episodes):
+        states, _ = env.reset()
+        for t in range(p.horizon):
+            x = pol.act(states, t)
+            assert p.check(x) is None
+            actions.append(x)
+            states, reward, *_ = env.step(x)
+            rewards.append(reward)
+    np.testing.assert_array_equal(np.array(actions).reshape(r.x.shape), r.x)
+    assert np.mean(rewards) == pytest.approx(r.objective, rel=1e-12)
+    with pytest.raises(ob.InvalidProblemError, match="`states`"):
+        pol.act(np.full(6, p.n_states))
+    with pytest.raises(ob.InvalidProblemError, match="`t`"):
+        pol.act(np.zeros(6, dtype=np.int64), p.horizon)

@@ -28,7 +28,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import module_available, register
 from ...core.result import Limit, Result, Status
-from ...core.validation import as_choice, as_scalar, split_seed
+from ...core.validation import as_array, as_choice, as_scalar, split_seed
 from ...problems.rmab import ENUMERATION_LIMIT, Budget, CoupledRMAB, PathConstraint, require_memory
 
 ORACLES = ("auto", "highs", "cpsat", "enumerate")
@@ -352,6 +352,59 @@ def _memo(fn, stationary: bool = False):
         return cache[key]
 
     return act
+
+
+class RMABPolicy:
+    """Which arms to act on now, for given states: the ``index`` or ``myopic`` policy as a step-by-step object (the
+    trained SEQUOIA policy is ``SequoiaPolicy.act``). ``act(states, t=0)`` returns the decision ``x`` (one 0/1 per
+    decision bit, feasible for the problem's constraint) for the joint state ``states`` (one state per arm) at
+    period ``t`` of the horizon (``t`` matters for the finite-horizon Lagrangian index only).
+
+    Args:
+        problem: a ``CoupledRMAB``.
+        method: ``"index"`` (per-arm values combined over the constraint by the oracle) or ``"myopic"`` (the
+            one-step optimum).
+        kind: for ``index``: ``"lagrange"`` (the per-arm DP's Q-values at the Lagrangian bound's λ*) or
+            ``"whittle"`` (discounted Whittle indices, two-action arms).
+        oracle: how the combination over the constraint is solved (``"auto"``, ``"budget"``, ``"enumerate"``,
+            ``"highs"``, ``"cpsat"``), as in ``solve``'s ``options``.
+
+    The same decisions as ``ob.solve(problem, method=...)`` makes in its simulated episodes (a test checks it).
+
+    Example:
+        >>> import numpy as np, orbudget as ob
+        >>> from orbudget.solvers.python.rmab import RMABPolicy
+        >>> p = ob.CoupledRMAB.budget(6, 2, seed=0, horizon=10)
+        >>> x = RMABPolicy(p, "index").act(np.zeros(6, dtype=np.int64))
+        >>> int(x.sum()) <= 2 and p.check(x) is None
+        True
+    """
+
+    def __init__(self, problem: CoupledRMAB, method: str = "index", *, kind: str = "lagrange", oracle: str = "auto"):
+        self.problem = problem
+        self.method = as_choice("method", method, ("index", "myopic"))
+        self.kind = as_choice("kind", kind, ("lagrange", "whittle"))
+        self.oracle = Oracle(problem, oracle)
+        self._arms = np.arange(problem.n_arms)
+        if self.method == "index":
+            _, lam = lagrangian_bound(problem)
+            if self.kind == "lagrange":
+                self._q, _ = lagrange_tables(problem, lam)
+            else:
+                self._w = whittle_indices(problem)
+
+    def act(self, states, t: int = 0) -> np.ndarray:
+        """The decision for the joint state ``states`` at period ``t`` (0 .. horizon - 1)."""
+        p = self.problem
+        s = as_array("states", states, shape=(p.n_arms,), dtype=int)
+        if ((s < 0) | (s >= p.n_states)).any():
+            raise InvalidProblemError(f"`states` must lie in 0..{p.n_states - 1} (one state per arm)")
+        t = int(as_scalar("t", t, integer=True, minimum=0, maximum=p.horizon - 1))
+        if self.method == "myopic":
+            return self.oracle.solve(p.level_values(s))
+        if self.kind == "lagrange":
+            return self.oracle.solve(self._q[t][self._arms, :, s])
+        return self.oracle.solve(np.stack([np.zeros(p.n_arms), self._w[self._arms, s]], axis=1))
 
 
 # -- adapters --------------------------------------------------------------------------------------------------
