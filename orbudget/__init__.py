@@ -45,7 +45,7 @@ from .problems import (
     regularizers,
 )
 from .problems.adx import load_adx
-from .solvers.numba.bidding import RLBBidder
+from .solvers.numba.bidding import PacingBidder, RLBBidder
 from .solvers.numba.bwk import BwKPolicy
 from .solvers.python.rmab import RMABPolicy
 from .solvers.pyomo import from_pyomo, to_pyomo
@@ -68,8 +68,8 @@ __all__ = [
     "AdaptiveSampler", "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching",
     "Budget", "BudgetedAssignment", "BwKPolicy", "Capacity", "CoupledRMAB", "DualMirrorDescent", "GRPOSimulation",
     "InvalidProblemError", "Limit", "ModelRouting", "MultipleChoiceKnapsack", "MultipleInterventions",
-    "NoSolutionError", "OnlineAllocation", "PathConstraint", "RCO", "RMABEnv", "RMABPolicy", "Result", "RLBBidder",
-    "RolloutAllocation", "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError", "Status", "SuccessRateEstimator",
-    "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs", "regularizers", "save",
-    "simulate_grpo", "solve", "solve_many", "sweep", "to_pyomo", "from_pyomo",
+    "NoSolutionError", "OnlineAllocation", "PacingBidder", "PathConstraint", "RCO", "RMABEnv", "RMABPolicy", "Result",
+    "RLBBidder", "RolloutAllocation", "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError",
+    "Status", "SuccessRateEstimator", "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs",
+    "regularizers", "save", "simulate_grpo", "solve", "solve_many", "sweep", "to_pyomo", "from_pyomo",
 ]

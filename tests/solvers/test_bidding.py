@@ -118,6 +118,36 @@ def test_live_rlb_bidder_bids_as_the_replay_and_keeps_its_budget():
         other.load_state_dict({"remaining_budget": c.budget + 1, "remaining_auctions": 3})
 
 
+def test_live_pacing_bidder_bids_as_the_replay_and_needs_no_price_when_lost():
+    from orbudget.solvers.numba.bidding import PacingBidder
+
+    c = ob.BiddingCampaign.synthetic(n_test=150, n_train=2000, episode_length=50, budget_fraction=1 / 8, seed=4)
+    r = ob.solve(c, method="dual_pacing")
+    bidder = PacingBidder(c)
+    assert (bidder.kappa, bidder.step_size, bidder.initial_dual) == pytest.approx(
+        (r.stats["kappa"], r.stats["step_size"], r.stats["initial_dual"]), rel=0, abs=0)
+    bids, mus = [], set()
+    for start in range(0, c.n_auctions, c.episode_length):
+        bidder.reset()
+        for i in range(start, min(start + c.episode_length, c.n_auctions)):
+            a = bidder.act(c.ctr[i])
+            bids.append(a)
+            if a >= c.price[i]:
+                bidder.update(won=True, price=c.price[i])
+            else:
+                bidder.update(won=False)  # no price: a lost auction's is unknown
+            mus.add(bidder.mu)
+            assert bidder.remaining_budget >= 0 and bidder.mu >= 0
+    np.testing.assert_array_equal(bids, r.x)
+    assert len(mus) > 10  # the dual moved
+    state = bidder.state_dict()
+    other = PacingBidder(c)
+    other.load_state_dict(state)
+    assert other.state_dict() == state
+    with pytest.raises(ob.InvalidProblemError, match="`mu`"):
+        other.load_state_dict({**state, "mu": -1.0})
+
+
 def test_exact_policy_evaluation_equals_the_value():
     """Forward expectation of the CTR-integrated policy under its own model equals V(T, B)."""
     rng = np.random.default_rng(5)

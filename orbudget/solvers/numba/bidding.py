@@ -151,6 +151,69 @@ class RLBBidder:
         self.remaining_budget, self.remaining_auctions = budget, auctions
 
 
+class PacingBidder:
+    """Adaptive pacing (Balseiro and Gur 2019; the ``dual_pacing`` method) as a live bidder: ``act(ctr)`` bids
+    min(⌊κθ/(1+μ)⌋, b, δmax), and ``update(won, price)`` takes the dual step μ ← max(0, μ − η(1 − z/ρ)) on the spend z
+    (the price when won, 0 when lost: a lost auction's price is never needed), with ρ = B/T. ``state_dict()`` /
+    ``load_state_dict()`` save and resume an episode. Bid for bid the same as ``solve(campaign,
+    method="dual_pacing")`` on a replayed log.
+
+    Args:
+        campaign: a ``BiddingCampaign`` (its training log tunes μ₁).
+        scale: c in the step size η = c/√T (default 0.1).
+    """
+
+    def __init__(self, campaign: BiddingCampaign, scale: float = 0.1):
+        self.campaign = campaign
+        self.kappa, self.step_size, self.initial_dual = pacing_parameters(campaign, scale)
+        self._rate = np.array([1.0])
+        self._floor = np.zeros(1)
+        self.reset()
+
+    def reset(self) -> None:
+        """A new episode: the whole budget, ``episode_length`` auctions ahead, μ back to μ₁."""
+        self.remaining_budget = int(self.campaign.budget)
+        self.remaining_auctions = int(self.campaign.episode_length)
+        self.mu = float(self.initial_dual)
+
+    def act(self, ctr: float) -> int:
+        """The bid for the next auction of this episode."""
+        if self.remaining_auctions < 1:
+            raise InvalidProblemError("the episode is over (no auction left); call reset() for a new one")
+        ctr = as_scalar("ctr", ctr, minimum=0.0, maximum=1.0)
+        return int(min(int(self.kappa * ctr / (1.0 + self.mu)), self.remaining_budget, self.campaign.max_bid))
+
+    def update(self, won: bool, price: int = 0) -> None:
+        """The outcome of the auction just bid on (the winner pays ``price``), and the dual step on the spend."""
+        from ._online import EUCLIDEAN, _dual_step
+
+        spend = 0
+        if won:
+            spend = int(as_scalar("price", price, integer=True, minimum=0))
+            if spend > self.remaining_budget:
+                raise InvalidProblemError(f"`price` {spend} is above the budget left, {self.remaining_budget}: a bid "
+                                          "never exceeds it, so this auction cannot have been won at that price")
+            self.remaining_budget -= spend
+        per_round = max(self.campaign.budget / self.campaign.episode_length, 1e-12)
+        mu = np.array([self.mu])
+        _dual_step(mu, np.array([spend / per_round]), self._rate, self._rate, self._floor, self.step_size, EUCLIDEAN,
+                   0.0, np.zeros(1))
+        self.mu = float(mu[0])
+        self.remaining_auctions -= 1
+
+    def state_dict(self) -> dict:
+        return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions,
+                "mu": self.mu}
+
+    def load_state_dict(self, state: dict) -> None:
+        budget = int(as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0,
+                               maximum=self.campaign.budget))
+        auctions = int(as_scalar("remaining_auctions", state.get("remaining_auctions"), integer=True, minimum=0,
+                                 maximum=self.campaign.episode_length))
+        mu = float(as_scalar("mu", state.get("mu"), minimum=0.0))
+        self.remaining_budget, self.remaining_auctions, self.mu = budget, auctions, mu
+
+
 def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: bool, on_chunk=None):
     """V(t, b) for t < ``horizon`` and b <= ``budget`` on the campaign's price distribution: the θ̄-DP, or with
     ``exact`` the CTR-integrated DP (on ``ctr_sample``, or the mean CTR alone without one). With ``on_chunk``, the
@@ -446,17 +509,23 @@ def solve_ortb(problem: BiddingCampaign, opts) -> Result:
                          extra={"c": c, "lam": float(lam), "lam_from": how, "form": form}, message=f"ORTB{form} ({how})")
 
 
+def pacing_parameters(problem: BiddingCampaign, scale=0.1, field: str = "scale") -> tuple[float, float, float]:
+    """Adaptive pacing's (κ, η, μ₁): κ = δmax/θ̄, η = scale/√T, and μ₁ the fluid multiplier (the solved Lin:
+    κθ̄/(1+μ₁) = b0*)."""
+    scale = as_scalar(field, scale, minimum=0.0)
+    eta = scale / math.sqrt(problem.episode_length)
+    kappa = problem.max_bid / problem.ctr_mean
+    b0 = _solve_scale(problem, lambda s, sample: lin_bids(problem, s, sample), hi=1e6)
+    return kappa, eta, max(0.0, kappa * problem.ctr_mean / max(b0, 1e-12) - 1.0)
+
+
 @register(BiddingCampaign, "dual_pacing", backend="numba", priority=30, supports=_needs_log, options=("scale",),
           honours=("time_limit", "seed"))
 def solve_dual_pacing(problem: BiddingCampaign, opts) -> Result:
     """Adaptive pacing (Balseiro and Gur 2019): bid min(κθ/(1+μ), b) with κ = δmax/θ̄, and the online-allocation
     family's dual step μ ← max(0, μ − η(1 − z_t/ρ)) on spend z_t in units of the target rate ρ = B/T, η = c/√T
     (c = ``scale``, default 0.1). μ starts at the fluid multiplier (the solved Lin: κθ̄/(1+μ₁) = b0*)."""
-    scale = as_scalar("options.scale", opts.get("scale", 0.1), minimum=0.0)
-    eta = scale / math.sqrt(problem.episode_length)
-    kappa = problem.max_bid / problem.ctr_mean
-    b0 = _solve_scale(problem, lambda s, sample: lin_bids(problem, s, sample), hi=1e6)
-    mu0 = max(0.0, kappa * problem.ctr_mean / max(b0, 1e-12) - 1.0)
+    kappa, eta, mu0 = pacing_parameters(problem, opts.get("scale", 0.1), field="options.scale")
     return _timed_result(problem, 3, kappa=kappa, eta=eta, mu0=mu0, extra={"kappa": kappa, "step_size": eta,
                                                                            "initial_dual": mu0},
                          message="adaptive pacing (dual descent)")
