@@ -243,6 +243,27 @@ def _read_arrays(path: Path, payload: dict) -> dict[str, np.ndarray]:
         raise _bad(path, f"its arrays file {name} is not a readable .npz ({type(exc).__name__}: {exc})") from None
 
 
+def file_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of the files `save` writes and `load` reads, built from the loadable kinds:
+    the envelope (``kind``, ``version``, ``data``, and ``arrays``/``arrays_sha256`` beside large arrays) and, per
+    kind, the fields ``data`` may hold (those without a default required; no others). Values are left open: the
+    models check them when the file is loaded. ``docs/orbudget-file.schema.json`` is this schema."""
+    per_kind = []
+    for name, cls in sorted(_KINDS.items()):
+        params = [p for p in inspect.signature(cls).parameters.values()
+                  if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        data = {"type": "object", "properties": {"kind": {"const": name}, **{p.name: {} for p in params}},
+                "required": [p.name for p in params if p.default is p.empty], "additionalProperties": False}
+        per_kind.append({"if": {"properties": {"kind": {"const": name}}},
+                         "then": {"properties": {"data": data}}})
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "orbudget problem or result file",
+            "type": "object", "required": ["kind", "version", "data"],
+            "properties": {"kind": {"enum": sorted(_KINDS)}, "version": {"const": FORMAT_VERSION},
+                           "data": {"type": "object"}, "arrays": {"type": "string"},
+                           "arrays_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+            "additionalProperties": False, "allOf": per_kind}
+
+
 def check_fields(cls: type, data: dict, where: str = "data") -> None:
     """Refuse keys that ``cls`` does not take and required ones that are missing, naming them (one generic check
     for every kind: the keyword parameters of ``cls``, i.e. a dataclass's init fields)."""
