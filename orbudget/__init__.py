@@ -1,9 +1,10 @@
 """orbudget: operations research for budget-constrained allocation.
 
->>> import orbudget as ob
->>> p = ob.MultipleChoiceKnapsack(values=[[1, 4], [2, 3]], costs=[[1, 3], [1, 2]], budget=4)
->>> ob.solve(p).objective
-6.0
+Examples:
+    >>> import orbudget as ob
+    >>> p = ob.MultipleChoiceKnapsack(values=[[1, 4], [2, 3]], costs=[[1, 3], [1, 2]], budget=4)
+    >>> ob.solve(p).objective
+    6.0
 """
 
 from . import solvers  # noqa: F401,I001  (importing the adapters registers every method; backends load lazily)

@@ -2,7 +2,7 @@
 ``concurrent.futures.Executor`` (a local process pool by default, a Dask ``distributed.Client``, a Ray pool), with
 sweeps written incrementally to a JSON-lines file so a killed sweep resumes where it stopped.
 
-Example:
+Examples:
     >>> import orbudget as ob
     >>> ps = [ob.MultipleChoiceKnapsack.random(6, 3, seed=s) for s in range(3)]
     >>> results = ob.solve_many(ps, executor="serial", progress=False)

@@ -1,7 +1,7 @@
 """Ready-made experiments for sweeps: module-level functions (so process pools and Dask workers can import them)
 that build an instance from a few parameters, solve it, and return flat metrics.
 
-Example:
+Examples:
     >>> from orbudget.experiments import knapsack_frontier
     >>> sorted(knapsack_frontier(n_groups=10, budget_fraction=0.5, seed=0))
     ['budget', 'cost', 'greedy_gap', 'lp_bound', 'value']

@@ -38,7 +38,7 @@ def test_the_site_config_uses_the_hook_and_no_cdn():
     assert "scripts/docs_mathml.py" in config and "https://" not in config and "mathjax" not in config.lower()
 
 
-def test_a_literal_role_or_a_family_page_without_a_figure_fails_the_build():
+def test_a_literal_role_a_quoted_example_or_a_family_page_without_a_figure_fails_the_build():
     from mkdocs.exceptions import PluginError
 
     hook = _hook()
@@ -48,5 +48,7 @@ def test_a_literal_role_or_a_family_page_without_a_figure_fails_the_build():
     assert hook.on_post_page('<img src="x.png">', family, None) == '<img src="x.png">'
     with pytest.raises(PluginError, match="api/rco.md: shows a literal Sphinx role"):
         hook.on_post_page("<p>see :func:`orbudget.solve`</p>", other, None)
+    with pytest.raises(PluginError, match="api/rco.md: a doctest example renders as nested quotes"):
+        hook.on_post_page("<blockquote>\n<blockquote>\n<blockquote><p>import orbudget</p>", other, None)
     with pytest.raises(PluginError, match="families/rco.md: a family page needs a figure"):
         hook.on_post_page("<p>no picture</p>", family, None)

@@ -22,7 +22,7 @@ from ..problems.rollouts import VALUE_MODELS, RolloutAllocation
 class SuccessRateEstimator:
     """Per-prompt success rates from streamed rewards (latest epoch, else the last ``history`` rewards).
 
-    Example:
+    Examples:
         >>> est = SuccessRateEstimator(history=4, min_samples=4)
         >>> est.update([7, 7, 7, 7], [1, 0, 1, 1], epoch=0)
         >>> est.estimate([7, 8])
@@ -92,7 +92,7 @@ class RolloutAllocator:
     (all at ``max_rollouts``) goes evenly to p = 0 prompts first, then p = 1 ones, then invalid ones, as the
     official fallback intends. ``compat="knapsackrl"`` reproduces the official code instead, quirks included.
 
-    Example:
+    Examples:
         >>> alloc = RolloutAllocator(min_samples=2, history=2)
         >>> alloc.allocate([0, 1], 16).tolist()
         [8, 8]

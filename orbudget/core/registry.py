@@ -131,7 +131,7 @@ def available_solvers(problem, details: bool = False) -> list:
     standard keywords it honours), ``options`` (its own option names; ``"*"`` passes any through to the backend),
     ``long`` (can run for more than about a second) and ``description``.
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 2]], costs=[[0, 2], [0, 2]], budget=2)
         >>> greedy = next(d for d in ob.available_solvers(p, details=True) if d["method"] == "greedy")

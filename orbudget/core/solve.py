@@ -145,7 +145,7 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
     ``progress`` and ``seed`` it honours (``available_solvers(problem, details=True)`` lists them); a non-default
     value for one it does not honour raises `InvalidProblemError` naming the keyword and the method.
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 2]], costs=[[0, 2], [0, 2]], budget=2)
         >>> r = ob.solve(p, method="dp")

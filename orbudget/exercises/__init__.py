@@ -3,7 +3,7 @@
 Each exercise has a statement, a ``check(answer)`` that grades a student's function or number and says what is
 wrong, and a worked solution kept apart from the statement (``solution()``, ``solution_text``).
 
-Example:
+Examples:
     >>> from orbudget import exercises
     >>> ids = list(e.id for e in exercises.all_exercises())
     >>> ids[0], ids[1]

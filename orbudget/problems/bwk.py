@@ -55,7 +55,7 @@ class BanditsWithKnapsacks(Problem):
     ``best_of_both`` (EXP3 primal, dual mirror descent), ``explore_first``, ``ucb`` (ignores budgets; the cautionary
     baseline) and ``opt_lp`` (the LP benchmark).
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.BanditsWithKnapsacks(reward_means=[1, 1], consumption_means=[[1, 0], [0, 1]],
         ...                             budgets=[50, 50], horizon=100)

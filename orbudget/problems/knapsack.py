@@ -29,10 +29,11 @@ def exact_total(values):
     """The exact sum of ``values`` (ints, or floats taken at their exact binary value): an ``int`` when every term
     is a whole number, else a ``Fraction``. Never overflows and never rounds.
 
-    >>> exact_total([0.1, 0.2]) == exact_total([0.3])
-    False
-    >>> exact_total(np.array([2**62, 2**62, 2**62]))
-    13835058055282163712
+    Examples:
+        >>> exact_total([0.1, 0.2]) == exact_total([0.3])
+        False
+        >>> exact_total(np.array([2**62, 2**62, 2**62]))
+        13835058055282163712
     """
     a = np.asarray(values).ravel()
     fast = _small_whole_sum(a)
@@ -166,7 +167,7 @@ class MultipleChoiceKnapsack(Problem):
     Methods: ``dp`` (numba), ``mip`` (HiGHS), ``cpsat`` (OR-Tools), ``lp`` (LP relaxation, gives ``bound``),
     ``greedy`` (convex-hull greedy; integer-feasible, with the LP bound).
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.MultipleChoiceKnapsack(values=[[1, 4], [2, 3]], costs=[[1, 3], [1, 2]], budget=4)
         >>> ob.solve(p).objective

@@ -35,7 +35,7 @@ in [1, R]:
 
 The budget is ``floor(capacity * sum_i (min_j w_ij + max_j w_ij))`` (capacity 0.5: Pisinger's choice).
 
-Example:
+Examples:
     >>> import orbudget as ob
     >>> p = ob.knapsack_instances.zero_one("strongly_correlated", 50, R=100, seed=0)
     >>> p.values.shape, p.costs[0, 0]

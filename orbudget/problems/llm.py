@@ -67,8 +67,9 @@ CONCAVITY_TOL = 1e-12
 def pass_at_k(p, n):
     """$1 - (1-p)^n$, as ``-expm1(n log1p(-p))`` (exact to the last digit for tiny p; 0 when n = 0).
 
-    >>> float(pass_at_k(0.5, 3))
-    0.875
+    Examples:
+        >>> float(pass_at_k(0.5, 3))
+        0.875
     """
     p = np.asarray(p, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -95,8 +96,9 @@ def majority_vote_table(probabilities, correct, n_max: int) -> np.ndarray:
     second axis counting ties; one pass gives every n <= ``n_max``. Work O(K n_max^3) per question, vectorised over
     questions.
 
-    >>> round(float(majority_vote_table([[0.6, 0.4]], [0], 3)[0, 3]), 6)
-    0.648
+    Examples:
+        >>> round(float(majority_vote_table([[0.6, 0.4]], [0], 3)[0, 3]), 6)
+        0.648
     """
     P = np.asarray(probabilities, dtype=float)
     n_q, k = P.shape
@@ -206,7 +208,7 @@ class SampleAllocation(Problem):
     exact ``mckp``, saying so in ``stats``), ``mckp`` (the multiple-choice knapsack, solved by ``dp`` or ``mip``),
     ``uniform`` and ``proportional`` (baselines).
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.SampleAllocation(success_rates=[0.9, 0.2, 0.05], budget=9, max_samples=8)
         >>> r = ob.solve(p)
@@ -470,7 +472,7 @@ class ModelRouting(Problem):
     ``dmd`` (online: dual mirror descent over the queries in order, with hindsight and regret). `frontier`
     gives the quality-cost frontier over many budgets.
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.ModelRouting(quality=[[0.5, 0.9], [0.2, 0.8], [0.7, 0.75]], costs=[[1, 10], [1, 10], [1, 10]],
         ...                     budget=21)
@@ -864,7 +866,7 @@ class AdaptiveSampler:
 
     Every question first gets its ``min_samples``; none passes ``max_samples``; the spend never passes ``budget``.
 
-    Example:
+    Examples:
         >>> s = AdaptiveSampler(3, budget=12, batch_budget=6, max_samples=8)
         >>> s.act().tolist()
         [2, 2, 2]

@@ -70,7 +70,7 @@ class OnlineAllocation(Problem):
     realised sequence, HiGHS MIP), ``hindsight_lp`` (LP bound: primal LP, or cutting planes on the dual; with a
     quadratic regulariser the convex relaxation by cvxpy).
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.OnlineAllocation.matching(rewards=[[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]], budgets=[1, 1])
         >>> r = ob.solve(p, method="greedy")
@@ -309,7 +309,7 @@ def mirror_step(mu: np.ndarray, gradient: np.ndarray, step_size: float, referenc
     With a regulariser's ``floor`` ℓ the box is μ >= ℓ: the Euclidean steps clip at ℓ, the entropy ones work on
     μ − ℓ, and ``reward_bound`` is then the projection radius for ρᵀ(μ − ℓ).
 
-    Example:
+    Examples:
         >>> mirror_step(np.array([0.5]), np.array([1.0]), 0.1, "euclidean", np.array([0.5]), 1.0)
         array([0.4])
     """
@@ -397,7 +397,7 @@ class DualMirrorDescent:
         t: requests seen (dual steps taken).
         average_duals: the mean of μ_1..μ_t, at which the dual bound is evaluated.
 
-    Example:
+    Examples:
         >>> pol = DualMirrorDescent(budgets=[1.0], horizon=4, step_size=0.5)
         >>> pol.act([2.0]), pol.act([1.0]), pol.remaining.tolist()
         (0, -1, [0.0])

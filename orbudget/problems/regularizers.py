@@ -23,7 +23,7 @@ reference function then projects by clipping (the entropy ones work on $\\mu - \
 Each regulariser is written in units of the budget rate: ``target`` is a fraction of $\\rho_j$ (1 = spend the
 whole budget).
 
-Example:
+Examples:
     >>> import numpy as np
     >>> fair = MaxMinFairness(weight=0.1)
     >>> rate = np.array([0.2, 0.5])

@@ -574,7 +574,7 @@ class CoupledRMAB(Problem):
 
     ``x`` of a result: the decisions played, shape (V, H, n_decisions); ``objective``: mean expected reward per step.
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.CoupledRMAB.myopic_trap()
         >>> dp, myopic = ob.solve(p, method="exact_dp"), ob.solve(p, method="myopic")

@@ -43,8 +43,9 @@ VALUE_MODELS = ("knapsack_rl", "nonzero_gradient")
 def nonzero_gradient_probability(n, p):
     """$P_{nz}(n, p) = 1 - p^n - (1-p)^n$, the chance a group of ``n`` rollouts is mixed.
 
-    >>> bool(nonzero_gradient_probability(8, 0.5) == 1 - 2.0**-7)
-    True
+    Examples:
+        >>> bool(nonzero_gradient_probability(8, 0.5) == 1 - 2.0**-7)
+        True
     """
     n = np.asarray(n, dtype=float)
     p = np.asarray(p, dtype=float)
@@ -125,7 +126,7 @@ class RolloutAllocation(Problem):
     ``mip``, ``cpsat``, ``lp``, ``convex`` (cvxpy continuous relaxation: an upper bound), ``uniform``, and
     ``knapsackrl`` (the official code's allocation, fallback rules and quirks included, for comparison).
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.RolloutAllocation(success_rates=[0.5, 0.05, 1.0], total_rollouts=24, max_rollouts=16)
         >>> ob.solve(p).x.tolist()

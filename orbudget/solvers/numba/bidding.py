@@ -96,7 +96,7 @@ class RLBBidder:
     The value table of ``campaign`` (the CTR-integrated DP with ``exact``, else the θ̄-DP) is built once; a bid never
     exceeds the budget left or the top price.
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> from orbudget.solvers.numba.bidding import RLBBidder
         >>> c = ob.BiddingCampaign.synthetic(n_test=100, n_train=500, episode_length=20, budget_fraction=1 / 4, seed=0)

@@ -66,7 +66,7 @@ class BwKPolicy:
         explore_rounds: N for ``explore_first`` (default ⌈K^{1/3} T^{2/3}⌉).
         resolve_every: LP re-solve period of ``ucb_bwk`` (default max(1, T // 2000)).
 
-    Example:
+    Examples:
         >>> import orbudget as ob
         >>> p = ob.BanditsWithKnapsacks.random(4, 2, horizon=500, seed=0)
         >>> pol, env = ob.BwKPolicy(p, "primal_dual", seed=1), p.environment(seed=2)

@@ -114,7 +114,7 @@ def to_pyomo(problem, **options):
     a ReLU Q-network, ``network=[(W, b), ...]``, ``states=``, ``formulation='interval' | 'bigm' | 'omlt_bigm' |
     'omlt_partition'``), ``BudgetedAssignment`` with a separable loss. Each family's page lists its components.
 
-    Example:
+    Examples:
         >>> import orbudget as ob, pyomo.environ as pyo
         >>> p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 2]], costs=[[0, 2], [0, 2]], budget=2)
         >>> m = ob.to_pyomo(p)

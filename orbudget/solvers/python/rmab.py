@@ -371,7 +371,7 @@ class RMABPolicy:
 
     The same decisions as ``ob.solve(problem, method=...)`` makes in its simulated episodes (a test checks it).
 
-    Example:
+    Examples:
         >>> import numpy as np, orbudget as ob
         >>> from orbudget.solvers.python.rmab import RMABPolicy
         >>> p = ob.CoupledRMAB.budget(6, 2, seed=0, horizon=10)

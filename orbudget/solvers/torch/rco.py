@@ -128,7 +128,7 @@ class RCO(torch.optim.Optimizer):
     fingerprint of its costs and budget, and a state of another kind, another manifold or another shape is refused
     (InvalidProblemError naming `state`).
 
-    Example:
+    Examples:
         >>> import torch
         >>> alpha = torch.zeros(3, 2, requires_grad=True)
         >>> costs = torch.tensor([[0.0, 1.0]] * 3)
