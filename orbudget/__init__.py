@@ -49,6 +49,7 @@ from .problems.adx import load_adx
 from .solvers.numba.bidding import PacingBidder, RLBBidder
 from .solvers.numba.bwk import BwKPolicy
 from .solvers.python.rmab import RMABPolicy
+from .solvers.torch.assignment import decode_assignment
 from .solvers.pyomo import from_pyomo, to_pyomo
 
 __version__ = "0.1.0"
@@ -71,6 +72,7 @@ __all__ = [
     "InvalidProblemError", "Limit", "ModelRouting", "MultipleChoiceKnapsack", "MultipleInterventions",
     "NoSolutionError", "OnlineAllocation", "PacingBidder", "PathConstraint", "RCO", "RMABEnv", "RMABPolicy", "Result",
     "RLBBidder", "RolloutAllocation", "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError",
-    "Status", "SuccessRateEstimator", "available_solvers", "knapsack_instances", "load", "load_adx", "online_inputs",
-    "regularizers", "save", "simulate_grpo", "solve", "solve_many", "sweep", "to_pyomo", "from_pyomo",
+    "Status", "SuccessRateEstimator", "available_solvers", "decode_assignment", "knapsack_instances", "load",
+    "load_adx", "online_inputs", "regularizers", "save", "simulate_grpo", "solve", "solve_many", "sweep", "to_pyomo",
+    "from_pyomo",
 ]

@@ -203,3 +203,22 @@ def test_evolutionary_takes_the_scale_it_asks_for():
     p = _linear([[0.5, 1.5], [0.5, 1.5]], 2.0, exact=False)
     r = ob.solve(p, method="evolutionary", seed=0, options={"scale": 4})
     assert r.ok and p.is_feasible(r.x)
+
+
+def test_decode_assignment_is_the_best_scored_assignment_within_or_at_the_budget():
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        costs = rng.integers(1, 9, (4, 3))
+        budget = int(rng.integers(costs.min(axis=1).sum(), costs.max(axis=1).sum() + 1))
+        p = ob.BudgetedAssignment(costs=costs, budget=budget, loss=lambda P: P.sum(), exact=bool(trial % 2))
+        scores = rng.normal(size=(4, 3))
+        x = ob.decode_assignment(p, scores)
+        choices = [np.array(c) for c in itertools.product(range(3), repeat=4)
+                   if costs[np.arange(4), c].sum() <= budget]
+        if p.exact:  # the budget exactly when reachable, else the largest reachable total
+            top = max(costs[np.arange(4), c].sum() for c in choices)
+            choices = [c for c in choices if costs[np.arange(4), c].sum() == top]
+        best = max(scores[np.arange(4), c].sum() for c in choices)
+        assert p.is_feasible(x) and scores[np.arange(4), x].sum() == pytest.approx(best)
+    with pytest.raises(ob.InvalidProblemError, match="`scores`"):
+        ob.decode_assignment(p, np.zeros((3, 3)))

@@ -202,6 +202,26 @@ class CostUnits:
         return x
 
 
+def decode_assignment(problem: BudgetedAssignment, scores, exact: bool | None = None) -> np.ndarray:
+    """The assignment that maximises Σ_i scores[i, x_i] within the budget, in one call: RCO's logits (or any
+    (N, K) scores) to a discrete choice per group. Costs are turned into exact integer units first
+    (`CostUnits`), so rounding never breaks the budget. With ``exact`` (default: the problem's own ``exact``) the
+    total meets the budget exactly whenever some assignment can (else the largest reachable total below it).
+
+    Examples:
+        >>> import numpy as np, orbudget as ob
+        >>> p = ob.BudgetedAssignment.separable(8, seed=0)
+        >>> x = ob.decode_assignment(p, np.random.default_rng(1).normal(size=(8, 4)), exact=True)
+        >>> bool(p.is_feasible(x)), p.cost_of(x) == p.budget
+        (True, True)
+    """
+    from ...core.validation import as_array
+
+    scores = as_array("scores", scores, shape=(problem.n_groups, problem.n_options))
+    exact = problem.exact if exact is None else as_bool("exact", exact)
+    return CostUnits(problem).assign(np.array(scores, float), exact)
+
+
 def dp_assign(scores: np.ndarray, costs: np.ndarray, budget: int, exact: bool) -> np.ndarray:
     """argmax_x Σ_i scores[i, x_i] s.t. Σ costs <= budget for whole-number ``costs``; with ``exact``, among the
     assignments whose total is the budget when reachable, else the largest reachable total below it (the model's
