@@ -1,6 +1,7 @@
 """matplotlib figures. From sweep records: frontiers (a value against a budget) and regret curves (log-log, with the
 fitted slope in the legend; points averaged over seeds with standard-error bars, failed points skipped). From models
-and results, per family: rollout allocations against success rates, RLB bid curves, and one bar per method."""
+and results, per family: rollout allocations against success rates, online spend paths, RLB bid curves and value
+tables, learning curves, and one bar per method."""
 
 from __future__ import annotations
 
@@ -115,4 +116,63 @@ def methods(results: dict, *, key: str = "objective", ax=None, ylabel: str | Non
             ax.plot([i - 0.4, i + 0.4], [r.bound, r.bound], color="black", lw=1)
     ax.set_xticks(xs, labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(ylabel or key)
+    return ax
+
+
+def spend_paths(problem, result, *, ax=None):
+    """Online allocation: each resource's cumulative consumption over the horizon under ``result.x`` (the action per
+    request), as a share of its budget, against the even pace t/T (dashed). Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    dense = problem.dense()
+    x = problem.check_actions(result.x)
+    T, m = x.size, problem.n_resources
+    used = np.zeros((T, m))
+    rows = np.flatnonzero(x >= 0)
+    if dense.is_matching:
+        used[rows, x[rows]] = 1.0
+    else:
+        used[rows] = dense.consumption[rows, x[rows], :]
+    budgets = np.asarray(problem.budgets, float)
+    share = np.cumsum(used, axis=0) / np.where(budgets > 0, budgets, 1.0)
+    t = np.arange(1, T + 1)
+    for j in range(m):
+        ax.plot(t, share[:, j], lw=1, label=f"resource {j}" if m <= 8 else None)
+    ax.plot([0, T], [0, 1], color="gray", ls="--", lw=1, label="even pace")
+    ax.set_xlabel("request t")
+    ax.set_ylabel("share of budget spent")
+    ax.set_title(f"{result.method}: spend over the horizon", fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def value_heatmap(table, *, ax=None, title: str = "V(t, b)"):
+    """A value table V(t, b) (auctions left t by budget b, e.g. ``rlb_table``) as a heat map; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    image = ax.imshow(np.asarray(table, float), aspect="auto", origin="lower", cmap="viridis")
+    ax.figure.colorbar(image, ax=ax)
+    ax.set_xlabel("budget b")
+    ax.set_ylabel("auctions left t")
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def learning_curve(values, *, window: int = 1, ax=None, xlabel: str = "episode", ylabel: str = "reward"):
+    """Training progress: ``values`` per step or episode (e.g. ``SequoiaPolicy.fit(...)["train_rewards"]``, or the
+    losses a ``callback`` collected), with a moving average over ``window`` points when ``window > 1``. Returns
+    the Axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    y = np.asarray(values, float).ravel()
+    ax.plot(np.arange(1, y.size + 1), y, lw=1, alpha=0.5 if window > 1 else 1.0)
+    if window > 1 and y.size >= window:
+        smooth = np.convolve(y, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(window, y.size + 1), smooth, lw=2, label=f"mean of {window}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return ax

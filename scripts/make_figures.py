@@ -32,6 +32,18 @@ def bidding(ax):
     plot.bid_curves(c, rlb_table(c, exact=True), t=150, budgets=[20, 100, c.budget], ax=ax)
 
 
+def bidding_values(ax):
+    from orbudget.solvers.numba.bidding import rlb_table
+
+    c = ob.BiddingCampaign.synthetic(n_test=2000, n_train=20_000, episode_length=200, budget_fraction=1 / 4, seed=3)
+    plot.value_heatmap(rlb_table(c, exact=True), ax=ax, title="RLB's value V(t, b): expected clicks to come")
+
+
+def online_spend(ax):
+    p = ob.online_inputs.iid_matching(5_000, 3, seed=0)
+    plot.spend_paths(p, ob.solve(p, method="dmd"), ax=ax)
+
+
 def bwk(ax):
     records = []
     for horizon in (1_000, 3_000, 10_000, 30_000):
@@ -69,7 +81,8 @@ def llm(ax):
     ax.set_title("Sample allocation (60 questions)", fontsize=9)
 
 
-FIGURES = {"knapsack_allocation": knapsack, "bidding_bids": bidding, "bwk_regret": bwk, "rmab_methods": rmab,
+FIGURES = {"knapsack_allocation": knapsack, "bidding_bids": bidding, "bidding_values": bidding_values,
+           "online_spend": online_spend, "bwk_regret": bwk, "rmab_methods": rmab,
            "rco_methods": rco, "llm_methods": llm}
 
 

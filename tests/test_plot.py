@@ -44,3 +44,25 @@ def test_methods_draws_a_bar_per_result_and_names_the_ones_without_a_value():
     bound = [line for line in ax.get_lines() if list(line.get_ydata()) == [3.0, 3.0]]
     assert len(bound) == 1  # the bound of the result that has one
     plt.close(ax.figure)
+
+
+def test_spend_paths_end_at_each_resources_share_spent():
+    p = ob.online_inputs.iid_matching(500, 3, seed=0)
+    r = ob.solve(p, method="dmd")
+    ax = plot.spend_paths(p, r)
+    lines = ax.get_lines()
+    assert len(lines) == 4  # three resources and the even pace
+    ends = [line.get_ydata()[-1] for line in lines[:3]]
+    np.testing.assert_allclose(ends, np.asarray(r.stats["spent"]) / np.asarray(p.budgets))
+    plt.close(ax.figure)
+
+
+def test_value_heatmap_and_learning_curve_show_their_data():
+    table = np.arange(12.0).reshape(3, 4)
+    ax = plot.value_heatmap(table)
+    np.testing.assert_array_equal(ax.images[0].get_array(), table)
+    plt.close(ax.figure)
+    ax = plot.learning_curve([1.0, 3.0, 2.0, 4.0], window=2)
+    raw, smooth = ax.get_lines()
+    assert list(raw.get_ydata()) == [1.0, 3.0, 2.0, 4.0] and list(smooth.get_ydata()) == [2.0, 2.5, 3.0]
+    plt.close(ax.figure)
