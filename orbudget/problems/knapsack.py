@@ -164,7 +164,8 @@ class MultipleChoiceKnapsack(Problem):
         available: optional (N, K) boolean mask of options that may be chosen (each group needs one).
         exact: if True the total cost must equal the budget.
 
-    Methods: ``dp`` (numba), ``mip`` (HiGHS), ``cpsat`` (OR-Tools), ``lp`` (LP relaxation, gives ``bound``),
+    Methods: ``core`` (numba core search, exact; the default for whole-number costs), ``dp`` (numba), ``mip``
+    (HiGHS), ``cpsat`` (OR-Tools), ``lp`` (LP relaxation, gives ``bound``),
     ``greedy`` (convex-hull greedy; integer-feasible, with the LP bound).
 
     Examples:
