@@ -559,6 +559,15 @@ def test_rmab_policy_object_decides_as_solve_does(method, kind):
             rewards.append(reward)
     np.testing.assert_array_equal(np.array(actions).reshape(r.x.shape), r.x)
     assert np.mean(rewards) == pytest.approx(r.objective, rel=1e-12)
+    again = RMABPolicy(p, "myopic")
+    again.load_state_dict(pol.state_dict())  # the same policy again, from its state
+    assert again.state_dict() == pol.state_dict()
+    s0 = np.zeros(6, dtype=np.int64)
+    assert np.array_equal(again.act(s0, 2), pol.act(s0, 2))
+    pol.update(states, reward)  # nothing to learn; the decisions stay the same
+    assert np.array_equal(pol.act(s0, 2), again.act(s0, 2))
+    with pytest.raises(ob.InvalidProblemError, match="`state`"):
+        again.load_state_dict({"method": "index"})
     with pytest.raises(ob.InvalidProblemError, match="`states`"):
         pol.act(np.full(6, p.n_states))
     with pytest.raises(ob.InvalidProblemError, match="`t`"):

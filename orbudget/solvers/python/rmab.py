@@ -366,8 +366,8 @@ class RMABPolicy:
             one-step optimum).
         kind: for ``index``: ``"lagrange"`` (the per-arm DP's Q-values at the Lagrangian bound's λ*) or
             ``"whittle"`` (discounted Whittle indices, two-action arms).
-        oracle: how the combination over the constraint is solved (``"auto"``, ``"budget"``, ``"enumerate"``,
-            ``"highs"``, ``"cpsat"``), as in ``solve``'s ``options``.
+        oracle: how the combination over the constraint is solved (``"auto"``, ``"enumerate"``, ``"highs"``,
+            ``"cpsat"``), as in ``solve``'s ``options``; ``"auto"`` takes the closed form for a plain budget.
 
     The same decisions as ``ob.solve(problem, method=...)`` makes in its simulated episodes (a test checks it).
 
@@ -385,6 +385,7 @@ class RMABPolicy:
         self.method = as_choice("method", method, ("index", "myopic"))
         self.kind = as_choice("kind", kind, ("lagrange", "whittle"))
         self.oracle = Oracle(problem, oracle)
+        self._oracle_asked = oracle
         self._arms = np.arange(problem.n_arms)
         if self.method == "index":
             _, lam = lagrangian_bound(problem)
@@ -392,6 +393,20 @@ class RMABPolicy:
                 self._q, _ = lagrange_tables(problem, lam)
             else:
                 self._w = whittle_indices(problem)
+
+    def update(self, *feedback) -> None:
+        """Nothing to learn: the index and myopic policies are fixed by the model. Accepted (and ignored) so that one
+        loop can drive every step-by-step policy the same way (``act``, then ``update`` with what was observed)."""
+
+    def state_dict(self) -> dict:
+        """What rebuilds this policy for the same problem: its method, index kind and oracle."""
+        return {"method": self.method, "kind": self.kind, "oracle": self._oracle_asked}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Rebuild for ``state`` (from :meth:`state_dict`) on the same problem."""
+        if not isinstance(state, dict) or set(state) != {"method", "kind", "oracle"}:
+            raise InvalidProblemError("`state` must be a dict with keys method, kind and oracle (from state_dict())")
+        self.__init__(self.problem, state["method"], kind=state["kind"], oracle=state["oracle"])
 
     def act(self, states, t: int = 0) -> np.ndarray:
         """The decision for the joint state ``states`` at period ``t`` (0 .. horizon - 1)."""
