@@ -20,6 +20,7 @@ from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_choice, as_scalar, memory_limit
 from ...problems.bidding import BiddingCampaign
+from ._online import EUCLIDEAN, _dual_step
 
 GRID_POINTS = 4096
 _NO_TABLE = np.zeros((1, 1))
@@ -90,7 +91,53 @@ def rlb_bid(table: np.ndarray, t: int, b: int, theta: float, max_bid: int) -> in
     return int(dp_bid(table, int(t), int(b), float(theta), int(max_bid)))
 
 
-class RLBBidder:
+class _LiveBidder:
+    """What a live bidder keeps for one episode (the budget and the auctions left), with the checks every bidder
+    shares; subclasses give ``act`` its rule and may extend ``reset``, ``update`` and the state."""
+
+    def __init__(self, campaign: BiddingCampaign):
+        self.campaign = campaign
+        self.reset()
+
+    def reset(self) -> None:
+        """A new episode: the whole budget and ``episode_length`` auctions ahead."""
+        self.remaining_budget = int(self.campaign.budget)
+        self.remaining_auctions = int(self.campaign.episode_length)
+
+    def _next_auction(self, ctr) -> float:
+        """``ctr`` checked, once the episode is known to have an auction left."""
+        if self.remaining_auctions < 1:
+            raise InvalidProblemError("the episode is over (no auction left); call reset() for a new one")
+        return as_scalar("ctr", ctr, minimum=0.0, maximum=1.0)
+
+    def update(self, won: bool, price: int = 0) -> None:
+        """The outcome of the auction just bid on: when ``won``, the winner pays ``price`` (a lost auction costs
+        nothing; its price may be unknown)."""
+        self._spend(won, price)
+
+    def _spend(self, won: bool, price) -> int:
+        spend = 0
+        if won:
+            spend = int(as_scalar("price", price, integer=True, minimum=0))
+            if spend > self.remaining_budget:
+                raise InvalidProblemError(f"`price` {spend} is above the budget left, {self.remaining_budget}: a bid "
+                                          "never exceeds it, so this auction cannot have been won at that price")
+            self.remaining_budget -= spend
+        self.remaining_auctions -= 1
+        return spend
+
+    def state_dict(self) -> dict:
+        return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions}
+
+    def load_state_dict(self, state: dict) -> None:
+        budget = int(as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0,
+                               maximum=self.campaign.budget))
+        auctions = int(as_scalar("remaining_auctions", state.get("remaining_auctions"), integer=True, minimum=0,
+                                 maximum=self.campaign.episode_length))
+        self.remaining_budget, self.remaining_auctions = budget, auctions
+
+
+class RLBBidder(_LiveBidder):
     """RLB as a live bidder, the same shape as the other step-by-step policies: ``act(ctr) -> bid`` for the next
     auction, ``update(won, price)`` with its outcome, ``state_dict()`` / ``load_state_dict()`` to save and resume.
     The value table of ``campaign`` (the CTR-integrated DP with ``exact``, else the θ̄-DP) is built once; a bid never
@@ -108,14 +155,8 @@ class RLBBidder:
     """
 
     def __init__(self, campaign: BiddingCampaign, exact: bool = True):
-        self.campaign = campaign
         self.table = rlb_table(campaign, exact=bool(exact))
-        self.reset()
-
-    def reset(self) -> None:
-        """A new episode: the whole budget and ``episode_length`` auctions ahead."""
-        self.remaining_budget = int(self.campaign.budget)
-        self.remaining_auctions = int(self.campaign.episode_length)
+        super().__init__(campaign)
 
     def bid(self, ctr: float, remaining_budget: int, remaining_auctions: int) -> int:
         """The bid for an impression of CTR ``ctr`` with that budget and that many auctions left (this one
@@ -125,38 +166,15 @@ class RLBBidder:
 
     def act(self, ctr: float) -> int:
         """The bid for the next auction of this episode."""
-        if self.remaining_auctions < 1:
-            raise InvalidProblemError("the episode is over (no auction left); call reset() for a new one")
-        return self.bid(ctr, self.remaining_budget, self.remaining_auctions)
-
-    def update(self, won: bool, price: int = 0) -> None:
-        """The outcome of the auction just bid on: when ``won``, the winner pays ``price`` (a lost auction costs
-        nothing; its price may be unknown)."""
-        if won:
-            price = int(as_scalar("price", price, integer=True, minimum=0))
-            if price > self.remaining_budget:
-                raise InvalidProblemError(f"`price` {price} is above the budget left, {self.remaining_budget}: a bid "
-                                          "never exceeds it, so this auction cannot have been won at that price")
-            self.remaining_budget -= price
-        self.remaining_auctions -= 1
-
-    def state_dict(self) -> dict:
-        return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions}
-
-    def load_state_dict(self, state: dict) -> None:
-        budget = int(as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0,
-                               maximum=self.campaign.budget))
-        auctions = int(as_scalar("remaining_auctions", state.get("remaining_auctions"), integer=True, minimum=0,
-                                 maximum=self.campaign.episode_length))
-        self.remaining_budget, self.remaining_auctions = budget, auctions
+        return self.bid(self._next_auction(ctr), self.remaining_budget, self.remaining_auctions)
 
 
-class PacingBidder:
+class PacingBidder(_LiveBidder):
     """Adaptive pacing (Balseiro and Gur 2019; the ``dual_pacing`` method) as a live bidder: ``act(ctr)`` bids
     min(⌊κθ/(1+μ)⌋, b, δmax), and ``update(won, price)`` takes the dual step μ ← max(0, μ − η(1 − z/ρ)) on the spend z
-    (the price when won, 0 when lost: a lost auction's price is never needed), with ρ = B/T. ``state_dict()`` /
-    ``load_state_dict()`` save and resume an episode. Bid for bid the same as ``solve(campaign,
-    method="dual_pacing")`` on a replayed log.
+    (the price when won, 0 when lost: a lost auction's price is never needed), with ρ = B/T, through the replay's
+    own kernel. ``state_dict()`` / ``load_state_dict()`` save and resume an episode. Bid for bid the same as
+    ``solve(campaign, method="dual_pacing")`` on a replayed log.
 
     Args:
         campaign: a ``BiddingCampaign`` (its training log tunes μ₁).
@@ -164,54 +182,35 @@ class PacingBidder:
     """
 
     def __init__(self, campaign: BiddingCampaign, scale: float = 0.1):
-        self.campaign = campaign
         self.kappa, self.step_size, self.initial_dual = pacing_parameters(campaign, scale)
-        self._rate = np.array([1.0])
-        self._floor = np.zeros(1)
-        self.reset()
+        self._per_round = max(campaign.budget / campaign.episode_length, 1e-12)  # ρ, as in the replay
+        self._rate, self._floor = np.array([1.0]), np.zeros(1)
+        super().__init__(campaign)
 
     def reset(self) -> None:
         """A new episode: the whole budget, ``episode_length`` auctions ahead, μ back to μ₁."""
-        self.remaining_budget = int(self.campaign.budget)
-        self.remaining_auctions = int(self.campaign.episode_length)
+        super().reset()
         self.mu = float(self.initial_dual)
 
     def act(self, ctr: float) -> int:
         """The bid for the next auction of this episode."""
-        if self.remaining_auctions < 1:
-            raise InvalidProblemError("the episode is over (no auction left); call reset() for a new one")
-        ctr = as_scalar("ctr", ctr, minimum=0.0, maximum=1.0)
+        ctr = self._next_auction(ctr)
         return int(min(int(self.kappa * ctr / (1.0 + self.mu)), self.remaining_budget, self.campaign.max_bid))
 
     def update(self, won: bool, price: int = 0) -> None:
         """The outcome of the auction just bid on (the winner pays ``price``), and the dual step on the spend."""
-        from ._online import EUCLIDEAN, _dual_step
-
-        spend = 0
-        if won:
-            spend = int(as_scalar("price", price, integer=True, minimum=0))
-            if spend > self.remaining_budget:
-                raise InvalidProblemError(f"`price` {spend} is above the budget left, {self.remaining_budget}: a bid "
-                                          "never exceeds it, so this auction cannot have been won at that price")
-            self.remaining_budget -= spend
-        per_round = max(self.campaign.budget / self.campaign.episode_length, 1e-12)
+        use = np.array([self._spend(won, price) / self._per_round])
         mu = np.array([self.mu])
-        _dual_step(mu, np.array([spend / per_round]), self._rate, self._rate, self._floor, self.step_size, EUCLIDEAN,
-                   0.0, np.zeros(1))
+        _dual_step(mu, use, self._rate, self._rate, self._floor, self.step_size, EUCLIDEAN, 0.0, np.zeros(1))
         self.mu = float(mu[0])
-        self.remaining_auctions -= 1
 
     def state_dict(self) -> dict:
-        return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions,
-                "mu": self.mu}
+        return {**super().state_dict(), "mu": self.mu}
 
     def load_state_dict(self, state: dict) -> None:
-        budget = int(as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0,
-                               maximum=self.campaign.budget))
-        auctions = int(as_scalar("remaining_auctions", state.get("remaining_auctions"), integer=True, minimum=0,
-                                 maximum=self.campaign.episode_length))
         mu = float(as_scalar("mu", state.get("mu"), minimum=0.0))
-        self.remaining_budget, self.remaining_auctions, self.mu = budget, auctions, mu
+        super().load_state_dict(state)
+        self.mu = mu
 
 
 def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: bool, on_chunk=None):
