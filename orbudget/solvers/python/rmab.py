@@ -354,6 +354,21 @@ def _memo(fn, stationary: bool = False):
     return act
 
 
+def myopic_rule(problem: CoupledRMAB, oracle: Oracle):
+    """``decide(states, t)`` of the myopic policy: the one-step optimum over C."""
+    return lambda s, t: oracle.solve(problem.level_values(s))
+
+
+def index_rule(problem: CoupledRMAB, oracle: Oracle, kind: str, tables: np.ndarray):
+    """``decide(states, t)`` of the index policy from its tables: the Lagrangian Q-values per period
+    (``kind='lagrange'``, from `lagrange_tables`) or the Whittle indices (``'whittle'``, from `whittle_indices`),
+    combined over C by the oracle."""
+    arms = np.arange(problem.n_arms)
+    if kind == "lagrange":
+        return lambda s, t: oracle.solve(tables[t][arms, :, s])
+    return lambda s, t: oracle.solve(np.stack([np.zeros(problem.n_arms), tables[arms, s]], axis=1))
+
+
 class RMABPolicy:
     """Which arms to act on now, for given states: the ``index`` or ``myopic`` policy as a step-by-step object (the
     trained SEQUOIA policy is ``SequoiaPolicy.act``). ``act(states, t=0)`` returns the decision ``x`` (one 0/1 per
@@ -386,13 +401,13 @@ class RMABPolicy:
         self.kind = as_choice("kind", kind, ("lagrange", "whittle"))
         self.oracle = Oracle(problem, oracle)
         self._oracle_asked = oracle
-        self._arms = np.arange(problem.n_arms)
-        if self.method == "index":
+        if self.method == "myopic":
+            self._decide = myopic_rule(problem, self.oracle)
+        elif self.kind == "lagrange":
             _, lam = lagrangian_bound(problem)
-            if self.kind == "lagrange":
-                self._q, _ = lagrange_tables(problem, lam)
-            else:
-                self._w = whittle_indices(problem)
+            self._decide = index_rule(problem, self.oracle, "lagrange", lagrange_tables(problem, lam)[0])
+        else:
+            self._decide = index_rule(problem, self.oracle, "whittle", whittle_indices(problem))
 
     def update(self, *feedback) -> None:
         """Nothing to learn: the index and myopic policies are fixed by the model. Accepted (and ignored) so that one
@@ -415,11 +430,7 @@ class RMABPolicy:
         if ((s < 0) | (s >= p.n_states)).any():
             raise InvalidProblemError(f"`states` must lie in 0..{p.n_states - 1} (one state per arm)")
         t = int(as_scalar("t", t, integer=True, minimum=0, maximum=p.horizon - 1))
-        if self.method == "myopic":
-            return self.oracle.solve(p.level_values(s))
-        if self.kind == "lagrange":
-            return self.oracle.solve(self._q[t][self._arms, :, s])
-        return self.oracle.solve(np.stack([np.zeros(p.n_arms), self._w[self._arms, s]], axis=1))
+        return self._decide(s, t)
 
 
 # -- adapters --------------------------------------------------------------------------------------------------
@@ -462,7 +473,7 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
     linked for multiple interventions, exact)."""
     no_warm_start(opts, "myopic")
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
-    act = _memo(lambda s, t: oracle.solve(problem.level_values(s)), stationary=True)
+    act = _memo(myopic_rule(problem, oracle), stationary=True)
     return evaluate(problem, act, opts, method="myopic", stats={"oracle": oracle.kind},
                     message=f"one-step optimum ({oracle.kind})")
 
@@ -483,14 +494,10 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
     run = Run(opts, unit="iterations", desc="index").__enter__()
     bound, lam = lagrangian_bound(problem, run=run)
     run.set_bound(bound)
-    arms = np.arange(problem.n_arms)
     if kind == "lagrange" and not run.stopped:
-        Q, _ = lagrange_tables(problem, lam)
-        act = _memo(lambda s, t: oracle.solve(Q[t][arms, :, s]))
+        act = _memo(index_rule(problem, oracle, kind, lagrange_tables(problem, lam)[0]))
     elif not run.stopped:
-        W = whittle_indices(problem, run=run)
-        act = _memo(lambda s, t: oracle.solve(np.stack([np.zeros(problem.n_arms), W[arms, s]], axis=1)),
-                    stationary=True)
+        act = _memo(index_rule(problem, oracle, kind, whittle_indices(problem, run=run)), stationary=True)
     if run.stopped:
         run.close()
         return Result(status=Status.NO_SOLUTION, limit=run.limit,
