@@ -91,6 +91,7 @@ class Run:
         self.bound: float | None = None
         self.limit: Limit | None = None
         self.message = ""
+        self.callback_stopped = False  # True once the callback asked to stop (told apart from a Ctrl-C)
         self.start = time.perf_counter()
         self._lock = threading.RLock()
         self._bar = None
@@ -194,6 +195,7 @@ class Run:
                 stop = self.callback(self.info(**extra))
                 if stop is True and self.limit is None:
                     self.limit, self.message = Limit.INTERRUPTED, CALLBACK_STOP_MESSAGE
+                    self.callback_stopped = True
             self.out_of_time()
             return self.limit is not None
 

@@ -30,7 +30,7 @@ def test_callback_gets_documented_info_and_early_stop():
     assert seen[-1]["iteration"] == 3 and seen[-1]["objective"] == 2.0 and seen[-1]["incumbent"] == 2.0
     assert seen[-1]["bound"] == 20.0 and seen[-1]["gap"] == pytest.approx(9.0)
     assert seen[0]["method"] == "demo" and seen[0]["unit"] == "cuts" and seen[0]["total"] == 10
-    assert run.limit is Limit.INTERRUPTED and run.message == CALLBACK_STOP_MESSAGE
+    assert run.limit is Limit.INTERRUPTED and run.message == CALLBACK_STOP_MESSAGE and run.callback_stopped
     assert opts.incumbent.objective == 2.0 and opts.incumbent.x.tolist() == [2] and opts.incumbent.bound == 20.0
 
 
@@ -38,7 +38,7 @@ def test_callback_returning_falsy_values_does_not_stop():
     opts = SolveOptions(callback=lambda info: 1)  # only True stops
     with Run(opts) as run:
         assert not any(run.step() for _ in range(5))
-    assert run.limit is None
+    assert run.limit is None and not run.callback_stopped
 
 
 def test_minimize_keeps_the_smallest():

@@ -161,8 +161,9 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
             raise
         run.limit, run.message = Limit.INTERRUPTED, "interrupted while building the DP table at T0"
         v = None
+    info = {"horizon0": horizon0, "budget0": budget0, "steps": start, "dp": dp, "resumed_at": start}
     if v is None:
-        return None, {"horizon0": horizon0, "budget0": budget0, "steps": start, "dp": dp, "resumed_at": start}
+        return None, info
     diffs = np.diff(v, axis=1)  # (T0+1, B0+1)
     tt, bb = np.meshgrid(np.arange(1, horizon0 + 1), np.arange(budget0 + 1), indexing="ij")
     target = torch.as_tensor(diffs[1:].ravel() / problem.ctr_mean, dtype=torch.float64, device=device)
@@ -192,8 +193,8 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
             loss.backward()
             opt.step()
             done = step + 1
-            per_row = (time.perf_counter() - s0) / 4096 if done == start + 1 else \
-                0.9 * per_row + 0.1 * (time.perf_counter() - s0) / 4096
+            seconds = (time.perf_counter() - s0) / 4096
+            per_row = seconds if per_row == 0.0 else 0.9 * per_row + 0.1 * seconds
             if path is not None and done % 500 == 0:
                 save(done)
             if run is not None and run.step(loss=loss.item(), step=done):
@@ -209,7 +210,7 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
         run.limit, run.message = Limit.INTERRUPTED, f"interrupted after {done} of {steps} training steps"
     if path is not None and start < done:
         save(done)
-    info = {"horizon0": horizon0, "budget0": budget0, "steps": done, "dp": dp, "resumed_at": start}
+    info["steps"] = done
     pred = torch.empty(rows, dtype=torch.float64, device=device)
     chunk, last = 1 << 18, 0.0
     try:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import InvalidProblemError
-from ...core.progress import CALLBACK_STOP_MESSAGE, Run
+from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit
 from ...core.validation import SeedLike, as_choice, as_int_seed, as_scalar, check_state, fingerprint
@@ -528,7 +528,7 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     t1 = time.perf_counter()
     act = _memo(lambda s, t: policy.act(s), stationary=True)
     left = None if opts.time_limit is None else max(opts.time_limit - (t1 - start), 1e-3)
-    ctrl_c = info["stopped"] is Limit.INTERRUPTED and run.message != CALLBACK_STOP_MESSAGE
+    ctrl_c = info["stopped"] is Limit.INTERRUPTED and not run.callback_stopped
     if ctrl_c:  # the user asked to stop: a short evaluation (at least one episode), not all of `episodes`
         left = EVAL_AFTER_CTRL_C if left is None else min(left, EVAL_AFTER_CTRL_C)
     eval_opts = SolveOptions(seed=opts.seed, time_limit=left)
