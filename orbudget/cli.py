@@ -74,13 +74,18 @@ def _find_benchmarks() -> Path | None:
     return None
 
 
+def _benchmark_names(folder: Path | None) -> list[str]:
+    """The benchmarks in ``folder`` (``benchmarks/*.py`` without the private helpers), sorted."""
+    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")) if folder else []
+
+
 def _cmd_bench(args) -> int:
     import runpy
 
     folder = _find_benchmarks()
     if folder is None:
         raise FileNotFoundError("no benchmarks/ folder here or beside the package; run from a source checkout")
-    names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+    names = _benchmark_names(folder)
     chosen = names if args.family is None else [args.family]
     for name in chosen:
         if name not in names:
@@ -310,8 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float)
     p.add_argument("-o", "--output", help="write the result here (JSON) instead of stdout")
     p.set_defaults(func=_cmd_solve)
-    folder = _find_benchmarks()
-    benches = sorted(q.stem for q in folder.glob("*.py") if not q.stem.startswith("_")) if folder else []
+    benches = _benchmark_names(_find_benchmarks())
     listed = ", ".join(benches) if benches else "none found (run from a source checkout)"
     p = sub.add_parser("bench", help="run the benchmarks (all, or one family)",
                        description="Run benchmarks/*.py, printing ours against peers side by side with ratios. "

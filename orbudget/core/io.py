@@ -243,6 +243,12 @@ def _read_arrays(path: Path, payload: dict) -> dict[str, np.ndarray]:
         raise _bad(path, f"its arrays file {name} is not a readable .npz ({type(exc).__name__}: {exc})") from None
 
 
+def keyword_fields(cls: type) -> list:
+    """The keyword parameters of ``cls`` (a dataclass's init fields): what a file's ``data`` may hold for it."""
+    return [p for p in inspect.signature(cls).parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
 def file_schema() -> dict:
     """The JSON Schema (draft 2020-12) of the files `save` writes and `load` reads, built from the loadable kinds:
     the envelope (``kind``, ``version``, ``data``, and ``arrays``/``arrays_sha256`` beside large arrays) and, per
@@ -250,8 +256,7 @@ def file_schema() -> dict:
     models check them when the file is loaded. ``docs/orbudget-file.schema.json`` is this schema."""
     per_kind = []
     for name, cls in sorted(_KINDS.items()):
-        params = [p for p in inspect.signature(cls).parameters.values()
-                  if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = keyword_fields(cls)
         data = {"type": "object", "properties": {"kind": {"const": name}, **{p.name: {} for p in params}},
                 "required": [p.name for p in params if p.default is p.empty], "additionalProperties": False}
         per_kind.append({"if": {"properties": {"kind": {"const": name}}},
@@ -267,16 +272,15 @@ def file_schema() -> dict:
 def check_fields(cls: type, data: dict, where: str = "data") -> None:
     """Refuse keys that ``cls`` does not take and required ones that are missing, naming them (one generic check
     for every kind: the keyword parameters of ``cls``, i.e. a dataclass's init fields)."""
-    params = inspect.signature(cls).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
         return
-    names = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    params = keyword_fields(cls)
+    names = [p.name for p in params]
     unknown = sorted(set(data) - set(names) - {"kind"})
     if unknown:
         raise InvalidProblemError(f"`{unknown[0]}` in `{where}` is not a field of {cls.__name__} (a typo?); its "
                                   f"fields are {', '.join(names)}")
-    missing = [p.name for p in params if p.default is p.empty and p.name not in data
-               and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    missing = [p.name for p in params if p.default is p.empty and p.name not in data]
     if missing:
         raise InvalidProblemError(f"`{missing[0]}` is missing from `{where}` (a {cls.__name__} needs it)")
 

@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..core.display import short_value
 from ..core.errors import InvalidProblemError
 from ..core.validation import as_array, as_bool, as_generator, as_scalar, is_integral
 from .base import Problem
@@ -223,7 +224,7 @@ class _LinearLoss:
         self.table = np.asarray(table, float)
 
     def __repr__(self) -> str:
-        return f"linear loss <{'×'.join(map(str, self.table.shape))} table>"
+        return f"linear loss on {short_value(self.table)}"
 
     def __call__(self, p):
         import torch
@@ -238,7 +239,7 @@ class _QuadraticLoss:
         self.a, self.m = np.asarray(a, float), np.asarray(m, float)
 
     def __repr__(self) -> str:
-        return f"quadratic loss <{'×'.join(map(str, self.a.shape))} errors, {'×'.join(map(str, self.m.shape))} M>"
+        return f"quadratic loss on {short_value(self.a)} and {short_value(self.m)}"
 
     def __call__(self, p):
         import torch
