@@ -28,6 +28,9 @@ def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None =
     """Coerce ``value`` to a read-only numpy array and check it; raise InvalidProblemError naming ``name``.
 
     ``shape`` may hold ``None`` for a free axis. ``dtype=int`` accepts floats that are whole numbers.
+
+    The result is a copy, except for an array that is already read-only, owns its data and has the wanted dtype
+    (another model's field, or a table a model built): nothing can write to it, so it is used as it is.
     """
     if value is None:
         raise _fail(name, "an array", None)
@@ -35,7 +38,11 @@ def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None =
         raw = value if isinstance(value, np.ndarray) else np.asarray(value)
         if raw.dtype.kind == "c" and np.dtype(float if dtype is int else dtype).kind != "c":
             raise _fail(name, "real numbers", "complex values")  # numpy would keep only the real part, silently
-        arr = np.array(raw, dtype=float if dtype is int else dtype)
+        want = np.dtype(float if dtype is int else dtype)
+        if raw is value and not raw.flags.writeable and raw.base is None and raw.dtype == want:
+            arr = raw  # read-only and owned: no copy needed (large tables are not copied twice)
+        else:
+            arr = np.array(raw, dtype=want)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InvalidProblemError):
             raise

@@ -149,7 +149,7 @@ def whole_number_array(name: str, value, shape) -> np.ndarray | None:
         return None
     if raw.dtype.kind == "u" and raw.size and int(raw.max()) > INT64_MAX:
         raise InvalidProblemError(f"`{name}` given as integers must be at most {INT64_MAX} (int64); got {int(raw.max())}")
-    return as_array(name, raw.astype(np.int64), shape=shape, dtype=np.int64, nonnegative=True)
+    return as_array(name, raw.astype(np.int64, copy=False), shape=shape, dtype=np.int64, nonnegative=True)
 
 
 @register_kind

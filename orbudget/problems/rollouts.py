@@ -296,11 +296,15 @@ class RolloutAllocation(Problem):
                     f"{self.n_prompts * self.max_rollouts}, and every rollout must be allocated")
         return None
 
-    def to_knapsack(self) -> MultipleChoiceKnapsack:
+    def to_knapsack(self, stop=None) -> MultipleChoiceKnapsack | None:
         """The equivalent multiple-choice knapsack: option k of group i means N_i = min_rollouts + k.
 
         Options stop at `useful_max` (larger counts are never feasible), and a count above a prompt's own cap
-        (`prompt_caps`) is marked unavailable, so costs stay within the budget (no int64 overflow)."""
+        (`prompt_caps`) is marked unavailable, so costs stay within the budget (no int64 overflow).
+
+        With ``stop`` (a function of no arguments), the value table is computed in blocks of rows and ``stop()`` is
+        asked after each: a True answer gives up the build and returns None. The values are the same as in one
+        call (each entry is computed on its own)."""
         caps = self.prompt_caps()  # computed once: useful_max is its maximum
         top = max(int(caps.max()), self.min_rollouts)
         width = top - self.min_rollouts + 1
@@ -311,8 +315,20 @@ class RolloutAllocation(Problem):
         c = self.costs_per_rollout
         levels = np.where(available, n_levels[None, :], self.min_rollouts)  # unavailable: any finite cost will do
         costs = c[:, None] * levels
-        return MultipleChoiceKnapsack(values=self.table(top)[:, self.min_rollouts:], costs=costs,
-                                      budget=self.total_rollouts, exact=self.unit_costs,
+        if stop is None or not isinstance(self.value, str):
+            values = self.table(top)[:, self.min_rollouts:]
+        else:  # an analytic table, in blocks of about 1M entries, asking stop() between them
+            values = np.empty((self.n_prompts, width))
+            block = max(1, 2**20 // (top + 1))
+            for i in range(0, self.n_prompts, block):
+                if stop():
+                    return None
+                values[i:i + block] = value_table(self.success_rates[i:i + block], top, self.value)[:, self.min_rollouts:]
+            if stop():
+                return None
+        values.setflags(write=False)  # read-only and owned: the knapsack keeps them without a copy
+        costs.setflags(write=False)
+        return MultipleChoiceKnapsack(values=values, costs=costs, budget=self.total_rollouts, exact=self.unit_costs,
                                       available=None if available.all() else available)
 
     @classmethod

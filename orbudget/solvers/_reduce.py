@@ -71,8 +71,11 @@ def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, i
             raise InvalidProblemError(
                 f"`budget` {problem.budget} reaches the int64 limit 2^63 - 1 that DP and CP-SAT work within; use 'mip'")
         # unavailable options and those costing more than the budget get budget + 1: never chosen, never cast
-        costs = np.where(usable, problem.costs, 0).astype(np.int64)
-        costs[~usable] = budget + 1
+        if usable.all():  # one pass over a large table
+            costs = np.array(problem.costs, dtype=np.int64)
+        else:
+            costs = np.where(usable, problem.costs, 0).astype(np.int64)
+            costs[~usable] = budget + 1
         return np.ascontiguousarray(costs, dtype=np.int64), int(budget), False
     if scale is None:
         raise InvalidProblemError(
@@ -133,10 +136,11 @@ def via_knapsack(knapsack_adapter):
         reason = problem.infeasibility_reason()
         if reason:
             return infeasible(reason)
-        kp = problem.to_knapsack()
-        if opts.time_limit is not None:  # the limit counts from the call: the reduction's time comes off it
-            left = float(opts.time_limit) - (time.perf_counter() - t0)
-            if left <= 0:
+        limit = opts.time_limit
+        kp = problem.to_knapsack(None if limit is None else lambda: time.perf_counter() - t0 >= limit)
+        if limit is not None:  # the limit counts from the call: the reduction's time comes off it
+            left = float(limit) - (time.perf_counter() - t0)
+            if kp is None or left <= 0:
                 return Result(status=Status.NO_SOLUTION, limit=Limit.TIME, timings={"reduce": time.perf_counter() - t0},
                               message="time limit reached while building the knapsack")
             opts = dataclasses.replace(opts, time_limit=left)

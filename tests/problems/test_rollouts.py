@@ -325,3 +325,19 @@ def test_analytic_values_are_not_concave_from_zero_rollouts_and_greedy_says_so()
     assert r.status is ob.Status.FEASIBLE
     assert ob.solve(p).objective == pytest.approx(0.0625)  # the default is then an exact method
     assert ob.RolloutAllocation(success_rates=[0.5], total_rollouts=2, min_rollouts=1, max_rollouts=2).is_concave()
+
+
+def test_to_knapsack_asked_to_stop_builds_in_blocks_the_same_knapsack_or_gives_up():
+    # 70k prompts by 17 counts: two blocks of about 1M entries, each entry computed on its own
+    rng = np.random.default_rng(4)
+    costs = rng.integers(1, 50, 70_000)
+    p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 70_000), max_rollouts=16,
+                             total_rollouts=int(4 * costs.sum()), rollout_costs=costs)
+    whole, asked = p.to_knapsack(), []
+    blocks = p.to_knapsack(lambda: asked.append(1) and False)
+    assert len(asked) == 3  # before each block and after the last
+    assert np.array_equal(whole.values, blocks.values) and np.array_equal(whole.costs, blocks.costs)
+    assert (whole.budget, whole.exact, whole.available) == (blocks.budget, blocks.exact, blocks.available)
+    assert p.to_knapsack(lambda: True) is None
+    later = []
+    assert p.to_knapsack(lambda: later.append(1) or len(later) > 1) is None  # stopped after the first block

@@ -1,6 +1,8 @@
 """The core solver (``core``): brute force and HiGHS differentials over every instance class, huge integer costs,
 infeasible budgets, limits, the LP relaxation from the same hull code, and the instance generators."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -245,13 +247,31 @@ def test_lp_break_by_selection_equals_the_sorted_greedy(exact):
         lo = int(sum(costs[i][mask[i]].min() for i in range(n)))
         hi = int(sum(costs[i][mask[i]].max() for i in range(n)))
         for budget in (lo, (lo + hi) // 2, int(rng.integers(lo, hi + 1)), hi):
-            vertex, brk, residual, value, feasible = kernels.lp_relaxation(*groups[2:6], budget, exact)
+            vertex, brk, residual, value, feasible, stopped = kernels.lp_relaxation(*groups[2:6], budget, exact)
+            assert not stopped
             want = _greedy_by_sort(*groups[2:6], budget, exact)
             if exact and want[1] < 0 and want[2] != 0:
                 assert not feasible
                 continue
             assert feasible and np.array_equal(vertex, want[0]) and (brk, residual) == want[1:3], (trial, budget)
             assert value == pytest.approx(want[3], rel=1e-12, abs=1e-12)
+
+
+def test_reduction_in_blocks_and_the_lp_stop_at_a_deadline():
+    # with a deadline the classes are reduced in blocks; the arrays are those of one call
+    from orbudget.solvers.numba.mckp_core import _reduce
+
+    p = ki.multiple_choice("uncorrelated", 50, 5, R=100, seed=3)
+    v, c, m = p.values.astype(np.float64), p.costs.astype(np.int64), p.mask.copy()
+    m[::7, 1] = False
+    whole = kernels.reduce_groups(v, c, m, False)
+    blocks = _reduce(v, c, m, False, time.perf_counter() + 60, block_options=12)  # 2 classes a block
+    assert all(np.array_equal(a, b) for a, b in zip(whole, blocks))
+    assert _reduce(v, c, m, False, time.perf_counter() - 1, block_options=12) is None  # the deadline has passed
+    # the LP asked to stop after a nanosecond says so; with time to spare it gives the usual answer
+    assert kernels.lp_relaxation(*whole[2:6], p.budget, False, 1e-9)[5]
+    lp = kernels.lp_relaxation(*whole[2:6], p.budget, False, 60.0)
+    assert not lp[5] and np.array_equal(lp[0], kernels.lp_relaxation(*whole[2:6], p.budget, False)[0])
 
 
 def test_kernels_match_their_python_twins():
@@ -296,7 +316,7 @@ def test_state_bound_is_never_below_the_best_completion(exact):
         p = _random_instance(rng)
         costs, values, mask = p.costs.astype(np.int64), p.values.astype(np.float64), p.mask.copy()
         opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = kernels.reduce_groups(values, costs, mask, exact)
-        vertex, brk, _, _, feasible = kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, exact)
+        vertex, brk, _, _, feasible, _ = kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, exact)
         if not feasible:
             continue
         outside = [i for i in range(p.n_groups) if i != brk]

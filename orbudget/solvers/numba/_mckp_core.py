@@ -60,18 +60,36 @@ def reduce_groups(values, costs, available, exact):
     too unless ``exact``) and its hull vertices are the positions ``hull_pos[hull_ptr[i]:hull_ptr[i+1]]`` into those
     arrays, cheapest first, with strictly decreasing slopes (collinear points left out). Ties keep the lowest index.
     """
-    n, k = values.shape
-    opt_ptr = np.zeros(n + 1, np.int64)
-    hull_ptr = np.zeros(n + 1, np.int64)
-    opt_idx = np.empty(n * k, np.int64)
-    opt_cost = np.empty(n * k, np.int64)
-    opt_val = np.empty(n * k, np.float64)
-    hull_pos = np.empty(n * k, np.int64)
-    m = 0
-    h = 0
+    out = reduction_arrays(values.shape[0], values.shape[1])
+    m, h = reduce_rows(values, costs, available, exact, 0, values.shape[0], out, 0, 0)
+    return trimmed(out, m, h)
+
+
+@njit(cache=True)
+def reduction_arrays(n, k):
+    """Room for `reduce_rows` to reduce ``n`` classes of ``k`` options: ``(opt_ptr, opt_idx, opt_cost, opt_val,
+    hull_ptr, hull_pos)``, each as large as it can need."""
+    return (np.zeros(n + 1, np.int64), np.empty(n * k, np.int64), np.empty(n * k, np.int64),
+            np.empty(n * k, np.float64), np.zeros(n + 1, np.int64), np.empty(n * k, np.int64))
+
+
+@njit(cache=True)
+def trimmed(out, m, h):
+    """The arrays of `reduction_arrays` cut to the ``m`` options and ``h`` hull vertices kept (views, no copy)."""
+    opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = out
+    return opt_ptr, opt_idx[:m], opt_cost[:m], opt_val[:m], hull_ptr, hull_pos[:h]
+
+
+@njit(cache=True)
+def reduce_rows(values, costs, available, exact, i0, i1, out, m, h):
+    """`reduce_groups` for classes ``i0 <= i < i1`` into ``out`` (from `reduction_arrays`), after the ``m`` options
+    and ``h`` hull vertices of the classes before ``i0``; returns the new ``(m, h)``. Classes are reduced one by one,
+    so reducing in row blocks gives the arrays of one call."""
+    opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = out
+    k = values.shape[1]
     row_cost = np.empty(k, np.int64)
     ident = np.arange(k)
-    for i in range(n):
+    for i in range(i0, i1):
         for j in range(k):
             row_cost[j] = costs[i, j]
         ordered = True
@@ -118,7 +136,7 @@ def reduce_groups(values, costs, available, exact):
             hull_pos[h] = p
             h += 1
         hull_ptr[i + 1] = h
-    return opt_ptr, opt_idx[:m].copy(), opt_cost[:m].copy(), opt_val[:m].copy(), hull_ptr, hull_pos[:h].copy()
+    return m, h
 
 
 @njit(cache=True)
@@ -129,7 +147,7 @@ def _earlier(e, f, slope, group):
 
 
 @njit(cache=True)
-def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
+def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact, time_limit=0.0):
     """The LP relaxation by the upper-hull greedy (Sinha & Zoltners 1979; Pisinger 1995).
 
     Every class starts at its cheapest hull vertex; hull steps are taken by slope, best first (ties: class order),
@@ -139,8 +157,10 @@ def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
     ``vertex[i]`` the LP vertex of class i (an index into its hull), ``brk`` the break class (-1 when every wanted
     step fits), ``residual`` the budget left after the integral part, and ``bound`` the LP value (the break step
     taken fractionally). ``feasible`` is False when the budget is below the cheapest choice, or (``exact``) above
-    the dearest.
+    the dearest. A positive ``time_limit`` (seconds) is checked after the steps are built and after each
+    partition pass: past it, the sixth value ``stopped`` is True and the others mean nothing.
     """
+    t_start = _clock() if time_limit > 0 else 0.0
     n = hull_ptr.size - 1
     vertex = np.zeros(n, np.int64)
     base_cost = 0
@@ -150,7 +170,7 @@ def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
         n_steps += hull_ptr[i + 1] - hull_ptr[i] - 1
     residual = budget - base_cost
     if residual < 0:
-        return vertex, -1, residual, -np.inf, False
+        return vertex, -1, residual, -np.inf, False, False
     slope = np.empty(n_steps)
     group = np.empty(n_steps, np.int64)
     dc = np.empty(n_steps, np.int64)
@@ -175,6 +195,8 @@ def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
     brk_step = -1
     state = 12345  # a fixed pseudo-random pivot sequence (31-bit LCG: no int64 overflow), so runs repeat exactly
     while lo < hi:
+        if time_limit > 0 and _clock() - t_start > time_limit:
+            return vertex, -1, residual, -np.inf, False, True
         state = (state * 1103515245 + 12345) & 0x7FFFFFFF
         t = lo + state % (hi - lo)
         pv = cand[t]
@@ -211,8 +233,8 @@ def lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, budget, exact):
         brk = group[brk_step]
         value += slope[brk_step] * float(residual)
     if exact and brk < 0 and residual != 0:
-        return vertex, -1, residual, -np.inf, False
-    return vertex, brk, residual, value, True
+        return vertex, -1, residual, -np.inf, False, False
+    return vertex, brk, residual, value, True, False
 
 
 @njit(cache=True)

@@ -55,14 +55,33 @@ def _none_fits(problem, budget, scaled, stats, timings) -> Result:
                   message=f"no choice of one option per group {what}")
 
 
-def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False):
+def _reduce(values, costs, mask, exact: bool, deadline: float | None, block_options: int = 2**20):
+    """`reduce_groups` in blocks of about ``block_options`` options, or in one block without a ``deadline`` (a
+    `time.perf_counter` time): None when the deadline passes between blocks. The arrays are those of one call.
+    (One path with or without a deadline: the kernels a timed solve calls are those its warm-up compiled.)"""
+    from ._mckp_core import reduce_rows, reduction_arrays, trimmed
+
+    n, k = values.shape
+    block = n if deadline is None else max(1, block_options // max(k, 1))
+    out = reduction_arrays(n, k)
+    m = h = 0
+    for i in range(0, n, block):
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
+        m, h = reduce_rows(values, costs, mask, exact, i, min(n, i + block), out, m, h)
+    return trimmed(out, m, h)
+
+
+def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False, deadline: float | None = None):
     """Kernel inputs: reduced classes, LP relaxation, budget lowered to the dearest total. Raises
     InvalidProblemError naming `costs` when the totals do not fit int64.
 
     With ``divisibility`` (combo's rudimentary divisibility): every total cost is a multiple of the costs' greatest
-    common divisor d, so the budget is lowered to a multiple of d (an exact budget that is not one is infeasible)."""
+    common divisor d, so the budget is lowered to a multiple of d (an exact budget that is not one is infeasible).
+    With a ``deadline`` (a `time.perf_counter` time) the reduction and the LP stop soon after it passes: the
+    classes and the LP are then None."""
     from ...core.errors import InvalidProblemError
-    from ._mckp_core import lp_relaxation, reduce_groups
+    from ._mckp_core import lp_relaxation
 
     costs, budget, scaled = integer_costs(problem, scale)
     costs = np.ascontiguousarray(costs, dtype=np.int64)
@@ -81,15 +100,24 @@ def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False)
                 return None, (np.zeros(problem.n_groups, np.int64), -1, 0, -np.inf, False), int(budget), scaled
             budget -= budget % d
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
-    groups = reduce_groups(values, costs, mask, bool(problem.exact))
-    vertex, brk, residual, bound, feasible = lp_relaxation(groups[2], groups[3], groups[4], groups[5], budget,
-                                                           bool(problem.exact))
-    return groups, (vertex, brk, residual, bound, feasible), budget, scaled
+    groups = _reduce(values, costs, mask, bool(problem.exact), deadline)
+    if groups is None:
+        return None, None, budget, scaled
+    left = 0.0 if deadline is None else deadline - time.perf_counter()
+    if deadline is not None and left <= 0:
+        return None, None, budget, scaled
+    *lp, stopped = lp_relaxation(groups[2], groups[3], groups[4], groups[5], budget, bool(problem.exact), left)
+    if stopped:
+        return None, None, budget, scaled
+    return groups, tuple(lp), budget, scaled
 
 
 def value_step(values: np.ndarray, mask: np.ndarray) -> float:
     """The least improvement a better solution can bring: the greatest common divisor of the values when they are
     whole numbers (every total is a multiple of it), else 0 (real values)."""
+    head = values[:64][mask[:64]]  # real values show at once: no pass over a large table
+    if not np.all(head == np.round(head)):
+        return 0.0
     v = values[mask]
     if not (np.all(v == np.round(v)) and np.all(np.abs(v) < 2.0**52)):
         return 0.0
@@ -111,9 +139,16 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
 
         raise InvalidProblemError(f"`options.state_limit` must be a positive integer; got {state_limit!r}")
     t0 = time.perf_counter()
-    groups, lp, budget, scaled = _prepare(problem, opts.get("scale"), divisibility=True)
-    vertex, brk, _residual, lp_bound, feasible = lp
+    # the reduction and the LP may run 50 ms past the limit: what they give, the LP's integral part, is a solution
+    # (a small instance's LP takes far less); the search keeps the limit
+    deadline = None if opts.time_limit is None else t0 + float(opts.time_limit) + 0.05
+    groups, lp, budget, scaled = _prepare(problem, opts.get("scale"), divisibility=True, deadline=deadline)
+    step = value_step(problem.values, problem.mask) if lp is not None else 0.0
     t1 = time.perf_counter()
+    if lp is None:
+        return Result(status=Status.NO_SOLUTION, limit=Limit.TIME, timings={"reduce": t1 - t0, "solve": 0.0},
+                      message="time limit reached before the LP relaxation was found")
+    vertex, brk, _residual, lp_bound, feasible = lp
     if not feasible:
         return _none_fits(problem, budget, scaled, {}, {})
     opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = groups
@@ -122,7 +157,7 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
         return _lp_vertex_result(problem, groups, lp, budget, scaled, {"reduce": t1 - t0, "solve": 0.0})
     stop, found, x, value, cost, upper, core_size, max_states, made = core_search(
         opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, bool(problem.exact),
-        value_step(problem.values, problem.mask), time_limit, int(state_limit))
+        step, time_limit, int(state_limit))
     t2 = time.perf_counter()
     timings = {"reduce": t1 - t0, "solve": t2 - t1}
     stats = {"lp_bound": float(lp_bound), "core_size": int(core_size), "max_states": int(max_states),
