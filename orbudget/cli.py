@@ -120,17 +120,19 @@ def _cmd_info(args) -> int:
 
 def _print_methods() -> None:
     """Per family, each method with the standard keywords it honours and its own options (``long``: it can run for
-    more than about a second, and honours time limits, Ctrl-C, progress and callbacks as they are declared)."""
+    more than about a second, and honours time limits, Ctrl-C, progress and callbacks as they are declared;
+    ``guarded``: it runs in a child process that a time limit or Ctrl-C can always end)."""
     from .core.registry import _REGISTRY
 
     families: dict = {}
     for s in _REGISTRY:
         families.setdefault(s.problem.__name__, []).append(s)
-    print("methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend)")
+    print("methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend;"
+          " guarded: runs in a child process a time limit or Ctrl-C can always end)")
     for family in sorted(families):
         print(f"  {family}")
         for s in families[family]:
-            name = f"{s.method} ({s.backend})" + (" long" if s.long else "")
+            name = f"{s.method} ({s.backend})" + (" long" if s.long else "") + (" guarded" if s.guarded else "")
             mark = "" if s.available else "  [not installed]"
             honours = ", ".join(s.honours) if s.honours else "-"
             options = ", ".join(s.options) or "-"

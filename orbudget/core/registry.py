@@ -28,6 +28,9 @@ BACKENDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "torch": (("torch",), "torch"),
 }
 
+# third-party solvers with phases that check neither the clock nor an interrupt (see SolverSpec.guarded)
+GUARDED_BACKENDS = ("highs", "ortools", "cvxpy", "pyomo")
+
 
 @cache
 def module_available(name: str) -> bool:
@@ -74,6 +77,12 @@ class SolverSpec:
 
     def reason_unsupported(self, problem) -> str | None:
         return None if self.supports is None else self.supports(problem)
+
+    @property
+    def guarded(self) -> bool:
+        """A long method on a third-party solver (HiGHS, OR-Tools, cvxpy, Pyomo), whose set-up phases check no clock
+        and no interrupt: `solve` runs it in a child process it can stop (`orbudget.core.guard`)."""
+        return self.long and self.backend in GUARDED_BACKENDS
 
     @property
     def accepted(self) -> tuple[str, ...]:
@@ -129,7 +138,8 @@ def available_solvers(problem, details: bool = False) -> list:
 
     With ``details=True``, one dict per adapter instead: ``method``, ``backend``, ``available``, ``honours`` (the
     standard keywords it honours), ``options`` (its own option names; ``"*"`` passes any through to the backend),
-    ``long`` (can run for more than about a second) and ``description``.
+    ``long`` (can run for more than about a second), ``guarded`` (runs in a child process `solve` can always stop:
+    see `orbudget.core.guard`) and ``description``.
 
     Examples:
         >>> import orbudget as ob
@@ -141,7 +151,8 @@ def available_solvers(problem, details: bool = False) -> list:
     if not details:
         return [(s.method, s.backend, s.available) for s in specs_for(problem)]
     return [{"method": s.method, "backend": s.backend, "available": s.available, "honours": s.honours or (),
-             "options": s.options, "long": s.long, "description": s.description} for s in specs_for(problem)]
+             "options": s.options, "long": s.long, "guarded": s.guarded, "description": s.description}
+            for s in specs_for(problem)]
 
 
 def honoured(problem, method: str | None, backend: str | None = None, **keywords) -> dict:

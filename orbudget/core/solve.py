@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import guard
 from .errors import InvalidProblemError
 from .registry import STANDARD_KEYWORDS, pick
 from .result import Limit, Result, Status, better
@@ -82,9 +83,16 @@ class _CountInterrupts:
 
 def _interrupted_result(problem, inc: Incumbent) -> Result:
     """What a Ctrl-C returns: the incumbent, checked against the problem, or NO_SOLUTION saying why there is none."""
+    return limited_result(problem, inc, Limit.INTERRUPTED, "interrupted")
+
+
+def limited_result(problem, inc: Incumbent, limit: Limit, what: str) -> Result:
+    """The incumbent as the answer of a solve stopped by ``limit`` (a Ctrl-C, or a time limit the backend missed;
+    ``what`` says which, to start the message), checked against the problem, or NO_SOLUTION saying why there is
+    none."""
     if inc.x is None:
-        return Result(status=Status.NO_SOLUTION, limit=Limit.INTERRUPTED,
-                      message="interrupted before any solution was found")
+        return Result(status=Status.NO_SOLUTION, limit=limit, bound=inc.bound,
+                      message=f"{what} before any solution was found")
     check = getattr(problem, "is_feasible", None)
     try:
         feasible = True if check is None else bool(check(inc.x))
@@ -93,12 +101,12 @@ def _interrupted_result(problem, inc: Incumbent) -> Result:
     else:
         why = "it does not fit the problem's constraints"
     if not feasible:
-        return Result(status=Status.NO_SOLUTION, limit=Limit.INTERRUPTED,
-                      message=f"interrupted; the best decision kept so far was dropped: {why}")
+        return Result(status=Status.NO_SOLUTION, limit=limit, bound=inc.bound,
+                      message=f"{what}; the best decision kept so far was dropped: {why}")
     value_of = getattr(problem, "value_of", None)
     objective = float(value_of(inc.x)) if value_of is not None else inc.objective
-    return Result(status=Status.FEASIBLE, limit=Limit.INTERRUPTED, x=inc.x, objective=objective, bound=inc.bound,
-                  stats=dict(inc.stats), message="interrupted; best solution so far")
+    return Result(status=Status.FEASIBLE, limit=limit, x=inc.x, objective=objective, bound=inc.bound,
+                  stats=dict(inc.stats), message=f"{what}; best solution so far")
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,10 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
     seen = _INTERRUPTS
     with _CountInterrupts():
         try:
-            result = spec.func(problem, opts)
+            if spec.guarded and guard.available():  # a backend with phases that check no clock: in a child
+                result = guard.run_guarded(spec.func, problem, opts, spec.method, spec.backend)
+            else:
+                result = spec.func(problem, opts)
         except KeyboardInterrupt:
             if _INTERRUPTS == seen:  # raised without SIGINT (another thread's handler, a callback): count it too
                 _INTERRUPTS += 1

@@ -12,32 +12,45 @@ with column 0 the null action and $H(x) = -\\sum_j x_j \\log x_j$.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ...core.registry import register
-from ...core.result import Result, Status
+from ...core.result import Limit, Result, Status
 from ...core.validation import as_choice
 from ...problems.online import OnlineAllocation
 
 
-def _solve(prob, opts) -> Status:
+def _solve(prob, opts, start: float | None = None) -> Status:
     """Solve with ``options.solver`` (checked against the installed ones): OPTIMAL, FEASIBLE (cvxpy's
-    "optimal_inaccurate") or ERROR."""
+    "optimal_inaccurate"), NO_SOLUTION (the solver's time limit) or ERROR.
+
+    With ``opts.time_limit`` (counted from ``start``), Clarabel, the default conic solver, gets what is left of it
+    (it checks it once per iteration); cvxpy's compilation checks no clock: `solve` runs the long methods in a
+    child it ends at the limit (`orbudget.core.guard`)."""
     import cvxpy as cp
 
     solver = opts.get("solver", None)
     if solver is not None:
         as_choice("options.solver", solver, tuple(cp.installed_solvers()))
-    prob.solve(solver=solver, verbose=opts.verbose)
-    return {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE}.get(prob.status, Status.ERROR)
+    kwargs = {}
+    if opts.time_limit is not None and solver in (None, "CLARABEL") and "CLARABEL" in cp.installed_solvers():
+        solver = "CLARABEL"
+        kwargs["time_limit"] = max(1e-3, float(opts.time_limit) - (time.perf_counter() - (start or time.perf_counter())))
+    prob.solve(solver=solver, verbose=opts.verbose, **kwargs)
+    return {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE,
+            "user_limit": Status.NO_SOLUTION}.get(prob.status, Status.ERROR)
 
 
-@register(OnlineAllocation, "hindsight", backend="cvxpy", priority=41, options=("solver",), honours=("seed",), long=True,
+@register(OnlineAllocation, "hindsight", backend="cvxpy", priority=41, options=("solver",),
+          honours=("time_limit", "seed"), long=True,
           supports=lambda p: None if p.entropy > 0 else "only proportional (entropy) instances; use the HiGHS MIP")
 def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
     """Hindsight optimum of proportional matching (cvxpy, exponential cone); ``x`` is the (T, m+1) allocation."""
     import cvxpy as cp
 
+    start = time.perf_counter()
     dense = problem.dense()
     r = np.asarray(dense.rewards)
     horizon, m = r.shape
@@ -54,7 +67,10 @@ def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
                                  shape=(m, rows.size))
     objective = reward @ v + lam * cp.sum(cp.entr(v))
     prob = cp.Problem(cp.Maximize(objective), [per_request @ v == 1, per_resource @ v <= np.asarray(dense.budgets)])
-    status = _solve(prob, opts)
+    status = _solve(prob, opts, start)
+    if status is Status.NO_SOLUTION:
+        return Result(status=status, limit=Limit.TIME, message=f"time limit of {opts.time_limit:g} s reached in the "
+                      f"conic solve (cvxpy: {prob.status})")
     if status is Status.ERROR:
         return Result(status=status, message=f"cvxpy: {prob.status}")
     x = np.zeros((horizon, m + 1))

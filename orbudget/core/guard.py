@@ -1,0 +1,211 @@
+"""Run a third-party solver in a forked child that the caller can always stop.
+
+HiGHS, CP-SAT, cvxpy and Pyomo each have phases that check no clock and no interrupt: HiGHS' MIP set-up, CP-SAT's
+model loading, cvxpy's compilation, a Pyomo model build. A time limit or a Ctrl-C that lands there used to wait for
+the phase to end (47 s once, at a 1 s limit). `run_guarded` runs such an adapter in a child made by ``fork``, and
+the parent stays in charge:
+
+* every incumbent the child offers reaches the parent's ``opts.incumbent`` as it is found;
+* ``callback(info)`` runs in the parent (so its side effects stay with the caller), and its answer goes back;
+* ``time_limit``: when the child has not answered by ``1.1 * time_limit + 0.5`` s, it is killed and the parent
+  returns the incumbent with ``limit=Limit.TIME`` (``NO_SOLUTION`` when there is none);
+* Ctrl-C reaches the parent alone (the child ignores SIGINT): the child is killed and the KeyboardInterrupt goes on
+  to `solve`, which returns the incumbent with ``limit=Limit.INTERRUPTED``.
+
+Only where ``fork`` is safe to use (Linux); elsewhere, and inside a guarded child, adapters run in the calling
+process as before. ``ORBUDGET_NO_FORK=1`` turns the guard off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import pickle
+import select
+import signal
+import struct
+import sys
+import time
+
+from .errors import SolverError
+
+_HEADER = struct.Struct("<Q")
+# what a guarded backend's adapters import when they run: imported in the parent first, so that a child does not
+# import them again on every solve (a fresh CP-SAT import costs 0.3 s)
+PRELOAD = {
+    "highs": ("highspy",),
+    "ortools": ("ortools.sat.python.cp_model",),
+    "cvxpy": ("cvxpy",),
+    "pyomo": ("pyomo.environ", "pyomo.contrib.appsi.base", "pyomo.contrib.solver.common.factory"),
+}
+_IN_CHILD = False  # True in a guarded child: solves inside it run in place
+
+
+def available() -> bool:
+    """Whether adapters can run in a guarded child here."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and not _IN_CHILD
+            and os.environ.get("ORBUDGET_NO_FORK", "") not in ("1", "true", "yes"))
+
+
+def _write(fd: int, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    chunks, left = [], n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read(fd: int):
+    """The next message, or None when the writer has gone."""
+    head = _read_exactly(fd, _HEADER.size)
+    if head is None:
+        return None
+    body = _read_exactly(fd, _HEADER.unpack(head)[0])
+    return None if body is None else pickle.loads(body)
+
+
+class _ForwardingIncumbent:
+    """The child's ``opts.incumbent``: keeps the best like `Incumbent` and sends each improvement to the parent."""
+
+    def __init__(self, fd: int, minimize: bool):
+        from .solve import Incumbent
+
+        self._fd = fd
+        self._inner = Incumbent()
+        self._inner.minimize = minimize
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name, value):
+        if name in ("_fd", "_inner"):
+            object.__setattr__(self, name, value)
+            return
+        setattr(self._inner, name, value)
+        if name == "bound":
+            _write(self._fd, ("bound", value))
+        elif name == "minimize":
+            _write(self._fd, ("minimize", value))
+
+    def offer(self, x, objective: float, **stats) -> None:
+        before = self._inner.objective
+        self._inner.offer(x, objective, **stats)
+        if self._inner.objective is not before:
+            _write(self._fd, ("offer", (self._inner.x, self._inner.objective, self._inner.stats)))
+
+
+def _reset_after_fork() -> None:
+    """Libraries with a global thread pool need it rebuilt in a child made by fork (its threads did not come)."""
+    highspy = sys.modules.get("highspy")
+    if highspy is not None:
+        try:
+            highspy.Highs.resetGlobalScheduler(True)
+        except Exception:  # pragma: no cover - an older highspy without it
+            pass
+
+
+def _child(func, problem, opts, to_parent: int, from_parent: int) -> None:
+    global _IN_CHILD
+    _IN_CHILD = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _reset_after_fork()
+    callback = None
+    if opts.callback is not None:
+        def callback(info):
+            _write(to_parent, ("callback", info))
+            return _read(from_parent)
+    child_opts = dataclasses.replace(opts, callback=callback,
+                                     incumbent=_ForwardingIncumbent(to_parent, opts.incumbent.minimize))
+    try:
+        result = func(problem, child_opts)
+        _write(to_parent, ("result", result))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        try:
+            _write(to_parent, ("error", exc))
+        except Exception:  # an exception that does not pickle: its text
+            _write(to_parent, ("error", SolverError(f"{type(exc).__name__}: {exc}")))
+
+
+def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
+    """``func(problem, opts)`` in a forked child (see the module docs); returns its Result, or the incumbent with
+    ``limit=Limit.TIME`` when the child had to be killed at the time limit. A Ctrl-C kills the child and raises
+    KeyboardInterrupt; the child's exceptions are raised again here."""
+    from .result import Limit
+    from .solve import limited_result
+
+    for name in PRELOAD.get(backend, ()):
+        importlib.import_module(name)
+    start = time.perf_counter()
+    kill_at = None if opts.time_limit is None else start + 1.1 * float(opts.time_limit) + 0.5
+    up_r, up_w = os.pipe()
+    down_r, down_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child (covered by the contract tests' subprocesses)
+        code = 0
+        try:
+            os.close(up_r)
+            os.close(down_w)
+            _child(func, problem, opts, up_w, down_r)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            for stream in (sys.stdout, sys.stderr):  # progress lines and logs still in Python's buffers
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001 - a closed or odd stream
+                    pass
+            os._exit(code)
+    os.close(up_w)
+    os.close(down_r)
+    done = False
+    try:
+        while True:
+            wait = None if kill_at is None else kill_at - time.perf_counter()
+            if wait is not None and wait <= 0:
+                return limited_result(problem, opts.incumbent, Limit.TIME,
+                                      f"time limit of {opts.time_limit:g} s: {method or 'the solver'} did not stop "
+                                      "within it and was ended")
+            ready, _, _ = select.select([up_r], [], [], wait)
+            if not ready:
+                continue
+            message = _read(up_r)
+            if message is None:
+                raise SolverError(f"{method or 'the solver'} ended without an answer (its process died)")
+            kind, payload = message
+            if kind == "offer":
+                x, objective, stats = payload
+                opts.incumbent.offer(x, objective, **stats)
+            elif kind == "bound":
+                opts.incumbent.bound = payload
+            elif kind == "minimize":
+                opts.incumbent.minimize = payload
+            elif kind == "callback":
+                _write(down_w, opts.callback(payload))
+            elif kind == "result":
+                done = True
+                return payload
+            elif kind == "error":
+                done = True
+                raise payload
+    finally:
+        if not done:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os.waitpid(pid, 0)
+        os.close(up_r)
+        os.close(down_w)
