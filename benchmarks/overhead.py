@@ -64,25 +64,24 @@ import json, sys, time
 import numpy as np
 import orbudget as ob
 cases, limit = json.loads(sys.argv[1])
-small = {small}
-for method, backend, options, quick, build in cases:  # imports and compilation are not timed
+for method, backend, options, quick, build, small in cases:  # imports and compilation are not timed
     try:
-        ob.solve(small, method=method, backend=backend, options=quick)
+        ob.solve(eval(small), method=method, backend=backend, options=quick)
     except Exception:
         pass
-built = {{}}
-for method, backend, options, quick, build in cases:
+built = {}
+for method, backend, options, quick, build, small in cases:
     if build not in built:
-        ns = {{"ob": ob, "np": np}}
+        ns = {"ob": ob, "np": np}
         exec(build, ns)
         built[build] = ns["p"]
     t0 = time.perf_counter()
     try:
         r = ob.solve(built[build], method=method, backend=backend, options=options, time_limit=limit)
-        out = {{"seconds": time.perf_counter() - t0, "status": r.status.value, "limit": r.limit.value if r.limit else None}}
+        out = {"seconds": time.perf_counter() - t0, "status": r.status.value, "limit": r.limit.value if r.limit else None}
     except Exception as exc:
-        out = {{"error": f"{{type(exc).__name__}}: {{exc}}"[:100]}}
-    print(json.dumps({{"case": [method, backend], **out}}), flush=True)
+        out = {"error": f"{type(exc).__name__}: {exc}"[:100]}
+    print(json.dumps({"case": [method, backend], **out}), flush=True)
 """
 
 AUCTION = r"""
@@ -197,7 +196,7 @@ def per_method(limit: float, only: set | None) -> None:
                     rows[key] += "\0  - (long, but takes no time_limit)"
                 elif spec.long and name in C.SMALL_CODE:
                     long_cases.append([spec.method, spec.backend, C.LARGE_OPTIONS.get((name, spec.method), {}),
-                                       C._quick(spec), C._large_code(spec)])
+                                       C._quick(spec), C._large_code(spec), C._small_code(spec)])
             path = Path(tmp) / "cases.pkl"
             path.write_bytes(pickle.dumps(cases))
             lines, error = child_lines(FIRST_CALL, [str(path)], env=env, timeout=40 + 20 * len(cases))
@@ -210,7 +209,7 @@ def per_method(limit: float, only: set | None) -> None:
                                             f" {fmt(ln['first']):>9} {fmt(ln['warm']):>9}" if ln else
                                             f" {error or 'no result'}") + note
             if long_cases:
-                code = PAST_LIMIT.format(small=C.SMALL_CODE[name])
+                code = PAST_LIMIT
                 lines, error = child_lines(code, [json.dumps([long_cases, limit])], env=env,
                                            timeout=30 + len(long_cases) * (2 * limit + 10))
                 done = {tuple(ln["case"]): ln for ln in lines if "case" in ln}

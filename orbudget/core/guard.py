@@ -9,8 +9,10 @@ the parent stays in charge:
 * ``callback(info)`` runs in the parent (so its side effects stay with the caller), and its answer goes back;
 * ``time_limit``: when the child has not answered by ``1.1 * time_limit + 0.5`` s, it is killed and the parent
   returns the incumbent with ``limit=Limit.TIME`` (``NO_SOLUTION`` when there is none);
-* Ctrl-C reaches the parent alone (the child ignores SIGINT): the child is killed and the KeyboardInterrupt goes on
-  to `solve`, which returns the incumbent with ``limit=Limit.INTERRUPTED``.
+* Ctrl-C reaches the parent alone (the child has its own process group), which passes it on: a solver that checks
+  for it (HiGHS' callbacks) answers with its own incumbent and bound, as in the calling process; one that has not
+  answered within `INTERRUPT_GRACE` s is ended, and `solve` returns the streamed incumbent with
+  ``limit=Limit.INTERRUPTED``. The child also ends when the parent dies.
 
 Only where ``fork`` is safe to use (Linux); elsewhere, and inside a guarded child, adapters run in the calling
 process as before. ``ORBUDGET_NO_FORK=1`` turns the guard off.
@@ -40,6 +42,7 @@ PRELOAD = {
     "pyomo": ("pyomo.environ", "pyomo.contrib.appsi.base", "pyomo.contrib.solver.common.factory"),
 }
 _IN_CHILD = False  # True in a guarded child: solves inside it run in place
+INTERRUPT_GRACE = 1.0  # seconds a child has to answer a Ctrl-C passed on to it before it is ended
 
 
 def available() -> bool:
@@ -115,10 +118,21 @@ def _reset_after_fork() -> None:
             pass
 
 
-def _child(func, problem, opts, to_parent: int, from_parent: int) -> None:
+def _child(func, problem, opts, to_parent: int, from_parent: int, parent: int) -> None:
     global _IN_CHILD
     _IN_CHILD = True
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # a terminal's Ctrl-C goes to the parent alone (its own process group), which passes one SIGINT on; the child
+    # ends with the parent
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux's libc: the parent still ends the child on every exit path
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
     _reset_after_fork()
     callback = None
     if opts.callback is not None:
@@ -152,13 +166,14 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
     down_r, down_w = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child (covered by the contract tests' subprocesses)
         code = 0
         try:
             os.close(up_r)
             os.close(down_w)
-            _child(func, problem, opts, up_w, down_r)
+            _child(func, problem, opts, up_w, down_r, parent)
         except BaseException:  # noqa: BLE001
             code = 1
         finally:
@@ -171,13 +186,14 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
     os.close(up_w)
     os.close(down_r)
     done = False
-    try:
+
+    def listen(until):
+        """Handle the child's messages until its answer (returned) or the time ``until`` (None)."""
+        nonlocal done
         while True:
-            wait = None if kill_at is None else kill_at - time.perf_counter()
+            wait = None if until is None else until - time.perf_counter()
             if wait is not None and wait <= 0:
-                return limited_result(problem, opts.incumbent, Limit.TIME,
-                                      f"time limit of {opts.time_limit:g} s: {method or 'the solver'} did not stop "
-                                      "within it and was ended")
+                return None
             ready, _, _ = select.select([up_r], [], [], wait)
             if not ready:
                 continue
@@ -200,6 +216,25 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
             elif kind == "error":
                 done = True
                 raise payload
+
+    try:
+        try:
+            result = listen(kill_at)
+        except KeyboardInterrupt:
+            if done:
+                raise
+            # pass the Ctrl-C on: a solver that checks for it stops with its own incumbent and bound (HiGHS), as in
+            # the calling process; one stuck in a phase that does not is ended after a second
+            os.kill(pid, signal.SIGINT)
+            result = listen(time.perf_counter() + INTERRUPT_GRACE)
+            if result is None:
+                raise
+            return result  # solve() counted the Ctrl-C and reads the result as interrupted
+        if result is None:
+            return limited_result(problem, opts.incumbent, Limit.TIME,
+                                  f"time limit of {opts.time_limit:g} s: {method or 'the solver'} did not stop "
+                                  "within it and was ended")
+        return result
     finally:
         if not done:
             try:

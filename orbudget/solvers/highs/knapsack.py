@@ -61,6 +61,46 @@ def new_highs(opts):
     return h
 
 
+class _SigintAsFlag:
+    """While HiGHS runs (main thread only), a Ctrl-C only sets ``seen``: the wait loop then cancels the solve. A
+    KeyboardInterrupt raised inside highspy's ``wait`` could land between its lock's acquire and release and leave
+    the lock held, and the next solve on that model then hung for ever (a restless-bandit oracle, about one Ctrl-C
+    in three). `raise_it` hands the Ctrl-C to the handler that was in place. Only a handler that raises
+    KeyboardInterrupt (Python's own, solve()'s counter) is replaced: an ignored SIGINT or the caller's own handler
+    is left alone."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        from ...core.solve import _on_sigint
+
+        self.seen = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _on_sigint):
+                    self.previous = signal.signal(signal.SIGINT, self._flag)
+            except (ValueError, OSError):  # pragma: no cover - no signals here (embedded interpreters)
+                self.previous = None
+        return self
+
+    def _flag(self, signum, frame):
+        self.seen = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+    def raise_it(self):
+        import signal
+
+        self.previous(signal.SIGINT, None)  # raises KeyboardInterrupt (solve()'s handler counts it first)
+
+
 def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: float = 1.0):
     """Run HiGHS; raise SolverError when it refuses to start. Returns ``(info, seconds)``.
 
@@ -113,16 +153,22 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
         h.cbSimplexInterrupt += _check
         h.cbIpmInterrupt += _check
     t0 = time.perf_counter()
-    h.startSolve()
-    try:
-        done, run_status = h.wait(0.1)
-        while not done:
+    with _SigintAsFlag() as sigint:
+        h.startSolve()
+        try:
             done, run_status = h.wait(0.1)
-    except KeyboardInterrupt:
-        h.cancelSolve()
-        done, run_status = h.wait(0.1)
-        while not done:
+            while not done:
+                if sigint.seen:
+                    h.cancelSolve()
+                done, run_status = h.wait(0.1)
+        except KeyboardInterrupt:  # not the main thread (no flag): Python's handler raised it
+            h.cancelSolve()
             done, run_status = h.wait(0.1)
+            while not done:
+                done, run_status = h.wait(0.1)
+    if sigint.seen and h.getModelStatus() not in (highspy.HighsModelStatus.kInterrupt,
+                                                  highspy.HighsModelStatus.kHighsInterrupt):
+        sigint.raise_it()  # HiGHS had finished before the Ctrl-C: it is not lost
     elapsed = time.perf_counter() - t0
     if errors:
         raise errors[0]
