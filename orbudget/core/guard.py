@@ -241,6 +241,8 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            if opts.progress:  # the child's progress bar was cut mid-line
+                print(file=sys.stderr, flush=True)
         os.waitpid(pid, 0)
         os.close(up_r)
         os.close(down_w)
