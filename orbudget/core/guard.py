@@ -51,11 +51,33 @@ def available() -> bool:
             and os.environ.get("ORBUDGET_NO_FORK", "") not in ("1", "true", "yes"))
 
 
+_WRITING = False  # in a child: a message is being written (a Ctrl-C waits for its end: no half message)
+_PENDING = False  # in a child: a Ctrl-C came during a write
+
+
+def child_sigint(signum, frame):
+    """A guarded child's SIGINT handler: Python's own (raise KeyboardInterrupt), except that a Ctrl-C during a
+    message to the parent is raised once the message is whole."""
+    global _PENDING
+    if _WRITING:
+        _PENDING = True
+        return
+    raise KeyboardInterrupt
+
+
 def _write(fd: int, obj) -> None:
+    global _WRITING, _PENDING
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view):]
+    _WRITING = True
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        _WRITING = False
+    if _PENDING:
+        _PENDING = False
+        raise KeyboardInterrupt
 
 
 def _read_exactly(fd: int, n: int) -> bytes | None:
@@ -124,7 +146,7 @@ def _child(func, problem, opts, to_parent: int, from_parent: int, parent: int) -
     # a terminal's Ctrl-C goes to the parent alone (its own process group), which passes one SIGINT on; the child
     # ends with the parent
     os.setpgid(0, 0)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, child_sigint)
     try:
         import ctypes
 
@@ -185,11 +207,11 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
             os._exit(code)
     os.close(up_w)
     os.close(down_r)
-    done = False
+    done = partial = False
 
     def listen(until):
         """Handle the child's messages until its answer (returned) or the time ``until`` (None)."""
-        nonlocal done
+        nonlocal done, partial
         while True:
             wait = None if until is None else until - time.perf_counter()
             if wait is not None and wait <= 0:
@@ -197,7 +219,9 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
             ready, _, _ = select.select([up_r], [], [], wait)
             if not ready:
                 continue
+            partial = True  # a Ctrl-C inside a message leaves the stream unreadable
             message = _read(up_r)
+            partial = False
             if message is None:
                 raise SolverError(f"{method or 'the solver'} ended without an answer (its process died)")
             kind, payload = message
@@ -221,7 +245,7 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
         try:
             result = listen(kill_at)
         except KeyboardInterrupt:
-            if done:
+            if done or partial:  # answered, or the stream is cut mid-message: the child is ended as it is
                 raise
             # pass the Ctrl-C on: a solver that checks for it stops with its own incumbent and bound (HiGHS), as in
             # the calling process; one stuck in a phase that does not is ended after a second

@@ -133,3 +133,22 @@ def test_ctrl_c_ends_the_child_and_solve_returns_the_streamed_incumbent():
     out, err = proc.communicate(timeout=30)
     assert out.split()[:3] == ["feasible", "interrupted", "True"], out + err
     assert float(out.split()[3]) < 3.0
+
+
+def test_a_ctrl_c_in_the_child_during_a_message_is_raised_once_the_message_is_whole():
+    # the parent could not read a half message; outside a message the child's handler is Python's own
+    r, w = os.pipe()
+    try:
+        guard._WRITING = True
+        guard.child_sigint(signal.SIGINT, None)  # the message being written is not cut
+        assert guard._PENDING
+        guard._WRITING = False
+        with pytest.raises(KeyboardInterrupt):
+            guard._write(w, {"x": list(range(1000))})
+        assert guard._read(r) == {"x": list(range(1000))} and not guard._PENDING
+        with pytest.raises(KeyboardInterrupt):
+            guard.child_sigint(signal.SIGINT, None)
+    finally:
+        guard._WRITING = guard._PENDING = False
+        os.close(r)
+        os.close(w)

@@ -66,20 +66,21 @@ class _SigintAsFlag:
     KeyboardInterrupt raised inside highspy's ``wait`` could land between its lock's acquire and release and leave
     the lock held, and the next solve on that model then hung for ever (a restless-bandit oracle, about one Ctrl-C
     in three). `raise_it` hands the Ctrl-C to the handler that was in place. Only a handler that raises
-    KeyboardInterrupt (Python's own, solve()'s counter) is replaced: an ignored SIGINT or the caller's own handler
-    is left alone."""
+    KeyboardInterrupt (Python's own, solve()'s counter, a guarded child's) is replaced: an ignored SIGINT or the
+    caller's own handler is left alone."""
 
     def __enter__(self):
         import signal
         import threading
 
+        from ...core.guard import child_sigint
         from ...core.solve import _on_sigint
 
         self.seen = False
         self.previous = None
         if threading.current_thread() is threading.main_thread():
             try:
-                if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _on_sigint):
+                if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _on_sigint, child_sigint):
                     self.previous = signal.signal(signal.SIGINT, self._flag)
             except (ValueError, OSError):  # pragma: no cover - no signals here (embedded interpreters)
                 self.previous = None
