@@ -28,6 +28,7 @@ import select
 import signal
 import struct
 import sys
+import threading
 import time
 
 from .errors import SolverError
@@ -143,40 +144,45 @@ def _reset_after_fork() -> None:
 def _child(func, problem, opts, to_parent: int, from_parent: int, parent: int) -> None:
     global _IN_CHILD
     _IN_CHILD = True
-    # a terminal's Ctrl-C goes to the parent alone (its own process group), which passes one SIGINT on; the child
-    # ends with the parent
-    os.setpgid(0, 0)
     signal.signal(signal.SIGINT, child_sigint)
     try:
-        import ctypes
+        # a terminal's Ctrl-C goes to the parent alone (its own process group), which passes one SIGINT on; the
+        # child ends with the parent
+        os.setpgid(0, 0)
+        try:
+            import ctypes
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - not Linux's libc: the parent still ends the child on every exit path
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
-    _reset_after_fork()
-    callback = None
-    if opts.callback is not None:
-        def callback(info):
-            _write(to_parent, ("callback", info))
-            return _read(from_parent)
-    child_opts = dataclasses.replace(opts, callback=callback,
-                                     incumbent=_ForwardingIncumbent(to_parent, opts.incumbent.minimize))
-    try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001 - not Linux's libc: the parent still ends the child on every exit path
+            pass
+        if os.getppid() != parent:
+            os._exit(1)
+        _reset_after_fork()
+        callback = None
+        if opts.callback is not None:
+            def callback(info):
+                _write(to_parent, ("callback", info))
+                return _read(from_parent)
+        child_opts = dataclasses.replace(opts, callback=callback,
+                                         incumbent=_ForwardingIncumbent(to_parent, opts.incumbent.minimize))
         result = func(problem, child_opts)
         _write(to_parent, ("result", result))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:
-            _write(to_parent, ("error", exc))
-        except Exception:  # an exception that does not pickle: its text
-            _write(to_parent, ("error", SolverError(f"{type(exc).__name__}: {exc}")))
+            pickle.loads(pickle.dumps(exc))  # an error that pickles but does not unpickle would hide the real one
+        except Exception:  # noqa: BLE001
+            exc = SolverError(f"{type(exc).__name__}: {exc}")
+        _write(to_parent, ("error", exc))
+
+
+_FORKING = threading.Lock()  # a child made by another thread must not inherit this call's pipe ends
 
 
 def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
     """``func(problem, opts)`` in a forked child (see the module docs); returns its Result, or the incumbent with
-    ``limit=Limit.TIME`` when the child had to be killed at the time limit. A Ctrl-C kills the child and raises
-    KeyboardInterrupt; the child's exceptions are raised again here."""
+    ``limit=Limit.TIME`` when the child had to be ended at the time limit. A Ctrl-C is passed on to the child; its
+    answer is returned, or, after `INTERRUPT_GRACE` s, the child is ended and KeyboardInterrupt raised. The child's
+    exceptions are raised again here."""
     from .result import Limit
     from .solve import limited_result
 
@@ -184,34 +190,17 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
         importlib.import_module(name)
     start = time.perf_counter()
     kill_at = None if opts.time_limit is None else start + 1.1 * float(opts.time_limit) + 0.5
-    up_r, up_w = os.pipe()
-    down_r, down_w = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child (covered by the contract tests' subprocesses)
-        code = 0
-        try:
-            os.close(up_r)
-            os.close(down_w)
-            _child(func, problem, opts, up_w, down_r, parent)
-        except BaseException:  # noqa: BLE001
-            code = 1
-        finally:
-            for stream in (sys.stdout, sys.stderr):  # progress lines and logs still in Python's buffers
-                try:
-                    stream.flush()
-                except Exception:  # noqa: BLE001 - a closed or odd stream
-                    pass
-            os._exit(code)
-    os.close(up_w)
-    os.close(down_r)
-    done = partial = False
+    pid = None
+    fds: list[int] = []
+    done = partial = owed = False
 
-    def listen(until):
-        """Handle the child's messages until its answer (returned) or the time ``until`` (None)."""
-        nonlocal done, partial
+    def listen(until, after_ctrl_c: bool = False):
+        """Handle the child's messages until its answer (returned) or the time ``until`` (None). After a Ctrl-C, a
+        child that ends without an answer is no answer (None), not an error."""
+        nonlocal done, partial, owed
         while True:
             wait = None if until is None else until - time.perf_counter()
             if wait is not None and wait <= 0:
@@ -223,6 +212,8 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
             message = _read(up_r)
             partial = False
             if message is None:
+                if after_ctrl_c:
+                    return None
                 raise SolverError(f"{method or 'the solver'} ended without an answer (its process died)")
             kind, payload = message
             if kind == "offer":
@@ -233,7 +224,14 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
             elif kind == "minimize":
                 opts.incumbent.minimize = payload
             elif kind == "callback":
-                _write(down_w, opts.callback(payload))
+                owed = True
+                answer = opts.callback(payload)
+                owed = False
+                try:
+                    _write(down_w, answer)
+                except BrokenPipeError:
+                    raise SolverError(f"{method or 'the solver'} ended while its callback ran (its process "
+                                      "died)") from None
             elif kind == "result":
                 done = True
                 return payload
@@ -242,6 +240,30 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
                 raise payload
 
     try:
+        with _FORKING:
+            up_r, up_w = os.pipe()
+            fds += [up_r, up_w]
+            down_r, down_w = os.pipe()
+            fds += [down_r, down_w]
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child (covered by the contract tests' subprocesses)
+                code = 0
+                try:
+                    os.close(up_r)
+                    os.close(down_w)
+                    _child(func, problem, opts, up_w, down_r, parent)
+                except BaseException:  # noqa: BLE001
+                    code = 1
+                finally:
+                    for stream in (sys.stdout, sys.stderr):  # progress lines and logs still in Python's buffers
+                        try:
+                            stream.flush()
+                        except Exception:  # noqa: BLE001 - a closed or odd stream
+                            pass
+                    os._exit(code)
+            for fd in (up_w, down_r):
+                fds.remove(fd)
+                os.close(fd)
         try:
             result = listen(kill_at)
         except KeyboardInterrupt:
@@ -249,8 +271,14 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
                 raise
             # pass the Ctrl-C on: a solver that checks for it stops with its own incumbent and bound (HiGHS), as in
             # the calling process; one stuck in a phase that does not is ended after a second
+            if owed:  # the child waits for the callback's answer: let it go on to see the Ctrl-C
+                owed = False
+                try:
+                    _write(down_w, False)
+                except OSError:  # it has ended meanwhile
+                    pass
             os.kill(pid, signal.SIGINT)
-            result = listen(time.perf_counter() + INTERRUPT_GRACE)
+            result = listen(time.perf_counter() + INTERRUPT_GRACE, after_ctrl_c=True)
             if result is None:
                 raise
             return result  # solve() counted the Ctrl-C and reads the result as interrupted
@@ -260,13 +288,40 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
                                   "within it and was ended")
         return result
     finally:
-        if not done:
+        _end(pid, done, fds, bool(opts.progress))
+
+
+def _end(pid, done: bool, fds: list, progress: bool) -> None:
+    """End (unless it answered) and reap the child, and close the pipe ends; a second Ctrl-C meanwhile is raised
+    once that is done."""
+    interrupted = False
+    try:
+        if pid and not done:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            if opts.progress:  # the child's progress bar was cut mid-line
+            if progress:  # the child's progress bar was cut mid-line
                 print(file=sys.stderr, flush=True)
-        os.waitpid(pid, 0)
-        os.close(up_r)
-        os.close(down_w)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        while pid:
+            try:
+                os.waitpid(pid, 0)
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            except ChildProcessError:
+                break
+    if interrupted:
+        raise KeyboardInterrupt

@@ -152,3 +152,60 @@ def test_a_ctrl_c_in_the_child_during_a_message_is_raised_once_the_message_is_wh
         guard._WRITING = guard._PENDING = False
         os.close(r)
         os.close(w)
+
+
+class _TwoArgs(Exception):
+    def __init__(self, a, b):
+        super().__init__(f"{a} and {b}")
+
+
+@needs_fork
+def test_an_error_that_does_not_unpickle_comes_back_as_its_text():
+    def bad(problem, opts):
+        raise _TwoArgs("left", "right")
+
+    with pytest.raises(ob.SolverError, match="_TwoArgs: left and right"):
+        guard.run_guarded(bad, P, SolveOptions())
+
+
+def _children() -> set:
+    """This process's children (zombies included), from /proc."""
+    out = set()
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                with open(f"/proc/{stat}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid():
+                out.add(int(stat))
+    return out
+
+
+@needs_fork
+def test_a_ctrl_c_while_the_callback_runs_reaches_the_child_which_answers_or_ends():
+    # the Ctrl-C lands in the caller's callback (raised there, as Python's handler would): the child, waiting for
+    # the answer, is let go and gets the SIGINT; here it ends with a KeyboardInterrupt of its own
+    def asks_then_sleeps(problem, opts):
+        opts.callback({"iteration": 1})
+        time.sleep(60)
+
+    def ctrl_c(info):
+        raise KeyboardInterrupt
+
+    before = _children()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        guard.run_guarded(asks_then_sleeps, P, SolveOptions(callback=ctrl_c))
+    assert time.perf_counter() - start < 5 and _children() <= before  # ended and reaped
+
+    # a child that dies on the SIGINT without an answer: still the Ctrl-C, not an error
+    def dies_on_sigint(problem, opts):
+        signal.signal(signal.SIGINT, lambda *a: os._exit(1))
+        opts.callback({"iteration": 1})
+        time.sleep(60)
+
+    with pytest.raises(KeyboardInterrupt):
+        guard.run_guarded(dies_on_sigint, P, SolveOptions(callback=ctrl_c))
+    assert _children() <= before
