@@ -125,9 +125,9 @@ class _ForwardingIncumbent:
             _write(self._fd, ("minimize", value))
 
     def offer(self, x, objective: float, **stats) -> None:
-        before = self._inner.objective
+        before = self._inner.x
         self._inner.offer(x, objective, **stats)
-        if self._inner.objective is not before:
+        if self._inner.x is not before:  # kept: a new copy of x
             _write(self._fd, ("offer", (self._inner.x, self._inner.objective, self._inner.stats)))
 
 

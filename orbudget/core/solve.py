@@ -61,16 +61,22 @@ def _on_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
-class _CountInterrupts:
-    """Install `_on_sigint` for the duration of a solve, where Python's default handler is in place (main
-    thread only; a handler the user installed is left alone)."""
+class _SwapSigint:
+    """Install ``_handler`` for SIGINT while the block runs, in the main thread, where the handler in place is one of
+    `_replaces` (a handler the user installed, or an ignored SIGINT, is left alone)."""
+
+    def _replaces(self) -> tuple:
+        return (signal.default_int_handler,)
+
+    def _handler(self, signum, frame):
+        raise NotImplementedError
 
     def __enter__(self):
         self.previous = None
         if threading.current_thread() is threading.main_thread():
             try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self.previous = signal.signal(signal.SIGINT, _on_sigint)
+                if signal.getsignal(signal.SIGINT) in self._replaces():
+                    self.previous = signal.signal(signal.SIGINT, self._handler)
             except (ValueError, OSError):  # pragma: no cover - no signals here (embedded interpreters)
                 self.previous = None
         return self
@@ -79,6 +85,34 @@ class _CountInterrupts:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
         return False
+
+
+class _CountInterrupts(_SwapSigint):
+    """Install `_on_sigint` for the duration of a solve, where Python's default handler is in place (the function
+    itself, so `SigintAsFlag` knows it)."""
+
+    _handler = staticmethod(_on_sigint)
+
+
+class SigintAsFlag(_SwapSigint):
+    """While a backend runs in another thread and this one waits on it, a Ctrl-C only sets ``seen``; the wait loop
+    then cancels the backend, and `raise_it` hands the Ctrl-C on afterwards, to the handler that was in place.
+
+    For waits that a KeyboardInterrupt must not cut: highspy's ``wait`` could take one between its lock's acquire
+    and release and leave the lock held, and the next solve on that model hung for ever (a restless-bandit oracle,
+    about one Ctrl-C in three). Only a handler that raises KeyboardInterrupt (Python's own, `solve`'s counter, a
+    guarded child's) is replaced."""
+
+    seen = False
+
+    def _replaces(self) -> tuple:
+        return (signal.default_int_handler, _on_sigint, guard.child_sigint)
+
+    def _handler(self, signum, frame):
+        self.seen = True
+
+    def raise_it(self):
+        self.previous(signal.SIGINT, None)  # raises KeyboardInterrupt (solve()'s handler counts it first)
 
 
 def _interrupted_result(problem, inc: Incumbent) -> Result:

@@ -291,12 +291,11 @@ def test_a_ctrl_c_while_highs_runs_only_sets_a_flag_and_is_handed_on_afterwards(
     raised afterwards, through the handler that was in place, unless HiGHS stopped for it."""
     import signal
 
-    from orbudget.core.solve import _CountInterrupts, interrupt_count
-    from orbudget.solvers.highs.knapsack import _SigintAsFlag
+    from orbudget.core.solve import SigintAsFlag, _CountInterrupts, interrupt_count
 
     with _CountInterrupts():  # solve()'s handler, as during a solve
         before = interrupt_count()
-        with _SigintAsFlag() as sigint:
+        with SigintAsFlag() as sigint:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # the handler runs here: no KeyboardInterrupt
         assert sigint.seen
@@ -305,7 +304,7 @@ def test_a_ctrl_c_while_highs_runs_only_sets_a_flag_and_is_handed_on_afterwards(
         assert interrupt_count() == before + 1
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # an ignored SIGINT stays ignored
     try:
-        with _SigintAsFlag() as sigint:
+        with SigintAsFlag() as sigint:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
         assert not sigint.seen and signal.getsignal(signal.SIGINT) is signal.SIG_IGN

@@ -22,7 +22,7 @@ from ...core.validation import as_choice
 from ...problems.online import OnlineAllocation
 
 
-def _solve(prob, opts, start: float | None = None) -> Status:
+def _solve(prob, opts, start: float) -> Status:
     """Solve with ``options.solver`` (checked against the installed ones): OPTIMAL, FEASIBLE (cvxpy's
     "optimal_inaccurate"), NO_SOLUTION (the solver's time limit) or ERROR.
 
@@ -37,7 +37,7 @@ def _solve(prob, opts, start: float | None = None) -> Status:
     kwargs = {}
     if opts.time_limit is not None and solver in (None, "CLARABEL") and "CLARABEL" in cp.installed_solvers():
         solver = "CLARABEL"
-        kwargs["time_limit"] = max(1e-3, float(opts.time_limit) - (time.perf_counter() - (start or time.perf_counter())))
+        kwargs["time_limit"] = max(1e-3, float(opts.time_limit) - (time.perf_counter() - start))
     prob.solve(solver=solver, verbose=opts.verbose, **kwargs)
     return {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE,
             "user_limit": Status.NO_SOLUTION}.get(prob.status, Status.ERROR)
@@ -133,7 +133,7 @@ def solve_regularized_relaxation(problem: OnlineAllocation, opts) -> Result:
     used = use @ x
     objective = r.ravel() @ x + regularizer_expression(dense, used)
     prob = cp.Problem(cp.Maximize(objective), [per_request @ x <= 1, used <= np.asarray(dense.budgets, float)])
-    status = _solve(prob, opts)
+    status = _solve(prob, opts, time.perf_counter())  # no time_limit: it does not honour one
     if status is Status.ERROR:
         return Result(status=status, message=f"cvxpy: {prob.status}")
     value = float(prob.value)

@@ -11,7 +11,7 @@ import numpy as np
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...core.solve import finite_or_none
+from ...core.solve import SigintAsFlag, finite_or_none
 from ...core.validation import as_int_seed
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
@@ -59,47 +59,6 @@ def new_highs(opts):
             raise InvalidProblemError(f"`options` key `{key}` = {value!r} is not a valid HiGHS option")
     h.HandleKeyboardInterrupt = True
     return h
-
-
-class _SigintAsFlag:
-    """While HiGHS runs (main thread only), a Ctrl-C only sets ``seen``: the wait loop then cancels the solve. A
-    KeyboardInterrupt raised inside highspy's ``wait`` could land between its lock's acquire and release and leave
-    the lock held, and the next solve on that model then hung for ever (a restless-bandit oracle, about one Ctrl-C
-    in three). `raise_it` hands the Ctrl-C to the handler that was in place. Only a handler that raises
-    KeyboardInterrupt (Python's own, solve()'s counter, a guarded child's) is replaced: an ignored SIGINT or the
-    caller's own handler is left alone."""
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        from ...core.guard import child_sigint
-        from ...core.solve import _on_sigint
-
-        self.seen = False
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _on_sigint, child_sigint):
-                    self.previous = signal.signal(signal.SIGINT, self._flag)
-            except (ValueError, OSError):  # pragma: no cover - no signals here (embedded interpreters)
-                self.previous = None
-        return self
-
-    def _flag(self, signum, frame):
-        self.seen = True
-
-    def __exit__(self, *exc):
-        import signal
-
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
-
-    def raise_it(self):
-        import signal
-
-        self.previous(signal.SIGINT, None)  # raises KeyboardInterrupt (solve()'s handler counts it first)
 
 
 def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: float = 1.0):
@@ -154,7 +113,7 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
         h.cbSimplexInterrupt += _check
         h.cbIpmInterrupt += _check
     t0 = time.perf_counter()
-    with _SigintAsFlag() as sigint:
+    with SigintAsFlag() as sigint:
         h.startSolve()
         try:
             done, run_status = h.wait(0.1)
