@@ -374,3 +374,115 @@ def test_core_scaled_miss_is_no_solution_not_infeasible():
     assert ob.solve(p, method="core", options={"scale": 10}).objective == 2.0
     q = ob.MultipleChoiceKnapsack(values=[[1.0], [1.0]], costs=[[2], [2]], budget=3)
     assert ob.solve(q, method="core").status is ob.Status.INFEASIBLE
+
+
+def _reduced(p):
+    costs, values, mask = p.costs.astype(np.int64), p.values.astype(np.float64), p.mask.copy()
+    return kernels.reduce_groups(values, costs, mask, bool(p.exact))
+
+
+def test_cardinality_bound_is_never_below_the_optimum():
+    rng = np.random.default_rng(31)
+    checked = tighter = 0
+    instances = [_random_instance(rng) for _ in range(200)]
+    instances += [ki.zero_one(kind, 11, R=100, seed=s) for kind in ki.ZERO_ONE_CLASSES for s in range(3)]
+    instances += [ki.multiple_choice(kind, 5, 4, R=100, seed=s) for kind in ki.MULTIPLE_CHOICE_CLASSES for s in range(3)]
+    for p in instances:
+        best, _ = brute_force_mckp(p)
+        opt_ptr, _idx, opt_cost, opt_val, hull_ptr, hull_pos = _reduced(p)
+        lp = kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, bool(p.exact))
+        if best is None or not lp[4]:
+            continue
+        ub = kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, bool(p.exact))
+        assert ub >= best - 1e-9, (p, ub, best)
+        checked += 1
+        tighter += ub < lp[3] - 1e-6
+    assert checked > 100 and tighter > 30  # it holds, and it often cuts below the LP bound
+
+
+def test_search_with_the_cardinality_bound_from_the_first_class_equals_brute_force(monkeypatch):
+    monkeypatch.setattr(kernels, "CARD_AFTER", 0)  # the bound is computed at once, and every search may stop on it
+    rng = np.random.default_rng(32)
+    instances = [_random_instance(rng) for _ in range(150)]
+    instances += [ki.zero_one(kind, 11, R=100, seed=s) for kind in ki.ZERO_ONE_CLASSES for s in range(3)]
+    instances += [ki.multiple_choice(kind, 5, 4, R=100, seed=s) for kind in ki.MULTIPLE_CHOICE_CLASSES for s in range(3)]
+    for p in instances:
+        best, _ = brute_force_mckp(p)
+        _check_optimal(p, ob.solve(p, method="core"), best)
+
+
+def _split_lps(p):
+    """The two LPs of `cardinality_bound` written out for scipy's HiGHS: rank <= floor(t) and rank >= ceil(t)."""
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix, kron
+
+    n, k = p.values.shape
+    c, v = p.costs.ravel().astype(float), p.values.ravel()
+    rank = np.tile(np.argsort(np.argsort(p.costs, axis=1, kind="stable"), axis=1)[0], n).astype(float)
+    assert (np.diff(p.costs, axis=1) > 0).all()  # options in cost order: the rank is the position
+    one = kron(np.eye(n), np.ones((1, k)))
+    lp = linprog(-v, A_ub=[c], b_ub=[p.budget], A_eq=one, b_eq=np.ones(n), bounds=(0, 1), method="highs")
+    t = lp.x @ rank
+    out = []
+    for sign, limit in ((1.0, np.floor(t)), (-1.0, np.ceil(t))):
+        r = linprog(-v, A_ub=csr_matrix(np.vstack([c, sign * rank])), b_ub=[p.budget, sign * limit], A_eq=one,
+                    b_eq=np.ones(n), bounds=(0, 1), method="highs")
+        out.append(-r.fun if r.status == 0 else -np.inf)
+    return -lp.fun, max(out)
+
+
+@pytest.mark.parametrize("kind", ["strongly_correlated", "inverse_strongly_correlated", "almost_strongly_correlated",
+                                  "uncorrelated", "mckp_strongly_correlated"])
+def test_cardinality_bound_equals_the_split_lps(kind):
+    # the Lagrangian minimisation finds the LPs' optimum (scipy's HiGHS as the second method)
+    pytest.importorskip("scipy")
+    for seed in range(3):
+        if kind.startswith("mckp_"):
+            p = ki.multiple_choice(kind[5:], 40, 6, R=1000, seed=seed)
+        else:
+            p = ki.zero_one(kind, 300, R=1000, seed=seed)
+        lp_value, split = _split_lps(p)
+        opt_ptr, _idx, opt_cost, opt_val, _hp, _hpos = _reduced(p)
+        ub = kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, False)
+        assert ub == pytest.approx(split, rel=1e-9, abs=1e-6)
+        assert ub <= lp_value + 1e-6
+
+
+@pytest.mark.parametrize("kind", ["strongly_correlated", "inverse_strongly_correlated"])
+def test_cardinality_bound_closes_the_strongly_correlated_gaps_on_large_instances(kind):
+    # the LP gap of these classes is a fraction of an item: split on the item count, the bound comes within one
+    # unit of the optimum, and the search stops on it after a few classes
+    p = ki.zero_one(kind, 10_000, R=10_000, seed=1)
+    r = ob.solve(p, method="core", time_limit=60)
+    assert r.status is ob.Status.OPTIMAL and r.stats["core_size"] < 200
+    opt_ptr, _idx, opt_cost, opt_val, hull_ptr, hull_pos = _reduced(p)
+    lp = kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, False)[3]
+    ub = kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, False)
+    assert r.objective - 1e-9 <= ub < r.objective + 1 < lp - 50
+
+
+def test_equal_items_are_merged_by_binary_splitting():
+    from orbudget.solvers.numba.mckp_core import _equal_items
+
+    rng = np.random.default_rng(33)
+    for trial in range(12):
+        kinds = rng.integers(1, 40, (int(rng.integers(2, 6)), 2))  # a few distinct (cost, value) items
+        items = kinds[rng.integers(0, len(kinds), 150)]
+        costs = np.column_stack([np.zeros(150, np.int64), items[:, 0]])
+        values = np.column_stack([np.zeros(150), items[:, 1] + (0.5 if trial % 3 == 0 else 0.0)])
+        if trial % 2:  # the take option first, and some groups with one usable option
+            costs, values = costs[:, ::-1], values[:, ::-1]
+        available = np.ones((150, 2), bool)
+        available[rng.choice(150, 10, replace=False), rng.integers(0, 2, 10)] = False
+        exact = trial % 4 == 3
+        budget = int(costs.max(axis=1).sum() * rng.uniform(0.2, 0.6))
+        p = ob.MultipleChoiceKnapsack(values=values, costs=costs, budget=budget, available=available, exact=exact)
+        merged = _equal_items(p)
+        assert merged is not None and merged[0].n_groups <= 1 + 8 * len(kinds)  # log2(150) parts a kind
+        core, dp = ob.solve(p, method="core"), ob.solve(p, method="dp")
+        assert core.status is dp.status
+        if dp.status is ob.Status.OPTIMAL:
+            _check_optimal(p, core, dp.objective)
+            assert core.stats["items_after_merging_equal"] == merged[0].n_groups - 1
+    # distinct items are left alone
+    assert _equal_items(ki.zero_one("uncorrelated", 200, R=10_000, seed=1)) is None

@@ -42,6 +42,7 @@ STOP_OPTIMAL = 0
 STOP_TIME = 1
 STOP_STATES = 2
 NO_MOVE = 2**62 + 1  # larger than any cost change (every total is at most 2**62)
+CARD_AFTER = 5000  # states held at once before the search computes the cardinality bound (a few LPs)
 
 
 @njit(cache=True)
@@ -121,22 +122,31 @@ def reduce_rows(values, costs, available, exact, i0, i1, out, m, h):
             opt_val[m] = v
             m += 1
         opt_ptr[i + 1] = m
-        hstart = h
-        for p in range(start, m):
-            while h - hstart >= 2:
-                a = hull_pos[h - 2]
-                b = hull_pos[h - 1]
-                # drop b when it lies on or below the segment a -> p
-                lhs = (opt_val[b] - opt_val[a]) * float(opt_cost[p] - opt_cost[b])
-                rhs = (opt_val[p] - opt_val[b]) * float(opt_cost[b] - opt_cost[a])
-                if lhs <= rhs:
-                    h -= 1
-                else:
-                    break
-            hull_pos[h] = p
-            h += 1
+        h = _hull_into(opt_cost, opt_val, start, m, hull_pos, h)
         hull_ptr[i + 1] = h
     return m, h
+
+
+@njit(cache=True)
+def _hull_into(opt_cost, opt_val, start, end, hull_pos, h):
+    """The upper convex hull of the options ``start <= p < end`` (sorted by cost, costs strictly increasing),
+    written as positions into ``hull_pos`` from ``h`` on, cheapest first, collinear points left out; returns the
+    new end of ``hull_pos``."""
+    hstart = h
+    for p in range(start, end):
+        while h - hstart >= 2:
+            a = hull_pos[h - 2]
+            b = hull_pos[h - 1]
+            # drop b when it lies on or below the segment a -> p
+            lhs = (opt_val[b] - opt_val[a]) * float(opt_cost[p] - opt_cost[b])
+            rhs = (opt_val[p] - opt_val[b]) * float(opt_cost[b] - opt_cost[a])
+            if lhs <= rhs:
+                h -= 1
+            else:
+                break
+        hull_pos[h] = p
+        h += 1
+    return h
 
 
 @njit(cache=True)
@@ -256,6 +266,129 @@ def lp_fractions(opt_ptr, opt_idx, opt_cost, hull_ptr, hull_pos, vertex, brk, re
 
 
 @njit(cache=True)
+def _ranked_lp(opt_ptr, opt_cost, opt_val, lam, budget, exact, vals, hull_ptr, hull_pos):
+    """The LP relaxation with every option's value lowered by ``lam`` times its rank (its position among its
+    class's options, cheapest 0). Returns ``(value, rank, error)``: the LP value, the total rank of the LP solution
+    (fractional at the break class) and a bound on the rounding error of ``value``; ``value`` is +inf when the LP
+    has no solution. ``vals``, ``hull_ptr`` and ``hull_pos`` are work arrays (sizes of ``opt_val``, ``opt_ptr``
+    and ``opt_val``)."""
+    n = opt_ptr.size - 1
+    h = 0
+    size = abs(lam) * float(n)  # the magnitude of what is summed, for the error bound
+    for i in range(n):
+        s = opt_ptr[i]
+        top = 0.0
+        for p in range(s, opt_ptr[i + 1]):
+            vals[p] = opt_val[p] - lam * float(p - s)
+            top = max(top, abs(vals[p]))
+        size += top
+        h = _hull_into(opt_cost, vals, s, opt_ptr[i + 1], hull_pos, h)
+        hull_ptr[i + 1] = h
+    vertex, brk, residual, value, feasible, _stopped = lp_relaxation(opt_cost, vals, hull_ptr, hull_pos, budget,
+                                                                     exact, 0.0)
+    if not feasible:
+        return np.inf, 0.0, 0.0
+    rank = 0.0
+    for i in range(n):
+        rank += float(hull_pos[hull_ptr[i] + vertex[i]] - opt_ptr[i])
+    if brk >= 0:
+        q = hull_ptr[brk] + vertex[brk]
+        a = hull_pos[q]
+        b = hull_pos[q + 1]
+        rank += float(residual) / float(opt_cost[b] - opt_cost[a]) * float(b - a)
+    # the greedy's sums and slope comparisons, each off by a few ulps of what they add up
+    return value, rank, 64.0 * 2.0**-52 * float(n + 8) * (size + abs(value))
+
+
+@njit(cache=True)
+def _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, limit, sign, value0, rank0, scale, vals, hull_ptr,
+              hull_pos, t_end):
+    """An upper bound on the LP with the rank constraint ``rank <= limit`` (``sign`` 1) or ``rank >= limit``
+    (``sign`` -1): the Lagrangian dual ``F(mu) = sign * mu * limit + LP(values - sign * mu * rank)`` minimised over
+    ``mu >= 0`` (convex, piecewise linear). Every ``F(mu)`` is an upper bound (weak duality), so the least one
+    evaluated, plus its rounding error, is returned. ``F(0) = value0`` with rank ``rank0``; the minimum is
+    bracketed by quadrupling ``mu`` from ``scale``, then found by intersecting the supporting lines at the
+    bracket's ends (Kelley's cutting planes in one dimension). Past the clock time ``t_end`` the best so far is
+    returned."""
+    best = value0
+    a, fa, da = 0.0, value0, sign * (limit - rank0)  # F's slope at mu is sign * (limit - rank of the LP solution)
+    if da >= 0.0:
+        return best
+    b, fb, db = 0.0, 0.0, -1.0
+    mu = scale
+    for _ in range(40):
+        if _clock() > t_end:
+            return best
+        v, r, err = _ranked_lp(opt_ptr, opt_cost, opt_val, sign * mu, budget, exact, vals, hull_ptr, hull_pos)
+        f = sign * mu * limit + v
+        err += 4.0 * 2.0**-52 * abs(mu * limit)
+        best = min(best, f + err)
+        d = sign * (limit - r)
+        if d >= 0.0:
+            b, fb, db = mu, f, d
+            break
+        a, fa, da = mu, f, d
+        mu *= 4.0
+    if db < 0.0:
+        return best
+    for _ in range(60):
+        if _clock() > t_end:
+            break
+        m = (fb - fa + da * a - db * b) / (da - db)
+        if not (a < m < b):
+            break
+        line = fa + da * (m - a)
+        v, r, err = _ranked_lp(opt_ptr, opt_cost, opt_val, sign * m, budget, exact, vals, hull_ptr, hull_pos)
+        f = sign * m * limit + v
+        err += 4.0 * 2.0**-52 * abs(m * limit)
+        best = min(best, f + err)
+        if f <= line + err:  # F meets its two supporting lines: m is the minimum
+            break
+        d = sign * (limit - r)
+        if d < 0.0:
+            a, fa, da = m, f, d
+        else:
+            b, fb, db = m, f, d
+    return best
+
+
+@njit(cache=True)
+def cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end=np.inf):
+    """An upper bound on the optimum from the options' ranks (combo's cardinality bounds, Martello, Pisinger and
+    Toth 1999, for every class's options in cost order).
+
+    A solution's total rank is a whole number, so when the LP solution's total rank ``t`` is fractional every
+    solution has rank ``<= floor(t)`` or ``>= ceil(t)``, and the optimum is at most the larger of the two LPs with
+    that constraint (each bounded through `_dual_min`). For a 0/1 knapsack the rank is the number of items: this is
+    the bound that closes the strongly and inverse strongly correlated classes, whose LP gap is a fraction of an
+    item. +inf when it gives nothing (a whole ``t``). Past the clock time ``t_end`` (`_clock`) it returns the best
+    bound found so far."""
+    n = opt_ptr.size - 1
+    m = opt_val.size
+    vals = np.empty(m)
+    hull_ptr = np.zeros(n + 1, np.int64)
+    hull_pos = np.empty(m, np.int64)
+    value0, rank0, err0 = _ranked_lp(opt_ptr, opt_cost, opt_val, 0.0, budget, exact, vals, hull_ptr, hull_pos)
+    lo = np.floor(rank0)
+    if value0 == np.inf or rank0 - lo < 1e-9 or lo + 1.0 - rank0 < 1e-9:
+        return np.inf
+    # the least and the most total rank of any LP solution: a side beyond them holds no solution
+    zeros = np.zeros(m)
+    _v, rank_min, _e = _ranked_lp(opt_ptr, opt_cost, zeros, 1.0, budget, exact, vals, hull_ptr, hull_pos)
+    _v, rank_max, _e = _ranked_lp(opt_ptr, opt_cost, zeros, -1.0, budget, exact, vals, hull_ptr, hull_pos)
+    scale = max(1.0, abs(value0)) / max(1.0, rank0)  # a value per unit of rank
+    below = -np.inf
+    if lo >= rank_min - 1e-9:
+        below = _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, lo, 1.0, value0 + err0, rank0, scale, vals,
+                          hull_ptr, hull_pos, t_end)
+    above = -np.inf
+    if lo + 1.0 <= rank_max + 1e-9:
+        above = _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, lo + 1.0, -1.0, value0 + err0, rank0, scale,
+                          vals, hull_ptr, hull_pos, t_end)
+    return max(below, above)
+
+
+@njit(cache=True)
 def _bound(c, v, budget, exact, su, sd, ur, dr, mu, md):
     """Upper bound on any completion of a state (cost c, value v) by the classes outside the core; -inf when no
     completion fits.
@@ -329,14 +462,15 @@ def _grow(a, size):
 
 @njit(cache=True)
 def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, exact, step,
-                time_limit, state_limit):
+                time_limit, state_limit, card_after=CARD_AFTER):
     """Exact search over the expanding core (see the module docstring). ``budget`` and every total cost fit int64.
 
     ``step`` > 0 says every solution's value is a multiple of it (whole-number values: their greatest common
     divisor), so a better solution is worth at least ``step`` more than the incumbent; 0 for real values.
 
     ``time_limit`` in seconds (<= 0: none) and ``state_limit`` (most states held at once) are checked once per
-    class added. Returns ``(stop, found, x, value, cost, upper, core_size, max_states, n_states_made)``: ``stop``
+    class added. Once ``card_after`` states are held at once, `cardinality_bound` is computed (once): the search
+    stops as soon as the incumbent reaches it. Returns ``(stop, found, x, value, cost, upper, core_size, max_states, n_states_made)``: ``stop``
     is ``STOP_OPTIMAL``, ``STOP_TIME`` or ``STOP_STATES``; ``x`` holds original option indices; ``upper`` is an
     upper bound on the optimum (equal to ``value`` when optimal).
     """
@@ -512,6 +646,9 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     ho = np.empty(hcap, np.int64)
     n_hist = 0
     stop = STOP_OPTIMAL
+    target = np.inf  # an upper bound on the optimum beside the states' own: the cardinality bound once computed
+    card_done = False
+    t_end = t_start + time_limit if time_limit > 0 else np.inf
     core_size = 0
     max_states = n_states
     made = 0
@@ -673,6 +810,11 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
                     inc_node = sn[a]
                     inc_move = dm_opt[e]
                     has_inc = True
+        if not card_done and n_states >= card_after:
+            card_done = True
+            target = cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end)
+        if has_inc and (target < inc + step if step > 0 else target <= inc):
+            break  # no solution can beat the incumbent: it is optimal
     upper = inc
     if stop != STOP_OPTIMAL:
         q = core_size if core_size > 0 else 0
@@ -680,6 +822,7 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
             ub = _bound(sc[a], sv[a], budget, exact, su[q], sd[q], ur[q], dr[q], mu[q], md[q])
             if ub > upper:
                 upper = ub
+        upper = min(upper, max(target, inc))
     node = inc_node
     while node >= 0:
         x[hg[node]] = opt_idx[ho[node]]

@@ -3,6 +3,7 @@ costs) and ``lp`` (the LP relaxation from the same upper-hull code). The kernels
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -124,6 +125,80 @@ def value_step(values: np.ndarray, mask: np.ndarray) -> float:
     return float(max(1, int(np.gcd.reduce(np.abs(v).astype(np.int64)))))
 
 
+def _equal_items(problem: MultipleChoiceKnapsack):
+    """A 0/1 knapsack that repeats items, solved as a smaller one: ``(smaller, expand)``, or None when it does not
+    pay (fewer than half the items would go).
+
+    The core search sees every item once, so a class like Pisinger's spanner (20 distinct items among 10,000, every
+    one with one of two efficiencies) fills the core with copies. Here the ``m`` copies of an item (groups of two
+    usable options with the same cost and value differences) become the items of 1, 2, 4, ... copies and a remainder
+    (binary splitting: every count from 0 to ``m`` is a sum of some of them, so the optimum is unchanged). What the
+    groups cost and are worth at their cheaper option, and the groups with one usable option, are one fixed group.
+    ``expand(x)`` gives the choice in the original groups."""
+    if problem.n_options != 2 or problem.n_groups < 64 or not problem.whole_number_costs:
+        return None
+    costs, budget, _ = integer_costs(problem, None)
+    mask = problem.mask & (costs <= budget)
+    both = np.flatnonzero(mask.all(axis=1))
+    if both.size < 64:
+        return None
+    values = np.asarray(problem.values, np.float64)
+    c, v = costs[both], values[both]
+    # the cheaper option is the base (equal costs: the better value, then the first)
+    hi = ((c[:, 1] > c[:, 0]) | ((c[:, 1] == c[:, 0]) & (v[:, 1] > v[:, 0]))).astype(np.int64)
+    rows = np.arange(both.size)
+    dc = c[rows, hi] - c[rows, 1 - hi]
+    dv = v[rows, hi] - v[rows, 1 - hi]
+    if 2 * np.unique(dc).size > both.size:  # a quick test: many distinct costs, many distinct items
+        return None
+    keys = np.column_stack([dc, (dv + 0.0).view(np.int64)])  # exact equality of the value differences (-0 is 0)
+    kinds, kind_of, copies = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    kind_of = kind_of.ravel()
+    sizes = [[1 << b for b in range(int(m + 1).bit_length() - 1)] for m in copies]
+    for m, parts in zip(copies, sizes):
+        if m - (2 * parts[-1] - 1) > 0:
+            parts.append(int(m - (2 * parts[-1] - 1)))
+    n_parts = sum(len(parts) for parts in sizes)
+    if 2 * (n_parts + 1) > both.size:
+        return None
+    base = np.where(mask[:, 0] & ~mask[:, 1], 0, 1)  # the option of a group with one usable option
+    base[both] = 1 - hi
+    fixed_cost = exact_total(costs[np.arange(problem.n_groups), base])
+    fixed_value = math.fsum(values[np.arange(problem.n_groups), base])
+    if fixed_cost > TOTAL_COST_LIMIT:
+        return None  # the search refuses it, naming `costs`
+    part_kind = np.repeat(np.arange(kinds.shape[0]), [len(parts) for parts in sizes])
+    part_size = np.array([s for parts in sizes for s in parts], np.int64)
+    small_costs = np.zeros((n_parts + 1, 2), np.int64)
+    small_values = np.zeros((n_parts + 1, 2))
+    small_costs[0, 0], small_values[0, 0] = fixed_cost, fixed_value
+    first = _first(kind_of, kinds.shape[0])
+    small_costs[1:, 1] = part_size * dc[first][part_kind]
+    small_values[1:, 1] = part_size * dv[first][part_kind]
+    available = np.ones((n_parts + 1, 2), bool)
+    available[0, 1] = False
+    small = MultipleChoiceKnapsack(values=small_values, costs=small_costs, budget=problem.budget,
+                                   available=available, exact=problem.exact)
+    members = np.argsort(kind_of, kind="stable")  # the groups of each kind, kind by kind
+    starts = np.concatenate([[0], np.cumsum(copies)])
+
+    def expand(x_small):
+        x = base.copy()
+        taken = np.bincount(part_kind, weights=part_size * (np.asarray(x_small[1:]) == 1), minlength=kinds.shape[0])
+        for t in np.flatnonzero(taken):
+            x[both[members[starts[t]:starts[t] + int(taken[t])]]] = hi[members[starts[t]:starts[t] + int(taken[t])]]
+        return x
+
+    return small, expand
+
+
+def _first(kind_of: np.ndarray, n_kinds: int) -> np.ndarray:
+    """For each kind, the first row of that kind."""
+    first = np.full(n_kinds, -1, np.int64)
+    first[kind_of[::-1]] = np.arange(kind_of.size)[::-1]
+    return first
+
+
 @register(MultipleChoiceKnapsack, "core", backend="numba", priority=5, supports=_core_supports,
           preferred=lambda p: p.integer_costs, options=("scale", "state_limit"), **HONOURS)
 def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
@@ -131,8 +206,23 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
+    from . import _mckp_core
     from ._mckp_core import STOP_OPTIMAL, STOP_TIME, core_search
 
+    equal = _equal_items(problem)
+    if equal is not None:
+        small, expand = equal
+        r = solve_core(small, opts)
+        if r.status not in (Status.OPTIMAL, Status.FEASIBLE):
+            return r
+        x = expand(r.x)
+        if not problem.is_feasible(x):
+            raise SolverError(f"core search returned a choice costing {problem.cost_of(x)}, outside budget "
+                              f"{problem.budget}")
+        objective = problem.value_of(x)
+        stats = {**r.stats, "cost": problem.cost_of(x), "items_after_merging_equal": small.n_groups - 1}
+        return r.replace(x=x, objective=objective, bound=objective if r.status is Status.OPTIMAL else r.bound,
+                         stats=stats)
     state_limit = opts.get("state_limit", STATE_LIMIT)
     if not (isinstance(state_limit, (int, np.integer)) and state_limit >= 1):
         from ...core.errors import InvalidProblemError
@@ -157,7 +247,7 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
         return _lp_vertex_result(problem, groups, lp, budget, scaled, {"reduce": t1 - t0, "solve": 0.0})
     stop, found, x, value, cost, upper, core_size, max_states, made = core_search(
         opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, bool(problem.exact),
-        step, time_limit, int(state_limit))
+        step, time_limit, int(state_limit), _mckp_core.CARD_AFTER)
     t2 = time.perf_counter()
     timings = {"reduce": t1 - t0, "solve": t2 - t1}
     stats = {"lp_bound": float(lp_bound), "core_size": int(core_size), "max_states": int(max_states),
