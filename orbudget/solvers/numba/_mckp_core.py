@@ -470,9 +470,9 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
 
     ``time_limit`` in seconds (<= 0: none) and ``state_limit`` (most states held at once) are checked once per
     class added. Once ``card_after`` states are held at once, `cardinality_bound` is computed (once): the search
-    stops as soon as the incumbent reaches it. Returns ``(stop, found, x, value, cost, upper, core_size, max_states, n_states_made)``: ``stop``
-    is ``STOP_OPTIMAL``, ``STOP_TIME`` or ``STOP_STATES``; ``x`` holds original option indices; ``upper`` is an
-    upper bound on the optimum (equal to ``value`` when optimal).
+    stops as soon as the incumbent reaches it. Returns ``(stop, found, x, value, cost, upper, core_size,
+    max_states, n_states_made)``: ``stop`` is ``STOP_OPTIMAL``, ``STOP_TIME`` or ``STOP_STATES``; ``x`` holds
+    original option indices; ``upper`` is an upper bound on the optimum (equal to ``value`` when optimal).
     """
     t_start = _clock() if time_limit > 0 else 0.0
     n = vertex.size
