@@ -155,19 +155,37 @@ def _child(fn, limit):
 
 def _median_of_3(run, limit):
     """Median time of up to 3 runs of ``run() -> (seconds, objective) | None``; runs past ``limit`` (or over 2 s)
-    are not repeated. Returns ``(cell, objective)``."""
+    are not repeated. Returns ``(cell, objective, seconds)``; ``seconds`` is ``inf`` past the limit and None when
+    the run was refused or failed."""
     times, obj = [], None
     for _ in range(3):
         got = run()
         if got is None:
-            return (f">{limit:g} s" if not times else f"{np.median(times):.3g} s"), obj
+            if not times:
+                return f">{limit:g} s", obj, np.inf
+            break
         if isinstance(got, str):
-            return got, None
+            return got, None, None
         times.append(got[0])
         obj = got[1]
         if got[0] > 2.0:
             break
-    return f"{np.median(times):.3g}", obj
+    return f"{np.median(times):.3g}", obj, float(np.median(times))
+
+
+def _ratio(seconds, t_core, limit):
+    """``seconds / t_core`` as a cell: '>' when the peer ran past ``limit``, '-' without a time."""
+    if seconds is None or not np.isfinite(t_core):
+        return "-"
+    return f">{limit / t_core:.3g}x" if seconds == np.inf else f"{seconds / t_core:.3g}x"
+
+
+def _fastest_ratio(peer_times, t_core, limit):
+    """The fastest peer that finished, over core; '>' past the limit when none finished."""
+    done = [t for t in peer_times if t is not None and np.isfinite(t)]
+    if done:
+        return _ratio(min(done), t_core, limit)
+    return _ratio(np.inf, t_core, limit) if any(t == np.inf for t in peer_times) else "-"
 
 
 def _ob_peer(p, method, limit, **kw):
@@ -251,8 +269,9 @@ def _ours(p, limit):
         if times[-1] > 2.0:
             break
     assert r.x is not None and p.is_feasible(r.x)
-    cell = f"{np.median(times):.3g}" if r.status is ob.Status.OPTIMAL else f">{limit:g} s (gap {r.bound - r.objective:.3g})"
-    return float(np.median(times)), cell, (r.objective if r.status is ob.Status.OPTIMAL else None), r
+    optimal = r.status is ob.Status.OPTIMAL
+    cell = f"{np.median(times):.3g}" if optimal else f">{limit:g} s (gap {r.bound - r.objective:.3g})"
+    return float(np.median(times)) if optimal else np.inf, cell, (r.objective if r.status is ob.Status.OPTIMAL else None), r
 
 
 def peers_rows(zero_one, mckp, limit, core_limit):
@@ -265,22 +284,26 @@ def peers_rows(zero_one, mckp, limit, core_limit):
     for kind, n, R in zero_one:
         p = ob.knapsack_instances.zero_one(kind, n, R=R, seed=1)
         t_core, core_cell, core_obj, r = _ours(p, core_limit)
-        row, objs = [kind, n, R, core_cell], [core_obj]
+        row, objs, secs = [kind, n, R, core_cell], [core_obj], []
         for run in (_ob_peer(p, "dp", limit), _ob_peer(p, "mip", limit, threads=1, time_limit=limit) if has_highs
                     else None, _ob_peer(p, "cpsat", limit, threads=1, time_limit=limit) if has_ortools else None,
                     _ortools_peer(p, "B&B", limit) if has_ortools else None,
                     _ortools_peer(p, "DP", limit) if has_ortools else None, _mt2_peer(p, mt2, limit) if mt2 else None):
-            cell, obj = _median_of_3(run, limit) if run else ("n/a", None)
+            cell, obj, sec = _median_of_3(run, limit) if run else ("n/a", None, None)
             row.append(cell)
             objs.append(obj)
-        row += [_agreement(objs), r.stats["core_size"], r.stats["max_states"]]
+            secs.append(sec)
+        mt2_ratio = "-" if secs[-1] is None or not np.isfinite(t_core) else (
+            f"<{t_core / limit:.3g}x" if secs[-1] == np.inf else f"{t_core / secs[-1]:.3g}x")
+        row += [_fastest_ratio(secs[:-1], t_core, limit), mt2_ratio, _agreement(objs), r.stats["core_size"],
+                r.stats["max_states"]]
         rows.append(row)
         print(row, flush=True, file=sys.stderr)
     if rows:
         print_table(f"0/1 knapsack, Pisinger's classes (seed 1, capacity half the weight): seconds, medians of 3; "
                     f"core limit {core_limit:g} s, peers {limit:g} s",
-                    ["class", "n", "R", "core", "dp", "mip", "cpsat", "OR B&B", "OR DP", "MT2", "optimum",
-                     "core size", "states"], rows)
+                    ["class", "n", "R", "core", "dp", "mip", "cpsat", "OR B&B", "OR DP", "MT2", "others/core",
+                     "core/MT2", "optimum", "core size", "states"], rows)
     rows = []
     for kind, n, k in mckp:
         p = ob.knapsack_instances.multiple_choice(kind, n, k, R=1000, seed=1)
@@ -290,19 +313,21 @@ def peers_rows(zero_one, mckp, limit, core_limit):
             t0 = time.perf_counter()
             ob.solve(p, method="lp")
             lp_times.append(time.perf_counter() - t0)
-        row, objs = [kind, n, k, core_cell, f"{np.median(lp_times):.3g}"], [core_obj]
+        row, objs, secs = [kind, n, k, core_cell, f"{np.median(lp_times):.3g}"], [core_obj], []
         for run in (_ob_peer(p, "dp", limit), _ob_peer(p, "mip", limit, threads=1, time_limit=limit) if has_highs
                     else None, _ob_peer(p, "cpsat", limit, threads=1, time_limit=limit) if has_ortools else None):
-            cell, obj = _median_of_3(run, limit) if run else ("n/a", None)
+            cell, obj, sec = _median_of_3(run, limit) if run else ("n/a", None, None)
             row.append(cell)
             objs.append(obj)
-        row += [_agreement(objs), r.stats["core_size"], r.stats["max_states"]]
+            secs.append(sec)
+        row += [_fastest_ratio(secs, t_core, limit), _agreement(objs), r.stats["core_size"], r.stats["max_states"]]
         rows.append(row)
         print(row, flush=True, file=sys.stderr)
     if rows:
         print_table(f"Multiple-choice knapsack (R = 1,000, seed 1, budget halfway): seconds, medians of 3; core limit "
                     f"{core_limit:g} s, peers {limit:g} s; lp is the LP bound (numba hull code)",
-                    ["class", "N", "K", "core", "lp", "dp", "mip", "cpsat", "optimum", "core size", "states"], rows)
+                    ["class", "N", "K", "core", "lp", "dp", "mip", "cpsat", "others/core", "optimum", "core size",
+                     "states"], rows)
     if mt2 is None and zero_one:
         print("\nMT2: mknapsack cannot be imported here (its wheels need NumPy 1.x); set MKNAPSACK_PYTHON")
 

@@ -137,6 +137,9 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     ``expand(x)`` gives the choice in the original groups."""
     if problem.n_options != 2 or problem.n_groups < 64 or not problem.whole_number_costs:
         return None
+    head = np.abs(np.diff(np.asarray(problem.costs[:256]), axis=1))  # a quick look: distinct items show at once
+    if np.unique(head).size > 0.75 * head.size:
+        return None
     costs, budget, _ = integer_costs(problem, None)
     mask = problem.mask & (costs <= budget)
     both = np.flatnonzero(mask.all(axis=1))
