@@ -222,3 +222,30 @@ def test_decode_assignment_is_the_best_scored_assignment_within_or_at_the_budget
         assert p.is_feasible(x) and scores[np.arange(4), x].sum() == pytest.approx(best)
     with pytest.raises(ob.InvalidProblemError, match="`scores`"):
         ob.decode_assignment(p, np.zeros((3, 3)))
+
+
+def test_costs_too_large_for_a_table_are_decoded_exactly_by_the_core_search():
+    """Costs in the millions: the DP table would pass DP_CELLS, so the choice comes from the multiple-choice core
+    search (exact, no table) instead of a rounded-up grid; brute force over every assignment agrees, for the plain
+    budget and for an exact one (the largest reachable total within it)."""
+    from orbudget.solvers.torch.assignment import CostUnits
+
+    rng = np.random.default_rng(5)
+    for trial in range(8):
+        n, k = 7, 3
+        costs = rng.integers(10**6, 10**7, (n, k)) * 3 + 1  # coprime-ish: nothing divides out
+        budget = int(costs.sum(axis=1).mean() * rng.uniform(1.5, 2.5))
+        exact = trial % 2 == 1
+        p = BudgetedAssignment(costs=costs, budget=budget, loss=lambda x: 0.0, exact=exact)
+        units = CostUnits(p)
+        assert units.mode == "core"
+        scores = rng.normal(size=(n, k))
+        totals = {c: sum(costs[i, c[i]] for i in range(n)) for c in itertools.product(range(k), repeat=n)}
+        fits = [c for c, t in totals.items() if t <= budget]
+        if exact:
+            top = max(totals[c] for c in fits)
+            fits = [c for c in fits if totals[c] == top]
+        best = max(fits, key=lambda c: sum(scores[i, c[i]] for i in range(n)))
+        x = ob.decode_assignment(p, scores, exact=exact)
+        assert sum(scores[i, x[i]] for i in range(n)) == pytest.approx(sum(scores[i, best[i]] for i in range(n)))
+        assert totals[tuple(x)] <= budget and (not exact or totals[tuple(x)] == totals[best])

@@ -24,6 +24,9 @@ the expanding core of ``expknap`` and the state lists of Martello, Pisinger and 
    lowers the budget to a multiple of the costs' divisor). Every state is also completed by the best single move
    of a class outside the core (combo's pairing) to raise the incumbent. The search ends when no state is left
    (the incumbent is optimal) or every class has joined.
+4. **Cardinality bound** (`cardinality_bound`, combo's cardinality bounds): once the core holds ``CARD_AFTER``
+   states, the LP is split on the solutions' total rank (for a 0/1 knapsack, the number of items) and bounded by
+   its Lagrangian dual; the search stops as soon as the incumbent reaches that bound.
 
 Solutions are rebuilt from a history of (parent, class, option) records, one per state whose core class left its
 LP vertex; unreachable records are collected when the history fills up.

@@ -82,7 +82,6 @@ def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False,
     With a ``deadline`` (a `time.perf_counter` time) the reduction and the LP stop soon after it passes: the
     classes and the LP are then None."""
     from ...core.errors import InvalidProblemError
-    from ._mckp_core import lp_relaxation
 
     costs, budget, scaled = integer_costs(problem, scale)
     costs = np.ascontiguousarray(costs, dtype=np.int64)
@@ -93,24 +92,56 @@ def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False,
     if (problem.exact and int(budget) > total) or not mask.any(axis=1).all():  # a group with nothing affordable
         n = problem.n_groups
         return None, (np.zeros(n, np.int64), -1, 0, -np.inf, False), int(budget), scaled
-    budget = min(int(budget), total)
+    values = np.ascontiguousarray(problem.values, dtype=np.float64)
+    return (*_kernel_inputs(values, costs, mask, int(budget), total, bool(problem.exact), divisibility, deadline),
+            scaled)
+
+
+def _kernel_inputs(values, costs, mask, budget: int, total: int, exact: bool, divisibility: bool,
+                   deadline: float | None):
+    """`_prepare` on arrays: int64 ``costs`` whose dearest ``mask``-ed total is ``total`` (at most 2**62), every
+    group with an option in ``mask``. Returns ``(groups, lp, budget)``."""
+    from ._mckp_core import lp_relaxation
+
+    budget = min(budget, total)
     if divisibility:
         d = int(np.gcd.reduce(costs[mask]))
         if d > 1:
-            if problem.exact and budget % d:
-                return None, (np.zeros(problem.n_groups, np.int64), -1, 0, -np.inf, False), int(budget), scaled
+            if exact and budget % d:
+                return None, (np.zeros(values.shape[0], np.int64), -1, 0, -np.inf, False), budget
             budget -= budget % d
-    values = np.ascontiguousarray(problem.values, dtype=np.float64)
-    groups = _reduce(values, costs, mask, bool(problem.exact), deadline)
+    groups = _reduce(values, costs, mask, exact, deadline)
     if groups is None:
-        return None, None, budget, scaled
+        return None, None, budget
     left = 0.0 if deadline is None else deadline - time.perf_counter()
     if deadline is not None and left <= 0:
-        return None, None, budget, scaled
-    *lp, stopped = lp_relaxation(groups[2], groups[3], groups[4], groups[5], budget, bool(problem.exact), left)
+        return None, None, budget
+    *lp, stopped = lp_relaxation(groups[2], groups[3], groups[4], groups[5], budget, exact, left)
     if stopped:
-        return None, None, budget, scaled
-    return groups, tuple(lp), budget, scaled
+        return None, None, budget
+    return groups, tuple(lp), budget
+
+
+def core_choice(values: np.ndarray, costs: np.ndarray, mask: np.ndarray, budget: int, exact: bool):
+    """The core search on arrays, for solvers that call it in a loop (no model is built): ``values`` (N, K)
+    floats, ``costs`` (N, K) int64 with every option in ``mask`` at most ``budget`` and the dearest total at most
+    2**62. Returns the best choice (option indices) and whether it is proven optimal, or None when none fits."""
+    from . import _mckp_core
+
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    costs = np.ascontiguousarray(costs, dtype=np.int64)
+    mask = np.ascontiguousarray(mask, dtype=np.bool_)
+    total = total_cost(costs, mask)
+    if total > TOTAL_COST_LIMIT:
+        raise SolverError(_too_large(total))
+    if not mask.any(axis=1).all() or (exact and budget > total):
+        return None
+    groups, lp, budget = _kernel_inputs(values, costs, mask, int(budget), total, exact, True, None)
+    if groups is None or not lp[4]:
+        return None
+    stop, found, x, *_ = _mckp_core.core_search(*groups, lp[0], lp[1], budget, exact, value_step(values, mask), 0.0,
+                                                STATE_LIMIT, _mckp_core.CARD_AFTER)
+    return (x, stop == _mckp_core.STOP_OPTIMAL) if found else None
 
 
 def value_step(values: np.ndarray, mask: np.ndarray) -> float:

@@ -24,6 +24,7 @@ from ...problems.assignment import BudgetedAssignment, assignment_matrix
 
 DP_CELLS = 40_000_000  # N·(B+1) choice-table cells the dense DP may use (bytes, uint8)
 SPARSE_STATES = 20_000  # distinct partial totals the exact sparse DP may keep
+CORE_TOTAL = 2**53  # the most units the core search takes here (totals then also exact as floats, for `target`)
 
 
 class CostUnits:
@@ -36,6 +37,8 @@ class CostUnits:
     that reach the kernel stay small. Then:
 
     * ``mode='exact'``: the DP table has at most ``DP_CELLS`` cells: the dense DP kernel, exact;
+    * ``mode='core'``: too many units for a table, but at most ``CORE_TOTAL`` in all: the core search of the
+      multiple-choice knapsack (`orbudget.solvers.numba.mckp_core.core_choice`), exact, with no table;
     * ``mode='sparse'``: too many units for a table, but few distinct totals: a DP over the reachable totals, exact;
     * ``mode='grid'``: neither (or ``scale`` was given): costs rounded *up* on a grid (``⌈c·s⌉`` against ``⌊B·s⌋``,
       in exact integer arithmetic), so any assignment the DP returns is within the true budget; when the grid
@@ -69,7 +72,9 @@ class CostUnits:
             return
         self._build(exact, math.floor(budget / g), "exact")
         if n * (self.budget + 1) > DP_CELLS:
-            if self._sparse_ok():
+            if self.units.dtype == np.int64 and int(np.where(self.available, self.units, 0).max(axis=1).sum()) <= CORE_TOTAL:
+                self.mode = "core"
+            elif self._sparse_ok():
                 self.mode = "sparse"
             else:  # a grid of `target` units across the (capped) budget, rounded up: ⌈u·target/budget⌉
                 target = max(1, DP_CELLS // n - 1)
@@ -132,6 +137,11 @@ class CostUnits:
     def _largest_reachable(self, cap: int) -> int:
         if self.mode == "sparse":
             return max(t for t in self._totals if t <= cap)
+        if self.mode == "core":  # the dearest total within cap: the core search with values = costs
+            from ..numba.mckp_core import core_choice
+
+            x, _optimal = core_choice(self.units.astype(np.float64), self.units, self.available, cap, False)
+            return self.total(x)
         if not hasattr(self, "_reach"):
             self._reach = self._reachable_set()
         return int(np.flatnonzero(self._reach[: cap + 1])[-1])
@@ -163,6 +173,11 @@ class CostUnits:
     def _dp(self, scores, budget: int, exact: bool) -> np.ndarray | None:
         if self.mode == "sparse":
             return self._sparse_dp(scores, budget, exact)
+        if self.mode == "core":
+            from ..numba.mckp_core import core_choice
+
+            found = core_choice(scores, self.units, self.available, budget, exact)
+            return None if found is None else found[0]
         from ..numba._kernels import mckp_dp, prune_dominated
 
         n, k = self.units.shape
