@@ -471,8 +471,8 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     ``step`` > 0 says every solution's value is a multiple of it (whole-number values: their greatest common
     divisor), so a better solution is worth at least ``step`` more than the incumbent; 0 for real values.
 
-    ``time_limit`` in seconds (<= 0: none) and ``state_limit`` (most states held at once) are checked once per
-    class added. Once ``card_after`` states are held at once, `cardinality_bound` is computed (once): the search
+    ``time_limit`` in seconds (<= 0: none) is checked before a class is added once 4,096 states (or 64 classes)
+    have been passed since the last check, and ``state_limit`` (most states held at once) before every class. Once ``card_after`` states are held at once, `cardinality_bound` is computed (once): the search
     stops as soon as the incumbent reaches it. Returns ``(stop, found, x, value, cost, upper, core_size,
     max_states, n_states_made)``: ``stop`` is ``STOP_OPTIMAL``, ``STOP_TIME`` or ``STOP_STATES``; ``x`` holds
     original option indices; ``upper`` is an upper bound on the optimum (equal to ``value`` when optimal).
@@ -512,6 +512,21 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     # alternately a class whose best move is up (adding cost) and one whose best move is down, each side in order
     # of how close that move's slope lies to the break slope
     s_brk = up[brk] if brk >= 0 else 0.0
+    # -- reduction by bounds (Dembo and Hammer): with the multiplier s_brk every choice is worth at most
+    # lag_ub = s_brk * budget + sum_i max_k (v_ik - s_brk * c_ik), less what each class gives up against its best
+    # option; an option whose own loss already puts that below the incumbent is never taken (`_bound`'s float
+    # error is covered by lag_err)
+    lag = np.empty(n)
+    lag_ub = s_brk * float(budget)
+    lag_size = abs(lag_ub)
+    for i in range(n):
+        best = -np.inf
+        for p in range(opt_ptr[i], opt_ptr[i + 1]):
+            best = max(best, opt_val[p] - s_brk * float(opt_cost[p]))
+        lag[i] = best
+        lag_ub += best
+        lag_size += abs(best) + abs(s_brk * float(opt_cost[opt_ptr[i + 1] - 1]))
+    lag_err = 16.0 * 2.0**-52 * float(n + 8) * lag_size
     key_up = np.empty(n)
     key_down = np.empty(n)
     n_up = 0
@@ -573,6 +588,16 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
         dr[k] = dr[k + 1] + down_range[i]
         mu[k] = min(mu[k + 1], up_min[i])
         md[k] = min(md[k + 1], down_min[i])
+    # the best bound of a choice that moves some class from k on off its LP vertex (reduction by bounds): once the
+    # incumbent reaches it, no class left can move in a better solution and the search is over
+    move_ub = np.full(n_free + 1, -np.inf)
+    for k in range(n_free - 1, -1, -1):
+        i = order[k]
+        best = -np.inf
+        for p in range(opt_ptr[i], opt_ptr[i + 1]):
+            if p != lp_pos[i]:
+                best = max(best, lag_ub - (lag[i] - (opt_val[p] - s_brk * float(opt_cost[p]))))
+        move_ub[k] = max(move_ub[k + 1], best)
     # -- incumbent: the LP's integral part when it fits
     has_inc = cost0 == budget if exact else cost0 <= budget
     inc = value0 if has_inc else -np.inf
@@ -655,12 +680,16 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     core_size = 0
     max_states = n_states
     made = 0
+    work = 0  # states passed since the clock was last read (reading it costs about a microsecond)
     for k in range(n_free):
         if n_states == 0:
             break
-        if time_limit > 0 and _clock() - t_start > time_limit:
-            stop = STOP_TIME
-            break
+        work += n_states + 64
+        if time_limit > 0 and work >= 4096:
+            work = 0
+            if _clock() - t_start > time_limit:
+                stop = STOP_TIME
+                break
         if n_states > state_limit:
             stop = STOP_STATES
             break
@@ -675,9 +704,21 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
                 thr = inc + 1e-12 * max(1.0, abs(inc))
         else:
             thr = -np.inf
-        n_a = 0
+        if move_ub[k] + lag_err <= thr:
+            core_size = k
+            break  # every state is a complete solution already counted: the incumbent is optimal
         pl = lp_pos[g]
+        movable = False  # whether some option other than the LP's may be in a better solution
         for j in range(opt_ptr[g], opt_ptr[g + 1]):
+            if j != pl and lag_ub - (lag[g] - (opt_val[j] - s_brk * float(opt_cost[j]))) + lag_err > thr:
+                movable = True
+                break
+        if not movable:
+            continue  # the class stays at its LP vertex in every better solution: the states are unchanged
+        n_a = 0
+        for j in range(opt_ptr[g], opt_ptr[g + 1]):
+            if j != pl and lag_ub - (lag[g] - (opt_val[j] - s_brk * float(opt_cost[j]))) + lag_err <= thr:
+                continue  # never in a better solution
             dc = opt_cost[j] - opt_cost[pl]
             dv = opt_val[j] - opt_val[pl]
             tag = -1 if j == pl else j
