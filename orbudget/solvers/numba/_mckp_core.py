@@ -392,6 +392,25 @@ def cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end=np.inf):
 
 
 @njit(cache=True)
+def take_copies(unit, kind_start, kind_end, taken):
+    """Which items give each kind its count: kind ``t`` is the items ``kind_start[t] <= j < kind_end[t]`` (sorted by
+    ``unit``, the copies each holds) and needs ``taken[t]`` copies; items are taken largest first while they fit,
+    which reaches every count when each unit is at most 1 + the sum of the smaller ones. Returns a boolean mask."""
+    pick = np.zeros(unit.size, np.bool_)
+    for t in range(kind_start.size):
+        left = taken[t]
+        j = kind_end[t] - 1
+        while left > 0 and j >= kind_start[t]:
+            if unit[j] <= left:
+                pick[j] = True
+                left -= unit[j]
+            j -= 1
+        if left != 0:
+            raise ValueError("a count of copies that the items cannot make")
+    return pick
+
+
+@njit(cache=True)
 def _bound(c, v, budget, exact, su, sd, ur, dr, mu, md):
     """Upper bound on any completion of a state (cost c, value v) by the classes outside the core; -inf when no
     completion fits.
@@ -472,8 +491,9 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     divisor), so a better solution is worth at least ``step`` more than the incumbent; 0 for real values.
 
     ``time_limit`` in seconds (<= 0: none) is checked before a class is added once 4,096 states (or 64 classes)
-    have been passed since the last check, and ``state_limit`` (most states held at once) before every class. Once ``card_after`` states are held at once, `cardinality_bound` is computed (once): the search
-    stops as soon as the incumbent reaches it. Returns ``(stop, found, x, value, cost, upper, core_size,
+    have been passed since the last check, and ``state_limit`` (most states held at once) before every class.
+    Once ``card_after`` states are held at once, `cardinality_bound` is computed (once): the search stops as soon
+    as the incumbent reaches it. Returns ``(stop, found, x, value, cost, upper, core_size,
     max_states, n_states_made)``: ``stop`` is ``STOP_OPTIMAL``, ``STOP_TIME`` or ``STOP_STATES``; ``x`` holds
     original option indices; ``upper`` is an upper bound on the optimum (equal to ``value`` when optimal).
     """

@@ -157,15 +157,20 @@ def value_step(values: np.ndarray, mask: np.ndarray) -> float:
 
 
 def _equal_items(problem: MultipleChoiceKnapsack):
-    """A 0/1 knapsack that repeats items, solved as a smaller one: ``(smaller, expand)``, or None when it does not
-    pay (fewer than half the items would go).
+    """A 0/1 knapsack that repeats items, or multiples of items, solved as a smaller one: ``(smaller, expand)``, or
+    None when it does not pay (fewer than half the items would go).
 
-    The core search sees every item once, so a class like Pisinger's spanner (20 distinct items among 10,000, every
-    one with one of two efficiencies) fills the core with copies. Here the ``m`` copies of an item (groups of two
-    usable options with the same cost and value differences) become the items of 1, 2, 4, ... copies and a remainder
-    (binary splitting: every count from 0 to ``m`` is a sum of some of them, so the optimum is unchanged). What the
+    The core search sees every item once, so a class like Pisinger's spanner (every item a multiple of one of two
+    base items) fills the core with copies. An item here is a group of two usable options: its cost and value
+    differences ``(c, v)``. Items on one ray ``(c, v) = g·(c0, v0)`` (``g = gcd(c, v)``, whole-number values) are
+    ``g`` copies of ``(c0, v0)``; with ``d`` the gcd of their ``g``, they are ``u = g/d`` copies of ``d·(c0, v0)``.
+    When every count of copies from 0 to ``M = Σu`` is a sum of some items' ``u`` (sorted ascending, each ``u`` is
+    at most 1 + the sum of the smaller ones), the ray is one item taken 0 to ``M`` times; otherwise its equal
+    items are (``M`` their number). An item taken 0 to ``M`` times becomes the items of 1, 2, 4, ... copies and
+    a remainder (binary splitting: every count is a sum of some of them), so the optimum is unchanged. What the
     groups cost and are worth at their cheaper option, and the groups with one usable option, are one fixed group.
-    ``expand(x)`` gives the choice in the original groups."""
+    ``expand(x)`` gives the choice in the original groups (for a ray, the items by ``u``, largest first, while
+    they fit the count)."""
     if problem.n_options != 2 or problem.n_groups < 64 or not problem.whole_number_costs:
         return None
     head = np.abs(np.diff(np.asarray(problem.costs[:256]), axis=1))  # a quick look: distinct items show at once
@@ -182,17 +187,39 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     hi = ((c[:, 1] > c[:, 0]) | ((c[:, 1] == c[:, 0]) & (v[:, 1] > v[:, 0]))).astype(np.int64)
     rows = np.arange(both.size)
     dc = c[rows, hi] - c[rows, 1 - hi]
-    dv = v[rows, hi] - v[rows, 1 - hi]
-    if 2 * np.unique(dc).size > both.size:  # a quick test: many distinct costs, many distinct items
+    dv = v[rows, hi] - v[rows, 1 - hi] + 0.0  # -0 is 0
+    if np.all(dv == np.round(dv)) and np.all(np.abs(dv) < 2.0**53):
+        dvi = dv.astype(np.int64)
+        g = np.gcd(dc, np.abs(dvi))
+        g[g == 0] = 1  # a free item worth nothing: its own ray
+        ray_c, ray_v = dc // g, dvi // g
+    else:  # real values: equal items only
+        g = np.ones_like(dc)
+        ray_c, ray_v = dc, dv.view(np.int64)
+    order = np.lexsort((g, ray_v, ray_c))  # by ray, then by multiple
+    ray_c, ray_v, g = ray_c[order], ray_v[order], g[order]
+    new_ray = np.empty(order.size, bool)
+    new_ray[0] = True
+    new_ray[1:] = (ray_c[1:] != ray_c[:-1]) | (ray_v[1:] != ray_v[:-1])
+    if 2 * int(new_ray.sum()) > both.size:
         return None
-    keys = np.column_stack([dc, (dv + 0.0).view(np.int64)])  # exact equality of the value differences (-0 is 0)
-    kinds, kind_of, copies = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    kind_of = kind_of.ravel()
-    sizes = [[1 << b for b in range(int(m + 1).bit_length() - 1)] for m in copies]
-    for m, parts in zip(copies, sizes):
-        if m - (2 * parts[-1] - 1) > 0:
-            parts.append(int(m - (2 * parts[-1] - 1)))
-    n_parts = sum(len(parts) for parts in sizes)
+    starts = np.flatnonzero(new_ray)
+    ray = np.cumsum(new_ray) - 1
+    u = g // np.gcd.reduceat(g, starts)[ray]
+    total = np.cumsum(u)
+    smaller = total - u - (total[starts] - u[starts])[ray]  # the sum of the ray's smaller multiples
+    whole_ray = np.logical_and.reduceat(u <= smaller + 1, starts)[ray]
+    unit = np.where(whole_ray, u, 1)  # copies of the kind's base item in each item
+    new_kind = new_ray.copy()
+    new_kind[1:] |= ~whole_ray[1:] & (g[1:] != g[:-1])  # a ray split into its equal items
+    kind_start = np.flatnonzero(new_kind)
+    copies = np.add.reduceat(unit, kind_start)
+    item = order[kind_start]  # an item of each kind, for its base
+    base_c, base_v = dc[item] // unit[kind_start], dv[item] / unit[kind_start]
+    n_parts_of = np.array([int(m + 1).bit_length() - 1 for m in copies], np.int64)
+    rest = copies - ((1 << n_parts_of) - 1)
+    n_parts_of += rest > 0
+    n_parts = int(n_parts_of.sum())
     if 2 * (n_parts + 1) > both.size:
         return None
     base = np.where(mask[:, 0] & ~mask[:, 1], 0, 1)  # the option of a group with one usable option
@@ -201,36 +228,32 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     fixed_value = math.fsum(values[np.arange(problem.n_groups), base])
     if fixed_cost > TOTAL_COST_LIMIT:
         return None  # the search refuses it, naming `costs`
-    part_kind = np.repeat(np.arange(kinds.shape[0]), [len(parts) for parts in sizes])
-    part_size = np.array([s for parts in sizes for s in parts], np.int64)
+    part_kind = np.repeat(np.arange(kind_start.size), n_parts_of)
+    first_part = np.cumsum(n_parts_of) - n_parts_of
+    part_size = np.left_shift(1, np.arange(n_parts) - first_part[part_kind])
+    last = first_part + n_parts_of - 1
+    part_size[last[rest > 0]] = rest[rest > 0]
     small_costs = np.zeros((n_parts + 1, 2), np.int64)
     small_values = np.zeros((n_parts + 1, 2))
     small_costs[0, 0], small_values[0, 0] = fixed_cost, fixed_value
-    first = _first(kind_of, kinds.shape[0])
-    small_costs[1:, 1] = part_size * dc[first][part_kind]
-    small_values[1:, 1] = part_size * dv[first][part_kind]
+    small_costs[1:, 1] = part_size * base_c[part_kind]
+    small_values[1:, 1] = part_size * base_v[part_kind]
     available = np.ones((n_parts + 1, 2), bool)
     available[0, 1] = False
     small = MultipleChoiceKnapsack(values=small_values, costs=small_costs, budget=problem.budget,
                                    available=available, exact=problem.exact)
-    members = np.argsort(kind_of, kind="stable")  # the groups of each kind, kind by kind
-    starts = np.concatenate([[0], np.cumsum(copies)])
+    kind_end = np.append(kind_start[1:], order.size)
 
     def expand(x_small):
+        from ._mckp_core import take_copies
+
+        taken = np.bincount(part_kind, weights=part_size * (np.asarray(x_small[1:]) == 1), minlength=kind_start.size)
+        pick = take_copies(unit, kind_start, kind_end, np.round(taken).astype(np.int64))
         x = base.copy()
-        taken = np.bincount(part_kind, weights=part_size * (np.asarray(x_small[1:]) == 1), minlength=kinds.shape[0])
-        for t in np.flatnonzero(taken):
-            x[both[members[starts[t]:starts[t] + int(taken[t])]]] = hi[members[starts[t]:starts[t] + int(taken[t])]]
+        x[both[order[pick]]] = hi[order[pick]]
         return x
 
     return small, expand
-
-
-def _first(kind_of: np.ndarray, n_kinds: int) -> np.ndarray:
-    """For each kind, the first row of that kind."""
-    first = np.full(n_kinds, -1, np.int64)
-    first[kind_of[::-1]] = np.arange(kind_of.size)[::-1]
-    return first
 
 
 @register(MultipleChoiceKnapsack, "core", backend="numba", priority=5, supports=_core_supports,
