@@ -486,3 +486,33 @@ def test_equal_items_are_merged_by_binary_splitting():
             assert core.stats["items_after_merging_equal"] == merged[0].n_groups - 1
     # distinct items are left alone
     assert _equal_items(ki.zero_one("uncorrelated", 200, R=10_000, seed=1)) is None
+
+
+def test_multiples_of_an_item_are_merged_into_one_item_and_expanded_back():
+    """Items on one ray g·(c0, v0): one item taken 0..M times when every count can be made (else the equal items
+    are merged); the choice in the original groups is rebuilt largest multiple first. dp agrees on the optimum."""
+    from orbudget.solvers.numba.mckp_core import _equal_items
+
+    rng = np.random.default_rng(34)
+    for trial in range(12):
+        bases = rng.integers(1, 30, (int(rng.integers(1, 4)), 2))
+        n = 120
+        which = rng.integers(0, len(bases), n)
+        # multiples 1..10, or (every third trial) only even multiples 2, 4 and 8: counts 1 and 3 cannot be made, so
+        # those rays fall back to equal items
+        mult = rng.choice([2, 4, 8], n) if trial % 3 == 2 else rng.integers(1, 11, n)
+        items = bases[which] * mult[:, None]
+        costs = np.column_stack([np.zeros(n, np.int64), items[:, 0]])
+        values = np.column_stack([np.zeros(n), items[:, 1].astype(float)])
+        exact = trial % 4 == 1
+        budget = int(items[:, 0].sum() * rng.uniform(0.2, 0.7))
+        p = ob.MultipleChoiceKnapsack(values=values, costs=costs, budget=budget, exact=exact)
+        merged = _equal_items(p)
+        assert merged is not None and merged[0].n_groups < n // 2
+        core, dp = ob.solve(p, method="core"), ob.solve(p, method="dp")
+        assert core.status is dp.status, trial
+        if dp.status is ob.Status.OPTIMAL:
+            _check_optimal(p, core, dp.objective)
+    # spanner: the 10,000 items are 20 multiples of 2 base items, merged into about 30 items
+    p = ki.zero_one("spanner", 10_000, R=10_000, seed=1)
+    assert _equal_items(p)[0].n_groups <= 40
