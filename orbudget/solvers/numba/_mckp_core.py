@@ -277,30 +277,43 @@ def _ranked_lp(opt_ptr, opt_cost, opt_val, lam, budget, exact, vals, hull_ptr, h
     and ``opt_val``)."""
     n = opt_ptr.size - 1
     h = 0
-    size = abs(lam) * float(n)  # the magnitude of what is summed, for the error bound
     for i in range(n):
         s = opt_ptr[i]
-        top = 0.0
         for p in range(s, opt_ptr[i + 1]):
             vals[p] = opt_val[p] - lam * float(p - s)
-            top = max(top, abs(vals[p]))
-        size += top
         h = _hull_into(opt_cost, vals, s, opt_ptr[i + 1], hull_pos, h)
         hull_ptr[i + 1] = h
-    vertex, brk, residual, value, feasible, _stopped = lp_relaxation(opt_cost, vals, hull_ptr, hull_pos, budget,
-                                                                     exact, 0.0)
+    vertex, brk, residual, _value, feasible, _stopped = lp_relaxation(opt_cost, vals, hull_ptr, hull_pos, budget,
+                                                                      exact, 0.0)
     if not feasible:
         return np.inf, 0.0, 0.0
+    # the value again by Neumaier's compensated sum, so its error does not grow with the number of classes: a
+    # few ulps of the magnitudes summed (each modified value, the greedy's order and the sum itself)
+    value = 0.0
+    comp = 0.0
+    size = 0.0
     rank = 0.0
     for i in range(n):
-        rank += float(hull_pos[hull_ptr[i] + vertex[i]] - opt_ptr[i])
+        p = hull_pos[hull_ptr[i] + vertex[i]]
+        r = float(p - opt_ptr[i])
+        rank += r
+        term = vals[p]
+        size += abs(opt_val[p]) + abs(lam) * r
+        t = value + term
+        comp += (value - t) + term if abs(value) >= abs(term) else (term - t) + value
+        value = t
     if brk >= 0:
         q = hull_ptr[brk] + vertex[brk]
         a = hull_pos[q]
         b = hull_pos[q + 1]
-        rank += float(residual) / float(opt_cost[b] - opt_cost[a]) * float(b - a)
-    # the greedy's sums and slope comparisons, each off by a few ulps of what they add up
-    return value, rank, 64.0 * 2.0**-52 * float(n + 8) * (size + abs(value))
+        theta = float(residual) / float(opt_cost[b] - opt_cost[a])
+        rank += theta * float(b - a)
+        term = theta * (vals[b] - vals[a])
+        size += abs(opt_val[b]) + abs(opt_val[a]) + abs(lam) * float(b - opt_ptr[brk])
+        t = value + term
+        comp += (value - t) + term if abs(value) >= abs(term) else (term - t) + value
+        value = t
+    return value + comp, rank, 32.0 * 2.0**-52 * size
 
 
 @njit(cache=True)
@@ -356,7 +369,7 @@ def _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, limit, sign, value0, ra
 
 
 @njit(cache=True)
-def cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end=np.inf):
+def cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end=np.inf, spend=np.inf):
     """An upper bound on the optimum from the options' ranks (combo's cardinality bounds, Martello, Pisinger and
     Toth 1999, for every class's options in cost order).
 
@@ -364,14 +377,17 @@ def cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end=np.inf):
     solution has rank ``<= floor(t)`` or ``>= ceil(t)``, and the optimum is at most the larger of the two LPs with
     that constraint (each bounded through `_dual_min`). For a 0/1 knapsack the rank is the number of items: this is
     the bound that closes the strongly and inverse strongly correlated classes, whose LP gap is a fraction of an
-    item. +inf when it gives nothing (a whole ``t``). Past the clock time ``t_end`` (`_clock`) it returns the best
-    bound found so far."""
+    item. +inf when it gives nothing (a whole ``t``). It stops with the best bound found so far past the clock time
+    ``t_end`` (`_clock`), or once it has run ``spend`` seconds and 20 ms plus the time of 8 LPs."""
     n = opt_ptr.size - 1
     m = opt_val.size
     vals = np.empty(m)
     hull_ptr = np.zeros(n + 1, np.int64)
     hull_pos = np.empty(m, np.int64)
+    t0 = _clock()
     value0, rank0, err0 = _ranked_lp(opt_ptr, opt_cost, opt_val, 0.0, budget, exact, vals, hull_ptr, hull_pos)
+    t1 = _clock()
+    t_end = min(t_end, t0 + max(spend, 0.02 + 8.0 * (t1 - t0)))
     lo = np.floor(rank0)
     if value0 == np.inf or rank0 - lo < 1e-9 or lo + 1.0 - rank0 < 1e-9:
         return np.inf
@@ -497,7 +513,8 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
     max_states, n_states_made)``: ``stop`` is ``STOP_OPTIMAL``, ``STOP_TIME`` or ``STOP_STATES``; ``x`` holds
     original option indices; ``upper`` is an upper bound on the optimum (equal to ``value`` when optimal).
     """
-    t_start = _clock() if time_limit > 0 else 0.0
+    t_search = _clock()
+    t_start = t_search if time_limit > 0 else 0.0
     n = vertex.size
     lp_pos = np.empty(n, np.int64)
     up = np.full(n, -np.inf)
@@ -875,8 +892,10 @@ def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex,
                     inc_move = dm_opt[e]
                     has_inc = True
         if not card_done and n_states >= card_after:
+            # a few LPs over every option, given about the time the search has taken so far: a bound that does
+            # not help costs at most that
             card_done = True
-            target = cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end)
+            target = cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end, _clock() - t_search)
         if has_inc and (target < inc + step if step > 0 else target <= inc):
             break  # no solution can beat the incumbent: it is optimal
     upper = inc
