@@ -65,6 +65,26 @@ def test_myopic_oracles_equal_brute_force(kind):
             assert p.reward(s, x) == pytest.approx(best, abs=1e-5), o.kind
 
 
+def test_knapsack_oracle_for_one_worker_equals_brute_force():
+    """A `Capacity` constraint with one worker is a 0/1 knapsack: `auto` takes the core knapsack search, which gives
+    the one-step optimum of enumeration; with several workers 'knapsack' is refused, naming the option."""
+    rng = np.random.default_rng(4)
+    for seed in range(6):
+        p = CoupledRMAB.capacity(10, 1, seed=seed, horizon=5)
+        assert p.constraint.capacities.size == 1
+        knap, enum = Oracle(p, "auto", ONE), Oracle(p, "enumerate", ONE)
+        assert knap.kind == "knapsack"
+        for _ in range(10):
+            values = p.level_values(rng.integers(0, p.n_states, p.n_arms))
+            x = knap.solve(values)
+            assert p.check(x) is None
+            got = values[np.arange(p.n_arms), x].sum()
+            best = values[np.arange(p.n_arms), enum.solve(values)].sum()
+            assert got == pytest.approx(best, abs=1e-12)
+    with pytest.raises(ob.InvalidProblemError, match="`options.oracle`"):
+        Oracle(CoupledRMAB.capacity(10, 2, seed=0, horizon=5), "knapsack", ONE)
+
+
 @needs("highs")
 def test_path_never_picks_arms_out_of_reach():
     from orbudget.solvers.highs.rmab import LinearOracle, QNetworkMIP
@@ -431,8 +451,9 @@ def test_whittle_on_multi_level_arms_names_the_option():
 def test_documented_oracle_options_are_accepted(method):
     """`options={'oracle': 'highs'}` reached HiGHS as a HiGHS option and was refused; every documented oracle gives
     the same decisions as enumeration."""
-    p = tiny("capacity", 1, horizon=3, episodes=2)
-    got = {o: ob.solve(p, method=method, seed=0, options={"oracle": o}) for o in ("auto", "highs", "cpsat", "enumerate")}
+    p = tiny("capacity", 1, budget=1, horizon=3, episodes=2)  # one worker: 'knapsack' applies too
+    got = {o: ob.solve(p, method=method, seed=0, options={"oracle": o})
+           for o in ("auto", "highs", "cpsat", "enumerate", "knapsack")}
     assert got["highs"].stats["oracle"] == "highs"
     for o, r in got.items():
         assert r.objective == pytest.approx(got["enumerate"].objective, abs=1e-9), o

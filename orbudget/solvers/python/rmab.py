@@ -29,18 +29,19 @@ from ...core.progress import Run
 from ...core.registry import module_available, register
 from ...core.result import Limit, Result, Status
 from ...core.validation import as_array, as_choice, as_scalar, split_seed
-from ...problems.rmab import ENUMERATION_LIMIT, Budget, CoupledRMAB, PathConstraint, require_memory
+from ...problems.rmab import ENUMERATION_LIMIT, Budget, Capacity, CoupledRMAB, PathConstraint, require_memory
 
-ORACLES = ("auto", "highs", "cpsat", "enumerate")
+ORACLES = ("auto", "highs", "cpsat", "enumerate", "knapsack")
 EXACT_DP_LIMIT = 20_000_000  # S^J · |C| table entries
 
 
 # -- the linear oracle: max Σ_j v[j, m_j(x)] over C ------------------------------------------------------------
 class Oracle:
-    """max Σ_j v[j, m_j(x)] over C: closed form for a plain budget (the B largest positive gains), else the HiGHS
-    MIP (``'highs'``), CP-SAT (``'cpsat'``) or enumeration of C (``'enumerate'``). ``'auto'``: closed form, then
-    enumeration when |C| ≤ 5000, then CP-SAT for paths (the time-unrolled walk is hard for HiGHS' LP bound) and
-    HiGHS for the other families."""
+    """max Σ_j v[j, m_j(x)] over C: closed form for a plain budget (the B largest positive gains), else the core
+    knapsack search for a one-worker `Capacity` (``'knapsack'``), the HiGHS MIP (``'highs'``), CP-SAT (``'cpsat'``)
+    or enumeration of C (``'enumerate'``). ``'auto'``: closed form, then the knapsack search, then enumeration when
+    |C| ≤ 5000, then CP-SAT for paths (the time-unrolled walk is hard for HiGHS' LP bound) and HiGHS for the other
+    families."""
 
     def __init__(self, problem: CoupledRMAB, kind: str = "auto", opts=None):
         from ...core.solve import SolveOptions
@@ -53,6 +54,8 @@ class Oracle:
         if kind == "auto":
             if isinstance(problem.constraint, Budget):
                 kind = "budget"
+            elif _one_knapsack(problem):
+                kind = "knapsack"
             elif problem.count_actions(5000) is not None:
                 kind = "enumerate"
             elif isinstance(problem.constraint, PathConstraint) and module_available("ortools"):
@@ -62,6 +65,9 @@ class Oracle:
             else:
                 kind = "enumerate"
         self.kind = kind
+        if kind == "knapsack" and not _one_knapsack(problem):
+            raise InvalidProblemError("`options.oracle` = 'knapsack' needs a `Capacity` constraint with one worker "
+                                      f"(a 0/1 knapsack); this constraint is {type(problem.constraint).__name__}")
         if kind == "highs":
             from ..highs.rmab import LinearOracle
 
@@ -85,10 +91,24 @@ class Oracle:
             x = np.zeros(self.problem.n_arms, dtype=np.int64)
             x[order[gain[order] > 0]] = 1
             return x
+        if self.kind == "knapsack":  # pull arm j (cost c_j) or not, within the one worker's capacity
+            from ..numba.mckp_core import core_choice
+
+            c = self.problem.constraint
+            cap = int(c.capacities[0])
+            costs = np.zeros((self.problem.n_arms, 2), np.int64)
+            costs[:, 1] = c.costs
+            found = core_choice(values[:, :2], costs, costs <= cap, cap, False)
+            return found[0].astype(np.int64)
         if self.kind == "enumerate":
             total = values[np.arange(values.shape[0]), self.levels].sum(axis=1)
             return self.actions[int(np.argmax(total))].astype(np.int64)
         return self.impl.solve(values)[0]
+
+
+def _one_knapsack(problem: CoupledRMAB) -> bool:
+    """Whether the constraint is a 0/1 knapsack: `Capacity` with one worker."""
+    return isinstance(problem.constraint, Capacity) and problem.constraint.capacities.size == 1
 
 
 # -- per-arm dynamic programs ----------------------------------------------------------------------------------
