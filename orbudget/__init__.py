@@ -46,7 +46,7 @@ from .problems import (
     regularizers,
 )
 from .problems.adx import load_adx
-from .solvers.numba.bidding import PacingBidder, RLBBidder
+from .solvers.numba.bidders import PacingBidder, RLBBidder
 from .solvers.numba.bwk import BwKPolicy
 from .solvers.python.rmab import RMABPolicy
 from .solvers.torch.assignment import decode_assignment

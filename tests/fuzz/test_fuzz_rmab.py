@@ -57,7 +57,7 @@ CASES = [
     Case("horizon needing petabytes", "p = ob.CoupledRMAB.budget(3, 1, seed=0, horizon=10**15, episodes=2)\n"
          "ob.solve(p, method='myopic')", field="horizon"),
     Case("horizon too large for the index DP", "p = ob.CoupledRMAB.budget(3, 1, seed=0, horizon=10**12, episodes=1)\n"
-         "from orbudget.solvers.python.rmab import lagrange_tables\nlagrange_tables(p, 0.5)", field="horizon"),
+         "from orbudget.solvers._rmab import lagrange_tables\nlagrange_tables(p, 0.5)", field="horizon"),
     Case("state space too large", "ob.CoupledRMAB.chain(np.full((3, 2), 0.5), n_states=10**6)", field="n_states"),
     Case("joint state too large for exact_dp", "p = ob.CoupledRMAB.budget(14, 3, seed=0, horizon=3)\n"
          "ob.solve(p, method='exact_dp')", field="transitions"),

@@ -119,7 +119,7 @@ def test_live_rlb_bidder_bids_as_the_replay_and_keeps_its_budget():
 
 
 def test_live_pacing_bidder_bids_as_the_replay_and_needs_no_price_when_lost():
-    from orbudget.solvers.numba.bidding import PacingBidder
+    from orbudget.solvers.numba.bidders import PacingBidder
 
     c = ob.BiddingCampaign.synthetic(n_test=150, n_train=2000, episode_length=50, budget_fraction=1 / 8, seed=4)
     r = ob.solve(c, method="dual_pacing")

@@ -10,7 +10,7 @@ import orbudget as ob
 from orbudget.core.solve import SolveOptions
 from orbudget.problems.rmab import CoupledRMAB, london_graph
 from orbudget.solvers import _relu
-from orbudget.solvers.python.rmab import Oracle, lagrange_tables, lagrangian_bound, whittle_indices
+from orbudget.solvers._rmab import Oracle, lagrange_tables, lagrangian_bound, whittle_indices
 from tests.conftest import needs
 from tests.problems.test_rmab import FAMILIES, tiny
 
@@ -333,7 +333,7 @@ def test_sequoia_warm_start_from_a_policy_evaluates_without_training():
     pol.fit(episodes=0, warm_steps=100, warm_samples=200)
     r = ob.solve(p, method="sequoia", seed=0, warm_start=pol, options={"episodes": 0})
     assert r.stats["episodes_trained"] == 0
-    from orbudget.solvers.python.rmab import evaluate
+    from orbudget.solvers._rmab import evaluate
 
     same = evaluate(p, lambda s, t, rng: pol.act(s), SolveOptions(seed=0), method="sequoia")
     assert r.objective == same.objective and np.array_equal(r.x, same.x)
@@ -476,7 +476,7 @@ def test_huge_state_space_is_a_clear_error():
     with pytest.raises(ob.InvalidProblemError, match=r"`n_states`.*GiB"):
         CoupledRMAB.chain(np.full((4, 2), 0.5), n_states=10**6)
     p = CoupledRMAB.budget(3, 1, seed=0, horizon=10**15, episodes=2)
-    from orbudget.solvers.python.rmab import exact_dp
+    from orbudget.solvers._rmab import exact_dp
 
     with pytest.raises(ob.InvalidProblemError, match=r"`horizon`.*GiB"):
         exact_dp(p)

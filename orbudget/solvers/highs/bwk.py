@@ -22,7 +22,7 @@ class BwKLP:
         import highspy
 
         from ...core.solve import SolveOptions
-        from .knapsack import new_highs
+        from ._common import new_highs
 
         self.k, self.d = n_arms, n_resources
         h = new_highs(SolveOptions())

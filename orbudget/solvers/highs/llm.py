@@ -17,7 +17,7 @@ from ...core.result import Limit, Result, Status
 from ...core.solve import finite_or_none
 from ...problems.llm import ModelRouting
 from .._reduce import infeasible
-from .knapsack import new_highs, run_highs, status_of
+from ._common import new_highs, run_highs, status_of
 
 FEASIBILITY_TOL = 1e-10
 

@@ -21,7 +21,7 @@ from ...core.result import Limit, Result, Status
 from ...core.solve import finite_or_none
 from ...core.validation import as_choice, as_scalar
 from ...problems.online import OnlineAllocation
-from .knapsack import new_highs, run_highs, status_of
+from ._common import new_highs, run_highs, status_of
 
 PRIMAL_LIMIT = 200_000  # columns up to which hindsight_lp solves the primal LP by default
 FEASIBILITY_TOLERANCE = 1e-9  # relative: every budget row is scaled to B_j = 1 before HiGHS sees it

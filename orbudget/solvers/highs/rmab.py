@@ -145,7 +145,7 @@ def _run_or_raise(h) -> None:
     the policy loop around the oracle sees it (with a plain ``h.run()`` HiGHS turned it into a "solve error")."""
     import highspy
 
-    from .knapsack import run_highs
+    from ._common import run_highs
 
     run_highs(h, "the oracle model")
     if h.getModelStatus() in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
@@ -155,7 +155,7 @@ def _run_or_raise(h) -> None:
 def _new(opts, threads_default: int = 1):
     import dataclasses
 
-    from .knapsack import new_highs
+    from ._common import new_highs
 
     if opts.threads is None:  # through new_highs, which resets HiGHS' global pool first: a pool already running
         opts = dataclasses.replace(opts, threads=threads_default)  # other threads refuses a new count ('Not Set')

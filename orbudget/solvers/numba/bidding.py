@@ -20,7 +20,6 @@ from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_choice, as_scalar, memory_limit
 from ...problems.bidding import BiddingCampaign
-from ._online import EUCLIDEAN, _dual_step
 
 GRID_POINTS = 4096
 _NO_TABLE = np.zeros((1, 1))
@@ -89,128 +88,6 @@ def rlb_bid(table: np.ndarray, t: int, b: int, theta: float, max_bid: int) -> in
         raise InvalidProblemError(f"`t` must be in 1..{table.shape[0]} and `b` in 0..{table.shape[1] - 1} for this "
                                   f"table; got t={t}, b={b}")
     return int(dp_bid(table, int(t), int(b), float(theta), int(max_bid)))
-
-
-class _LiveBidder:
-    """What a live bidder keeps for one episode (the budget and the auctions left), with the checks every bidder
-    shares; subclasses give ``act`` its rule and may extend ``reset``, ``update`` and the state."""
-
-    def __init__(self, campaign: BiddingCampaign):
-        self.campaign = campaign
-        self.reset()
-
-    def reset(self) -> None:
-        """A new episode: the whole budget and ``episode_length`` auctions ahead."""
-        self.remaining_budget = int(self.campaign.budget)
-        self.remaining_auctions = int(self.campaign.episode_length)
-
-    def _next_auction(self, ctr) -> float:
-        """``ctr`` checked, once the episode is known to have an auction left."""
-        if self.remaining_auctions < 1:
-            raise InvalidProblemError("the episode is over (no auction left); call reset() for a new one")
-        return as_scalar("ctr", ctr, minimum=0.0, maximum=1.0)
-
-    def update(self, won: bool, price: int = 0) -> None:
-        """The outcome of the auction just bid on: when ``won``, the winner pays ``price`` (a lost auction costs
-        nothing; its price may be unknown)."""
-        self._spend(won, price)
-
-    def _spend(self, won: bool, price) -> int:
-        spend = 0
-        if won:
-            spend = int(as_scalar("price", price, integer=True, minimum=0))
-            if spend > self.remaining_budget:
-                raise InvalidProblemError(f"`price` {spend} is above the budget left, {self.remaining_budget}: a bid "
-                                          "never exceeds it, so this auction cannot have been won at that price")
-            self.remaining_budget -= spend
-        self.remaining_auctions -= 1
-        return spend
-
-    def state_dict(self) -> dict:
-        return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions}
-
-    def load_state_dict(self, state: dict) -> None:
-        budget = int(as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0,
-                               maximum=self.campaign.budget))
-        auctions = int(as_scalar("remaining_auctions", state.get("remaining_auctions"), integer=True, minimum=0,
-                                 maximum=self.campaign.episode_length))
-        self.remaining_budget, self.remaining_auctions = budget, auctions
-
-
-class RLBBidder(_LiveBidder):
-    """RLB as a live bidder, the same shape as the other step-by-step policies: ``act(ctr) -> bid`` for the next
-    auction, ``update(won, price)`` with its outcome, ``state_dict()`` / ``load_state_dict()`` to save and resume.
-    The value table of ``campaign`` (the CTR-integrated DP with ``exact``, else the θ̄-DP) is built once; a bid never
-    exceeds the budget left or the top price.
-
-    Examples:
-        >>> import orbudget as ob
-        >>> from orbudget.solvers.numba.bidding import RLBBidder
-        >>> c = ob.BiddingCampaign.synthetic(n_test=100, n_train=500, episode_length=20, budget_fraction=1 / 4, seed=0)
-        >>> bidder = RLBBidder(c)
-        >>> a = bidder.act(0.002)                # bid for an impression of CTR 0.002
-        >>> bidder.update(won=a >= 30, price=30)  # the auction's outcome (the winner pays the price)
-        >>> bidder.remaining_auctions
-        19
-    """
-
-    def __init__(self, campaign: BiddingCampaign, exact: bool = True):
-        self.table = rlb_table(campaign, exact=bool(exact))
-        super().__init__(campaign)
-
-    def bid(self, ctr: float, remaining_budget: int, remaining_auctions: int) -> int:
-        """The bid for an impression of CTR ``ctr`` with that budget and that many auctions left (this one
-        included); stateless."""
-        ctr = as_scalar("ctr", ctr, minimum=0.0, maximum=1.0)
-        return rlb_bid(self.table, remaining_auctions, remaining_budget, ctr, self.campaign.max_bid)
-
-    def act(self, ctr: float) -> int:
-        """The bid for the next auction of this episode."""
-        return self.bid(self._next_auction(ctr), self.remaining_budget, self.remaining_auctions)
-
-
-class PacingBidder(_LiveBidder):
-    """Adaptive pacing (Balseiro and Gur 2019; the ``dual_pacing`` method) as a live bidder: ``act(ctr)`` bids
-    min(⌊κθ/(1+μ)⌋, b, δmax), and ``update(won, price)`` takes the dual step μ ← max(0, μ − η(1 − z/ρ)) on the spend z
-    (the price when won, 0 when lost: a lost auction's price is never needed), with ρ = B/T, through the replay's
-    own kernel. ``state_dict()`` / ``load_state_dict()`` save and resume an episode. Bid for bid the same as
-    ``solve(campaign, method="dual_pacing")`` on a replayed log.
-
-    Args:
-        campaign: a ``BiddingCampaign`` (its training log tunes μ₁).
-        scale: c in the step size η = c/√T (default 0.1).
-    """
-
-    def __init__(self, campaign: BiddingCampaign, scale: float = 0.1):
-        self.kappa, self.step_size, self.initial_dual = pacing_parameters(campaign, scale)
-        self._per_round = max(campaign.budget / campaign.episode_length, 1e-12)  # ρ, as in the replay
-        self._rate, self._floor = np.array([1.0]), np.zeros(1)
-        super().__init__(campaign)
-
-    def reset(self) -> None:
-        """A new episode: the whole budget, ``episode_length`` auctions ahead, μ back to μ₁."""
-        super().reset()
-        self.mu = float(self.initial_dual)
-
-    def act(self, ctr: float) -> int:
-        """The bid for the next auction of this episode."""
-        ctr = self._next_auction(ctr)
-        return int(min(int(self.kappa * ctr / (1.0 + self.mu)), self.remaining_budget, self.campaign.max_bid))
-
-    def update(self, won: bool, price: int = 0) -> None:
-        """The outcome of the auction just bid on (the winner pays ``price``), and the dual step on the spend."""
-        use = np.array([self._spend(won, price) / self._per_round])
-        mu = np.array([self.mu])
-        _dual_step(mu, use, self._rate, self._rate, self._floor, self.step_size, EUCLIDEAN, 0.0, np.zeros(1))
-        self.mu = float(mu[0])
-
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "mu": self.mu}
-
-    def load_state_dict(self, state: dict) -> None:
-        mu = float(as_scalar("mu", state.get("mu"), minimum=0.0))
-        super().load_state_dict(state)
-        self.mu = mu
 
 
 def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: bool, on_chunk=None):
@@ -324,7 +201,9 @@ def _solve_scale(problem: BiddingCampaign, bid_of_scale, lo=0.0, hi=1e9) -> floa
     return lo
 
 
-def _timed_result(problem, code, extra=None, message="", **kw):
+def replay_result(problem, code, extra=None, message="", **kw):
+    """Replay a policy over the campaign's episodes with the numba replay (`run_replay`: ``code`` 0 fixed bids,
+    1 RLB, 2 SS-MDP, 3 dual pacing, 4 a DP table from a network) and build the family's `Result`, timed."""
     t0 = time.perf_counter()
     bids, ep = run_replay(problem, code, **kw)
     return result_from(problem, bids, ep, time.perf_counter() - t0, extra, message)
@@ -349,7 +228,7 @@ def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts, code: 
                               "the policy needs the whole table (no bids)")
     t1 = time.perf_counter()
     extra = {"value": float(v[-1, -1])} if code == 1 else None
-    r = _timed_result(problem, code, table=v, extra=extra, message=message)
+    r = replay_result(problem, code, table=v, extra=extra, message=message)
     return r.replace(timings={**r.timings, "dp": t1 - t0})
 
 
@@ -416,14 +295,14 @@ def solve_lin(problem: BiddingCampaign, opts) -> Result:
             b0, how = _tune(problem, range(1, 4 * problem.max_bid + 1), bids), "tuned"
         else:
             b0, how = _solve_scale(problem, lambda s, sample: bids(s, sample), hi=1e6), "solved"
-    return _timed_result(problem, 0, fixed=bids(b0, problem.ctr), extra={"base_bid": float(b0), "base_bid_from": how},
+    return replay_result(problem, 0, fixed=bids(b0, problem.ctr), extra={"base_bid": float(b0), "base_bid_from": how},
                          message=f"Lin, b0 = {b0:.4g} ({how})")
 
 
 @register(BiddingCampaign, "mcpc", backend="numba", priority=50, supports=_needs_log, honours=("time_limit", "seed"))
 def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
     """Mcpc: ⌊θ·eCPC_train⌋."""
-    return _timed_result(problem, 0, fixed=as_bids(problem.ctr * problem.ecpc),
+    return replay_result(problem, 0, fixed=as_bids(problem.ctr * problem.ecpc),
                          extra={"ecpc_train": problem.ecpc}, message="Mcpc")
 
 
@@ -441,7 +320,7 @@ def solve_const(problem: BiddingCampaign, opts) -> Result:
         c, how = _tune(problem, range(0, problem.max_bid + 1), bids), "tuned"
     else:
         c, how = int(_solve_scale(problem, lambda s, sample: np.full(sample.size, int(s)), hi=problem.max_bid)), "solved"
-    return _timed_result(problem, 0, fixed=bids(c, problem.ctr), extra={"bid": int(c), "bid_from": how},
+    return replay_result(problem, 0, fixed=bids(c, problem.ctr), extra={"bid": int(c), "bid_from": how},
                          message=f"Const {c} ({how})")
 
 
@@ -462,7 +341,7 @@ def solve_rand(problem: BiddingCampaign, opts) -> Result:
         r, how = _tune(problem, range(2, 501), bids), "tuned"
     else:
         r, how = _solve_scale(problem, lambda s, sample: bids(s, np.zeros(4096)), hi=2.0 * problem.max_bid), "solved"
-    return _timed_result(problem, 0, fixed=bids(r, problem.ctr), extra={"range": float(r), "range_from": how},
+    return replay_result(problem, 0, fixed=bids(r, problem.ctr), extra={"range": float(r), "range_from": how},
                          message=f"Rand, R = {r:.4g} ({how})")
 
 
@@ -504,7 +383,7 @@ def solve_ortb(problem: BiddingCampaign, opts) -> Result:
     else:
         scale = _solve_scale(problem, lambda s, sample: ortb_bids(sample, c, 1.0 / max(s, 1e-300), form), hi=1e12)
         lam, how = 1.0 / max(scale, 1e-300), "solved"
-    return _timed_result(problem, 0, fixed=ortb_bids(problem.ctr, c, lam, form),
+    return replay_result(problem, 0, fixed=ortb_bids(problem.ctr, c, lam, form),
                          extra={"c": c, "lam": float(lam), "lam_from": how, "form": form}, message=f"ORTB{form} ({how})")
 
 
@@ -525,6 +404,6 @@ def solve_dual_pacing(problem: BiddingCampaign, opts) -> Result:
     family's dual step μ ← max(0, μ − η(1 − z_t/ρ)) on spend z_t in units of the target rate ρ = B/T, η = c/√T
     (c = ``scale``, default 0.1). μ starts at the fluid multiplier (the solved Lin: κθ̄/(1+μ₁) = b0*)."""
     kappa, eta, mu0 = pacing_parameters(problem, opts.get("scale", 0.1), field="options.scale")
-    return _timed_result(problem, 3, kappa=kappa, eta=eta, mu0=mu0, extra={"kappa": kappa, "step_size": eta,
+    return replay_result(problem, 3, kappa=kappa, eta=eta, mu0=mu0, extra={"kappa": kappa, "step_size": eta,
                                                                            "initial_dual": mu0},
                          message="adaptive pacing (dual descent)")

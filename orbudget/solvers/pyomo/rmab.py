@@ -363,7 +363,7 @@ def solve_myopic(problem: CoupledRMAB, opts):
     """The one-step optimum over C through Pyomo (any solver it reaches), one model with mutable level values."""
     import dataclasses
 
-    from ..python.rmab import _memo, evaluate, no_warm_start
+    from .._rmab import evaluate, memo, no_warm_start
 
     no_warm_start(opts, "myopic")
     model = to_pyomo_linear(problem)
@@ -386,7 +386,7 @@ def solve_myopic(problem: CoupledRMAB, opts):
             raise SolverError(f"myopic through Pyomo: {outcome.solver} returned an infeasible action: {why}")
         return x
 
-    act = _memo(step, stationary=True)
+    act = memo(step, stationary=True)
     from ._common import solver_name
 
     r = evaluate(problem, act, opts, method="myopic", stats={"oracle": "pyomo:" + solver_name(opts.options)},

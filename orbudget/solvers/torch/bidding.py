@@ -293,7 +293,7 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
     is called once per training step with the standard keys plus ``loss`` (the step's mean squared error) and
     ``step``; ``progress=True`` shows the steps on stderr. ``threads``: torch's CPU threads during training
     (default 1: the network is tiny, and more threads only slow it down on a busy machine)."""
-    from ..numba.bidding import _timed_result
+    from ..numba.bidding import replay_result
     from ._common import cpu_threads
 
     horizon0 = as_scalar("options.horizon0", opts.get("horizon0", min(problem.episode_length, 1000)), integer=True,
@@ -315,5 +315,5 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
     message = f"RLB-NN-MapD (T0 = {horizon0})"
     if run.limit is not None:
         message += f"; training stopped: {run.message}"
-    r = _timed_result(problem, 4, dtab=table, t0=horizon0, extra=info, message=message)
+    r = replay_result(problem, 4, dtab=table, t0=horizon0, extra=info, message=message)
     return r.replace(timings={**r.timings, "train": t1 - t0}, limit=run.limit)

@@ -501,7 +501,7 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     ``callback(info)`` once per training episode (see `SequoiaPolicy.fit` for the keys); ``progress=True``
     shows the episodes on stderr. ``threads``: the MIP's threads and torch's CPU threads (default 1)."""
     from ...core.solve import SolveOptions
-    from ..python.rmab import _memo, check_evaluation_size, evaluate
+    from .._rmab import check_evaluation_size, evaluate, memo
 
     check_evaluation_size(problem)
 
@@ -526,7 +526,7 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     with Run(train_opts, total=kw.get("episodes", 200), unit="episodes", desc="sequoia") as run:
         info = policy.fit(run=run, **kw)
     t1 = time.perf_counter()
-    act = _memo(lambda s, t: policy.act(s), stationary=True)
+    act = memo(lambda s, t: policy.act(s), stationary=True)
     left = None if opts.time_limit is None else max(opts.time_limit - (t1 - start), 1e-3)
     ctrl_c = info["stopped"] is Limit.INTERRUPTED and not run.callback_stopped
     if ctrl_c:  # the user asked to stop: a short evaluation (at least one episode), not all of `episodes`
