@@ -6,6 +6,7 @@ and what it proved (``bound``, ``gap``). Reading ``x`` of a result without a sol
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from typing import Any
@@ -37,10 +38,7 @@ class Limit(str, enum.Enum):
 
 
 _HAS_SOLUTION = (Status.OPTIMAL, Status.FEASIBLE)
-_FIELDS = (
-    "status", "limit", "objective", "x", "bound", "gap", "duals", "history",
-    "stats", "timings", "method", "backend", "message",
-)
+_STOPPED_EARLY = (Status.FEASIBLE, Status.NO_SOLUTION)  # the statuses a `limit` may come with
 
 
 def better(new: float, old: float | None, minimize: bool) -> bool:
@@ -55,89 +53,103 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return abs(bound - objective) / max(abs(objective), 1e-9)
 
 
+class _Solution:
+    """The ``x`` field of `Result`: stored on creation, read back only when the result has a solution (reading it
+    otherwise raises `NoSolutionError` with the status and message). A data descriptor, so the frozen dataclass's
+    ``__init__`` stores through it and ``result.x = ...`` is refused like any other field."""
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return None  # the field's default
+        x = obj.__dict__[self.slot]
+        if obj.status not in _HAS_SOLUTION or x is None:
+            raise NoSolutionError(f"no solution: status {obj.status.value}. {obj.message}".strip())
+        return x
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Result:
-    """Outcome of `orbudget.solve`. Immutable.
+    """Outcome of `orbudget.solve`. Immutable (a frozen, keyword-only dataclass; ``replace`` makes a changed copy).
 
     Attributes:
         status: a `Status`.
-        limit: the `Limit` that stopped the solve early, or ``None``.
+        limit: the `Limit` that stopped the solve early, or ``None``. Only a FEASIBLE or NO_SOLUTION result has
+            one (checked on creation).
         objective: objective value of ``x`` (computed by orbudget from ``x``, not trusted from the backend).
         x: the decision (per-family meaning: see the family's docs). Raises `NoSolutionError` if none.
         bound: a proven bound on the optimum (upper for maximisation), when the method gives one.
-        gap: relative gap between ``objective`` and ``bound``.
-        duals, history: method-specific extras (dual prices, per-iteration traces).
+        gap: relative gap between ``objective`` and ``bound`` (computed from them when not given).
+        duals: method-specific extra: dual prices.
+        history: method-specific extra: per-iteration traces.
         stats: counters (``cost``, ``iterations``, ``nodes``, ``regret``, ...).
         timings: seconds (``total`` always; ``solve``, ``build``, ... when known).
-        method, backend: which adapter produced the result.
+        method: which adapter produced the result: its method name.
+        backend: which adapter produced the result: its backend.
         message: a human-readable explanation, carrying the backend's raw status.
     """
 
-    __slots__ = tuple("_" + f for f in _FIELDS)
+    status: Status
+    limit: Limit | None = None
+    objective: float | None = None
+    x: Any = _Solution()
+    bound: float | None = None
+    gap: float | None = None
+    duals: Any = None
+    history: Any = None
+    stats: dict = dataclasses.field(default_factory=dict)
+    timings: dict = dataclasses.field(default_factory=dict)
+    method: str | None = None
+    backend: str | None = None
+    message: str = ""
 
-    def __init__(self, *, status: Status, limit: Limit | None = None, objective: float | None = None,
-                 x: Any = None, bound: float | None = None, gap: float | None = None, duals: Any = None,
-                 history: Any = None, stats: dict | None = None, timings: dict | None = None,
-                 method: str | None = None, backend: str | None = None, message: str = ""):
-        status = Status(status)
-        limit = None if limit is None else Limit(limit)
-        if gap is None:
-            gap = relative_gap(objective, bound)
-        values = dict(status=status, limit=limit, objective=objective, x=x, bound=bound, gap=gap,
-                      duals=duals, history=history, stats=dict(stats or {}), timings=dict(timings or {}),
-                      method=method, backend=backend, message=message)
-        for k, v in values.items():
-            object.__setattr__(self, "_" + k, v)
+    def __post_init__(self):
+        status = Status(self.status)
+        limit = None if self.limit is None else Limit(self.limit)
+        if limit is not None and status not in _STOPPED_EARLY:
+            raise ValueError(f"a Result with limit {limit.value!r} must be FEASIBLE or NO_SOLUTION (stopped early); "
+                             f"got status {status.value!r}")
+        put = object.__setattr__
+        put(self, "status", status)
+        put(self, "limit", limit)
+        if self.gap is None:
+            put(self, "gap", relative_gap(self.objective, self.bound))
+        put(self, "stats", dict(self.stats or {}))
+        put(self, "timings", dict(self.timings or {}))
 
-    def __setattr__(self, name, value):
-        raise AttributeError("Result is immutable; use result.replace(...)")
-
-    def __reduce__(self):
-        """Pickle by keyword arguments (results travel between processes in ``solve_many`` and sweeps)."""
-        return (_rebuild_result, ({f: getattr(self, "_" + f) for f in _FIELDS},))
-
-    status = property(lambda self: self._status)
-    limit = property(lambda self: self._limit)
-    objective = property(lambda self: self._objective)
-    bound = property(lambda self: self._bound)
-    gap = property(lambda self: self._gap)
-    duals = property(lambda self: self._duals)
-    history = property(lambda self: self._history)
-    stats = property(lambda self: self._stats)
-    timings = property(lambda self: self._timings)
-    method = property(lambda self: self._method)
-    backend = property(lambda self: self._backend)
-    message = property(lambda self: self._message)
-
-    @property
-    def x(self):
-        if self._status not in _HAS_SOLUTION or self._x is None:
-            raise NoSolutionError(f"no solution: status {self._status.value}. {self._message}".strip())
-        return self._x
+    def _values(self) -> dict:
+        """Every field by name, ``x`` as stored (also when there is no solution)."""
+        return {f: (self._x if f == "x" else getattr(self, f)) for f in _FIELDS}
 
     @property
     def ok(self) -> bool:
         """True when the result carries a solution (optimal or feasible)."""
-        return self._status in _HAS_SOLUTION and self._x is not None
+        return self.status in _HAS_SOLUTION and self._x is not None
 
     def raise_for_status(self) -> Result:
         """Return ``self`` if it holds a solution; raise otherwise (SolverError for ERROR)."""
-        if self._status is Status.ERROR:
-            raise SolverError(self._message)
+        if self.status is Status.ERROR:
+            raise SolverError(self.message)
         if not self.ok:
-            raise NoSolutionError(f"status {self._status.value}: {self._message}")
+            raise NoSolutionError(f"status {self.status.value}: {self.message}")
         return self
 
     def replace(self, **changes) -> Result:
-        values = {f: getattr(self, "_" + f) for f in _FIELDS}
+        values = self._values()
         if "objective" in changes or "bound" in changes:
             values["gap"] = None
         values.update(changes)
         return Result(**values)
 
     def to_dict(self) -> dict:
-        d = {f: getattr(self, "_" + f) for f in _FIELDS}
-        d["status"] = self._status.value
-        d["limit"] = None if self._limit is None else self._limit.value
+        d = self._values()
+        d["status"] = self.status.value
+        d["limit"] = None if self.limit is None else self.limit.value
         d["kind"] = "Result"
         return d
 
@@ -153,7 +165,8 @@ class Result:
             return NotImplemented
         from .io import values_equal
 
-        return all(values_equal(getattr(self, "_" + f), getattr(other, "_" + f)) for f in _FIELDS)
+        mine, theirs = self._values(), other._values()
+        return all(values_equal(mine[f], theirs[f]) for f in _FIELDS)
 
     __hash__ = None
 
@@ -170,18 +183,17 @@ class Result:
         return summary_html(self)
 
     def __repr__(self) -> str:
-        parts = [f"status={self._status.value}"]
-        if self._limit is not None:
-            parts.append(f"limit={self._limit.value}")
+        parts = [f"status={self.status.value}"]
+        if self.limit is not None:
+            parts.append(f"limit={self.limit.value}")
         for f in ("objective", "bound", "gap"):
-            v = getattr(self, "_" + f)
+            v = getattr(self, f)
             if v is not None:
                 parts.append(f"{f}={v:.6g}" if isinstance(v, (float, int, np.floating)) else f"{f}={v}")
-        parts.append(f"method={self._method!r}")
-        if self._backend:
-            parts.append(f"backend={self._backend!r}")
+        parts.append(f"method={self.method!r}")
+        if self.backend:
+            parts.append(f"backend={self.backend!r}")
         return "Result(" + ", ".join(parts) + ")"
 
 
-def _rebuild_result(values: dict) -> Result:
-    return Result(**values)
+_FIELDS = tuple(f.name for f in dataclasses.fields(Result))

@@ -29,7 +29,31 @@ def test_gap_is_derived_and_replace_recomputes_it():
 
 
 def test_to_dict_round_trip():
-    r = ob.Result(status="optimal", limit="time", x=np.arange(3), objective=1.5, stats={"cost": 3})
+    r = ob.Result(status="feasible", limit="time", x=np.arange(3), objective=1.5, stats={"cost": 3})
     d = r.to_dict()
-    assert d["status"] == "optimal" and d["limit"] == "time" and d["kind"] == "Result"
+    assert d["status"] == "feasible" and d["limit"] == "time" and d["kind"] == "Result"
     assert ob.Result.from_dict(d) == r
+
+
+def test_result_is_a_frozen_keyword_only_dataclass():
+    import dataclasses
+    import pickle
+
+    r = ob.Result(status="optimal", x=np.arange(3), objective=2.0, bound=2.5)
+    assert [f.name for f in dataclasses.fields(r)][:4] == ["status", "limit", "objective", "x"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.x = None
+    with pytest.raises(TypeError):
+        ob.Result("optimal")  # keyword-only
+    assert r.gap == pytest.approx(0.25) and r.replace(objective=2.5).gap == 0.0
+    back = pickle.loads(pickle.dumps(r))
+    assert back == r and back.x.tolist() == [0, 1, 2]
+    none = ob.Result(status="no_solution", limit="time", message="out of time")
+    assert pickle.loads(pickle.dumps(none)) == none and not none.ok
+
+
+@pytest.mark.parametrize("status", ["optimal", "infeasible", "unbounded", "error"])
+def test_a_limit_comes_only_with_feasible_or_no_solution(status):
+    with pytest.raises(ValueError, match="must be FEASIBLE or NO_SOLUTION"):
+        ob.Result(status=status, limit="time")
+    ob.Result(status=status)  # without a limit it is fine
