@@ -22,6 +22,19 @@ ORACLES = ("auto", "highs", "cpsat", "enumerate", "knapsack")
 EXACT_DP_LIMIT = 20_000_000  # S^J · |C| table entries
 
 
+def for_constraint(table: dict, constraint, what: str):
+    """The entry of ``table`` (keyed by constraint class, as cvxpy keys its canonicalisations by expression type)
+    for ``constraint``'s class or its nearest base class; a constraint no entry covers is refused by name. Every
+    backend that models the constraint set (HiGHS, CP-SAT, Pyomo) keeps one such table of row builders."""
+    for cls in type(constraint).__mro__:
+        if cls in table:
+            return table[cls]
+    from ..core.errors import SolverError
+
+    raise SolverError(f"no {what} for constraint {type(constraint).__name__}; known: "
+                      + ", ".join(c.__name__ for c in table))
+
+
 # -- the linear oracle: max Σ_j v[j, m_j(x)] over C ------------------------------------------------------------
 class Oracle:
     """max Σ_j v[j, m_j(x)] over C: closed form for a plain budget (the B largest positive gains), else the core

@@ -33,6 +33,7 @@ from ...core.errors import SolverError
 from ...core.solve import SolveOptions
 from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
 from .. import _relu
+from .._rmab import for_constraint
 
 BIG_M = 1e5
 
@@ -65,46 +66,51 @@ class _Rows:
         return self.h.getNumRow() - 1
 
 
-def family_rows(rows: _Rows, problem: CoupledRMAB) -> np.ndarray:
-    """Add the decision columns x and the constraint's rows; return x's column indices."""
+def _budget_rows(rows: _Rows, problem: CoupledRMAB, x: np.ndarray) -> None:
+    rows.row(None, problem.constraint.budget, x, np.ones(x.size))
+
+
+def _matching_rows(rows: _Rows, problem: CoupledRMAB, x: np.ndarray) -> None:
     c = problem.constraint
-    n = problem.n_decisions
-    x = rows.cols(n)
-    ones = np.ones(n)
-    if isinstance(c, (Budget, MultipleInterventions)):
-        rows.row(None, c.budget, x, ones)
-    elif isinstance(c, PathConstraint):
-        _path_rows(rows, c, x)
-    elif isinstance(c, BipartiteMatching):
-        trip = c.triples()
-        v = rows.cols(len(trip))
-        for w in range(c.n_workers):
-            for k in range(c.arm_slots.shape[1]):
-                sel = np.flatnonzero((trip[:, 0] == w) & (trip[:, 2] == k))
-                if sel.size > 1:
-                    rows.row(None, 1, v[sel], np.ones(sel.size))
-        for j in range(problem.n_arms):
-            sel = np.flatnonzero(trip[:, 1] == j)
-            rows.row(0, 0, np.r_[v[sel], x[j]], np.r_[np.ones(sel.size), -c.visits])
-            if c.distinct_workers:
-                for w in np.unique(trip[sel, 0]):
-                    both = sel[trip[sel, 0] == w]
-                    if both.size > 1:
-                        rows.row(None, 1, v[both], np.ones(both.size))
-        rows.row(None, c.budget, x, ones)
-    elif isinstance(c, Capacity):
-        nw, nj = c.capacities.size, c.costs.size
-        v = rows.cols(nw * nj).reshape(nw, nj)
-        for w in range(nw):
-            rows.row(None, int(c.capacities[w]), v[w], c.costs.astype(float))
-        for j in range(nj):
-            rows.row(0, 0, np.r_[v[:, j], x[j]], np.r_[np.ones(nw), -1.0])
-    else:  # pragma: no cover - every family is listed above
-        raise SolverError(f"no MIP rows for {type(c).__name__}")
+    trip = c.triples()
+    v = rows.cols(len(trip))
+    for w in range(c.n_workers):
+        for k in range(c.arm_slots.shape[1]):
+            sel = np.flatnonzero((trip[:, 0] == w) & (trip[:, 2] == k))
+            if sel.size > 1:
+                rows.row(None, 1, v[sel], np.ones(sel.size))
+    for j in range(problem.n_arms):
+        sel = np.flatnonzero(trip[:, 1] == j)
+        rows.row(0, 0, np.r_[v[sel], x[j]], np.r_[np.ones(sel.size), -c.visits])
+        if c.distinct_workers:
+            for w in np.unique(trip[sel, 0]):
+                both = sel[trip[sel, 0] == w]
+                if both.size > 1:
+                    rows.row(None, 1, v[both], np.ones(both.size))
+    rows.row(None, c.budget, x, np.ones(x.size))
+
+
+def _capacity_rows(rows: _Rows, problem: CoupledRMAB, x: np.ndarray) -> None:
+    c = problem.constraint
+    nw, nj = c.capacities.size, c.costs.size
+    v = rows.cols(nw * nj).reshape(nw, nj)
+    for w in range(nw):
+        rows.row(None, int(c.capacities[w]), v[w], c.costs.astype(float))
+    for j in range(nj):
+        rows.row(0, 0, np.r_[v[:, j], x[j]], np.r_[np.ones(nw), -1.0])
+
+
+def family_rows(rows: _Rows, problem: CoupledRMAB) -> np.ndarray:
+    """Add the decision columns x and the constraint's rows (from `ROWS`, by constraint type); return x's column
+    indices."""
+    add = for_constraint(ROWS, problem.constraint, "HiGHS rows")
+    x = rows.cols(problem.n_decisions)
+    add(rows, problem, x)
     return x
 
 
-def _path_rows(rows: _Rows, c: PathConstraint, x: np.ndarray) -> None:
+def _path_rows(rows: _Rows, problem: CoupledRMAB, x: np.ndarray) -> None:
+    c = problem.constraint
     n, L, dist, src = c.n_nodes, c.length, c.distances, c.source
     rows.row(None, c.budget, x, np.ones(n))
     if L == 0:
@@ -138,6 +144,15 @@ def _path_rows(rows: _Rows, c: PathConstraint, x: np.ndarray) -> None:
             continue
         # x_j <= arrivals at j (no arrivals: x_j <= 0, a row so that fixing x by bounds cannot lift it)
         rows.row(None, 0, [int(x[j]), *into[j]], [1.0] + [-1.0] * len(into[j]))
+
+
+ROWS = {  # the constraint's rows on x, by constraint type
+    Budget: _budget_rows,
+    MultipleInterventions: _budget_rows,
+    PathConstraint: _path_rows,
+    BipartiteMatching: _matching_rows,
+    Capacity: _capacity_rows,
+}
 
 
 def _run_or_raise(h) -> None:
@@ -190,7 +205,7 @@ class LinearOracle:
         self.x = family_rows(rows, problem)
         c = problem.constraint
         self.y = None
-        if isinstance(c, MultipleInterventions):
+        if c.multi_level:
             deg = c.hits.sum(axis=1)
             self.y = []
             for j in range(problem.n_arms):

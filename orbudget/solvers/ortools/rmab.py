@@ -19,63 +19,83 @@ import numpy as np
 
 from ...core.errors import SolverError
 from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
+from .._rmab import for_constraint
+
+
+def _budget_model(m, problem: CoupledRMAB, x) -> None:
+    m.Add(sum(x) <= problem.constraint.budget)
+
+
+def _path_model(m, problem: CoupledRMAB, x) -> None:
+    c = problem.constraint
+    m.Add(sum(x) <= c.budget)
+    L = c.length
+    pos = [m.NewIntVar(0, c.n_nodes - 1, f"p{t}") for t in range(L + 1)]
+    m.Add(pos[0] == c.source)
+    m.Add(pos[L] == c.source)
+    arcs = [(j, k) for j in range(c.n_nodes) for k in (j, *c.neighbors[j])]
+    for t in range(L):
+        m.AddAllowedAssignments([pos[t], pos[t + 1]], arcs)
+    at: dict = {}
+    for t in range(L + 1):
+        for j in range(c.n_nodes):
+            if c.distances[j] <= min(t, L - t):
+                b = m.NewBoolVar(f"at{t}_{j}")
+                m.Add(pos[t] == j).OnlyEnforceIf(b)
+                m.Add(pos[t] != j).OnlyEnforceIf(b.Not())
+                at.setdefault(j, []).append(b)
+    for j in range(c.n_nodes):
+        if j in at:
+            m.AddBoolOr(at[j]).OnlyEnforceIf(x[j])
+        else:
+            m.Add(x[j] == 0)
+
+
+def _matching_model(m, problem: CoupledRMAB, x) -> None:
+    c = problem.constraint
+    trip = c.triples()
+    v = [m.NewBoolVar(f"v{i}") for i in range(len(trip))]
+    for w in range(c.n_workers):
+        for k in range(c.arm_slots.shape[1]):
+            sel = np.flatnonzero((trip[:, 0] == w) & (trip[:, 2] == k))
+            m.Add(sum(v[i] for i in sel) <= 1)
+    for j in range(problem.n_arms):
+        sel = np.flatnonzero(trip[:, 1] == j)
+        m.Add(sum(v[i] for i in sel) == c.visits * x[j])
+        if c.distinct_workers:
+            for w in np.unique(trip[sel, 0]):
+                m.Add(sum(v[i] for i in sel[trip[sel, 0] == w]) <= 1)
+    m.Add(sum(x) <= c.budget)
+
+
+def _capacity_model(m, problem: CoupledRMAB, x) -> None:
+    c = problem.constraint
+    nw, nj = c.capacities.size, c.costs.size
+    v = [[m.NewBoolVar(f"v{w}_{j}") for j in range(nj)] for w in range(nw)]
+    for w in range(nw):
+        m.Add(sum(int(c.costs[j]) * v[w][j] for j in range(nj)) <= int(c.capacities[w]))
+    for j in range(nj):
+        m.Add(sum(v[w][j] for w in range(nw)) == x[j])
+
+
+MODELS = {  # the constraint's CP-SAT constraints on x, by constraint type
+    Budget: _budget_model,
+    MultipleInterventions: _budget_model,
+    PathConstraint: _path_model,
+    BipartiteMatching: _matching_model,
+    Capacity: _capacity_model,
+}
 
 
 def family_model(problem: CoupledRMAB):
-    """``(model, x)``: a CpModel with the constraint's rows over Booleans x (one per decision)."""
+    """``(model, x)``: a CpModel with the constraint's rows (from `MODELS`, by constraint type) over Booleans x (one
+    per decision)."""
     from ortools.sat.python import cp_model
 
-    c = problem.constraint
+    add = for_constraint(MODELS, problem.constraint, "CP-SAT model")
     m = cp_model.CpModel()
-    n = problem.n_decisions
-    x = [m.NewBoolVar(f"x{j}") for j in range(n)]
-    if isinstance(c, (Budget, MultipleInterventions)):
-        m.Add(sum(x) <= c.budget)
-    elif isinstance(c, PathConstraint):
-        m.Add(sum(x) <= c.budget)
-        L = c.length
-        pos = [m.NewIntVar(0, c.n_nodes - 1, f"p{t}") for t in range(L + 1)]
-        m.Add(pos[0] == c.source)
-        m.Add(pos[L] == c.source)
-        arcs = [(j, k) for j in range(c.n_nodes) for k in (j, *c.neighbors[j])]
-        for t in range(L):
-            m.AddAllowedAssignments([pos[t], pos[t + 1]], arcs)
-        at = {}
-        for t in range(L + 1):
-            for j in range(c.n_nodes):
-                if c.distances[j] <= min(t, L - t):
-                    b = m.NewBoolVar(f"at{t}_{j}")
-                    m.Add(pos[t] == j).OnlyEnforceIf(b)
-                    m.Add(pos[t] != j).OnlyEnforceIf(b.Not())
-                    at.setdefault(j, []).append(b)
-        for j in range(c.n_nodes):
-            if j in at:
-                m.AddBoolOr(at[j]).OnlyEnforceIf(x[j])
-            else:
-                m.Add(x[j] == 0)
-    elif isinstance(c, BipartiteMatching):
-        trip = c.triples()
-        v = [m.NewBoolVar(f"v{i}") for i in range(len(trip))]
-        for w in range(c.n_workers):
-            for k in range(c.arm_slots.shape[1]):
-                sel = np.flatnonzero((trip[:, 0] == w) & (trip[:, 2] == k))
-                m.Add(sum(v[i] for i in sel) <= 1)
-        for j in range(problem.n_arms):
-            sel = np.flatnonzero(trip[:, 1] == j)
-            m.Add(sum(v[i] for i in sel) == c.visits * x[j])
-            if c.distinct_workers:
-                for w in np.unique(trip[sel, 0]):
-                    m.Add(sum(v[i] for i in sel[trip[sel, 0] == w]) <= 1)
-        m.Add(sum(x) <= c.budget)
-    elif isinstance(c, Capacity):
-        nw, nj = c.capacities.size, c.costs.size
-        v = [[m.NewBoolVar(f"v{w}_{j}") for j in range(nj)] for w in range(nw)]
-        for w in range(nw):
-            m.Add(sum(int(c.costs[j]) * v[w][j] for j in range(nj)) <= int(c.capacities[w]))
-        for j in range(nj):
-            m.Add(sum(v[w][j] for w in range(nw)) == x[j])
-    else:  # pragma: no cover
-        raise SolverError(f"no CP-SAT model for {type(c).__name__}")
+    x = [m.NewBoolVar(f"x{j}") for j in range(problem.n_decisions)]
+    add(m, problem, x)
     return m, x
 
 
@@ -89,7 +109,7 @@ class CpSatOracle:
         self.model, self.x = family_model(problem)
         self.y = None
         c = problem.constraint
-        if isinstance(c, MultipleInterventions):
+        if c.multi_level:
             self.y = []
             for j in range(problem.n_arms):
                 hit = np.flatnonzero(c.hits[j])

@@ -41,6 +41,7 @@ from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
 from .. import _relu
+from .._rmab import for_constraint
 from ._common import HONOURS, OPTIONS, Export, exporter, solve_model, value_array, whole
 
 BIG_M = 1e5
@@ -61,49 +62,68 @@ def _rows(m, name: str, exprs: dict) -> None:
         setattr(m, name, pyo.Constraint(index, rule=lambda m, *k: exprs[tuple(k)]))
 
 
-def action_set(problem: CoupledRMAB, name: str = ""):
-    """A ConcreteModel with ``model.x`` and the constraint family's components (no objective)."""
+def _budget(m, problem: CoupledRMAB) -> None:
+    m.budget = _budget_row(m, problem.constraint)
+
+
+def _budget_row(m, c):
+    import pyomo.environ as pyo
+
+    return pyo.Constraint(expr=sum(m.x[j] for j in m.decisions) <= int(c.budget))
+
+
+def _matching(m, problem: CoupledRMAB) -> None:
     import pyomo.environ as pyo
 
     c = problem.constraint
-    n = problem.n_decisions
-    m = pyo.ConcreteModel(name=name or f"CoupledRMAB {type(c).__name__}")
-    m.decisions = pyo.Set(initialize=range(n))
-    m.x = pyo.Var(m.decisions, domain=pyo.Binary)
-    if not isinstance(c, Capacity):
-        m.budget = pyo.Constraint(expr=sum(m.x[j] for j in m.decisions) <= int(c.budget))
-    if isinstance(c, PathConstraint):
-        _path(m, c)
-    elif isinstance(c, BipartiteMatching):
-        trip = [tuple(int(v) for v in t) for t in c.triples()]
-        m.triples = pyo.Set(initialize=trip, dimen=3)
-        m.assign = pyo.Var(m.triples, domain=pyo.Binary)
-        slots: dict = {}
+    m.budget = _budget_row(m, c)
+    trip = [tuple(int(v) for v in t) for t in c.triples()]
+    m.triples = pyo.Set(initialize=trip, dimen=3)
+    m.assign = pyo.Var(m.triples, domain=pyo.Binary)
+    slots: dict = {}
+    for w, j, k in trip:
+        slots.setdefault((w, k), []).append((w, j, k))
+    _rows(m, "worker_slot", {key: sum(m.assign[t] for t in ts) <= 1 for key, ts in slots.items() if len(ts) > 1})
+    per_arm = {j: [t for t in trip if t[1] == j] for j in range(problem.n_arms)}
+    _rows(m, "visits", {j: sum(m.assign[t] for t in ts) - int(c.visits) * m.x[j] == 0 for j, ts in per_arm.items()})
+    if c.distinct_workers:
+        pairs: dict = {}
         for w, j, k in trip:
-            slots.setdefault((w, k), []).append((w, j, k))
-        _rows(m, "worker_slot", {key: sum(m.assign[t] for t in ts) <= 1 for key, ts in slots.items() if len(ts) > 1})
-        per_arm = {j: [t for t in trip if t[1] == j] for j in range(problem.n_arms)}
-        _rows(m, "visits", {j: sum(m.assign[t] for t in ts) - int(c.visits) * m.x[j] == 0 for j, ts in per_arm.items()})
-        if c.distinct_workers:
-            pairs: dict = {}
-            for w, j, k in trip:
-                pairs.setdefault((j, w), []).append((w, j, k))
-            _rows(m, "distinct", {key: sum(m.assign[t] for t in ts) <= 1 for key, ts in pairs.items() if len(ts) > 1})
-    elif isinstance(c, Capacity):
-        nw, nj = c.capacities.size, c.costs.size
-        m.workers = pyo.Set(initialize=range(nw))
-        m.assign = pyo.Var(m.workers, m.decisions, domain=pyo.Binary)
-        m.capacity = pyo.Constraint(m.workers, rule=lambda m, w: sum(int(c.costs[j]) * m.assign[w, j] for j in range(nj))
-                                    <= int(c.capacities[w]))
-        m.one_worker = pyo.Constraint(m.decisions, rule=lambda m, j: sum(m.assign[w, j] for w in range(nw)) == m.x[j])
-    elif not isinstance(c, (Budget, MultipleInterventions)):  # pragma: no cover - every family is listed
-        raise InvalidProblemError(f"`constraint` {type(c).__name__} has no Pyomo model")
+            pairs.setdefault((j, w), []).append((w, j, k))
+        _rows(m, "distinct", {key: sum(m.assign[t] for t in ts) <= 1 for key, ts in pairs.items() if len(ts) > 1})
+
+
+def _capacity(m, problem: CoupledRMAB) -> None:  # no budget row: the capacities bound the count
+    import pyomo.environ as pyo
+
+    c = problem.constraint
+    nw, nj = c.capacities.size, c.costs.size
+    m.workers = pyo.Set(initialize=range(nw))
+    m.assign = pyo.Var(m.workers, m.decisions, domain=pyo.Binary)
+    m.capacity = pyo.Constraint(m.workers, rule=lambda m, w: sum(int(c.costs[j]) * m.assign[w, j] for j in range(nj))
+                                <= int(c.capacities[w]))
+    m.one_worker = pyo.Constraint(m.decisions, rule=lambda m, j: sum(m.assign[w, j] for w in range(nw)) == m.x[j])
+
+
+def action_set(problem: CoupledRMAB, name: str = ""):
+    """A ConcreteModel with ``model.x`` and the constraint family's components (from `COMPONENTS`, by constraint
+    type; no objective)."""
+    import pyomo.environ as pyo
+
+    c = problem.constraint
+    add = for_constraint(COMPONENTS, c, "Pyomo model")
+    m = pyo.ConcreteModel(name=name or f"CoupledRMAB {type(c).__name__}")
+    m.decisions = pyo.Set(initialize=range(problem.n_decisions))
+    m.x = pyo.Var(m.decisions, domain=pyo.Binary)
+    add(m, problem)
     return m
 
 
-def _path(m, c: PathConstraint) -> None:
+def _path(m, problem: CoupledRMAB) -> None:
     import pyomo.environ as pyo
 
+    c = problem.constraint
+    m.budget = _budget_row(m, c)
     n, L, dist, src = c.n_nodes, c.length, c.distances, c.source
     if L == 0:
         _rows(m, "visit", {j: m.x[j] <= 0 for j in range(n) if j != src})
@@ -126,6 +146,15 @@ def _path(m, c: PathConstraint) -> None:
     _rows(m, "flow", flow)
     into = {j: [a for a in keys if a[2] == j] for j in range(n)}
     _rows(m, "visit", {j: m.x[j] - sum(m.arc[a] for a in into[j]) <= 0 for j in range(n) if j != src})
+
+
+COMPONENTS = {  # the constraint's components on x, by constraint type
+    Budget: _budget,
+    MultipleInterventions: _budget,
+    PathConstraint: _path,
+    BipartiteMatching: _matching,
+    Capacity: _capacity,
+}
 
 
 def _levels(m, problem: CoupledRMAB, n_levels: int) -> None:
@@ -168,7 +197,7 @@ def linear_model(problem: CoupledRMAB, values):
     m.level_value = pyo.Param(m.arms, m.level_index, mutable=True,
                               initialize={(j, k): float(values[j, k]) for j in range(values.shape[0])
                                           for k in range(values.shape[1])})
-    if isinstance(problem.constraint, MultipleInterventions):
+    if problem.constraint.multi_level:
         _levels(m, problem, values.shape[1])
         m.value = pyo.Objective(expr=sum(m.level_value[j, k] * m.level[j, k] for j, k in m.levels), sense=pyo.maximize)
     else:
