@@ -24,8 +24,6 @@ M = 10⁵.
 
 from __future__ import annotations
 
-import io
-import math
 import time
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from ...core.validation import SeedLike, as_choice, as_int_seed, as_scalar, chec
 from ...problems.rmab import CoupledRMAB, require_memory
 from .. import _relu
 from ._common import as_device, cpu_threads, default_device, read_checkpoint  # noqa: F401 - cpu_threads re-exported (it lived here before)
+from ._training import ReplayBuffer, epsilon, learning_rate, save_checkpoint
 
 ENUMERATE_UP_TO = 20_000  # feasible actions scored by a forward pass; beyond, the MIP
 
@@ -322,8 +321,7 @@ class SequoiaPolicy:
         target = _mlp(self.n + self.J * self.S, self.hidden, self.dtype).to(self.device)
         target.load_state_dict(self.net.state_dict())
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
-        buf = {"s": np.zeros((replay, self.J), sdt), "x": np.zeros((replay, self.n), np.int8),
-               "r": np.zeros(replay), "s2": np.zeros((replay, self.J), sdt), "g": np.zeros(replay)}
+        buf = ReplayBuffer(replay, self.J, self.n, sdt)
         state = {"episode": 0, "step": 0, "size": 0, "pos": 0, "warm_loss": None, "history": [], "target_version": 0}
         path = Path(checkpoint) if checkpoint is not None else None
         resumed = False
@@ -332,21 +330,18 @@ class SequoiaPolicy:
             self.net.load_state_dict(ck["net"])
             target.load_state_dict(ck["target"])
             opt.load_state_dict(ck["opt"])
-            buf, state = ck["buffer"], ck["state"]
+            state = ck["state"]
+            buf = ReplayBuffer(replay, self.J, self.n, sdt, arrays=ck["buffer"], size=state["size"], pos=state["pos"])
             rng.bit_generator.state = ck["rng"]
             resumed = True
             self.touch()
 
         def save():
-            if path is None:
-                return
-            from ...core.io import atomic_write_bytes
-
-            blob = io.BytesIO()
-            torch.save({"kind": "SequoiaCheckpoint", "fingerprint": self.fingerprint, "hidden": self.hidden,
-                        "net": self.net.state_dict(), "target": target.state_dict(), "opt": opt.state_dict(),
-                        "buffer": buf, "state": state, "rng": rng.bit_generator.state}, blob)
-            atomic_write_bytes(path, blob.getvalue())
+            state["size"], state["pos"] = buf.size, buf.pos
+            save_checkpoint(path, {"kind": "SequoiaCheckpoint", "fingerprint": self.fingerprint, "hidden": self.hidden,
+                                   "net": self.net.state_dict(), "target": target.state_dict(),
+                                   "opt": opt.state_dict(), "buffer": buf.arrays, "state": state,
+                                   "rng": rng.bit_generator.state})
 
         t0 = time.perf_counter()
         stopped = None
@@ -364,41 +359,31 @@ class SequoiaPolicy:
             loss_fn = torch.nn.SmoothL1Loss()
             powers = gamma ** np.arange(n_step + 1)
 
-            def push(pending, s_end):
-                """Store the oldest pending step with its n-step return (scaled by 1−γ) and bootstrap discount."""
-                rewards = np.array([r for _, _, r in pending])
-                i = state["pos"]
-                buf["s"][i], buf["x"][i] = pending[0][0], pending[0][1]
-                buf["r"][i] = (1 - gamma) * float(powers[: len(rewards)] @ rewards)
-                buf["s2"][i], buf["g"][i] = s_end, powers[len(rewards)]
-                state["pos"] = (i + 1) % replay
-                state["size"] = min(state["size"] + 1, replay)
-
             while state["episode"] < episodes and stopped is None:
                 env.rng = rng
                 s, _ = env.reset()
                 ep_reward = 0.0
                 pending: list = []
                 for step_in_episode in range(p.horizon):
-                    eps = eps_end + (eps_start - eps_end) * math.exp(-5.0 * state["step"] / total_steps)
+                    eps = epsilon(state["step"], total_steps, eps_start, eps_end)
                     x = p.sample_action(rng) if rng.random() < eps else self.act(s)
                     s2, r, *_ = env.step(x)
                     pending.append((s, x, r))
                     last = step_in_episode == p.horizon - 1
                     while pending and (len(pending) == n_step or last):  # truncation: shorter returns, bootstrap
-                        push(pending, s2)
+                        buf.push(pending, s2, gamma, powers)
                         pending.pop(0)
                     ep_reward += r
                     s = s2
                     state["step"] += 1
-                    for _ in range(updates_per_step if state["size"] >= batch_size else 0):
-                        idx = rng.integers(0, state["size"], batch_size)
-                        _, q_next = self.best(buf["s2"][idx], target, state["target_version"])
-                        y = buf["r"][idx] + buf["g"][idx] * q_next
-                        pred = self.net(self.inputs(buf["s"][idx], buf["x"][idx]))[:, 0]
+                    for _ in range(updates_per_step if buf.size >= batch_size else 0):
+                        b = buf.sample(rng, batch_size)
+                        _, q_next = self.best(b["s2"], target, state["target_version"])
+                        y = b["r"] + b["g"] * q_next
+                        pred = self.net(self.inputs(b["s"], b["x"]))[:, 0]
                         loss = loss_fn(pred, torch.as_tensor(y, dtype=self.dtype, device=self.device))
-                        for group in opt.param_groups:  # linear decay to 10% over the run
-                            group["lr"] = lr * (1.0 - 0.9 * min(1.0, state["step"] / total_steps))
+                        for group in opt.param_groups:
+                            group["lr"] = learning_rate(lr, state["step"], total_steps)
                         opt.zero_grad()
                         loss.backward()
                         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
