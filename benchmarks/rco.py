@@ -16,7 +16,7 @@ import numpy as np
 
 import orbudget as ob
 from orbudget.problems.assignment import BudgetedAssignment
-from orbudget.problems.compression import mlp_quantization, moe_pruning
+from orbudget.apps.compression import mlp_quantization, moe_pruning
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _table import print_table  # noqa: E402

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 import orbudget as ob
-from orbudget.problems.compression import mlp_quantization, moe_pruning
+from orbudget.apps.compression import mlp_quantization, moe_pruning
 from orbudget.solvers.torch.rco import expected_cost
 
 # %% [markdown]

@@ -200,7 +200,7 @@ def rco_demo(quick: bool) -> Iterator[tuple]:
         yield ("rco", name, method, obj, base, _gap(-obj, -base) if obj is not None and base else None, t,
                note or ("" if obj is not None else (r.message if r is not None else "")))
     if not quick:
-        from .problems.compression import mlp_quantization
+        from .apps.compression import mlp_quantization
 
         mlp, holdout = mlp_quantization(seed=0, average_bits=2.5)
         for method in ("rco", "proxy_dp", "evolutionary", "uniform"):

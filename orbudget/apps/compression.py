@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import as_scalar
-from .assignment import BudgetedAssignment, assignment_matrix
+from ..problems.assignment import BudgetedAssignment, assignment_matrix
 
 
 def _mixture(n, dim, classes, gen, centers):
