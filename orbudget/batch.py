@@ -27,8 +27,6 @@ from .core.errors import InvalidProblemError
 from .core.result import Limit, Result, Status
 from .core.validation import Callback, SeedLike, canonical_digest
 
-BATCH_LIMIT_CELLS = 50_000_000  # N·(B+1) summed over a batch, beyond which the batched DP is not used
-
 
 # -- executors -------------------------------------------------------------------------------------------------------
 class _Serial:
@@ -211,42 +209,20 @@ def _not_started() -> Result:
     return Result(status=Status.NO_SOLUTION, limit=Limit.INTERRUPTED, message="interrupted before this problem started")
 
 
-def _batchable(problems, method) -> bool:
-    from .problems.knapsack import MultipleChoiceKnapsack
+def _solve_batched(problems, method) -> list[Result] | None:
+    """The results of the first method (``method``, or any in preference order when ``None``) whose registered
+    batch function takes these problems in one call, or ``None`` when none does."""
+    from .core.registry import specs_for
 
-    if method not in (None, "dp") or not problems:
-        return False
-    if not all(type(p) is MultipleChoiceKnapsack and p.integer_costs for p in problems):
-        return False
-    shapes = {p.values.shape for p in problems}
-    if len(shapes) != 1 or len({p.exact for p in problems}) != 1 or problems[0].n_options > 256:
-        return False
-    return sum(p.n_groups * (p.budget + 1) for p in problems) <= BATCH_LIMIT_CELLS
-
-
-def solve_knapsacks_batched(problems) -> list[Result]:
-    """Many multiple-choice knapsacks of one shape with whole-number costs in one numba call (``prange``)."""
-    import time
-
-    from .solvers.numba._kernels import mckp_dp_batch
-
-    t0 = time.perf_counter()
-    values = np.ascontiguousarray(np.stack([p.values for p in problems]), dtype=np.float64)
-    costs = np.ascontiguousarray(np.stack([p.costs for p in problems]), dtype=np.int64)
-    avail = np.ascontiguousarray(np.stack([p.mask for p in problems]))
-    budgets = np.array([p.budget for p in problems], dtype=np.int64)
-    best, xs, ok = mckp_dp_batch(values, costs, avail, budgets, bool(problems[0].exact))
-    share = (time.perf_counter() - t0) / len(problems)
-    out = []
-    for p, b, x, feasible in zip(problems, best, xs, ok):
-        if not feasible:
-            out.append(Result(status=Status.INFEASIBLE, message=p.infeasibility_reason() or "no feasible choice",
-                              method="dp", backend="numba", timings={"total": share}))
+    if not problems or len({type(p) for p in problems}) != 1:
+        return None
+    for spec in specs_for(problems[0]):
+        if spec.batch is None or (method is not None and spec.method != method) or not spec.available:
             continue
-        out.append(Result(status=Status.OPTIMAL, x=x.copy(), objective=p.value_of(x), bound=float(b),
-                          stats={"cost": p.cost_of(x), "batched": True}, method="dp", backend="numba",
-                          timings={"total": share}, message="optimal (batched DP)"))
-    return out
+        results = spec.batch(problems)
+        if results is not None:
+            return results
+    return None
 
 
 def solve_many(problems: Iterable, method: str | None = None, *, executor: Any = None, progress: bool = True,
@@ -266,8 +242,9 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor: Any =
             problem's position) and ``result``; returning True stops the batch: the problems not finished come
             back as ``NO_SOLUTION`` with ``limit=Limit.INTERRUPTED`` (``callback`` in ``solve_kwargs`` is passed
             to each solve instead).
-        batch: solve equal-shape multiple-choice knapsacks in one numba call (default: when they qualify and no
-            executor is given); results equal the one-by-one ``dp``.
+        batch: solve the problems in one call of a method's batch function (registered with the method; today
+            ``dp`` on multiple-choice knapsacks of one shape with whole-number costs, one numba call); default: when
+            they qualify and no executor is given; results equal the one-by-one solves of that method.
         solve_kwargs: ``time_limit``, ``options``, ... as for `orbudget.solve`.
 
     A problem whose solve raises comes back as ``Status.ERROR`` with the exception in ``message``. A Ctrl-C stops the
@@ -283,11 +260,13 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor: Any =
             raise InvalidProblemError(f"`seeds` must have one seed per problem ({len(problems)}); got {len(seeds)}")
     use_batch = batch if batch is not None else (executor is None and seeds is None and not solve_kwargs
                                                  and on_result is None)
-    if use_batch and _batchable(problems, method):
-        return solve_knapsacks_batched(problems)
+    batched = _solve_batched(problems, method) if use_batch else None
+    if batched is not None:
+        return batched
     if batch:
-        raise InvalidProblemError("`batch=True` needs multiple-choice knapsacks of one shape with whole-number costs "
-                                  "and method None or 'dp'")
+        raise InvalidProblemError("`batch=True` needs problems that a method's batch function takes in one call (for "
+                                  "example multiple-choice knapsacks of one shape with whole-number costs, method None "
+                                  "or 'dp'); these do not qualify")
     from .core.solve import interrupt_count
 
     bar = _progress(len(problems), progress, "solve_many", on_result)

@@ -40,6 +40,29 @@ def test_batched_knapsack_dp_equals_one_by_one():
         assert r.status == ob.solve(p, method="dp").status and (not r.ok or r.objective == ob.solve(p).objective)
 
 
+def test_batch_functions_hang_off_the_registry(monkeypatch):
+    """solve_many asks each method's registered batch function, in preference order (or the named method's), and
+    falls back to one-by-one solves when it returns None."""
+    from orbudget.core import registry
+
+    calls = []
+
+    def batch(problems):
+        calls.append(len(problems))
+        return None if len(problems) == 1 else [ob.Result(status="optimal", x=np.zeros(p.n_groups, int), objective=0.0,
+                                                          method="toy", backend="python") for p in problems]
+
+    spec = registry.SolverSpec(ob.MultipleChoiceKnapsack, "toy", "python", lambda p, o: None, 0, batch=batch)
+    monkeypatch.setattr(registry, "_REGISTRY", [spec, *registry._REGISTRY])
+    problems = [ob.MultipleChoiceKnapsack.random(4, 3, seed=s) for s in range(3)]
+    assert [r.method for r in ob.solve_many(problems, progress=False)] == ["toy"] * 3 and calls == [3]
+    assert ob.solve_many(problems, method="dp", progress=False)[0].stats.get("batched")  # dp's own batch function
+    one = ob.solve_many(problems[:1], method="dp", progress=False, executor="serial", batch=False)
+    assert one[0].method == "dp" and not one[0].stats.get("batched")
+    with pytest.raises(ob.InvalidProblemError, match="do not qualify"):
+        ob.solve_many(problems[:1], method="toy", batch=True, progress=False)
+
+
 def test_solve_many_process_pool_equals_sequential():
     problems = _bwk_problems()
     seeds = [11, 12, 13, 14, 15]

@@ -56,7 +56,9 @@ class SolverSpec:
     any, passed through to the backend); ``honours`` the standard keywords of `STANDARD_KEYWORDS` it
     honours (``None``: not declared, so not checked; tests/core/test_contract.py requires a declaration);
     ``long`` marks a method that can run for more than about a second on a realistic instance (it must then honour
-    ``time_limit``, Ctrl-C, ``progress`` and ``callback``).
+    ``time_limit``, Ctrl-C, ``progress`` and ``callback``). ``batch(problems) -> list[Result] | None``, optional:
+    solves many instances of the family in one call (`orbudget.solve_many` uses it), or returns ``None`` when
+    these instances do not qualify; its results equal the one-by-one solves'.
     """
 
     problem: type
@@ -70,6 +72,7 @@ class SolverSpec:
     description: str = ""
     honours: tuple[str, ...] | None = None
     long: bool = False
+    batch: Callable | None = None
 
     @property
     def available(self) -> bool:
@@ -98,12 +101,13 @@ _REGISTRY: list[SolverSpec] = []
 
 def register(problem: type, method: str, *, backend: str, priority: int, supports=None, preferred=None,
              options: tuple[str, ...] = (), description: str = "", honours: tuple[str, ...] | None = None,
-             long: bool = False):
+             long: bool = False, batch: Callable | None = None):
     """Decorator that registers an adapter function for ``problem`` under ``method``.
 
     ``honours``: the standard keywords (`STANDARD_KEYWORDS`) the adapter honours; `solve`
     refuses a non-default value of any other, naming the keyword and the method. ``options``: the method's own
-    option names. ``long``: the method can run for more than about a second (see `SolverSpec`).
+    option names. ``long``: the method can run for more than about a second (see `SolverSpec`). ``batch``: an
+    optional function that solves many instances in one call (see `SolverSpec`).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
@@ -121,7 +125,7 @@ def register(problem: type, method: str, *, backend: str, priority: int, support
     def deco(func):
         _REGISTRY.append(SolverSpec(problem, method, backend, func, priority, supports, preferred,
                                     tuple(options), description or (func.__doc__ or "").strip().split("\n")[0],
-                                    honours, bool(long)))
+                                    honours, bool(long), batch))
         _REGISTRY.sort(key=lambda s: (s.problem.__name__, s.priority))
         return func
 

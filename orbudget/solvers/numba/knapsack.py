@@ -23,8 +23,45 @@ def dp_table_bytes(n_groups: int, n_options: int, budget: int) -> int:
     return n_groups * (budget + 1) * (1 if n_options <= 256 else 2) + 2 * 8 * (budget + 1)
 
 
+BATCH_LIMIT_CELLS = 50_000_000  # N·(B+1) summed over a batch, beyond which the batched DP is not used
+
+
+def solve_dp_batch(problems) -> list[Result] | None:
+    """Many multiple-choice knapsacks of one shape with whole-number costs in one numba call (``prange``), equal
+    to ``dp`` one by one; ``None`` when they do not qualify (another shape, real costs, mixed exact budgets, more
+    than 256 options, or over ``BATCH_LIMIT_CELLS`` table cells in all)."""
+    import time
+
+    from ._kernels import mckp_dp_batch
+
+    if not all(type(p) is MultipleChoiceKnapsack and p.integer_costs for p in problems):
+        return None
+    if len({p.values.shape for p in problems}) != 1 or len({p.exact for p in problems}) != 1 \
+            or problems[0].n_options > 256:
+        return None
+    if sum(p.n_groups * (p.budget + 1) for p in problems) > BATCH_LIMIT_CELLS:
+        return None
+    t0 = time.perf_counter()
+    values = np.ascontiguousarray(np.stack([p.values for p in problems]), dtype=np.float64)
+    costs = np.ascontiguousarray(np.stack([p.costs for p in problems]), dtype=np.int64)
+    avail = np.ascontiguousarray(np.stack([p.mask for p in problems]))
+    budgets = np.array([p.budget for p in problems], dtype=np.int64)
+    best, xs, ok = mckp_dp_batch(values, costs, avail, budgets, bool(problems[0].exact))
+    share = (time.perf_counter() - t0) / len(problems)
+    out = []
+    for p, b, x, feasible in zip(problems, best, xs, ok):
+        if not feasible:
+            out.append(Result(status=Status.INFEASIBLE, message=p.infeasibility_reason() or "no feasible choice",
+                              method="dp", backend="numba", timings={"total": share}))
+            continue
+        out.append(Result(status=Status.OPTIMAL, x=x.copy(), objective=p.value_of(x), bound=float(b),
+                          stats={"cost": p.cost_of(x), "batched": True}, method="dp", backend="numba",
+                          timings={"total": share}, message="optimal (batched DP)"))
+    return out
+
+
 @register(MultipleChoiceKnapsack, "dp", backend="numba", priority=10, supports=_dp_supports,
-          preferred=lambda p: p.integer_costs, options=("scale",), honours=("rel_gap", "seed"))
+          preferred=lambda p: p.integer_costs, options=("scale",), honours=("rel_gap", "seed"), batch=solve_dp_batch)
 def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact DP over the budget (numba): O(N·K·B) time, one byte per (group, budget) for the choice table.
 
