@@ -65,3 +65,78 @@ def test_the_checker_sees_a_violation(tmp_path):
     registry.write_text("from .. import solvers\n")
     assert [layer_of(t) for _, t in imported_modules(registry, "orbudget.core.registry")] == [2]
     assert targets == ["orbudget.solvers.numba._kernels.held_karp"] and layer_of(targets[0]) > layer_of("orbudget.problems.rmab")
+
+
+def module_level_imports(path: Path, module: str, known) -> set[str]:
+    """The package modules ``module`` imports when it is imported: imports at module level (not inside functions or
+    classes, nor under ``if TYPE_CHECKING``), each resolved to the longest known module name (``from .x import f``
+    imports ``x``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    out = set()
+    nodes = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+             and not (isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))]
+    for node in nodes:
+        for sub in ast.walk(node):
+            targets = []
+            if isinstance(sub, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - (sub.level - 1)] if sub.level else []
+                stem = ".".join(base + ([sub.module] if sub.module else []))
+                targets = [f"{stem}.{a.name}" for a in sub.names]
+            elif isinstance(sub, ast.Import):
+                targets = [a.name for a in sub.names]
+            for t in targets:
+                while t and t not in known:
+                    t = t.rpartition(".")[0]
+                if t and t != module:
+                    out.add(t)
+    return out
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each a cycle of module-level imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_import_cycle():
+    known = {_name(p): p for p in MODULES}
+    graph = {m: module_level_imports(p, m, known) for m, p in known.items()}
+    assert sum(len(v) for v in graph.values()) > 100  # the graph was read (the package imports within itself)
+    assert import_cycles(graph) == []
+
+
+def test_the_cycle_finder_sees_a_cycle(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("from .b import f\n\ndef g():\n    from .c import h\n")
+    b.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .c import h\nfrom . import a\n")
+    known = {"p.a", "p.b", "p.c"}
+    graph = {"p.a": module_level_imports(a, "p.a", known), "p.b": module_level_imports(b, "p.b", known)}
+    assert graph == {"p.a": {"p.b"}, "p.b": {"p.a"}}  # the lazy and the TYPE_CHECKING imports do not count
+    assert import_cycles(graph) == [["p.a", "p.b"]]
