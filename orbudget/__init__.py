@@ -52,7 +52,12 @@ from .solvers.python.rmab import RMABPolicy
 from .solvers.torch.assignment import decode_assignment
 from .solvers.pyomo import from_pyomo, to_pyomo
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata  # noqa: E402,I001
+
+try:  # the version is written once, in pyproject.toml; the installed package's metadata carries it
+    __version__ = _metadata.version("orbudget")
+except _metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 def __getattr__(name):
