@@ -9,6 +9,8 @@ import pytest
 import orbudget as ob
 from orbudget.problems import knapsack_instances as ki
 from orbudget.solvers.numba import _mckp_core as kernels
+from orbudget.solvers.numba import _mckp_lp as lp_kernels
+from orbudget.solvers.numba import _mckp_states as state_kernels
 from tests.conftest import brute_force_mckp, needs
 
 
@@ -243,11 +245,11 @@ def test_lp_break_by_selection_equals_the_sorted_greedy(exact):
         costs = rng.integers(1, 6, (n, k)).astype(np.int64)
         mask = rng.random((n, k)) < 0.85
         mask[np.arange(n), rng.integers(0, k, n)] = True
-        groups = kernels.reduce_groups(values, costs, mask, exact)
+        groups = lp_kernels.reduce_groups(values, costs, mask, exact)
         lo = int(sum(costs[i][mask[i]].min() for i in range(n)))
         hi = int(sum(costs[i][mask[i]].max() for i in range(n)))
         for budget in (lo, (lo + hi) // 2, int(rng.integers(lo, hi + 1)), hi):
-            vertex, brk, residual, value, feasible, stopped = kernels.lp_relaxation(*groups[2:6], budget, exact)
+            vertex, brk, residual, value, feasible, stopped = lp_kernels.lp_relaxation(*groups[2:6], budget, exact)
             assert not stopped
             want = _greedy_by_sort(*groups[2:6], budget, exact)
             if exact and want[1] < 0 and want[2] != 0:
@@ -264,25 +266,25 @@ def test_reduction_in_blocks_and_the_lp_stop_at_a_deadline():
     p = ki.multiple_choice("uncorrelated", 50, 5, R=100, seed=3)
     v, c, m = p.values.astype(np.float64), p.costs.astype(np.int64), p.mask.copy()
     m[::7, 1] = False
-    whole = kernels.reduce_groups(v, c, m, False)
+    whole = lp_kernels.reduce_groups(v, c, m, False)
     blocks = _reduce(v, c, m, False, time.perf_counter() + 60, block_options=12)  # 2 classes a block
     assert all(np.array_equal(a, b) for a, b in zip(whole, blocks))
     assert _reduce(v, c, m, False, time.perf_counter() - 1, block_options=12) is None  # the deadline has passed
     # the LP asked to stop after a nanosecond says so; with time to spare it gives the usual answer
-    assert kernels.lp_relaxation(*whole[2:6], p.budget, False, 1e-9)[5]
-    lp = kernels.lp_relaxation(*whole[2:6], p.budget, False, 60.0)
-    assert not lp[5] and np.array_equal(lp[0], kernels.lp_relaxation(*whole[2:6], p.budget, False)[0])
+    assert lp_kernels.lp_relaxation(*whole[2:6], p.budget, False, 1e-9)[5]
+    lp = lp_kernels.lp_relaxation(*whole[2:6], p.budget, False, 60.0)
+    assert not lp[5] and np.array_equal(lp[0], lp_kernels.lp_relaxation(*whole[2:6], p.budget, False)[0])
 
 
 def test_kernels_match_their_python_twins():
     p = ki.multiple_choice("strongly_correlated", 12, 4, R=100, seed=2)
     v, c, m = p.values.astype(np.float64), p.costs.astype(np.int64), p.mask.copy()
-    jit = kernels.reduce_groups(v, c, m, False)
-    py = _twin(kernels.reduce_groups)(v, c, m, False)
+    jit = lp_kernels.reduce_groups(v, c, m, False)
+    py = _twin(lp_kernels.reduce_groups)(v, c, m, False)
     for a, b in zip(jit, py):
         assert np.array_equal(a, b)
-    lp_jit = kernels.lp_relaxation(*jit[2:6], p.budget, False)
-    lp_py = _twin(kernels.lp_relaxation)(*py[2:6], p.budget, False)
+    lp_jit = lp_kernels.lp_relaxation(*jit[2:6], p.budget, False)
+    lp_py = _twin(lp_kernels.lp_relaxation)(*py[2:6], p.budget, False)
     assert lp_jit[1:] == pytest.approx(lp_py[1:]) and np.array_equal(lp_jit[0], lp_py[0])
     args = (*jit, lp_jit[0], lp_jit[1], p.budget, False, 1.0, 0.0, 10**6)
     out_jit, out_py = kernels.core_search(*args), _twin(kernels.core_search)(*args)
@@ -315,12 +317,12 @@ def test_state_bound_is_never_below_the_best_completion(exact):
     for _ in range(60):
         p = _random_instance(rng)
         costs, values, mask = p.costs.astype(np.int64), p.values.astype(np.float64), p.mask.copy()
-        opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = kernels.reduce_groups(values, costs, mask, exact)
-        vertex, brk, _, _, feasible, _ = kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, exact)
+        opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos = lp_kernels.reduce_groups(values, costs, mask, exact)
+        vertex, brk, _, _, feasible, _ = lp_kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, exact)
         if not feasible:
             continue
         outside = [i for i in range(p.n_groups) if i != brk]
-        su, sd, ur, dr, mu, md = -np.inf, np.inf, 0, 0, kernels.NO_MOVE, kernels.NO_MOVE
+        su, sd, ur, dr, mu, md = -np.inf, np.inf, 0, 0, state_kernels.NO_MOVE, state_kernels.NO_MOVE
         moves = []
         for i in outside:
             q = hull_ptr[i] + vertex[i]
@@ -345,7 +347,7 @@ def test_state_bound_is_never_below_the_best_completion(exact):
                 dc = sum(m[0] for m in combo)
                 if (c + dc == p.budget) if exact else (c + dc <= p.budget):
                     best = max(best, sum(m[1] for m in combo))
-            ub = kernels._bound(c, 0.0, p.budget, exact, su, sd, ur, dr, mu, md)
+            ub = state_kernels._bound(c, 0.0, p.budget, exact, su, sd, ur, dr, mu, md)
             assert best <= ub + 1e-9, (c, best, ub)
             checked += best > -np.inf
     assert checked > 50
@@ -378,7 +380,7 @@ def test_core_scaled_miss_is_no_solution_not_infeasible():
 
 def _reduced(p):
     costs, values, mask = p.costs.astype(np.int64), p.values.astype(np.float64), p.mask.copy()
-    return kernels.reduce_groups(values, costs, mask, bool(p.exact))
+    return lp_kernels.reduce_groups(values, costs, mask, bool(p.exact))
 
 
 def test_cardinality_bound_is_never_below_the_optimum():
@@ -390,10 +392,10 @@ def test_cardinality_bound_is_never_below_the_optimum():
     for p in instances:
         best, _ = brute_force_mckp(p)
         opt_ptr, _idx, opt_cost, opt_val, hull_ptr, hull_pos = _reduced(p)
-        lp = kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, bool(p.exact))
+        lp = lp_kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, bool(p.exact))
         if best is None or not lp[4]:
             continue
-        ub = kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, bool(p.exact))
+        ub = lp_kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, bool(p.exact))
         assert ub >= best - 1e-9, (p, ub, best)
         checked += 1
         tighter += ub < lp[3] - 1e-6
@@ -443,7 +445,7 @@ def test_cardinality_bound_equals_the_split_lps(kind):
             p = ki.zero_one(kind, 300, R=1000, seed=seed)
         lp_value, split = _split_lps(p)
         opt_ptr, _idx, opt_cost, opt_val, _hp, _hpos = _reduced(p)
-        ub = kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, False)
+        ub = lp_kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, False)
         assert ub == pytest.approx(split, rel=1e-9, abs=1e-6)
         assert ub <= lp_value + 1e-6
 
@@ -456,8 +458,8 @@ def test_cardinality_bound_closes_the_strongly_correlated_gaps_on_large_instance
     r = ob.solve(p, method="core", time_limit=60)
     assert r.status is ob.Status.OPTIMAL and r.stats["core_size"] < 200
     opt_ptr, _idx, opt_cost, opt_val, hull_ptr, hull_pos = _reduced(p)
-    lp = kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, False)[3]
-    ub = kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, False)
+    lp = lp_kernels.lp_relaxation(opt_cost, opt_val, hull_ptr, hull_pos, p.budget, False)[3]
+    ub = lp_kernels.cardinality_bound(opt_ptr, opt_cost, opt_val, p.budget, False)
     assert r.objective - 1e-9 <= ub < r.objective + 1 < lp - 50
 
 

@@ -1,5 +1,6 @@
 """numba adapters for the core solver of the multiple-choice knapsack: ``core`` (exact, the default for whole-number
-costs) and ``lp`` (the LP relaxation from the same upper-hull code). The kernels are in ``_mckp_core.py``."""
+costs) and ``lp`` (the LP relaxation from the same upper-hull code). The kernels are in ``_mckp_lp.py`` (reduction,
+LP, cardinality bound), ``_mckp_states.py`` (state lists) and ``_mckp_core.py`` (the search)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def _reduce(values, costs, mask, exact: bool, deadline: float | None, block_opti
     """`reduce_groups` in blocks of about ``block_options`` options, or in one block without a ``deadline`` (a
     `time.perf_counter` time): None when the deadline passes between blocks. The arrays are those of one call.
     (One path with or without a deadline: the kernels a timed solve calls are those its warm-up compiled.)"""
-    from ._mckp_core import reduce_rows, reduction_arrays, trimmed
+    from ._mckp_lp import reduce_rows, reduction_arrays, trimmed
 
     n, k = values.shape
     block = n if deadline is None else max(1, block_options // max(k, 1))
@@ -101,7 +102,7 @@ def _kernel_inputs(values, costs, mask, budget: int, total: int, exact: bool, di
                    deadline: float | None):
     """`_prepare` on arrays: int64 ``costs`` whose dearest ``mask``-ed total is ``total`` (at most 2**62), every
     group with an option in ``mask``. Returns ``(groups, lp, budget)``."""
-    from ._mckp_core import lp_relaxation
+    from ._mckp_lp import lp_relaxation
 
     budget = min(budget, total)
     if divisibility:
@@ -245,7 +246,7 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     kind_end = np.append(kind_start[1:], order.size)
 
     def expand(x_small):
-        from ._mckp_core import take_copies
+        from ._mckp_states import take_copies
 
         taken = np.bincount(part_kind, weights=part_size * (np.asarray(x_small[1:]) == 1), minlength=kind_start.size)
         pick = take_copies(unit, kind_start, kind_end, np.round(taken).astype(np.int64))
@@ -380,7 +381,7 @@ def solve_lp_hull(problem: MultipleChoiceKnapsack, opts) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    from ._mckp_core import lp_fractions
+    from ._mckp_lp import lp_fractions
 
     t0 = time.perf_counter()
     groups, lp, _budget, _ = _prepare(problem, None)
