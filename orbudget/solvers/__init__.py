@@ -8,6 +8,7 @@ from .highs import knapsack as _highs_knapsack  # noqa: F401
 from .highs import llm as _highs_llm  # noqa: F401
 from .highs import online as _highs_online  # noqa: F401
 from .highs import rmab as _highs_rmab  # noqa: F401
+from .numba import assignment as _numba_assignment  # noqa: F401
 from .numba import bidding as _numba_bidding  # noqa: F401
 from .numba import bwk as _numba_bwk  # noqa: F401
 from .numba import knapsack as _numba_knapsack  # noqa: F401

@@ -11,7 +11,7 @@ import orbudget as ob
 pytest.importorskip("torch", reason="torch is not installed (extra 'torch')")
 
 from orbudget.problems.assignment import BudgetedAssignment  # noqa: E402
-from orbudget.solvers.torch.assignment import dp_assign  # noqa: E402
+from orbudget.solvers._assignment import dp_assign  # noqa: E402
 
 
 def test_dp_equals_brute_force():
@@ -216,7 +216,7 @@ def test_costs_too_large_for_a_table_are_decoded_exactly_by_the_core_search():
     """Costs in the millions: the DP table would pass DP_CELLS, so the choice comes from the multiple-choice core
     search (exact, no table) instead of a rounded-up grid; brute force over every assignment agrees, for the plain
     budget and for an exact one (the largest reachable total within it)."""
-    from orbudget.solvers.torch.assignment import CostUnits
+    from orbudget.solvers._assignment import CostUnits
 
     rng = np.random.default_rng(5)
     for trial in range(8):
