@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import orbudget as ob
 from orbudget.core.registry import backend_available
-from orbudget.problems.online import REFERENCES, DualMirrorDescent
+from orbudget.problems.dual_mirror_descent import REFERENCES, DualMirrorDescent
 
 from .harness import Case, suite
 

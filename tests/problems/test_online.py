@@ -8,7 +8,7 @@ import pytest
 import orbudget as ob
 from orbudget.problems import online_inputs as gen
 from orbudget.problems.adx import load_adx, load_adx_sample, replay
-from orbudget.problems.online import DualMirrorDescent, initial_duals, mirror_step
+from orbudget.problems.dual_mirror_descent import DualMirrorDescent, initial_duals, mirror_step
 
 # -- bad inputs: each names the field --------------------------------------------------------------------------
 BAD = [

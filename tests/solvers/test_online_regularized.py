@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import orbudget as ob
-from orbudget.problems.online import DualMirrorDescent
+from orbudget.problems.dual_mirror_descent import DualMirrorDescent
 from orbudget.problems.regularizers import (
     BelowTargetPenalty,
     CustomRegularizer,
@@ -15,7 +15,7 @@ from orbudget.problems.regularizers import (
     MaxMinFairness,
     QuadraticPenalty,
 )
-from orbudget.solvers.highs.online import dual_cutting_planes
+from orbudget.solvers.highs.online_dual import dual_cutting_planes
 
 REFERENCES = ["euclidean", "scaled_euclidean", "entropy", "projected_entropy"]
 POLYHEDRAL = [MaxMinFairness(0.5), LoadBalancing(0.3), BelowTargetPenalty([2.0, 0.5], [0.9, 0.6])]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.problems import _numerics
 from orbudget.problems import online_inputs as gen
-from orbudget.problems.online import REFERENCES, DualMirrorDescent
+from orbudget.problems.dual_mirror_descent import REFERENCES, DualMirrorDescent
 from orbudget.solvers.numba import _online as kernels
 
 from ..conftest import needs

@@ -16,7 +16,7 @@ from numba import njit
 
 from ...problems._numerics import regularizer_project, regularizer_response
 from ...problems._numerics import softmax_matching as _softmax_matching
-from ...problems.online import MU_MAX, MU_MIN  # the duals' range, shared with the numpy twin (numba freezes it)
+from ...problems.dual_mirror_descent import MU_MAX, MU_MIN  # the duals' range, shared with the numpy twin (numba freezes it)
 
 FIXED, EUCLIDEAN, SCALED_EUCLIDEAN, ENTROPY, PROJECTED_ENTROPY = 0, 1, 2, 3, 4
 REFERENCE_CODES = {"euclidean": EUCLIDEAN, "scaled_euclidean": SCALED_EUCLIDEAN, "entropy": ENTROPY,

@@ -81,7 +81,7 @@ class BwKPolicy:
                  confidence: float | None = None, hedge_step: float | None = None, exp3_step: float | None = None,
                  exploration: float | None = None, dual_step: float | None = None, reference: str | None = None,
                  explore_rounds: int | None = None, resolve_every: int | None = None):
-        from ...problems.online import REFERENCES, initial_duals
+        from ...problems.dual_mirror_descent import REFERENCES, initial_duals
         from ._online import REFERENCE_CODES
 
         if not isinstance(problem, BanditsWithKnapsacks):

@@ -20,14 +20,14 @@ from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.validation import as_array, as_choice, as_scalar
 from ...problems._numerics import _NO_CONSUMPTION, dual_value
-from ...problems.online import (
+from ...problems.dual_mirror_descent import (
     REFERENCES,
     DualMirrorDescent,
-    OnlineAllocation,
     initial_duals,
     projection_radius,
     step_factor,
 )
+from ...problems.online import OnlineAllocation
 
 # T·K up to which the default benchmark is the exact MIP: matching instances are totally unimodular (the MIP is an
 # LP), dense ones are multidimensional knapsacks, so they get the exact MIP only when small and under a time limit.
@@ -271,7 +271,7 @@ def fluid_duals(sample: OnlineAllocation) -> np.ndarray:
     """Optimal LP duals of the budget rows on a sample whose budgets are scaled to its length."""
     if sample.entropy > 0:
         return smooth_dual_bound(sample)[1]
-    from ..highs.online import dual_cutting_planes
+    from ..highs.online_dual import dual_cutting_planes
 
     return dual_cutting_planes(sample)["mu"]
 

@@ -1,5 +1,6 @@
 """The pieces of SEQUOIA's DQN loop (`orbudget.solvers.torch.rmab.SequoiaPolicy.fit`) that are not the loop: the
-replay buffer with n-step returns, the exploration and learning-rate schedules, and the checkpoint writer.
+Q-network (an MLP) and its layers as numpy, the replay buffer with n-step returns, the exploration and
+learning-rate schedules, and the checkpoint writer.
 
 The checkpoint format is unchanged by this split: the buffer's arrays under ``"buffer"`` and its fill level and
 write position as ``state["size"]`` and ``state["pos"]``, so runs checkpointed before resume after."""
@@ -11,6 +12,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+
+from ...core.errors import InvalidProblemError
+from ...core.validation import as_scalar
+from ._common import read_checkpoint
 
 
 class ReplayBuffer:
@@ -64,3 +69,63 @@ def save_checkpoint(path: Path | None, payload: dict) -> None:
     blob = io.BytesIO()
     torch.save(payload, blob)
     atomic_write_bytes(path, blob.getvalue())
+
+
+def _mlp(d_in: int, hidden, dtype):
+    import torch
+
+    mods, d = [], d_in
+    for width in hidden:
+        mods += [torch.nn.Linear(d, width, dtype=dtype), torch.nn.ReLU()]
+        d = width
+    mods.append(torch.nn.Linear(d, 1, dtype=dtype))
+    return torch.nn.Sequential(*mods)
+
+
+def state_dtype(n_states: int):
+    """The narrowest unsigned integer dtype that holds states 0..n_states−1 (int8 wrapped at 128 states)."""
+    return np.min_scalar_type(max(int(n_states) - 1, 0))
+
+
+def network_layers(net) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (W, b) numpy pairs of a ``torch.nn.Sequential`` of Linear/ReLU layers (for the MIP and numpy checks)."""
+    import torch
+
+    return [(m.weight.detach().cpu().double().numpy(), m.bias.detach().cpu().double().numpy())
+            for m in net if isinstance(m, torch.nn.Linear)]
+
+
+def _int_option(name: str, value, minimum: int) -> int:
+    return int(as_scalar(f"options.{name}", value, integer=True, minimum=minimum))
+
+
+def _hidden(value) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InvalidProblemError(f"`options.hidden` must be a sequence of layer widths such as (32, 32); got {value!r}")
+    widths = tuple(int(as_scalar("options.hidden", h, integer=True, minimum=1)) for h in value)
+    if not widths:
+        raise InvalidProblemError("`options.hidden` must hold at least one layer width; got ()")
+    return widths
+
+
+def read_training_checkpoint(self, path: Path, replay: int) -> dict:
+    """A checkpoint written by `SequoiaPolicy.fit` (``self``) for its problem and network; anything else (not a torch file, a
+    checkpoint of another kind, problem or network, a buffer of another size) raises InvalidProblemError naming
+    `checkpoint`."""
+    ck = read_checkpoint(path, device=self.device, kind="SequoiaCheckpoint", fingerprint=self.fingerprint,
+                         keys=("net", "target", "opt", "buffer", "state", "rng", "hidden"), weights_only=False,
+                         what="a SEQUOIA")  # it holds the replay buffer's numpy arrays
+    self._check_weights(ck["net"], "checkpoint", hidden=ck["hidden"])
+    self._check_weights(ck["target"], "checkpoint")
+    buf, state = ck["buffer"], ck["state"]
+    want = {"s": (replay, self.J), "x": (replay, self.n), "r": (replay,), "s2": (replay, self.J), "g": (replay,)}
+    if not isinstance(buf, dict) or any(not isinstance(buf.get(k), np.ndarray) or buf[k].shape != shape
+                                        for k, shape in want.items()):
+        raise InvalidProblemError(f"`checkpoint` holds a replay buffer that does not match `options.replay` = "
+                                  f"{replay} for this problem")
+    keys = ("episode", "step", "size", "pos", "history", "target_version")
+    if not isinstance(state, dict) or any(k not in state for k in keys):
+        raise InvalidProblemError("`checkpoint` holds no training state (episode, step, ...)")
+    if not isinstance(ck["rng"], dict) or not isinstance(ck["opt"], dict):
+        raise InvalidProblemError("`checkpoint` holds no optimiser or random state")
+    return ck

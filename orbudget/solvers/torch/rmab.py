@@ -36,47 +36,21 @@ from ...core.result import Limit
 from ...core.validation import SeedLike, as_choice, as_int_seed, as_scalar, check_state, fingerprint
 from ...problems.rmab import CoupledRMAB, require_memory
 from .. import _relu
-from ._common import as_device, cpu_threads, default_device, read_checkpoint  # noqa: F401 - cpu_threads re-exported (it lived here before)
-from ._training import ReplayBuffer, epsilon, learning_rate, save_checkpoint
+from ._common import as_device, cpu_threads
+from ._training import (
+    ReplayBuffer,
+    _hidden,
+    _int_option,
+    _mlp,
+    epsilon,
+    learning_rate,
+    network_layers,
+    read_training_checkpoint,
+    save_checkpoint,
+    state_dtype,
+)
 
 ENUMERATE_UP_TO = 20_000  # feasible actions scored by a forward pass; beyond, the MIP
-
-
-def _mlp(d_in: int, hidden, dtype):
-    import torch
-
-    mods, d = [], d_in
-    for width in hidden:
-        mods += [torch.nn.Linear(d, width, dtype=dtype), torch.nn.ReLU()]
-        d = width
-    mods.append(torch.nn.Linear(d, 1, dtype=dtype))
-    return torch.nn.Sequential(*mods)
-
-
-def state_dtype(n_states: int):
-    """The narrowest unsigned integer dtype that holds states 0..n_states−1 (int8 wrapped at 128 states)."""
-    return np.min_scalar_type(max(int(n_states) - 1, 0))
-
-
-def _int_option(name: str, value, minimum: int) -> int:
-    return int(as_scalar(f"options.{name}", value, integer=True, minimum=minimum))
-
-
-def _hidden(value) -> tuple[int, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise InvalidProblemError(f"`options.hidden` must be a sequence of layer widths such as (32, 32); got {value!r}")
-    widths = tuple(int(as_scalar("options.hidden", h, integer=True, minimum=1)) for h in value)
-    if not widths:
-        raise InvalidProblemError("`options.hidden` must hold at least one layer width; got ()")
-    return widths
-
-
-def network_layers(net) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (W, b) numpy pairs of a ``torch.nn.Sequential`` of Linear/ReLU layers (for the MIP and numpy checks)."""
-    import torch
-
-    return [(m.weight.detach().cpu().double().numpy(), m.bias.detach().cpu().double().numpy())
-            for m in net if isinstance(m, torch.nn.Linear)]
 
 
 class SequoiaPolicy:
@@ -326,7 +300,7 @@ class SequoiaPolicy:
         path = Path(checkpoint) if checkpoint is not None else None
         resumed = False
         if path is not None and path.exists():
-            ck = self._read_checkpoint(path, replay)
+            ck = read_training_checkpoint(self, path, replay)
             self.net.load_state_dict(ck["net"])
             target.load_state_dict(ck["target"])
             opt.load_state_dict(ck["opt"])
@@ -414,28 +388,6 @@ class SequoiaPolicy:
         return {"episodes_trained": state["episode"], "steps": state["step"], "warm_loss": state["warm_loss"],
                 "train_rewards": list(state["history"]), "train_seconds": time.perf_counter() - t0, "resumed": resumed,
                 "stopped": stopped}
-
-    def _read_checkpoint(self, path: Path, replay: int) -> dict:
-        """A checkpoint written by `fit` for this problem and network; anything else (not a torch file, a
-        checkpoint of another kind, problem or network, a buffer of another size) raises InvalidProblemError naming
-        `checkpoint`."""
-        ck = read_checkpoint(path, device=self.device, kind="SequoiaCheckpoint", fingerprint=self.fingerprint,
-                             keys=("net", "target", "opt", "buffer", "state", "rng", "hidden"), weights_only=False,
-                             what="a SEQUOIA")  # it holds the replay buffer's numpy arrays
-        self._check_weights(ck["net"], "checkpoint", hidden=ck["hidden"])
-        self._check_weights(ck["target"], "checkpoint")
-        buf, state = ck["buffer"], ck["state"]
-        want = {"s": (replay, self.J), "x": (replay, self.n), "r": (replay,), "s2": (replay, self.J), "g": (replay,)}
-        if not isinstance(buf, dict) or any(not isinstance(buf.get(k), np.ndarray) or buf[k].shape != shape
-                                            for k, shape in want.items()):
-            raise InvalidProblemError(f"`checkpoint` holds a replay buffer that does not match `options.replay` = "
-                                      f"{replay} for this problem")
-        keys = ("episode", "step", "size", "pos", "history", "target_version")
-        if not isinstance(state, dict) or any(k not in state for k in keys):
-            raise InvalidProblemError("`checkpoint` holds no training state (episode, step, ...)")
-        if not isinstance(ck["rng"], dict) or not isinstance(ck["opt"], dict):
-            raise InvalidProblemError("`checkpoint` holds no optimiser or random state")
-        return ck
 
     def _warm_start(self, rng, steps, samples, lr, run=None) -> float:
         """Regress Q on the one-step expected reward over random states × random feasible actions (plus the empty
