@@ -16,20 +16,24 @@ from .errors import BackendNotAvailableError, InvalidProblemError
 # docs/concepts.md, "Declared support"). ``verbose`` is not among them: every method may ignore it.
 STANDARD_KEYWORDS = ("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed")
 
-# backend name -> (modules it needs, the extra that installs them)
-BACKENDS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "python": ((), None),
-    "numba": (("numba",), None),
-    "scipy": (("scipy",), None),
-    "highs": (("highspy",), "mip"),
-    "ortools": (("ortools",), "mip"),
-    "cvxpy": (("cvxpy",), "convex"),
-    "pyomo": (("pyomo",), "pyomo"),
-    "torch": (("torch",), "torch"),
-}
+# backend name -> (modules it needs, the extra that installs them); each backend package under orbudget/solvers/
+# declares itself with `register_backend` when it is imported (before its adapters register)
+BACKENDS: dict[str, tuple[tuple[str, ...], str | None]] = {}
 
 # third-party solvers with phases that check neither the clock nor an interrupt (see SolverSpec.guarded)
-GUARDED_BACKENDS = ("highs", "ortools", "cvxpy", "pyomo")
+GUARDED_BACKENDS: set[str] = set()
+
+
+def register_backend(name: str, *, modules: tuple[str, ...] = (), extra: str | None = None,
+                     guarded: bool = False) -> None:
+    """Declare a backend: the modules it needs (checked without importing them), the extra of ``pip install
+    orbudget[extra]`` that installs them, and whether its long methods run in a child process that `solve` can
+    stop (``guarded``: a third-party solver whose set-up phases check neither the clock nor an interrupt)."""
+    if isinstance(modules, str):
+        raise ValueError("`modules` is a tuple of module names, not a string")
+    BACKENDS[name] = (tuple(modules), extra)
+    if guarded:
+        GUARDED_BACKENDS.add(name)
 
 
 @cache

@@ -1,28 +1,21 @@
-"""Solver adapters, one folder per backend. Importing this package registers every adapter; no backend
-package is imported until an adapter runs."""
+"""Solver adapters, one folder per backend. Importing this package imports every backend package (each declares
+itself with `orbudget.core.registry.register_backend`) and every adapter module in it, in alphabetical order; an
+adapter module is one that registers methods (a line that starts with ``@register(`` or ``register(``). No backend
+library is imported until an adapter runs. A new adapter module or backend folder needs no line here; the other
+modules (shared helpers, ``_common.py``, the RCO optimizer, the oracles) are imported by the code that uses them.
+"""
 
-from .cvxpy import online as _cvxpy_online  # noqa: F401
-from .cvxpy import rollouts as _cvxpy_rollouts  # noqa: F401
-from .highs import bwk as _highs_bwk  # noqa: F401
-from .highs import knapsack as _highs_knapsack  # noqa: F401
-from .highs import llm as _highs_llm  # noqa: F401
-from .highs import online as _highs_online  # noqa: F401
-from .highs import rmab as _highs_rmab  # noqa: F401
-from .numba import assignment as _numba_assignment  # noqa: F401
-from .numba import bidding as _numba_bidding  # noqa: F401
-from .numba import bwk as _numba_bwk  # noqa: F401
-from .numba import knapsack as _numba_knapsack  # noqa: F401
-from .numba import mckp_core as _numba_mckp_core  # noqa: F401
-from .numba import online as _numba_online  # noqa: F401
-from .ortools import knapsack as _ortools_knapsack  # noqa: F401
-from .pyomo import assignment as _pyomo_assignment  # noqa: F401
-from .pyomo import bwk as _pyomo_bwk  # noqa: F401
-from .pyomo import knapsack as _pyomo_knapsack  # noqa: F401
-from .pyomo import online as _pyomo_online  # noqa: F401
-from .pyomo import rmab as _pyomo_rmab  # noqa: F401
-from .python import knapsack as _python_knapsack  # noqa: F401
-from .python import llm as _python_llm  # noqa: F401
-from .python import rmab as _python_rmab  # noqa: F401
-from .torch import assignment as _torch_assignment  # noqa: F401
-from .torch import bidding as _torch_bidding  # noqa: F401
-from .torch import rmab as _torch_rmab  # noqa: F401
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+ADAPTER_MODULES: list[str] = []  # what was imported, in order
+_REGISTERS = re.compile(r"^@?register\(", re.MULTILINE)
+
+for _backend in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg):
+    _package = importlib.import_module(f"{__name__}.{_backend}")
+    for _module in sorted(m.name for m in pkgutil.iter_modules(_package.__path__) if not m.name.startswith("_")):
+        if _REGISTERS.search((Path(_package.__path__[0]) / f"{_module}.py").read_text(encoding="utf-8")):
+            ADAPTER_MODULES.append(f"{__name__}.{_backend}.{_module}")
+            importlib.import_module(ADAPTER_MODULES[-1])

@@ -1,1 +1,5 @@
 """HiGHS adapters (``highspy``, imported only inside the adapters)."""
+
+from ...core.registry import register_backend
+
+register_backend("highs", modules=("highspy",), extra="mip", guarded=True)

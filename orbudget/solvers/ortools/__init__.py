@@ -1,1 +1,5 @@
 """OR-Tools adapters (CP-SAT), imported only inside the adapters."""
+
+from ...core.registry import register_backend
+
+register_backend("ortools", modules=("ortools",), extra="mip", guarded=True)
