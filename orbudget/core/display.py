@@ -33,8 +33,8 @@ def short_value(v) -> str:
 def _is_default(f: dataclasses.Field, v) -> bool:
     if f.default is not dataclasses.MISSING:
         d = f.default
-    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        d = f.default_factory()  # type: ignore[misc]
+    elif f.default_factory is not dataclasses.MISSING:
+        d = f.default_factory()
     else:
         return False
     if isinstance(v, np.ndarray) or isinstance(d, np.ndarray):
@@ -86,7 +86,7 @@ def summary_rows(result) -> list[tuple[str, str]]:
     t = dict(result.timings)
     if t:
         total = t.pop("total", None)
-        parts = [f"{k} {_seconds(v)}" for k, v in t.items() if isinstance(v, numbers.Real)]
+        parts = [f"{k} {_seconds(float(v))}" for k, v in t.items() if isinstance(v, numbers.Real)]
         text = (_seconds(total) + " total" if total is not None else "") + ("; " if total is not None and parts
                                                                               else "") + ", ".join(parts)
         rows.append(("time", text))

@@ -33,7 +33,7 @@ FORMAT_VERSION = 1
 LARGE_ARRAY = 4096  # arrays with more elements than this are stored in the .npz beside the JSON
 _ARRAY_KINDS = "biufU"  # dtypes a file may hold: bool, integers, floats, strings (never complex or objects)
 
-_KINDS: dict[str, type] = {}
+_KINDS: dict[str, Any] = {}  # kind name -> a class with from_dict
 
 
 class InvalidFileError(InvalidProblemError):
@@ -203,7 +203,7 @@ def save(obj, path: str | os.PathLike) -> Path:
     previous = _referenced_arrays(path)
     if arrays:
         buf = _io.BytesIO()
-        np.savez_compressed(buf, **arrays)
+        np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as its `allow_pickle`
         blob = buf.getvalue()
         digest = hashlib.sha256(blob).hexdigest()
         payload["arrays"] = _arrays_name(path, digest)

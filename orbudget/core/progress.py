@@ -108,9 +108,8 @@ class Run:
                                  leave=False, dynamic_ncols=True)
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:  # an exception passes through
         self.close()
-        return False
 
     def close(self) -> None:
         """End the display (a final phase line without tqdm). Called by ``__exit__``; safe to call twice."""

@@ -122,14 +122,19 @@ class Result:
         put(self, "stats", dict(self.stats or {}))
         put(self, "timings", dict(self.timings or {}))
 
+    @property
+    def _stored_x(self) -> Any:
+        """``x`` as stored, also when there is no solution (the field's descriptor keeps it in ``__dict__``)."""
+        return self.__dict__["_x"]
+
     def _values(self) -> dict:
         """Every field by name, ``x`` as stored (also when there is no solution)."""
-        return {f: (self._x if f == "x" else getattr(self, f)) for f in _FIELDS}
+        return {f: (self._stored_x if f == "x" else getattr(self, f)) for f in _FIELDS}
 
     @property
     def ok(self) -> bool:
         """True when the result carries a solution (optimal or feasible)."""
-        return self.status in _HAS_SOLUTION and self._x is not None
+        return self.status in _HAS_SOLUTION and self._stored_x is not None
 
     def raise_for_status(self) -> Result:
         """Return ``self`` if it holds a solution; raise otherwise (SolverError for ERROR)."""
@@ -168,7 +173,7 @@ class Result:
         mine, theirs = self._values(), other._values()
         return all(values_equal(mine[f], theirs[f]) for f in _FIELDS)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal results compare by value: not hashable
 
     def summary(self) -> str:
         """A short table: status and limit, objective, bound and gap, method, timings, the scalar stats and the

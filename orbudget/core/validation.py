@@ -51,8 +51,8 @@ def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None =
         raise _fail(name, f"{ndim}-dimensional", f"{arr.ndim} dimensions (shape {arr.shape})")
     if shape is not None:
         if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
-            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
-            raise _fail(name, f"of shape {want}", f"shape {arr.shape}")
+            expected = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise _fail(name, f"of shape {expected}", f"shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise _fail(name, "non-empty", f"shape {arr.shape}")
     if arr.dtype.kind in "fc" and (finite or dtype is int):
@@ -125,7 +125,7 @@ def as_generator(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or (isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
+        return np.random.default_rng(None if seed is None else int(seed))
     raise _fail("seed", "an int, a numpy.random.Generator or None", repr(seed))
 
 
