@@ -140,3 +140,8 @@ def test_the_cycle_finder_sees_a_cycle(tmp_path):
     graph = {"p.a": module_level_imports(a, "p.a", known), "p.b": module_level_imports(b, "p.b", known)}
     assert graph == {"p.a": {"p.b"}, "p.b": {"p.a"}}  # the lazy and the TYPE_CHECKING imports do not count
     assert import_cycles(graph) == [["p.a", "p.b"]]
+
+
+def test_no_source_file_is_over_500_lines():
+    long = {str(p.relative_to(PACKAGE.parent)): n for p in MODULES if (n := len(p.read_text().splitlines())) > 500}
+    assert long == {}, f"split these modules by topic: {long}"

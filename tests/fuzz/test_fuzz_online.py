@@ -26,7 +26,7 @@ from .harness import Case, suite
 
 P = "ob.OnlineAllocation(rewards=[[1.0, 2.0], [3.0, 0.5]], consumption=[[[1.0], [2.0]], [[1.0], [0.5]]], budgets=[2.0])"
 M = "ob.OnlineAllocation.matching(rewards=[[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]], budgets=[1, 1])"
-POL = "DualMirrorDescent = __import__('orbudget.problems.online', fromlist=['x']).DualMirrorDescent\n"
+POL = "DualMirrorDescent = __import__('orbudget.problems.dual_mirror_descent', fromlist=['x']).DualMirrorDescent\n"
 
 CASES = [
     # -- model fields ------------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ class RLBBidder(_LiveBidder):
 
     Examples:
         >>> import orbudget as ob
-        >>> from orbudget.solvers.numba.bidding import RLBBidder
+        >>> from orbudget.solvers.numba.bidders import RLBBidder
         >>> c = ob.BiddingCampaign.synthetic(n_test=100, n_train=500, episode_length=20, budget_fraction=1 / 4, seed=0)
         >>> bidder = RLBBidder(c)
         >>> a = bidder.act(0.002)                # bid for an impression of CTR 0.002

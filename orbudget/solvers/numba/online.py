@@ -145,7 +145,8 @@ def benchmark_value(problem: OnlineAllocation, which: str, opts, policy_seconds:
         return smooth_dual_bound(problem)[0], "hindsight"
     if not backend_available("highs"):
         return None, "none"
-    from ..highs.online import dual_cutting_planes, hindsight_lp_value, hindsight_mip
+    from ..highs.online import hindsight_lp_value, hindsight_mip
+    from ..highs.online_dual import dual_cutting_planes
 
     if which == "dual_bound":
         # a regulariser's kinks stall Kelley's master near 1e-9 relative; 1e-7 is far below any regret's scale
