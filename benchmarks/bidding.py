@@ -22,7 +22,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _table import print_table, timed  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ipinyou"
-METHODS = ["rlb", "rlb_exact", "rlb_nn", "ss_mdp", "lin", "ortb", "dual_pacing", "mcpc", "const", "rand"]
+METHODS = ["rlb", "rlb_exact", "rlb_nn", "ss_mdp", "linear", "ortb", "dual_pacing", "mcpc", "constant", "random"]
 
 
 def numpy_table(horizon, budget, pmf, theta):
@@ -100,7 +100,7 @@ def table_for(campaign_at, title, value_name, fractions=BUDGET_FRACTIONS):
 def large_scale(n_test, horizon, fractions):
     """Episodes too long for a T×B table: RLB-NN-MapD against the baselines that need no table."""
     base = ob.BiddingCampaign.synthetic(n_test=n_test, n_train=200_000, episode_length=horizon, ctr_spread=1.0, seed=2)
-    methods = ["rlb_nn", "lin", "dual_pacing", "ortb", "mcpc"] if backend_available("torch") else ["lin", "dual_pacing"]
+    methods = ["rlb_nn", "linear", "dual_pacing", "ortb", "mcpc"] if backend_available("torch") else ["linear", "dual_pacing"]
     rows = []
     for f in fractions:
         c = base.with_budget(fraction=f)

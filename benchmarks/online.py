@@ -71,9 +71,9 @@ def speed(horizon: int, loop_horizon: int):
     rows = []
     for T in ([10_000, 50_000] if horizon >= 10**6 else [10_000]) + [horizon]:
         q = gen.iid_matching(T, 10, seed=2)
-        t_cut, cut = timed(lambda q=q: ob.solve(q, method="hindsight_lp", options={"form": "dual"}))
+        t_cut, cut = timed(lambda q=q: ob.solve(q, method="hindsight_lp", options={"formulation": "dual"}))
         if T <= 50_000:
-            t_pr, pr = timed(lambda q=q: ob.solve(q, method="hindsight_lp", options={"form": "primal"}))
+            t_pr, pr = timed(lambda q=q: ob.solve(q, method="hindsight_lp", options={"formulation": "primal"}))
             rel = abs(cut.objective - pr.objective) / pr.objective
             rows.append([T, t_cut, cut.stats["iterations"], t_pr, t_pr / t_cut, f"{rel:.1e}"])
         else:

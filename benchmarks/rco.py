@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 import orbudget as ob
-from orbudget.problems.assignment import BudgetedAssignment
 from orbudget.apps.compression import mlp_quantization, moe_pruning
+from orbudget.problems.assignment import BudgetedAssignment
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _table import print_table  # noqa: E402

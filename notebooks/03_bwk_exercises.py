@@ -74,10 +74,11 @@ for T in horizons:
 
 # %%
 p = ob.BanditsWithKnapsacks.random(5, 2, horizon=2_000, seed=1)
-pol, env = ob.BwKPolicy(p, "primal_dual", seed=np.random.default_rng(0)), p.environment(seed=1)
+pol, env = ob.BwKPolicy(p, "primal_dual", seed=np.random.default_rng(0)), p.env(seed=1)
 while not pol.done:
     arm = pol.act()
-    pol.update(arm, *env.step(arm))
+    remaining, reward, terminated, truncated, info = env.step(arm)
+    pol.update(arm, reward, info["consumption"])
 print(f"rounds {pol.t}, reward {pol.reward:.0f}, budget left {np.round(pol.remaining, 1)}")
 
 # %% [markdown]

@@ -61,18 +61,18 @@ plt.show()
 
 # %% [markdown]
 # ## The results table: methods × budget fractions
-# Scores are expected clicks over 100 test episodes. `lin`, `const`, `rand` and `ortb` are tuned on the training
+# Scores are expected clicks over 100 test episodes. `linear`, `constant`, `random` and `ortb` are tuned on the training
 # log.
 
 # %%
-rows = results_table(market, methods=("rlb_exact", "rlb", "lin", "ortb", "dual_pacing", "mcpc", "const"))
+rows = results_table(market, methods=("rlb_exact", "rlb", "linear", "ortb", "dual_pacing", "mcpc", "constant"))
 fractions = sorted({r["budget_fraction"] for r in rows})
 methods = list(dict.fromkeys(r["method"] for r in rows))
 print("c0     " + "".join(f"{m:>12s}" for m in methods))
 for f in fractions:
     scores = {r["method"]: r["score"] for r in rows if r["budget_fraction"] == f}
     print(f"1/{round(1 / f):<5d}" + "".join(f"{scores[m]:12.2f}" for m in methods))
-lin = {r["budget_fraction"]: r["score"] for r in rows if r["method"] == "lin"}
+lin = {r["budget_fraction"]: r["score"] for r in rows if r["method"] == "linear"}
 exact = {r["budget_fraction"]: r["score"] for r in rows if r["method"] == "rlb_exact"}
 print("rlb_exact / lin:", {f"1/{round(1 / f)}": round(exact[f] / lin[f], 3) for f in fractions})
 
@@ -85,7 +85,7 @@ print("rlb_exact / lin:", {f"1/{round(1 / f)}": round(exact[f] / lin[f], 3) for 
 folder = Path("../../shared/data/ipinyou/2997")
 if folder.is_dir():
     camp = ob.BiddingCampaign.from_ipinyou(folder, 1000, 1 / 32)
-    for method in ("rlb", "rlb_exact", "ss_mdp", "lin", "ortb", "dual_pacing", "mcpc"):
+    for method in ("rlb", "rlb_exact", "ss_mdp", "linear", "ortb", "dual_pacing", "mcpc"):
         r = ob.solve(camp, method=method)
         s = r.stats
         print(f"{method:12s} clicks {s['clicks']:5.0f}  imps {s['impressions']:7.0f}  win rate {s['win_rate']:.3f}  "

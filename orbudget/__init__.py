@@ -26,11 +26,10 @@ from .core import (
 from .problems import (
     AdaptiveSampler,
     BanditsWithKnapsacks,
+    BwKEnv,
     BiddingCampaign,
     BipartiteMatching,
-    Budget,
     BudgetedAssignment,
-    Capacity,
     CoupledRMAB,
     DualMirrorDescent,
     ModelRouting,
@@ -38,6 +37,8 @@ from .problems import (
     MultipleInterventions,
     OnlineAllocation,
     PathConstraint,
+    RMABBudget,
+    RMABCapacity,
     RMABEnv,
     RolloutAllocation,
     SampleAllocation,
@@ -61,6 +62,17 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that was n
 
 
 def __getattr__(name):
+    if name in ("Budget", "Capacity"):  # renamed RMABBudget and RMABCapacity (restless-bandit constraints)
+        import warnings
+
+        from .problems import rmab
+
+        warnings.warn(
+            f"ob.{name} is renamed ob.{rmab.RENAMED[name]} (a restless-bandit constraint); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(rmab, rmab.RENAMED[name])
     if name == "RCO":  # torch is imported only when the optimizer is asked for
         from .solvers.torch.rco import RCO
 
@@ -71,13 +83,54 @@ def __getattr__(name):
         return SequoiaPolicy
     raise AttributeError(f"module 'orbudget' has no attribute {name!r}")
 
+
 __all__ = [
-    "AdaptiveSampler", "BackendNotAvailableError", "BanditsWithKnapsacks", "BiddingCampaign", "BipartiteMatching",
-    "Budget", "BudgetedAssignment", "BwKPolicy", "Capacity", "CoupledRMAB", "DualMirrorDescent", "GRPOSimulation",
-    "InvalidProblemError", "Limit", "ModelRouting", "MultipleChoiceKnapsack", "MultipleInterventions",
-    "NoSolutionError", "OnlineAllocation", "PacingBidder", "PathConstraint", "RCO", "RMABEnv", "RMABPolicy", "Result",
-    "RLBBidder", "RolloutAllocation", "RolloutAllocator", "SampleAllocation", "SequoiaPolicy", "SolverError",
-    "Status", "SuccessRateEstimator", "available_solvers", "decode_assignment", "knapsack_instances", "load",
-    "load_adx", "online_inputs", "regularizers", "save", "simulate_grpo", "solve", "solve_many", "sweep", "to_pyomo",
+    "AdaptiveSampler",
+    "BackendNotAvailableError",
+    "BanditsWithKnapsacks",
+    "BwKEnv",
+    "BiddingCampaign",
+    "BipartiteMatching",
+    "BudgetedAssignment",
+    "BwKPolicy",
+    "CoupledRMAB",
+    "DualMirrorDescent",
+    "GRPOSimulation",
+    "InvalidProblemError",
+    "Limit",
+    "ModelRouting",
+    "MultipleChoiceKnapsack",
+    "MultipleInterventions",
+    "NoSolutionError",
+    "OnlineAllocation",
+    "PacingBidder",
+    "PathConstraint",
+    "RCO",
+    "RMABBudget",
+    "RMABCapacity",
+    "RMABEnv",
+    "RMABPolicy",
+    "Result",
+    "RLBBidder",
+    "RolloutAllocation",
+    "RolloutAllocator",
+    "SampleAllocation",
+    "SequoiaPolicy",
+    "SolverError",
+    "Status",
+    "SuccessRateEstimator",
+    "available_solvers",
+    "decode_assignment",
+    "knapsack_instances",
+    "load",
+    "load_adx",
+    "online_inputs",
+    "regularizers",
+    "save",
+    "simulate_grpo",
+    "solve",
+    "solve_many",
+    "sweep",
+    "to_pyomo",
     "from_pyomo",
 ]

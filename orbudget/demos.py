@@ -151,7 +151,7 @@ def bidding_demo(quick: bool) -> Iterator[tuple]:
 
     n = 50_000 if quick else 200_000
     base = BiddingCampaign.synthetic(n_test=n, n_train=100_000, ctr_spread=1.0, seed=0)
-    methods = ["lin", "rlb_exact", "rlb", "ortb", "dual_pacing", "mcpc", "const"]
+    methods = ["linear", "rlb_exact", "rlb", "ortb", "dual_pacing", "mcpc", "constant"]
     for fraction in (1 / 32,) if quick else (1 / 32, 1 / 8):
         c = base.with_budget(fraction=fraction)
         name = f"synthetic market, {n // 1000} episodes of T=1000, c0=1/{round(1 / fraction)}"
@@ -159,7 +159,7 @@ def bidding_demo(quick: bool) -> Iterator[tuple]:
         for method in methods + (["rlb_nn"] if not quick and fraction == 1 / 32 else []):  # lin first: the baseline
             r, t, note = _run(c, method, seed=0)
             obj = r.objective if r is not None else None
-            if method == "lin":
+            if method == "linear":
                 base_value = obj
             yield ("bidding", name, method, obj, base_value, _gap(obj, base_value), t,
                    note or "expected clicks; baseline = tuned Lin (negative gap = better)")

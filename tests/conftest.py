@@ -75,3 +75,33 @@ def interrupt_child(code: str, *args: str, wait: float = 60.0) -> dict:
     line = out.strip().splitlines()[-1] if out.strip() else ""
     assert line, err
     return json.loads(line)
+
+
+def twin(kernel):
+    """The pure-Python twin of a numba kernel (the kernel itself when NUMBA_DISABLE_JIT=1)."""
+    return getattr(kernel, "py_func", kernel)
+
+
+# -- restless bandits: small instances of every constraint family -------------------------------------------------
+CYCLE6 = (6, [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0], [1, 4]], 0)
+
+
+def tiny(kind, seed=0, n=6, budget=2, **kw):
+    """Small instances of every family (J = 6 unless said)."""
+    kw.setdefault("horizon", 10)
+    if kind == "budget":
+        return ob.CoupledRMAB.budget(n, budget, seed=seed, **kw)
+    if kind == "path":
+        return ob.CoupledRMAB.path(6, budget, graph=CYCLE6, seed=seed, **kw)
+    if kind == "matching":
+        return ob.CoupledRMAB.matching(n, budget, seed=seed, **kw)
+    if kind == "matching_distinct":
+        return ob.CoupledRMAB.matching(n, budget, seed=seed, distinct_workers=True, **kw)
+    if kind == "capacity":
+        return ob.CoupledRMAB.capacity(n, budget, seed=seed, **kw)
+    if kind == "multi":
+        return ob.CoupledRMAB.multiple_interventions(n, 4, budget, seed=seed, **kw)
+    raise ValueError(kind)
+
+
+FAMILIES = ("budget", "path", "matching", "matching_distinct", "capacity", "multi")

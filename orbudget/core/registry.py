@@ -62,7 +62,8 @@ class SolverSpec:
     ``long`` marks a method that can run for more than about a second on a realistic instance (it must then honour
     ``time_limit``, Ctrl-C, ``progress`` and ``callback``). ``batch(problems) -> list[Result] | None``, optional:
     solves many instances of the family in one call (`orbudget.solve_many` uses it), or returns ``None`` when
-    these instances do not qualify; its results equal the one-by-one solves'.
+    these instances do not qualify; its results equal the one-by-one solves'. ``renamed_options``: old option name ->
+    new, accepted with a DeprecationWarning for one release after a rename.
     """
 
     problem: type
@@ -77,6 +78,7 @@ class SolverSpec:
     honours: tuple[str, ...] | None = None
     long: bool = False
     batch: Callable | None = None
+    renamed_options: dict[str, str] | None = None
 
     @property
     def available(self) -> bool:
@@ -105,13 +107,14 @@ _REGISTRY: list[SolverSpec] = []
 
 def register(problem: type, method: str, *, backend: str, priority: int, supports=None, preferred=None,
              options: tuple[str, ...] = (), description: str = "", honours: tuple[str, ...] | None = None,
-             long: bool = False, batch: Callable | None = None):
+             long: bool = False, batch: Callable | None = None, renamed_options: dict[str, str] | None = None):
     """Decorator that registers an adapter function for ``problem`` under ``method``.
 
     ``honours``: the standard keywords (`STANDARD_KEYWORDS`) the adapter honours; `solve`
     refuses a non-default value of any other, naming the keyword and the method. ``options``: the method's own
     option names. ``long``: the method can run for more than about a second (see `SolverSpec`). ``batch``: an
-    optional function that solves many instances in one call (see `SolverSpec`).
+    optional function that solves many instances in one call (see `SolverSpec`). ``renamed_options``: old option
+    names still accepted, with a DeprecationWarning, as the new ones (see `SolverSpec`).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
@@ -129,7 +132,7 @@ def register(problem: type, method: str, *, backend: str, priority: int, support
     def deco(func):
         _REGISTRY.append(SolverSpec(problem, method, backend, func, priority, supports, preferred,
                                     tuple(options), description or (func.__doc__ or "").strip().split("\n")[0],
-                                    honours, bool(long), batch))
+                                    honours, bool(long), batch, dict(renamed_options or {}) or None))
         _REGISTRY.sort(key=lambda s: (s.problem.__name__, s.priority))
         return func
 
@@ -184,12 +187,37 @@ def methods(problem) -> list[str]:
     return seen
 
 
+# (model class, old method name) -> new name: names kept for one release after a rename (see `rename_method`)
+RENAMED_METHODS: dict[tuple[type, str], str] = {}
+
+
+def rename_method(problem: type, old: str, new: str) -> None:
+    """Keep ``old`` working as a deprecated name of ``new`` for ``problem``'s methods: `solve` (and `pick`) map it to
+    ``new`` with a DeprecationWarning; `available_solvers` lists only ``new``."""
+    RENAMED_METHODS[problem, old] = new
+
+
+def current_name(problem, method: str | None) -> str | None:
+    """``method``, or its new name (with a DeprecationWarning) when it is a deprecated name for this model."""
+    import warnings
+
+    cls = problem if isinstance(problem, type) else type(problem)
+    for klass in cls.__mro__:
+        new = RENAMED_METHODS.get((klass, method))  # type: ignore[arg-type]
+        if new is not None:
+            warnings.warn(f"method {method!r} of {cls.__name__} is renamed {new!r}; the old name goes in the next "
+                          "release", DeprecationWarning, stacklevel=4)
+            return new
+    return method
+
+
 def pick(problem, method: str | None, backend: str | None) -> SolverSpec:
     """Choose the adapter for a solve call; raise a clear error if none fits."""
     specs = specs_for(problem)
     name = type(problem).__name__
     if not specs:
         raise InvalidProblemError(f"no solver is registered for {name}")
+    method = current_name(problem, method)
     if method is None:
         candidates = [s for s in specs if (backend is None or s.backend == backend)]
         for s in candidates:

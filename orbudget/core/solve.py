@@ -212,6 +212,15 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
                 f"`{key}` is not honoured by method {spec.method!r} ({spec.backend}); it honours {listed} "
                 "(see ob.available_solvers(problem, details=True))")
     options = dict(options or {})
+    for old, new in (spec.renamed_options or {}).items():
+        if old in options:
+            import warnings
+
+            warnings.warn(f"option {old!r} of method {spec.method!r} is renamed {new!r}; the old name goes in the next "
+                          "release", DeprecationWarning, stacklevel=2)
+            if new in options:
+                raise InvalidProblemError(f"`options` gives both `{old}` and its new name `{new}`; keep `{new}`")
+            options[new] = options.pop(old)
     unknown = sorted(set(options) - set(spec.options))
     if unknown and "*" not in spec.options:
         accepted = ", ".join(f"`{o}`" for o in spec.options) or "none"

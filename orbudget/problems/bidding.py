@@ -314,7 +314,7 @@ def parse_log(path, max_bid: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndar
     return np.array(clicks, np.int64), np.array(prices, np.int64), np.array(ctrs, float)
 
 
-PAPER_METHODS = ("rlb", "rlb_exact", "ss_mdp", "lin", "ortb", "dual_pacing", "mcpc", "const", "rand")
+PAPER_METHODS = ("rlb", "rlb_exact", "ss_mdp", "linear", "ortb", "dual_pacing", "mcpc", "constant", "random")
 
 
 def results_table(campaign: BiddingCampaign, methods=PAPER_METHODS, fractions=BUDGET_FRACTIONS, seed=0) -> list[dict]:

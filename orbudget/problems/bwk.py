@@ -132,8 +132,19 @@ class BanditsWithKnapsacks(Problem):
         return float(np.max(self.reward_means * np.minimum(self.horizon, rounds)))
 
     # -- environment --------------------------------------------------------------------------------------------
+    def env(self, seed=None) -> BwKEnv:
+        """A seeded Gymnasium-style environment for step-by-step play (``reset``, ``step(arm)`` with Gymnasium's
+        five-tuple; the same convention as `CoupledRMAB.env`). With the same seed, its draws are `solve`'s."""
+        return BwKEnv(self, seed)
+
     def environment(self, seed=None) -> Environment:
-        """A seeded environment for step-by-step play (``pull(arm) -> (reward, consumption)``)."""
+        """Deprecated (it goes in the next release): use `env`, whose ``step`` returns Gymnasium's five-tuple. A
+        seeded environment whose ``step(arm)`` returns ``(reward, consumption)``."""
+        import warnings
+
+        warnings.warn("BanditsWithKnapsacks.environment() is renamed env(), whose step(arm) returns Gymnasium's "
+                      "(remaining, reward, terminated, truncated, info); the old name goes in the next release",
+                      DeprecationWarning, stacklevel=2)
         return Environment(self, split_seed(seed)[1])
 
     # -- ready instances ----------------------------------------------------------------------------------------
@@ -224,6 +235,49 @@ class Environment:
         if arm < 0:
             return 0.0, np.zeros(p.n_resources)
         return outcome(p.distribution, p.reward_means[arm], p.consumption_means[arm], u)
+
+
+class BwKEnv:
+    """Gymnasium-style environment over a `BanditsWithKnapsacks` (no gymnasium dependency), the convention of every
+    simulated family (`RMABEnv` too).
+
+    ``reset(seed=None, options=None) -> (remaining, info)``: a new episode with full budgets (a ``seed`` reseeds,
+    else the draws go on from the same stream). ``step(arm) -> (remaining, reward, terminated, truncated, info)``:
+    play one round (``arm`` = -1 is the null arm); ``remaining`` is the budget left per resource, ``terminated`` is
+    true once some budget is below 1 (no further round can be paid for: the stopping rule of the policies and of
+    `solve`), ``truncated`` once the horizon is reached, and ``info`` has ``t``, ``arm`` and ``consumption``.
+    Outcomes are drawn as in `solve` (one row of 1 + d uniforms per round), so a `BwKPolicy` played against
+    ``env(seed)`` makes the decisions of ``solve(..., seed=seed)``. A step after the episode ended raises
+    `InvalidProblemError`.
+    """
+
+    def __init__(self, problem: BanditsWithKnapsacks, seed=None):
+        self.problem = problem
+        self._rng = split_seed(seed)[1]
+        self.reset()
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self._rng = split_seed(seed)[1]
+        self._draws = Environment(self.problem, self._rng)
+        self.remaining = np.asarray(self.problem.budgets, float).copy()
+        self.terminated = self.truncated = False
+        return self.remaining.copy(), {"t": 0}
+
+    @property
+    def t(self) -> int:
+        return self._draws.t
+
+    def step(self, arm):
+        if self.terminated or self.truncated:
+            raise InvalidProblemError("`arm` cannot be played: the episode is over (a budget below 1 or the horizon "
+                                      "reached); call reset()")
+        reward, consumption = self._draws.step(arm)
+        self.remaining -= consumption
+        self.terminated = bool((self.remaining < 1.0).any())
+        self.truncated = self._draws.t >= self.problem.horizon
+        info = {"t": self._draws.t, "arm": int(arm), "consumption": consumption}
+        return self.remaining.copy(), reward, self.terminated, self.truncated, info
 
 
 def outcome(distribution: str, reward_mean: float, consumption_mean: np.ndarray, u: np.ndarray):

@@ -178,7 +178,7 @@ class CostUnits:
 
             found = core_choice(scores, self.units, self.available, budget, exact)
             return None if found is None else found[0]
-        from .numba._kernels import mckp_dp, prune_dominated
+        from .numba._knapsack_dp import mckp_dp, prune_dominated
 
         n, k = self.units.shape
         keep = prune_dominated(scores, self.units, self.available, exact)

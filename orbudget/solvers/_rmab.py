@@ -16,7 +16,7 @@ from ..core.progress import Run
 from ..core.registry import module_available
 from ..core.result import Limit, Result, Status
 from ..core.validation import as_choice, split_seed
-from ..problems.rmab import ENUMERATION_LIMIT, Budget, Capacity, CoupledRMAB, PathConstraint, require_memory
+from ..problems.rmab import ENUMERATION_LIMIT, CoupledRMAB, PathConstraint, RMABBudget, RMABCapacity, require_memory
 
 ORACLES = ("auto", "highs", "cpsat", "enumerate", "knapsack")
 EXACT_DP_LIMIT = 20_000_000  # S^J · |C| table entries
@@ -38,7 +38,7 @@ def for_constraint(table: dict, constraint, what: str):
 # -- the linear oracle: max Σ_j v[j, m_j(x)] over C ------------------------------------------------------------
 class Oracle:
     """max Σ_j v[j, m_j(x)] over C: closed form for a plain budget (the B largest positive gains), else the core
-    knapsack search for a one-worker `Capacity` (``'knapsack'``), the HiGHS MIP (``'highs'``), CP-SAT (``'cpsat'``)
+    knapsack search for a one-worker `RMABCapacity` (``'knapsack'``), the HiGHS MIP (``'highs'``), CP-SAT (``'cpsat'``)
     or enumeration of C (``'enumerate'``). ``'auto'``: closed form, then the knapsack search, then enumeration when
     |C| ≤ 5000, then CP-SAT for paths (the time-unrolled walk is hard for HiGHS' LP bound) and HiGHS for the other
     families."""
@@ -52,7 +52,7 @@ class Oracle:
         opts = dataclasses.replace(opts, options={}) if opts is not None else SolveOptions()
         self.problem = problem
         if kind == "auto":
-            if isinstance(problem.constraint, Budget):
+            if isinstance(problem.constraint, RMABBudget):
                 kind = "budget"
             elif _one_knapsack(problem):
                 kind = "knapsack"
@@ -66,7 +66,7 @@ class Oracle:
                 kind = "enumerate"
         self.kind = kind
         if kind == "knapsack" and not _one_knapsack(problem):
-            raise InvalidProblemError("`options.oracle` = 'knapsack' needs a `Capacity` constraint with one worker "
+            raise InvalidProblemError("`options.oracle` = 'knapsack' needs a `RMABCapacity` constraint with one worker "
                                       f"(a 0/1 knapsack); this constraint is {type(problem.constraint).__name__}")
         if kind == "highs":
             from .highs.rmab import LinearOracle
@@ -107,8 +107,8 @@ class Oracle:
 
 
 def _one_knapsack(problem: CoupledRMAB) -> bool:
-    """Whether the constraint is a 0/1 knapsack: `Capacity` with one worker."""
-    return isinstance(problem.constraint, Capacity) and problem.constraint.capacities.size == 1
+    """Whether the constraint is a 0/1 knapsack: `RMABCapacity` with one worker."""
+    return isinstance(problem.constraint, RMABCapacity) and problem.constraint.capacities.size == 1
 
 
 # -- per-arm dynamic programs ----------------------------------------------------------------------------------
@@ -179,8 +179,8 @@ def whittle_indices(problem: CoupledRMAB, iterations: int = 50, run=None) -> np.
     `Run`, each bisection step is one ``run.step`` (``phase="whittle"``) and the
     bisection ends when it says stop (``run.stopped``)."""
     if problem.n_levels != 2:
-        raise InvalidProblemError("`options.kind` = 'whittle' needs two-action arms; this bandit's arms have "
-                                  f"{problem.n_levels} action levels (use kind='lagrange')")
+        raise InvalidProblemError("`options.index` = 'whittle' needs two-action arms; this bandit's arms have "
+                                  f"{problem.n_levels} action levels (use index='lagrange')")
     gamma = min(problem.discount, 0.999)
     J, S = problem.n_arms, problem.n_states
     er, P = problem.expected_rewards, problem.transitions

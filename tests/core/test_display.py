@@ -32,7 +32,7 @@ def test_model_repr_leaves_defaults_out_and_prints_small_arrays_in_full():
     k = ob.MultipleChoiceKnapsack(values=[[1, 4], [2, 3]], costs=[[1, 3], [1, 2]], budget=4, exact=True)
     assert repr(k) == "MultipleChoiceKnapsack(values=[[1., 4.], [2., 3.]], costs=[[1, 3], [1, 2]], budget=4, exact=True)"
     c = ob.CoupledRMAB.budget(12, 3, seed=0, horizon=40, episodes=100)
-    assert "constraint=Budget(budget=3, n_arms=12)" in repr(c) and "<12×2×4×4 float64 array>" in repr(c)
+    assert "constraint=RMABBudget(budget=3, n_arms=12)" in repr(c) and "<12×2×4×4 float64 array>" in repr(c)
 
 
 def test_summary_table_and_notebook_view():

@@ -55,18 +55,19 @@ CASES = [
     Case("with_budget fraction zero", C + "c.with_budget(fraction=0)", field="budget_fraction"),
     Case("with_budget negative", C + "c.with_budget(-3)", field="budget"),
     # -- options -----------------------------------------------------------------------------------------------------
-    Case("ortb form 3", solve("ortb", {"form": 3}), field="options.form"),
-    Case("ortb form as text", solve("ortb", {"form": "1"}), field="options.form"),
+    Case("ortb bid_function 3", solve("ortb", {"bid_function": 3}), field="options.bid_function"),
+    Case("ortb bid_function as text", solve("ortb", {"bid_function": "1"}), field="options.bid_function"),
     Case("ortb lam zero", solve("ortb", {"lam": 0}), field="options.lam"),
-    Case("lin unknown mode", solve("lin", {"mode": "guess"}), field="options.mode"),
-    Case("lin mode with base bid", solve("lin", {"mode": "solved", "base_bid": 5}), field="options.mode"),
-    Case("lin negative base bid", solve("lin", {"base_bid": -5}), field="options.base_bid"),
-    Case("const bid above the top", solve("const", {"bid": 31}), field="options.bid"),
-    Case("rand nan range", C + "ob.solve(c, method='rand', options={'range': float('nan')})", field="options.range"),
+    Case("linear unknown base_bid_from", solve("linear", {"base_bid_from": "guess"}), field="options.base_bid_from"),
+    Case("linear base_bid_from with base bid", solve("linear", {"base_bid_from": "solved", "base_bid": 5}),
+         field="options.base_bid_from"),
+    Case("lin negative base bid", solve("linear", {"base_bid": -5}), field="options.base_bid"),
+    Case("const bid above the top", solve("constant", {"bid": 31}), field="options.bid"),
+    Case("rand nan range", C + "ob.solve(c, method='random', options={'range': float('nan')})", field="options.range"),
     Case("dual pacing infinite scale", C + "ob.solve(c, method='dual_pacing', options={'scale': float('inf')})",
          field="options.scale"),
     Case("rlb unknown option", solve("rlb", {"speed": 2}), field="options"),
-    Case("rand seed as text", solve("rand", None, "abc"), field="seed"),
+    Case("rand seed as text", solve("random", None, "abc"), field="seed"),
     Case("rlb_nn horizon0 past the episode", solve("rlb_nn", {"horizon0": 41, "steps": 1}), field="options.horizon0"),
     Case("rlb_nn negative steps", solve("rlb_nn", {"horizon0": 8, "steps": -1}), field="options.steps"),
     Case("rlb_nn unknown dp", solve("rlb_nn", {**NN, "dp": "approx"}), field="options.dp"),
@@ -229,7 +230,7 @@ def campaigns(draw):
 @given(campaigns(), st.integers(0, 2**31 - 1))
 def test_every_method_keeps_every_episode_within_its_budget(c, seed):
     methods = [m for m, _backend, available in ob.available_solvers(c) if available]
-    assert {"rlb", "rlb_exact", "lin", "dual_pacing"} <= set(methods)
+    assert {"rlb", "rlb_exact", "linear", "dual_pacing"} <= set(methods)
     for method in methods:
         r = ob.solve(c, method=method, seed=seed, options=options_for(method, c))
         assert r.ok, (method, r.message)

@@ -100,13 +100,13 @@ pol = BwKPolicy(p, 'ucb', seed=0)
 pol.update(pol.act(), 1.0, [1.0])
 pol.act()
 """, field="play is over"),
-    Case("environment arm out of range", P + "p.environment(seed=0).step(7)", field="arm"),
+    Case("environment arm out of range", P + "p.env(seed=0).step(7)", field="arm"),
     Case("environment past the horizon", """
 p = ob.BanditsWithKnapsacks(reward_means=[1.0], consumption_means=[[0.0]], budgets=[1], horizon=1)
-env = p.environment(seed=0)
+env = p.env(seed=0)
 env.step(0)
 env.step(0)
-""", field="the horizon"),
+""", field="the episode is over"),
     # -- state dicts -------------------------------------------------------------------------------------------------
     Case("state of another problem", POL + """
 q = ob.BanditsWithKnapsacks(reward_means=[0.5, 0.8], consumption_means=[[0.5, 0.2], [1.0, 0.1]], budgets=[3, 4],

@@ -1,6 +1,6 @@
 """Fuzz suite for coupled restless bandits: malformed models, options, SEQUOIA state dicts, checkpoints and files, each
 run in a child interpreter (a crash is a failure); and a property for every registered method: every action played
-over the evaluation episodes passes the constraint's independent checker (for a plain Budget, the number of arms
+over the evaluation episodes passes the constraint's independent checker (for a plain RMABBudget, the number of arms
 acted on is counted again here and never exceeds the budget)."""
 
 import numpy as np
@@ -47,8 +47,8 @@ CASES = [
     Case("infinite reward", P + "r = p.rewards.copy(); r[0, 0] = np.inf\n" + model(rewards="r")[len(P):],
          field="rewards"),
     Case("constraint as text", model(constraint="'budget'"), field="constraint"),
-    Case("negative budget", "ob.Budget(budget=-1, n_arms=3)", field="constraint.budget"),
-    Case("budget for other arm count", model(constraint="ob.Budget(budget=1, n_arms=5)"), field="constraint.n_arms"),
+    Case("negative budget", "ob.RMABBudget(budget=-1, n_arms=3)", field="constraint.budget"),
+    Case("budget for other arm count", model(constraint="ob.RMABBudget(budget=1, n_arms=5)"), field="constraint.n_arms"),
     Case("horizon zero", model(horizon="0"), field="horizon"),
     Case("fractional horizon", model(horizon="2.5"), field="horizon"),
     Case("discount above 1", model(discount="1.5"), field="discount"),
@@ -77,9 +77,9 @@ CASES = [
     Case("sequoia mip_time_limit negative", sequoia(mip_time_limit=-1), field="options.mip_time_limit"),
     Case("sequoia unknown option", solve("sequoia", {"epochs": 3}), field="options"),
     Case("myopic oracle unknown", solve("myopic", {"oracle": "gurobi"}), field="options.oracle"),
-    Case("index kind unknown", solve("index", {"kind": "gittins"}), field="options.kind"),
+    Case("index unknown", solve("index", {"index": "gittins"}), field="options.index"),
     Case("index whittle on multi-level arms", "p = ob.CoupledRMAB.multiple_interventions(6, 4, 2, seed=0, horizon=3, "
-         "episodes=1)\nob.solve(p, method='index', options={'kind': 'whittle'})", field="options.kind"),
+         "episodes=1)\nob.solve(p, method='index', options={'index': 'whittle'})", field="options.index"),
     Case("sampling samples 0", solve("sampling", {"samples": 0}), field="options.samples"),
     Case("sampling samples huge", solve("sampling", {"samples": 10**15}), field="options.samples"),
     Case("random takes no options", solve("random", {"samples": 3}), field="options"),
@@ -192,7 +192,7 @@ def options_for(method):
 def test_every_method_plays_only_feasible_actions(p, seed):
     methods = [m for m, _backend, available in ob.available_solvers(p) if available]
     assert {"random", "myopic", "index", "sampling"} <= set(methods)
-    budget = p.constraint.budget if isinstance(p.constraint, ob.Budget) else None
+    budget = p.constraint.budget if isinstance(p.constraint, ob.RMABBudget) else None
     for method in methods:
         r = ob.solve(p, method=method, seed=seed, options=options_for(method))
         assert r.ok, (method, r.message)

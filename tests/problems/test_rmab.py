@@ -9,28 +9,7 @@ import pytest
 import orbudget as ob
 from orbudget.problems.rmab import CoupledRMAB, london_graph, pack
 
-CYCLE6 = (6, [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0], [1, 4]], 0)
-
-
-def tiny(kind, seed=0, n=6, budget=2, **kw):
-    """Small instances of every family (J = 6 unless said)."""
-    kw.setdefault("horizon", 10)
-    if kind == "budget":
-        return CoupledRMAB.budget(n, budget, seed=seed, **kw)
-    if kind == "path":
-        return CoupledRMAB.path(6, budget, graph=CYCLE6, seed=seed, **kw)
-    if kind == "matching":
-        return CoupledRMAB.matching(n, budget, seed=seed, **kw)
-    if kind == "matching_distinct":
-        return CoupledRMAB.matching(n, budget, seed=seed, distinct_workers=True, **kw)
-    if kind == "capacity":
-        return CoupledRMAB.capacity(n, budget, seed=seed, **kw)
-    if kind == "multi":
-        return CoupledRMAB.multiple_interventions(n, 4, budget, seed=seed, **kw)
-    raise ValueError(kind)
-
-
-FAMILIES = ("budget", "path", "matching", "matching_distinct", "capacity", "multi")
+from ..conftest import FAMILIES, tiny
 
 
 # -- validation ----------------------------------------------------------------------------------------------------
@@ -43,12 +22,12 @@ def test_bad_input_names_the_field():
     with pytest.raises(ob.InvalidProblemError, match="`rewards`"):
         CoupledRMAB(transitions=p.transitions, rewards=np.zeros((3, 3)), constraint=p.constraint)
     with pytest.raises(ob.InvalidProblemError, match="`constraint.budget`"):
-        ob.Budget(budget=-1, n_arms=2)
+        ob.RMABBudget(budget=-1, n_arms=2)
     with pytest.raises(ob.InvalidProblemError, match="`constraint.n_nodes`"):
         CoupledRMAB(transitions=p.transitions, rewards=p.rewards,
                     constraint=ob.PathConstraint(n_nodes=3, edges=[[0, 1]], source=0, budget=1))
     with pytest.raises(ob.InvalidProblemError, match="`constraint.n_arms`"):
-        CoupledRMAB(transitions=p.transitions, rewards=p.rewards, constraint=ob.Budget(budget=1, n_arms=3))
+        CoupledRMAB(transitions=p.transitions, rewards=p.rewards, constraint=ob.RMABBudget(budget=1, n_arms=3))
     with pytest.raises(ob.InvalidProblemError, match="self-loops"):
         ob.PathConstraint(n_nodes=3, edges=[[1, 1]], source=0, budget=1)
     with pytest.raises(ob.InvalidProblemError, match="`constraint`"):
@@ -144,7 +123,7 @@ def _matching_ok(c: ob.BipartiteMatching, pulled):
     return not pulled
 
 
-def _capacity_ok(c: ob.Capacity, pulled):
+def _capacity_ok(c: ob.RMABCapacity, pulled):
     for assign in itertools.product(range(c.capacities.size), repeat=len(pulled)):
         load = np.zeros(c.capacities.size, int)
         for j, w in zip(pulled, assign):
@@ -164,7 +143,7 @@ def test_checkers_match_brute_force(seed):
     walks = _walk_sets(path)
     match = ob.BipartiteMatching(arm_slots=rng.integers(0, 2, (n, 3)), worker_slots=rng.integers(0, 2, (2, 3)),
                                  budget=3, distinct_workers=bool(seed % 2))
-    cap = ob.Capacity(costs=rng.integers(2, 7, n), capacities=rng.integers(2, 8, 2))
+    cap = ob.RMABCapacity(costs=rng.integers(2, 7, n), capacities=rng.integers(2, 8, 2))
     for bits in itertools.product((0, 1), repeat=n):
         x = np.array(bits)
         pulled = [int(j) for j in np.flatnonzero(x)]

@@ -88,8 +88,8 @@ def test_bad_input():
     assert p.is_feasible(r.x) and r.objective == 1.0
     with pytest.raises(ob.InvalidProblemError, match="cannot be saved"):
         ob.save(p, "/tmp/never.json")
-    with pytest.raises(ob.InvalidProblemError, match="`options.mode` must be"):
-        ob.solve(BudgetedAssignment.separable(5, seed=0), method="rco", options={"mode": "sgd"})
+    with pytest.raises(ob.InvalidProblemError, match="`options.gradient` must be"):
+        ob.solve(BudgetedAssignment.separable(5, seed=0), method="rco", options={"gradient": "sgd"})
 
 
 def test_from_option_costs_scales_each_group():
@@ -178,7 +178,7 @@ def test_tiny_and_huge_costs_are_exact():
     ("rco", {"temperature": (0, 0)}, "options.temperature"), ("rco", {"temperature": 1.0}, "options.temperature"),
     ("rco", {"temperature": (1.0, -0.5)}, "options.temperature"), ("penalty", {"temperature": (0, 1)},
                                                                    "options.temperature"),
-    ("rco", {"antithetic": "yes"}, "options.antithetic"), ("rco", {"mode": "sgd"}, "options.mode"),
+    ("rco", {"antithetic": "yes"}, "options.antithetic"), ("rco", {"gradient": "sgd"}, "options.gradient"),
     ("rco", {"scale": -1}, "options.scale"), ("proxy_dp", {"scale": 0}, "options.scale"),
     ("evolutionary", {"scale": "fine"}, "options.scale"), ("evolutionary", {"start": "best"}, "options.start"),
     ("penalty", {"weight": -1}, "options.weight"), ("rco", {"steps": 0}, "options.steps")])

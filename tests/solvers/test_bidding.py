@@ -12,10 +12,9 @@ from orbudget.problems.bidding import BUDGET_FRACTIONS, parse_log
 from orbudget.solvers.numba import _bidding as k
 from orbudget.solvers.numba.bidding import rlb_table, stop_loss_grid
 
-from ..conftest import needs
-from .test_kernels import twin
+from ..conftest import needs, twin
 
-METHODS = ["rlb", "rlb_exact", "ss_mdp", "lin", "mcpc", "const", "rand", "ortb", "dual_pacing"]
+METHODS = ["rlb", "rlb_exact", "ss_mdp", "linear", "mcpc", "constant", "random", "ortb", "dual_pacing"]
 
 
 def expectimax(pmf, atoms, weights, horizon, budget, zero_at_empty):
@@ -204,7 +203,7 @@ def test_rlb_nn_runs_large_episodes_and_resumes(tmp_path):
     assert ckpt.exists() and r.stats["max_episode_spend"] <= c.budget and r.stats["episodes"] == 3
     again = ob.solve(c, method="rlb_nn", options={"horizon0": 500, "steps": 600, "checkpoint": str(ckpt)}, seed=0)
     assert again.objective == pytest.approx(r.objective)  # resumed at step 600: nothing left to train, same net
-    lin = ob.solve(c, method="lin")
+    lin = ob.solve(c, method="linear")
     assert r.objective >= 0.9 * lin.objective
 
 
@@ -231,10 +230,10 @@ def test_rlb_exact_beats_tuned_lin_on_synthetic_markets():
         base = ob.BiddingCampaign.synthetic(n_test=200_000, n_train=100_000, ctr_spread=spread, seed=1)
         for f in BUDGET_FRACTIONS:
             c = base.with_budget(fraction=f)
-            ratio = ob.solve(c, method="rlb_exact").objective / ob.solve(c, method="lin").objective
+            ratio = ob.solve(c, method="rlb_exact").objective / ob.solve(c, method="linear").objective
             assert ratio >= (1.01 if f <= 1 / 16 else 0.995), (spread, f, ratio)
             if spread == 1.5 and f == 1 / 32:
-                assert ob.solve(c, method="rlb").objective < ob.solve(c, method="lin").objective
+                assert ob.solve(c, method="rlb").objective < ob.solve(c, method="linear").objective
 
 
 def test_ipinyou_log_and_replay(data_dir):
@@ -248,7 +247,7 @@ def test_ipinyou_log_and_replay(data_dir):
     for m, r in results.items():
         assert r.stats["max_episode_spend"] <= c.budget and r.stats["episodes"] == 157, m
         assert r.objective == ob.solve(c, method=m, seed=0).objective  # deterministic
-    assert results["rlb"].objective > results["lin"].objective > results["mcpc"].objective
+    assert results["rlb"].objective > results["linear"].objective > results["mcpc"].objective
 
 
 def test_bad_logs_and_budgets(tmp_path):
@@ -319,7 +318,7 @@ def test_with_budget_recomputes_what_from_ipinyou_derives(tmp_path):
     assert c.budget == int(((info["cost_train"] / info["imp_train"]) * (1 / 4)) * 100) != int(c.mean_price * 25)
     assert c.lin_base_bid == 85  # the official 2997 value at c0 = 1/4
     other = c.with_budget(fraction=1 / 3)  # no official b0 for this fraction: lin tunes or solves it
-    assert other.lin_base_bid is None and ob.solve(other, method="lin").stats["base_bid_from"] == "solved"
+    assert other.lin_base_bid is None and ob.solve(other, method="linear").stats["base_bid_from"] == "solved"
     # a base bid belongs to its budget: a new budget or episode length does not carry it
     assert c.with_budget(c.budget).lin_base_bid == 85 and c.with_budget(c.budget + 1).lin_base_bid is None
     assert c.with_budget(episode_length=200).lin_base_bid is None
@@ -342,8 +341,8 @@ def test_lin_clicks_on_2997_at_every_budget_fraction(data_dir):
     for c0, clicks in zip(BUDGET_FRACTIONS, want):
         c = base.with_budget(fraction=c0)
         _same_fields(c, ob.BiddingCampaign.from_ipinyou(folder, 1000, c0))
-        assert ob.solve(c, method="lin").stats["clicks"] == clicks, c0
-    rows = results_table(base, methods=("lin",))
+        assert ob.solve(c, method="linear").stats["clicks"] == clicks, c0
+    rows = results_table(base, methods=("linear",))
     assert [r["score"] for r in rows] == want
     assert [r["budget"] for r in rows] == [ob.BiddingCampaign.from_ipinyou(folder, 1000, f).budget
                                            for f in BUDGET_FRACTIONS]
@@ -423,26 +422,28 @@ def test_rlb_nn_seeds_and_devices():
 def test_bidding_options_are_checked():
     c = _small_campaign()
     for method, options, fragment in (
-            ("ortb", {"form": "2"}, "`options.form` must be 1 or 2"), ("ortb", {"form": 1.5}, "`options.form`"),
-            ("ortb", {"form": True}, "`options.form`"), ("ortb", {"lam": 0}, "`options.lam` must be > 0"),
-            ("lin", {"base_bid": 10, "mode": "tuned"}, "cannot be combined with `options.base_bid`"),
-            ("lin", {"mode": "guess"}, "`options.mode` must be one of"), ("lin", {"base_bid": -1}, "`options.base_bid`"),
-            ("const", {"bid": c.max_bid + 1}, f"`options.bid` must be <= {c.max_bid}"),
-            ("const", {"bid": 2.5}, "`options.bid` must be a whole number"), ("rand", {"range": np.inf}, "`options.range`"),
+            ("ortb", {"bid_function": "2"}, "`options.bid_function` must be 1 or 2"),
+            ("ortb", {"bid_function": 1.5}, "`options.bid_function`"),
+            ("ortb", {"bid_function": True}, "`options.bid_function`"), ("ortb", {"lam": 0}, "`options.lam` must be > 0"),
+            ("linear", {"base_bid": 10, "base_bid_from": "tuned"}, "cannot be combined with `options.base_bid`"),
+            ("linear", {"base_bid_from": "guess"}, "`options.base_bid_from` must be one of"),
+            ("linear", {"base_bid": -1}, "`options.base_bid`"),
+            ("constant", {"bid": c.max_bid + 1}, f"`options.bid` must be <= {c.max_bid}"),
+            ("constant", {"bid": 2.5}, "`options.bid` must be a whole number"), ("random", {"range": np.inf}, "`options.range`"),
             ("dual_pacing", {"scale": -1}, "`options.scale` must be >= 0"),
             ("rlb", {"anything": 1}, "unknown key `anything` for method 'rlb'")):
         with pytest.raises(ob.InvalidProblemError, match=fragment):
             ob.solve(c, method=method, options=options)
 
 
-@pytest.mark.parametrize("method, options", [("lin", {"base_bid": 1e300}), ("rand", {"range": 1e300}),
-                                             ("ortb", {"lam": 1e-300}), ("lin", {"base_bid": 2.0**63})])
+@pytest.mark.parametrize("method, options", [("linear", {"base_bid": 1e300}), ("random", {"range": 1e300}),
+                                             ("ortb", {"lam": 1e-300}), ("linear", {"base_bid": 2.0**63})])
 def test_huge_bid_scales_cap_bids_instead_of_wrapping(method, options):
     """⌊θ·b0/θ̄⌋ with b0 = 1e300 used to wrap to INT64_MIN in the int64 cast: every bid became negative and lost."""
     c = _small_campaign()
     r = ob.solve(c, method=method, seed=0, options=options)
     assert (r.x >= 0).all() and (r.x <= c.max_bid).all()
-    top = ob.solve(c, method="const", options={"bid": c.max_bid})  # huge bids act as the top bid, capped by b
+    top = ob.solve(c, method="constant", options={"bid": c.max_bid})  # huge bids act as the top bid, capped by b
     assert r.stats["impressions"] == top.stats["impressions"] > 0 and r.stats["cost"] == top.stats["cost"]
     won = r.x >= c.price
     for e in range(c.n_episodes):
@@ -456,7 +457,7 @@ def test_huge_budgets_and_horizons_are_refused_with_the_memory_needed():
     for method in ("rlb", "rlb_exact", "ss_mdp"):
         with pytest.raises(ob.InvalidProblemError, match=r"`budget` 1000000000 with `episode_length` 300 .* 2235.2 GiB"):
             ob.solve(big, method=method)
-    assert ob.solve(big, method="lin").stats["max_episode_spend"] <= big.budget  # no table: fine
+    assert ob.solve(big, method="linear").stats["max_episode_spend"] <= big.budget  # no table: fine
     with pytest.raises(ob.InvalidProblemError, match="`budget` must be <= 9007199254740992"):
         c.with_budget(2**60)
     with pytest.raises(ob.InvalidProblemError, match="`episode_length` must be <= 9007199254740992"):

@@ -125,27 +125,62 @@ def test_no_policy_spends_beyond_a_budget(p, method, seed):
     np.testing.assert_allclose(r.stats["spent"], spent, atol=1e-9)
 
 
+def _outcome(step):
+    """``(reward, consumption)`` of a Gymnasium five-tuple from ``BwKEnv.step``."""
+    _, reward, _, _, info = step
+    return reward, info["consumption"]
+
+
+def test_env_is_gymnasium_style_and_replays_solve():
+    """``p.env(seed)`` (reset/step five-tuple) makes solve's draws: a policy played against it takes solve's arms,
+    its ``remaining`` is the budget left, it terminates when a budget drops below 1 and refuses a step after."""
+    p = ob.BanditsWithKnapsacks.random(4, 2, horizon=400, budget_fraction=0.1, seed=3)
+    r = ob.solve(p, method="lagrange", seed=5, options={"benchmark": False})
+    from orbudget.problems.bwk import split_seed
+
+    pol, env = BwKPolicy(p, "lagrange", seed=split_seed(5)[0]), p.env(seed=5)
+    remaining, info = env.reset()
+    assert np.array_equal(remaining, p.budgets) and info == {"t": 0}
+    arms, spent, ended = [], np.zeros(2), False
+    while not pol.done:
+        arm = pol.act()
+        remaining, reward, terminated, truncated, info = env.step(arm)
+        spent += info["consumption"]
+        arms.append(arm)
+        pol.update(arm, reward, info["consumption"])
+        ended = terminated or truncated
+        np.testing.assert_allclose(remaining, p.budgets - spent)
+    assert arms == r.x.tolist() and ended and (terminated == bool((remaining < 1).any()))
+    with pytest.raises(ob.InvalidProblemError, match="the episode is over"):
+        env.step(0)
+    assert env.reset(seed=5)[0].tolist() == list(p.budgets) and env.t == 0
+    with pytest.warns(DeprecationWarning, match="renamed env"):
+        old = p.environment(seed=5)
+    (r_old, c_old), (r_new, c_new) = old.step(arms[0]), _outcome(p.env(seed=5).step(arms[0]))
+    assert r_old == r_new and np.array_equal(c_old, c_new)
+
+
 def test_checkpoint_resume_is_identical():
     p = ob.BanditsWithKnapsacks.random(5, 2, horizon=3000, seed=4)
-    env_a, env_b = p.environment(seed=1), p.environment(seed=1)
+    env_a, env_b = p.env(seed=1), p.env(seed=1)
     a = BwKPolicy(p, "lagrange", seed=2)
     b = BwKPolicy(p, "lagrange", seed=2)
     seq_a = []
     while not a.done:
         arm = a.act()
         seq_a.append(arm)
-        a.update(arm, *env_a.step(arm))
+        a.update(arm, *_outcome(env_a.step(arm)))
     seq_b = []
     for _ in range(1000):
         arm = b.act()
         seq_b.append(arm)
-        b.update(arm, *env_b.step(arm))
+        b.update(arm, *_outcome(env_b.step(arm)))
     c = BwKPolicy(p, "lagrange", seed=123)
     c.load_state_dict(b.state_dict())
     while not c.done:
         arm = c.act()
         seq_b.append(arm)
-        c.update(arm, *env_b.step(arm))
+        c.update(arm, *_outcome(env_b.step(arm)))
     assert seq_a == seq_b
     with pytest.raises(ob.InvalidProblemError, match="saved by a 'lagrange' policy"):
         BwKPolicy(p, "ucb").load_state_dict(b.state_dict())
@@ -268,12 +303,12 @@ def test_update_after_play_is_over_is_refused():
 
 
 def _played(p, method, seed=1, rounds=30):
-    pol, env = BwKPolicy(p, method, seed=seed), p.environment(seed=2)
+    pol, env = BwKPolicy(p, method, seed=seed), p.env(seed=2)
     for _ in range(rounds):
         if pol.done:
             break
         arm = pol.act()
-        pol.update(arm, *env.step(arm))
+        pol.update(arm, *_outcome(env.step(arm)))
     return pol
 
 

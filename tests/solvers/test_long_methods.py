@@ -140,13 +140,13 @@ def test_hindsight_callback_values_are_rewards_not_scaled_ones():
 @needs("highs")
 def test_hindsight_lp_dual_cuts_time_limit_and_callback():
     p = big_online_stream()
-    ob.solve(hard_online(), method="hindsight_lp", options={"form": "dual"})  # compile D(μ)
+    ob.solve(hard_online(), method="hindsight_lp", options={"formulation": "dual"})  # compile D(μ)
     t0 = time.perf_counter()
-    r = ob.solve(p, method="hindsight_lp", options={"form": "dual", "tol": 1e-15}, time_limit=0.5)
+    r = ob.solve(p, method="hindsight_lp", options={"formulation": "dual", "tol": 1e-15}, time_limit=0.5)
     assert time.perf_counter() - t0 <= 0.5 * 1.1 + 1.0
     assert r.limit is ob.Limit.TIME and r.stats["lower"] <= r.objective
     seen = []
-    r = ob.solve(p, method="hindsight_lp", options={"form": "dual", "tol": 1e-15},
+    r = ob.solve(p, method="hindsight_lp", options={"formulation": "dual", "tol": 1e-15},
                  callback=lambda i: (seen.append(i), i["cuts"] >= 3)[1])
     assert [i["cuts"] for i in seen] == [1, 2, 3] and r.limit is ob.Limit.INTERRUPTED
     assert all(i["bound"] <= i["objective"] + 1e-9 for i in seen)  # master's lower bound <= best D(μ)
@@ -279,7 +279,7 @@ def test_index_time_limit_callback_phases_and_early_stop():
     r = ob.solve(fresh(), method="index", seed=0, callback=lambda i: True)  # stopped in the λ search
     assert r.status is ob.Status.NO_SOLUTION and r.limit is ob.Limit.INTERRUPTED and CALLBACK_STOP_MESSAGE in r.message
     two = ob.CoupledRMAB.budget(10, 3, seed=1, horizon=20, episodes=5)
-    r = ob.solve(two, method="index", seed=0, options={"kind": "whittle"},
+    r = ob.solve(two, method="index", seed=0, options={"index": "whittle"},
                  callback=lambda i: i["phase"] == "whittle")
     assert r.status is ob.Status.NO_SOLUTION and "whittle" in r.message
 

@@ -113,7 +113,7 @@ def test_relaxation_lp_and_dual_bound_agree_with_cvxpy(reg, dense):
     lp = ob.solve(p, method="hindsight_lp")
     assert lp.objective == pytest.approx(relaxed, rel=1e-5)
     if reg.polyhedral:
-        assert ob.solve(p, method="hindsight_lp", options={"form": "primal"}).objective == pytest.approx(relaxed, rel=1e-6)
+        assert ob.solve(p, method="hindsight_lp", options={"formulation": "primal"}).objective == pytest.approx(relaxed, rel=1e-6)
         assert ob.solve(p, method="hindsight").objective <= relaxed * (1 + 1e-7) + 1e-7
     else:
         with pytest.raises(ob.InvalidProblemError, match="no exact MIP"):

@@ -15,8 +15,7 @@ from orbudget.problems import online_inputs as gen
 from orbudget.problems.dual_mirror_descent import REFERENCES, DualMirrorDescent
 from orbudget.solvers.numba import _online as kernels
 
-from ..conftest import needs
-from .test_kernels import twin
+from ..conftest import needs, twin
 
 POLICIES = [("dmd", {"reference": ref}) for ref in REFERENCES] + [("greedy", {}), ("fluid", {"prefix": 0.2})]
 NO_BENCH = {"benchmark": "none"}
@@ -135,8 +134,8 @@ def test_weak_duality_chain():
 @pytest.mark.parametrize("kind", ["dense", "matching"])
 def test_cutting_planes_equal_the_primal_lp(kind):
     p = (gen.network_revenue_management(2000, 8, 4, seed=5) if kind == "dense" else gen.iid_matching(10_000, 10, seed=6))
-    primal = ob.solve(p, method="hindsight_lp", options={"form": "primal"})
-    dual = ob.solve(p, method="hindsight_lp", options={"form": "dual"})
+    primal = ob.solve(p, method="hindsight_lp", options={"formulation": "primal"})
+    dual = ob.solve(p, method="hindsight_lp", options={"formulation": "dual"})
     assert primal.status == dual.status == ob.Status.OPTIMAL
     assert dual.objective == pytest.approx(primal.objective, rel=1e-6)
     assert p.dual_value(primal.duals)[0] == pytest.approx(primal.objective, rel=1e-6)  # LP duals are optimal μ

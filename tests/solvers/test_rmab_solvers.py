@@ -11,8 +11,7 @@ from orbudget.core.solve import SolveOptions
 from orbudget.problems.rmab import CoupledRMAB, london_graph
 from orbudget.solvers import _relu
 from orbudget.solvers._rmab import Oracle, lagrange_tables, lagrangian_bound, whittle_indices
-from tests.conftest import needs
-from tests.problems.test_rmab import FAMILIES, tiny
+from tests.conftest import FAMILIES, needs, tiny
 
 ONE = SolveOptions(threads=1)
 
@@ -66,7 +65,7 @@ def test_myopic_oracles_equal_brute_force(kind):
 
 
 def test_knapsack_oracle_for_one_worker_equals_brute_force():
-    """A `Capacity` constraint with one worker is a 0/1 knapsack: `auto` takes the core knapsack search, which gives
+    """A `RMABCapacity` constraint with one worker is a 0/1 knapsack: `auto` takes the core knapsack search, which gives
     the one-step optimum of enumeration; with several workers 'knapsack' is refused, naming the option."""
     rng = np.random.default_rng(4)
     for seed in range(6):
@@ -380,7 +379,7 @@ def _jump_to_top(n_states=130, n_arms=2):
     P = np.zeros((n_arms, 2, n_states, n_states))
     P[..., n_states - 1] = 1.0
     R = np.tile(np.linspace(0, 1, n_states), (n_arms, 1))
-    return CoupledRMAB(transitions=P, rewards=R, constraint=ob.Budget(budget=1, n_arms=n_arms), horizon=3, episodes=1)
+    return CoupledRMAB(transitions=P, rewards=R, constraint=ob.RMABBudget(budget=1, n_arms=n_arms), horizon=3, episodes=1)
 
 
 @needs("torch")
@@ -433,7 +432,7 @@ def test_sequoia_cuda_without_cuda_is_a_clear_error():
 @pytest.mark.parametrize("method,options,field", [
     ("sampling", {"samples": 0}, "options.samples"), ("sampling", {"samples": 10**15}, "options.samples"),
     ("myopic", {"oracle": "gurobi"}, "options.oracle"), ("index", {"oracle": 3}, "options.oracle"),
-    ("index", {"kind": "gittins"}, "options.kind"), ("myopic", {"kind": "lagrange"}, "options"),
+    ("index", {"index": "gittins"}, "options.index"), ("myopic", {"kind": "lagrange"}, "options"),
     ("random", {"samples": 3}, "options"), ("exact_dp", {"oracle": "highs"}, "options")])
 def test_baseline_bad_options_name_the_option(method, options, field):
     with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
@@ -441,8 +440,8 @@ def test_baseline_bad_options_name_the_option(method, options, field):
 
 
 def test_whittle_on_multi_level_arms_names_the_option():
-    with pytest.raises(ob.InvalidProblemError, match="`options.kind`"):
-        ob.solve(tiny("multi", 0, horizon=3, episodes=1), method="index", options={"kind": "whittle"})
+    with pytest.raises(ob.InvalidProblemError, match="`options.index`"):
+        ob.solve(tiny("multi", 0, horizon=3, episodes=1), method="index", options={"index": "whittle"})
 
 
 @needs("highs")

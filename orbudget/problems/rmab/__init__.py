@@ -19,18 +19,47 @@ Choices where the reference code (lily-x/combinatorial-rmab) is inconsistent or 
 - ``BipartiteMatching``: a pulled arm gets exactly ``visits`` (worker, slot) pairs, both available in that slot,
   each (worker, slot) used once. The reference MIP lets one worker make both visits (its baselines do not):
   ``distinct_workers=False`` (default) is the MIP's meaning, ``True`` the baselines'.
-- ``Capacity``: each pulled arm is assigned to one worker, loads within capacities; no separate budget row
+- ``RMABCapacity``: each pulled arm is assigned to one worker, loads within capacities; no separate budget row
   (as in the reference; the capacities bound the count).
 - ``MultipleInterventions``: at most B interventions (the environment's rule; the reference MIP forced = B).
 """
 
 from .constraint import ENUMERATION_LIMIT, Constraint, require_memory
-from .constraints import Budget, Capacity, MultipleInterventions, pack
+from .constraints import MultipleInterventions, RMABBudget, RMABCapacity, pack
 from .environment import RMABEnv
 from .graph_constraints import BipartiteMatching, PathConstraint
 from .instances import london_graph
 from .model import CONSTRAINTS, CoupledRMAB, constraint_from_dict
 
-__all__ = ["CONSTRAINTS", "ENUMERATION_LIMIT", "BipartiteMatching", "Budget", "Capacity", "Constraint", "CoupledRMAB",
-           "MultipleInterventions", "PathConstraint", "RMABEnv", "constraint_from_dict", "london_graph", "pack",
-           "require_memory"]
+__all__ = [
+    "CONSTRAINTS",
+    "ENUMERATION_LIMIT",
+    "BipartiteMatching",
+    "Constraint",
+    "CoupledRMAB",
+    "MultipleInterventions",
+    "PathConstraint",
+    "RMABBudget",
+    "RMABCapacity",
+    "RMABEnv",
+    "constraint_from_dict",
+    "london_graph",
+    "pack",
+    "require_memory",
+]
+
+RENAMED = {"Budget": "RMABBudget", "Capacity": "RMABCapacity"}  # restless-bandit constraints, renamed in this release
+
+
+def __getattr__(name):
+    """The old names of the renamed classes, for one release (with a DeprecationWarning)."""
+    if name in RENAMED:
+        import warnings
+
+        warnings.warn(
+            f"{name} is renamed {RENAMED[name]} (a restless-bandit constraint); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
-class Budget(Constraint):
+class RMABBudget(Constraint):
     """Act on at most ``budget`` arms: Σ_j x_j ≤ B (the classic restless bandit)."""
 
     budget: int
@@ -101,7 +101,7 @@ class MultipleInterventions(Constraint):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
-class Capacity(Constraint):
+class RMABCapacity(Constraint):
     """Workers with integer ``capacities`` (W,); arm j costs ``costs[j]``; the pulled arms must be split among the
     workers with every load within capacity (a multiple-knapsack / bin-packing feasibility condition)."""
 

@@ -12,7 +12,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.validation import as_array, as_generator, as_scalar
 from .constraint import require_memory
-from .constraints import Budget, Capacity, MultipleInterventions
+from .constraints import MultipleInterventions, RMABBudget, RMABCapacity
 from .graph_constraints import BipartiteMatching, PathConstraint
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Instances:
         """The §1.0 arms under a plain budget Σx ≤ B."""
         n_arms, budget = _size(n_arms, budget)
         p, r = cls._arms(as_generator(seed), n_arms, budget)
-        return cls(transitions=p, rewards=r, constraint=Budget(budget=budget, n_arms=n_arms), **kw)
+        return cls(transitions=p, rewards=r, constraint=RMABBudget(budget=budget, n_arms=n_arms), **kw)
 
     @classmethod
     def path(cls, n_arms: int = 20, budget: int = 5, *, graph=None, seed=None, **kw) -> CoupledRMAB:
@@ -96,7 +96,7 @@ class Instances:
         n_arms, budget = _size(n_arms, budget)
         rng = as_generator(seed)
         p, r = cls._arms(rng, n_arms, budget)
-        c = Capacity(costs=rng.integers(2, 7, n_arms), capacities=rng.integers(2, 8, max(budget, 1)))
+        c = RMABCapacity(costs=rng.integers(2, 7, n_arms), capacities=rng.integers(2, 8, max(budget, 1)))
         return cls(transitions=p, rewards=r, constraint=c, **kw)
 
     @classmethod
@@ -160,7 +160,7 @@ class Instances:
         up = np.array([[0.0, 1.0], [0.0, 1.0]])
         kw.setdefault("initial", np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
         return cls(transitions=cls.chain(up, 3), rewards=[[0.2, 0.1, 10.0], [0.1, 0.2, 1.0]],
-                   constraint=Budget(budget=1, n_arms=2), **kw)
+                   constraint=RMABBudget(budget=1, n_arms=2), **kw)
 
 
 

@@ -14,20 +14,21 @@ from ...core.io import register_kind
 from ...core.validation import as_array, as_generator, as_scalar
 from ..base import Problem
 from .constraint import ENUMERATION_LIMIT, Constraint
-from .constraints import Budget, Capacity, MultipleInterventions
+from .constraints import MultipleInterventions, RMABBudget, RMABCapacity
 from .environment import RMABEnv
 from .graph_constraints import BipartiteMatching, PathConstraint
 from .instances import Instances
 
-CONSTRAINTS = {c.__name__: c for c in (Budget, MultipleInterventions, PathConstraint, BipartiteMatching, Capacity)}
+CONSTRAINTS = {c.__name__: c for c in (RMABBudget, MultipleInterventions, PathConstraint, BipartiteMatching, RMABCapacity)}
+LEGACY_KINDS = {"Budget": RMABBudget, "Capacity": RMABCapacity}  # files written before the rename still load
 
 
 def constraint_from_dict(d) -> Constraint:
     if isinstance(d, Constraint):
         return d
-    if not isinstance(d, dict) or d.get("kind") not in CONSTRAINTS:
+    if not isinstance(d, dict) or (d.get("kind") not in CONSTRAINTS and d.get("kind") not in LEGACY_KINDS):
         raise InvalidProblemError(f"`constraint` must be one of {', '.join(CONSTRAINTS)}; got {type(d).__name__}")
-    cls = CONSTRAINTS[d["kind"]]
+    cls = CONSTRAINTS.get(d["kind"]) or LEGACY_KINDS[d["kind"]]
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -40,8 +41,8 @@ class CoupledRMAB(Problem, Instances):
     Args:
         transitions: (J, A, S, S) row-stochastic: P_j[m, s, s'] for action level m (A ≥ 2 levels).
         rewards: (J, S) reward r_j(s') paid on the next state.
-        constraint: one of `Budget`, `MultipleInterventions`, `PathConstraint`,
-            `BipartiteMatching`, `Capacity`.
+        constraint: one of `RMABBudget`, `MultipleInterventions`, `PathConstraint`,
+            `BipartiteMatching`, `RMABCapacity`.
         horizon: H, steps per episode (20).
         discount: γ used by training targets and the Whittle index; default 1 − 1/H, so the effective horizon is the
             episode length (the reference used 0.99 with H = 20: see the docs page on the action gap). Results
@@ -163,7 +164,7 @@ class CoupledRMAB(Problem, Instances):
         c = self.constraint
         rows: list[tuple[int, ...]] = [()]
         try:
-            if isinstance(c, (Budget, MultipleInterventions)):
+            if isinstance(c, (RMABBudget, MultipleInterventions)):
                 k = c.max_selected
                 total = sum(comb(n, i) for i in range(k + 1))
                 if total > limit:

@@ -446,11 +446,11 @@ def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
 
 
 @register(OnlineAllocation, "hindsight_lp", backend="highs", priority=50, supports=_no_entropy,
-          options=("form", "tol", "max_iter"), honours=("time_limit", "threads", "seed", "callback", "progress"),
-          long=True)
+          options=("formulation", "tol", "max_iter"), honours=("time_limit", "threads", "seed", "callback", "progress"),
+          long=True, renamed_options={"form": "formulation"})
 def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
-    """LP bound on the hindsight optimum: primal LP (``form='primal'``) or dual cutting planes (``'dual'``)."""
-    form = as_choice("options.form", opts.get("form", "auto"), ("auto", "primal", "dual"))
+    """LP bound on the hindsight optimum: primal LP (``formulation='primal'``) or dual cutting planes (``'dual'``)."""
+    form = as_choice("options.formulation", opts.get("formulation", "auto"), ("auto", "primal", "dual"))
     tol = as_scalar("options.tol", opts.get("tol", 1e-9), minimum=0.0, maximum=1.0, strict_minimum=True)
     max_iter = as_scalar("options.max_iter", opts.get("max_iter", 5000), integer=True, minimum=1)
     opts = dataclasses.replace(opts, options={})  # the rest are this adapter's own, not HiGHS options
@@ -458,7 +458,8 @@ def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
         form = "primal" if _primal_fits(problem) and _exact_model(problem) is None else "dual"
     if form == "primal":
         if _exact_model(problem) is not None:
-            raise InvalidProblemError(f"`options.form` = 'primal': {_exact_model(problem)}; use form='dual'")
+            raise InvalidProblemError(f"`options.formulation` = 'primal': {_exact_model(problem)}; use "
+                                      "formulation='dual'")
         with Run(opts, unit="events", desc="hindsight_lp") as run:
             if problem.regularizer is not None:
                 return _solve_regularized(problem, opts, integer=False, run=run)

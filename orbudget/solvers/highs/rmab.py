@@ -3,7 +3,7 @@ max Σ_j v_j(m_j(x)) over C (``myopic``, ``index``), and the exact argmax of a R
 
 **Family rows** (x = decisions):
 
-- ``Budget``: Σx ≤ B.  ``MultipleInterventions``: Σa ≤ B (levels m_j = Σ_i hits_ji a_i, linked to a one-hot
+- ``RMABBudget``: Σx ≤ B.  ``MultipleInterventions``: Σa ≤ B (levels m_j = Σ_i hits_ji a_i, linked to a one-hot
   y_jm in the linear oracle: Σ_m y_jm = 1, Σ_m m·y_jm = m_j, which is exact: no piecewise-linear link needed).
 - ``PathConstraint``: time-unrolled walk, u^t_a ∈ {0,1} for each arc a (both directions of every edge, plus a
   wait arc at the source) and step t < L, kept only where the arc's tail is within t hops of the source and its
@@ -13,7 +13,7 @@ max Σ_j v_j(m_j(x)) over C (``myopic``, ``index``), and the exact argmax of a R
   keeps the nodes it visits, so nothing is lost and the symmetry of where to wait is gone.
 - ``BipartiteMatching``: v_wjk for available (worker, arm, slot) triples; Σ_j v_wjk ≤ 1; Σ_wk v_wjk = visits·x_j;
   with ``distinct_workers`` Σ_k v_wjk ≤ 1; Σx ≤ B.
-- ``Capacity``: v_wj; Σ_j c_j v_wj ≤ b_w; Σ_w v_wj = x_j (one worker per pulled arm).
+- ``RMABCapacity``: v_wj; Σ_j c_j v_wj ≤ b_w; Σ_w v_wj = x_j (one worker per pulled arm).
 
 **Q-network embedding.** Hidden neuron i of layer k with bounds [L, U] on its pre-activation z: U ≤ 0 → dropped;
 L ≥ 0 → h = z (no binary); otherwise h ≥ z, h ≤ z − L(1−σ), h ≤ Uσ, h ≥ 0, σ ∈ {0,1}. The model is built once per
@@ -31,7 +31,7 @@ import numpy as np
 
 from ...core.errors import SolverError
 from ...core.solve import SolveOptions
-from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
+from ...problems.rmab import BipartiteMatching, CoupledRMAB, MultipleInterventions, PathConstraint, RMABBudget, RMABCapacity
 from .. import _relu
 from .._rmab import for_constraint
 
@@ -147,11 +147,11 @@ def _path_rows(rows: _Rows, problem: CoupledRMAB, x: np.ndarray) -> None:
 
 
 ROWS = {  # the constraint's rows on x, by constraint type
-    Budget: _budget_rows,
+    RMABBudget: _budget_rows,
     MultipleInterventions: _budget_rows,
     PathConstraint: _path_rows,
     BipartiteMatching: _matching_rows,
-    Capacity: _capacity_rows,
+    RMABCapacity: _capacity_rows,
 }
 
 

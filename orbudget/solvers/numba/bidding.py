@@ -16,7 +16,7 @@ import numpy as np
 
 from ...core.errors import InvalidProblemError
 from ...core.progress import Run
-from ...core.registry import register
+from ...core.registry import register, rename_method
 from ...core.result import Result, Status
 from ...core.validation import as_choice, as_scalar, memory_limit
 from ...problems.bidding import BiddingCampaign
@@ -45,7 +45,7 @@ def check_table_size(problem: BiddingCampaign, method: str, cells: float, *, byt
         raise InvalidProblemError(
             f"`budget` {problem.budget} with `{horizon_field}` {horizon} is too large for {method!r}: its value tables "
             f"need {need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB); use 'rlb_nn' (a short `horizon0`), "
-            "'lin' or 'dual_pacing', which need no T×B table")
+            "'linear' or 'dual_pacing', which need no T×B table")
 
 
 def _needs_log(problem: BiddingCampaign):
@@ -264,34 +264,39 @@ def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
 
 
 # -- baselines ------------------------------------------------------------------------------------------------------
+for _old, _new in (("lin", "linear"), ("const", "constant"), ("rand", "random")):  # the names before this release
+    rename_method(BiddingCampaign, _old, _new)
+
+
 def lin_bids(problem: BiddingCampaign, base: float, ctr) -> np.ndarray:
     """Lin's bid ⌊b0·θ/θ̄⌋ (product, then division, then truncation, as the official code)."""
     return as_bids(np.asarray(ctr) * base / problem.ctr_mean)
 
-@register(BiddingCampaign, "lin", backend="numba", priority=20, supports=_needs_log, options=("base_bid", "mode"),
-          honours=("time_limit", "seed"))
-def solve_lin(problem: BiddingCampaign, opts) -> Result:
-    """Lin (Perlich et al. 2012): ⌊b0·θ/θ̄⌋. b0 given, the official tuned value, tuned on the training log, or
-    solved from the model (λ*: model spend = B/T, b0 = θ̄/λ*); ``mode`` = 'tuned' or 'solved' forces one."""
-    mode = opts.get("mode")
+@register(BiddingCampaign, "linear", backend="numba", priority=20, supports=_needs_log,
+          options=("base_bid", "base_bid_from"), honours=("time_limit", "seed"), renamed_options={"mode": "base_bid_from"})
+def solve_linear(problem: BiddingCampaign, opts) -> Result:
+    """Linear bidding, Lin (Perlich et al. 2012): ⌊b0·θ/θ̄⌋. b0 given, the official tuned value, tuned on the
+    training log, or solved from the model (λ*: model spend = B/T, b0 = θ̄/λ*); ``base_bid_from`` = 'tuned' or
+    'solved' forces one."""
+    mode = opts.get("base_bid_from")
     b0 = opts.get("base_bid")
 
     def bids(base, ctr):
         return lin_bids(problem, base, ctr)
 
     if b0 is not None and mode is not None:
-        raise InvalidProblemError("`options.mode` chooses how b0 is found; it cannot be combined with "
+        raise InvalidProblemError("`options.base_bid_from` chooses how b0 is found; it cannot be combined with "
                                   "`options.base_bid`, which gives b0")
     if b0 is None and mode is None and problem.lin_base_bid is not None:
         b0, how = problem.lin_base_bid, "official"
     elif b0 is not None:
         b0, how = as_scalar("options.base_bid", b0, minimum=0.0), "given"
     else:
-        mode = as_choice("options.mode", mode or ("tuned" if problem.train_ctr is not None else "solved"),
+        mode = as_choice("options.base_bid_from", mode or ("tuned" if problem.train_ctr is not None else "solved"),
                          ("tuned", "solved"))
         if mode == "tuned":
             if problem.train_ctr is None:
-                raise InvalidProblemError("`options.mode` 'tuned' needs a training log (`train_ctr`, `train_price`)")
+                raise InvalidProblemError("`options.base_bid_from` 'tuned' needs a training log (`train_ctr`, `train_price`)")
             b0, how = _tune(problem, range(1, 4 * problem.max_bid + 1), bids), "tuned"
         else:
             b0, how = _solve_scale(problem, lambda s, sample: bids(s, sample), hi=1e6), "solved"
@@ -306,10 +311,11 @@ def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
                          extra={"ecpc_train": problem.ecpc}, message="Mcpc")
 
 
-@register(BiddingCampaign, "const", backend="numba", priority=70, supports=_needs_log, options=("bid",),
+@register(BiddingCampaign, "constant", backend="numba", priority=70, supports=_needs_log, options=("bid",),
           honours=("time_limit", "seed"))
-def solve_const(problem: BiddingCampaign, opts) -> Result:
-    """Const: one bid for every auction, tuned on the training log (else the largest within the model's spend rate)."""
+def solve_constant(problem: BiddingCampaign, opts) -> Result:
+    """Constant bidding (Const): one bid for every auction, tuned on the training log (else the largest within the
+    model's spend rate)."""
 
     def bids(c, ctr):
         return np.full(ctr.size, int(c), np.int64)
@@ -324,10 +330,10 @@ def solve_const(problem: BiddingCampaign, opts) -> Result:
                          message=f"Const {c} ({how})")
 
 
-@register(BiddingCampaign, "rand", backend="numba", priority=80, supports=_needs_log, options=("range",),
+@register(BiddingCampaign, "random", backend="numba", priority=80, supports=_needs_log, options=("range",),
           honours=("time_limit", "seed"))
-def solve_rand(problem: BiddingCampaign, opts) -> Result:
-    """Rand: ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
+def solve_random(problem: BiddingCampaign, opts) -> Result:
+    """Random bidding (Rand): ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
     from ...core.validation import as_generator, as_int_seed
 
     seed = as_int_seed(opts.seed)  # checked before any tuning; a Generator gives one draw shared by every R tried
@@ -365,14 +371,14 @@ def ortb_bids(theta, c, lam, form):
     return as_bids(out)
 
 
-@register(BiddingCampaign, "ortb", backend="numba", priority=40, supports=_needs_log, options=("form", "lam"),
-          honours=("time_limit", "seed"))
+@register(BiddingCampaign, "ortb", backend="numba", priority=40, supports=_needs_log, options=("bid_function", "lam"),
+          honours=("time_limit", "seed"), renamed_options={"form": "bid_function"})
 def solve_ortb(problem: BiddingCampaign, opts) -> Result:
     """ORTB (Zhang, Yuan, Wang 2014), concave bids in θ; c fitted to the win curve, λ tuned on the training log or
-    solved so the model spend rate is B/T. ``form`` 1 or 2."""
-    form = opts.get("form", 1)
+    solved so the model spend rate is B/T. ``bid_function`` 1 or 2 (the paper's ORTB1 and ORTB2)."""
+    form = opts.get("bid_function", 1)
     if isinstance(form, bool) or form not in (1, 2):
-        raise InvalidProblemError(f"`options.form` must be 1 or 2; got {form!r}")
+        raise InvalidProblemError(f"`options.bid_function` must be 1 or 2; got {form!r}")
     form = int(form)
     c = win_curve_fit(problem, form)
     if opts.get("lam") is not None:

@@ -69,10 +69,11 @@ class BwKPolicy:
     Examples:
         >>> import orbudget as ob
         >>> p = ob.BanditsWithKnapsacks.random(4, 2, horizon=500, seed=0)
-        >>> pol, env = ob.BwKPolicy(p, "primal_dual", seed=1), p.environment(seed=2)
+        >>> pol, env = ob.BwKPolicy(p, "primal_dual", seed=1), p.env(seed=2)
         >>> while not pol.done:
         ...     arm = pol.act()
-        ...     pol.update(arm, *env.step(arm))
+        ...     _, reward, terminated, truncated, info = env.step(arm)
+        ...     pol.update(arm, reward, info["consumption"])
         >>> bool((pol.remaining >= 0).all())
         True
     """

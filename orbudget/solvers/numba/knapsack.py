@@ -32,7 +32,7 @@ def solve_dp_batch(problems) -> list[Result] | None:
     than 256 options, or over ``BATCH_LIMIT_CELLS`` table cells in all)."""
     import time
 
-    from ._kernels import mckp_dp_batch
+    from ._knapsack_dp import mckp_dp_batch
 
     if not all(type(p) is MultipleChoiceKnapsack and p.integer_costs for p in problems):
         return None
@@ -74,7 +74,7 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    from ._kernels import mckp_dp, prune_dominated
+    from ._knapsack_dp import mckp_dp, prune_dominated
 
     scale = opts.get("scale")
     costs, budget, scaled = integer_costs(problem, scale)
@@ -126,7 +126,7 @@ def solve_rollout_greedy(problem: RolloutAllocation, opts) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    from ._kernels import marginal_greedy
+    from ._knapsack_dp import marginal_greedy
 
     top = problem.useful_max()  # counts above it never fit: the table stops there (built once per solve)
     table = np.ascontiguousarray(problem.table(top), dtype=np.float64)

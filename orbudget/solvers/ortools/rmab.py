@@ -6,8 +6,8 @@
   would not allow, so the time-unrolled form is the exact one.
 - ``BipartiteMatching``: a Boolean per available (worker, arm, slot), at most one arm per (worker, slot), exactly
   ``visits`` per pulled arm (and per worker at most one when ``distinct_workers``).
-- ``Capacity``: a Boolean per (worker, arm), loads within capacity, one worker per pulled arm.
-- ``Budget`` / ``MultipleInterventions``: Σx ≤ B (interventions: one-hot level per arm).
+- ``RMABCapacity``: a Boolean per (worker, arm), loads within capacity, one worker per pulled arm.
+- ``RMABBudget`` / ``MultipleInterventions``: Σx ≤ B (interventions: one-hot level per arm).
 
 CP-SAT needs integer objectives: values are scaled by ``scale`` (10⁶) and rounded; the returned value is
 recomputed exactly from the chosen x, so the argmax is exact up to that rounding.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.errors import SolverError
-from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
+from ...problems.rmab import BipartiteMatching, CoupledRMAB, MultipleInterventions, PathConstraint, RMABBudget, RMABCapacity
 from .._rmab import for_constraint
 
 
@@ -79,11 +79,11 @@ def _capacity_model(m, problem: CoupledRMAB, x) -> None:
 
 
 MODELS = {  # the constraint's CP-SAT constraints on x, by constraint type
-    Budget: _budget_model,
+    RMABBudget: _budget_model,
     MultipleInterventions: _budget_model,
     PathConstraint: _path_model,
     BipartiteMatching: _matching_model,
-    Capacity: _capacity_model,
+    RMABCapacity: _capacity_model,
 }
 
 

@@ -3,9 +3,9 @@
 linear objective, and the argmax of a ReLU Q-network over the action set, in our interval-bound formulation or
 OMLT's.
 
-**Action sets** (``model.x[decision]`` binary; ``model.budget``: Σx ≤ budget for every family but ``Capacity``):
+**Action sets** (``model.x[decision]`` binary; ``model.budget``: Σx ≤ budget for every family but ``RMABCapacity``):
 
-- ``Budget``: the budget row only.
+- ``RMABBudget``: the budget row only.
 - ``MultipleInterventions``: ``model.x[intervention]``; ``model.level[arm, m]`` one-hot (``model.one_level[arm]``)
   with ``model.level_link[arm]``: Σ_m m·level = Σ_i hits[arm, i]·x_i (exact, no piecewise link).
 - ``PathConstraint``: ``model.arc[step, tail, head]`` of the time-unrolled closed walk (waits only at the source and
@@ -14,7 +14,7 @@ OMLT's.
 - ``BipartiteMatching``: ``model.assign[worker, arm, slot]`` for available triples, ``model.worker_slot[worker,
   slot]`` ≤ 1, ``model.visits[arm]``: Σ assign = visits·x_arm, ``model.distinct[arm, worker]`` ≤ 1 when
   ``distinct_workers``.
-- ``Capacity``: ``model.assign[worker, arm]``, ``model.capacity[worker]``: Σ costs·assign ≤ capacity,
+- ``RMABCapacity``: ``model.assign[worker, arm]``, ``model.capacity[worker]``: Σ costs·assign ≤ capacity,
   ``model.one_worker[arm]``: Σ_worker assign = x_arm.
 
 **Linear objective** (``values=`` (J, A), or ``states=`` for the expected one-step rewards):
@@ -39,7 +39,7 @@ import numpy as np
 
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
-from ...problems.rmab import BipartiteMatching, Budget, Capacity, CoupledRMAB, MultipleInterventions, PathConstraint
+from ...problems.rmab import BipartiteMatching, CoupledRMAB, MultipleInterventions, PathConstraint, RMABBudget, RMABCapacity
 from .. import _relu
 from .._rmab import for_constraint
 from ._common import HONOURS, OPTIONS, Export, exporter, solve_model, value_array, whole
@@ -149,11 +149,11 @@ def _path(m, problem: CoupledRMAB) -> None:
 
 
 COMPONENTS = {  # the constraint's components on x, by constraint type
-    Budget: _budget,
+    RMABBudget: _budget,
     MultipleInterventions: _budget,
     PathConstraint: _path,
     BipartiteMatching: _matching,
-    Capacity: _capacity,
+    RMABCapacity: _capacity,
 }
 
 

@@ -25,7 +25,7 @@ def hull_increments(problem: MultipleChoiceKnapsack):
     ``(slope, group, to_option, d_cost, d_value, d_cost_exact)`` sorted by slope descending (ties: group, then
     order); ``d_cost_exact`` is a Python int in units of ``1/den`` (see ``problem.exact_costs()``).
     """
-    from ..numba._kernels import prune_dominated
+    from ..numba._knapsack_dp import prune_dominated
 
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
     costs = np.ascontiguousarray(problem.costs)  # int64, or float64: compared as given, never rounded
@@ -168,7 +168,7 @@ def knapsackrl_allocation(success_rates, valid, total_rollouts: int, *, default_
     (official: division by zero); a negative remaining budget is reported as infeasible (official: assertion).
     Returns ``(allocation, info)``.
     """
-    from ..numba._kernels import mckp_dp
+    from ..numba._knapsack_dp import mckp_dp
 
     p = np.where(valid, np.asarray(success_rates, float), 0.0)
     n = p.size

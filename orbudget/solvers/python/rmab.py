@@ -67,8 +67,9 @@ class RMABPolicy:
         problem: a ``CoupledRMAB``.
         method: ``"index"`` (per-arm values combined over the constraint by the oracle) or ``"myopic"`` (the
             one-step optimum).
-        kind: for ``index``: ``"lagrange"`` (the per-arm DP's Q-values at the Lagrangian bound's λ*) or
+        index: for ``index``: ``"lagrange"`` (the per-arm DP's Q-values at the Lagrangian bound's λ*) or
             ``"whittle"`` (discounted Whittle indices, two-action arms).
+        kind: the old name of ``index`` (deprecated; it goes in the next release).
         oracle: how the combination over the constraint is solved (``"auto"``, ``"enumerate"``, ``"highs"``,
             ``"cpsat"``), as in ``solve``'s ``options``; ``"auto"`` takes the closed form for a plain budget.
 
@@ -83,10 +84,17 @@ class RMABPolicy:
         True
     """
 
-    def __init__(self, problem: CoupledRMAB, method: str = "index", *, kind: str = "lagrange", oracle: str = "auto"):
+    def __init__(self, problem: CoupledRMAB, method: str = "index", *, index: str = "lagrange", oracle: str = "auto",
+                 kind: str | None = None):
+        if kind is not None:
+            import warnings
+
+            warnings.warn("`kind` of RMABPolicy is renamed `index`; the old name goes in the next release",
+                          DeprecationWarning, stacklevel=2)
+            index = kind
         self.problem = problem
         self.method = as_choice("method", method, ("index", "myopic"))
-        self.kind = as_choice("kind", kind, ("lagrange", "whittle"))
+        self.kind = as_choice("index", index, ("lagrange", "whittle"))
         self.oracle = Oracle(problem, oracle)
         self._oracle_asked = oracle
         if self.method == "myopic":
@@ -159,10 +167,10 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
                     message=f"one-step optimum ({oracle.kind})")
 
 
-@register(CoupledRMAB, "index", backend="python", priority=40, options=("oracle", "kind"),
-          honours=("time_limit", "threads", "seed", "callback", "progress"), long=True)
+@register(CoupledRMAB, "index", backend="python", priority=40, options=("oracle", "index"),
+          honours=("time_limit", "threads", "seed", "callback", "progress"), long=True, renamed_options={"kind": "index"})
 def solve_index(problem: CoupledRMAB, opts) -> Result:
-    """Per-arm values combined over C by the oracle: ``kind='lagrange'`` (default: the Lagrangian Q-values of the
+    """Per-arm values combined over C by the oracle: ``index='lagrange'`` (default: the Lagrangian Q-values of the
     per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms).
 
     ``time_limit``, ``callback`` and ``progress`` cover the whole call: one step per iteration of the λ search and
@@ -170,7 +178,7 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
     (``phase="evaluate"``). Stopped (time, a callback's ``True``) before the indices are computed it returns
     ``NO_SOLUTION`` with the limit (no policy to evaluate); during the evaluation, the episodes played so far."""
     no_warm_start(opts, "index")
-    kind = as_choice("options.kind", opts.get("kind", "lagrange"), ("lagrange", "whittle"))
+    kind = as_choice("options.index", opts.get("index", "lagrange"), ("lagrange", "whittle"))
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
     run = Run(opts, unit="iterations", desc="index").__enter__()
     bound, lam = lagrangian_bound(problem, run=run)

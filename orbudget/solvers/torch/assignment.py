@@ -49,18 +49,18 @@ def _temperature(value) -> tuple[float, float]:
 
 # -- RCO ---------------------------------------------------------------------------------------------------------------
 @register(BudgetedAssignment, "rco", backend="torch", priority=10,
-          options=("steps", "lr", "samples", "antithetic", "temperature", "mode", "scale"),
-          honours=("time_limit", "threads", "callback", "progress", "seed"), long=True)
+          options=("steps", "lr", "samples", "antithetic", "temperature", "gradient", "scale"),
+          honours=("time_limit", "threads", "callback", "progress", "seed"), long=True, renamed_options={"mode": "gradient"})
 @_small_torch
 def solve_rco(problem: BudgetedAssignment, opts) -> Result:
     """RCO: Adam on the budget manifold of the logits, gradients from Gumbel straight-through samples whose hard
-    samples are DP-feasible (``mode='ste'``), or the exact expected gradient (``mode='expected'``); the final
+    samples are DP-feasible (``gradient='ste'``), or the exact expected gradient (``gradient='expected'``); the final
     assignment is the DP on the noise-free logits. Returns the better of it and the best hard sample (a sample that
     uses the budget exactly, when ``exact``). ``stats["max_budget_error"]``: the largest |C − B|/max(1, B) of any
     iterate.
 
     ``time_limit`` or a ``callback`` returning True end the steps early (the final DP and the best sample are
-    still compared; ``limit`` TIME or INTERRUPTED); Ctrl-C returns the best hard sample so far (``mode='ste'``) or
+    still compared; ``limit`` TIME or INTERRUPTED); Ctrl-C returns the best hard sample so far (``gradient='ste'``) or
     the DP on the logits of a recent step (``'expected'``). ``callback(info)`` once per step with the standard keys
     plus ``step``, ``loss`` (the step's mean sample loss) and ``tau``; ``progress=True`` shows the steps on
     stderr. ``threads``: torch's CPU threads (default 1)."""
@@ -73,7 +73,7 @@ def solve_rco(problem: BudgetedAssignment, opts) -> Result:
     samples = as_scalar("options.samples", opts.get("samples", 4), integer=True, minimum=1)
     antithetic = as_bool("options.antithetic", opts.get("antithetic", True))
     tau0, tau_min = _temperature(opts.get("temperature", (1.0, 0.01)))
-    mode = as_choice("options.mode", opts.get("mode", "ste"), ("ste", "expected"))
+    mode = as_choice("options.gradient", opts.get("gradient", "ste"), ("ste", "expected"))
     units = CostUnits(problem, opts.get("scale"))
     target = units.target() if problem.exact else None
     t0 = time.perf_counter()

@@ -1,14 +1,11 @@
-"""Each numba kernel equals its pure-Python twin (``kernel.py_func``)."""
+"""Each knapsack DP kernel (orbudget/solvers/numba/_knapsack_dp.py) equals its pure-Python twin (``kernel.py_func``)."""
 
 import numpy as np
 import pytest
 
-from orbudget.solvers.numba import _kernels as k
+from orbudget.solvers.numba import _knapsack_dp as k
 
-
-def twin(kernel):
-    """The pure-Python twin (the kernel itself when NUMBA_DISABLE_JIT=1)."""
-    return getattr(kernel, "py_func", kernel)
+from ..conftest import twin
 
 
 @pytest.mark.parametrize("exact", [False, True])
