@@ -67,8 +67,11 @@ def dp_speed(horizon, budget, python_horizon):
     t_py, vp = timed(lambda: python_table(python_horizon, budget, pmf, theta))
     assert np.allclose(v, vn, atol=1e-9) and np.allclose(vp, v[python_horizon - 1], atol=1e-9)
     t_py *= (horizon - 1) / (python_horizon - 1)
-    rows = [["numba (ours)", t_nb, 1.0], ["numpy, vectorised over b", t_np, t_np / t_nb],
-            [f"pure Python (timed on T = {python_horizon}, scaled)", t_py, t_py / t_nb]]
+    rows = [
+        ["numba (ours)", t_nb, 1.0],
+        ["numpy, vectorised over b", t_np, t_np / t_nb],
+        [f"pure Python (timed on T = {python_horizon}, scaled)", t_py, t_py / t_nb],
+    ]
     if backend_available("torch"):
         from orbudget.solvers.torch.bidding import default_device, value_tables
 
@@ -110,8 +113,11 @@ def large_scale(n_test, horizon, fractions):
             assert r.stats["max_episode_spend"] <= c.budget
             row.append(f"{r.objective:.1f}")
         rows.append(row)
-    print_table(f"Large scale: synthetic σc = 1, episodes of T = {horizon:,} ({n_test // horizon} episodes), "
-                "expected clicks", ["c0", "B", *methods], rows)
+    print_table(
+        f"Large scale: synthetic σc = 1, episodes of T = {horizon:,} ({n_test // horizon} episodes), expected clicks",
+        ["c0", "B", *methods],
+        rows,
+    )
 
 
 def main(argv=None):
@@ -122,14 +128,19 @@ def main(argv=None):
     fractions = (1 / 32, 1 / 8) if args.quick else BUDGET_FRACTIONS
     folder = DATA / "2997"
     if folder.is_dir():
-        table_for(lambda f: ob.BiddingCampaign.from_ipinyou(folder, 1000, f), "iPinYou 2997, T = 1000, 157 episodes",
-                  "clicks", fractions)
+        table_for(
+            lambda f: ob.BiddingCampaign.from_ipinyou(folder, 1000, f),
+            "iPinYou 2997, T = 1000, 157 episodes",
+            "clicks",
+            fractions,
+        )
     else:
         print(f"\n(iPinYou data not found at {folder}: campaign table skipped)")
     n_test = 50_000 if args.quick else 200_000
     base = ob.BiddingCampaign.synthetic(n_test=n_test, n_train=100_000, ctr_spread=1.0, seed=1)
-    table_for(lambda f: base.with_budget(fraction=f), f"synthetic σc = 1, {n_test // 1000} episodes", "expected clicks",
-              fractions)
+    table_for(
+        lambda f: base.with_budget(fraction=f), f"synthetic σc = 1, {n_test // 1000} episodes", "expected clicks", fractions
+    )
     if args.quick:
         large_scale(200_000, 50_000, (1 / 32,))
     else:

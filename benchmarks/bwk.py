@@ -43,19 +43,31 @@ def speed(horizon: int, python_horizon: int):
     rows = []
     p = ob.BanditsWithKnapsacks.random(10, 3, horizon=horizon, seed=0)
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    python_rates = json.loads(subprocess.run([sys.executable, "-c", PYTHON_RATES, str(python_horizon), *METHODS],
-                                             env=env, capture_output=True, text=True, check=True).stdout)
+    python_rates = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", PYTHON_RATES, str(python_horizon), *METHODS],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     for method in METHODS:
-        ob.solve(ob.BanditsWithKnapsacks.random(10, 3, horizon=200, seed=1), method=method,
-                 options={"benchmark": False})  # JIT warm-up
+        ob.solve(
+            ob.BanditsWithKnapsacks.random(10, 3, horizon=200, seed=1), method=method, options={"benchmark": False}
+        )  # JIT warm-up
         t_fast, fast = timed(lambda m=method: ob.solve(p, method=m, seed=0, options={"benchmark": False}))
         fast_rate = fast.stats["rounds"] / t_fast
         slow_rate = python_rates[method]
-        rows.append([method, fast.stats["rounds"], t_fast, f"{fast_rate:,.0f}", f"{slow_rate:,.0f}",
-                     f"{fast_rate / slow_rate:.0f}"])
-    print_table(f"Rounds per second, K = 10, d = 3, B = T/4 (numba: T = {horizon:,}; "
-                f"plain Python, NUMBA_DISABLE_JIT=1: T = {python_horizon:,})",
-                ["policy", "rounds played", "numba s", "numba rounds/s", "Python rounds/s", "speed-up"], rows)
+        rows.append(
+            [method, fast.stats["rounds"], t_fast, f"{fast_rate:,.0f}", f"{slow_rate:,.0f}", f"{fast_rate / slow_rate:.0f}"]
+        )
+    print_table(
+        f"Rounds per second, K = 10, d = 3, B = T/4 (numba: T = {horizon:,}; "
+        f"plain Python, NUMBA_DISABLE_JIT=1: T = {python_horizon:,})",
+        ["policy", "rounds played", "numba s", "numba rounds/s", "Python rounds/s", "speed-up"],
+        rows,
+    )
 
 
 def quality(horizons, seeds):

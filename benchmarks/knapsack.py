@@ -50,9 +50,23 @@ def mckp_rows(sizes, cpsat_limit):
         else:
             row += [None] * 4
         rows.append(row)
-    print_table("Multiple-choice knapsack, K=8, costs 0..20, budget halfway (dp = ours, numba)",
-                ["N", "budget", "dp s", "dp obj", "HiGHS s", "HiGHS obj", "HiGHS/dp", "CP-SAT s",
-                 "CP-SAT status", "CP-SAT gap", "CP-SAT/dp"], rows)
+    print_table(
+        "Multiple-choice knapsack, K=8, costs 0..20, budget halfway (dp = ours, numba)",
+        [
+            "N",
+            "budget",
+            "dp s",
+            "dp obj",
+            "HiGHS s",
+            "HiGHS obj",
+            "HiGHS/dp",
+            "CP-SAT s",
+            "CP-SAT status",
+            "CP-SAT gap",
+            "CP-SAT/dp",
+        ],
+        rows,
+    )
 
 
 def rollout_rows(cases):
@@ -70,9 +84,23 @@ def rollout_rows(cases):
         t_u, u = timed(lambda p=p: ob.solve(p, method="uniform"))
         row += [f"{g.objective / u.objective - 1:+.1%}"]
         rows.append(row)
-    print_table("Knapsack RL rollout allocation (greedy = ours, exact for concave values)",
-                ["prompts", "rollouts", "greedy ms", "greedy obj", "dp s", "dp obj", "dp/greedy", "HiGHS s",
-                 "HiGHS obj", "HiGHS/greedy", "vs uniform"], rows)
+    print_table(
+        "Knapsack RL rollout allocation (greedy = ours, exact for concave values)",
+        [
+            "prompts",
+            "rollouts",
+            "greedy ms",
+            "greedy obj",
+            "dp s",
+            "dp obj",
+            "dp/greedy",
+            "HiGHS s",
+            "HiGHS obj",
+            "HiGHS/greedy",
+            "vs uniform",
+        ],
+        rows,
+    )
 
 
 def zero_one_rows(sizes):
@@ -87,8 +115,7 @@ def zero_one_rows(sizes):
         w = rng.integers(1, 100, n)
         v = w + rng.integers(0, 50, n)
         cap = int(w.sum() // 2)
-        p = ob.MultipleChoiceKnapsack(values=np.stack([np.zeros(n), v], 1), costs=np.stack([np.zeros(n, int), w], 1),
-                                      budget=cap)
+        p = ob.MultipleChoiceKnapsack(values=np.stack([np.zeros(n), v], 1), costs=np.stack([np.zeros(n, int), w], 1), budget=cap)
         t_dp, dp = timed(lambda p=p: ob.solve(p, method="dp"))
 
         def ortools_solve(kind, v=v, w=w, cap=cap):
@@ -96,25 +123,35 @@ def zero_one_rows(sizes):
             s.init(v.tolist(), [w.tolist()], [cap])
             return s.solve()
 
-        kinds = [("DP", knapsack_solver.SolverType.KNAPSACK_DYNAMIC_PROGRAMMING_SOLVER),
-                 ("B&B", knapsack_solver.SolverType.KNAPSACK_MULTIDIMENSION_BRANCH_AND_BOUND_SOLVER)]
+        kinds = [
+            ("DP", knapsack_solver.SolverType.KNAPSACK_DYNAMIC_PROGRAMMING_SOLVER),
+            ("B&B", knapsack_solver.SolverType.KNAPSACK_MULTIDIMENSION_BRANCH_AND_BOUND_SOLVER),
+        ]
         row = [n, cap, t_dp, dp.objective]
         for _, kind in kinds:
             t, val = timed(lambda kind=kind: ortools_solve(kind))
             row += [t, float(val), t / t_dp]
         rows.append(row)
-    print_table("0/1 knapsack (two options per group: skip, or take) vs OR-Tools KnapsackSolver",
-                ["N", "capacity", "dp s", "dp obj", "OR DP s", "OR DP obj", "ORDP/dp", "OR B&B s", "OR B&B obj",
-                 "ORB&B/dp"], rows)
+    print_table(
+        "0/1 knapsack (two options per group: skip, or take) vs OR-Tools KnapsackSolver",
+        ["N", "capacity", "dp s", "dp obj", "OR DP s", "OR DP obj", "ORDP/dp", "OR B&B s", "OR B&B obj", "ORB&B/dp"],
+        rows,
+    )
 
 
 # -- the peers table over Pisinger's classes ---------------------------------------------------------------------
 
 ZERO_ONE_ROWS = [(kind, 10_000, 10_000) for kind in ob.knapsack_instances.ZERO_ONE_CLASSES] + [
-    ("uncorrelated", 1_000, 1_000), ("strongly_correlated", 1_000, 1_000)]
+    ("uncorrelated", 1_000, 1_000),
+    ("strongly_correlated", 1_000, 1_000),
+]
 MCKP_ROWS = [(kind, 10_000, k) for k in (10, 100) for kind in ob.knapsack_instances.MULTIPLE_CHOICE_CLASSES] + [
-    ("uncorrelated", 100, 10), ("weakly_correlated", 100, 10), ("strongly_correlated", 100, 10),
-    ("weakly_correlated", 1_000, 100), ("monotone", 1_000, 100)]
+    ("uncorrelated", 100, 10),
+    ("weakly_correlated", 100, 10),
+    ("strongly_correlated", 100, 10),
+    ("weakly_correlated", 1_000, 100),
+    ("monotone", 1_000, 100),
+]
 ZERO_ONE_QUICK = [("uncorrelated", 1_000, 1_000), ("strongly_correlated", 1_000, 1_000), ("subset_sum", 1_000, 1_000)]
 MCKP_QUICK = [("uncorrelated", 100, 10), ("strongly_correlated", 100, 10)]
 
@@ -198,6 +235,7 @@ def _ob_peer(p, method, limit, **kw):
             return "refused" if "InvalidProblemError" in res[1] else "error"
         status, objective = res
         return None if status != "optimal" else (secs, objective)
+
     return run
 
 
@@ -210,8 +248,10 @@ def _ortools_peer(p, kind, limit):
     from ortools.algorithms.python import knapsack_solver
 
     w, v, cap = p.costs[:, 1].tolist(), p.values[:, 1].astype(np.int64).tolist(), int(p.budget)
-    solver_type = {"B&B": knapsack_solver.SolverType.KNAPSACK_MULTIDIMENSION_BRANCH_AND_BOUND_SOLVER,
-                   "DP": knapsack_solver.SolverType.KNAPSACK_DYNAMIC_PROGRAMMING_SOLVER}[kind]
+    solver_type = {
+        "B&B": knapsack_solver.SolverType.KNAPSACK_MULTIDIMENSION_BRANCH_AND_BOUND_SOLVER,
+        "DP": knapsack_solver.SolverType.KNAPSACK_DYNAMIC_PROGRAMMING_SOLVER,
+    }[kind]
 
     def solve_once():
         s = knapsack_solver.KnapsackSolver(solver_type, "bench")
@@ -225,6 +265,7 @@ def _ortools_peer(p, kind, limit):
         if got is None or got[1][0] != "optimal":
             return None
         return got[0], got[1][1]
+
     return run
 
 
@@ -249,6 +290,7 @@ def _mt2_peer(p, exe, limit):
             return "error"
         secs, value = out.stdout.split()
         return float(secs), float(value)
+
     return run
 
 
@@ -286,25 +328,57 @@ def peers_rows(zero_one, mckp, limit, core_limit):
         p = ob.knapsack_instances.zero_one(kind, n, R=R, seed=1)
         t_core, core_cell, core_obj, r = _ours(p, core_limit)
         row, objs, secs = [kind, n, R, core_cell], [core_obj], []
-        for run in (_ob_peer(p, "dp", limit), _ob_peer(p, "mip", limit, threads=1, time_limit=limit) if has_highs
-                    else None, _ob_peer(p, "cpsat", limit, threads=1, time_limit=limit) if has_ortools else None,
-                    _ortools_peer(p, "B&B", limit) if has_ortools else None,
-                    _ortools_peer(p, "DP", limit) if has_ortools else None, _mt2_peer(p, mt2, limit) if mt2 else None):
+        for run in (
+            _ob_peer(p, "dp", limit),
+            _ob_peer(p, "mip", limit, threads=1, time_limit=limit) if has_highs else None,
+            _ob_peer(p, "cpsat", limit, threads=1, time_limit=limit) if has_ortools else None,
+            _ortools_peer(p, "B&B", limit) if has_ortools else None,
+            _ortools_peer(p, "DP", limit) if has_ortools else None,
+            _mt2_peer(p, mt2, limit) if mt2 else None,
+        ):
             cell, obj, sec = _median_of_3(run, limit) if run else ("n/a", None, None)
             row.append(cell)
             objs.append(obj)
             secs.append(sec)
-        mt2_ratio = "-" if secs[-1] is None or not np.isfinite(t_core) else (
-            f"<{t_core / limit:.3g}x" if secs[-1] == np.inf else f"{t_core / secs[-1]:.3g}x")
-        row += [_fastest_ratio(secs[:2], t_core, limit), _fastest_ratio(secs[:-1], t_core, limit), mt2_ratio,
-                _agreement(objs), r.stats["core_size"], r.stats["max_states"]]
+        mt2_ratio = (
+            "-"
+            if secs[-1] is None or not np.isfinite(t_core)
+            else (f"<{t_core / limit:.3g}x" if secs[-1] == np.inf else f"{t_core / secs[-1]:.3g}x")
+        )
+        row += [
+            _fastest_ratio(secs[:2], t_core, limit),
+            _fastest_ratio(secs[:-1], t_core, limit),
+            mt2_ratio,
+            _agreement(objs),
+            r.stats["core_size"],
+            r.stats["max_states"],
+        ]
         rows.append(row)
         print(row, flush=True, file=sys.stderr)
     if rows:
-        print_table(f"0/1 knapsack, Pisinger's classes (seed 1, capacity half the weight): seconds, medians of 3; "
-                    f"core limit {core_limit:g} s, peers {limit:g} s",
-                    ["class", "n", "R", "core", "dp", "mip", "cpsat", "OR B&B", "OR DP", "MT2", "dp,mip/core",
-                     "others/core", "core/MT2", "optimum", "core size", "states"], rows)
+        print_table(
+            f"0/1 knapsack, Pisinger's classes (seed 1, capacity half the weight): seconds, medians of 3; "
+            f"core limit {core_limit:g} s, peers {limit:g} s",
+            [
+                "class",
+                "n",
+                "R",
+                "core",
+                "dp",
+                "mip",
+                "cpsat",
+                "OR B&B",
+                "OR DP",
+                "MT2",
+                "dp,mip/core",
+                "others/core",
+                "core/MT2",
+                "optimum",
+                "core size",
+                "states",
+            ],
+            rows,
+        )
     rows = []
     for kind, n, k in mckp:
         p = ob.knapsack_instances.multiple_choice(kind, n, k, R=1000, seed=1)
@@ -315,21 +389,45 @@ def peers_rows(zero_one, mckp, limit, core_limit):
             ob.solve(p, method="lp")
             lp_times.append(time.perf_counter() - t0)
         row, objs, secs = [kind, n, k, core_cell, f"{np.median(lp_times):.3g}"], [core_obj], []
-        for run in (_ob_peer(p, "dp", limit), _ob_peer(p, "mip", limit, threads=1, time_limit=limit) if has_highs
-                    else None, _ob_peer(p, "cpsat", limit, threads=1, time_limit=limit) if has_ortools else None):
+        for run in (
+            _ob_peer(p, "dp", limit),
+            _ob_peer(p, "mip", limit, threads=1, time_limit=limit) if has_highs else None,
+            _ob_peer(p, "cpsat", limit, threads=1, time_limit=limit) if has_ortools else None,
+        ):
             cell, obj, sec = _median_of_3(run, limit) if run else ("n/a", None, None)
             row.append(cell)
             objs.append(obj)
             secs.append(sec)
-        row += [_fastest_ratio(secs[:2], t_core, limit), _fastest_ratio(secs, t_core, limit), _agreement(objs),
-                r.stats["core_size"], r.stats["max_states"]]
+        row += [
+            _fastest_ratio(secs[:2], t_core, limit),
+            _fastest_ratio(secs, t_core, limit),
+            _agreement(objs),
+            r.stats["core_size"],
+            r.stats["max_states"],
+        ]
         rows.append(row)
         print(row, flush=True, file=sys.stderr)
     if rows:
-        print_table(f"Multiple-choice knapsack (R = 1,000, seed 1, budget halfway): seconds, medians of 3; core limit "
-                    f"{core_limit:g} s, peers {limit:g} s; lp is the LP bound (numba hull code)",
-                    ["class", "N", "K", "core", "lp", "dp", "mip", "cpsat", "dp,mip/core", "others/core", "optimum",
-                     "core size", "states"], rows)
+        print_table(
+            f"Multiple-choice knapsack (R = 1,000, seed 1, budget halfway): seconds, medians of 3; core limit "
+            f"{core_limit:g} s, peers {limit:g} s; lp is the LP bound (numba hull code)",
+            [
+                "class",
+                "N",
+                "K",
+                "core",
+                "lp",
+                "dp",
+                "mip",
+                "cpsat",
+                "dp,mip/core",
+                "others/core",
+                "optimum",
+                "core size",
+                "states",
+            ],
+            rows,
+        )
     if mt2 is None and zero_one:
         print("\nMT2: mknapsack cannot be imported here (its wheels need NumPy 1.x); set MKNAPSACK_PYTHON")
 
@@ -345,8 +443,7 @@ def main(argv=None):
     if args.peers:
         tables = set(args.tables.split(","))
         zero_one, mckp = (ZERO_ONE_QUICK, MCKP_QUICK) if args.quick else (ZERO_ONE_ROWS, MCKP_ROWS)
-        peers_rows(zero_one if "zero_one" in tables else [], mckp if "mckp" in tables else [], args.limit,
-                   args.core_limit)
+        peers_rows(zero_one if "zero_one" in tables else [], mckp if "mckp" in tables else [], args.limit, args.core_limit)
     elif args.quick:
         mckp_rows([100, 1000], cpsat_limit=5)
         rollout_rows([(256, 2048)])

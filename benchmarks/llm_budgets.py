@@ -36,26 +36,52 @@ def sample_rows(n_questions: int, per_question, seeds: int):
             t_exact, exact = timed(lambda p=p: ob.solve(p))
             assert p.is_feasible(exact.x)
             acc = {}
-            for method, opts in (("uniform", None), ("proportional", None),
-                                 ("proportional", {"weight": "difficulty"})):
+            for method, opts in (("uniform", None), ("proportional", None), ("proportional", {"weight": "difficulty"})):
                 r = ob.solve(p, method=method, options=opts)
                 assert p.is_feasible(r.x)
                 acc[method if opts is None else "difficulty"] = r.objective
-            adaptive = np.mean([simulate_adaptive(p, seed=s, batch_budget=p.budget / 8)["accuracy"]
-                                for s in range(seeds)])
-            rows.append([name, spq, acc["uniform"], acc["proportional"], acc["difficulty"], exact.objective,
-                         f"{exact.method} ({exact.stats['exact_by']})", f"{exact.objective - acc['uniform']:+.4f}",
-                         f"{exact.objective / acc['uniform'] - 1:+.1%}", t_exact, adaptive])
-    print_table(f"Sample allocation, {n_questions} questions, samples 1..32: expected accuracy at equal budget "
-                "(adaptive = realised, mean of seeds)",
-                ["instance", "budget/q", "uniform", "prop. uncert.", "prop. diff.", "exact", "exact method",
-                 "gain (pts)", "gain (rel)", "exact s", "adaptive"], rows)
+            adaptive = np.mean([simulate_adaptive(p, seed=s, batch_budget=p.budget / 8)["accuracy"] for s in range(seeds)])
+            rows.append(
+                [
+                    name,
+                    spq,
+                    acc["uniform"],
+                    acc["proportional"],
+                    acc["difficulty"],
+                    exact.objective,
+                    f"{exact.method} ({exact.stats['exact_by']})",
+                    f"{exact.objective - acc['uniform']:+.4f}",
+                    f"{exact.objective / acc['uniform'] - 1:+.1%}",
+                    t_exact,
+                    adaptive,
+                ]
+            )
+    print_table(
+        f"Sample allocation, {n_questions} questions, samples 1..32: expected accuracy at equal budget "
+        "(adaptive = realised, mean of seeds)",
+        [
+            "instance",
+            "budget/q",
+            "uniform",
+            "prop. uncert.",
+            "prop. diff.",
+            "exact",
+            "exact method",
+            "gain (pts)",
+            "gain (rel)",
+            "exact s",
+            "adaptive",
+        ],
+        rows,
+    )
 
 
 def routing_rows(n_queries: int, n_budgets: int):
     rows, online = [], []
-    for name, kw in (("4 models, ×4 price steps", {}), ("5 models, ×3 steps, noisy", dict(n_models=5, cost_ratio=3.0,
-                                                                                          noise=1.0))):
+    for name, kw in (
+        ("4 models, ×4 price steps", {}),
+        ("5 models, ×3 steps, noisy", dict(n_models=5, cost_ratio=3.0, noise=1.0)),
+    ):
         p = ob.ModelRouting.random(n_queries, seed=0, **kw)
         cheap, strong = p.always(0), p.always(p.n_models - 1)
         budgets = np.linspace(p.cost_of(cheap), p.cost_of(strong), n_budgets).astype(np.int64)
@@ -67,24 +93,73 @@ def routing_rows(n_queries: int, n_budgets: int):
             cost, routes = p.min_cost_for(acc_m)
             assert routes is not None and p.accuracy_of(routes) >= acc_m - 1e-9
             at_cost = ob.solve(p.with_budget(cost_m)).objective
-            rows.append([name, f"always model {m}", cost_m, acc_m, cost, f"{1 - cost / cost_m:.1%}", at_cost,
-                         f"{at_cost - acc_m:+.4f}", t_front if m == 0 else None, lp_gap if m == 0 else None])
+            rows.append(
+                [
+                    name,
+                    f"always model {m}",
+                    cost_m,
+                    acc_m,
+                    cost,
+                    f"{1 - cost / cost_m:.1%}",
+                    at_cost,
+                    f"{at_cost - acc_m:+.4f}",
+                    t_front if m == 0 else None,
+                    lp_gap if m == 0 else None,
+                ]
+            )
         for frac in (0.1, 0.3, 0.6):
             q = p.with_budget(int(p.cost_of(cheap) + frac * (p.cost_of(strong) - p.cost_of(cheap))))
             t, r = timed(lambda q=q: ob.solve(q, method="dmd"))
             assert q.is_feasible(r.x)
-            online.append([name, f"{frac:.0%}", q.budget, r.stats["spent"][0], r.objective, r.stats["hindsight"],
-                           r.stats["regret"], f"{r.stats['regret'] / r.stats['hindsight']:.2%}",
-                           ob.solve(q, method="cheapest").objective, r.timings["policy"]])
-    print_table(f"Model routing, {n_queries} queries: the exact frontier against always one model "
-                "(min cost = least cost reaching that model's accuracy, exact MCKP; acc. at cost = frontier at that "
-                "model's cost)",
-                ["instance", "baseline", "cost", "accuracy", "min cost", "saving", "acc. at cost", "acc. gain",
-                 "frontier s", "max LP gap"], rows)
-    print_table("Online routing by dual mirror descent, queries in arrival order (budget = fraction of the way from "
-                "always-cheapest to always-strongest)",
-                ["instance", "budget frac", "budget", "spent", "dmd acc.", "hindsight", "regret", "regret/opt",
-                 "cheapest acc.", "policy s"], online)
+            online.append(
+                [
+                    name,
+                    f"{frac:.0%}",
+                    q.budget,
+                    r.stats["spent"][0],
+                    r.objective,
+                    r.stats["hindsight"],
+                    r.stats["regret"],
+                    f"{r.stats['regret'] / r.stats['hindsight']:.2%}",
+                    ob.solve(q, method="cheapest").objective,
+                    r.timings["policy"],
+                ]
+            )
+    print_table(
+        f"Model routing, {n_queries} queries: the exact frontier against always one model "
+        "(min cost = least cost reaching that model's accuracy, exact MCKP; acc. at cost = frontier at that "
+        "model's cost)",
+        [
+            "instance",
+            "baseline",
+            "cost",
+            "accuracy",
+            "min cost",
+            "saving",
+            "acc. at cost",
+            "acc. gain",
+            "frontier s",
+            "max LP gap",
+        ],
+        rows,
+    )
+    print_table(
+        "Online routing by dual mirror descent, queries in arrival order (budget = fraction of the way from "
+        "always-cheapest to always-strongest)",
+        [
+            "instance",
+            "budget frac",
+            "budget",
+            "spent",
+            "dmd acc.",
+            "hindsight",
+            "regret",
+            "regret/opt",
+            "cheapest acc.",
+            "policy s",
+        ],
+        online,
+    )
 
 
 def main():

@@ -62,10 +62,15 @@ def speed(horizon: int, loop_horizon: int):
     t_pol, _ = timed(policy_loop)
     t_pol *= horizon / loop_horizon
     scaled = "" if loop_horizon == horizon else f" (loops timed on {loop_horizon:,} requests, scaled)"
-    print_table(f"DMD, matching form, T = {horizon:,}, m = 10{scaled}",
-                ["implementation", "seconds", "x slower than numba"],
-                [["dmd (numba kernel, ours)", t_dmd, 1.0], ["plain numpy loop", t_np, t_np / t_dmd],
-                 ["DualMirrorDescent.step loop (ours)", t_pol, t_pol / t_dmd]])
+    print_table(
+        f"DMD, matching form, T = {horizon:,}, m = 10{scaled}",
+        ["implementation", "seconds", "x slower than numba"],
+        [
+            ["dmd (numba kernel, ours)", t_dmd, 1.0],
+            ["plain numpy loop", t_np, t_np / t_dmd],
+            ["DualMirrorDescent.step loop (ours)", t_pol, t_pol / t_dmd],
+        ],
+    )
     if not backend_available("highs"):
         return
     rows = []
@@ -78,8 +83,11 @@ def speed(horizon: int, loop_horizon: int):
             rows.append([T, t_cut, cut.stats["iterations"], t_pr, t_pr / t_cut, f"{rel:.1e}"])
         else:
             rows.append([T, t_cut, cut.stats["iterations"], None, None, "-"])
-    print_table("Hindsight LP, m = 10: Kelley cutting planes on the dual (ours) vs the primal LP (HiGHS)",
-                ["T", "cutting planes s", "iterations", "primal LP s", "primal/ours", "rel. difference"], rows)
+    print_table(
+        "Hindsight LP, m = 10: Kelley cutting planes on the dual (ours) vs the primal LP (HiGHS)",
+        ["T", "cutting planes s", "iterations", "primal LP s", "primal/ours", "rel. difference"],
+        rows,
+    )
 
 
 def quality_rows(name, make, horizons, seeds):
@@ -90,8 +98,7 @@ def quality_rows(name, make, horizons, seeds):
             p = make(T, s)
             hind = None
             for method in out:
-                r = ob.solve(p, method=method, options={"benchmark": "hindsight_lp"} if hind is None else
-                             {"benchmark": "none"})
+                r = ob.solve(p, method=method, options={"benchmark": "hindsight_lp"} if hind is None else {"benchmark": "none"})
                 hind = r.stats["hindsight"] if hind is None else hind
                 assert p.is_feasible(r.x)
                 out[method].append((r.objective / hind, (hind - r.objective) / T))
@@ -105,19 +112,28 @@ def quality_rows(name, make, horizons, seeds):
 
 def quality(horizons, seeds):
     rows = quality_rows("iid matching, m=10", lambda T, s: gen.iid_matching(T, 10, seed=s), horizons, seeds)
-    rows += quality_rows("NRM m=100, d=10", lambda T, s: gen.network_revenue_management(T, 100, 10, seed=s),
-                         [T for T in horizons if T <= 10_000], seeds)
+    rows += quality_rows(
+        "NRM m=100, d=10",
+        lambda T, s: gen.network_revenue_management(T, 100, 10, seed=s),
+        [T for T in horizons if T <= 10_000],
+        seeds,
+    )
     if DATA.is_dir():
         from orbudget.problems.adx import load_adx, load_adx_sample, replay
 
         sample = load_adx_sample(DATA)
         pub1 = load_adx(1, DATA)
-        rows += quality_rows("AdX pub1 sample (replay)", lambda T, s: pub1.problem(qualities=replay(sample, T, seed=s)),
-                             horizons, seeds)
+        rows += quality_rows(
+            "AdX pub1 sample (replay)", lambda T, s: pub1.problem(qualities=replay(sample, T, seed=s)), horizons, seeds
+        )
         for pub in (2, 5):
             data = load_adx(pub, DATA)
-            rows += quality_rows(f"AdX pub{pub} (generated)", lambda T, s, d=data: d.problem(T, seed=s),
-                                 [T for T in horizons if T <= 100_000], seeds)
+            rows += quality_rows(
+                f"AdX pub{pub} (generated)",
+                lambda T, s, d=data: d.problem(T, seed=s),
+                [T for T in horizons if T <= 100_000],
+                seeds,
+            )
     else:
         print(f"\n(AdX data not found at {DATA}: AdX rows skipped)")
     head = ["instance", "T"]
@@ -136,8 +152,9 @@ def fairness_rows(name, p, weights=FAIRNESS_WEIGHTS):
     plain = ob.solve(p, method="dmd", options={"benchmark": "none"})
     greedy = ob.solve(p, method="greedy", options={"benchmark": "none"})
     for lam in weights:
-        q = ob.OnlineAllocation(rewards=p.rewards, consumption=p.consumption, budgets=p.budgets,
-                                regularizer=ob.regularizers.MaxMinFairness(lam))
+        q = ob.OnlineAllocation(
+            rewards=p.rewards, consumption=p.consumption, budgets=p.budgets, regularizer=ob.regularizers.MaxMinFairness(lam)
+        )
         r = ob.solve(q, method="dmd", options={"benchmark": "dual_bound"})
         assert q.is_feasible(r.x)
         bound = r.stats["hindsight"]
@@ -146,8 +163,16 @@ def fairness_rows(name, p, weights=FAIRNESS_WEIGHTS):
             share = float((q.consumption_of(x) / q.budgets).min())
             value = q.value_of(x)
             row += [f"{q.reward_of(x):.1f}", f"{share:.3f}", f"{value:.1f}"]
-            records.append({"instance": name, "lambda": lam, "method": label, "reward": q.reward_of(x),
-                            "min_share": share, "objective": value})
+            records.append(
+                {
+                    "instance": name,
+                    "lambda": lam,
+                    "method": label,
+                    "reward": q.reward_of(x),
+                    "min_share": share,
+                    "objective": value,
+                }
+            )
         rows.append(row + [f"{bound:.1f}", f"{(bound - r.objective) / bound:.4f}"])
     return rows, records
 
@@ -168,8 +193,12 @@ def fairness(horizon: int, figure: str | None = None):
     head = ["instance", "λ"]
     for label in ("fair DMD", "DMD", "greedy"):
         head += [f"{label} reward", f"{label} min share", f"{label} objective"]
-    print_table(f"Max-min fairness r(a) = λ·min_j a_j/ρ_j, T = {horizon}: reward, worst share of a budget, and the "
-                "regularised objective; bound = min D(μ) (regularised hindsight LP)", head + ["bound", "fair gap"], rows)
+    print_table(
+        f"Max-min fairness r(a) = λ·min_j a_j/ρ_j, T = {horizon}: reward, worst share of a budget, and the "
+        "regularised objective; bound = min D(μ) (regularised hindsight LP)",
+        head + ["bound", "fair gap"],
+        rows,
+    )
     q = cases[0][1]
     fair = ob.OnlineAllocation(rewards=q.rewards, budgets=q.budgets, regularizer=ob.regularizers.MaxMinFairness(0.1))
     ob.solve(fair, method="dmd", options={"benchmark": "none"})  # JIT warm-up
@@ -177,9 +206,14 @@ def fairness(horizon: int, figure: str | None = None):
     n = min(horizon, 20_000)
     pol = ob.DualMirrorDescent(q.budgets, q.horizon, regularizer=ob.regularizers.MaxMinFairness(0.1))
     t_step, _ = timed(lambda: [pol.step(q.rewards[t]) for t in range(n)])
-    print_table("Regularised DMD per request (max-min fairness, m = 10)", ["path", "µs per request", "ratio"],
-                [["numba kernel (ob.solve)", f"{t_kernel / horizon * 1e6:.3f}", 1.0],
-                 ["DualMirrorDescent.step", f"{t_step / n * 1e6:.2f}", f"{(t_step / n) / (t_kernel / horizon):.0f}"]])
+    print_table(
+        "Regularised DMD per request (max-min fairness, m = 10)",
+        ["path", "µs per request", "ratio"],
+        [
+            ["numba kernel (ob.solve)", f"{t_kernel / horizon * 1e6:.3f}", 1.0],
+            ["DualMirrorDescent.step", f"{t_step / n * 1e6:.2f}", f"{(t_step / n) / (t_kernel / horizon):.0f}"],
+        ],
+    )
     if figure:
         import matplotlib
 

@@ -136,8 +136,14 @@ def child_lines(code: str, args: list[str], env=None, timeout: float = 60.0) -> 
     """The JSON lines a child printed (all of them, or those before ``timeout``) and an error, if any."""
     error = None
     try:
-        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
-                             env=env, cwd=tempfile.gettempdir())
+        out = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
         stdout, stderr = out.stdout, out.stderr
         if out.returncode != 0:
             error = ((stderr or "").strip().splitlines() or [f"exit {out.returncode}"])[-1][:100]
@@ -170,8 +176,7 @@ def per_method(limit: float, only: set | None) -> None:
     from tests.core import test_contract as C
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    header = (f"{'family':22} {'method':14} {'backend':8} {'first':>9} {'warm':>9}  past limit ({limit:g} s) "
-              "[status, limit]")
+    header = f"{'family':22} {'method':14} {'backend':8} {'first':>9} {'warm':>9}  past limit ({limit:g} s) [status, limit]"
     print(header)
     print("-" * len(header), flush=True)
     families: dict[str, list] = {}
@@ -195,8 +200,16 @@ def per_method(limit: float, only: set | None) -> None:
                 if spec.long and "time_limit" not in (spec.honours or ()):
                     rows[key] += "\0  - (long, but takes no time_limit)"
                 elif spec.long and name in C.SMALL_CODE:
-                    long_cases.append([spec.method, spec.backend, C.LARGE_OPTIONS.get((name, spec.method), {}),
-                                       C._quick(spec), C._large_code(spec), C._small_code(spec)])
+                    long_cases.append(
+                        [
+                            spec.method,
+                            spec.backend,
+                            C.LARGE_OPTIONS.get((name, spec.method), {}),
+                            C._quick(spec),
+                            C._large_code(spec),
+                            C._small_code(spec),
+                        ]
+                    )
             path = Path(tmp) / "cases.pkl"
             path.write_bytes(pickle.dumps(cases))
             lines, error = child_lines(FIRST_CALL, [str(path)], env=env, timeout=40 + 20 * len(cases))
@@ -205,20 +218,32 @@ def per_method(limit: float, only: set | None) -> None:
             for _, method, backend, _ in cases:
                 ln = done.get((method, backend))
                 row, _, note = rows[(method, backend)].partition("\0")
-                rows[(method, backend)] = row + (f" {ln['error']}" if ln and "error" in ln else
-                                            f" {fmt(ln['first']):>9} {fmt(ln['warm']):>9}" if ln else
-                                            f" {error or 'no result'}") + note
+                rows[(method, backend)] = (
+                    row
+                    + (
+                        f" {ln['error']}"
+                        if ln and "error" in ln
+                        else f" {fmt(ln['first']):>9} {fmt(ln['warm']):>9}"
+                        if ln
+                        else f" {error or 'no result'}"
+                    )
+                    + note
+                )
             if long_cases:
                 code = PAST_LIMIT
-                lines, error = child_lines(code, [json.dumps([long_cases, limit])], env=env,
-                                           timeout=30 + len(long_cases) * (2 * limit + 10))
+                lines, error = child_lines(
+                    code, [json.dumps([long_cases, limit])], env=env, timeout=30 + len(long_cases) * (2 * limit + 10)
+                )
                 done = {tuple(ln["case"]): ln for ln in lines if "case" in ln}
                 for method, backend, *_ in long_cases:
                     ln = done.get((method, backend))
                     rows[(method, backend)] += (
-                        f"  {ln['error']}" if ln and "error" in ln else
-                        f"  {ln['seconds'] - limit:+.2f} s [{ln['status']}, {ln['limit']}]" if ln else
-                        f"  {error or 'no result'}")
+                        f"  {ln['error']}"
+                        if ln and "error" in ln
+                        else f"  {ln['seconds'] - limit:+.2f} s [{ln['status']}, {ln['limit']}]"
+                        if ln
+                        else f"  {error or 'no result'}"
+                    )
             print(f"# {name}: import orbudget {fmt(imported)} in a fresh process")
             for row in rows.values():
                 print(row, flush=True)
@@ -230,8 +255,9 @@ def before_after(before: str | None) -> None:
     worktree = None
     if before:
         worktree = Path(tempfile.mkdtemp(prefix="orbudget_before_"))
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(worktree), before],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(worktree), before], check=True, capture_output=True
+        )
     try:
         then = dict(os.environ, PYTHONPATH=str(worktree)) if worktree else None
         for label, env in (("after", now), ("before", then)):
@@ -239,9 +265,12 @@ def before_after(before: str | None) -> None:
                 continue
             for T, cap in ((30_000, 240), (100_000, 60 if label == "before" else 240)):
                 r = child(AUCTION, [str(T)], env=env, timeout=cap)
-                what = (r["error"] if "error" in r else
-                        f"total {fmt(r['total'])}, policy {fmt(r['policy'])}, benchmark "
-                        f"{fmt(r['total'] - (r['policy'] or 0))} ({r['kind']}, {r['hindsight']:.6g})")
+                what = (
+                    r["error"]
+                    if "error" in r
+                    else f"total {fmt(r['total'])}, policy {fmt(r['policy'])}, benchmark "
+                    f"{fmt(r['total'] - (r['policy'] or 0))} ({r['kind']}, {r['hindsight']:.6g})"
+                )
                 print(f"  {label:6} solve(random_auctions({T:,})) default benchmark: {what}", flush=True)
             r = child(RCO_STEP, [], env=env)
             what = r.get("error") or f"median {fmt(r['median'])} (torch threads after: {r['threads']})"
@@ -251,8 +280,7 @@ def before_after(before: str | None) -> None:
             print(f"  {label:6} RolloutAllocation n=4,096 default solve: {what}", flush=True)
     finally:
         if worktree:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
-                           capture_output=True)
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], capture_output=True)
 
 
 def main(argv=None) -> int:
@@ -262,16 +290,22 @@ def main(argv=None) -> int:
     ap.add_argument("--no-before", action="store_true")
     ap.add_argument("--only", help="comma-separated methods (default: all)")
     ap.add_argument("--no-methods", action="store_true", help="only the before/after figures")
-    ap.add_argument("--quick", action="store_true",
-                    help="no before figures (no worktree of the old commit) and a 1 s limit (`orbudget bench --quick`)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="no before figures (no worktree of the old commit) and a 1 s limit (`orbudget bench --quick`)",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.no_before, args.limit = True, min(args.limit, 1.0)
     busy = busy_processes(2)
     t0 = time.perf_counter()
     try:
-        print(f"orbudget overhead, {os.cpu_count()} CPUs, two busy background processes "
-              f"(pids {', '.join(str(b.pid) for b in busy)})\n", flush=True)
+        print(
+            f"orbudget overhead, {os.cpu_count()} CPUs, two busy background processes "
+            f"(pids {', '.join(str(b.pid) for b in busy)})\n",
+            flush=True,
+        )
         if not args.no_methods:
             per_method(args.limit, set(args.only.split(",")) if args.only else None)
         before_after(None if args.no_before else args.before)

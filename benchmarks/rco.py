@@ -25,8 +25,11 @@ METHODS = ["rco", "penalty", "evolutionary", "proxy_dp", "uniform"]
 
 
 def _options(method, steps, samples):
-    return {"rco": {"steps": steps, "samples": samples}, "penalty": {"steps": steps, "samples": samples},
-            "evolutionary": {"evaluations": steps * samples}}.get(method, {})
+    return {
+        "rco": {"steps": steps, "samples": samples},
+        "penalty": {"steps": steps, "samples": samples},
+        "evolutionary": {"evaluations": steps * samples},
+    }.get(method, {})
 
 
 def _brute_force(p):
@@ -53,8 +56,12 @@ def compare(instances, steps, samples):
             text = f"{(value / reference - 1) * 100:+.2f}%" if reference else f"{value:.3g}"
             row.append(f"{text} ({secs:.1f} s, {r.stats.get('loss_evaluations', '-')} ev)")
         rows.append(row)
-    print_table(f"Gap to the optimum (or the score), wall-clock and loss evaluations; RCO/penalty {steps} steps × "
-                f"{samples} samples, evolutionary the same number of evaluations", ["instance", *METHODS], rows)
+    print_table(
+        f"Gap to the optimum (or the score), wall-clock and loss evaluations; RCO/penalty {steps} steps × "
+        f"{samples} samples, evolutionary the same number of evaluations",
+        ["instance", *METHODS],
+        rows,
+    )
 
 
 def step_time(n, k, steps):
@@ -74,8 +81,11 @@ def step_time(n, k, steps):
         ((alpha - target) ** 2).sum().backward()
         opt.step()
     per = (time.perf_counter() - t0) / steps
-    print_table(f"RCO optimizer step (project, Adam, retract to 1e-12, transport), N = {n:,}, K = {k}, CPU float64",
-                ["steps", "ms per step", "|C - B| / B after"], [[steps, per * 1e3, abs(opt.cost() - budget) / budget]])
+    print_table(
+        f"RCO optimizer step (project, Adam, retract to 1e-12, transport), N = {n:,}, K = {k}, CPU float64",
+        ["steps", "ms per step", "|C - B| / B after"],
+        [[steps, per * 1e3, abs(opt.cost() - budget) / budget]],
+    )
 
 
 def main(argv=None):

@@ -65,10 +65,11 @@ def argmax_times(n_states: int, time_limit: float):
             row += [None, None]
         row.append(f"{row[4] / row[2]:.1f}")
         rows.append(row)
-    print_table(f"Exact argmax over C of a [16, 32] ReLU Q-network, budget family, median of {n_states} states, "
-                "1 thread (seconds)",
-                ["instance", "|C|", "MIP tight", "leak", "MIP big-M (ref.)", "leak", "enumerate", "|tight − enum|",
-                 "big-M / tight"], rows)
+    print_table(
+        f"Exact argmax over C of a [16, 32] ReLU Q-network, budget family, median of {n_states} states, 1 thread (seconds)",
+        ["instance", "|C|", "MIP tight", "leak", "MIP big-M (ref.)", "leak", "enumerate", "|tight − enum|", "big-M / tight"],
+        rows,
+    )
 
 
 def environments(horizon: int, episodes: int):
@@ -103,8 +104,11 @@ def rewards(horizon: int, episodes: int):
         row += [ref_kind, ", ".join(seconds)]
         rows.append(row)
         print(f"  done: {name}", flush=True)
-    print_table(f"Normalised reward (V − V_null)/(V_ref − V_null), H = {horizon}, {episodes} evaluation episodes, seed 0",
-                ["environment", "|C|", *METHODS, "V_ref", "time"], rows)
+    print_table(
+        f"Normalised reward (V − V_null)/(V_ref − V_null), H = {horizon}, {episodes} evaluation episodes, seed 0",
+        ["environment", "|C|", *METHODS, "V_ref", "time"],
+        rows,
+    )
 
 
 def main(argv=None):

@@ -36,8 +36,11 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _table import print_table  # noqa: E402
 
 GUROBI_LIMIT = 2000  # variables and linear constraints allowed by the pip wheel's licence
-PYOMO_SOLVERS = [("HiGHS via Pyomo", "highs", "highspy"), ("SCIP via Pyomo", "scip", "pyscipopt"),
-                 ("Gurobi via Pyomo", "gurobi_direct", "gurobipy")]
+PYOMO_SOLVERS = [
+    ("HiGHS via Pyomo", "highs", "highspy"),
+    ("SCIP via Pyomo", "scip", "pyscipopt"),
+    ("Gurobi via Pyomo", "gurobi_direct", "gurobipy"),
+]
 
 
 def _fits(model, solver: str) -> bool:
@@ -79,8 +82,11 @@ def mckp(sizes):
             rows.append([f"N={n}", label, build, solve, obj, note])
         agree = all(abs(v - ref) <= 1e-6 * max(1.0, abs(ref)) for v in found)
         rows.append([f"N={n}", "agree" if agree else "DISAGREE", None, None, ref, f"{len(found)} tools"])
-    print_table("Multiple-choice knapsack, K = 10 (seconds; build = model building, solve = the solver call)",
-                ["instance", "tool", "build", "solve", "objective", "note"], rows)
+    print_table(
+        "Multiple-choice knapsack, K = 10 (seconds; build = model building, solve = the solver call)",
+        ["instance", "tool", "build", "solve", "objective", "note"],
+        rows,
+    )
 
 
 def qnetwork(n_states: int, time_limit: float):
@@ -131,8 +137,7 @@ def qnetwork(n_states: int, time_limit: float):
                 label = "ours via Pyomo, HiGHS"
             elif formulation == "interval":
                 label = "ours via Pyomo, " + label.split()[0]
-            rows.append([f"J={J} B={B}", label, statistics.median(builds),
-                         statistics.median(solves) if solves else None, note])
+            rows.append([f"J={J} B={B}", label, statistics.median(builds), statistics.median(solves) if solves else None, note])
         if p.count_actions() is not None:
             times = []
             for i, s in enumerate(states):
@@ -144,10 +149,13 @@ def qnetwork(n_states: int, time_limit: float):
         rows.append([f"J={J} B={B}", "CP-SAT", None, None, "n/a: integer coefficients only"])
         ref = values["our HiGHS"]
         agree = all(abs(q - ref[i]) <= 1e-6 * max(1.0, abs(ref[i])) for v in values.values() for i, q in v.items())
-        rows.append([f"J={J} B={B}", "agree" if agree else "DISAGREE", None, None,
-                     f"{len(values)} tools x {n_states} states"])
-    print_table(f"Q-network argmax, budget family, [16, 32] ReLU net (median seconds over {n_states} states; ours "
-                "builds once, Pyomo models are built per state)", ["instance", "tool", "build", "solve", "note"], rows)
+        rows.append([f"J={J} B={B}", "agree" if agree else "DISAGREE", None, None, f"{len(values)} tools x {n_states} states"])
+    print_table(
+        f"Q-network argmax, budget family, [16, 32] ReLU net (median seconds over {n_states} states; ours "
+        "builds once, Pyomo models are built per state)",
+        ["instance", "tool", "build", "solve", "note"],
+        rows,
+    )
 
 
 def main(argv=None):
@@ -157,8 +165,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     import pyomo
 
-    print(f"pyomo {pyomo.__version__}; solvers: " + ", ".join(
-        f"{m}={'yes' if module_available(m) else 'no'}" for m in ("highspy", "pyscipopt", "gurobipy", "ortools", "omlt")))
+    print(
+        f"pyomo {pyomo.__version__}; solvers: "
+        + ", ".join(
+            f"{m}={'yes' if module_available(m) else 'no'}" for m in ("highspy", "pyscipopt", "gurobipy", "ortools", "omlt")
+        )
+    )
     ob.to_pyomo(ob.MultipleChoiceKnapsack(values=[[1.0]], costs=[[1]], budget=1))  # Pyomo's first-use imports, untimed
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (timings are wall clock, one thread per solver)")
     mckp((8, 20, 100))

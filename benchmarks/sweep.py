@@ -25,36 +25,45 @@ def knapsacks(count: int):
     t_seq, seq = timed(lambda: [ob.solve(p, method="dp") for p in problems])
     t_bat, bat = timed(lambda: ob.solve_many(problems, progress=False))
     t_pool, pool = timed(lambda: ob.solve_many(problems, method="dp", executor="process", batch=False, progress=False))
-    assert all(abs(a.objective - b.objective) < 1e-9 and abs(a.objective - c.objective) < 1e-9
-               for a, b, c in zip(seq, bat, pool))
-    print_table(f"{count:,} multiple-choice knapsacks (N = 20, K = 8), exact DP",
-                ["how", "seconds", "problems/s", "x sequential"],
-                [["sequential ob.solve", t_seq, f"{count / t_seq:,.0f}", 1.0],
-                 ["solve_many, batched numba (ours)", t_bat, f"{count / t_bat:,.0f}", t_seq / t_bat],
-                 ["solve_many, process pool", t_pool, f"{count / t_pool:,.0f}", t_seq / t_pool]])
+    assert all(abs(a.objective - b.objective) < 1e-9 and abs(a.objective - c.objective) < 1e-9 for a, b, c in zip(seq, bat, pool))
+    print_table(
+        f"{count:,} multiple-choice knapsacks (N = 20, K = 8), exact DP",
+        ["how", "seconds", "problems/s", "x sequential"],
+        [
+            ["sequential ob.solve", t_seq, f"{count / t_seq:,.0f}", 1.0],
+            ["solve_many, batched numba (ours)", t_bat, f"{count / t_bat:,.0f}", t_seq / t_bat],
+            ["solve_many, process pool", t_pool, f"{count / t_pool:,.0f}", t_seq / t_pool],
+        ],
+    )
 
 
 def dask_sweep(horizons, seeds):
     grid = {"horizon": horizons, "method": ["dmd", "greedy"]}
-    t_seq, seq = timed(lambda: ob.sweep(online_regret, grid, seeds=seeds, executor="serial", progress=False,
-                                        as_frame=False))
+    t_seq, seq = timed(lambda: ob.sweep(online_regret, grid, seeds=seeds, executor="serial", progress=False, as_frame=False))
     rows = [["sequential (one process)", t_seq, 1.0]]
     if module_available("distributed"):
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             with Client(cluster) as client:
-                client.run(lambda: __import__("orbudget").solve(__import__("orbudget").online_inputs.iid_matching(
-                    100, 2, seed=0), method="dmd"))  # warm the workers' JIT caches
-                t_dask, on_dask = timed(lambda: ob.sweep(online_regret, grid, seeds=seeds, executor=client,
-                                                         progress=False, as_frame=False))
+                client.run(
+                    lambda: __import__("orbudget").solve(
+                        __import__("orbudget").online_inputs.iid_matching(100, 2, seed=0), method="dmd"
+                    )
+                )  # warm the workers' JIT caches
+                t_dask, on_dask = timed(
+                    lambda: ob.sweep(online_regret, grid, seeds=seeds, executor=client, progress=False, as_frame=False)
+                )
         same = all(abs(a["regret"] - b["regret"]) < 1e-6 for a, b in zip(seq, on_dask))
         rows.append([f"Dask LocalCluster, 2 workers (same records: {same})", t_dask, t_seq / t_dask])
     else:
         rows.append(["Dask not installed (pip install 'orbudget[cluster]')", None, None])
     n = len(horizons) * 2 * seeds
-    print_table(f"Sweep of online_regret: {n} points (T in {horizons}, dmd and greedy, {seeds} seeds)",
-                ["executor", "seconds", "speed-up"], rows)
+    print_table(
+        f"Sweep of online_regret: {n} points (T in {horizons}, dmd and greedy, {seeds} seeds)",
+        ["executor", "seconds", "speed-up"],
+        rows,
+    )
 
 
 def main(argv=None):

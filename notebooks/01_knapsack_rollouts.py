@@ -88,8 +88,9 @@ plt.tight_layout()
 # `simulate_grpo` runs a toy loop where prompts improve when their group is mixed.
 
 # %%
-sims = {a: ob.simulate_grpo(a, n_prompts=1000, batch_prompts=128, steps=60, seed=0)
-        for a in ("knapsack", "knapsackrl", "uniform")}
+sims = {
+    a: ob.simulate_grpo(a, n_prompts=1000, batch_prompts=128, steps=60, seed=0) for a in ("knapsack", "knapsackrl", "uniform")
+}
 plt.figure(figsize=(8, 3.5))
 for a, s in sims.items():
     plt.plot(s.effective_gradient_ratio, label=a)

@@ -44,8 +44,10 @@ print(f"hindsight optimum {hindsight.objective:.1f} ({hindsight.message})")
 for method in ("dmd", "greedy", "fluid"):
     r = ob.solve(p, method=method, options={"benchmark": "none"})
     assert p.is_feasible(r.x)
-    print(f"{method:7s} reward {r.objective:9.1f}  reward/OPT {r.objective / hindsight.objective:.4f}  "
-          f"policy time {r.timings['policy']:.3f} s")
+    print(
+        f"{method:7s} reward {r.objective:9.1f}  reward/OPT {r.objective / hindsight.objective:.4f}  "
+        f"policy time {r.timings['policy']:.3f} s"
+    )
 
 # %% [markdown]
 # ## Regret grows like √T
@@ -58,8 +60,7 @@ for T in horizons:
     q = gen.iid_matching(T, 10, seed=1)
     lp = ob.solve(q, method="hindsight_lp").objective
     curves["η = 1/√T"].append(lp - ob.solve(q, method="dmd", options={"benchmark": "none"}).objective)
-    curves["η = 0.1 (fixed)"].append(
-        lp - ob.solve(q, method="dmd", options={"benchmark": "none", "step_size": 0.1}).objective)
+    curves["η = 0.1 (fixed)"].append(lp - ob.solve(q, method="dmd", options={"benchmark": "none", "step_size": 0.1}).objective)
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for label, regret in curves.items():
     slope = np.polyfit(np.log(horizons), np.log(regret), 1)[0]
@@ -141,16 +142,20 @@ plain = ob.solve(base, method="dmd", options={"benchmark": "none"})
 greedy = ob.solve(base, method="greedy", options={"benchmark": "none"})
 records = []
 for lam in (0.0, 0.003, 0.01, 0.03, 0.1, 0.3):
-    fair = ob.OnlineAllocation(rewards=base.rewards, consumption=base.consumption, budgets=base.budgets,
-                               regularizer=ob.regularizers.MaxMinFairness(lam))
+    fair = ob.OnlineAllocation(
+        rewards=base.rewards, consumption=base.consumption, budgets=base.budgets, regularizer=ob.regularizers.MaxMinFairness(lam)
+    )
     r = ob.solve(fair, method="dmd", options={"benchmark": "dual_bound"})
     assert fair.is_feasible(r.x)
-    print(f"λ = {lam:<5}  reward {r.stats['reward']:8.1f}  T·r {r.stats['regularization']:8.1f}  "
-          f"objective {r.objective:8.1f}  bound {r.stats['hindsight']:8.1f}  "
-          f"(unregularised DMD scores {fair.value_of(plain.x):8.1f}, greedy {fair.value_of(greedy.x):8.1f})")
+    print(
+        f"λ = {lam:<5}  reward {r.stats['reward']:8.1f}  T·r {r.stats['regularization']:8.1f}  "
+        f"objective {r.objective:8.1f}  bound {r.stats['hindsight']:8.1f}  "
+        f"(unregularised DMD scores {fair.value_of(plain.x):8.1f}, greedy {fair.value_of(greedy.x):8.1f})"
+    )
     for label, x in (("fair DMD", r.x), ("DMD", plain.x), ("greedy", greedy.x)):
-        records.append({"method": label, "reward": fair.reward_of(x),
-                        "worst share": float((fair.consumption_of(x) / fair.budgets).min())})
+        records.append(
+            {"method": label, "reward": fair.reward_of(x), "worst share": float((fair.consumption_of(x) / fair.budgets).min())}
+        )
 ax = frontier(records, "worst share", "reward", by="method")
 ax.set_title(f"{name}: reward against the worst resource's share of its budget")
 plt.show()
@@ -163,11 +168,17 @@ plt.show()
 # `regularizer=`.
 
 # %%
-target = ob.OnlineAllocation(rewards=base.rewards, consumption=base.consumption, budgets=base.budgets,
-                             regularizer=ob.regularizers.BelowTargetPenalty(weight=1.0, target=0.8))
+target = ob.OnlineAllocation(
+    rewards=base.rewards,
+    consumption=base.consumption,
+    budgets=base.budgets,
+    regularizer=ob.regularizers.BelowTargetPenalty(weight=1.0, target=0.8),
+)
 r = ob.solve(target, method="dmd", options={"benchmark": "dual_bound"})
-print(f"below-target penalty: shares {np.round(r.stats['spent'] / target.budgets, 2)}, "
-      f"objective {r.objective:.1f} of at most {r.stats['hindsight']:.1f}")
+print(
+    f"below-target penalty: shares {np.round(r.stats['spent'] / target.budgets, 2)}, "
+    f"objective {r.objective:.1f} of at most {r.stats['hindsight']:.1f}"
+)
 pol = ob.DualMirrorDescent(base.budgets, base.horizon, regularizer=ob.regularizers.MaxMinFairness(0.1))
 for t in range(2000):
     pol.step(base.rewards[t])

@@ -104,10 +104,12 @@ print(ex.show())
 # %% [markdown]
 # A first attempt: one arm per resource, but the horizon is too short for the arms to take turns.
 
+
 # %%
 def attempt(d, budget):
-    return ob.BanditsWithKnapsacks(reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget),
-                                   horizon=budget)
+    return ob.BanditsWithKnapsacks(
+        reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget), horizon=budget
+    )
 
 
 print(ex.check(attempt))
@@ -115,11 +117,14 @@ print(ex.check(attempt))
 # %% [markdown]
 # The grader's hint points at time. Your answer:
 
+
 # %% tags=["solution"]
 def instance(d, budget):
     # with T = d·B every arm can use its whole budget
-    return ob.BanditsWithKnapsacks(reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget),
-                                   horizon=d * budget)
+    return ob.BanditsWithKnapsacks(
+        reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget), horizon=d * budget
+    )
+
 
 # %%
 print(ex.check(instance))
@@ -132,9 +137,11 @@ ex = exercises.get("bwk-10.1b")
 print(ex.show())
 print(ex.check(lambda T, K: int(math.sqrt(T))))  # a first guess: too little?
 
+
 # %% tags=["solution"]
 def explore_rounds(T, K):
     return math.ceil(K ** (1 / 3) * T ** (2 / 3))  # the T^{2/3} balance of exploration and exploitation
+
 
 # %%
 print(ex.check(explore_rounds))
@@ -146,6 +153,7 @@ print(ex.check(explore_rounds))
 ex = exercises.get("bwk-10.3a")
 print(ex.show())
 
+
 # %% tags=["solution"]
 def best_price(T, B):
     return max(0.5, 1 - B / T)
@@ -154,12 +162,14 @@ def best_price(T, B):
 def loss_bound(eps, T, B):
     return eps * B  # the price grid costs at most ε·B
 
+
 # %%
 print(ex.check(best_price))
 print(exercises.check("bwk-10.3b", loss_bound))
 
 # %% [markdown]
 # ### Hedge, and Hedge against Hedge (the engine of LagrangeBwK)
+
 
 # %% tags=["solution"]
 def hedge(costs, eps):
@@ -179,6 +189,7 @@ def equilibrium(a, horizon):
         pbar, qbar = pbar + p, qbar + q
         lr, lc = lr + a @ q, lc + p @ a
     return pbar / horizon, qbar / horizon
+
 
 # %%
 print(exercises.check("hedge", hedge))

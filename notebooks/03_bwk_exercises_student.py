@@ -107,10 +107,12 @@ print(ex.show())
 # %% [markdown]
 # A first attempt: one arm per resource, but the horizon is too short for the arms to take turns.
 
+
 # %%
 def attempt(d, budget):
-    return ob.BanditsWithKnapsacks(reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget),
-                                   horizon=budget)
+    return ob.BanditsWithKnapsacks(
+        reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget), horizon=budget
+    )
 
 
 print(ex.check(attempt))
@@ -118,9 +120,11 @@ print(ex.check(attempt))
 # %% [markdown]
 # The grader's hint points at time. Your answer:
 
+
 # %%
 def instance(d, budget):
     raise NotImplementedError("your answer here: see the statement printed above")
+
 
 # %%
 print(ex.check(instance))
@@ -133,9 +137,11 @@ ex = exercises.get("bwk-10.1b")
 print(ex.show())
 print(ex.check(lambda T, K: int(math.sqrt(T))))  # a first guess: too little?
 
+
 # %%
 def explore_rounds(T, K):
     raise NotImplementedError("your answer here: see the statement printed above")
+
 
 # %%
 print(ex.check(explore_rounds))
@@ -147,6 +153,7 @@ print(ex.check(explore_rounds))
 ex = exercises.get("bwk-10.3a")
 print(ex.show())
 
+
 # %%
 def best_price(T, B):
     raise NotImplementedError("your answer here: see the statement printed above")
@@ -155,12 +162,14 @@ def best_price(T, B):
 def loss_bound(eps, T, B):
     raise NotImplementedError("your answer here: see the statement printed above")
 
+
 # %%
 print(ex.check(best_price))
 print(exercises.check("bwk-10.3b", loss_bound))
 
 # %% [markdown]
 # ### Hedge, and Hedge against Hedge (the engine of LagrangeBwK)
+
 
 # %%
 def hedge(costs, eps):
@@ -169,6 +178,7 @@ def hedge(costs, eps):
 
 def equilibrium(a, horizon):
     raise NotImplementedError("your answer here: see the statement printed above")
+
 
 # %%
 print(exercises.check("hedge", hedge))

@@ -88,7 +88,9 @@ if folder.is_dir():
     for method in ("rlb", "rlb_exact", "ss_mdp", "linear", "ortb", "dual_pacing", "mcpc"):
         r = ob.solve(camp, method=method)
         s = r.stats
-        print(f"{method:12s} clicks {s['clicks']:5.0f}  imps {s['impressions']:7.0f}  win rate {s['win_rate']:.3f}  "
-              f"CPM {s['cpm']:.1f}  eCPC {s['ecpc']:.2f}")
+        print(
+            f"{method:12s} clicks {s['clicks']:5.0f}  imps {s['impressions']:7.0f}  win rate {s['win_rate']:.3f}  "
+            f"CPM {s['cpm']:.1f}  eCPC {s['ecpc']:.2f}"
+        )
 else:
     print(f"iPinYou data not found at {folder.resolve()}; skipping this section")

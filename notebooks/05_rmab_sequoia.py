@@ -44,9 +44,12 @@ y = np.zeros(20, int)
 y[far] = 1
 print("pull", far, "->", route.check(y))
 
-for name, p in [("budget", ob.CoupledRMAB.budget(10, 3, seed=0)), ("matching", ob.CoupledRMAB.matching(10, 3, seed=0)),
-                ("capacity", ob.CoupledRMAB.capacity(10, 3, seed=0)),
-                ("interventions", ob.CoupledRMAB.multiple_interventions(10, 6, 3, seed=0))]:
+for name, p in [
+    ("budget", ob.CoupledRMAB.budget(10, 3, seed=0)),
+    ("matching", ob.CoupledRMAB.matching(10, 3, seed=0)),
+    ("capacity", ob.CoupledRMAB.capacity(10, 3, seed=0)),
+    ("interventions", ob.CoupledRMAB.multiple_interventions(10, 6, 3, seed=0)),
+]:
     print(f"{name:14s} decisions={p.n_decisions:2d}  |C| = {p.count_actions()}")
 
 # %% [markdown]
@@ -89,8 +92,10 @@ mip = QNetworkMIP(p, policy.layers(), "interval")
 for s in np.random.default_rng(0).integers(0, 4, (4, 8)):
     x, q, info = mip.argmax(s)
     _, q_enum = policy.best(s)
-    print(f"state {s}: MIP picks {np.flatnonzero(x).tolist()}  Q = {q:.5f}  enumeration {q_enum[0]:.5f}  "
-          f"MIP's own value {info['mip_value']:.5f}  ({info['seconds'] * 1e3:.0f} ms)")
+    print(
+        f"state {s}: MIP picks {np.flatnonzero(x).tolist()}  Q = {q:.5f}  enumeration {q_enum[0]:.5f}  "
+        f"MIP's own value {info['mip_value']:.5f}  ({info['seconds'] * 1e3:.0f} ms)"
+    )
 
 # %% [markdown]
 # ## Every method against the exact DP
@@ -100,8 +105,9 @@ for s in np.random.default_rng(0).integers(0, 4, (4, 8)):
 # %%
 instances = {
     "budget": ob.CoupledRMAB.budget(6, 2, seed=0, horizon=10, episodes=100),
-    "path": ob.CoupledRMAB.path(6, 2, graph=(6, [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0], [1, 4]], 0), seed=2,
-                                horizon=10, episodes=100),
+    "path": ob.CoupledRMAB.path(
+        6, 2, graph=(6, [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0], [1, 4]], 0), seed=2, horizon=10, episodes=100
+    ),
     "interventions": ob.CoupledRMAB.multiple_interventions(6, 4, 2, seed=0, horizon=10, episodes=100),
 }
 methods = ["random", "sampling", "myopic", "index", "sequoia"]

@@ -33,8 +33,13 @@ from orbudget.experiments import bwk_regret, knapsack_frontier
 # instances.
 
 # %%
-frontier = ob.sweep(knapsack_frontier, {"n_groups": [200], "budget_fraction": [i / 8 for i in range(1, 9)]},
-                    seeds=3, executor="serial", progress=False)
+frontier = ob.sweep(
+    knapsack_frontier,
+    {"n_groups": [200], "budget_fraction": [i / 8 for i in range(1, 9)]},
+    seeds=3,
+    executor="serial",
+    progress=False,
+)
 print(frontier[["budget_fraction", "seed", "budget", "value", "lp_bound", "greedy_gap"]].head(6))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 plot.frontier(frontier, "budget_fraction", "value", ax=axes[0])
@@ -61,7 +66,10 @@ print(batch.summarize(table, ["method", "horizon"], "ratio"))
 # %%
 before = len(batch.read_records(runs))
 again = ob.sweep(bwk_regret, grid, seeds=3, path=runs, executor="serial", progress=False)
-bigger = ob.sweep(bwk_regret, {**grid, "horizon": grid["horizon"] + [300_000]}, seeds=3, path=runs, executor="serial",
-                  progress=False)
-print(f"records in the file: {before} -> {len(batch.read_records(runs))} "
-      f"(the repeat added none; the bigger grid added {len(bigger) - len(again)})")
+bigger = ob.sweep(
+    bwk_regret, {**grid, "horizon": grid["horizon"] + [300_000]}, seeds=3, path=runs, executor="serial", progress=False
+)
+print(
+    f"records in the file: {before} -> {len(batch.read_records(runs))} "
+    f"(the repeat added none; the bigger grid added {len(bigger) - len(again)})"
+)

@@ -55,8 +55,7 @@ ax.set_xlabel("samples per question (budget / N)")
 ax.set_ylabel("expected pass@k accuracy")
 ax.legend()
 plt.show()
-print("gain of the exact allocation over uniform:",
-      [f"{e - u:+.3f}" for e, u in zip(curves["exact"], curves["uniform"])])
+print("gain of the exact allocation over uniform:", [f"{e - u:+.3f}" for e, u in zip(curves["exact"], curves["uniform"])])
 
 # %% [markdown]
 # ## Majority vote: when is the greedy exact?
@@ -94,8 +93,10 @@ print(f"exact        {r.objective:.4f}")
 for name, prob in (("pass@k", ob.SampleAllocation.random(80, samples_per_question=6, seed=1)), ("majority vote", q)):
     runs = [simulate_adaptive(prob, seed=s, batch_budget=prob.budget / 8) for s in range(10)]
     offline = ob.solve(prob).objective
-    print(f"{name:14s} offline exact {offline:.3f}   adaptive {np.mean([r['accuracy'] for r in runs]):.3f} "
-          f"(mean spend {np.mean([r['cost'] for r in runs]):.0f} of {prob.budget})")
+    print(
+        f"{name:14s} offline exact {offline:.3f}   adaptive {np.mean([r['accuracy'] for r in runs]):.3f} "
+        f"(mean spend {np.mean([r['cost'] for r in runs]):.0f} of {prob.budget})"
+    )
 
 # %% [markdown]
 # ## The routing frontier
@@ -118,8 +119,10 @@ ax.legend(fontsize=7)
 plt.show()
 strong_cost, strong_acc = f["always"]["3"]
 cost, _ = route.min_cost_for(strong_acc)
-print(f"always-strong accuracy {strong_acc:.3f} costs {strong_cost}; the frontier reaches it for {cost} "
-      f"({1 - cost / strong_cost:.0%} saved)")
+print(
+    f"always-strong accuracy {strong_acc:.3f} costs {strong_cost}; the frontier reaches it for {cost} "
+    f"({1 - cost / strong_cost:.0%} saved)"
+)
 
 # %% [markdown]
 # ## Online pacing
@@ -138,5 +141,7 @@ ax.set_xlabel("query")
 ax.set_ylabel("share of budget spent")
 ax.legend()
 plt.show()
-print(f"online {r.objective:.4f}  hindsight {r.stats['hindsight']:.4f}  regret {r.stats['regret']:.4f}  "
-      f"spent {r.stats['spent'][0]:.0f} of {paced.budget}")
+print(
+    f"online {r.objective:.4f}  hindsight {r.stats['hindsight']:.4f}  regret {r.stats['regret']:.4f}  "
+    f"spent {r.stats['spent'][0]:.0f} of {paced.budget}"
+)

@@ -40,8 +40,9 @@ def make_executor(executor):
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")  # numba and torch are not fork-safe
-        return ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=ctx, initializer=_worker_init,
-                                   initargs=(os.getpid(),)), True
+        return ProcessPoolExecutor(
+            max_workers=os.cpu_count() or 1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+        ), True
     if executor == "serial":
         return _Serial(), False
     if isinstance(executor, str):
@@ -50,8 +51,7 @@ def make_executor(executor):
         return executor, False
     if hasattr(executor, "apply_async"):  # the multiprocessing.Pool API (also Ray's ray.util.multiprocessing.Pool)
         return _PoolAdapter(executor), False
-    raise InvalidProblemError(f"`executor` must have submit(fn, *args) or apply_async(fn, args); got "
-                              f"{type(executor).__name__}")
+    raise InvalidProblemError(f"`executor` must have submit(fn, *args) or apply_async(fn, args); got {type(executor).__name__}")
 
 
 def _worker_init(parent_pid: int) -> None:

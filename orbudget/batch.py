@@ -59,9 +59,17 @@ def _solve_batched(problems, method) -> list[Result] | None:
     return None
 
 
-def solve_many(problems: Iterable, method: str | None = None, *, executor: Any = None, progress: bool = True,
-               seeds: Iterable[SeedLike] | None = None, batch: bool | None = None,
-               on_result: Callback | None = None, **solve_kwargs: Any) -> list[Result]:
+def solve_many(
+    problems: Iterable,
+    method: str | None = None,
+    *,
+    executor: Any = None,
+    progress: bool = True,
+    seeds: Iterable[SeedLike] | None = None,
+    batch: bool | None = None,
+    on_result: Callback | None = None,
+    **solve_kwargs: Any,
+) -> list[Result]:
     """Solve every problem; results come back in input order.
 
     Args:
@@ -92,15 +100,16 @@ def solve_many(problems: Iterable, method: str | None = None, *, executor: Any =
         seeds = list(seeds)
         if len(seeds) != len(problems):
             raise InvalidProblemError(f"`seeds` must have one seed per problem ({len(problems)}); got {len(seeds)}")
-    use_batch = batch if batch is not None else (executor is None and seeds is None and not solve_kwargs
-                                                 and on_result is None)
+    use_batch = batch if batch is not None else (executor is None and seeds is None and not solve_kwargs and on_result is None)
     batched = _solve_batched(problems, method) if use_batch else None
     if batched is not None:
         return batched
     if batch:
-        raise InvalidProblemError("`batch=True` needs problems that a method's batch function takes in one call (for "
-                                  "example multiple-choice knapsacks of one shape with whole-number costs, method None "
-                                  "or 'dp'); these do not qualify")
+        raise InvalidProblemError(
+            "`batch=True` needs problems that a method's batch function takes in one call (for "
+            "example multiple-choice knapsacks of one shape with whole-number costs, method None "
+            "or 'dp'); these do not qualify"
+        )
     from .core.solve import interrupt_count
 
     bar = _progress(len(problems), progress, "solve_many", on_result)
@@ -232,8 +241,7 @@ def _metrics(out, method, params) -> dict:
         return {str(k): _plain(v) for k, v in out.items()}
     if isinstance(out, (int, float, np.integer, np.floating)):
         return {"value": _plain(out)}
-    raise InvalidProblemError(f"a sweep function must return a dict, a number, a Result or a problem; got "
-                              f"{type(out).__name__}")
+    raise InvalidProblemError(f"a sweep function must return a dict, a number, a Result or a problem; got {type(out).__name__}")
 
 
 def _run_point(fn, params, method):
@@ -246,8 +254,7 @@ def _run_point(fn, params, method):
             raise KeyboardInterrupt
         return {**_plain(params), **metrics, "error": None}
     except Exception as exc:  # noqa: BLE001 - reported with its parameters; the sweep goes on
-        return {**_plain(params), "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(limit=5)}
+        return {**_plain(params), "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=5)}
 
 
 def read_records(path) -> list[dict]:
@@ -285,10 +292,19 @@ def _append(path: Path, record: dict) -> None:
         os.close(fd)
 
 
-def sweep(fn: Callable, grid: Mapping[str, Iterable] | Iterable[Mapping], *, seeds: int | Iterable | None = None,
-          method: str | None = None, executor: Any = None, path: str | os.PathLike | None = None,
-          progress: bool = True, retry_failed: bool = False, as_frame: bool | None = None,
-          on_result: Callback | None = None):
+def sweep(
+    fn: Callable,
+    grid: Mapping[str, Iterable] | Iterable[Mapping],
+    *,
+    seeds: int | Iterable | None = None,
+    method: str | None = None,
+    executor: Any = None,
+    path: str | os.PathLike | None = None,
+    progress: bool = True,
+    retry_failed: bool = False,
+    as_frame: bool | None = None,
+    on_result: Callback | None = None,
+):
     """Run ``fn(**point)`` for every point of ``grid`` (× ``seeds``) and return a tidy table.
 
     Args:
@@ -354,8 +370,10 @@ def sweep(fn: Callable, grid: Mapping[str, Iterable] | Iterable[Mapping], *, see
             try:
                 futures.append(pool.submit(_run_point, fn, p, method))
             except Exception as exc:  # pickling a lambda for a process pool, for example
-                raise InvalidProblemError(f"could not send the sweep function to the executor ({exc}); use a "
-                                          "module-level function, or executor='serial'") from exc
+                raise InvalidProblemError(
+                    f"could not send the sweep function to the executor ({exc}); use a "
+                    "module-level function, or executor='serial'"
+                ) from exc
             params[id(futures[-1])] = (p, k)
         for f in _as_completed(futures):
             try:

@@ -23,8 +23,7 @@ def _cmd_demo(args) -> int:
     print(format_header(), flush=True)
     first = ("-", "start-up (interpreter, imports)", "-", None, None, None, 0.0, 0.0, started, "")
     print(format_row(first), flush=True)
-    rows = run_demos(args.family, quick=not args.full, progress=True,
-                     on_row=lambda row: print(format_row(row), flush=True))
+    rows = run_demos(args.family, quick=not args.full, progress=True, on_row=lambda row: print(format_row(row), flush=True))
     print(format_totals([first, *rows], started + time.perf_counter() - t0), flush=True)
     return 0
 
@@ -51,8 +50,7 @@ def _cmd_solve(args) -> int:
     problem = load(args.file)
     if not isinstance(problem, Problem):
         raise InvalidFileError(f"{args.file}: holds a {type(problem).__name__}, not a problem to solve")
-    print(f"orbudget: solving {type(problem).__name__} from {args.file} "
-          f"(method {args.method or 'default'})", file=sys.stderr)
+    print(f"orbudget: solving {type(problem).__name__} from {args.file} (method {args.method or 'default'})", file=sys.stderr)
     from .core.registry import honoured
 
     # progress is the CLI's own wish, shown where the method can show it; a --time-limit is the user's and is
@@ -103,8 +101,16 @@ def _cmd_info(args) -> int:
     from .core.registry import BACKENDS, backend_available
 
     print(f"orbudget {__version__} (Python {sys.version.split()[0]})")
-    dists = {"numba": "numba", "highs": "highspy", "ortools": "ortools", "cvxpy": "cvxpy", "pyomo": "pyomo",
-             "torch": "torch", "scipy": "scipy", "python": "numpy"}
+    dists = {
+        "numba": "numba",
+        "highs": "highspy",
+        "ortools": "ortools",
+        "cvxpy": "cvxpy",
+        "pyomo": "pyomo",
+        "torch": "torch",
+        "scipy": "scipy",
+        "python": "numpy",
+    }
     for backend, (_, extra) in BACKENDS.items():
         dist = dists[backend]
         try:
@@ -127,8 +133,10 @@ def _print_methods() -> None:
     families: dict = {}
     for s in _REGISTRY:
         families.setdefault(s.problem.__name__, []).append(s)
-    print("methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend;"
-          " guarded: runs in a child process a time limit or Ctrl-C can always end)")
+    print(
+        "methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend;"
+        " guarded: runs in a child process a time limit or Ctrl-C can always end)"
+    )
     for family in sorted(families):
         print(f"  {family}")
         for s in families[family]:
@@ -229,16 +237,25 @@ def _cmd_sweep(args) -> int:
             client = Client(executor)
         executor = client
     try:
-        records = sweep(fn, config["grid"], seeds=config.get("seeds"), method=config.get("method"), executor=executor,
-                        path=output, progress=not args.no_progress, as_frame=False)
+        records = sweep(
+            fn,
+            config["grid"],
+            seeds=config.get("seeds"),
+            method=config.get("method"),
+            executor=executor,
+            path=output,
+            progress=not args.no_progress,
+            as_frame=False,
+        )
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
     failed = [r for r in records if r.get("error")]
-    print(f"orbudget: {len(records)} points, {len(failed)} failed" + (f"; records in {output}" if output else ""),
-          file=sys.stderr)
+    print(
+        f"orbudget: {len(records)} points, {len(failed)} failed" + (f"; records in {output}" if output else ""), file=sys.stderr
+    )
     for r in failed[:5]:
         names = set(config["grid"]) if isinstance(config["grid"], dict) else {k for p in config["grid"] for k in p}
         params = {k: v for k, v in r.items() if k in names | {"seed"}}
@@ -300,16 +317,18 @@ def build_parser() -> argparse.ArgumentParser:
     from .demos import DEMOS
 
     families = ", ".join(DEMOS)
-    p = sub.add_parser("demo", help="solve every family's default instance and print a table",
-                       description="Solve every family's default instance; each row is printed as it finishes "
-                                   "(a progress line on stderr before it starts) with the solve (policy) time, "
-                                   "the benchmark time and the set-up time apart, which add up to the wall time. "
-                                   f"Families: {families}. The default run takes about a minute on two cores; "
-                                   "--full runs the larger instances (many minutes).")
+    p = sub.add_parser(
+        "demo",
+        help="solve every family's default instance and print a table",
+        description="Solve every family's default instance; each row is printed as it finishes "
+        "(a progress line on stderr before it starts) with the solve (policy) time, "
+        "the benchmark time and the set-up time apart, which add up to the wall time. "
+        f"Families: {families}. The default run takes about a minute on two cores; "
+        "--full runs the larger instances (many minutes).",
+    )
     p.add_argument("--family", help=f"only this family (one of: {families})")
     p.add_argument("--full", action="store_true", help="the larger instances (many minutes)")
-    p.add_argument("--quick", action="store_true",
-                   help="deprecated: the quick instances are now the default (kept as an alias)")
+    p.add_argument("--quick", action="store_true", help="deprecated: the quick instances are now the default (kept as an alias)")
     p.set_defaults(func=_cmd_demo)
     p = sub.add_parser("solve", help="solve a problem saved with orbudget.save")
     p.add_argument("file")
@@ -319,9 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_solve)
     benches = _benchmark_names(_find_benchmarks())
     listed = ", ".join(benches) if benches else "none found (run from a source checkout)"
-    p = sub.add_parser("bench", help="run the benchmarks (all, or one family)",
-                       description="Run benchmarks/*.py, printing ours against peers side by side with ratios. "
-                                   f"Benchmarks: {listed}.")
+    p = sub.add_parser(
+        "bench",
+        help="run the benchmarks (all, or one family)",
+        description=f"Run benchmarks/*.py, printing ours against peers side by side with ratios. Benchmarks: {listed}.",
+    )
     p.add_argument("family", nargs="?", help=f"one benchmark: {listed}")
     p.add_argument("--quick", action="store_true", help="the smaller instances")
     p.set_defaults(func=_cmd_bench)

@@ -94,8 +94,16 @@ def knapsack_demo(quick: bool) -> Iterator[tuple]:
         _announce(f"GRPO toy with {alloc} allocation")
         t0 = time.perf_counter()
         s = simulate_grpo(alloc, n_prompts=1000, steps=steps, seed=0).summary(skip=steps // 3)
-        yield ("knapsack", f"GRPO toy, {steps} steps", alloc, s["effective_gradient_ratio"], None, None,
-               (time.perf_counter() - t0, 0.0), "effective-gradient ratio")
+        yield (
+            "knapsack",
+            f"GRPO toy, {steps} steps",
+            alloc,
+            s["effective_gradient_ratio"],
+            None,
+            None,
+            (time.perf_counter() - t0, 0.0),
+            "effective-gradient ratio",
+        )
 
 
 @demo("online")
@@ -103,9 +111,11 @@ def online_demo(quick: bool) -> Iterator[tuple]:
     from .problems import online_inputs as gen
 
     horizon = 20_000 if quick else 200_000
-    instances = [(f"iid matching T={horizon:,} m=10", gen.iid_matching(horizon, 10, seed=0)),
-                 ("NRM T=2,000 m=100 d=10", gen.network_revenue_management(2000, 100, 10, seed=0)),
-                 (f"second-price auctions T={horizon:,}", gen.random_auctions(horizon, seed=0))]
+    instances = [
+        (f"iid matching T={horizon:,} m=10", gen.iid_matching(horizon, 10, seed=0)),
+        ("NRM T=2,000 m=100 d=10", gen.network_revenue_management(2000, 100, 10, seed=0)),
+        (f"second-price auctions T={horizon:,}", gen.random_auctions(horizon, seed=0)),
+    ]
     for name, p in instances:
         base = None
         kind = None
@@ -119,8 +129,16 @@ def online_demo(quick: bool) -> Iterator[tuple]:
                 continue
             if base is None:
                 base, kind = r.stats["hindsight"], r.stats["hindsight_kind"]
-            yield ("online", name, method, r.objective, base, _gap(r.objective, base), t,
-                   note or f"baseline = {kind.replace('_', ' ')}")
+            yield (
+                "online",
+                name,
+                method,
+                r.objective,
+                base,
+                _gap(r.objective, base),
+                t,
+                note or f"baseline = {kind.replace('_', ' ')}",
+            )
 
 
 @demo("bwk")
@@ -136,13 +154,29 @@ def bwk_demo(quick: bool) -> Iterator[tuple]:
             yield ("bwk", name, method, None, None, None, t, note)
             continue
         base = r.stats["opt_lp"]
-        yield ("bwk", name, method, r.objective, base, _gap(r.objective, base), t,
-               note or f"baseline = OPT_LP; {r.stats['rounds']:,} rounds, stopped by {r.stats['stopped_by']}")
+        yield (
+            "bwk",
+            name,
+            method,
+            r.objective,
+            base,
+            _gap(r.objective, base),
+            t,
+            note or f"baseline = OPT_LP; {r.stats['rounds']:,} rounds, stopped by {r.stats['stopped_by']}",
+        )
     pricing = BanditsWithKnapsacks.dynamic_pricing(5_000 if quick else 20_000, supply=500 if quick else 2_000)
     r, t, note = _run(pricing, "primal_dual", split=True, seed=0)
     if r is not None:
-        yield ("bwk", "dynamic pricing, 10 prices, supply T/10", "primal_dual", r.objective, r.stats["opt_lp"],
-               _gap(r.objective, r.stats["opt_lp"]), t, note or "sampler environment (Python loop)")
+        yield (
+            "bwk",
+            "dynamic pricing, 10 prices, supply T/10",
+            "primal_dual",
+            r.objective,
+            r.stats["opt_lp"],
+            _gap(r.objective, r.stats["opt_lp"]),
+            t,
+            note or "sampler environment (Python loop)",
+        )
 
 
 @demo("bidding")
@@ -161,8 +195,16 @@ def bidding_demo(quick: bool) -> Iterator[tuple]:
             obj = r.objective if r is not None else None
             if method == "linear":
                 base_value = obj
-            yield ("bidding", name, method, obj, base_value, _gap(obj, base_value), t,
-                   note or "expected clicks; baseline = tuned Lin (negative gap = better)")
+            yield (
+                "bidding",
+                name,
+                method,
+                obj,
+                base_value,
+                _gap(obj, base_value),
+                t,
+                note or "expected clicks; baseline = tuned Lin (negative gap = better)",
+            )
 
 
 @demo("rmab")
@@ -179,9 +221,16 @@ def rmab_demo(quick: bool) -> Iterator[tuple]:
         for method in ("sequoia", "index", "myopic", "sampling", "random"):
             r, t, note = _run(p, method, seed=0, options={"episodes": 30} if quick and method == "sequoia" else None)
             obj = r.objective if r is not None and r.ok else None
-            yield ("rmab", name, method, obj, base, _gap(obj, base), t,
-                   note or ("mean expected reward per step, same randomness for every method" if method == "sequoia"
-                            else ""))
+            yield (
+                "rmab",
+                name,
+                method,
+                obj,
+                base,
+                _gap(obj, base),
+                t,
+                note or ("mean expected reward per step, same randomness for every method" if method == "sequoia" else ""),
+            )
 
 
 @demo("rco")
@@ -194,19 +243,34 @@ def rco_demo(quick: bool) -> Iterator[tuple]:
     base = exact.objective if exact is not None else None
     yield ("rco", name, "proxy_dp", base, base, 0.0 if base else None, t, note or "exact optimum (DP)")
     for method in ("rco", "evolutionary", "penalty", "uniform"):
-        r, t, note = _run(p, method, seed=0, options={"steps": 100 if quick else 300} if method in ("rco", "penalty")
-                          else None)
+        r, t, note = _run(p, method, seed=0, options={"steps": 100 if quick else 300} if method in ("rco", "penalty") else None)
         obj = r.objective if r is not None and r.ok else None
-        yield ("rco", name, method, obj, base, _gap(-obj, -base) if obj is not None and base else None, t,
-               note or ("" if obj is not None else (r.message if r is not None else "")))
+        yield (
+            "rco",
+            name,
+            method,
+            obj,
+            base,
+            _gap(-obj, -base) if obj is not None and base else None,
+            t,
+            note or ("" if obj is not None else (r.message if r is not None else "")),
+        )
     if not quick:
         from .apps.compression import mlp_quantization
 
         mlp, holdout = mlp_quantization(seed=0, average_bits=2.5)
         for method in ("rco", "proxy_dp", "evolutionary", "uniform"):
             r, t, note = _run(mlp, method, seed=0)
-            yield ("rco", "MLP quantisation 2.5 avg bits", method, holdout(r.x) if r is not None and r.ok else None,
-                   None, None, t, note or "held-out KL to the full-precision MLP (lower is better)")
+            yield (
+                "rco",
+                "MLP quantisation 2.5 avg bits",
+                method,
+                holdout(r.x) if r is not None and r.ok else None,
+                None,
+                None,
+                t,
+                note or "held-out KL to the full-precision MLP (lower is better)",
+            )
 
 
 @demo("llm")
@@ -238,8 +302,9 @@ HEAD = ("family", "instance", "method", "objective", "baseline", "gap", "solve [
 WIDTHS = (8, 40, 16, 10, 10, 8, 9, 9, 9, 0)  # for rows printed as they finish
 
 
-def run_demos(family: str | None = None, quick: bool = True, *,
-              on_row: Callable[[tuple], None] | None = None, progress: bool = False) -> list[tuple]:
+def run_demos(
+    family: str | None = None, quick: bool = True, *, on_row: Callable[[tuple], None] | None = None, progress: bool = False
+) -> list[tuple]:
     """Run the demos (all families, or ``family``) and return their rows
     ``(family, instance, method, objective, baseline, gap, solve_s, benchmark_s, other_s, note)``.
 
@@ -292,15 +357,19 @@ def format_row(row: tuple, widths=WIDTHS) -> str:
 
 
 def format_header(widths=WIDTHS) -> str:
-    return "\n".join(["  ".join(h.ljust(w) for h, w in zip(HEAD, widths)).rstrip(),
-                      "  ".join("-" * max(w, len(h)) for h, w in zip(HEAD, widths))])
+    return "\n".join(
+        [
+            "  ".join(h.ljust(w) for h, w in zip(HEAD, widths)).rstrip(),
+            "  ".join("-" * max(w, len(h)) for h, w in zip(HEAD, widths)),
+        ]
+    )
 
 
 def format_totals(rows: list[tuple], wall: float | None = None) -> str:
     """``total: solve …, benchmark …, other … = … s`` (and the measured wall time when given)."""
     solve_s, bench_s, other_s = (sum(r[i] for r in rows) for i in (6, 7, 8))
-    line = (f"total: solve {solve_s:.1f} s + benchmark {bench_s:.1f} s + set-up/other {other_s:.1f} s "
-            f"= {solve_s + bench_s + other_s:.1f} s over {len(rows)} rows")
+    line = (
+        f"total: solve {solve_s:.1f} s + benchmark {bench_s:.1f} s + set-up/other {other_s:.1f} s "
+        f"= {solve_s + bench_s + other_s:.1f} s over {len(rows)} rows"
+    )
     return line + (f"; wall time {wall:.1f} s" if wall is not None else "")
-
-

@@ -37,11 +37,15 @@ def on_post_page(output, page, config):
     where = page.file.src_path
     role = ROLE.search(output)
     if role:
-        raise PluginError(f"{where}: shows a literal Sphinx role {output[role.start():role.start() + 40]!r}; write "
-                          "docstrings in Markdown (`name`, $math$)")
+        raise PluginError(
+            f"{where}: shows a literal Sphinx role {output[role.start() : role.start() + 40]!r}; write "
+            "docstrings in Markdown (`name`, $math$)"
+        )
     if QUOTED_PROMPT.search(output):
-        raise PluginError(f"{where}: a doctest example renders as nested quotes; head its docstring section "
-                          "`Examples:` (Google style), which renders `>>>` lines as code")
+        raise PluginError(
+            f"{where}: a doctest example renders as nested quotes; head its docstring section "
+            "`Examples:` (Google style), which renders `>>>` lines as code"
+        )
     if where.startswith("families/") and "<img" not in output:
         raise PluginError(f"{where}: a family page needs a figure (scripts/make_figures.py makes them)")
     return output

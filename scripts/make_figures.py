@@ -51,8 +51,7 @@ def bwk(ax):
             for seed in range(3):
                 p = ob.BanditsWithKnapsacks.random(8, 2, horizon=horizon, seed=100 + seed)
                 r = ob.solve(p, method=method, seed=seed)
-                records.append({"horizon": horizon, "method": method, "seed": seed,
-                                "regret": max(r.stats["regret"], 1e-9)})
+                records.append({"horizon": horizon, "method": method, "seed": seed, "regret": max(r.stats["regret"], 1e-9)})
     plot.regret_curve(records, ax=ax)
     ax.set_title("BwK: regret against OPT_LP (mean over 3 instances)", fontsize=9)
 
@@ -81,9 +80,16 @@ def llm(ax):
     ax.set_title("Sample allocation (60 questions)", fontsize=9)
 
 
-FIGURES = {"knapsack_allocation": knapsack, "bidding_bids": bidding, "bidding_values": bidding_values,
-           "online_spend": online_spend, "bwk_regret": bwk, "rmab_methods": rmab,
-           "rco_methods": rco, "llm_methods": llm}
+FIGURES = {
+    "knapsack_allocation": knapsack,
+    "bidding_bids": bidding,
+    "bidding_values": bidding_values,
+    "online_spend": online_spend,
+    "bwk_regret": bwk,
+    "rmab_methods": rmab,
+    "rco_methods": rco,
+    "llm_methods": llm,
+}
 
 
 def main(names: list[str]) -> int:

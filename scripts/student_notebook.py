@@ -18,8 +18,10 @@ from pathlib import Path
 
 SOLUTION = '# %% tags=["solution"]'
 STUB = 'raise NotImplementedError("your answer here: see the statement printed above")'
-NOTE = ("# > Student version, written by `scripts/student_notebook.py` from the worked notebook: fill in the functions\n"
-        "# > that raise NotImplementedError, then run the grading cell after each.\n")
+NOTE = (
+    "# > Student version, written by `scripts/student_notebook.py` from the worked notebook: fill in the functions\n"
+    "# > that raise NotImplementedError, then run the grading cell after each.\n"
+)
 
 
 def student_version(text: str) -> str:
@@ -31,8 +33,11 @@ def student_version(text: str) -> str:
         if first.strip() != SOLUTION:
             out.append(cell)
             continue
-        stubs = [f"def {node.name}({ast.unparse(node.args)}):\n    {STUB}\n"
-                 for node in ast.parse(body).body if isinstance(node, ast.FunctionDef)]
+        stubs = [
+            f"def {node.name}({ast.unparse(node.args)}):\n    {STUB}\n"
+            for node in ast.parse(body).body
+            if isinstance(node, ast.FunctionDef)
+        ]
         if not stubs:
             raise ValueError(f"a solution cell defines no function to stub:\n{cell[:200]}")
         out.append("# %%\n" + "\n\n".join(stubs) + "\n")
@@ -40,7 +45,7 @@ def student_version(text: str) -> str:
     title = re.search(r"(?m)^# # .*\n", result)  # the note goes under the notebook's title
     if title is None:
         raise ValueError("the notebook has no '# # title' line")
-    return result[:title.end()] + "#\n" + NOTE + result[title.end():]
+    return result[: title.end()] + "#\n" + NOTE + result[title.end() :]
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up .venv/ and run everything CI runs: lint (ruff), types (mypy), the test suite (skips shown), docstring examples,
+# Set up .venv/ and run everything CI runs: lint and format (ruff), types (mypy), the test suite (skips shown), docstring examples,
 # the notebooks, and a strict docs build. Exits non-zero on any failure, including "no tests collected".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +7,7 @@ bash scripts/setup.sh
 export MPLBACKEND=Agg NO_MKDOCS_2_WARNING=1
 echo "== lint"
 .venv/bin/ruff check orbudget tests benchmarks notebooks scripts
+.venv/bin/ruff format --check orbudget tests benchmarks notebooks scripts
 echo "== types (mypy: core and the public API, as configured in pyproject.toml)"
 .venv/bin/mypy
 echo "== tests"

@@ -62,8 +62,9 @@ def interrupt_child(code: str, *args: str, wait: float = 60.0) -> dict:
     import sys
     import time
 
-    child = subprocess.Popen([sys.executable, "-c", _CHILD_PREAMBLE + code, *args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_PREAMBLE + code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
         time.sleep(1.0)

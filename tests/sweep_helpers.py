@@ -24,8 +24,15 @@ def fails_on_three(x, seed=0):
 def run_counted_sweep(path, calls, n=6):
     from orbudget import sweep
 
-    return sweep(counted, {"x": list(range(n)), "calls": [calls], "kill_at": [3]}, seeds=1, executor="serial",
-                 path=path, progress=False, as_frame=False)
+    return sweep(
+        counted,
+        {"x": list(range(n)), "calls": [calls], "kill_at": [3]},
+        seeds=1,
+        executor="serial",
+        path=path,
+        progress=False,
+        as_frame=False,
+    )
 
 
 def calls_of(calls) -> list[str]:
@@ -59,8 +66,7 @@ def run_pool_sweep(path, pids, n=4):
     from orbudget import sweep
 
     print("started", flush=True)
-    return sweep(sleeper, {"x": list(range(n)), "pids": [pids]}, executor="process", path=path, progress=False,
-                 as_frame=False)
+    return sweep(sleeper, {"x": list(range(n)), "pids": [pids]}, executor="process", path=path, progress=False, as_frame=False)
 
 
 def hard_knapsack(n=300):
@@ -101,5 +107,11 @@ def interrupted_mip(x, marker, calls):
 def run_interrupted_sweep(path, marker, calls):
     from orbudget import sweep
 
-    return sweep(interrupted_mip, {"x": [0, 1, 2, 3], "marker": [marker], "calls": [calls]}, executor="serial",
-                 path=path, progress=False, as_frame=False)
+    return sweep(
+        interrupted_mip,
+        {"x": [0, 1, 2, 3], "marker": [marker], "calls": [calls]},
+        executor="serial",
+        path=path,
+        progress=False,
+        as_frame=False,
+    )

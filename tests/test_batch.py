@@ -24,10 +24,12 @@ def _bwk_problems():
 
 
 def test_batched_knapsack_dp_equals_one_by_one():
-    problems = [ob.MultipleChoiceKnapsack.random(12, 5, max_cost=9, budget_fraction=f, seed=s)
-                for s in range(30) for f in (0.0, 0.3, 0.9)]
-    problems.append(ob.MultipleChoiceKnapsack(values=[[1, 2, 3, 4, 5]] * 12, costs=[[5, 6, 7, 8, 9]] * 12,
-                                              budget=3))  # infeasible
+    problems = [
+        ob.MultipleChoiceKnapsack.random(12, 5, max_cost=9, budget_fraction=f, seed=s) for s in range(30) for f in (0.0, 0.3, 0.9)
+    ]
+    problems.append(
+        ob.MultipleChoiceKnapsack(values=[[1, 2, 3, 4, 5]] * 12, costs=[[5, 6, 7, 8, 9]] * 12, budget=3)
+    )  # infeasible
     batched = ob.solve_many(problems, progress=False)
     assert all(r.stats.get("batched") for r in batched if r.ok)
     for p, r in zip(problems, batched):
@@ -49,8 +51,14 @@ def test_batch_functions_hang_off_the_registry(monkeypatch):
 
     def batch(problems):
         calls.append(len(problems))
-        return None if len(problems) == 1 else [ob.Result(status="optimal", x=np.zeros(p.n_groups, int), objective=0.0,
-                                                          method="toy", backend="python") for p in problems]
+        return (
+            None
+            if len(problems) == 1
+            else [
+                ob.Result(status="optimal", x=np.zeros(p.n_groups, int), objective=0.0, method="toy", backend="python")
+                for p in problems
+            ]
+        )
 
     spec = registry.SolverSpec(ob.MultipleChoiceKnapsack, "toy", "python", lambda p, o: None, 0, batch=batch)
     monkeypatch.setattr(registry, "_REGISTRY", [spec, *registry._REGISTRY])
@@ -87,8 +95,7 @@ def test_solve_many_on_a_dask_local_cluster_equals_sequential():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             on_cluster = ob.solve_many(problems, method="lagrange", seeds=[7] * 5, executor=client, progress=False)
-            records = ob.sweep(helpers.counted, {"x": [1, 2, 3]}, seeds=2, executor=client, progress=False,
-                               as_frame=False)
+            records = ob.sweep(helpers.counted, {"x": [1, 2, 3]}, seeds=2, executor=client, progress=False, as_frame=False)
     for a, b in zip(sequential, on_cluster):
         assert np.array_equal(a.x, b.x) and a.objective == b.objective
     assert [r["square"] for r in records] == [1, 2, 4, 5, 9, 10]
@@ -112,14 +119,22 @@ def test_a_killed_sweep_resumes_without_recomputing(tmp_path):
 
 
 def test_a_failing_point_is_reported_and_the_others_finish(tmp_path):
-    records = ob.sweep(helpers.fails_on_three, {"x": [1, 2, 3, 4]}, executor="serial", progress=False, as_frame=False,
-                       path=tmp_path / "s.jsonl")
+    records = ob.sweep(
+        helpers.fails_on_three, {"x": [1, 2, 3, 4]}, executor="serial", progress=False, as_frame=False, path=tmp_path / "s.jsonl"
+    )
     assert [r["x"] for r in records] == [1, 2, 3, 4]
     bad = [r for r in records if r["error"]]
     assert len(bad) == 1 and bad[0]["x"] == 3 and "three is not allowed" in bad[0]["error"]
     assert [r["value"] for r in records if not r["error"]] == [1.0, 2.0, 4.0]
-    rerun = ob.sweep(helpers.fails_on_three, {"x": [1, 2, 3, 4]}, executor="serial", progress=False, as_frame=False,
-                     path=tmp_path / "s.jsonl", retry_failed=True)
+    rerun = ob.sweep(
+        helpers.fails_on_three,
+        {"x": [1, 2, 3, 4]},
+        executor="serial",
+        progress=False,
+        as_frame=False,
+        path=tmp_path / "s.jsonl",
+        retry_failed=True,
+    )
     assert rerun[2]["error"]  # retried, failed again, still reported
 
 
@@ -138,8 +153,11 @@ def test_sweep_returns_a_frame_and_solves_problems():
 
 def test_grid_validation_and_lambdas_on_a_process_pool():
     assert grid_points({"a": [1, 2], "b": ["x"]}, seeds=[0, 1]) == [
-        {"a": 1, "b": "x", "seed": 0}, {"a": 1, "b": "x", "seed": 1}, {"a": 2, "b": "x", "seed": 0},
-        {"a": 2, "b": "x", "seed": 1}]
+        {"a": 1, "b": "x", "seed": 0},
+        {"a": 1, "b": "x", "seed": 1},
+        {"a": 2, "b": "x", "seed": 0},
+        {"a": 2, "b": "x", "seed": 1},
+    ]
     with pytest.raises(ob.InvalidProblemError, match="`grid\\['a'\\]` must be a list"):
         grid_points({"a": 3})
     with pytest.raises(ob.InvalidProblemError, match="`executor` must be"):
@@ -149,19 +167,24 @@ def test_grid_validation_and_lambdas_on_a_process_pool():
 
 
 def test_cli_sweep(tmp_path):
-    config = {"function": "orbudget.experiments:knapsack_frontier", "grid": {"n_groups": [10], "budget_fraction": [0.2, 0.8]},
-              "seeds": 2, "executor": "serial", "output": str(tmp_path / "k.jsonl"),
-              "summary": {"by": ["budget_fraction"], "value": "value"}}
+    config = {
+        "function": "orbudget.experiments:knapsack_frontier",
+        "grid": {"n_groups": [10], "budget_fraction": [0.2, 0.8]},
+        "seeds": 2,
+        "executor": "serial",
+        "output": str(tmp_path / "k.jsonl"),
+        "summary": {"by": ["budget_fraction"], "value": "value"},
+    }
     path = tmp_path / "c.json"
     path.write_text(json.dumps(config))
-    out = subprocess.run([sys.executable, "-m", "orbudget.cli", "sweep", str(path), "--no-progress"], cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "orbudget.cli", "sweep", str(path), "--no-progress"], cwd=ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert "value_mean" in out.stdout and "4 points, 0 failed" in out.stderr
     assert len(read_records(tmp_path / "k.jsonl")) == 4
     path.write_text(json.dumps({**config, "bogus": 1}))
-    bad = subprocess.run([sys.executable, "-m", "orbudget.cli", "sweep", str(path)], cwd=ROOT, capture_output=True,
-                         text=True)
+    bad = subprocess.run([sys.executable, "-m", "orbudget.cli", "sweep", str(path)], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown key `bogus`" in bad.stderr
 
 
@@ -172,8 +195,12 @@ def test_plots_from_a_sweep():
     matplotlib.use("Agg")
     from orbudget import plot
 
-    records = [{"horizon": t, "method": m, "regret": (t ** 0.5) * (1 + (m == "b")), "seed": s, "error": None}
-               for t in (100, 1000, 10000) for m in ("a", "b") for s in (0, 1)]
+    records = [
+        {"horizon": t, "method": m, "regret": (t**0.5) * (1 + (m == "b")), "seed": s, "error": None}
+        for t in (100, 1000, 10000)
+        for m in ("a", "b")
+        for s in (0, 1)
+    ]
     ax = plot.regret_curve(records)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["a (slope 0.50)", "b (slope 0.50)"]
@@ -193,8 +220,9 @@ def test_points_differing_beyond_the_16th_entry_get_their_own_records(tmp_path):
     assert [r["total"] for r in records] == [a.sum(), b.sum()]
     c = a.copy()
     c[17] = -1.0
-    resumed = ob.sweep(helpers.keyed, [*grid, {"values": c, "calls": str(calls)}], executor="serial", path=path,
-                       progress=False, as_frame=False)
+    resumed = ob.sweep(
+        helpers.keyed, [*grid, {"values": c, "calls": str(calls)}], executor="serial", path=path, progress=False, as_frame=False
+    )
     assert [r["total"] for r in resumed] == [a.sum(), b.sum(), c.sum()]
     assert helpers.calls_of(calls) == ["19.0", "19.0", "19.0"]  # each point ran once: a, b, then c on resume
 
@@ -206,16 +234,35 @@ def test_sweep_files_with_the_old_keys_are_reused_only_where_the_old_key_is_exac
 
     path, calls = tmp_path / "old.jsonl", tmp_path / "calls.txt"
     small, big = np.arange(3.0), np.arange(20.0)
-    lines = [{"x": 1, "square": 100, "error": None, "_key": _legacy_key({"x": 1})},
-             {"values": "array((20,))", "last": -5.0, "total": -5.0, "error": None,
-              "_key": _legacy_key({"values": big, "calls": str(calls)})},
-             {"values": small.tolist(), "last": -7.0, "total": -7.0, "error": None,
-              "_key": _legacy_key({"values": small, "calls": str(calls)})}]
+    lines = [
+        {"x": 1, "square": 100, "error": None, "_key": _legacy_key({"x": 1})},
+        {
+            "values": "array((20,))",
+            "last": -5.0,
+            "total": -5.0,
+            "error": None,
+            "_key": _legacy_key({"values": big, "calls": str(calls)}),
+        },
+        {
+            "values": small.tolist(),
+            "last": -7.0,
+            "total": -7.0,
+            "error": None,
+            "_key": _legacy_key({"values": small, "calls": str(calls)}),
+        },
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    assert ob.sweep(helpers.counted, {"x": [1]}, executor="serial", path=path, progress=False,
-                    as_frame=False)[0]["square"] == 100  # exact old key: the old record
-    records = ob.sweep(helpers.keyed, [{"values": small, "calls": str(calls)}, {"values": big, "calls": str(calls)}],
-                       executor="serial", path=path, progress=False, as_frame=False)
+    assert (
+        ob.sweep(helpers.counted, {"x": [1]}, executor="serial", path=path, progress=False, as_frame=False)[0]["square"] == 100
+    )  # exact old key: the old record
+    records = ob.sweep(
+        helpers.keyed,
+        [{"values": small, "calls": str(calls)}, {"values": big, "calls": str(calls)}],
+        executor="serial",
+        path=path,
+        progress=False,
+        as_frame=False,
+    )
     assert records[0]["total"] == -7.0  # exact old key: reused
     assert records[1]["total"] == big.sum() and helpers.calls_of(calls) == ["19.0"]  # cut-short old key: run again
 
@@ -251,8 +298,9 @@ def _start_pool_sweep(tmp_path):
     path, pids = tmp_path / "pool.jsonl", tmp_path / "pids"
     pids.mkdir()
     code = f"from tests.sweep_helpers import run_pool_sweep; run_pool_sweep({str(path)!r}, {str(pids)!r})"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     # both workers sleep in points 2 and 3 once points 0 and 1 are on disk
     ready = _wait_for(lambda: len(list(pids.iterdir())) == 2 and len(read_records(path)) == 2, 240)
     if not ready:
@@ -296,8 +344,10 @@ def test_a_sweep_interrupted_inside_a_real_solve_records_nothing_for_that_point_
     """A Ctrl-C during HiGHS came back as a 'solve error' result, recorded as a finished point, and the sweep went
     on; now the point is not recorded, the sweep stops, and running it again computes only the rest."""
     path, marker, calls = tmp_path / "s.jsonl", tmp_path / "marker", tmp_path / "calls.txt"
-    code = (f"from tests.sweep_helpers import run_interrupted_sweep; "
-            f"run_interrupted_sweep({str(path)!r}, {str(marker)!r}, {str(calls)!r})")
+    code = (
+        f"from tests.sweep_helpers import run_interrupted_sweep; "
+        f"run_interrupted_sweep({str(path)!r}, {str(marker)!r}, {str(calls)!r})"
+    )
     first = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode != 0 and "KeyboardInterrupt" in first.stderr, first.stderr[-2000:]
     assert [r["x"] for r in read_records(path)] == [0, 1]

@@ -84,10 +84,18 @@ def _corrupt(tmp_path, how):
     return path
 
 
-@pytest.mark.parametrize("how, what", [("null data", "`data` must be an object"), ("missing dtype", "`dtype`"),
-                                       ("bad npz key", "'a9'"), ("unknown kind", "unknown kind 'Knapsak'"),
-                                       ("empty", "the file is empty"), ("truncated", "cut short"),
-                                       ("wrong kind", "holds a Result, not a problem")])
+@pytest.mark.parametrize(
+    "how, what",
+    [
+        ("null data", "`data` must be an object"),
+        ("missing dtype", "`dtype`"),
+        ("bad npz key", "'a9'"),
+        ("unknown kind", "unknown kind 'Knapsak'"),
+        ("empty", "the file is empty"),
+        ("truncated", "cut short"),
+        ("wrong kind", "holds a Result, not a problem"),
+    ],
+)
 def test_corrupt_problem_files_give_one_line_naming_the_file_and_exit_two(tmp_path, how, what):
     path = _corrupt(tmp_path, how)
     out = run("solve", str(path))
@@ -97,21 +105,30 @@ def test_corrupt_problem_files_give_one_line_naming_the_file_and_exit_two(tmp_pa
 
 
 def test_sweep_configs_and_exercise_files_that_are_wrong_name_the_file(tmp_path):
-    cases = [("", "the file is empty"), ("[1]", "must be a JSON object"), ('{"grid": {"x": [1]}', "cut short"),
-             ('{"function": "orbudget.experiments:nope", "grid": {"x": [1]}}', "has no function 'nope'"),
-             ('{"function": "no_such_module:f", "grid": {"x": [1]}}', "cannot import no_such_module"),
-             ('{"function": "orbudget.experiments:knapsack_frontier", "grid": [1]}', "`grid[0]` must be a dict"),
-             ('{"function": "orbudget.experiments:knapsack_frontier", "grid": {"n": 3}}', "must be a list"),
-             ('{"function": "orbudget.experiments:knapsack_frontier", "grid": {"n": [3]}, "executor": 4}',
-              "`executor` must be a string")]
+    cases = [
+        ("", "the file is empty"),
+        ("[1]", "must be a JSON object"),
+        ('{"grid": {"x": [1]}', "cut short"),
+        ('{"function": "orbudget.experiments:nope", "grid": {"x": [1]}}', "has no function 'nope'"),
+        ('{"function": "no_such_module:f", "grid": {"x": [1]}}', "cannot import no_such_module"),
+        ('{"function": "orbudget.experiments:knapsack_frontier", "grid": [1]}', "`grid[0]` must be a dict"),
+        ('{"function": "orbudget.experiments:knapsack_frontier", "grid": {"n": 3}}', "must be a list"),
+        (
+            '{"function": "orbudget.experiments:knapsack_frontier", "grid": {"n": [3]}, "executor": 4}',
+            "`executor` must be a string",
+        ),
+    ]
     for text, what in cases:
         config = tmp_path / "c.json"
         config.write_text(text)
         out = run("sweep", str(config))
         assert out.returncode == 2 and out.stderr.startswith(f"orbudget: error: {config}: "), (text, out.stderr)
         assert what in out.stderr and len(out.stderr.strip().splitlines()) == 1, (text, out.stderr)
-    for text, what in [("def answer(:\n", "not valid Python"), ("1 / 0\n", "ZeroDivisionError"),
-                       ("x = 1\n", "defines no `answer`")]:
+    for text, what in [
+        ("def answer(:\n", "not valid Python"),
+        ("1 / 0\n", "ZeroDivisionError"),
+        ("x = 1\n", "defines no `answer`"),
+    ]:
         student = tmp_path / "answer.py"
         student.write_text(text)
         out = run("exercises", "check", "hedge", str(student))
@@ -124,13 +141,22 @@ def test_sweep_imports_an_experiment_from_the_current_or_the_config_folder(tmp_p
     here, there = tmp_path / "here", tmp_path / "there"
     here.mkdir(), there.mkdir()
     (here / "myexp.py").write_text("def point(n, seed):\n    return {'value': float(10 * n + seed)}\n")
-    config = {"function": "myexp:point", "grid": {"n": [1, 2]}, "seeds": [0], "executor": "serial",
-              "summary": {"value": "value", "by": ["n"]}}
+    config = {
+        "function": "myexp:point",
+        "grid": {"n": [1, 2]},
+        "seeds": [0],
+        "executor": "serial",
+        "summary": {"value": "value", "by": ["n"]},
+    }
     for folder, cwd in [(here, there), (there, here)]:  # next to the config; in the current folder
         path = folder / "c.json"
         path.write_text(json.dumps(config))
-        out = subprocess.run([sys.executable, "-I", "-m", "orbudget.cli", "sweep", str(path), "--no-progress"],
-                             capture_output=True, text=True, cwd=cwd)
+        out = subprocess.run(
+            [sys.executable, "-I", "-m", "orbudget.cli", "sweep", str(path), "--no-progress"],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+        )
         assert out.returncode == 0, out.stderr
         assert "0 failed" in out.stderr and out.stdout.split()[-3:] == ["20", "None", "1"], out.stdout
         path.unlink()

@@ -43,8 +43,15 @@ def test_online_rows_split_policy_and_benchmark():
 def test_cli_help_lists_families_and_full():
     out = subprocess.run([sys.executable, "-m", "orbudget.cli", "demo", "--help"], capture_output=True, text=True)
     if out.returncode != 0:  # no __main__ guard: go through main()
-        out = subprocess.run([sys.executable, "-c", "import sys; from orbudget.cli import main; sys.argv = "
-                              "['orbudget', 'demo', '--help']; main()"], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from orbudget.cli import main; sys.argv = ['orbudget', 'demo', '--help']; main()",
+            ],
+            capture_output=True,
+            text=True,
+        )
     text = " ".join(out.stdout.split())
     assert "--full" in text and "deprecated" in text
     for name in DEMOS:

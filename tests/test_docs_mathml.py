@@ -22,8 +22,10 @@ def _hook():
 def test_inline_and_block_math_become_mathml():
     hook = _hook()
     page = types.SimpleNamespace(file=types.SimpleNamespace(src_path="families/online.md"))
-    text = ('<p>price <span class="arithmatex">\\(\\mu_t \\ge 0\\)</span> and</p>'
-            '<div class="arithmatex">\\[\\sum_t r_t &lt; B\\]</div>')
+    text = (
+        '<p>price <span class="arithmatex">\\(\\mu_t \\ge 0\\)</span> and</p>'
+        '<div class="arithmatex">\\[\\sum_t r_t &lt; B\\]</div>'
+    )
     out = hook.on_page_content(text, page, None, None)
     assert "arithmatex" not in out and "\\(" not in out and out.count("<math") == 2
     assert 'display="inline"' in out and 'display="block"' in out and "&#x0003C;" in out  # the < unescaped, then MathML

@@ -51,8 +51,11 @@ def _name(path: Path) -> str:
 def test_no_module_imports_a_higher_layer(path):
     module = _name(path)
     own = layer_of(module)
-    bad = [f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
-           for line, target in imported_modules(path, module) if layer_of(target) > own]
+    bad = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
+        for line, target in imported_modules(path, module)
+        if layer_of(target) > own
+    ]
     assert not bad, "\n".join(bad)
 
 
@@ -74,8 +77,12 @@ def module_level_imports(path: Path, module: str, known) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     out = set()
-    nodes = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-             and not (isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))]
+    nodes = [
+        n
+        for n in tree.body
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and not (isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))
+    ]
     for node in nodes:
         for sub in ast.walk(node):
             targets = []

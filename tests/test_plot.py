@@ -34,8 +34,7 @@ def test_bid_curves_draw_the_rlb_rule_per_budget():
 
 
 def test_methods_draws_a_bar_per_result_and_names_the_ones_without_a_value():
-    ok = ob.Result(status=ob.Status.FEASIBLE, objective=2.0, x=np.zeros(1), bound=3.0,
-                   stats={"episode_rewards": [1.0, 3.0]})
+    ok = ob.Result(status=ob.Status.FEASIBLE, objective=2.0, x=np.zeros(1), bound=3.0, stats={"episode_rewards": [1.0, 3.0]})
     bad = ob.Result(status=ob.Status.INFEASIBLE, message="over budget")
     ax = plot.methods({"a": ok, "b": bad})
     heights = [bar.get_height() for bar in ax.patches]

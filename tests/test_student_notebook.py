@@ -31,7 +31,7 @@ def _solution_functions(text):
             lines = cell.splitlines()
             for node in ast.parse(cell).body:
                 if isinstance(node, ast.FunctionDef):
-                    out[node.name] = "\n".join(lines[node.lineno - 1:node.end_lineno])
+                    out[node.name] = "\n".join(lines[node.lineno - 1 : node.end_lineno])
     return out
 
 
@@ -55,9 +55,14 @@ def test_no_worked_answer_is_left_and_every_stub_is_graded_not_yet():
         exec(stub, namespace)  # noqa: S102 - the stub the script wrote
         with pytest.raises(NotImplementedError):
             namespace[name](*([1] * namespace[name].__code__.co_argcount))
-    for exercise_id, name in [("bwk-10.2", "instance"), ("bwk-10.1b", "explore_rounds"),
-                              ("bwk-10.3a", "best_price"), ("bwk-10.3b", "loss_bound"), ("hedge", "hedge"),
-                              ("games-9.3", "equilibrium")]:
+    for exercise_id, name in [
+        ("bwk-10.2", "instance"),
+        ("bwk-10.1b", "explore_rounds"),
+        ("bwk-10.3a", "best_price"),
+        ("bwk-10.3b", "loss_bound"),
+        ("hedge", "hedge"),
+        ("games-9.3", "equilibrium"),
+    ]:
         feedback = exercises.check(exercise_id, namespace[name])
         assert not feedback.passed and "NotImplementedError" in feedback.message
 

@@ -52,8 +52,17 @@ class _QuantKL:
         return (self.teacher_logp.exp() * (self.teacher_logp - logp)).sum(dim=-1).mean()
 
 
-def mlp_quantization(*, hidden: int = 64, depth: int = 3, group_channels: int = 16, bits=(2, 3, 4, 8),
-                     average_bits: float = 3.0, n_calibration: int = 1000, n_holdout: int = 2000, seed: int = 0):
+def mlp_quantization(
+    *,
+    hidden: int = 64,
+    depth: int = 3,
+    group_channels: int = 16,
+    bits=(2, 3, 4, 8),
+    average_bits: float = 3.0,
+    n_calibration: int = 1000,
+    n_holdout: int = 2000,
+    seed: int = 0,
+):
     """A teacher MLP (32 → hidden ×depth → 10) trained from scratch on a Gaussian-mixture task; groups are blocks of
     ``group_channels`` output channels of each layer; options are per-channel round-to-nearest at ``bits``; cost =
     parameters × bits (whole numbers); budget = ``average_bits`` × parameters; loss = mean KL(teacher ‖ quantised) on
@@ -66,9 +75,13 @@ def mlp_quantization(*, hidden: int = 64, depth: int = 3, group_channels: int = 
     centers = 2.0 * torch.randn(classes, dim, generator=gen, dtype=torch.float64)
     sizes = [dim] + [hidden] * depth + [classes]
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(*[m for i in range(len(sizes) - 1) for m in
-                                ([torch.nn.Linear(sizes[i], sizes[i + 1])] +
-                                 ([torch.nn.ReLU()] if i < len(sizes) - 2 else []))]).double()
+    net = torch.nn.Sequential(
+        *[
+            m
+            for i in range(len(sizes) - 1)
+            for m in ([torch.nn.Linear(sizes[i], sizes[i + 1])] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else []))
+        ]
+    ).double()
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     for _ in range(300):
         x, y = _mixture(256, dim, classes, gen, centers)
@@ -94,8 +107,13 @@ def mlp_quantization(*, hidden: int = 64, depth: int = 3, group_channels: int = 
 
     calib, _ = _mixture(n_calibration, dim, classes, gen, centers)
     holdout, _ = _mixture(n_holdout, dim, classes, gen, centers)
-    problem = BudgetedAssignment(costs=costs, budget=budget, loss=loss_on(calib), exact=False,
-                                 name=f"MLP quantisation {len(costs)} groups, bits {tuple(bits)}, {average_bits} avg")
+    problem = BudgetedAssignment(
+        costs=costs,
+        budget=budget,
+        loss=loss_on(calib),
+        exact=False,
+        name=f"MLP quantisation {len(costs)} groups, bits {tuple(bits)}, {average_bits} avg",
+    )
     held = loss_on(holdout)
 
     def holdout_kl(x) -> float:
@@ -116,8 +134,9 @@ class _MoELoss:
         return ((out - self.full) ** 2).mean() / (self.full**2).mean()
 
 
-def moe_pruning(*, n_experts: int = 64, prune: int = 16, top_k: int = 8, dim: int = 32, hidden: int = 64,
-                n_tokens: int = 1024, seed: int = 0) -> BudgetedAssignment:
+def moe_pruning(
+    *, n_experts: int = 64, prune: int = 16, top_k: int = 8, dim: int = 32, hidden: int = 64, n_tokens: int = 1024, seed: int = 0
+) -> BudgetedAssignment:
     """Expert pruning of one mixture-of-experts layer: options (keep, prune) per expert with costs (1, 0) and budget
     E − ``prune`` (so exactly that many are pruned); loss = relative MSE of the layer output against the unpruned
     layer, with top-k routing weights not renormalised (as in the official code)."""
@@ -136,5 +155,10 @@ def moe_pruning(*, n_experts: int = 64, prune: int = 16, top_k: int = 8, dim: in
     expert_out = torch.einsum("teh,ehd->ted", expert_out, w2)
     full = (gates.unsqueeze(-1) * expert_out).sum(dim=1)
     costs = np.tile(np.array([[1, 0]], dtype=np.int64), (n_experts, 1))
-    return BudgetedAssignment(costs=costs, budget=n_experts - int(prune), loss=_MoELoss(gates, expert_out, full),
-                              exact=True, name=f"MoE pruning {prune} of {n_experts} experts, top-{top_k}")
+    return BudgetedAssignment(
+        costs=costs,
+        budget=n_experts - int(prune),
+        loss=_MoELoss(gates, expert_out, full),
+        exact=True,
+        name=f"MoE pruning {prune} of {n_experts} experts, top-{top_k}",
+    )

@@ -67,9 +67,12 @@ class SuccessRateEstimator:
         return p, valid
 
     def state_dict(self) -> dict:
-        return {"history": self.history, "min_samples": self.min_samples,
-                "stats": {str(k): [v[0], v[1], v[2], v[3], list(map(int, v[4]))] for k, v in self._stats.items()},
-                "key_types": {str(k): type(k).__name__ for k in self._stats}}
+        return {
+            "history": self.history,
+            "min_samples": self.min_samples,
+            "stats": {str(k): [v[0], v[1], v[2], v[3], list(map(int, v[4]))] for k, v in self._stats.items()},
+            "key_types": {str(k): type(k).__name__ for k in self._stats},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.history, self.min_samples = int(state["history"]), int(state["min_samples"])
@@ -101,9 +104,18 @@ class RolloutAllocator:
         [14, 2]
     """
 
-    def __init__(self, *, min_rollouts: int = 2, max_rollouts: int = 128, default_rollouts: int = 8,
-                 value: str = "knapsack_rl", method: str = "greedy", compat: str | None = None,
-                 history: int = 16, min_samples: int = 8):
+    def __init__(
+        self,
+        *,
+        min_rollouts: int = 2,
+        max_rollouts: int = 128,
+        default_rollouts: int = 8,
+        value: str = "knapsack_rl",
+        method: str = "greedy",
+        compat: str | None = None,
+        history: int = 16,
+        min_samples: int = 8,
+    ):
         self.min_rollouts = as_scalar("min_rollouts", min_rollouts, integer=True, minimum=0)
         self.max_rollouts = as_scalar("max_rollouts", max_rollouts, integer=True, minimum=1)
         if self.max_rollouts < self.min_rollouts:
@@ -123,14 +135,23 @@ class RolloutAllocator:
         """Rollouts per prompt (int array in the order of ``prompt_ids``) summing to ``total_rollouts``."""
         p, valid = self.estimator.estimate(prompt_ids)
         n = p.size
-        total = n * self.default_rollouts if total_rollouts is None else \
-            as_scalar("total_rollouts", total_rollouts, integer=True, minimum=0)
+        total = (
+            n * self.default_rollouts
+            if total_rollouts is None
+            else as_scalar("total_rollouts", total_rollouts, integer=True, minimum=0)
+        )
         if self.compat == "knapsackrl":
             from ..solvers.python.knapsack import knapsackrl_allocation
 
             try:
-                counts, info = knapsackrl_allocation(p, valid, total, default_rollouts=self.default_rollouts,
-                                                     min_rollouts=self.min_rollouts, max_rollouts=self.max_rollouts)
+                counts, info = knapsackrl_allocation(
+                    p,
+                    valid,
+                    total,
+                    default_rollouts=self.default_rollouts,
+                    min_rollouts=self.min_rollouts,
+                    max_rollouts=self.max_rollouts,
+                )
             except ValueError as exc:
                 raise InvalidProblemError(f"`total_rollouts`: {exc}") from None
             self.last_info = info
@@ -143,9 +164,13 @@ class RolloutAllocator:
         room = effective.size * (self.max_rollouts - self.min_rollouts)
         to_effective = min(budget, room)
         if effective.size:
-            problem = RolloutAllocation(success_rates=p[effective], total_rollouts=to_effective + effective.size *
-                                        self.min_rollouts, min_rollouts=self.min_rollouts,
-                                        max_rollouts=self.max_rollouts, value=self.value)
+            problem = RolloutAllocation(
+                success_rates=p[effective],
+                total_rollouts=to_effective + effective.size * self.min_rollouts,
+                min_rollouts=self.min_rollouts,
+                max_rollouts=self.max_rollouts,
+                value=self.value,
+            )
             from ..core.solve import solve
 
             result = solve(problem, method=self.method).raise_for_status()
@@ -159,10 +184,17 @@ class RolloutAllocator:
         return counts
 
     def state_dict(self) -> dict:
-        return {"config": {"min_rollouts": self.min_rollouts, "max_rollouts": self.max_rollouts,
-                           "default_rollouts": self.default_rollouts, "value": self.value, "method": self.method,
-                           "compat": self.compat},
-                "estimator": self.estimator.state_dict()}
+        return {
+            "config": {
+                "min_rollouts": self.min_rollouts,
+                "max_rollouts": self.max_rollouts,
+                "default_rollouts": self.default_rollouts,
+                "value": self.value,
+                "method": self.method,
+                "compat": self.compat,
+            },
+            "estimator": self.estimator.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         cfg = state["config"]
@@ -198,17 +230,30 @@ class GRPOSimulation:
     max_rollouts: np.ndarray  # largest allocation in the step
 
     def summary(self, skip: int = 0) -> dict:
-        return {"allocation": self.allocation,
-                "effective_gradient_ratio": float(self.effective_gradient_ratio[skip:].mean()),
-                "effective_prompt_ratio": float(self.effective_prompt_ratio[skip:].mean()),
-                "final_pass_rate": float(self.mean_pass_rate[-1]),
-                "max_rollouts": int(self.max_rollouts.max())}
+        return {
+            "allocation": self.allocation,
+            "effective_gradient_ratio": float(self.effective_gradient_ratio[skip:].mean()),
+            "effective_prompt_ratio": float(self.effective_prompt_ratio[skip:].mean()),
+            "final_pass_rate": float(self.mean_pass_rate[-1]),
+            "max_rollouts": int(self.max_rollouts.max()),
+        }
 
 
-def simulate_grpo(allocation: str = "knapsack", *, n_prompts: int = 2000, batch_prompts: int = 256,
-                  rollouts_per_prompt: int = 8, steps: int = 200, mean_logit: float = 0.0, logit_std: float = 2.5,
-                  learning_rate: float = 0.5, min_rollouts: int = 2, max_rollouts: int = 128,
-                  method: str = "greedy", seed=0) -> GRPOSimulation:
+def simulate_grpo(
+    allocation: str = "knapsack",
+    *,
+    n_prompts: int = 2000,
+    batch_prompts: int = 256,
+    rollouts_per_prompt: int = 8,
+    steps: int = 200,
+    mean_logit: float = 0.0,
+    logit_std: float = 2.5,
+    learning_rate: float = 0.5,
+    min_rollouts: int = 2,
+    max_rollouts: int = 128,
+    method: str = "greedy",
+    seed=0,
+) -> GRPOSimulation:
     """A toy GRPO loop (reference §a.4). Prompt i succeeds with probability sigmoid(theta_i), theta ~ N(mean, std²).
 
     Each step samples ``batch_prompts`` prompts (epochs walk a fresh permutation of the pool), allocates
@@ -224,16 +269,20 @@ def simulate_grpo(allocation: str = "knapsack", *, n_prompts: int = 2000, batch_
     draw_rng = np.random.default_rng(rng_pool.integers(2**63))
     allocator = None
     if allocation != "uniform":
-        allocator = RolloutAllocator(min_rollouts=min_rollouts, max_rollouts=max_rollouts,
-                                     default_rollouts=rollouts_per_prompt, method=method,
-                                     compat="knapsackrl" if allocation == "knapsackrl" else None)
+        allocator = RolloutAllocator(
+            min_rollouts=min_rollouts,
+            max_rollouts=max_rollouts,
+            default_rollouts=rollouts_per_prompt,
+            method=method,
+            compat="knapsackrl" if allocation == "knapsackrl" else None,
+        )
     budget = batch_prompts * rollouts_per_prompt
     egr, epr, pass_rate, biggest = (np.zeros(steps) for _ in range(4))
     perm, pos, epoch = order_rng.permutation(n_prompts), 0, 0
     for t in range(steps):
         if pos + batch_prompts > n_prompts:
             perm, pos, epoch = order_rng.permutation(n_prompts), 0, epoch + 1
-        ids = perm[pos:pos + batch_prompts]
+        ids = perm[pos : pos + batch_prompts]
         pos += batch_prompts
         counts = np.full(ids.size, rollouts_per_prompt) if allocator is None else allocator.allocate(ids, budget)
         prob = 1.0 / (1.0 + np.exp(-theta[ids]))

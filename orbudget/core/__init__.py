@@ -7,6 +7,18 @@ from .result import Limit, Result, Status
 from .solve import SolveOptions, solve
 
 __all__ = [
-    "BackendNotAvailableError", "InvalidProblemError", "NoSolutionError", "SolverError", "Limit", "Result",
-    "Status", "SolveOptions", "available_solvers", "load", "register", "register_kind", "save", "solve",
+    "BackendNotAvailableError",
+    "InvalidProblemError",
+    "NoSolutionError",
+    "SolverError",
+    "Limit",
+    "Result",
+    "Status",
+    "SolveOptions",
+    "available_solvers",
+    "load",
+    "register",
+    "register_kind",
+    "save",
+    "solve",
 ]

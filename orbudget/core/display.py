@@ -87,11 +87,17 @@ def summary_rows(result) -> list[tuple[str, str]]:
     if t:
         total = t.pop("total", None)
         parts = [f"{k} {_seconds(float(v))}" for k, v in t.items() if isinstance(v, numbers.Real)]
-        text = (_seconds(total) + " total" if total is not None else "") + ("; " if total is not None and parts
-                                                                              else "") + ", ".join(parts)
+        text = (
+            (_seconds(total) + " total" if total is not None else "")
+            + ("; " if total is not None and parts else "")
+            + ", ".join(parts)
+        )
         rows.append(("time", text))
-    scalars = [(k, v) for k, v in result.stats.items()
-               if isinstance(v, (numbers.Number, str, bool, np.generic)) and not isinstance(v, complex)]
+    scalars = [
+        (k, v)
+        for k, v in result.stats.items()
+        if isinstance(v, (numbers.Number, str, bool, np.generic)) and not isinstance(v, complex)
+    ]
     if scalars:
         shown = ", ".join(f"{k} {_number(v)}" for k, v in scalars[:MAX_STATS])
         more = len(result.stats) - min(len(scalars), MAX_STATS)
@@ -108,6 +114,8 @@ def summary_text(result) -> str:
 
 
 def summary_html(result) -> str:
-    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
-                   f"{html.escape(v)}</td></tr>" for k, v in summary_rows(result))
+    body = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+        for k, v in summary_rows(result)
+    )
     return f"<table><caption style='text-align:left'><b>orbudget Result</b></caption>{body}</table>"

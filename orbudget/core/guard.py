@@ -48,8 +48,12 @@ INTERRUPT_GRACE = 1.0  # seconds a child has to answer a Ctrl-C passed on to it 
 
 def available() -> bool:
     """Whether adapters can run in a guarded child here."""
-    return (sys.platform.startswith("linux") and hasattr(os, "fork") and not _IN_CHILD
-            and os.environ.get("ORBUDGET_NO_FORK", "") not in ("1", "true", "yes"))
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and not _IN_CHILD
+        and os.environ.get("ORBUDGET_NO_FORK", "") not in ("1", "true", "yes")
+    )
 
 
 _WRITING = False  # in a child: a message is being written (a Ctrl-C waits for its end: no half message)
@@ -73,7 +77,7 @@ def _write(fd: int, obj) -> None:
     _WRITING = True
     try:
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         _WRITING = False
     if _PENDING:
@@ -160,11 +164,14 @@ def _child(func, problem, opts, to_parent: int, from_parent: int, parent: int) -
         _reset_after_fork()
         callback = None
         if opts.callback is not None:
+
             def callback(info):
                 _write(to_parent, ("callback", info))
                 return _read(from_parent)
-        child_opts = dataclasses.replace(opts, callback=callback,
-                                         incumbent=_ForwardingIncumbent(to_parent, opts.incumbent.minimize))
+
+        child_opts = dataclasses.replace(
+            opts, callback=callback, incumbent=_ForwardingIncumbent(to_parent, opts.incumbent.minimize)
+        )
         result = func(problem, child_opts)
         _write(to_parent, ("result", result))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
@@ -230,8 +237,7 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
                 try:
                     _write(down_w, answer)
                 except BrokenPipeError:
-                    raise SolverError(f"{method or 'the solver'} ended while its callback ran (its process "
-                                      "died)") from None
+                    raise SolverError(f"{method or 'the solver'} ended while its callback ran (its process died)") from None
             elif kind == "result":
                 done = True
                 return payload
@@ -283,9 +289,12 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
                 raise
             return result  # solve() counted the Ctrl-C and reads the result as interrupted
         if result is None:
-            return limited_result(problem, opts.incumbent, Limit.TIME,
-                                  f"time limit of {opts.time_limit:g} s: {method or 'the solver'} did not stop "
-                                  "within it and was ended")
+            return limited_result(
+                problem,
+                opts.incumbent,
+                Limit.TIME,
+                f"time limit of {opts.time_limit:g} s: {method or 'the solver'} did not stop within it and was ended",
+            )
         return result
     finally:
         _end(pid, done, fds, bool(opts.progress))

@@ -116,8 +116,15 @@ def _encode(value: Any, arrays: dict | None, where: str = "data") -> Any:
 
 
 def _json_type(value) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def _decode(value: Any, arrays, path, where: str) -> Any:
@@ -130,8 +137,11 @@ def _decode(value: Any, arrays, path, where: str) -> Any:
             if arrays is None:
                 raise _bad(path, f"`{where}` refers to the arrays file, but the file names none (no `arrays`)")
             if not isinstance(key, str) or key not in arrays:
-                raise _bad(path, f"`{where}` refers to array {key!r}, which the arrays file does not hold "
-                                 f"(it holds {', '.join(sorted(arrays)) or 'none'})")
+                raise _bad(
+                    path,
+                    f"`{where}` refers to array {key!r}, which the arrays file does not hold "
+                    f"(it holds {', '.join(sorted(arrays)) or 'none'})",
+                )
             arr = arrays[key]
             if arr.dtype.kind not in _ARRAY_KINDS:
                 kind = "complex numbers" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
@@ -151,8 +161,7 @@ def _decode(value: Any, arrays, path, where: str) -> Any:
 def _decode_array(value: dict, path, where: str) -> np.ndarray:
     missing = [k for k in ("dtype", "shape") if k not in value]
     if missing:
-        raise _bad(path, f"`{where}` is an array without `{missing[0]}` (an encoded array has `__array__`, "
-                         "`dtype` and `shape`)")
+        raise _bad(path, f"`{where}` is an array without `{missing[0]}` (an encoded array has `__array__`, `dtype` and `shape`)")
     extra = sorted(set(value) - {"__array__", "dtype", "shape"})
     if extra:
         raise _bad(path, f"`{where}` is an array with an unknown key `{extra[0]}`")
@@ -164,8 +173,7 @@ def _decode_array(value: dict, path, where: str) -> np.ndarray:
         what = "complex numbers" if dtype is not None and dtype.kind == "c" else repr(value["dtype"])
         raise _bad(path, f"`{where}.dtype` must name a real numeric, boolean or string dtype; got {what}")
     shape = value["shape"]
-    if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                              for s in shape):
+    if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
         raise _bad(path, f"`{where}.shape` must be a list of non-negative whole numbers; got {shape!r}")
     try:
         arr = np.array(value["__array__"], dtype=dtype)
@@ -229,13 +237,15 @@ def _read_arrays(path: Path, payload: dict) -> dict[str, np.ndarray]:
     try:
         blob = npz.read_bytes()
     except FileNotFoundError:
-        raise _bad(path, f"its arrays file {name} is missing (an interrupted save, or the JSON was copied without "
-                         "it)") from None
+        raise _bad(path, f"its arrays file {name} is missing (an interrupted save, or the JSON was copied without it)") from None
     except OSError as exc:
         raise _bad(path, f"cannot read its arrays file {name}: {exc.strerror or exc}") from None
     if digest is not None and hashlib.sha256(blob).hexdigest() != digest:
-        raise _bad(path, f"its arrays file {name} does not match `arrays_sha256` (a torn or mixed save: the JSON and "
-                         "the .npz come from different saves); save the problem again")
+        raise _bad(
+            path,
+            f"its arrays file {name} does not match `arrays_sha256` (a torn or mixed save: the JSON and "
+            "the .npz come from different saves); save the problem again",
+        )
     try:
         with np.load(_io.BytesIO(blob), allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -245,8 +255,7 @@ def _read_arrays(path: Path, payload: dict) -> dict[str, np.ndarray]:
 
 def keyword_fields(cls: type) -> list:
     """The keyword parameters of ``cls`` (a dataclass's init fields): what a file's ``data`` may hold for it."""
-    return [p for p in inspect.signature(cls).parameters.values()
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [p for p in inspect.signature(cls).parameters.values() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def file_schema() -> dict:
@@ -257,16 +266,28 @@ def file_schema() -> dict:
     per_kind = []
     for name, cls in sorted(_KINDS.items()):
         params = keyword_fields(cls)
-        data = {"type": "object", "properties": {"kind": {"const": name}, **{p.name: {} for p in params}},
-                "required": [p.name for p in params if p.default is p.empty], "additionalProperties": False}
-        per_kind.append({"if": {"properties": {"kind": {"const": name}}},
-                         "then": {"properties": {"data": data}}})
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "orbudget problem or result file",
-            "type": "object", "required": ["kind", "version", "data"],
-            "properties": {"kind": {"enum": sorted(_KINDS)}, "version": {"const": FORMAT_VERSION},
-                           "data": {"type": "object"}, "arrays": {"type": "string"},
-                           "arrays_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
-            "additionalProperties": False, "allOf": per_kind}
+        data = {
+            "type": "object",
+            "properties": {"kind": {"const": name}, **{p.name: {} for p in params}},
+            "required": [p.name for p in params if p.default is p.empty],
+            "additionalProperties": False,
+        }
+        per_kind.append({"if": {"properties": {"kind": {"const": name}}}, "then": {"properties": {"data": data}}})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "orbudget problem or result file",
+        "type": "object",
+        "required": ["kind", "version", "data"],
+        "properties": {
+            "kind": {"enum": sorted(_KINDS)},
+            "version": {"const": FORMAT_VERSION},
+            "data": {"type": "object"},
+            "arrays": {"type": "string"},
+            "arrays_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        },
+        "additionalProperties": False,
+        "allOf": per_kind,
+    }
 
 
 def check_fields(cls: type, data: dict, where: str = "data") -> None:
@@ -278,8 +299,9 @@ def check_fields(cls: type, data: dict, where: str = "data") -> None:
     names = [p.name for p in params]
     unknown = sorted(set(data) - set(names) - {"kind"})
     if unknown:
-        raise InvalidProblemError(f"`{unknown[0]}` in `{where}` is not a field of {cls.__name__} (a typo?); its "
-                                  f"fields are {', '.join(names)}")
+        raise InvalidProblemError(
+            f"`{unknown[0]}` in `{where}` is not a field of {cls.__name__} (a typo?); its fields are {', '.join(names)}"
+        )
     missing = [p.name for p in params if p.default is p.empty and p.name not in data]
     if missing:
         raise InvalidProblemError(f"`{missing[0]}` is missing from `{where}` (a {cls.__name__} needs it)")
@@ -293,16 +315,19 @@ def read_json(path: str | os.PathLike):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _bad(path, "not a JSON file: not UTF-8 text (orbudget files are JSON; a .npz is read through the JSON "
-                         "that names it)") from None
+        raise _bad(
+            path, "not a JSON file: not UTF-8 text (orbudget files are JSON; a .npz is read through the JSON that names it)"
+        ) from None
     if not text.strip():
         raise _bad(path, "the file is empty")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
-        raise _bad(path, f"not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
-                         + ("; the file looks cut short" if cut else "")) from None
+        raise _bad(
+            path,
+            f"not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})" + ("; the file looks cut short" if cut else ""),
+        ) from None
     except RecursionError:
         raise _bad(path, "not valid JSON: nested too deeply") from None
 
@@ -317,15 +342,19 @@ def load(path: str | os.PathLike):
     path = Path(path)
     payload = read_json(path)
     if not isinstance(payload, dict):
-        raise _bad(path, f"not an orbudget file: expected a JSON object with `kind`, `version` and `data`; got "
-                         f"{_json_type(payload)}")
+        raise _bad(
+            path, f"not an orbudget file: expected a JSON object with `kind`, `version` and `data`; got {_json_type(payload)}"
+        )
     for key in ("kind", "version", "data"):
         if key not in payload:
             raise _bad(path, f"not an orbudget file (no `{key}`)")
     extra = sorted(set(payload) - {"kind", "version", "data", "arrays", "arrays_sha256"})
     if extra:
-        raise _bad(path, f"unknown key `{extra[0]}` at the top level (expected `kind`, `version`, `data`, and "
-                         "`arrays`/`arrays_sha256` with large arrays)")
+        raise _bad(
+            path,
+            f"unknown key `{extra[0]}` at the top level (expected `kind`, `version`, `data`, and "
+            "`arrays`/`arrays_sha256` with large arrays)",
+        )
     version = payload["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _bad(path, f"`version` must be a whole number >= 1; got {version!r}")
@@ -358,8 +387,12 @@ def load(path: str | os.PathLike):
 def values_equal(a, b) -> bool:
     """Structural equality that treats numpy arrays by value (used by ``__eq__`` of models and results)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and \
-            bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f"))
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f"))
+        )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):

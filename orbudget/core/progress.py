@@ -74,8 +74,16 @@ class Run:
         stream: where progress goes (stderr by default).
     """
 
-    def __init__(self, opts=None, *, total: int | None = None, unit: str = "iterations", desc: str = "",
-                 minimize: bool = False, stream=None):
+    def __init__(
+        self,
+        opts=None,
+        *,
+        total: int | None = None,
+        unit: str = "iterations",
+        desc: str = "",
+        minimize: bool = False,
+        stream=None,
+    ):
         self.opts = opts
         self.total = None if total is None else int(total)
         self.unit, self.desc, self.minimize = unit, desc, bool(minimize)
@@ -104,8 +112,14 @@ class Run:
         if self.show:
             tqdm = _tqdm_class()
             if tqdm is not None:
-                self._bar = tqdm(total=self.total, unit=f" {self.unit}", desc=self.desc or None, file=self.stream,
-                                 leave=False, dynamic_ncols=True)
+                self._bar = tqdm(
+                    total=self.total,
+                    unit=f" {self.unit}",
+                    desc=self.desc or None,
+                    file=self.stream,
+                    leave=False,
+                    dynamic_ncols=True,
+                )
         return self
 
     def __exit__(self, *exc) -> None:  # an exception passes through
@@ -168,9 +182,17 @@ class Run:
     # -- the step --------------------------------------------------------------------------------------------
     def info(self, **extra) -> dict:
         """The info dict as the callback would see it now."""
-        d = dict(method=self.desc, iteration=self.iteration, total=self.total, unit=self.unit, elapsed=self.elapsed,
-                 objective=self.objective, incumbent=self.objective, bound=self.bound,
-                 gap=relative_gap(self.objective, self.bound))
+        d = dict(
+            method=self.desc,
+            iteration=self.iteration,
+            total=self.total,
+            unit=self.unit,
+            elapsed=self.elapsed,
+            objective=self.objective,
+            incumbent=self.objective,
+            bound=self.bound,
+            gap=relative_gap(self.objective, self.bound),
+        )
         d.update(extra)
         return d
 

@@ -24,8 +24,7 @@ BACKENDS: dict[str, tuple[tuple[str, ...], str | None]] = {}
 GUARDED_BACKENDS: set[str] = set()
 
 
-def register_backend(name: str, *, modules: tuple[str, ...] = (), extra: str | None = None,
-                     guarded: bool = False) -> None:
+def register_backend(name: str, *, modules: tuple[str, ...] = (), extra: str | None = None, guarded: bool = False) -> None:
     """Declare a backend: the modules it needs (checked without importing them), the extra of ``pip install
     orbudget[extra]`` that installs them, and whether its long methods run in a child process that `solve` can
     stop (``guarded``: a third-party solver whose set-up phases check neither the clock nor an interrupt)."""
@@ -105,9 +104,21 @@ class SolverSpec:
 _REGISTRY: list[SolverSpec] = []
 
 
-def register(problem: type, method: str, *, backend: str, priority: int, supports=None, preferred=None,
-             options: tuple[str, ...] = (), description: str = "", honours: tuple[str, ...] | None = None,
-             long: bool = False, batch: Callable | None = None, renamed_options: dict[str, str] | None = None):
+def register(
+    problem: type,
+    method: str,
+    *,
+    backend: str,
+    priority: int,
+    supports=None,
+    preferred=None,
+    options: tuple[str, ...] = (),
+    description: str = "",
+    honours: tuple[str, ...] | None = None,
+    long: bool = False,
+    batch: Callable | None = None,
+    renamed_options: dict[str, str] | None = None,
+):
     """Decorator that registers an adapter function for ``problem`` under ``method``.
 
     ``honours``: the standard keywords (`STANDARD_KEYWORDS`) the adapter honours; `solve`
@@ -130,9 +141,23 @@ def register(problem: type, method: str, *, backend: str, priority: int, support
         raise ValueError(f"`options` of {method!r} repeats standard keywords {clash}; declare them in `honours`")
 
     def deco(func):
-        _REGISTRY.append(SolverSpec(problem, method, backend, func, priority, supports, preferred,
-                                    tuple(options), description or (func.__doc__ or "").strip().split("\n")[0],
-                                    honours, bool(long), batch, dict(renamed_options or {}) or None))
+        _REGISTRY.append(
+            SolverSpec(
+                problem,
+                method,
+                backend,
+                func,
+                priority,
+                supports,
+                preferred,
+                tuple(options),
+                description or (func.__doc__ or "").strip().split("\n")[0],
+                honours,
+                bool(long),
+                batch,
+                dict(renamed_options or {}) or None,
+            )
+        )
         _REGISTRY.sort(key=lambda s: (s.problem.__name__, s.priority))
         return func
 
@@ -161,9 +186,19 @@ def available_solvers(problem, details: bool = False) -> list:
     """
     if not details:
         return [(s.method, s.backend, s.available) for s in specs_for(problem)]
-    return [{"method": s.method, "backend": s.backend, "available": s.available, "honours": s.honours or (),
-             "options": s.options, "long": s.long, "guarded": s.guarded, "description": s.description}
-            for s in specs_for(problem)]
+    return [
+        {
+            "method": s.method,
+            "backend": s.backend,
+            "available": s.available,
+            "honours": s.honours or (),
+            "options": s.options,
+            "long": s.long,
+            "guarded": s.guarded,
+            "description": s.description,
+        }
+        for s in specs_for(problem)
+    ]
 
 
 def honoured(problem, method: str | None, backend: str | None = None, **keywords) -> dict:
@@ -205,8 +240,11 @@ def current_name(problem, method: str | None) -> str | None:
     for klass in cls.__mro__:
         new = RENAMED_METHODS.get((klass, method))  # type: ignore[arg-type]
         if new is not None:
-            warnings.warn(f"method {method!r} of {cls.__name__} is renamed {new!r}; the old name goes in the next "
-                          "release", DeprecationWarning, stacklevel=4)
+            warnings.warn(
+                f"method {method!r} of {cls.__name__} is renamed {new!r}; the old name goes in the next release",
+                DeprecationWarning,
+                stacklevel=4,
+            )
             return new
     return method
 
@@ -227,7 +265,8 @@ def pick(problem, method: str | None, backend: str | None) -> SolverSpec:
             if s.available and s.reason_unsupported(problem) is None:
                 return s
         raise BackendNotAvailableError(
-            f"no installed solver can handle this {name}; install an extra: pip install 'orbudget[all]'")
+            f"no installed solver can handle this {name}; install an extra: pip install 'orbudget[all]'"
+        )
     known = methods(problem)
     if method not in known:
         raise InvalidProblemError(f"`method` must be one of {', '.join(map(repr, known))} for {name}; got {method!r}")

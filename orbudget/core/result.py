@@ -112,8 +112,10 @@ class Result:
         status = Status(self.status)
         limit = None if self.limit is None else Limit(self.limit)
         if limit is not None and status not in _STOPPED_EARLY:
-            raise ValueError(f"a Result with limit {limit.value!r} must be FEASIBLE or NO_SOLUTION (stopped early); "
-                             f"got status {status.value!r}")
+            raise ValueError(
+                f"a Result with limit {limit.value!r} must be FEASIBLE or NO_SOLUTION (stopped early); "
+                f"got status {status.value!r}"
+            )
         put = object.__setattr__
         put(self, "status", status)
         put(self, "limit", limit)

@@ -125,8 +125,7 @@ def limited_result(problem, inc: Incumbent, limit: Limit, what: str) -> Result:
     ``what`` says which, to start the message), checked against the problem, or NO_SOLUTION saying why there is
     none."""
     if inc.x is None:
-        return Result(status=Status.NO_SOLUTION, limit=limit, bound=inc.bound,
-                      message=f"{what} before any solution was found")
+        return Result(status=Status.NO_SOLUTION, limit=limit, bound=inc.bound, message=f"{what} before any solution was found")
     check = getattr(problem, "is_feasible", None)
     try:
         feasible = True if check is None else bool(check(inc.x))
@@ -135,12 +134,23 @@ def limited_result(problem, inc: Incumbent, limit: Limit, what: str) -> Result:
     else:
         why = "it does not fit the problem's constraints"
     if not feasible:
-        return Result(status=Status.NO_SOLUTION, limit=limit, bound=inc.bound,
-                      message=f"{what}; the best decision kept so far was dropped: {why}")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=limit,
+            bound=inc.bound,
+            message=f"{what}; the best decision kept so far was dropped: {why}",
+        )
     value_of = getattr(problem, "value_of", None)
     objective = float(value_of(inc.x)) if value_of is not None else inc.objective
-    return Result(status=Status.FEASIBLE, limit=limit, x=inc.x, objective=objective, bound=inc.bound,
-                  stats=dict(inc.stats), message=f"{what}; best solution so far")
+    return Result(
+        status=Status.FEASIBLE,
+        limit=limit,
+        x=inc.x,
+        objective=objective,
+        bound=inc.bound,
+        stats=dict(inc.stats),
+        message=f"{what}; best solution so far",
+    )
 
 
 @dataclass(frozen=True)
@@ -162,10 +172,21 @@ class SolveOptions:
         return self.options.get(key, default)
 
 
-def solve(problem: Any, method: str | None = None, *, backend: str | None = None, time_limit: float | None = None,
-          rel_gap: float | None = None, seed: SeedLike = None, threads: int | None = None, verbose: bool = False,
-          progress: bool = False, callback: Callback | None = None, warm_start: Any = None,
-          options: dict | None = None) -> Result:
+def solve(
+    problem: Any,
+    method: str | None = None,
+    *,
+    backend: str | None = None,
+    time_limit: float | None = None,
+    rel_gap: float | None = None,
+    seed: SeedLike = None,
+    threads: int | None = None,
+    verbose: bool = False,
+    progress: bool = False,
+    callback: Callback | None = None,
+    warm_start: Any = None,
+    options: dict | None = None,
+) -> Result:
     """Solve ``problem`` with ``method`` (or the best installed one) and return a `Result`.
 
     Args:
@@ -201,8 +222,15 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
     if threads is not None:
         threads = as_scalar("threads", threads, integer=True, minimum=1)
     spec = pick(problem, method, backend)
-    given = {"time_limit": time_limit, "rel_gap": rel_gap, "threads": threads, "warm_start": warm_start,
-             "callback": callback, "progress": progress, "seed": seed}
+    given = {
+        "time_limit": time_limit,
+        "rel_gap": rel_gap,
+        "threads": threads,
+        "warm_start": warm_start,
+        "callback": callback,
+        "progress": progress,
+        "seed": seed,
+    }
     honours = spec.accepted  # undeclared: not checked
     for key in STANDARD_KEYWORDS:
         value = given[key]
@@ -210,14 +238,18 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
             listed = ", ".join(f"`{k}`" for k in honours) or "none of the standard keywords"
             raise InvalidProblemError(
                 f"`{key}` is not honoured by method {spec.method!r} ({spec.backend}); it honours {listed} "
-                "(see ob.available_solvers(problem, details=True))")
+                "(see ob.available_solvers(problem, details=True))"
+            )
     options = dict(options or {})
     for old, new in (spec.renamed_options or {}).items():
         if old in options:
             import warnings
 
-            warnings.warn(f"option {old!r} of method {spec.method!r} is renamed {new!r}; the old name goes in the next "
-                          "release", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                f"option {old!r} of method {spec.method!r} is renamed {new!r}; the old name goes in the next release",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             if new in options:
                 raise InvalidProblemError(f"`options` gives both `{old}` and its new name `{new}`; keep `{new}`")
             options[new] = options.pop(old)
@@ -225,9 +257,19 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
     if unknown and "*" not in spec.options:
         accepted = ", ".join(f"`{o}`" for o in spec.options) or "none"
         raise InvalidProblemError(
-            f"`options` has unknown key `{unknown[0]}` for method {spec.method!r} ({spec.backend}); accepted: {accepted}")
-    opts = SolveOptions(time_limit=time_limit, rel_gap=rel_gap, seed=seed, threads=threads, verbose=verbose,
-                        progress=progress, callback=callback, warm_start=warm_start, options=options)
+            f"`options` has unknown key `{unknown[0]}` for method {spec.method!r} ({spec.backend}); accepted: {accepted}"
+        )
+    opts = SolveOptions(
+        time_limit=time_limit,
+        rel_gap=rel_gap,
+        seed=seed,
+        threads=threads,
+        verbose=verbose,
+        progress=progress,
+        callback=callback,
+        warm_start=warm_start,
+        options=options,
+    )
     global _INTERRUPTS
     start = time.perf_counter()
     seen = _INTERRUPTS
@@ -248,8 +290,7 @@ def solve(problem: Any, method: str | None = None, *, backend: str | None = None
             result = _interrupted_result(problem, opts.incumbent)
     if result.limit is Limit.INTERRUPTED and _INTERRUPTS == seen:  # the backend handled the Ctrl-C itself
         _INTERRUPTS += 1
-    if _INTERRUPTS != seen and result.limit is None and result.status in (Status.FEASIBLE, Status.NO_SOLUTION,
-                                                                          Status.ERROR):
+    if _INTERRUPTS != seen and result.limit is None and result.status in (Status.FEASIBLE, Status.NO_SOLUTION, Status.ERROR):
         # the backend swallowed the interrupt and stopped early (HiGHS reports a 'solve error'): say so, and keep
         # its solution only if it has one
         if result.ok:

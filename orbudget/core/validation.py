@@ -22,9 +22,19 @@ def _fail(name: str, expected: str, got) -> InvalidProblemError:
     return InvalidProblemError(f"`{name}` must be {expected}; got {got}")
 
 
-def as_array(name: str, value, *, ndim: int | None = None, shape: tuple | None = None, dtype=float,
-             finite: bool = True, nonnegative: bool = False, low: float | None = None,
-             high: float | None = None, allow_empty: bool = False) -> np.ndarray:
+def as_array(
+    name: str,
+    value,
+    *,
+    ndim: int | None = None,
+    shape: tuple | None = None,
+    dtype=float,
+    finite: bool = True,
+    nonnegative: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    allow_empty: bool = False,
+) -> np.ndarray:
     """Coerce ``value`` to a read-only numpy array and check it; raise InvalidProblemError naming ``name``.
 
     ``shape`` may hold ``None`` for a free axis. ``dtype=int`` accepts floats that are whole numbers.
@@ -83,8 +93,15 @@ def as_probabilities(name: str, value, **kw) -> np.ndarray:
     return as_array(name, value, low=0.0, high=1.0, **kw)
 
 
-def as_scalar(name: str, value, *, integer: bool = False, minimum: float | None = None,
-              maximum: float | None = None, strict_minimum: bool = False):
+def as_scalar(
+    name: str,
+    value,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict_minimum: bool = False,
+):
     """A finite real (or whole-number) scalar within bounds; numpy scalars accepted."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
         raise _fail(name, "a whole number" if integer else "a real number", repr(value))
@@ -208,13 +225,15 @@ def check_state(state, *, kind: str, fingerprint: str | None = None, keys=(), fi
         raise _fail(field, f"a state of a {kind}", f"a state of a {state.get('kind')!r}")
     missing = [k for k in keys if k not in state]
     if missing:
-        raise _fail(field, f"a {kind} state with entries {', '.join(map(repr, keys))}",
-                    f"a dict missing {', '.join(map(repr, missing))}")
+        raise _fail(
+            field, f"a {kind} state with entries {', '.join(map(repr, keys))}", f"a dict missing {', '.join(map(repr, missing))}"
+        )
     got = state.get("fingerprint")
     if fingerprint is not None and got is not None and got != fingerprint:
         raise InvalidProblemError(
             f"`{field}` belongs to another problem (fingerprint {got}, this problem's is {fingerprint}); "
-            "a state can only be loaded into a policy for the same problem")
+            "a state can only be loaded into a policy for the same problem"
+        )
     if fingerprint is not None and got is None:
         raise _fail(field, f"a {kind} state carrying the problem's `fingerprint`", "a state without one")
     return state

@@ -36,10 +36,12 @@ class Exercise:
     def show(self, solution: bool = False) -> str:
         name = self.answer_format.split()[2].split("(")[0] if self.answer_format.startswith("a function ") else None
         bind = f" (for example `answer = {name}` after defining it)" if name else ""
-        text = (f"{self.id}: {self.title}\n({self.source})\n\n{self.statement}\n\nAnswer: {self.answer_format}\n\n"
-                f"To hand it in: a Python file that binds it to the name `answer`{bind}, graded with "
-                f"`orbudget exercises check {self.id} FILE.py` (or in Python: "
-                f"`orbudget.exercises.get({self.id!r}).check(answer)`).")
+        text = (
+            f"{self.id}: {self.title}\n({self.source})\n\n{self.statement}\n\nAnswer: {self.answer_format}\n\n"
+            f"To hand it in: a Python file that binds it to the name `answer`{bind}, graded with "
+            f"`orbudget exercises check {self.id} FILE.py` (or in Python: "
+            f"`orbudget.exercises.get({self.id!r}).check(answer)`)."
+        )
         if solution:
             text += f"\n\nSolution:\n{self.solution_text}"
         return text

@@ -33,27 +33,37 @@ def _grade_lower(answer) -> Feedback:
         budget = math.sqrt(horizon) / 2
         n = math.ceil((3 * horizon**2) ** (1 / 3))
         out = answer(horizon, budget, n)
-        p = out if isinstance(out, BanditsWithKnapsacks) else BanditsWithKnapsacks(
-            reward_means=out[0], consumption_means=out[1], budgets=[budget], horizon=horizon)
+        p = (
+            out
+            if isinstance(out, BanditsWithKnapsacks)
+            else BanditsWithKnapsacks(reward_means=out[0], consumption_means=out[1], budgets=[budget], horizon=horizon)
+        )
         if p.n_resources != 1 or p.horizon != horizon or not np.isclose(p.budgets[0], budget):
-            return Feedback(False, f"for T={horizon} the instance must have one resource with budget B={budget:.4g} "
-                                   f"and horizon T (got d={p.n_resources}, B={p.budgets}, T={p.horizon})")
+            return Feedback(
+                False,
+                f"for T={horizon} the instance must have one resource with budget B={budget:.4g} "
+                f"and horizon T (got d={p.n_resources}, B={p.budgets}, T={p.horizon})",
+            )
         r = _solve(p, "explore_first", 0, explore_rounds=n)
         ratios.append(r.objective / r.stats["opt_lp"])
     shown = ", ".join(f"T={t}: {x:.3f}" for t, x in zip(HORIZONS, ratios))
     if max(ratios) <= 0.75:
         return Feedback(True, f"explore-first keeps losing a constant fraction of OPT_LP ({shown})")
-    return Feedback(False, f"explore-first earned {shown} of OPT_LP: on your instance it does fine. Hint: with B < √T, "
-                           "an arm that burns budget without reward makes any fixed-length exploration costly, and two "
-                           "coins with means B/T and B/T + 1/√N cannot be told apart in N tosses.")
+    return Feedback(
+        False,
+        f"explore-first earned {shown} of OPT_LP: on your instance it does fine. Hint: with B < √T, "
+        "an arm that burns budget without reward makes any fixed-length exploration costly, and two "
+        "coins with means B/T and B/T + 1/√N cannot be told apart in N tosses.",
+    )
 
 
 # -- 10.1(b): with B = Ω(T), N ≈ T^{2/3} gives regret Õ(T^{2/3}) ------------------------------------------------------
 def _upper_instance(horizon):
     from ..problems.bwk import BanditsWithKnapsacks
 
-    return BanditsWithKnapsacks(reward_means=[0.9, 0.6, 0.3], consumption_means=[[0.9], [0.4], [0.1]],
-                                budgets=[horizon / 4], horizon=horizon)
+    return BanditsWithKnapsacks(
+        reward_means=[0.9, 0.6, 0.3], consumption_means=[[0.9], [0.4], [0.1]], budgets=[horizon / 4], horizon=horizon
+    )
 
 
 def _upper_reference():
@@ -74,8 +84,11 @@ def _grade_upper(answer) -> Feedback:
     facts = f"N = {rounds}, regret slope {slope:.2f} (log-log over T = 1e3..1e5), REW/OPT_LP at 1e5 = {ratios[-1]:.3f}"
     if slope <= 0.8 and ratios[-1] >= 0.9:
         return Feedback(True, facts)
-    hint = ("too much exploration: the explore phase alone costs a constant fraction of T" if rounds[-1] > 0.2 * HORIZONS[-1]
-            else "too little exploration: the LP is solved from estimates that are too noisy")
+    hint = (
+        "too much exploration: the explore phase alone costs a constant fraction of T"
+        if rounds[-1] > 0.2 * HORIZONS[-1]
+        else "too little exploration: the LP is solved from estimates that are too noisy"
+    )
     return Feedback(False, f"{facts}; {hint}. Balance N·(cost of exploring) against T·√(K/N) (estimation error).")
 
 
@@ -84,8 +97,9 @@ def _tight_reference():
     from ..problems.bwk import BanditsWithKnapsacks
 
     def instance(d, budget):
-        return BanditsWithKnapsacks(reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget),
-                                    horizon=int(d * budget))
+        return BanditsWithKnapsacks(
+            reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget), horizon=int(d * budget)
+        )
 
     return instance
 
@@ -101,8 +115,11 @@ def _grade_tight(answer) -> Feedback:
         if fa <= 0:
             return Feedback(False, f"for d={d} no fixed arm earns anything (OPT_FA = 0): the ratio is undefined")
         if not math.isclose(fd / fa, d, rel_tol=1e-6):
-            return Feedback(False, f"for d={d}: OPT_FD = {fd:.6g}, OPT_FA = {fa:.6g}, ratio {fd / fa:.4f}, not {d}. Hint: "
-                                   "let each arm use up a different resource, and give time for all of them.")
+            return Feedback(
+                False,
+                f"for d={d}: OPT_FD = {fd:.6g}, OPT_FA = {fa:.6g}, ratio {fd / fa:.4f}, not {d}. Hint: "
+                "let each arm use up a different resource, and give time for all of them.",
+            )
     return Feedback(True, "OPT_FD / OPT_FA = d exactly for d = 2, 3, 5 (HiGHS LP against the best fixed arm)")
 
 
@@ -122,8 +139,11 @@ def _grade_price(answer) -> Feedback:
         best = _price_value(grid, horizon, supply).max()
         got = float(_price_value(p, horizon, supply))
         if got < best * (1 - 1e-6):
-            return Feedback(False, f"T={horizon}, B={supply}: price {p:.4f} earns {got:.4f}, the best fixed price earns "
-                                   f"{best:.4f}. Hint: V(p) = p·min(B, T(1 − p)) has two regimes; where do they meet?")
+            return Feedback(
+                False,
+                f"T={horizon}, B={supply}: price {p:.4f} earns {got:.4f}, the best fixed price earns "
+                f"{best:.4f}. Hint: V(p) = p·min(B, T(1 − p)) has two regimes; where do they meet?",
+            )
     return Feedback(True, "your price matches the best fixed price on every (T, B) tried")
 
 
@@ -135,83 +155,132 @@ def _mesh_loss(eps, horizon, supply):
 
 
 def _grade_mesh(answer) -> Feedback:
-    cases = [(eps, horizon, supply) for eps in (0.3, 0.1, 0.037, 0.013) for horizon in (1000, 10_000)
-             for supply in (horizon // 50, horizon // 7, horizon // 3, horizon // 2)]
+    cases = [
+        (eps, horizon, supply)
+        for eps in (0.3, 0.1, 0.037, 0.013)
+        for horizon in (1000, 10_000)
+        for supply in (horizon // 50, horizon // 7, horizon // 3, horizon // 2)
+    ]
     worst = 0.0
     for eps, horizon, supply in cases:
         loss = _mesh_loss(eps, horizon, supply)
         bound = float(answer(eps, horizon, supply))
         if bound < loss - 1e-9 * max(1.0, loss):
-            return Feedback(False, f"ε={eps}, T={horizon}, B={supply}: the mesh loses {loss:.4f} but your bound says "
-                                   f"{bound:.4f}. Hint: left of p* = 1 − B/T the value is p·B, so a step of ε left "
-                                   "costs at most ε·B.")
+            return Feedback(
+                False,
+                f"ε={eps}, T={horizon}, B={supply}: the mesh loses {loss:.4f} but your bound says "
+                f"{bound:.4f}. Hint: left of p* = 1 − B/T the value is p·B, so a step of ε left "
+                "costs at most ε·B.",
+            )
         if bound > 4 * eps * supply + horizon * eps**2:
-            return Feedback(False, f"ε={eps}, T={horizon}, B={supply}: {bound:.4g} is a valid bound but far from tight "
-                                   f"(the loss is {loss:.4g}); aim for O(ε·B).")
+            return Feedback(
+                False,
+                f"ε={eps}, T={horizon}, B={supply}: {bound:.4g} is a valid bound but far from tight "
+                f"(the loss is {loss:.4g}); aim for O(ε·B).",
+            )
         worst = max(worst, loss / max(bound, 1e-300))
-    return Feedback(True, f"your bound holds on all {len(cases)} (ε, T, B) cases; the tightest case uses "
-                          f"{worst:.0%} of it")
+    return Feedback(True, f"your bound holds on all {len(cases)} (ε, T, B) cases; the tightest case uses {worst:.0%} of it")
 
 
 EXERCISES = (
     Exercise(
-        id="bwk-10.1a", title="Explore-first fails when the budget is small", source="Slivkins, Exercise 10.1(a)",
-        statement=("Explore-first plays every arm in turn for N rounds fixed in advance (N ≈ K^{1/3} T^{2/3}), then "
-                   "samples from one distribution D computed from the estimates. Let there be one resource besides "
-                   "time, with B < √T, and N = ⌈(3T²)^{1/3}⌉. Construct an instance on which explore-first loses a "
-                   "constant fraction of OPT_LP for every large T."),
+        id="bwk-10.1a",
+        title="Explore-first fails when the budget is small",
+        source="Slivkins, Exercise 10.1(a)",
+        statement=(
+            "Explore-first plays every arm in turn for N rounds fixed in advance (N ≈ K^{1/3} T^{2/3}), then "
+            "samples from one distribution D computed from the estimates. Let there be one resource besides "
+            "time, with B < √T, and N = ⌈(3T²)^{1/3}⌉. Construct an instance on which explore-first loses a "
+            "constant fraction of OPT_LP for every large T."
+        ),
         answer_format="a function instance(T, B, N) returning a BanditsWithKnapsacks (one resource, budget B, horizon T) "
-                      "or a pair (reward_means (K,), consumption_means (K, 1)); checked at T = 1e3, 1e4, 1e5, B = √T/2",
-        grader=_grade_lower, reference=lambda: _lower_instance,
-        solution_text=("Take three arms: bad (reward 0, consumption 1), good (reward 1, consumption B/T) and decoy "
-                       "(reward 1, consumption B/T + 1/√N). OPT_LP = T: play the good arm every round. The exploration "
-                       "phase pulls the bad arm N/3 > B times, so the budget is gone before exploitation starts. Even "
-                       "without the bad arm, N tosses cannot separate B/T from B/T + 1/√N, and picking the decoy "
-                       "exhausts the budget after about B/(B/T + 1/√N) << T rounds.")),
+        "or a pair (reward_means (K,), consumption_means (K, 1)); checked at T = 1e3, 1e4, 1e5, B = √T/2",
+        grader=_grade_lower,
+        reference=lambda: _lower_instance,
+        solution_text=(
+            "Take three arms: bad (reward 0, consumption 1), good (reward 1, consumption B/T) and decoy "
+            "(reward 1, consumption B/T + 1/√N). OPT_LP = T: play the good arm every round. The exploration "
+            "phase pulls the bad arm N/3 > B times, so the budget is gone before exploitation starts. Even "
+            "without the bad arm, N tosses cannot separate B/T from B/T + 1/√N, and picking the decoy "
+            "exhausts the budget after about B/(B/T + 1/√N) << T rounds."
+        ),
+    ),
     Exercise(
-        id="bwk-10.1b", title="Explore-first with a large budget", source="Slivkins, Exercise 10.1(b)",
-        statement=("Now B = Ω(T) (here B = T/4, K = 3 arms, one resource). Explore-first explores for N rounds, then "
-                   "samples from the optimistic LP's solution, with budgets shrunk by (1 − √(K/T)). Choose N as a "
-                   "function of T and K so that the regret is Õ(T^{2/3})."),
+        id="bwk-10.1b",
+        title="Explore-first with a large budget",
+        source="Slivkins, Exercise 10.1(b)",
+        statement=(
+            "Now B = Ω(T) (here B = T/4, K = 3 arms, one resource). Explore-first explores for N rounds, then "
+            "samples from the optimistic LP's solution, with budgets shrunk by (1 − √(K/T)). Choose N as a "
+            "function of T and K so that the regret is Õ(T^{2/3})."
+        ),
         answer_format="a function explore_rounds(T, K) -> N; graded by the log-log slope of the median regret over "
-                      "T = 1e3..1e5 (at most 0.8) and REW/OPT_LP >= 0.9 at T = 1e5",
-        grader=_grade_upper, reference=_upper_reference,
-        solution_text=("Exploring costs at most N in regret. After N/K pulls per arm, the estimates are off by "
-                       "about √(K/N), which costs about T·√(K/N) over the rest of the run. Balancing the two gives "
-                       "N = K^{1/3} T^{2/3} (log T)^{1/3}, so the regret is Õ(K^{1/3} T^{2/3}); the fitted slope is "
-                       "about 0.66.")),
+        "T = 1e3..1e5 (at most 0.8) and REW/OPT_LP >= 0.9 at T = 1e5",
+        grader=_grade_upper,
+        reference=_upper_reference,
+        solution_text=(
+            "Exploring costs at most N in regret. After N/K pulls per arm, the estimates are off by "
+            "about √(K/N), which costs about T·√(K/N) over the rest of the run. Balancing the two gives "
+            "N = K^{1/3} T^{2/3} (log T)^{1/3}, so the regret is Õ(K^{1/3} T^{2/3}); the fitted slope is "
+            "about 0.66."
+        ),
+    ),
     Exercise(
-        id="bwk-10.2", title="Fixed distribution vs fixed arm", source="Slivkins, Exercise 10.2 / Section 10.1",
-        statement=("OPT_FD (the best fixed distribution over arms) is at most d·OPT_FA (the best fixed arm). Show that "
-                   "the factor d is tight: for every d, give an instance with OPT_FD = d·OPT_FA."),
+        id="bwk-10.2",
+        title="Fixed distribution vs fixed arm",
+        source="Slivkins, Exercise 10.2 / Section 10.1",
+        statement=(
+            "OPT_FD (the best fixed distribution over arms) is at most d·OPT_FA (the best fixed arm). Show that "
+            "the factor d is tight: for every d, give an instance with OPT_FD = d·OPT_FA."
+        ),
         answer_format="a function instance(d, B) returning a BanditsWithKnapsacks with d resources",
-        grader=_grade_tight, reference=_tight_reference,
-        solution_text=("Use d arms and d resources with budget B each, and T = dB. Arm a pays 1 and uses one unit of "
-                       "resource a. A fixed arm runs out of its resource after B rounds, so OPT_FA = B. The uniform "
-                       "distribution uses B of each resource over T = dB rounds and earns dB. Hence "
-                       "OPT_FD = dB = d·OPT_FA.")),
+        grader=_grade_tight,
+        reference=_tight_reference,
+        solution_text=(
+            "Use d arms and d resources with budget B each, and T = dB. Arm a pays 1 and uses one unit of "
+            "resource a. A fixed arm runs out of its resource after B rounds, so OPT_FA = B. The uniform "
+            "distribution uses B of each resource over T = dB rounds and earns dB. Hence "
+            "OPT_FD = dB = d·OPT_FA."
+        ),
+    ),
     Exercise(
-        id="bwk-10.3a", title="Dynamic pricing with limited supply: the best fixed price", source="Slivkins, Exercise 10.3",
-        statement=("A seller has B units and T customers. Each customer buys at posted price p with probability "
-                   "S(p) = 1 − p. A fixed price p earns about V(p) = p·min(B, T·S(p)). Find the best fixed price as a "
-                   "function of T and B. This is the benchmark that the discretised price grid P_ε is measured "
-                   "against."),
+        id="bwk-10.3a",
+        title="Dynamic pricing with limited supply: the best fixed price",
+        source="Slivkins, Exercise 10.3",
+        statement=(
+            "A seller has B units and T customers. Each customer buys at posted price p with probability "
+            "S(p) = 1 − p. A fixed price p earns about V(p) = p·min(B, T·S(p)). Find the best fixed price as a "
+            "function of T and B. This is the benchmark that the discretised price grid P_ε is measured "
+            "against."
+        ),
         answer_format="a function best_price(T, B) -> p in [0, 1]",
-        grader=_grade_price, reference=_price_reference,
-        solution_text=("On p ≥ 1 − B/T, supply never binds and V(p) = T·p(1 − p), which peaks at p = 1/2. On "
-                       "p ≤ 1 − B/T, V(p) = p·B grows with p. So p* = max(1/2, 1 − B/T). The function V has a kink "
-                       "at p* with slopes of size at most max(B, T), and this is where the discretisation error of "
-                       "P_ε comes from.")),
+        grader=_grade_price,
+        reference=_price_reference,
+        solution_text=(
+            "On p ≥ 1 − B/T, supply never binds and V(p) = T·p(1 − p), which peaks at p = 1/2. On "
+            "p ≤ 1 − B/T, V(p) = p·B grows with p. So p* = max(1/2, 1 − B/T). The function V has a kink "
+            "at p* with slopes of size at most max(B, T), and this is where the discretisation error of "
+            "P_ε comes from."
+        ),
+    ),
     Exercise(
-        id="bwk-10.3b", title="Dynamic pricing: the cost of a price grid", source="Slivkins, Exercise 10.3",
-        statement=("Restrict prices to the mesh P_ε = {ε, 2ε, ...} ∩ [0, 1] (the arms of a BwK pricing instance). "
-                   "With S(p) = 1 − p and V(p) = p·min(B, T(1 − p)), bound the discretisation loss "
-                   "V(p*) − max_{p ∈ P_ε} V(p) as a function of ε, T and B (B <= T/2). Then the regret against the "
-                   "best price is the BwK regret on the mesh plus this term; choosing ε trades the two off."),
+        id="bwk-10.3b",
+        title="Dynamic pricing: the cost of a price grid",
+        source="Slivkins, Exercise 10.3",
+        statement=(
+            "Restrict prices to the mesh P_ε = {ε, 2ε, ...} ∩ [0, 1] (the arms of a BwK pricing instance). "
+            "With S(p) = 1 − p and V(p) = p·min(B, T(1 − p)), bound the discretisation loss "
+            "V(p*) − max_{p ∈ P_ε} V(p) as a function of ε, T and B (B <= T/2). Then the regret against the "
+            "best price is the BwK regret on the mesh plus this term; choosing ε trades the two off."
+        ),
         answer_format="a function loss_bound(eps, T, B) that is never below the true loss and is O(ε·B)",
-        grader=_grade_mesh, reference=lambda: (lambda eps, horizon, supply: eps * supply),
-        solution_text=("For p ≤ p* = 1 − B/T the supply binds and V(p) = p·B. The largest grid point below p* lies "
-                       "within ε of it, so it earns at least V(p*) − ε·B. If B >= T/2, then p* = 1/2 and V is smooth "
-                       "there, and the loss is even smaller: T·ε²/4 <= ε·B. So the loss is at most ε·B. With the "
-                       "BwK regret on K = 1/ε arms, √(K·OPT) + OPT·√(K/B), balancing the two terms picks ε.")),
+        grader=_grade_mesh,
+        reference=lambda: lambda eps, horizon, supply: eps * supply,
+        solution_text=(
+            "For p ≤ p* = 1 − B/T the supply binds and V(p) = p·B. The largest grid point below p* lies "
+            "within ε of it, so it earns at least V(p*) − ε·B. If B >= T/2, then p* = 1/2 and V is smooth "
+            "there, and the loss is even smaller: T·ε²/4 <= ε·B. So the loss is at most ε·B. With the "
+            "BwK regret on K = 1/ε arms, √(K·OPT) + OPT·√(K/B), balancing the two terms picks ε."
+        ),
+    ),
 )

@@ -35,8 +35,11 @@ def _grade_hedge(answer) -> Feedback:
         bad = np.flatnonzero(~np.isclose(got, want, rtol=1e-8, atol=1e-12).all(axis=1))
         if bad.size:
             t = int(bad[0])
-            return Feedback(False, f"round {t}: expected {np.round(want[t], 4)}, got {np.round(got[t], 4)}. Hint: row t "
-                                   "uses the costs of rounds 0..t-1 only, with weights exp(−ε·cumulative cost).")
+            return Feedback(
+                False,
+                f"round {t}: expected {np.round(want[t], 4)}, got {np.round(got[t], 4)}. Hint: row t "
+                "uses the costs of rounds 0..t-1 only, with weights exp(−ε·cumulative cost).",
+            )
         regret = float((got * costs).sum() - costs.sum(axis=0).min())
         bound = math.log(k) / step + step * horizon
         if regret > bound:
@@ -74,32 +77,51 @@ def _grade_equilibrium(answer) -> Feedback:
         gap = float((p @ a).max() - (a @ q).min())  # best responses against each average
         bound = 3 * math.sqrt(math.log(max(rows, cols) * horizon) / horizon)
         if gap > bound:
-            return Feedback(False, f"{rows}x{cols} game, T={horizon}: the average strategies are a {gap:.4f}-equilibrium; "
-                                   f"Hedge vs Hedge reaches {bound:.4f} (3√(ln(KT)/T)). Hint: each player updates with "
-                                   "its full-feedback costs every round; return the averages, not the last iterates.")
+            return Feedback(
+                False,
+                f"{rows}x{cols} game, T={horizon}: the average strategies are a {gap:.4f}-equilibrium; "
+                f"Hedge vs Hedge reaches {bound:.4f} (3√(ln(KT)/T)). Hint: each player updates with "
+                "its full-feedback costs every round; return the averages, not the last iterates.",
+            )
     return Feedback(True, "the average play is a δ_T-approximate Nash equilibrium with δ_T <= 3√(ln(KT)/T)")
 
 
 EXERCISES = (
     Exercise(
-        id="hedge", title="Implement Hedge", source="Slivkins, Chapter 5 (Hedge)",
-        statement=("K experts, costs c_t ∈ [0, 1]^K revealed after each round. Hedge plays "
-                   "p_t ∝ exp(−ε Σ_{s<t} c_s). Implement it, and check that its regret is at most ln K/ε + εT."),
+        id="hedge",
+        title="Implement Hedge",
+        source="Slivkins, Chapter 5 (Hedge)",
+        statement=(
+            "K experts, costs c_t ∈ [0, 1]^K revealed after each round. Hedge plays "
+            "p_t ∝ exp(−ε Σ_{s<t} c_s). Implement it, and check that its regret is at most ln K/ε + εT."
+        ),
         answer_format="a function hedge(costs (T, K), eps) -> (T, K) array of the distributions played",
-        grader=_grade_hedge, reference=lambda: hedge_reference,
-        solution_text=("Keep the cumulative cost vector. Before round t, play softmax(−ε·cumulative); subtract the "
-                       "maximum logit to avoid overflow. The potential argument, with Φ = Σ exp(−ε·cumulative), gives "
-                       "regret ≤ ln K/ε + εT. With ε = √(ln K/T), this is 2√(T ln K).")),
+        grader=_grade_hedge,
+        reference=lambda: hedge_reference,
+        solution_text=(
+            "Keep the cumulative cost vector. Before round t, play softmax(−ε·cumulative); subtract the "
+            "maximum logit to avoid overflow. The potential argument, with Φ = Σ exp(−ε·cumulative), gives "
+            "regret ≤ ln K/ε + εT. With ε = √(ln K/T), this is 2√(T ln K)."
+        ),
+    ),
     Exercise(
-        id="games-9.3", title="Hedge vs Hedge finds an approximate equilibrium", source="Slivkins, Exercise 9.3",
-        statement=("In a zero-sum game with cost matrix A ∈ [0, 1]^{K×K'}, the row player minimises pᵀAq and the column "
-                   "player maximises it. Both run Hedge with full feedback and ε = √(ln K/(2T)). Show, and check "
-                   "numerically, that the average strategies (p̄, q̄) form a δ_T-approximate Nash equilibrium with "
-                   "δ_T = O(√(ln(KT)/T)). This is the engine inside LagrangeBwK."),
+        id="games-9.3",
+        title="Hedge vs Hedge finds an approximate equilibrium",
+        source="Slivkins, Exercise 9.3",
+        statement=(
+            "In a zero-sum game with cost matrix A ∈ [0, 1]^{K×K'}, the row player minimises pᵀAq and the column "
+            "player maximises it. Both run Hedge with full feedback and ε = √(ln K/(2T)). Show, and check "
+            "numerically, that the average strategies (p̄, q̄) form a δ_T-approximate Nash equilibrium with "
+            "δ_T = O(√(ln(KT)/T)). This is the engine inside LagrangeBwK."
+        ),
         answer_format="a function equilibrium(A, T) -> (p_bar, q_bar)",
-        grader=_grade_equilibrium, reference=lambda: equilibrium_reference,
-        solution_text=("Let R1 and R2 be the regrets of the two players. Then max_j (p̄ᵀA)_j − min_i (Aq̄)_i ≤ "
-                       "(R1 + R2)/T, because each player's average cost is within R/T of its best response against "
-                       "the other's average. With Hedge, R ≤ O(√(T ln K)), so δ_T = O(√(ln K/T)), plus the "
-                       "√(ln T/T) of the high-probability version.")),
+        grader=_grade_equilibrium,
+        reference=lambda: equilibrium_reference,
+        solution_text=(
+            "Let R1 and R2 be the regrets of the two players. Then max_j (p̄ᵀA)_j − min_i (Aq̄)_i ≤ "
+            "(R1 + R2)/T, because each player's average cost is within R/T of its best response against "
+            "the other's average. With Hedge, R ≤ O(√(T ln K)), so δ_T = O(√(ln K/T)), plus the "
+            "√(ln T/T) of the high-probability version."
+        ),
+    ),
 )

@@ -256,7 +256,6 @@ def dual_value(problem, mu) -> tuple[float, np.ndarray]:
     if term != 0.0 or (mu < 0).any():
         # negative duals and the regulariser's term make D a sum of terms that cancel (f_t* grows by |μ|·b as T·R
         # falls by as much): pad D by a bound on the rounding error of that sum, so it stays an upper bound
-        size = (problem.horizon * problem.reward_bound + 2.0 * float(np.abs(mu) @ used) + abs(term)
-                + float(np.abs(mu) @ spend))
+        size = problem.horizon * problem.reward_bound + 2.0 * float(np.abs(mu) @ used) + abs(term) + float(np.abs(mu) @ spend)
         value += (problem.horizon + mu.size + 8) * 4.0 * np.finfo(float).eps * size
     return value, spend - used

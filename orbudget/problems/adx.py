@@ -106,8 +106,17 @@ class AdxPublisher:
             out[n, t.advertisers] = np.exp(state[kind])
         return out
 
-    def problem(self, horizon: int | None = None, seed=None, *, qualities=None, model: str = "iid",
-                correlation: float = 0.0, sum_rate: float | None = PAPER_SUM_RATE, entropy: float = 0.0):
+    def problem(
+        self,
+        horizon: int | None = None,
+        seed=None,
+        *,
+        qualities=None,
+        model: str = "iid",
+        correlation: float = 0.0,
+        sum_rate: float | None = PAPER_SUM_RATE,
+        entropy: float = 0.0,
+    ):
         """An `OnlineAllocation` (matching form) over sampled impressions or given ``qualities``.
 
         Rewards are rescaled so the largest is 1; ρ is rescaled to sum to ``sum_rate`` (the paper's 1.5; ``None``
@@ -115,8 +124,11 @@ class AdxPublisher:
         """
         from .online import OnlineAllocation
 
-        q = self.sample(horizon, seed, model=model, correlation=correlation) if qualities is None else np.asarray(
-            qualities, float)
+        q = (
+            self.sample(horizon, seed, model=model, correlation=correlation)
+            if qualities is None
+            else np.asarray(qualities, float)
+        )
         top = q.max()
         if top <= 0:
             raise InvalidProblemError("`qualities` has no eligible advertiser in any impression")
@@ -157,8 +169,9 @@ def load_adx(publisher: int | str = 1, folder=None) -> AdxPublisher:
         upper = _floats(line, "cov", where)
         k = len(advertisers)
         if mean.size != k or len(upper) != k * (k + 1) // 2:
-            raise InvalidProblemError(f"{where}: {k} advertisers need {k} means and {k * (k + 1) // 2} covariances; "
-                                      f"got {mean.size} and {len(upper)}")
+            raise InvalidProblemError(
+                f"{where}: {k} advertisers need {k} means and {k * (k + 1) // 2} covariances; got {mean.size} and {len(upper)}"
+            )
         unknown = [a for a in advertisers if a not in column]
         if unknown:
             raise InvalidProblemError(f"{where}: advertiser {unknown[0]} is not in {ads_path.name}")
@@ -195,4 +208,3 @@ def replay(sample: np.ndarray, horizon: int, seed=None, *, resample: bool = True
     if horizon > sample.shape[0]:
         raise InvalidProblemError(f"`horizon` {horizon} exceeds the {sample.shape[0]} stored impressions")
     return sample[:horizon]
-

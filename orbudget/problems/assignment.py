@@ -127,8 +127,9 @@ class BudgetedAssignment(Problem):
 
     # -- instances with known answers ------------------------------------------------------------------------
     @classmethod
-    def separable(cls, n_groups: int = 50, *, bits=(2, 3, 4, 8), average_bits: float = 3.5, seed=None,
-                  exact: bool = False) -> BudgetedAssignment:
+    def separable(
+        cls, n_groups: int = 50, *, bits=(2, 3, 4, 8), average_bits: float = 3.5, seed=None, exact: bool = False
+    ) -> BudgetedAssignment:
         """Mixed-precision-style separable instance (reference C.1): group i has n_i parameters (16..256), option k
         costs n_i·bits_k, the budget is ⌊average_bits·Σn_i⌋, and the loss is Σ_i s_i·n_i·2^{−2·bits_{x_i}} with
         log-normal sensitivities s_i. Its optimum (``optimum``) is the multiple-choice knapsack DP's."""
@@ -141,8 +142,15 @@ class BudgetedAssignment(Problem):
         table = table / table.sum(axis=1).mean()
         costs = (sizes[:, None] * bits[None, :]).astype(np.int64)
         budget = int(np.floor(average_bits * sizes.sum()))
-        return cls(costs=costs, budget=budget, loss=_LinearLoss(table), exact=exact, proxy=table, separable_loss=True,
-                   name=f"separable N={n}")
+        return cls(
+            costs=costs,
+            budget=budget,
+            loss=_LinearLoss(table),
+            exact=exact,
+            proxy=table,
+            separable_loss=True,
+            name=f"separable N={n}",
+        )
 
     @classmethod
     def quadratic(cls, n_groups: int = 10, n_options: int = 4, *, budget_fraction: float = 0.5, seed=None):
@@ -160,7 +168,6 @@ class BudgetedAssignment(Problem):
         return cls(costs=costs, budget=budget, loss=_QuadraticLoss(a, m), exact=False, name=f"quadratic N={n} K={k}")
 
 
-
 def _exact_costs(raw) -> np.ndarray:
     """``costs`` checked, as int64 when they are whole numbers whose every total fits in int64 (exact integer sums),
     else as the exact float64 values given. Integers are never cast through a wrapping conversion: given as
@@ -168,13 +175,17 @@ def _exact_costs(raw) -> np.ndarray:
     costs = as_array("costs", raw, ndim=2, nonnegative=True)
     given = raw if isinstance(raw, np.ndarray) else np.asarray(raw, dtype=object if _has_big_int(raw) else None)
     # integers as given are kept exactly (the float coercion above rounds past 2^53)
-    if given.dtype.kind in "iu" or (given.dtype.kind == "O" and all(
-            isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in given.ravel())):
+    if given.dtype.kind in "iu" or (
+        given.dtype.kind == "O"
+        and all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in given.ravel())
+    ):
         ints = np.vectorize(int, otypes=[object])(given) if given.size else given
         total = sum(max(int(v) for v in row) for row in ints) if given.size else 0
         if total > INT64_MAX:
-            raise InvalidProblemError(f"`costs` given as integers must have every total within the int64 limit "
-                                      f"2^63 − 1 = {INT64_MAX}; the dearest assignment costs {total}")
+            raise InvalidProblemError(
+                f"`costs` given as integers must have every total within the int64 limit "
+                f"2^63 − 1 = {INT64_MAX}; the dearest assignment costs {total}"
+            )
         out = np.array(ints, dtype=np.int64)
     elif is_integral(costs) and costs.size and sum(int(v) for v in costs.max(axis=1)) <= INT64_MAX:
         out = costs.astype(np.int64)  # whole floats below 2^63, exactly
@@ -186,8 +197,7 @@ def _exact_costs(raw) -> np.ndarray:
 
 def _has_big_int(raw) -> bool:
     try:
-        return any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX
-                   for row in raw for v in row)
+        return any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX for row in raw for v in row)
     except TypeError:
         return False
 
@@ -246,4 +256,3 @@ class _QuadraticLoss:
 
         e = (torch.as_tensor(self.a, dtype=p.dtype, device=p.device) * p).sum(dim=1)
         return e.sum() + e @ torch.as_tensor(self.m, dtype=p.dtype, device=p.device) @ e
-

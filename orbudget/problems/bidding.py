@@ -113,15 +113,16 @@ class BiddingCampaign(Problem):
         if self.train_ctr is not None or self.train_price is not None:
             tc = as_array("train_ctr", self.train_ctr, ndim=1, low=0.0, high=1.0)
             self._set("train_ctr", tc)
-            self._set("train_price", as_array("train_price", self.train_price, shape=tc.shape, dtype=int, low=0,
-                                              high=max_bid))
+            self._set("train_price", as_array("train_price", self.train_price, shape=tc.shape, dtype=int, low=0, high=max_bid))
         if self.cost_per_click is not None:
             self._set("cost_per_click", as_scalar("cost_per_click", self.cost_per_click, minimum=0.0, strict_minimum=True))
         if self.lin_base_bid is not None:
             self._set("lin_base_bid", as_scalar("lin_base_bid", self.lin_base_bid, minimum=0.0))
         if self.cost_per_impression is not None:
-            self._set("cost_per_impression", as_scalar("cost_per_impression", self.cost_per_impression, minimum=0.0,
-                                                       strict_minimum=True))
+            self._set(
+                "cost_per_impression",
+                as_scalar("cost_per_impression", self.cost_per_impression, minimum=0.0, strict_minimum=True),
+            )
         if self.lin_base_bids is not None:
             table = as_array("lin_base_bids", self.lin_base_bids, shape=(None, 2), nonnegative=True)
             if (table[:, 0] <= 0).any():
@@ -169,8 +170,11 @@ class BiddingCampaign(Problem):
         ``from_ipinyou(folder, T, c0)``. A base bid set for one budget is not carried to another: given ``budget``
         or ``episode_length`` alone, it is kept only if B and T are unchanged.
         """
-        horizon = self.episode_length if episode_length is None else as_scalar(
-            "episode_length", episode_length, integer=True, minimum=1, maximum=MAX_UNITS)
+        horizon = (
+            self.episode_length
+            if episode_length is None
+            else as_scalar("episode_length", episode_length, integer=True, minimum=1, maximum=MAX_UNITS)
+        )
         if fraction is not None:
             if budget is not None:
                 raise InvalidProblemError("give `budget` or `fraction`, not both")
@@ -221,17 +225,38 @@ class BiddingCampaign(Problem):
             click, price, ctr = parse_log(log, max_bid=counts.size - 1)
         tuned = OFFICIAL_LIN_BASE_BIDS.get(folder.name)
         table = None if tuned is None else np.array([[f, b] for f, b in zip(BUDGET_FRACTIONS, tuned)], float)
-        return cls(market_price=pmf, ctr_mean=info["clk_train"] / info["imp_train"], episode_length=horizon,
-                   budget=budget, ctr=ctr, price=price, click=click, ctr_sample=ctr,
-                   cost_per_click=info["cost_train"] / max(info["clk_train"], 1),
-                   lin_base_bid=_lookup_base_bid(table, fraction), name=f"iPinYou {folder.name}",
-                   cost_per_impression=cost_per_impression, lin_base_bids=table)
+        return cls(
+            market_price=pmf,
+            ctr_mean=info["clk_train"] / info["imp_train"],
+            episode_length=horizon,
+            budget=budget,
+            ctr=ctr,
+            price=price,
+            click=click,
+            ctr_sample=ctr,
+            cost_per_click=info["cost_train"] / max(info["clk_train"], 1),
+            lin_base_bid=_lookup_base_bid(table, fraction),
+            name=f"iPinYou {folder.name}",
+            cost_per_impression=cost_per_impression,
+            lin_base_bids=table,
+        )
 
     @classmethod
-    def synthetic(cls, *, n_test: int = 500_000, n_train: int = 300_000, episode_length: int = 1000,
-                  budget_fraction: float = 1 / 32, ctr_spread: float = 1.0, correlation: float = 0.0,
-                  base_ctr: float = 1e-3, price_median: float = 50.0, price_spread: float = 0.8, max_bid: int = 300,
-                  seed=None) -> BiddingCampaign:
+    def synthetic(
+        cls,
+        *,
+        n_test: int = 500_000,
+        n_train: int = 300_000,
+        episode_length: int = 1000,
+        budget_fraction: float = 1 / 32,
+        ctr_spread: float = 1.0,
+        correlation: float = 0.0,
+        base_ctr: float = 1e-3,
+        price_median: float = 50.0,
+        price_spread: float = 0.8,
+        max_bid: int = 300,
+        seed=None,
+    ) -> BiddingCampaign:
         """A synthetic market (reference §4): log-normal prices, logit-normal click rates, correlation ρ between them.
 
         δ = min(δmax, round(exp(ln median + σ_m z1))), logit θ = logit(θ0) + σ_c z2, corr(z1, z2) = ρ. The market
@@ -258,19 +283,29 @@ class BiddingCampaign(Problem):
         for field, n in (("n_test", n_test), ("n_train", n_train)):
             need, limit = DRAW_BYTES * float(n), memory_limit()
             if need > limit:
-                raise InvalidProblemError(f"`{field}` {n} is too large: its draws need {need / 2**30:.1f} GiB (limit "
-                                          f"{limit / 2**30:.1f} GiB)")
+                raise InvalidProblemError(
+                    f"`{field}` {n} is too large: its draws need {need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB)"
+                )
         train_ctr, train_price = draw(n_train)
         test_ctr, test_price = draw(n_test)
         counts = np.bincount(train_price, minlength=max_bid + 1).astype(float)
         pmf = (counts + 1) / (counts.sum() + counts.size)
         mean_price = float(np.arange(max_bid + 1) @ pmf)
         horizon = as_scalar("episode_length", episode_length, integer=True, minimum=1)
-        return cls(market_price=pmf, ctr_mean=float(train_ctr.mean()), episode_length=horizon,
-                   budget=budget_for(mean_price, budget_fraction, horizon), ctr=test_ctr, price=test_price,
-                   click=(rng.random(test_ctr.size) < test_ctr).astype(np.int64), true_ctr=test_ctr,
-                   ctr_sample=train_ctr[: min(train_ctr.size, 50_000)], train_ctr=train_ctr, train_price=train_price,
-                   name=f"synthetic σc={sigma} ρ={rho}")
+        return cls(
+            market_price=pmf,
+            ctr_mean=float(train_ctr.mean()),
+            episode_length=horizon,
+            budget=budget_for(mean_price, budget_fraction, horizon),
+            ctr=test_ctr,
+            price=test_price,
+            click=(rng.random(test_ctr.size) < test_ctr).astype(np.int64),
+            true_ctr=test_ctr,
+            ctr_sample=train_ctr[: min(train_ctr.size, 50_000)],
+            train_ctr=train_ctr,
+            train_price=train_price,
+            name=f"synthetic σc={sigma} ρ={rho}",
+        )
 
 
 def _lookup_base_bid(table, fraction: float) -> float | None:
@@ -328,6 +363,13 @@ def results_table(campaign: BiddingCampaign, methods=PAPER_METHODS, fractions=BU
         c = campaign.with_budget(fraction=fraction)
         for method in methods:
             r = solve(c, method=method, seed=seed)
-            rows.append({"budget_fraction": fraction, "budget": c.budget, "method": method, "score": r.objective,
-                         **{k: r.stats[k] for k in ("clicks", "impressions", "cost", "win_rate", "cpm", "ecpc")}})
+            rows.append(
+                {
+                    "budget_fraction": fraction,
+                    "budget": c.budget,
+                    "method": method,
+                    "score": r.objective,
+                    **{k: r.stats[k] for k in ("clicks", "impressions", "cost", "win_rate", "cpm", "ecpc")},
+                }
+            )
     return rows

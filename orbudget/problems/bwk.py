@@ -80,11 +80,11 @@ class BanditsWithKnapsacks(Problem):
         rewards = consumptions = None
         if dist == "adversarial":
             if self.rewards is None or self.consumptions is None:
-                raise InvalidProblemError("`rewards` (T, K) and `consumptions` (T, K, d) are required for "
-                                          "distribution='adversarial'")
+                raise InvalidProblemError(
+                    "`rewards` (T, K) and `consumptions` (T, K, d) are required for distribution='adversarial'"
+                )
             rewards = as_array("rewards", self.rewards, shape=(horizon, None), low=0.0, high=1.0)
-            consumptions = as_array("consumptions", self.consumptions, shape=(horizon, rewards.shape[1], d), low=0.0,
-                                    high=1.0)
+            consumptions = as_array("consumptions", self.consumptions, shape=(horizon, rewards.shape[1], d), low=0.0, high=1.0)
             rmean = rewards.mean(axis=0) if self.reward_means is None else self.reward_means
             cmean = consumptions.mean(axis=0) if self.consumption_means is None else self.consumption_means
         else:
@@ -142,23 +142,39 @@ class BanditsWithKnapsacks(Problem):
         seeded environment whose ``step(arm)`` returns ``(reward, consumption)``."""
         import warnings
 
-        warnings.warn("BanditsWithKnapsacks.environment() is renamed env(), whose step(arm) returns Gymnasium's "
-                      "(remaining, reward, terminated, truncated, info); the old name goes in the next release",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "BanditsWithKnapsacks.environment() is renamed env(), whose step(arm) returns Gymnasium's "
+            "(remaining, reward, terminated, truncated, info); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return Environment(self, split_seed(seed)[1])
 
     # -- ready instances ----------------------------------------------------------------------------------------
     @classmethod
-    def random(cls, n_arms: int = 10, n_resources: int = 3, horizon: int = 10_000, *, budget_fraction: float = 0.25,
-               distribution: str = "bernoulli", seed=None) -> BanditsWithKnapsacks:
+    def random(
+        cls,
+        n_arms: int = 10,
+        n_resources: int = 3,
+        horizon: int = 10_000,
+        *,
+        budget_fraction: float = 0.25,
+        distribution: str = "bernoulli",
+        seed=None,
+    ) -> BanditsWithKnapsacks:
         """Random means: rewards U(0.1, 1), consumption U(0, 1); budgets ``budget_fraction``·T for every resource."""
         n_arms = as_scalar("n_arms", n_arms, integer=True, minimum=1)
         n_resources = as_scalar("n_resources", n_resources, integer=True, minimum=1)
         horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
         frac = as_scalar("budget_fraction", budget_fraction, minimum=0.0, maximum=1.0, strict_minimum=True)
         rng = np.random.default_rng(seed)
-        return cls(reward_means=rng.uniform(0.1, 1.0, n_arms), consumption_means=rng.uniform(0.0, 1.0, (n_arms, n_resources)),
-                   budgets=np.full(n_resources, max(1.0, frac * horizon)), horizon=horizon, distribution=distribution)
+        return cls(
+            reward_means=rng.uniform(0.1, 1.0, n_arms),
+            consumption_means=rng.uniform(0.0, 1.0, (n_arms, n_resources)),
+            budgets=np.full(n_resources, max(1.0, frac * horizon)),
+            horizon=horizon,
+            distribution=distribution,
+        )
 
     @classmethod
     def dynamic_pricing(cls, horizon: int, supply: float, *, n_prices: int = 10, demand=None) -> BanditsWithKnapsacks:
@@ -171,8 +187,14 @@ class BanditsWithKnapsacks(Problem):
         if ((sale < 0) | (sale > 1)).any():
             raise InvalidProblemError("`demand` must return sale probabilities in [0, 1]")
         # reward p·sale is Bernoulli(p·S(p)) only in mean; the sampler keeps reward and sale coupled
-        return cls(reward_means=prices * sale, consumption_means=sale[:, None], budgets=[supply], horizon=horizon,
-                   distribution="sampler", sampler=_PricingSampler(prices, sale))
+        return cls(
+            reward_means=prices * sale,
+            consumption_means=sale[:, None],
+            budgets=[supply],
+            horizon=horizon,
+            distribution="sampler",
+            sampler=_PricingSampler(prices, sale),
+        )
 
     @classmethod
     def decoy(cls, horizon: int, budget: float, explore_rounds: int) -> BanditsWithKnapsacks:
@@ -183,8 +205,12 @@ class BanditsWithKnapsacks(Problem):
         budget = as_scalar("budget", budget, minimum=1.0)
         n = as_scalar("explore_rounds", explore_rounds, integer=True, minimum=1)
         rate = budget / horizon
-        return cls(reward_means=[0.0, 1.0, 1.0], consumption_means=[[1.0], [rate], [min(1.0, rate + 1 / np.sqrt(n))]],
-                   budgets=[budget], horizon=horizon)
+        return cls(
+            reward_means=[0.0, 1.0, 1.0],
+            consumption_means=[[1.0], [rate], [min(1.0, rate + 1 / np.sqrt(n))]],
+            budgets=[budget],
+            horizon=horizon,
+        )
 
 
 class _PricingSampler:
@@ -224,8 +250,7 @@ class Environment:
             r, c = p.sampler(arm, self.rng)
             c = np.asarray(c, float).reshape(p.n_resources)
             if not (0 <= r <= 1 and np.all((c >= 0) & (c <= 1))):
-                raise InvalidProblemError(f"`sampler` must return a reward in [0, 1] and consumption in [0, 1]^d; "
-                                          f"got {r}, {c}")
+                raise InvalidProblemError(f"`sampler` must return a reward in [0, 1] and consumption in [0, 1]^d; got {r}, {c}")
             return float(r), c
         if p.distribution == "adversarial":
             if arm < 0:
@@ -270,8 +295,9 @@ class BwKEnv:
 
     def step(self, arm):
         if self.terminated or self.truncated:
-            raise InvalidProblemError("`arm` cannot be played: the episode is over (a budget below 1 or the horizon "
-                                      "reached); call reset()")
+            raise InvalidProblemError(
+                "`arm` cannot be played: the episode is over (a budget below 1 or the horizon reached); call reset()"
+            )
         reward, consumption = self._draws.step(arm)
         self.remaining -= consumption
         self.terminated = bool((self.remaining < 1.0).any())

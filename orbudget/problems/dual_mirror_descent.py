@@ -19,8 +19,15 @@ REFERENCES = ("euclidean", "scaled_euclidean", "entropy", "projected_entropy")
 
 
 # -- reference functions (the numpy twin of the kernel's dual step) --------------------------------------
-def mirror_step(mu: np.ndarray, gradient: np.ndarray, step_size: float, reference: str, rate: np.ndarray,
-                reward_bound: float, floor: np.ndarray | None = None) -> np.ndarray:
+def mirror_step(
+    mu: np.ndarray,
+    gradient: np.ndarray,
+    step_size: float,
+    reference: str,
+    rate: np.ndarray,
+    reward_bound: float,
+    floor: np.ndarray | None = None,
+) -> np.ndarray:
     """One dual mirror-descent step $\\mu^+ = \\arg\\min_{\\mu\\ge\\ell} \\langle g,\\mu\\rangle + V_h(\\mu,\\mu_t)/\\eta$.
 
     * ``euclidean`` ($h = \\tfrac12\\|\\mu\\|^2$): $\\mu^+ = \\max(\\mu - \\eta g, 0)$.
@@ -127,9 +134,18 @@ class DualMirrorDescent:
         (0, -1, [0.0])
     """
 
-    def __init__(self, budgets: ArrayLike, horizon: int, *, reference: str = "euclidean",
-                 step_size: float | None = None, scale: float = 1.0, initial: ArrayLike | None = None,
-                 reward_bound: float = 1.0, regularizer: Regularizer | dict | None = None):
+    def __init__(
+        self,
+        budgets: ArrayLike,
+        horizon: int,
+        *,
+        reference: str = "euclidean",
+        step_size: float | None = None,
+        scale: float = 1.0,
+        initial: ArrayLike | None = None,
+        reward_bound: float = 1.0,
+        regularizer: Regularizer | dict | None = None,
+    ):
         self.budgets = as_array("budgets", budgets, ndim=1, low=0.0).astype(float)
         self.horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
         self.reference = as_choice("reference", reference, REFERENCES)
@@ -138,21 +154,25 @@ class DualMirrorDescent:
         self.regularizer = as_regularizer(regularizer)
         if self.regularizer is not None:
             if (self.rate <= 0).any():
-                raise InvalidProblemError("`budgets` must be positive with a `regularizer` (it is written in shares "
-                                          "of each budget)")
+                raise InvalidProblemError(
+                    "`budgets` must be positive with a `regularizer` (it is written in shares of each budget)"
+                )
             self.regularizer.check(self.rate)
             self.floor = self.regularizer.floor(self.rate)
         else:
             self.floor = np.zeros(self.budgets.size)
         scale = as_scalar("scale", scale, minimum=0.0) * step_factor(self.reference, self.floor)
-        self.step_size = (as_scalar("step_size", step_size, minimum=0.0) if step_size is not None
-                          else scale / math.sqrt(self.horizon))
+        self.step_size = (
+            as_scalar("step_size", step_size, minimum=0.0) if step_size is not None else scale / math.sqrt(self.horizon)
+        )
         self.radius = projection_radius(self.reward_bound, self.rate, self.regularizer)
         if self.reference == "scaled_euclidean" and (self.rate <= 0).any():
             raise InvalidProblemError("`budgets` must be positive for the scaled Euclidean reference")
         if self.reference == "projected_entropy" and initial is None and (self.rate <= 0).any():
-            raise InvalidProblemError("`budgets` must be positive for the projected-entropy reference (its first "
-                                      "duals are ρ/√m, and a zero dual stays zero); or give positive `initial` duals")
+            raise InvalidProblemError(
+                "`budgets` must be positive for the projected-entropy reference (its first "
+                "duals are ρ/√m, and a zero dual stays zero); or give positive `initial` duals"
+            )
         mu = None if initial is None else self._check_duals("initial", initial)
         self.reset(mu)
 
@@ -163,22 +183,27 @@ class DualMirrorDescent:
         below = mu < self.floor
         if below.any():
             j = int(np.argmax(below))
-            raise InvalidProblemError(f"`{name}` duals must be >= {self.floor[j]:.6g} (the regulariser's dual floor); "
-                                      f"got {mu[j]} at index {j}")
+            raise InvalidProblemError(
+                f"`{name}` duals must be >= {self.floor[j]:.6g} (the regulariser's dual floor); got {mu[j]} at index {j}"
+            )
         if self.reference.endswith("entropy") and (mu <= self.floor).any():
             if name == "state":
-                raise InvalidProblemError("`state` has a dual on its floor for an entropy reference (it would stay "
-                                          "there)" if not plain else "`state` has a zero dual for an entropy "
-                                          "reference (a zero dual stays zero)")
-            raise InvalidProblemError(f"`{name}` duals must be positive for an entropy reference (a zero stays zero)"
-                                      if plain else f"`{name}` duals must be above the regulariser's dual floor for "
-                                      "an entropy reference (a dual on it stays there)")
+                raise InvalidProblemError(
+                    "`state` has a dual on its floor for an entropy reference (it would stay there)"
+                    if not plain
+                    else "`state` has a zero dual for an entropy reference (a zero dual stays zero)"
+                )
+            raise InvalidProblemError(
+                f"`{name}` duals must be positive for an entropy reference (a zero stays zero)"
+                if plain
+                else f"`{name}` duals must be above the regulariser's dual floor for "
+                "an entropy reference (a dual on it stays there)"
+            )
         return np.array(mu, float)
 
     def reset(self, initial=None) -> None:
         """Start a new horizon: full budgets, μ₁ again (or ``initial``)."""
-        self.mu = (initial_duals(self.reference, self.rate, self.floor) if initial is None
-                   else np.array(initial, float)).copy()
+        self.mu = (initial_duals(self.reference, self.rate, self.floor) if initial is None else np.array(initial, float)).copy()
         self.remaining = self.budgets.copy()
         self.t = 0
         self.reward = 0.0
@@ -227,12 +252,19 @@ class DualMirrorDescent:
             return
         self.dual_sum += self.mu
         target = self.rate if self.regularizer is None else self.regularizer.response(self.mu, self.rate)
-        self.mu = mirror_step(self.mu, target - self._tentative, self.step_size, self.reference, self.rate,
-                              self.radius, self.floor)
+        self.mu = mirror_step(
+            self.mu, target - self._tentative, self.step_size, self.reference, self.rate, self.radius, self.floor
+        )
         if self.regularizer is not None and self.regularizer.projects:
-            regularizer_project(self.regularizer.code, self.regularizer.kernel_arrays(self.mu.size)[0], self.mu,
-                                self.rate, self.floor, self.reference.endswith("entropy"),
-                                self.reference == "scaled_euclidean")
+            regularizer_project(
+                self.regularizer.code,
+                self.regularizer.kernel_arrays(self.mu.size)[0],
+                self.mu,
+                self.rate,
+                self.floor,
+                self.reference.endswith("entropy"),
+                self.reference == "scaled_euclidean",
+            )
         self.t += 1
         self._tentative = None
 
@@ -253,8 +285,13 @@ class DualMirrorDescent:
     @property
     def fingerprint(self) -> str:
         """What a state must belong to: this policy's budgets, horizon, reference and reward bound."""
-        what = {"kind": "DualMirrorDescent", "budgets": self.budgets, "horizon": self.horizon,
-                "reference": self.reference, "reward_bound": self.reward_bound}
+        what = {
+            "kind": "DualMirrorDescent",
+            "budgets": self.budgets,
+            "horizon": self.horizon,
+            "reference": self.reference,
+            "reward_bound": self.reward_bound,
+        }
         if self.regularizer is not None:  # its repr names its fields (a custom one's, its functions)
             what["regularizer"] = repr(self.regularizer)
         return fingerprint(what)
@@ -263,10 +300,20 @@ class DualMirrorDescent:
 
     def state_dict(self) -> dict:
         """Everything `load_state_dict` needs to resume, with ``kind`` and the policy's ``fingerprint``."""
-        return {"kind": "DualMirrorDescent", "fingerprint": self.fingerprint,
-                "mu": self.mu.copy(), "remaining": self.remaining.copy(), "t": self.t, "reward": self.reward,
-                "dual_sum": self.dual_sum.copy(), "reference": self.reference, "step_size": self.step_size,
-                "budgets": self.budgets.copy(), "horizon": self.horizon, "reward_bound": self.reward_bound}
+        return {
+            "kind": "DualMirrorDescent",
+            "fingerprint": self.fingerprint,
+            "mu": self.mu.copy(),
+            "remaining": self.remaining.copy(),
+            "t": self.t,
+            "reward": self.reward,
+            "dual_sum": self.dual_sum.copy(),
+            "reference": self.reference,
+            "step_size": self.step_size,
+            "budgets": self.budgets.copy(),
+            "horizon": self.horizon,
+            "reward_bound": self.reward_bound,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Resume from `state_dict`. A state of another kind, of a policy for other budgets, horizon,
@@ -274,11 +321,14 @@ class DualMirrorDescent:
         `InvalidProblemError` naming ``state``; nothing is changed then."""
         check_state(state, kind="DualMirrorDescent", keys=self.STATE_KEYS)
         if state.get("reference", self.reference) != self.reference:
-            raise InvalidProblemError(f"`state` was saved by a policy with another reference "
-                                      f"({state.get('reference')!r}, this one is {self.reference!r})")
+            raise InvalidProblemError(
+                f"`state` was saved by a policy with another reference "
+                f"({state.get('reference')!r}, this one is {self.reference!r})"
+            )
         if state.get("horizon", self.horizon) != self.horizon:
-            raise InvalidProblemError(f"`state` was saved by a policy with another horizon "
-                                      f"({state.get('horizon')!r}, this one is {self.horizon})")
+            raise InvalidProblemError(
+                f"`state` was saved by a policy with another horizon ({state.get('horizon')!r}, this one is {self.horizon})"
+            )
         check_state(state, kind="DualMirrorDescent", fingerprint=self.fingerprint, keys=self.STATE_KEYS)
         m = self.budgets.size
         try:

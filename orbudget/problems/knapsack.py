@@ -47,7 +47,6 @@ def exact_total(values):
     return num if den == 1 else Fraction(num, den)
 
 
-
 def _small_whole_sum(a: np.ndarray):
     """The exact sum of ``a`` as an ``int`` by numpy when every partial sum is provably exact (whole numbers whose
     absolute total stays below 2^62 for integers, 2^53 for floats), else ``None`` (the caller sums in Python ints).
@@ -65,6 +64,7 @@ def _small_whole_sum(a: np.ndarray):
         if absum < 2.0**52 and bool(np.all(a == np.floor(a))):
             return int(a.sum())
     return None
+
 
 def exact_dot(costs, counts):
     """Exact $\\sum_i c_i n_i$ for integer counts ``n`` (costs as in `exact_total`)."""
@@ -108,7 +108,8 @@ def check_table_size(field: str, nbytes: int, what: str, hint: str = "") -> None
     if nbytes > limit:
         raise InvalidProblemError(
             f"`{field}` is too large: {what} would need {_size(nbytes)}, more than the {_size(limit)} allowed "
-            f"(min of {_size(TABLE_MEMORY_LIMIT)} and half the available memory){'; ' + hint if hint else ''}")
+            f"(min of {_size(TABLE_MEMORY_LIMIT)} and half the available memory){'; ' + hint if hint else ''}"
+        )
 
 
 def _size(nbytes) -> str:
@@ -140,11 +141,16 @@ def whole_number_array(name: str, value, shape) -> np.ndarray | None:
         raw = np.asarray(value)
     except (TypeError, ValueError, OverflowError):
         return None
-    if raw.dtype == object and raw.size and all(isinstance(v, (numbers.Integral, np.integer))
-                                                and not isinstance(v, bool) for v in raw.ravel().tolist()):
+    if (
+        raw.dtype == object
+        and raw.size
+        and all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in raw.ravel().tolist())
+    ):
         big = max(raw.ravel().tolist(), key=abs)
-        raise InvalidProblemError(f"`{name}` given as integers must lie within int64 (|c| <= {INT64_MAX}); "
-                                  f"got {big}; pass floats for larger whole-number costs")
+        raise InvalidProblemError(
+            f"`{name}` given as integers must lie within int64 (|c| <= {INT64_MAX}); "
+            f"got {big}; pass floats for larger whole-number costs"
+        )
     if raw.dtype.kind not in "iu":
         return None
     if raw.dtype.kind == "u" and raw.size and int(raw.max()) > INT64_MAX:
@@ -338,14 +344,22 @@ class MultipleChoiceKnapsack(Problem):
         if self.exact:
             hi = self._group_extreme("max")
             if hi < low:
-                return (f"budget {self.budget} is above the most expensive choice, {self.dearest_cost()}, "
-                        "and the budget is exact")
+                return f"budget {self.budget} is above the most expensive choice, {self.dearest_cost()}, and the budget is exact"
         return None
 
     # -- generators ----------------------------------------------------------------------------------
     @classmethod
-    def random(cls, n_groups: int, n_options: int, *, max_cost: int = 20, budget_fraction: float = 0.5,
-               correlated: bool = True, exact: bool = False, seed=None) -> MultipleChoiceKnapsack:
+    def random(
+        cls,
+        n_groups: int,
+        n_options: int,
+        *,
+        max_cost: int = 20,
+        budget_fraction: float = 0.5,
+        correlated: bool = True,
+        exact: bool = False,
+        seed=None,
+    ) -> MultipleChoiceKnapsack:
         """Random instance with whole-number costs in [0, max_cost].
 
         Budget = ``budget_fraction`` of the way from the cheapest to the dearest total. With ``correlated``

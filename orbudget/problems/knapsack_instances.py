@@ -50,8 +50,17 @@ from ..core.errors import InvalidProblemError
 from ..core.validation import as_generator, as_scalar
 from .knapsack import MultipleChoiceKnapsack
 
-ZERO_ONE_CLASSES = ("uncorrelated", "weakly_correlated", "strongly_correlated", "inverse_strongly_correlated",
-                    "almost_strongly_correlated", "subset_sum", "profit_ceiling", "circle", "spanner")
+ZERO_ONE_CLASSES = (
+    "uncorrelated",
+    "weakly_correlated",
+    "strongly_correlated",
+    "inverse_strongly_correlated",
+    "almost_strongly_correlated",
+    "subset_sum",
+    "profit_ceiling",
+    "circle",
+    "spanner",
+)
 MULTIPLE_CHOICE_CLASSES = ("uncorrelated", "weakly_correlated", "strongly_correlated", "subset_sum", "monotone")
 
 
@@ -103,8 +112,7 @@ def zero_one(kind: str, n: int, *, R: int = 1000, capacity: float = 0.5, seed=No
     return MultipleChoiceKnapsack(values=values, costs=costs, budget=int(np.floor(capacity * int(w.sum()))))
 
 
-def multiple_choice(kind: str, N: int, K: int, *, R: int = 1000, capacity: float = 0.5,
-                    seed=None) -> MultipleChoiceKnapsack:
+def multiple_choice(kind: str, N: int, K: int, *, R: int = 1000, capacity: float = 0.5, seed=None) -> MultipleChoiceKnapsack:
     """A multiple-choice knapsack of class ``kind`` (see the module docstring): ``N`` classes of ``K`` items."""
     kind = _check_kind(kind, MULTIPLE_CHOICE_CLASSES)
     N = as_scalar("N", N, integer=True, minimum=1)

@@ -35,7 +35,6 @@ from .regularizers import Regularizer, as_regularizer
 DEFAULT_BATCH = 1 << 16  # requests per batch when a dense instance is walked in batches
 
 
-
 @register_kind
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class OnlineAllocation(Problem):
@@ -89,8 +88,9 @@ class OnlineAllocation(Problem):
         budgets = as_array("budgets", self.budgets, ndim=1)
         if (budgets <= 0).any():
             j = int(np.argmax(budgets <= 0))
-            raise InvalidProblemError(f"`budgets` must be positive (a zero budget is a resource that cannot be used); "
-                                      f"got {budgets[j]} at index {j}")
+            raise InvalidProblemError(
+                f"`budgets` must be positive (a zero budget is a resource that cannot be used); got {budgets[j]} at index {j}"
+            )
         m = budgets.size
         entropy = as_scalar("entropy", self.entropy, minimum=0.0)
         if self.stream is not None:
@@ -114,12 +114,14 @@ class OnlineAllocation(Problem):
                 if rewards.shape[1] != m:
                     raise InvalidProblemError(
                         f"`rewards` must have one column per resource in matching form (no `consumption`): "
-                        f"expected {m} columns, got shape {rewards.shape}")
+                        f"expected {m} columns, got shape {rewards.shape}"
+                    )
             else:
                 consumption = as_array("consumption", consumption, shape=(*rewards.shape, m), nonnegative=True)
             if self.horizon is not None and int(self.horizon) != rewards.shape[0]:
-                raise InvalidProblemError(f"`horizon` must equal the number of rows of `rewards` ({rewards.shape[0]}); "
-                                          f"got {self.horizon}")
+                raise InvalidProblemError(
+                    f"`horizon` must equal the number of rows of `rewards` ({rewards.shape[0]}); got {self.horizon}"
+                )
             if self.stream_matching:
                 raise InvalidProblemError("`stream_matching` applies only with `stream`")
             horizon = rewards.shape[0]
@@ -133,8 +135,9 @@ class OnlineAllocation(Problem):
         regularizer = as_regularizer(self.regularizer)
         if regularizer is not None:
             if entropy > 0:
-                raise InvalidProblemError("`regularizer` needs integer actions: drop `entropy` (proportional matching "
-                                          "has no regularised form here)")
+                raise InvalidProblemError(
+                    "`regularizer` needs integer actions: drop `entropy` (proportional matching has no regularised form here)"
+                )
             regularizer.check(budgets / horizon)
         self._set("regularizer", regularizer)
         self._set("budgets", budgets)
@@ -184,8 +187,8 @@ class OnlineAllocation(Problem):
         """
         if not self.is_stream:
             for s in range(0, self.horizon, batch_size):
-                c = None if self.consumption is None else self.consumption[s:s + batch_size]
-                yield self.rewards[s:s + batch_size], c
+                c = None if self.consumption is None else self.consumption[s : s + batch_size]
+                yield self.rewards[s : s + batch_size], c
             return
         seen = 0
         k = None
@@ -197,8 +200,9 @@ class OnlineAllocation(Problem):
             if k is None:
                 k = r.shape[1]
             if r.shape[1] != k or (self.is_matching and k != m):
-                raise InvalidProblemError(f"`stream` rewards must have {m if self.is_matching else k} columns; "
-                                          f"got shape {r.shape} at request {seen}")
+                raise InvalidProblemError(
+                    f"`stream` rewards must have {m if self.is_matching else k} columns; got shape {r.shape} at request {seen}"
+                )
             if self.is_matching:
                 if item[1] is not None:
                     raise InvalidProblemError("`stream` batches must have consumption None in matching form")
@@ -221,8 +225,9 @@ class OnlineAllocation(Problem):
         parts = list(self.batches())
         r = np.concatenate([p[0] for p in parts])
         c = None if self.is_matching else np.concatenate([p[1] for p in parts])
-        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets, entropy=self.entropy,
-                                regularizer=self.regularizer)
+        return OnlineAllocation(
+            rewards=r, consumption=c, budgets=self.budgets, entropy=self.entropy, regularizer=self.regularizer
+        )
 
     def prefix(self, n: int) -> OnlineAllocation:
         """The first ``n`` requests with budgets scaled to ``n / T`` (the fluid LP's sample)."""
@@ -237,8 +242,13 @@ class OnlineAllocation(Problem):
                 break
         r = np.concatenate(rows)
         c = None if self.is_matching else np.concatenate(cons)
-        return OnlineAllocation(rewards=r, consumption=c, budgets=self.budgets * (n / self.horizon), entropy=self.entropy,
-                                regularizer=self.regularizer)
+        return OnlineAllocation(
+            rewards=r,
+            consumption=c,
+            budgets=self.budgets * (n / self.horizon),
+            entropy=self.entropy,
+            regularizer=self.regularizer,
+        )
 
     # -- evaluation -------------------------------------------------------------------------------
     def check_actions(self, x) -> np.ndarray:

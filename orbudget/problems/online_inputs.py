@@ -35,8 +35,9 @@ def _rates(rng, m, rate_range):
     return rng.uniform(lo, hi, m)
 
 
-def iid_matching(horizon: int, n_resources: int = 10, seed=None, *, rate_range=(0.05, 0.3),
-                 stream: bool = False) -> OnlineAllocation:
+def iid_matching(
+    horizon: int, n_resources: int = 10, seed=None, *, rate_range=(0.05, 0.3), stream: bool = False
+) -> OnlineAllocation:
     """i.i.d. matching requests: $r_{tk} = w_k U_{tk}$ with $w_k \\sim U(0.5, 1)$, $U \\sim U(0, 1)$;
     budgets $\\rho_k T$ with $\\rho_k \\sim U(\\text{rate\\_range})$. ``stream=True`` generates the
     requests in batches on every pass (replayable; nothing of size T is stored)."""
@@ -54,13 +55,15 @@ def iid_matching(horizon: int, n_resources: int = 10, seed=None, *, rate_range=(
             yield gen.random((n, m)) * weights, None
 
     if stream:
-        return OnlineAllocation(stream=batches, horizon=horizon, stream_matching=True, budgets=budgets,
-                                reward_bound=float(weights.max()))
+        return OnlineAllocation(
+            stream=batches, horizon=horizon, stream_matching=True, budgets=budgets, reward_bound=float(weights.max())
+        )
     return OnlineAllocation.matching(rewards=np.concatenate([b[0] for b in batches()]), budgets=budgets)
 
 
-def network_revenue_management(horizon: int, n_resources: int = 100, n_products: int = 10, seed=None, *,
-                               beta: float = 0.5, stream: bool = False) -> OnlineAllocation:
+def network_revenue_management(
+    horizon: int, n_resources: int = 100, n_products: int = 10, seed=None, *, beta: float = 0.5, stream: bool = False
+) -> OnlineAllocation:
     """The online LP / network revenue management generator of the DMD repository (reference b.4).
 
     Product k of request t uses resource i with probability $q_i = (1 + \\mathrm{Beta}(3, 1))/2$;
@@ -91,12 +94,14 @@ def network_revenue_management(horizon: int, n_resources: int = 100, n_products:
     if stream:
         return OnlineAllocation(stream=batches, horizon=horizon, budgets=budgets, reward_bound=10.0)
     parts = list(batches())
-    return OnlineAllocation(rewards=np.concatenate([p[0] for p in parts]),
-                            consumption=np.concatenate([p[1] for p in parts]), budgets=budgets)
+    return OnlineAllocation(
+        rewards=np.concatenate([p[0] for p in parts]), consumption=np.concatenate([p[1] for p in parts]), budgets=budgets
+    )
 
 
-def periodic_matching(horizon: int, n_resources: int = 10, seed=None, *, period: int = 1000, amplitude: float = 0.8,
-                      rate_range=(0.05, 0.3)) -> OnlineAllocation:
+def periodic_matching(
+    horizon: int, n_resources: int = 10, seed=None, *, period: int = 1000, amplitude: float = 0.8, rate_range=(0.05, 0.3)
+) -> OnlineAllocation:
     """Non-stationary (periodic) requests: resource k's reward level follows
     $1 + a \\sin(2\\pi t/P + \\phi_k)$ times i.i.d. U(0, 1) noise, with phases spread over the resources."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
@@ -110,8 +115,9 @@ def periodic_matching(horizon: int, n_resources: int = 10, seed=None, *, period:
     return OnlineAllocation.matching(rewards=level * rng.random((horizon, m)) / 2, budgets=budgets)
 
 
-def ergodic_matching(horizon: int, n_resources: int = 10, seed=None, *, correlation: float = 0.9,
-                     n_regimes: int = 4, rate_range=(0.05, 0.3)) -> OnlineAllocation:
+def ergodic_matching(
+    horizon: int, n_resources: int = 10, seed=None, *, correlation: float = 0.9, n_regimes: int = 4, rate_range=(0.05, 0.3)
+) -> OnlineAllocation:
     """Non-stationary (ergodic) requests: a hidden regime persists with probability ``correlation`` and is redrawn
     otherwise; each regime has its own reward means per resource."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
@@ -129,8 +135,9 @@ def ergodic_matching(horizon: int, n_resources: int = 10, seed=None, *, correlat
     return OnlineAllocation.matching(rewards=means[state] * rng.random((horizon, m)), budgets=budgets)
 
 
-def two_phase(horizon: int, *, budget_rate: float = 0.5, low: float = 0.5, high: float = 1.0,
-              switch: float = 0.5) -> OnlineAllocation:
+def two_phase(
+    horizon: int, *, budget_rate: float = 0.5, low: float = 0.5, high: float = 1.0, switch: float = 0.5
+) -> OnlineAllocation:
     """The adversarial two-phase sequence: one resource, every request uses one unit; rewards are ``low`` for the
     first ``switch`` fraction of requests and ``high`` after. The budget ``budget_rate·T`` fits only the high phase,
     which a policy cannot know is coming (α = 1/ρ in the paper's adversarial bound)."""
@@ -163,8 +170,11 @@ def random_auctions(horizon: int, seed=None, *, budget_rate: float = 0.1) -> Onl
     """`second_price_auctions` with values U(0, 1) and competing bids U(0, 1)·0.8; budget ρ·T."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
     rng = as_generator(seed)
-    return second_price_auctions(rng.random(horizon), 0.8 * rng.random(horizon),
-                                 as_scalar("budget_rate", budget_rate, minimum=0.0, strict_minimum=True) * horizon)
+    return second_price_auctions(
+        rng.random(horizon),
+        0.8 * rng.random(horizon),
+        as_scalar("budget_rate", budget_rate, minimum=0.0, strict_minimum=True) * horizon,
+    )
 
 
 def assortments(n_products: int, max_size: int | None = None) -> list[tuple[int, ...]]:
@@ -174,8 +184,7 @@ def assortments(n_products: int, max_size: int | None = None) -> list[tuple[int,
     return [s for size in range(1, top + 1) for s in itertools.combinations(range(n), size)]
 
 
-def assortment(prices: ArrayLike, weights: ArrayLike, inventory: ArrayLike, *, max_size: int | None = None
-               ) -> OnlineAllocation:
+def assortment(prices: ArrayLike, weights: ArrayLike, inventory: ArrayLike, *, max_size: int | None = None) -> OnlineAllocation:
     """Assortment optimisation with limited inventory under a multinomial-logit (MNL) choice model.
 
     Customer t sees assortment S and buys product j ∈ S with probability
@@ -202,8 +211,9 @@ def assortment(prices: ArrayLike, weights: ArrayLike, inventory: ArrayLike, *, m
     return OnlineAllocation(rewards=prob @ p, consumption=prob, budgets=inv)
 
 
-def random_assortment(horizon: int, n_products: int = 4, seed=None, *, inventory_rate: float = 0.1,
-                      max_size: int | None = None) -> OnlineAllocation:
+def random_assortment(
+    horizon: int, n_products: int = 4, seed=None, *, inventory_rate: float = 0.1, max_size: int | None = None
+) -> OnlineAllocation:
     """`assortment` with prices U(0.5, 1.5), weights exp(N(0, 1)), inventory ρ·T per product."""
     horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
     n = as_scalar("n_products", n_products, integer=True, minimum=1)

@@ -130,8 +130,9 @@ class _Builtin(Regularizer):
 
         weight, target = self.kernel_arrays(rate.size)
         a = np.empty(rate.size)
-        regularizer_response(self.code, weight, target, np.ascontiguousarray(mu, dtype=np.float64),
-                             np.ascontiguousarray(rate, dtype=np.float64), a)
+        regularizer_response(
+            self.code, weight, target, np.ascontiguousarray(mu, dtype=np.float64), np.ascontiguousarray(rate, dtype=np.float64), a
+        )
         return a
 
     def kernel_arrays(self, m):
@@ -281,16 +282,16 @@ class CustomRegularizer(Regularizer):
 
     def __init__(self, value: Callable, response: Callable, floor: ArrayLike = 0.0):
         if not callable(value) or not callable(response):
-            raise InvalidProblemError("`regularizer`: a custom regulariser needs callables `value(a)` and "
-                                      "`response(mu)`")
+            raise InvalidProblemError("`regularizer`: a custom regulariser needs callables `value(a)` and `response(mu)`")
         self.value_fn, self.response_fn, self.floor_value = value, response, floor
 
     def value(self, a, rate):
         try:
             v = float(self.value_fn(np.asarray(a, dtype=float)))
         except Exception as exc:
-            raise InvalidProblemError(f"`regularizer.value` failed at a = {np.asarray(a).tolist()}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+            raise InvalidProblemError(
+                f"`regularizer.value` failed at a = {np.asarray(a).tolist()}: {type(exc).__name__}: {exc}"
+            ) from exc
         if not np.isfinite(v):
             raise InvalidProblemError(f"`regularizer.value` returned {v} at a = {np.asarray(a).tolist()}")
         return v
@@ -299,17 +300,23 @@ class CustomRegularizer(Regularizer):
         try:
             a = np.asarray(self.response_fn(np.asarray(mu, dtype=float)), dtype=float)
         except Exception as exc:
-            raise InvalidProblemError(f"`regularizer.response` failed at mu = {np.asarray(mu).tolist()}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+            raise InvalidProblemError(
+                f"`regularizer.response` failed at mu = {np.asarray(mu).tolist()}: {type(exc).__name__}: {exc}"
+            ) from exc
         if a.shape != rate.shape or not np.isfinite(a).all():
-            raise InvalidProblemError(f"`regularizer.response` must return a finite array of shape {rate.shape}; got "
-                                      f"{a.tolist()} at mu = {np.asarray(mu).tolist()}")
+            raise InvalidProblemError(
+                f"`regularizer.response` must return a finite array of shape {rate.shape}; got "
+                f"{a.tolist()} at mu = {np.asarray(mu).tolist()}"
+            )
         return a
 
     def floor(self, rate):
         f = as_array("regularizer.floor", self.floor_value)
-        return np.full(rate.size, float(f)) if f.ndim == 0 else np.asarray(
-            as_array("regularizer.floor", f, shape=(rate.size,)), dtype=float)
+        return (
+            np.full(rate.size, float(f))
+            if f.ndim == 0
+            else np.asarray(as_array("regularizer.floor", f, shape=(rate.size,)), dtype=float)
+        )
 
     def check(self, rate: np.ndarray) -> None:
         """Concavity, the response's box and optimality, and the floor, on seeded random points."""
@@ -325,28 +332,32 @@ class CustomRegularizer(Regularizer):
             if mid < (vals[i] + vals[i + 1]) / 2 - 1e-9 * scale:
                 raise InvalidProblemError(
                     f"`regularizer` is not concave: r((a+b)/2) = {mid:.6g} < (r(a)+r(b))/2 = "
-                    f"{(vals[i] + vals[i + 1]) / 2:.6g} at a = {a.tolist()}, b = {b.tolist()}")
+                    f"{(vals[i] + vals[i + 1]) / 2:.6g} at a = {a.tolist()}, b = {b.tolist()}"
+                )
         spread = np.maximum(np.abs(ell), 1.0 / rate)
         for _ in range(_CHECK_POINTS // 4):
             mu = ell + rng.random(m) * 2 * spread
             a = self.response(mu, rate)
             if (a < -1e-12).any() or (a > rate * (1 + 1e-9)).any():
-                raise InvalidProblemError(f"`regularizer.response` must return 0 <= a <= ρ = {rate.tolist()}; got "
-                                          f"{a.tolist()} at mu = {mu.tolist()}")
+                raise InvalidProblemError(
+                    f"`regularizer.response` must return 0 <= a <= ρ = {rate.tolist()}; got {a.tolist()} at mu = {mu.tolist()}"
+                )
             best = self.value(a, rate) + mu @ a
             cand = pts @ mu + vals
             if cand.max() > best + 1e-7 * max(scale, abs(best)):
                 k = int(np.argmax(cand))
                 raise InvalidProblemError(
                     f"`regularizer.response` is not the maximiser of r(a) + mu·a at mu = {mu.tolist()}: a = "
-                    f"{pts[k].tolist()} gives {cand[k]:.6g} > {best:.6g} at its answer {a.tolist()}")
+                    f"{pts[k].tolist()} gives {cand[k]:.6g} > {best:.6g} at its answer {a.tolist()}"
+                )
             j = int(rng.integers(m))
             below = mu.copy()
             below[j] = ell[j] - spread[j]
             if self.response(below, rate)[j] > 1e-12 * rate[j]:
                 raise InvalidProblemError(
                     f"`regularizer.floor` is not a floor: with mu_{j} = {below[j]:.6g} below it the response still "
-                    f"uses resource {j} (a = {self.response(below, rate).tolist()})")
+                    f"uses resource {j} (a = {self.response(below, rate).tolist()})"
+                )
 
     def __repr__(self):  # by the functions' names, the same in every process (states' fingerprints use it)
         return f"CustomRegularizer(value={self.value_fn.__qualname__}, response={self.response_fn.__qualname__})"
@@ -367,8 +378,10 @@ def as_regularizer(value) -> Regularizer | None:
         allowed = {"weight", "target"} if issubclass(cls, _Targeted) else {"weight"}
         extra = sorted(set(value) - allowed - {"kind"})
         if extra:
-            raise InvalidProblemError(f"`regularizer` of kind {kind!r} has an unknown key `{extra[0]}` (it takes "
-                                      f"{', '.join(sorted(allowed))})")
+            raise InvalidProblemError(
+                f"`regularizer` of kind {kind!r} has an unknown key `{extra[0]}` (it takes {', '.join(sorted(allowed))})"
+            )
         return cls(**{k: v for k, v in value.items() if k != "kind"})
-    raise InvalidProblemError(f"`regularizer` must be a Regularizer (orbudget.regularizers), a dict with `kind`, "
-                              f"or None; got {value!r}"[:300])
+    raise InvalidProblemError(
+        f"`regularizer` must be a Regularizer (orbudget.regularizers), a dict with `kind`, or None; got {value!r}"[:300]
+    )

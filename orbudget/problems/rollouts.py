@@ -93,8 +93,11 @@ def min_rollouts_for_mixed(p: float, alpha: float = 0.9, limit: int = 10**7) -> 
 def value_table(success_rates, max_rollouts: int, value: str = "knapsack_rl") -> np.ndarray:
     """(n, max_rollouts + 1) table of Value(N, p_i) for N = 0..max_rollouts (its size is checked first)."""
     p = np.asarray(success_rates, dtype=float)[:, None]
-    check_table_size("max_rollouts", 8 * p.shape[0] * (int(max_rollouts) + 1),
-                     f"a value table of {p.shape[0]} prompts by {int(max_rollouts) + 1} rollout counts")
+    check_table_size(
+        "max_rollouts",
+        8 * p.shape[0] * (int(max_rollouts) + 1),
+        f"a value table of {p.shape[0]} prompts by {int(max_rollouts) + 1} rollout counts",
+    )
     n = np.arange(max_rollouts + 1, dtype=float)[None, :]
     return _value(n, p, value)
 
@@ -158,8 +161,10 @@ class RolloutAllocation(Problem):
             if is_integral(costs):
                 if costs.dtype.kind == "f" and float(costs.max()) >= 2.0**63:
                     i = int(np.argmax(costs))
-                    raise InvalidProblemError(f"`rollout_costs` that are whole numbers must be below 2^63 (the int64 "
-                                              f"limit); got {costs[i]} at index ({i},)")
+                    raise InvalidProblemError(
+                        f"`rollout_costs` that are whole numbers must be below 2^63 (the int64 "
+                        f"limit); got {costs[i]} at index ({i},)"
+                    )
                 if costs.dtype.kind == "f":  # whole floats below 2^63; int input is already exact int64
                     costs = as_array("rollout_costs", costs, dtype=int)
             if isinstance(self.total_rollouts, (numbers.Integral, np.integer)):
@@ -201,7 +206,7 @@ class RolloutAllocation(Problem):
         top = self.max_rollouts if max_level is None else min(int(max_level), self.max_rollouts)
         if isinstance(self.value, str):
             return value_table(self.success_rates, top, self.value)
-        return self.value if top == self.max_rollouts else self.value[:, :top + 1]
+        return self.value if top == self.max_rollouts else self.value[:, : top + 1]
 
     def useful_max(self) -> int:
         """The largest count any prompt can get in a feasible allocation (at least ``min_rollouts``), exactly:
@@ -244,7 +249,7 @@ class RolloutAllocation(Problem):
                 return True
             p = self.success_rates
             return not bool(np.any((p > 0) & (p < 1)))
-        d = np.diff(self.value[:, self.min_rollouts:], axis=1)
+        d = np.diff(self.value[:, self.min_rollouts :], axis=1)
         return bool(np.all(np.diff(d, axis=1) <= tol))
 
     def value_of(self, x) -> float:
@@ -273,8 +278,7 @@ class RolloutAllocation(Problem):
                 raise InvalidProblemError(f"`x` must lie in [{self.min_rollouts}, {self.max_rollouts}]; got {x.max()}")
         x = x.astype(np.int64)
         if ((x < self.min_rollouts) | (x > self.max_rollouts)).any():
-            raise InvalidProblemError(
-                f"`x` must lie in [{self.min_rollouts}, {self.max_rollouts}]; got {x.min()}..{x.max()}")
+            raise InvalidProblemError(f"`x` must lie in [{self.min_rollouts}, {self.max_rollouts}]; got {x.min()}..{x.max()}")
         return x
 
     def is_feasible(self, x) -> bool:
@@ -292,8 +296,10 @@ class RolloutAllocation(Problem):
             low = low if isinstance(low, int) else float(low)
             return f"total_rollouts {self.total_rollouts} is below {what}, {low}"
         if self.unit_costs and self.n_prompts * self.max_rollouts < self.total_rollouts:
-            return (f"total_rollouts {self.total_rollouts} is above n·max_rollouts, "
-                    f"{self.n_prompts * self.max_rollouts}, and every rollout must be allocated")
+            return (
+                f"total_rollouts {self.total_rollouts} is above n·max_rollouts, "
+                f"{self.n_prompts * self.max_rollouts}, and every rollout must be allocated"
+            )
         return None
 
     def to_knapsack(self, stop=None) -> MultipleChoiceKnapsack | None:
@@ -308,32 +314,46 @@ class RolloutAllocation(Problem):
         caps = self.prompt_caps()  # computed once: useful_max is its maximum
         top = max(int(caps.max()), self.min_rollouts)
         width = top - self.min_rollouts + 1
-        check_table_size("max_rollouts", 17 * self.n_prompts * width,
-                         f"the knapsack of {self.n_prompts} prompts by {width} rollout counts")
+        check_table_size(
+            "max_rollouts", 17 * self.n_prompts * width, f"the knapsack of {self.n_prompts} prompts by {width} rollout counts"
+        )
         n_levels = np.arange(self.min_rollouts, top + 1, dtype=np.int64)
         available = n_levels[None, :] <= np.maximum(caps, self.min_rollouts)[:, None]
         c = self.costs_per_rollout
         levels = np.where(available, n_levels[None, :], self.min_rollouts)  # unavailable: any finite cost will do
         costs = c[:, None] * levels
         if stop is None or not isinstance(self.value, str):
-            values = self.table(top)[:, self.min_rollouts:]
+            values = self.table(top)[:, self.min_rollouts :]
         else:  # an analytic table, in blocks of about 1M entries, asking stop() between them
             values = np.empty((self.n_prompts, width))
             block = max(1, 2**20 // (top + 1))
             for i in range(0, self.n_prompts, block):
                 if stop():
                     return None
-                values[i:i + block] = value_table(self.success_rates[i:i + block], top, self.value)[:, self.min_rollouts:]
+                values[i : i + block] = value_table(self.success_rates[i : i + block], top, self.value)[:, self.min_rollouts :]
             if stop():
                 return None
         values.setflags(write=False)  # read-only and owned: the knapsack keeps them without a copy
         costs.setflags(write=False)
-        return MultipleChoiceKnapsack(values=values, costs=costs, budget=self.total_rollouts, exact=self.unit_costs,
-                                      available=None if available.all() else available)
+        return MultipleChoiceKnapsack(
+            values=values,
+            costs=costs,
+            budget=self.total_rollouts,
+            exact=self.unit_costs,
+            available=None if available.all() else available,
+        )
 
     @classmethod
-    def synthetic(cls, n_prompts: int = 256, rollouts_per_prompt: int = 8, *, solved: float = 0.4,
-                  unsolved: float = 0.2, seed=None, **kwargs) -> RolloutAllocation:
+    def synthetic(
+        cls,
+        n_prompts: int = 256,
+        rollouts_per_prompt: int = 8,
+        *,
+        solved: float = 0.4,
+        unsolved: float = 0.2,
+        seed=None,
+        **kwargs,
+    ) -> RolloutAllocation:
         """The reference's static instance: a share of prompts always solved (p = 1), a share never (p = 0), the
         rest p ~ Beta(0.5, 0.5); budget ``n_prompts * rollouts_per_prompt``."""
         from ..core.validation import as_generator

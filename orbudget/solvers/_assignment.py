@@ -91,8 +91,9 @@ class CostUnits:
         self.budget = int(max(cap_eff, 0))
         self.available = avail
         # int64 for the kernel; Python ints (object) while the budget is beyond int64, for the sparse DP only
-        self.units = np.array([[min(a, self.budget + 1) for a in row] for row in units],
-                              dtype=np.int64 if self.budget < 2**62 else object)
+        self.units = np.array(
+            [[min(a, self.budget + 1) for a in row] for row in units], dtype=np.int64 if self.budget < 2**62 else object
+        )
         self.mode = mode
 
     def _sparse_ok(self) -> bool:
@@ -151,8 +152,7 @@ class CostUnits:
         `target` (the budget when reachable, else the largest reachable total below it)."""
         scores = np.ascontiguousarray(scores, dtype=np.float64)
         if scores.shape != self.units.shape or not np.isfinite(scores).all():
-            raise InvalidProblemError(f"`proxy` must be a finite ({self.units.shape[0]}, {self.units.shape[1]}) "
-                                      "table of scores")
+            raise InvalidProblemError(f"`proxy` must be a finite ({self.units.shape[0]}, {self.units.shape[1]}) table of scores")
         if exact and self.exact_units:
             x = self._dp(scores, self.target(), True)
         else:
@@ -256,9 +256,14 @@ def finish(problem, x, stats, elapsed, message, status=Status.FEASIBLE) -> Resul
     if not problem.is_feasible(x):  # never return an over-budget assignment
         return Result(status=Status.ERROR, message=f"internal: assignment over budget ({problem.cost_of(x)})")
     loss = problem.loss_of(x)
-    return Result(status=status, x=np.asarray(x, np.int64), objective=loss,
-                  stats={"cost": problem.cost_of(x), "budget": problem.budget, **stats}, timings={"solve": elapsed},
-                  message=message)
+    return Result(
+        status=status,
+        x=np.asarray(x, np.int64),
+        objective=loss,
+        stats={"cost": problem.cost_of(x), "budget": problem.budget, **stats},
+        timings={"solve": elapsed},
+        message=message,
+    )
 
 
 def stopped(result: Result, run: Run) -> Result:

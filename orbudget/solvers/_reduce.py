@@ -34,7 +34,8 @@ def round_costs_up(costs, budget, scale) -> tuple[np.ndarray, int]:
     cap = math.floor(exact_number(budget) * s)
     if cap >= INT64_MAX:
         raise InvalidProblemError(
-            f"`options.scale` {scale} makes the scaled budget {cap} reach the int64 limit 2^63 - 1; use a smaller scale")
+            f"`options.scale` {scale} makes the scaled budget {cap} reach the int64 limit 2^63 - 1; use a smaller scale"
+        )
     raw = np.asarray(costs, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         prod = raw * float(scale)
@@ -69,7 +70,8 @@ def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, i
             budget = problem.capped_budget()
         if budget >= INT64_MAX:
             raise InvalidProblemError(
-                f"`budget` {problem.budget} reaches the int64 limit 2^63 - 1 that DP and CP-SAT work within; use 'mip'")
+                f"`budget` {problem.budget} reaches the int64 limit 2^63 - 1 that DP and CP-SAT work within; use 'mip'"
+            )
         # unavailable options and those costing more than the budget get budget + 1: never chosen, never cast
         if usable.all():  # one pass over a large table
             costs = np.array(problem.costs, dtype=np.int64)
@@ -79,7 +81,8 @@ def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, i
         return np.ascontiguousarray(costs, dtype=np.int64), int(budget), False
     if scale is None:
         raise InvalidProblemError(
-            "`costs` are not whole numbers: use method='mip', or pass options={'scale': s} to round s·costs up")
+            "`costs` are not whole numbers: use method='mip', or pass options={'scale': s} to round s·costs up"
+        )
     if problem.exact:
         raise InvalidProblemError("`exact` budgets need whole-number costs for this method; use method='mip'")
     # the scaled budget is floor(s·high), high = B·(1 + 1e-9) the model's own limit: a choice within it is feasible
@@ -119,9 +122,11 @@ def repair_budget(problem: MultipleChoiceKnapsack, x) -> tuple[np.ndarray, int]:
 def no_solution_after_scaling(scale) -> Result:
     """What a method that rounds costs up at ``options.scale`` returns when nothing fits the rounded budget: not a
     proof of infeasibility (a finer scale or 'mip' may find a choice), so NO_SOLUTION, never INFEASIBLE."""
-    return Result(status=Status.NO_SOLUTION,
-                  message=f"no choice fits the budget after rounding costs up at scale {scale}; a larger "
-                          "`options.scale` or method='mip' may find one")
+    return Result(
+        status=Status.NO_SOLUTION,
+        message=f"no choice fits the budget after rounding costs up at scale {scale}; a larger "
+        "`options.scale` or method='mip' may find one",
+    )
 
 
 def no_exact(problem) -> str | None:
@@ -141,11 +146,19 @@ def via_knapsack(knapsack_adapter):
         if limit is not None:  # the limit counts from the call: the reduction's time comes off it
             left = float(limit) - (time.perf_counter() - t0)
             if kp is None or left <= 0:
-                return Result(status=Status.NO_SOLUTION, limit=Limit.TIME, timings={"reduce": time.perf_counter() - t0},
-                              message="time limit reached while building the knapsack")
+                return Result(
+                    status=Status.NO_SOLUTION,
+                    limit=Limit.TIME,
+                    timings={"reduce": time.perf_counter() - t0},
+                    message="time limit reached while building the knapsack",
+                )
             opts = dataclasses.replace(opts, time_limit=left)
-        if "scale" in opts.options and kp.whole_number_costs and problem.rollout_costs is not None \
-                and problem.rollout_costs.dtype.kind == "f":  # real costs that reduce to whole ones (all counts 0)
+        if (
+            "scale" in opts.options
+            and kp.whole_number_costs
+            and problem.rollout_costs is not None
+            and problem.rollout_costs.dtype.kind == "f"
+        ):  # real costs that reduce to whole ones (all counts 0)
             opts = dataclasses.replace(opts, options={k: v for k, v in opts.options.items() if k != "scale"})
         if opts.warm_start is not None:
             start = problem.check_allocation(opts.warm_start) - problem.min_rollouts

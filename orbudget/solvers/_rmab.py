@@ -31,8 +31,7 @@ def for_constraint(table: dict, constraint, what: str):
             return table[cls]
     from ..core.errors import SolverError
 
-    raise SolverError(f"no {what} for constraint {type(constraint).__name__}; known: "
-                      + ", ".join(c.__name__ for c in table))
+    raise SolverError(f"no {what} for constraint {type(constraint).__name__}; known: " + ", ".join(c.__name__ for c in table))
 
 
 # -- the linear oracle: max Σ_j v[j, m_j(x)] over C ------------------------------------------------------------
@@ -66,8 +65,10 @@ class Oracle:
                 kind = "enumerate"
         self.kind = kind
         if kind == "knapsack" and not _one_knapsack(problem):
-            raise InvalidProblemError("`options.oracle` = 'knapsack' needs a `RMABCapacity` constraint with one worker "
-                                      f"(a 0/1 knapsack); this constraint is {type(problem.constraint).__name__}")
+            raise InvalidProblemError(
+                "`options.oracle` = 'knapsack' needs a `RMABCapacity` constraint with one worker "
+                f"(a 0/1 knapsack); this constraint is {type(problem.constraint).__name__}"
+            )
         if kind == "highs":
             from .highs.rmab import LinearOracle
 
@@ -78,8 +79,10 @@ class Oracle:
             self.impl = CpSatOracle(problem, opts)
         elif kind == "enumerate":
             if problem.count_actions() is None:
-                raise InvalidProblemError("`options.oracle` = 'enumerate' needs a small action set; this one has more "
-                                          f"than {ENUMERATION_LIMIT} feasible actions (use 'highs' or 'cpsat')")
+                raise InvalidProblemError(
+                    "`options.oracle` = 'enumerate' needs a small action set; this one has more "
+                    f"than {ENUMERATION_LIMIT} feasible actions (use 'highs' or 'cpsat')"
+                )
             self.actions = problem.feasible_actions()
             self.levels = problem.constraint.levels(self.actions)
 
@@ -179,8 +182,10 @@ def whittle_indices(problem: CoupledRMAB, iterations: int = 50, run=None) -> np.
     `Run`, each bisection step is one ``run.step`` (``phase="whittle"``) and the
     bisection ends when it says stop (``run.stopped``)."""
     if problem.n_levels != 2:
-        raise InvalidProblemError("`options.index` = 'whittle' needs two-action arms; this bandit's arms have "
-                                  f"{problem.n_levels} action levels (use index='lagrange')")
+        raise InvalidProblemError(
+            "`options.index` = 'whittle' needs two-action arms; this bandit's arms have "
+            f"{problem.n_levels} action levels (use index='lagrange')"
+        )
     gamma = min(problem.discount, 0.999)
     J, S = problem.n_arms, problem.n_states
     er, P = problem.expected_rewards, problem.transitions
@@ -256,26 +261,28 @@ def exact_dp(problem: CoupledRMAB, run=None) -> tuple[np.ndarray, np.ndarray, fl
 
 def exact_dp_size(problem: CoupledRMAB) -> int | None:
     """S^J·|C|, or ``None`` when it is above ``EXACT_DP_LIMIT`` (never enumerating more than that)."""
-    if problem.n_states ** problem.n_arms > EXACT_DP_LIMIT:
+    if problem.n_states**problem.n_arms > EXACT_DP_LIMIT:
         return None
-    n = problem.count_actions(EXACT_DP_LIMIT // problem.n_states ** problem.n_arms)
-    return None if n is None else n * problem.n_states ** problem.n_arms
+    n = problem.count_actions(EXACT_DP_LIMIT // problem.n_states**problem.n_arms)
+    return None if n is None else n * problem.n_states**problem.n_arms
 
 
 def _require_dp_memory(problem: CoupledRMAB, n_actions: int) -> None:
     """The joint-state DP's memory (policy table, value and Q arrays), checked before anything is allocated."""
     J, S, H = problem.n_arms, problem.n_states, problem.horizon
-    require_memory("horizon", 4 * H * S**J + 8 * (n_actions + 2) * S**J,
-                   f"the joint-state policy table (H·S^J = {H}·{S}^{J} entries)")
+    require_memory(
+        "horizon", 4 * H * S**J + 8 * (n_actions + 2) * S**J, f"the joint-state policy table (H·S^J = {H}·{S}^{J} entries)"
+    )
 
 
 def dp_supported(problem: CoupledRMAB) -> str | None:
     size = exact_dp_size(problem)
     if size is None:
-        return (f"`transitions`: the joint state space S^J = {problem.n_states}^{problem.n_arms} times |C| is too large "
-                "for exact DP")
+        return (
+            f"`transitions`: the joint state space S^J = {problem.n_states}^{problem.n_arms} times |C| is too large for exact DP"
+        )
     try:  # the same check exact_dp makes, so solve() refuses the method up front with the same message
-        _require_dp_memory(problem, size // problem.n_states ** problem.n_arms)
+        _require_dp_memory(problem, size // problem.n_states**problem.n_arms)
     except InvalidProblemError as exc:
         return str(exc)
     return None
@@ -284,7 +291,7 @@ def dp_supported(problem: CoupledRMAB) -> str | None:
 # -- evaluation ----------------------------------------------------------------------------------------------------
 def reference_value(problem: CoupledRMAB) -> tuple[float, str]:
     """``(value, kind)``: the exact DP value when S^J·|C| ≤ 2·10⁶, else the Lagrangian upper bound."""
-    size = exact_dp_size(problem) if problem.n_states ** problem.n_arms <= 100_000 else None
+    size = exact_dp_size(problem) if problem.n_states**problem.n_arms <= 100_000 else None
     if size is not None and size <= 2_000_000 and dp_supported(problem) is None:
         return exact_dp(problem)[2], "exact_dp"
     return lagrangian_bound(problem)[0], "lagrangian_bound"
@@ -294,14 +301,15 @@ def check_evaluation_size(problem: CoupledRMAB, episodes: int | None = None) -> 
     """Refuse, before any work, a horizon or episode count whose evaluation arrays (rewards and played actions, the
     per-arm DP of the reference bound) would not fit in memory; the error names the field and the memory needed."""
     V, H, n = episodes or problem.episodes, problem.horizon, problem.n_decisions
-    require_memory("horizon" if H >= V else "episodes", V * H * (8 + n),
-                   f"recording {V} episodes × {H} steps × {n} decisions")
-    require_memory("horizon", 8 * H * problem.n_arms * problem.n_levels * problem.n_states,
-                   "the Lagrangian bound's per-arm DP table")
+    require_memory("horizon" if H >= V else "episodes", V * H * (8 + n), f"recording {V} episodes × {H} steps × {n} decisions")
+    require_memory(
+        "horizon", 8 * H * problem.n_arms * problem.n_levels * problem.n_states, "the Lagrangian bound's per-arm DP table"
+    )
 
 
-def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, message: str = "",
-             episodes: int | None = None, run=None) -> Result:
+def evaluate(
+    problem: CoupledRMAB, act, opts, *, method: str, stats=None, message: str = "", episodes: int | None = None, run=None
+) -> Result:
     """Play ``act(states, t, rng) -> x`` for the evaluation episodes and build the family's Result.
 
     Each episode is one step of ``run`` (a `Run`, made here when not given; a given
@@ -349,15 +357,29 @@ def evaluate(problem: CoupledRMAB, act, opts, *, method: str, stats=None, messag
     null = problem.null_value()
     ref, ref_kind = reference_value(problem)
     per_episode = rewards.mean(axis=1)
-    st = {"episodes": done, "steps": H, "episode_rewards": per_episode,
-          "stderr": float(per_episode.std(ddof=1) / np.sqrt(done)) if done > 1 else float("nan"),
-          "null": null, "reference": ref, "reference_kind": ref_kind,
-          "normalized": (objective - null) / (ref - null) if abs(ref - null) > 1e-12 else float("nan"),
-          "max_selected": int(actions.reshape(-1, problem.n_decisions).sum(axis=1).max()) if actions.size else 0}
+    st = {
+        "episodes": done,
+        "steps": H,
+        "episode_rewards": per_episode,
+        "stderr": float(per_episode.std(ddof=1) / np.sqrt(done)) if done > 1 else float("nan"),
+        "null": null,
+        "reference": ref,
+        "reference_kind": ref_kind,
+        "normalized": (objective - null) / (ref - null) if abs(ref - null) > 1e-12 else float("nan"),
+        "max_selected": int(actions.reshape(-1, problem.n_decisions).sum(axis=1).max()) if actions.size else 0,
+    }
     st.update(stats or {})
     timings = {"evaluate": time.perf_counter() - t0}
-    return Result(status=Status.FEASIBLE, limit=limit, x=actions, objective=objective,
-                  bound=ref if ref_kind == "lagrangian_bound" else None, stats=st, timings=timings, message=message)
+    return Result(
+        status=Status.FEASIBLE,
+        limit=limit,
+        x=actions,
+        objective=objective,
+        bound=ref if ref_kind == "lagrangian_bound" else None,
+        stats=st,
+        timings=timings,
+        message=message,
+    )
 
 
 def memo(fn, stationary: bool = False):
@@ -377,5 +399,7 @@ def memo(fn, stationary: bool = False):
 def no_warm_start(opts, method: str) -> None:
     """A fixed policy has nothing to start from: a ``warm_start`` is refused rather than ignored."""
     if opts.warm_start is not None:
-        raise InvalidProblemError(f"`warm_start` is not used by method {method!r} (only 'sequoia' starts from a "
-                                  "trained policy); got " + type(opts.warm_start).__name__)
+        raise InvalidProblemError(
+            f"`warm_start` is not used by method {method!r} (only 'sequoia' starts from a "
+            "trained policy); got " + type(opts.warm_start).__name__
+        )

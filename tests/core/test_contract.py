@@ -48,8 +48,9 @@ def _linear_assignment(n=4, k=3, seed=0, **kw):
     rng = np.random.default_rng(seed)
     costs = np.sort(rng.integers(1, 6, (n, k)), axis=1)
     table = rng.normal(size=(n, k))
-    return ob.BudgetedAssignment(costs=costs, budget=int(costs[:, 0].sum() + 4), loss=_LinearLoss(table), proxy=table,
-                                 separable_loss=True, **kw)
+    return ob.BudgetedAssignment(
+        costs=costs, budget=int(costs[:, 0].sum() + 4), loss=_LinearLoss(table), proxy=table, separable_loss=True, **kw
+    )
 
 
 # each entry: candidate instances; a method gets the first it supports
@@ -57,28 +58,43 @@ SMALL = {
     "MultipleChoiceKnapsack": lambda: [ob.MultipleChoiceKnapsack.random(6, 3, seed=0)],
     "RolloutAllocation": lambda: [
         ob.RolloutAllocation(success_rates=[0.5, 0.05, 0.9, 0.3], total_rollouts=24, max_rollouts=12),
-        ob.RolloutAllocation(success_rates=[0.5, 0.05, 0.9, 0.3], total_rollouts=30, max_rollouts=12,
-                             rollout_costs=[1.0, 2.0, 1.5, 3.0]),
-        ob.RolloutAllocation.synthetic(8, 4, seed=0)],
+        ob.RolloutAllocation(
+            success_rates=[0.5, 0.05, 0.9, 0.3], total_rollouts=30, max_rollouts=12, rollout_costs=[1.0, 2.0, 1.5, 3.0]
+        ),
+        ob.RolloutAllocation.synthetic(8, 4, seed=0),
+    ],
     "SampleAllocation": lambda: [ob.SampleAllocation.random(8, seed=0)],
     "ModelRouting": lambda: [ob.ModelRouting.random(20, 3, seed=0)],
     "OnlineAllocation": lambda: [
         ob.online_inputs.random_auctions(60, seed=0, budget_rate=0.2),
-        ob.OnlineAllocation.matching(rewards=np.random.default_rng(0).uniform(0, 1, (30, 3)), budgets=[5.0, 4.0, 6.0],
-                                     entropy=0.1),
-        ob.OnlineAllocation.matching(rewards=np.random.default_rng(1).uniform(0, 1, (30, 3)), budgets=[5.0, 4.0, 6.0],
-                                     regularizer=ob.regularizers.MaxMinFairness(0.2))],
+        ob.OnlineAllocation.matching(
+            rewards=np.random.default_rng(0).uniform(0, 1, (30, 3)), budgets=[5.0, 4.0, 6.0], entropy=0.1
+        ),
+        ob.OnlineAllocation.matching(
+            rewards=np.random.default_rng(1).uniform(0, 1, (30, 3)),
+            budgets=[5.0, 4.0, 6.0],
+            regularizer=ob.regularizers.MaxMinFairness(0.2),
+        ),
+    ],
     "BanditsWithKnapsacks": lambda: [ob.BanditsWithKnapsacks.random(3, 2, horizon=200, seed=0)],
-    "BiddingCampaign": lambda: [ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40,
-                                                             budget_fraction=1 / 8, max_bid=30, seed=1)],
+    "BiddingCampaign": lambda: [
+        ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1 / 8, max_bid=30, seed=1)
+    ],
     "BudgetedAssignment": lambda: [_linear_assignment()],
     "CoupledRMAB": lambda: [ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=2)],
 }
 
 # options that keep a method's own work small on the small instances (never a standard keyword)
 QUICK = {
-    ("CoupledRMAB", "sequoia"): {"episodes": 1, "warm_steps": 2, "warm_samples": 10, "hidden": (4,), "batch_size": 2,
-                                 "replay": 20, "device": "cpu"},
+    ("CoupledRMAB", "sequoia"): {
+        "episodes": 1,
+        "warm_steps": 2,
+        "warm_samples": 10,
+        "hidden": (4,),
+        "batch_size": 2,
+        "replay": 20,
+        "device": "cpu",
+    },
     ("BiddingCampaign", "rlb_nn"): {"horizon0": 8, "steps": 3, "device": "cpu"},
     ("BudgetedAssignment", "rco"): {"steps": 4, "samples": 2},
     ("BudgetedAssignment", "penalty"): {"steps": 4, "samples": 1},
@@ -100,8 +116,10 @@ def _small(spec):
     for p in _small_instances(spec.problem.__name__):
         if spec.reason_unsupported(p) is None:
             return p
-    pytest.fail(f"no small instance in SMALL[{spec.problem.__name__!r}] is supported by {spec.method!r} "
-                f"({spec.backend}): {spec.reason_unsupported(_small_instances(spec.problem.__name__)[0])}")
+    pytest.fail(
+        f"no small instance in SMALL[{spec.problem.__name__!r}] is supported by {spec.method!r} "
+        f"({spec.backend}): {spec.reason_unsupported(_small_instances(spec.problem.__name__)[0])}"
+    )
 
 
 def _quick(spec) -> dict:
@@ -132,8 +150,10 @@ def test_catalogue_covers_every_registered_method():
 
 @pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_every_method_declares_what_it_honours(spec):
-    assert spec.honours is not None, (f"{spec.method!r} ({spec.backend}) declares no `honours=` in its @register: "
-                                      "list the standard keywords it honours (docs/concepts.md, Declared support)")
+    assert spec.honours is not None, (
+        f"{spec.method!r} ({spec.backend}) declares no `honours=` in its @register: "
+        "list the standard keywords it honours (docs/concepts.md, Declared support)"
+    )
     assert set(spec.honours) <= set(STANDARD_KEYWORDS)
     assert not set(spec.options) & set(STANDARD_KEYWORDS)
 
@@ -230,12 +250,22 @@ def test_unknown_option_is_refused_by_name(spec):
         _solve(spec, _small(spec), options={**_quick(spec), "no_such_option_zz": 1})
 
 
-NON_DEFAULT = {"time_limit": 30.0, "rel_gap": 0.01, "threads": 1, "warm_start": object(),
-               "callback": lambda info: None, "progress": True, "seed": 0}
+NON_DEFAULT = {
+    "time_limit": 30.0,
+    "rel_gap": 0.01,
+    "threads": 1,
+    "warm_start": object(),
+    "callback": lambda info: None,
+    "progress": True,
+    "seed": 0,
+}
 
 
-@pytest.mark.parametrize("spec,key", [(s, k) for s in SPECS for k in STANDARD_KEYWORDS if k not in (s.honours or ())],
-                         ids=lambda v: _id(v) if isinstance(v, registry.SolverSpec) else v)
+@pytest.mark.parametrize(
+    "spec,key",
+    [(s, k) for s in SPECS for k in STANDARD_KEYWORDS if k not in (s.honours or ())],
+    ids=lambda v: _id(v) if isinstance(v, registry.SolverSpec) else v,
+)
 def test_keyword_not_honoured_is_refused_by_name(spec, key):
     p = _small(spec)
     with pytest.raises(ob.InvalidProblemError) as err:
@@ -248,20 +278,27 @@ def test_keyword_not_honoured_is_refused_by_name(spec, key):
 LARGE = {
     "MultipleChoiceKnapsack": "p = ob.MultipleChoiceKnapsack.random(1000, 20, max_cost=10**6, seed=0)",
     ("MultipleChoiceKnapsack", "core"): "p = ob.MultipleChoiceKnapsack.random(200_000, 30, max_cost=10**6, seed=0)",
-    "RolloutAllocation": ("rng = np.random.default_rng(0)\ncosts = rng.integers(1, 10**4, 5000)\n"
-                          "p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 5000), max_rollouts=32, "
-                          "total_rollouts=int(6 * costs.sum()), rollout_costs=costs)"),
-    ("RolloutAllocation", "core"): ("rng = np.random.default_rng(0)\ncosts = rng.integers(1, 10**4, 400_000)\n"
-                                    "p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 400_000), "
-                                    "max_rollouts=32, total_rollouts=int(6 * costs.sum()), rollout_costs=costs)"),
+    "RolloutAllocation": (
+        "rng = np.random.default_rng(0)\ncosts = rng.integers(1, 10**4, 5000)\n"
+        "p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 5000), max_rollouts=32, "
+        "total_rollouts=int(6 * costs.sum()), rollout_costs=costs)"
+    ),
+    ("RolloutAllocation", "core"): (
+        "rng = np.random.default_rng(0)\ncosts = rng.integers(1, 10**4, 400_000)\n"
+        "p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 400_000), "
+        "max_rollouts=32, total_rollouts=int(6 * costs.sum()), rollout_costs=costs)"
+    ),
     "ModelRouting": "p = ob.ModelRouting.random(10000, 8, n_tasks=4, seed=0)",
     "OnlineAllocation": "p = ob.online_inputs.random_auctions(100_000, seed=0, budget_rate=0.05)",
-    ("OnlineAllocation", "cvxpy"): ("rng = np.random.default_rng(0)\np = ob.OnlineAllocation.matching("
-                                    "rewards=rng.uniform(0, 1, (50_000, 20)), budgets=np.full(20, 1000.0), "
-                                    "entropy=0.1)"),
+    ("OnlineAllocation", "cvxpy"): (
+        "rng = np.random.default_rng(0)\np = ob.OnlineAllocation.matching("
+        "rewards=rng.uniform(0, 1, (50_000, 20)), budgets=np.full(20, 1000.0), "
+        "entropy=0.1)"
+    ),
     "BanditsWithKnapsacks": "p = ob.BanditsWithKnapsacks.random(20, 5, horizon=10_000_000, seed=0)",
-    "BiddingCampaign": ("p = ob.BiddingCampaign.synthetic(n_test=200_000, n_train=100_000, episode_length=5000, "
-                        "budget_fraction=1 / 16, seed=0)"),
+    "BiddingCampaign": (
+        "p = ob.BiddingCampaign.synthetic(n_test=200_000, n_train=100_000, episode_length=5000, budget_fraction=1 / 16, seed=0)"
+    ),
     "BudgetedAssignment": "p = ob.BudgetedAssignment.separable(1000, seed=0)",
     ("BudgetedAssignment", "pyomo"): "p = ob.BudgetedAssignment.separable(3000, seed=0)",
     "CoupledRMAB": "p = ob.CoupledRMAB.budget(12, 3, seed=0, horizon=40, episodes=100_000)",
@@ -270,13 +307,16 @@ LARGE = {
 # the small instance each child warms up on, as code (the same as SMALL's first supported candidate where it can)
 SMALL_CODE = {
     "MultipleChoiceKnapsack": "ob.MultipleChoiceKnapsack.random(6, 3, seed=0)",
-    "RolloutAllocation": ("ob.RolloutAllocation(success_rates=[0.5, 0.05, 0.9, 0.3], total_rollouts=30, max_rollouts=12, "
-                          "rollout_costs=[1, 2, 1, 3])"),  # whole costs, as in the large instance: core warms up
+    "RolloutAllocation": (
+        "ob.RolloutAllocation(success_rates=[0.5, 0.05, 0.9, 0.3], total_rollouts=30, max_rollouts=12, "
+        "rollout_costs=[1, 2, 1, 3])"
+    ),  # whole costs, as in the large instance: core warms up
     "ModelRouting": "ob.ModelRouting.random(20, 3, n_tasks=1, seed=0)",
     "OnlineAllocation": "ob.online_inputs.random_auctions(60, seed=0, budget_rate=0.2)",
     "BanditsWithKnapsacks": "ob.BanditsWithKnapsacks.random(3, 2, horizon=200, seed=0)",
-    "BiddingCampaign": ("ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1 / 8, "
-                        "max_bid=30, seed=1)"),
+    "BiddingCampaign": (
+        "ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1 / 8, max_bid=30, seed=1)"
+    ),
     "BudgetedAssignment": "ob.BudgetedAssignment.separable(4, seed=0)",
     # RCO, penalty and evolutionary decode 1,000 groups with the core search (costs in units too fine for a DP table):
     # 300 groups take that path too, so its kernels are loaded before the timed solve (a cold load took 1.5 s of it)
@@ -284,8 +324,10 @@ SMALL_CODE = {
     ("BudgetedAssignment", "penalty"): "ob.BudgetedAssignment.separable(300, seed=0)",
     ("BudgetedAssignment", "evolutionary"): "ob.BudgetedAssignment.separable(300, seed=0)",
     "CoupledRMAB": "ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=2)",
-    ("OnlineAllocation", "cvxpy"): ("ob.OnlineAllocation.matching(rewards=np.random.default_rng(0).uniform(0, 1, (30, 3)), "
-                                    "budgets=np.full(3, 5.0), entropy=0.1)"),  # cvxpy takes entropy instances only
+    ("OnlineAllocation", "cvxpy"): (
+        "ob.OnlineAllocation.matching(rewards=np.random.default_rng(0).uniform(0, 1, (30, 3)), "
+        "budgets=np.full(3, 5.0), entropy=0.1)"
+    ),  # cvxpy takes entropy instances only
 }
 LARGE_OPTIONS = {
     ("BudgetedAssignment", "rco"): {"steps": 10**7},
@@ -387,7 +429,7 @@ def _read_line(lines, prefix: str, deadline: float):
         if line is None:
             return None
         if line.startswith(prefix):
-            return line[len(prefix):].strip()
+            return line[len(prefix) :].strip()
 
 
 def _run_group(specs: list) -> dict:
@@ -399,10 +441,15 @@ def _run_group(specs: list) -> dict:
     while todo:
         runs = [(s.method, s.backend, LARGE_OPTIONS.get((s.problem.__name__, s.method), {})) for s in todo]
         quick = {s.method: _quick(s) for s in todo}
-        code = _CHILD.format(build=_large_code(todo[0]), small=_small_code(todo[0]), runs=runs,
-                             limit=LIMIT, quick=quick)
-        proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        code = _CHILD.format(build=_large_code(todo[0]), small=_small_code(todo[0]), runs=runs, limit=LIMIT, quick=quick)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         lines = _reader(proc)
         try:
             if _read_line(lines, "BUILT", time.monotonic() + 180) is None:
@@ -494,8 +541,7 @@ def test_library_call_sites_pass_threads_only_where_honoured():
     assert np.all(np.isfinite(f["accuracy"]))
     cost, routes = p.min_cost_for(float(p.quality[np.arange(30), p.cheapest].mean()) + 0.01)
     assert cost is not None and cost >= lo - 1e-9 and routes.shape == (30,)
-    assert ob.core.registry.honoured(_small_instances("MultipleChoiceKnapsack")[0], "dp", threads=1, seed=0) == \
-        {"seed": 0}
+    assert ob.core.registry.honoured(_small_instances("MultipleChoiceKnapsack")[0], "dp", threads=1, seed=0) == {"seed": 0}
 
 
 # -- a Ctrl-C that lands inside a numba function ------------------------------------------------------------------

@@ -46,9 +46,17 @@ def test_summary_table_and_notebook_view():
     assert any(line.startswith("stats ") and "cost" in line for line in lines)
     # a limit is named; a long stats dict is cut with a count; HTML escapes the message
     stats = {f"s{i}": i for i in range(12)}
-    s = ob.Result(status=ob.Status.FEASIBLE, limit=ob.Limit.TIME, objective=1.5, x=np.zeros(2), bound=2.0,
-                  stats={**stats, "trace": np.arange(5)}, timings={"total": 2.5, "solve": 0.004},
-                  method="m", message="x < y & z")
+    s = ob.Result(
+        status=ob.Status.FEASIBLE,
+        limit=ob.Limit.TIME,
+        objective=1.5,
+        x=np.zeros(2),
+        bound=2.0,
+        stats={**stats, "trace": np.arange(5)},
+        timings={"total": 2.5, "solve": 0.004},
+        method="m",
+        message="x < y & z",
+    )
     text = s.summary()
     assert "feasible (stopped by the time limit)" in text and "gap 0.333" in text
     assert "2.5 s total; solve 4 ms" in text and "(+5 more in .stats)" in text and "s7 7" in text and "s8" not in text

@@ -30,8 +30,16 @@ def test_the_published_schema_is_the_built_one():
 
 def test_there_is_an_example_per_family():
     kinds = {json.loads(e)["kind"] for e in EXAMPLES}
-    assert kinds == {"MultipleChoiceKnapsack", "RolloutAllocation", "OnlineAllocation", "BanditsWithKnapsacks",
-                     "BiddingCampaign", "CoupledRMAB", "SampleAllocation", "ModelRouting"}
+    assert kinds == {
+        "MultipleChoiceKnapsack",
+        "RolloutAllocation",
+        "OnlineAllocation",
+        "BanditsWithKnapsacks",
+        "BiddingCampaign",
+        "CoupledRMAB",
+        "SampleAllocation",
+        "ModelRouting",
+    }
 
 
 @pytest.mark.parametrize("text", EXAMPLES, ids=lambda t: json.loads(t)["kind"])
@@ -47,8 +55,11 @@ def test_each_example_validates_loads_and_solves(text, tmp_path):
 def test_saved_files_validate_and_the_schema_refuses_a_typo(tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
     big = ob.MultipleChoiceKnapsack.random(3000, 4, seed=0)  # arrays beside the JSON, in a .npz
-    for obj in (big, ob.solve(ob.MultipleChoiceKnapsack.random(5, 3, seed=0)),
-                ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=2)):
+    for obj in (
+        big,
+        ob.solve(ob.MultipleChoiceKnapsack.random(5, 3, seed=0)),
+        ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=2),
+    ):
         path = ob.save(obj, tmp_path / f"{type(obj).__name__}.json")
         jsonschema.validate(json.loads(path.read_text()), file_schema())
     bad = json.loads(EXAMPLES[0])

@@ -25,8 +25,7 @@ def test_problem_round_trip(tmp_path, size):
 
 
 def test_rollout_problem_and_result_round_trip(tmp_path):
-    p = ob.RolloutAllocation(success_rates=[0.1, 0.5, 1.0], total_rollouts=12, max_rollouts=8,
-                             rollout_costs=[1, 2, 3])
+    p = ob.RolloutAllocation(success_rates=[0.1, 0.5, 1.0], total_rollouts=12, max_rollouts=8, rollout_costs=[1, 2, 3])
     assert ob.load(ob.save(p, tmp_path / "r.json")) == p
     r = ob.solve(p, method="dp")
     r2 = ob.load(ob.save(r, tmp_path / "res.json"))
@@ -79,13 +78,15 @@ def test_a_save_killed_between_its_two_files_never_loads_a_mix(tmp_path):
     old, new = _large(1), _large(2)
     path = ob.save(old, tmp_path / "p.json")
     before = path.read_bytes()
-    code = ("import os, orbudget as ob, orbudget.core.io as io\n"
-            "real = io.atomic_write_bytes\n"
-            "def write(p, data):\n"
-            "    real(p, data)\n"
-            "    if str(p).endswith('.npz'): os._exit(9)  # killed after the arrays, before the JSON\n"
-            "io.atomic_write_bytes = write\n"
-            f"ob.save(ob.MultipleChoiceKnapsack.random(300, 20, seed=2), {str(path)!r})\n")
+    code = (
+        "import os, orbudget as ob, orbudget.core.io as io\n"
+        "real = io.atomic_write_bytes\n"
+        "def write(p, data):\n"
+        "    real(p, data)\n"
+        "    if str(p).endswith('.npz'): os._exit(9)  # killed after the arrays, before the JSON\n"
+        "io.atomic_write_bytes = write\n"
+        f"ob.save(ob.MultipleChoiceKnapsack.random(300, 20, seed=2), {str(path)!r})\n"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9
     assert path.read_bytes() == before and ob.load(path) == old  # the old problem, whole
     # a manifest paired with the arrays of another save (copied over, or the old scheme's fixed name) is refused
@@ -141,18 +142,25 @@ def test_unknown_and_missing_fields_are_named(tmp_path):
         ob.load(path)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "the file is empty"),
-    ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": ', "cut short"),
-    ("[1, 2]", "got a list"),
-    ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": null}', "`data` must be an object"),
-    ('{"kind": "MultipleChoiceKnapsack", "version": "1", "data": {}}', "`version` must be a whole number"),
-    ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": {"__array__": [[1]], "shape": [1, 1]}}}',
-     "without `dtype`"),
-    ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": {"__npz__": "a0"}}}', "names none"),
-    ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": [[1]], "costs": [[1]], "budget": -1}}',
-     "`budget` must be"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the file is empty"),
+        ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": ', "cut short"),
+        ("[1, 2]", "got a list"),
+        ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": null}', "`data` must be an object"),
+        ('{"kind": "MultipleChoiceKnapsack", "version": "1", "data": {}}', "`version` must be a whole number"),
+        (
+            '{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": {"__array__": [[1]], "shape": [1, 1]}}}',
+            "without `dtype`",
+        ),
+        ('{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": {"__npz__": "a0"}}}', "names none"),
+        (
+            '{"kind": "MultipleChoiceKnapsack", "version": 1, "data": {"values": [[1]], "costs": [[1]], "budget": -1}}',
+            "`budget` must be",
+        ),
+    ],
+)
 def test_corrupt_files_raise_one_clear_error_naming_the_file(tmp_path, text, message):
     f = tmp_path / "bad.json"
     f.write_text(text)

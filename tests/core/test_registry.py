@@ -27,8 +27,10 @@ def test_preference_order_and_names():
 
 
 def test_availability_check_does_not_import_backends():
-    code = ("import sys, orbudget as ob; p = ob.MultipleChoiceKnapsack.random(3, 2, seed=0); "
-            "ob.available_solvers(p); print(','.join(m for m in ('highspy', 'ortools', 'cvxpy', 'torch') if m in sys.modules))")
+    code = (
+        "import sys, orbudget as ob; p = ob.MultipleChoiceKnapsack.random(3, 2, seed=0); "
+        "ob.available_solvers(p); print(','.join(m for m in ('highspy', 'ortools', 'cvxpy', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 
@@ -55,23 +57,30 @@ def test_renamed_methods_and_options_keep_working_for_one_release_with_a_warning
     import numpy as np
     import pytest
 
-    c = ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1 / 8, max_bid=30,
-                                     seed=1)
+    c = ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1 / 8, max_bid=30, seed=1)
     names = [m for m, *_ in ob.available_solvers(c)]
     assert {"linear", "constant", "random"} <= set(names) and not {"lin", "const", "rand"} & set(names)
-    for old, new, options in (("lin", "linear", {"base_bid_from": "tuned"}), ("const", "constant", None),
-                              ("rand", "random", None)):
+    for old, new, options in (
+        ("lin", "linear", {"base_bid_from": "tuned"}),
+        ("const", "constant", None),
+        ("rand", "random", None),
+    ):
         with pytest.warns(DeprecationWarning, match=f"method '{old}' of BiddingCampaign is renamed '{new}'"):
             r = ob.solve(c, method=old, seed=0, options=options)
         assert r.method == new and r.objective == ob.solve(c, method=new, seed=0, options=options).objective
-    cases = [(c, "linear", "mode", "base_bid_from", "solved"), (c, "ortb", "form", "bid_function", 2),
-             (ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=2), "index", "kind", "index", "whittle")]
+    cases = [
+        (c, "linear", "mode", "base_bid_from", "solved"),
+        (c, "ortb", "form", "bid_function", 2),
+        (ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=2), "index", "kind", "index", "whittle"),
+    ]
     for problem, method, old, new, value in cases:
         with pytest.warns(DeprecationWarning, match=f"option '{old}' of method '{method}' is renamed '{new}'"):
             r = ob.solve(problem, method=method, seed=0, options={old: value})
         assert np.array_equal(r.x, ob.solve(problem, method=method, seed=0, options={new: value}).x)
-        with pytest.raises(ob.InvalidProblemError, match=f"gives both `{old}` and its new name `{new}`"), \
-                pytest.warns(DeprecationWarning):
+        with (
+            pytest.raises(ob.InvalidProblemError, match=f"gives both `{old}` and its new name `{new}`"),
+            pytest.warns(DeprecationWarning),
+        ):
             ob.solve(problem, method=method, options={old: value, new: value})
     p = ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=2)
     with pytest.warns(DeprecationWarning, match="`kind` of RMABPolicy is renamed `index`"):

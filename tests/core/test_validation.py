@@ -13,8 +13,9 @@ def test_as_choice_names_the_field_for_containers(bad):
 
 def test_bwk_distribution_given_an_array_names_the_field():
     with pytest.raises(ob.InvalidProblemError, match="`distribution`"):
-        ob.BanditsWithKnapsacks(reward_means=[0.5, 0.4], consumption_means=[[0.5], [0.2]], budgets=[10], horizon=100,
-                                distribution=np.array([1, 2]))
+        ob.BanditsWithKnapsacks(
+            reward_means=[0.5, 0.4], consumption_means=[[0.5], [0.2]], budgets=[10], horizon=100, distribution=np.array([1, 2])
+        )
 
 
 def test_as_array_copies_what_others_can_write_and_keeps_read_only_owned_arrays():

@@ -66,8 +66,9 @@ class Case:
 def _run_child(batch: list[tuple[str, str]]) -> tuple[dict[str, dict], str | None, int | None, str]:
     """Run ``batch`` in one child; return finished outcomes, the case in progress when it died, its code, stderr."""
     env = dict(os.environ, PYTHONFAULTHANDLER="1", MPLBACKEND="Agg")
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     proc.stdin.write(json.dumps(batch))
     proc.stdin.close()
     done: dict[str, dict] = {}
@@ -124,7 +125,7 @@ def run_cases(cases: list[Case]) -> dict[str, dict]:
             break
         outcomes[current] = {"name": current, "outcome": "crashed", "returncode": code, "stderr": err[-3000:]}
         idx = [n for n, _ in todo].index(current)
-        todo = todo[idx + 1:]
+        todo = todo[idx + 1 :]
     return outcomes
 
 
@@ -136,12 +137,12 @@ def check(case: Case, outcomes: dict[str, dict]) -> None:
     if case.field is not None:
         assert out["outcome"] == "raised", f"{case.name}: expected {case.error} naming `{case.field}`, got {out}"
         assert case.error in out["mro"], (
-            f"{case.name}: expected {case.error}, got {out['type']}: {out['message']}\n{out['traceback']}")
+            f"{case.name}: expected {case.error}, got {out['type']}: {out['message']}\n{out['traceback']}"
+        )
         needle = case.field if " " in case.field else f"`{case.field}`"
         assert needle in out["message"], f"{case.name}: the message does not name {needle}: {out['message']}"
         return
-    assert out["outcome"] == "returned", (
-        f"{case.name}: raised {out.get('type')}: {out.get('message')}\n{out.get('traceback')}")
+    assert out["outcome"] == "returned", f"{case.name}: raised {out.get('type')}: {out.get('message')}\n{out.get('traceback')}"
     if case.status is not None:
         assert out.get("status") in case.status, f"{case.name}: status {out.get('status')}, expected {case.status}"
 

@@ -19,12 +19,14 @@ from .harness import Case, suite
 
 L = "from orbudget.problems.assignment import _LinearLoss\n"
 P = L + "p = ob.BudgetedAssignment(costs=[[0.5, 1.5], [0.5, 1.5]], budget=2.0, loss=_LinearLoss(np.eye(2)))\n"
-OPT = ("import torch\nfrom orbudget.solvers.torch.rco import RCO\n"
-       "costs = torch.tensor([[0.0, 1.0, 2.0]] * 3, dtype=torch.float64)\n"
-       "a = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)\n"
-       "opt = RCO([a], costs=costs, budget=2.5)\n"
-       "opt.zero_grad(); torch.softmax(a, -1)[:, 0].sum().backward(); opt.step()\n"
-       "b = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)\n")
+OPT = (
+    "import torch\nfrom orbudget.solvers.torch.rco import RCO\n"
+    "costs = torch.tensor([[0.0, 1.0, 2.0]] * 3, dtype=torch.float64)\n"
+    "a = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)\n"
+    "opt = RCO([a], costs=costs, budget=2.5)\n"
+    "opt.zero_grad(); torch.softmax(a, -1)[:, 0].sum().backward(); opt.step()\n"
+    "b = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)\n"
+)
 
 
 def model(**changes):
@@ -38,12 +40,14 @@ def solve(method, options=None, problem=P):
 
 def feasible(method, costs, budget, options=None, exact=True):
     """Solve and check the returned x against the budget in exact arithmetic, in the child."""
-    return (L + "from fractions import Fraction\n"
-            f"costs = {costs}\np = ob.BudgetedAssignment(costs=costs, budget={budget}, "
-            f"loss=_LinearLoss(np.ones(np.shape(costs))), exact={exact})\n"
-            f"result = ob.solve(p, method={method!r}, seed=0, options={options!r})\n"
-            "spent = sum(Fraction(costs[i][j]) for i, j in enumerate(result.x.tolist()))\n"
-            f"assert spent <= Fraction({budget}), (spent, {budget})\n")
+    return (
+        L + "from fractions import Fraction\n"
+        f"costs = {costs}\np = ob.BudgetedAssignment(costs=costs, budget={budget}, "
+        f"loss=_LinearLoss(np.ones(np.shape(costs))), exact={exact})\n"
+        f"result = ob.solve(p, method={method!r}, seed=0, options={options!r})\n"
+        "spent = sum(Fraction(costs[i][j]) for i, j in enumerate(result.x.tolist()))\n"
+        f"assert spent <= Fraction({budget}), (spent, {budget})\n"
+    )
 
 
 CASES = [
@@ -54,8 +58,7 @@ CASES = [
     Case("costs 1-d", model(costs="[1, 2]"), field="costs"),
     Case("costs empty", model(costs="np.zeros((0, 2))"), field="costs"),
     Case("costs as text", model(costs="'cheap'"), field="costs"),
-    Case("integer costs whose total passes int64", model(costs="[[0, 2**62], [0, 2**62]]", budget="5"),
-         field="costs"),
+    Case("integer costs whose total passes int64", model(costs="[[0, 2**62], [0, 2**62]]", budget="5"), field="costs"),
     Case("python int cost beyond int64", model(costs="[[0, 2**70]]", budget="1"), field="costs"),
     Case("negative budget", model(budget="-1"), field="budget"),
     Case("budget nan", model(budget="float('nan')"), field="budget"),
@@ -84,54 +87,88 @@ CASES = [
     Case("evolutionary offspring 0", solve("evolutionary", {"offspring": 0}), field="options.offspring"),
     Case("uniform takes no options", solve("uniform", {"scale": 2}), field="options"),
     # -- RCO optimizer states and checkpoints ------------------------------------------------------------------------
-    Case("state of another budget", OPT + "RCO([b], costs=costs, budget=3.0).load_state_dict(opt.state_dict())",
-         field="state"),
-    Case("state of another cost table", OPT + "RCO([b], costs=costs * 2, budget=2.5).load_state_dict(opt.state_dict())",
-         field="state"),
-    Case("state of Adam", OPT + "RCO([b], costs=costs, budget=2.5).load_state_dict("
-         "torch.optim.Adam([b]).state_dict())", field="state"),
-    Case("state of another kind", OPT + "RCO([b], costs=costs, budget=2.5).load_state_dict("
-         "{**opt.state_dict(), 'kind': 'SequoiaPolicy'})", field="state"),
+    Case("state of another budget", OPT + "RCO([b], costs=costs, budget=3.0).load_state_dict(opt.state_dict())", field="state"),
+    Case(
+        "state of another cost table",
+        OPT + "RCO([b], costs=costs * 2, budget=2.5).load_state_dict(opt.state_dict())",
+        field="state",
+    ),
+    Case(
+        "state of Adam",
+        OPT + "RCO([b], costs=costs, budget=2.5).load_state_dict(torch.optim.Adam([b]).state_dict())",
+        field="state",
+    ),
+    Case(
+        "state of another kind",
+        OPT + "RCO([b], costs=costs, budget=2.5).load_state_dict({**opt.state_dict(), 'kind': 'SequoiaPolicy'})",
+        field="state",
+    ),
     Case("state that is a path", OPT + "RCO([b], costs=costs, budget=2.5).load_state_dict('opt.pt')", field="state"),
-    Case("state with a master of another shape", OPT + "s = opt.state_dict()\n"
-         "s['state'][0]['master'] = torch.zeros(2, 2, dtype=torch.float64)\n"
-         "RCO([b], costs=costs, budget=2.5).load_state_dict(s)", field="state"),
-    Case("state with nan moments", OPT + "s = opt.state_dict()\n"
-         "s['state'][0]['exp_avg'] = torch.full((3, 3), float('nan'), dtype=torch.float64)\n"
-         "RCO([b], costs=costs, budget=2.5).load_state_dict(s)", field="state"),
-    Case("state with a bad learning rate", OPT + "s = opt.state_dict()\ns['param_groups'][0]['lr'] = -1.0\n"
-         "RCO([b], costs=costs, budget=2.5).load_state_dict(s)", field="state"),
-    Case("checkpoint file of another budget", OPT + "import os\npath = os.path.join(tmp, 'rco.pt')\n"
-         "torch.save(opt.state_dict(), path)\n"
-         "RCO([b], costs=costs, budget=2.0).load_state_dict(torch.load(path, weights_only=False))", field="state"),
-    Case("checkpoint file resumes exactly", OPT + "import os\npath = os.path.join(tmp, 'rco.pt')\n"
-         "torch.save(opt.state_dict(), path)\nagain = RCO([b], costs=costs, budget=2.5)\n"
-         "again.load_state_dict(torch.load(path, weights_only=False))\n"
-         "assert torch.equal(again.master(), opt.master())"),
+    Case(
+        "state with a master of another shape",
+        OPT + "s = opt.state_dict()\n"
+        "s['state'][0]['master'] = torch.zeros(2, 2, dtype=torch.float64)\n"
+        "RCO([b], costs=costs, budget=2.5).load_state_dict(s)",
+        field="state",
+    ),
+    Case(
+        "state with nan moments",
+        OPT + "s = opt.state_dict()\n"
+        "s['state'][0]['exp_avg'] = torch.full((3, 3), float('nan'), dtype=torch.float64)\n"
+        "RCO([b], costs=costs, budget=2.5).load_state_dict(s)",
+        field="state",
+    ),
+    Case(
+        "state with a bad learning rate",
+        OPT + "s = opt.state_dict()\ns['param_groups'][0]['lr'] = -1.0\nRCO([b], costs=costs, budget=2.5).load_state_dict(s)",
+        field="state",
+    ),
+    Case(
+        "checkpoint file of another budget",
+        OPT + "import os\npath = os.path.join(tmp, 'rco.pt')\n"
+        "torch.save(opt.state_dict(), path)\n"
+        "RCO([b], costs=costs, budget=2.0).load_state_dict(torch.load(path, weights_only=False))",
+        field="state",
+    ),
+    Case(
+        "checkpoint file resumes exactly",
+        OPT + "import os\npath = os.path.join(tmp, 'rco.pt')\n"
+        "torch.save(opt.state_dict(), path)\nagain = RCO([b], costs=costs, budget=2.5)\n"
+        "again.load_state_dict(torch.load(path, weights_only=False))\n"
+        "assert torch.equal(again.master(), opt.master())",
+    ),
     # -- files -------------------------------------------------------------------------------------------------------
-    Case("saving a problem whose loss is code", P + "import os\nob.save(p, os.path.join(tmp, 'p.json'))",
-         field="loss"),
+    Case("saving a problem whose loss is code", P + "import os\nob.save(p, os.path.join(tmp, 'p.json'))", field="loss"),
     # -- feasible instances that used to fail, and extremes ------------------------------------------------------------
-    Case("whole float cost 2^63 in proxy_dp", feasible("proxy_dp", "[[0.0, 2.0**63], [0.0, 1e19]]", 10),
-         status=("OPTIMAL", "FEASIBLE")),
-    Case("whole float cost 2^63 in rco", feasible("rco", "[[0.0, 2.0**63], [0.0, 1e19]]", 10, {"steps": 3}),
-         status=("FEASIBLE",)),
-    Case("cost 1e300 in evolutionary", feasible("evolutionary", "[[1.0, 1e300], [0.0, 1e300]]", "1e300"),
-         status=("FEASIBLE",)),
+    Case(
+        "whole float cost 2^63 in proxy_dp",
+        feasible("proxy_dp", "[[0.0, 2.0**63], [0.0, 1e19]]", 10),
+        status=("OPTIMAL", "FEASIBLE"),
+    ),
+    Case(
+        "whole float cost 2^63 in rco", feasible("rco", "[[0.0, 2.0**63], [0.0, 1e19]]", 10, {"steps": 3}), status=("FEASIBLE",)
+    ),
+    Case("cost 1e300 in evolutionary", feasible("evolutionary", "[[1.0, 1e300], [0.0, 1e300]]", "1e300"), status=("FEASIBLE",)),
     Case("fractional feasible in proxy_dp", feasible("proxy_dp", "[[1/3, 1.0]] * 3", 1.0), status=("FEASIBLE",)),
-    Case("fractional feasible in rco on a grid", feasible("rco", "[[1/3, 1.0]] * 3", 1.0, {"steps": 3, "scale": 10}),
-         status=("FEASIBLE",)),
-    Case("every assignment costs the same in rco", feasible("rco", "[[2, 2], [2, 2]]", 4, {"steps": 3}),
-         status=("FEASIBLE",)),
-    Case("evolutionary on fractional costs", feasible("evolutionary", "[[0.1, 0.2], [0.2, 0.4]]", 0.5),
-         status=("FEASIBLE",)),
-    Case("costs of 1e-12 used exactly", feasible("proxy_dp", "[[1e-12, 2e-12], [1e-12, 4e-12]]", 3e-12) +
-         "assert p.uses_budget_exactly(result.x) or not any(p.uses_budget_exactly(x) for x in [(0,0),(0,1),(1,0),(1,1)])",
-         status=("FEASIBLE", "OPTIMAL")),
+    Case(
+        "fractional feasible in rco on a grid",
+        feasible("rco", "[[1/3, 1.0]] * 3", 1.0, {"steps": 3, "scale": 10}),
+        status=("FEASIBLE",),
+    ),
+    Case("every assignment costs the same in rco", feasible("rco", "[[2, 2], [2, 2]]", 4, {"steps": 3}), status=("FEASIBLE",)),
+    Case("evolutionary on fractional costs", feasible("evolutionary", "[[0.1, 0.2], [0.2, 0.4]]", 0.5), status=("FEASIBLE",)),
+    Case(
+        "costs of 1e-12 used exactly",
+        feasible("proxy_dp", "[[1e-12, 2e-12], [1e-12, 4e-12]]", 3e-12)
+        + "assert p.uses_budget_exactly(result.x) or not any(p.uses_budget_exactly(x) for x in [(0,0),(0,1),(1,0),(1,1)])",
+        status=("FEASIBLE", "OPTIMAL"),
+    ),
     Case("zero budget", feasible("rco", "[[0, 1], [0, 1]]", 0, {"steps": 3}), status=("FEASIBLE",)),
-    Case("uniform with nothing uniform within budget", solve("uniform", None, L +
-         "p = ob.BudgetedAssignment(costs=[[0, 5], [5, 0]], budget=0, loss=_LinearLoss(np.eye(2)))\n"),
-         status=("INFEASIBLE",)),
+    Case(
+        "uniform with nothing uniform within budget",
+        solve("uniform", None, L + "p = ob.BudgetedAssignment(costs=[[0, 5], [5, 0]], budget=0, loss=_LinearLoss(np.eye(2)))\n"),
+        status=("INFEASIBLE",),
+    ),
 ]
 
 
@@ -170,8 +207,14 @@ def assignments(draw):
         budget = float(np.nextafter(budget, np.inf))
     table = np.array(draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 2.0]), min_size=n * k, max_size=n * k)))
     exact = draw(st.booleans())
-    return BudgetedAssignment(costs=costs, budget=budget, loss=_LinearLoss(table.reshape(n, k)), exact=exact,
-                              proxy=table.reshape(n, k), separable_loss=draw(st.booleans()))
+    return BudgetedAssignment(
+        costs=costs,
+        budget=budget,
+        loss=_LinearLoss(table.reshape(n, k)),
+        exact=exact,
+        proxy=table.reshape(n, k),
+        separable_loss=draw(st.booleans()),
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -182,8 +225,12 @@ def test_every_method_stays_within_the_budget(p, seed):
     methods = [s.method for s in specs if s.reason_unsupported(p) is None]  # e.g. `mip` needs a separable loss
     n, k = p.costs.shape
     budget = Fraction(p.budget)  # the float drawn, exactly
-    totals = {x: sum(Fraction(float(p.costs[i, x[i]])) if p.costs.dtype.kind == "f" else Fraction(int(p.costs[i, x[i]]))
-                     for i in range(n)) for x in itertools.product(range(k), repeat=n)}
+    totals = {
+        x: sum(
+            Fraction(float(p.costs[i, x[i]])) if p.costs.dtype.kind == "f" else Fraction(int(p.costs[i, x[i]])) for i in range(n)
+        )
+        for x in itertools.product(range(k), repeat=n)
+    }
     target = max(t for t in totals.values() if t <= budget)  # = budget when some assignment uses it exactly
     for method in methods:
         r = ob.solve(p, method=method, seed=seed, options=FAST.get(method))

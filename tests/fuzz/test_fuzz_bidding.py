@@ -11,8 +11,7 @@ import orbudget as ob
 from .harness import Case, suite
 
 PMF = "np.full(4, 0.25)"
-C = ("c = ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1/8, max_bid=30, "
-     "seed=1)\n")
+C = "c = ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1/8, max_bid=30, seed=1)\n"
 NN = {"horizon0": 8, "steps": 3}
 
 
@@ -46,10 +45,16 @@ CASES = [
     Case("lin base bid table fraction 0", campaign(lin_base_bids="[[0, 10]]"), field="lin_base_bids"),
     Case("zero cost per impression", campaign(cost_per_impression="0"), field="cost_per_impression"),
     Case("name not a string", campaign(name="5"), field="name"),
-    Case("synthetic fraction negative", "ob.BiddingCampaign.synthetic(n_test=10, n_train=10, budget_fraction=-1)",
-         field="budget_fraction"),
-    Case("synthetic negative median price", "ob.BiddingCampaign.synthetic(n_test=10, n_train=10, price_median=-5)",
-         field="price_median"),
+    Case(
+        "synthetic fraction negative",
+        "ob.BiddingCampaign.synthetic(n_test=10, n_train=10, budget_fraction=-1)",
+        field="budget_fraction",
+    ),
+    Case(
+        "synthetic negative median price",
+        "ob.BiddingCampaign.synthetic(n_test=10, n_train=10, price_median=-5)",
+        field="price_median",
+    ),
     Case("synthetic log too large", "ob.BiddingCampaign.synthetic(n_test=10**12, n_train=10)", field="n_test"),
     Case("with_budget budget and fraction", C + "c.with_budget(5, fraction=1/8)", field="budget"),
     Case("with_budget fraction zero", C + "c.with_budget(fraction=0)", field="budget_fraction"),
@@ -59,141 +64,241 @@ CASES = [
     Case("ortb bid_function as text", solve("ortb", {"bid_function": "1"}), field="options.bid_function"),
     Case("ortb lam zero", solve("ortb", {"lam": 0}), field="options.lam"),
     Case("linear unknown base_bid_from", solve("linear", {"base_bid_from": "guess"}), field="options.base_bid_from"),
-    Case("linear base_bid_from with base bid", solve("linear", {"base_bid_from": "solved", "base_bid": 5}),
-         field="options.base_bid_from"),
+    Case(
+        "linear base_bid_from with base bid",
+        solve("linear", {"base_bid_from": "solved", "base_bid": 5}),
+        field="options.base_bid_from",
+    ),
     Case("lin negative base bid", solve("linear", {"base_bid": -5}), field="options.base_bid"),
     Case("const bid above the top", solve("constant", {"bid": 31}), field="options.bid"),
     Case("rand nan range", C + "ob.solve(c, method='random', options={'range': float('nan')})", field="options.range"),
-    Case("dual pacing infinite scale", C + "ob.solve(c, method='dual_pacing', options={'scale': float('inf')})",
-         field="options.scale"),
+    Case(
+        "dual pacing infinite scale",
+        C + "ob.solve(c, method='dual_pacing', options={'scale': float('inf')})",
+        field="options.scale",
+    ),
     Case("rlb unknown option", solve("rlb", {"speed": 2}), field="options"),
     Case("rand seed as text", solve("random", None, "abc"), field="seed"),
     Case("rlb_nn horizon0 past the episode", solve("rlb_nn", {"horizon0": 41, "steps": 1}), field="options.horizon0"),
     Case("rlb_nn negative steps", solve("rlb_nn", {"horizon0": 8, "steps": -1}), field="options.steps"),
     Case("rlb_nn unknown dp", solve("rlb_nn", {**NN, "dp": "approx"}), field="options.dp"),
-    Case("rlb_nn cuda without CUDA", C + """
+    Case(
+        "rlb_nn cuda without CUDA",
+        C
+        + """
 import torch
 device = 'cuda:99' if torch.cuda.is_available() else 'cuda'
 ob.solve(c, method='rlb_nn', options={'horizon0': 8, 'steps': 3, 'device': device})
-""", field="options.device"),
+""",
+        field="options.device",
+    ),
     Case("rlb_nn device of another kind", solve("rlb_nn", {**NN, "device": "meta"}), field="options.device"),
     Case("rlb_nn negative seed", solve("rlb_nn", NN, -4), field="seed"),
-    Case("rlb_nn on one-auction episodes", "c = ob.BiddingCampaign.synthetic(n_test=50, n_train=50, episode_length=1, "
-         "max_bid=5, seed=0)\nob.solve(c, method='rlb_nn')", field="episode_length"),
+    Case(
+        "rlb_nn on one-auction episodes",
+        "c = ob.BiddingCampaign.synthetic(n_test=50, n_train=50, episode_length=1, "
+        "max_bid=5, seed=0)\nob.solve(c, method='rlb_nn')",
+        field="episode_length",
+    ),
     Case("rlb on a campaign without a log", "ob.solve(" + campaign() + ", method='rlb')", field="no auction log"),
     # -- huge tables -------------------------------------------------------------------------------------------------
     Case("rlb table too large", C + "ob.solve(c.with_budget(10**10), method='rlb')", field="budget"),
     Case("rlb_exact table too large", C + "ob.solve(c.with_budget(10**10), method='rlb_exact')", field="budget"),
-    Case("ss_mdp horizon too large", C + "ob.solve(c.with_budget(10, episode_length=10**10), method='ss_mdp')",
-         field="episode_length"),
-    Case("rlb_nn training table too large", C + "ob.solve(c.with_budget(10**13), method='rlb_nn', "
-         "options={'horizon0': 40, 'steps': 1})", field="budget"),
-    Case("torch value tables too large", "from orbudget.solvers.torch.bidding import value_tables\n"
-         "value_tables(np.full(4, 0.25), 0.01, 1000, 10**10, device='cpu')", field="budget"),
+    Case(
+        "ss_mdp horizon too large",
+        C + "ob.solve(c.with_budget(10, episode_length=10**10), method='ss_mdp')",
+        field="episode_length",
+    ),
+    Case(
+        "rlb_nn training table too large",
+        C + "ob.solve(c.with_budget(10**13), method='rlb_nn', options={'horizon0': 40, 'steps': 1})",
+        field="budget",
+    ),
+    Case(
+        "torch value tables too large",
+        "from orbudget.solvers.torch.bidding import value_tables\n"
+        "value_tables(np.full(4, 0.25), 0.01, 1000, 10**10, device='cpu')",
+        field="budget",
+    ),
     # -- rlb_nn checkpoints ------------------------------------------------------------------------------------------
-    Case("checkpoint of another campaign", C + """
+    Case(
+        "checkpoint of another campaign",
+        C
+        + """
 import os
 path = os.path.join(tmp, 'nn.pt')
 ob.solve(c, method='rlb_nn', seed=0, options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
 d = ob.BiddingCampaign.synthetic(n_test=400, n_train=800, episode_length=40, budget_fraction=1/8, max_bid=30, seed=2)
 ob.solve(d, method='rlb_nn', seed=0, options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
-""", field="checkpoint"),
-    Case("checkpoint with other options", C + """
+""",
+        field="checkpoint",
+    ),
+    Case(
+        "checkpoint with other options",
+        C
+        + """
 import os
 path = os.path.join(tmp, 'nn.pt')
 ob.solve(c, method='rlb_nn', seed=0, options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
 ob.solve(c, method='rlb_nn', seed=0, options={'horizon0': 9, 'steps': 3, 'checkpoint': path})
-""", field="checkpoint"),
-    Case("corrupt checkpoint", C + """
+""",
+        field="checkpoint",
+    ),
+    Case(
+        "corrupt checkpoint",
+        C
+        + """
 import os
 path = os.path.join(tmp, 'nn.pt')
 open(path, 'wb').write(b'PK\\x03\\x04 truncated')
 ob.solve(c, method='rlb_nn', options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
-""", field="checkpoint"),
-    Case("empty checkpoint", C + """
+""",
+        field="checkpoint",
+    ),
+    Case(
+        "empty checkpoint",
+        C
+        + """
 import os
 path = os.path.join(tmp, 'nn.pt')
 open(path, 'wb').close()
 ob.solve(c, method='rlb_nn', options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
-""", field="checkpoint"),
-    Case("checkpoint of the wrong kind", C + """
+""",
+        field="checkpoint",
+    ),
+    Case(
+        "checkpoint of the wrong kind",
+        C
+        + """
 import os, torch
 path = os.path.join(tmp, 'nn.pt')
 torch.save({'kind': 'sequoia', 'net': {}, 'step': 1}, path)
 ob.solve(c, method='rlb_nn', options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
-""", field="checkpoint"),
-    Case("pickled code as a checkpoint", C + """
+""",
+        field="checkpoint",
+    ),
+    Case(
+        "pickled code as a checkpoint",
+        C
+        + """
 import os, pickle
 path = os.path.join(tmp, 'nn.pt')
 pickle.dump(os.getcwd, open(path, 'wb'))
 ob.solve(c, method='rlb_nn', options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
-""", field="checkpoint"),
-    Case("saved campaign as a checkpoint", C + """
+""",
+        field="checkpoint",
+    ),
+    Case(
+        "saved campaign as a checkpoint",
+        C
+        + """
 import os
 path = str(ob.save(c, os.path.join(tmp, 'c.json')))
 ob.solve(c, method='rlb_nn', options={'horizon0': 8, 'steps': 3, 'checkpoint': path})
-""", field="checkpoint"),
+""",
+        field="checkpoint",
+    ),
     Case("checkpoint path is a folder", solve("rlb_nn", {**NN, "checkpoint": "/tmp"}), field="checkpoint"),
-    Case("rlb_nn accepts a Generator seed", C + """
+    Case(
+        "rlb_nn accepts a Generator seed",
+        C
+        + """
 a = ob.solve(c, method='rlb_nn', seed=np.random.default_rng(3), options={'horizon0': 8, 'steps': 3})
 b = ob.solve(c, method='rlb_nn', seed=np.random.default_rng(3), options={'horizon0': 8, 'steps': 3})
 assert a.objective == b.objective
 result = a
-""", status=("FEASIBLE",)),
+""",
+        status=("FEASIBLE",),
+    ),
     # -- files -------------------------------------------------------------------------------------------------------
-    Case("saved then tampered budget", C + """
+    Case(
+        "saved then tampered budget",
+        C
+        + """
 import json, os
 path = ob.save(c, os.path.join(tmp, 'c.json'))
 d = json.loads(open(path).read())
 d['data']['budget'] = -7
 open(path, 'w').write(json.dumps(d))
 ob.load(path)
-""", field="budget"),
-    Case("saved then tampered lin table", C + """
+""",
+        field="budget",
+    ),
+    Case(
+        "saved then tampered lin table",
+        C
+        + """
 import json, os
 path = ob.save(c.with_budget(fraction=1/8), os.path.join(tmp, 'c.json'))
 d = json.loads(open(path).read())
 d['data']['lin_base_bids'] = [[0.125]]
 open(path, 'w').write(json.dumps(d))
 ob.load(path)
-""", field="lin_base_bids"),
-    Case("save and load round trip", C + """
+""",
+        field="lin_base_bids",
+    ),
+    Case(
+        "save and load round trip",
+        C
+        + """
 import os
 c2 = c.with_budget(fraction=1/4)
 assert ob.load(ob.save(c2, os.path.join(tmp, 'c.json'))) == c2
-"""),
-    Case("ipinyou info not JSON", """
+""",
+    ),
+    Case(
+        "ipinyou info not JSON",
+        """
 import os
 folder = os.path.join(tmp, '2997'); os.makedirs(folder)
 open(os.path.join(folder, 'info.json'), 'w').write('{"imp_train": 5,')
 ob.BiddingCampaign.from_ipinyou(folder)
-""", field="folder"),
-    Case("ipinyou info missing a field", """
+""",
+        field="folder",
+    ),
+    Case(
+        "ipinyou info missing a field",
+        """
 import os, json
 folder = os.path.join(tmp, '2997'); os.makedirs(folder)
 open(os.path.join(folder, 'info.json'), 'w').write(json.dumps({'imp_train': 5, 'clk_train': 1, 'cost_train': 9}))
 ob.BiddingCampaign.from_ipinyou(folder)
-""", field="price_counter_train"),
-    Case("ipinyou zero impressions", """
+""",
+        field="price_counter_train",
+    ),
+    Case(
+        "ipinyou zero impressions",
+        """
 import os, json
 folder = os.path.join(tmp, '2997'); os.makedirs(folder)
 open(os.path.join(folder, 'info.json'), 'w').write(json.dumps({'imp_train': 0, 'clk_train': 0, 'cost_train': 0,
                                                                'price_counter_train': [0, 0, 0]}))
 ob.BiddingCampaign.from_ipinyou(folder)
-""", field="imp_train"),
-    Case("ipinyou log line malformed", """
+""",
+        field="imp_train",
+    ),
+    Case(
+        "ipinyou log line malformed",
+        """
 import os
 from orbudget.problems.bidding import parse_log
 path = os.path.join(tmp, 'test.theta.txt')
 open(path, 'w').write('0 5 0.01\\n1 x 0.2\\n')
 parse_log(path)
-""", field="line 2"),
+""",
+        field="line 2",
+    ),
     # -- documented statuses -----------------------------------------------------------------------------------------
-    Case("zero budget wins only free auctions", C + """
+    Case(
+        "zero budget wins only free auctions",
+        C
+        + """
 z = c.with_budget(0)
 result = ob.solve(z, method='rlb')
 assert result.stats['cost'] == 0 and (result.x == 0).all()
-""", status=("FEASIBLE",)),
+""",
+        status=("FEASIBLE",),
+    ),
 ]
 
 
@@ -211,11 +316,17 @@ def campaigns(draw):
     """Tiny synthetic markets; budgets of zero, exactly one logged price, one top price, or a drawn fraction."""
     max_bid = draw(st.integers(2, 25))
     horizon = draw(st.integers(2, 30))
-    c = ob.BiddingCampaign.synthetic(n_test=draw(st.integers(1, 150)), n_train=draw(st.integers(20, 300)),
-                                     episode_length=horizon, max_bid=max_bid, price_median=draw(st.sampled_from([1, 5, 20])),
-                                     ctr_spread=draw(st.sampled_from([0.0, 1.0, 2.0])),
-                                     correlation=draw(st.sampled_from([0.0, 0.5])),
-                                     budget_fraction=draw(st.sampled_from([1 / 32, 1 / 4, 1.0])), seed=draw(st.integers(0, 999)))
+    c = ob.BiddingCampaign.synthetic(
+        n_test=draw(st.integers(1, 150)),
+        n_train=draw(st.integers(20, 300)),
+        episode_length=horizon,
+        max_bid=max_bid,
+        price_median=draw(st.sampled_from([1, 5, 20])),
+        ctr_spread=draw(st.sampled_from([0.0, 1.0, 2.0])),
+        correlation=draw(st.sampled_from([0.0, 0.5])),
+        budget_fraction=draw(st.sampled_from([1 / 32, 1 / 4, 1.0])),
+        seed=draw(st.integers(0, 999)),
+    )
     kind = draw(st.sampled_from(["zero", "one price", "top price", "fraction"]))
     if kind == "zero":
         return c.with_budget(0)

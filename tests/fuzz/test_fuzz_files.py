@@ -21,7 +21,7 @@ from orbudget.core.validation import canonical_digest
 
 from .harness import Case, suite
 
-PRELUDE = '''
+PRELUDE = """
 import contextlib, io as _io, json, subprocess, sys
 from pathlib import Path
 from orbudget.cli import main
@@ -62,7 +62,7 @@ def config(**kw):
     base = {"function": "orbudget.experiments:knapsack_frontier", "grid": {"n_groups": [4]}, "executor": "serial"}
     base.update(kw)
     return write({k: v for k, v in base.items() if v is not None}, "config.json")
-'''
+"""
 
 
 def case(name, code, **kw):
@@ -74,35 +74,50 @@ FILE_CASES = [
     case("data is a list", "p, d = saved(); d['data'] = [1, 2]; ob.load(write(d))", field="data"),
     case("array without dtype", "p, d = saved(); del d['data']['values']['dtype']; ob.load(write(d))", field="dtype"),
     case("array without shape", "p, d = saved(); del d['data']['costs']['shape']; ob.load(write(d))", field="shape"),
-    case("unknown dtype", "p, d = saved(); d['data']['values']['dtype'] = 'float99'; ob.load(write(d))",
-         field="data.values.dtype"),
-    case("complex dtype in the file", "p, d = saved(); d['data']['values']['dtype'] = 'complex128'; ob.load(write(d))",
-         field="data.values.dtype"),
-    case("ragged array", "p, d = saved(); d['data']['values']['__array__'] = [[1], [2, 3]]; ob.load(write(d))",
-         field="data.values"),
-    case("shape does not match", "p, d = saved(); d['data']['values']['shape'] = [5, 5]; ob.load(write(d))",
-         field="data.values"),
-    case("negative shape", "p, d = saved(); d['data']['values']['shape'] = [-1, 3]; ob.load(write(d))",
-         field="data.values.shape"),
-    case("bad npz key", "p, d = large(); d['data']['values'] = {'__npz__': 'a9'}; ob.load(write(d))",
-         field="data.values"),
-    case("npz marker without an arrays file", "p, d = saved(); d['data']['values'] = {'__npz__': 'a0'}; "
-         "ob.load(write(d))", field="data.values"),
-    case("npz torn from its JSON", """
+    case(
+        "unknown dtype", "p, d = saved(); d['data']['values']['dtype'] = 'float99'; ob.load(write(d))", field="data.values.dtype"
+    ),
+    case(
+        "complex dtype in the file",
+        "p, d = saved(); d['data']['values']['dtype'] = 'complex128'; ob.load(write(d))",
+        field="data.values.dtype",
+    ),
+    case(
+        "ragged array", "p, d = saved(); d['data']['values']['__array__'] = [[1], [2, 3]]; ob.load(write(d))", field="data.values"
+    ),
+    case("shape does not match", "p, d = saved(); d['data']['values']['shape'] = [5, 5]; ob.load(write(d))", field="data.values"),
+    case(
+        "negative shape", "p, d = saved(); d['data']['values']['shape'] = [-1, 3]; ob.load(write(d))", field="data.values.shape"
+    ),
+    case("bad npz key", "p, d = large(); d['data']['values'] = {'__npz__': 'a9'}; ob.load(write(d))", field="data.values"),
+    case(
+        "npz marker without an arrays file",
+        "p, d = saved(); d['data']['values'] = {'__npz__': 'a0'}; ob.load(write(d))",
+        field="data.values",
+    ),
+    case(
+        "npz torn from its JSON",
+        """
 p, d = large()
 other, e = saved(ob.MultipleChoiceKnapsack.random(300, 20, seed=2), name="q.json")
 (Path(tmp) / d['arrays']).write_bytes((Path(tmp) / e['arrays']).read_bytes())  # the pair of two different saves
 ob.load(p)
-""", field="arrays_sha256"),
+""",
+        field="arrays_sha256",
+    ),
     case("npz missing", "p, d = large(); (Path(tmp) / d['arrays']).unlink(); ob.load(p)", field="is missing"),
-    case("npz corrupt but named by its digest", """
+    case(
+        "npz corrupt but named by its digest",
+        """
 import hashlib
 p, d = large()
 blob = b"PK not really a zip"
 (Path(tmp) / d['arrays']).write_bytes(blob)
 d['arrays_sha256'] = hashlib.sha256(blob).hexdigest()
 ob.load(write(d))
-""", field="not a readable .npz"),
+""",
+        field="not a readable .npz",
+    ),
     case("npz name leaves the folder", "p, d = large(); d['arrays'] = '../x.npz'; ob.load(write(d))", field="arrays"),
     case("empty file", "ob.load(write(''))", field="the file is empty"),
     case("truncated file", "p, d = saved(); ob.load(write(p.read_text()[:60]))", field="cut short"),
@@ -116,86 +131,130 @@ ob.load(write(d))
     case("kind is not a string", "p, d = saved(); d['kind'] = 5; ob.load(write(d))", field="kind"),
     case("inner kind differs", "p, d = saved(); d['data']['kind'] = 'Result'; ob.load(write(d))", field="data.kind"),
     case("unknown top-level key", "p, d = saved(); d['bogus'] = 1; ob.load(write(d))", field="bogus"),
-    case("unknown field (a typo)", "p, d = rollout_file(); d['data']['max_rollout'] = 4; ob.load(write(d))",
-         field="max_rollout"),
+    case("unknown field (a typo)", "p, d = rollout_file(); d['data']['max_rollout'] = 4; ob.load(write(d))", field="max_rollout"),
     case("missing required field", "p, d = saved(); del d['data']['budget']; ob.load(write(d))", field="budget"),
-    case("bad __float__", "p, d = saved(); d['data']['budget'] = {'__float__': 'lots'}; ob.load(write(d))",
-         field="data.budget"),
+    case("bad __float__", "p, d = saved(); d['data']['budget'] = {'__float__': 'lots'}; ob.load(write(d))", field="data.budget"),
     case("field the model refuses", "p, d = saved(); d['data']['budget'] = -1; ob.load(write(d))", field="budget"),
     case("values that are text", "p, d = saved(); d['data']['values'] = 'abc'; ob.load(write(d))", field="values"),
-    case("result with an unknown field", """
+    case(
+        "result with an unknown field",
+        """
 r = ob.solve(ob.MultipleChoiceKnapsack.random(3, 2, seed=0))
 p, d = saved(r, name="r.json"); d['data']['flavour'] = 1; ob.load(write(d))
-""", field="flavour"),
-    case("complex model input", "ob.MultipleChoiceKnapsack(values=np.array([[1 + 2j, 3]]), costs=[[1, 1]], budget=1)",
-         field="values"),
-    case("complex entries in a list", "ob.RolloutAllocation(success_rates=[np.complex128(0.5), 0.1], "
-         "total_rollouts=4, max_rollouts=4)", field="success_rates"),
-    case("saving a complex result", "ob.save(ob.Result(status='feasible', x=np.array([1j]), objective=1.0), "
-         "Path(tmp) / 'r.json')", field="data.x"),
-    case("saving a code-defined loss", "ob.save(ob.BudgetedAssignment.quadratic(4, seed=0), Path(tmp) / 'a.json')",
-         field="loss"),
+""",
+        field="flavour",
+    ),
+    case(
+        "complex model input",
+        "ob.MultipleChoiceKnapsack(values=np.array([[1 + 2j, 3]]), costs=[[1, 1]], budget=1)",
+        field="values",
+    ),
+    case(
+        "complex entries in a list",
+        "ob.RolloutAllocation(success_rates=[np.complex128(0.5), 0.1], total_rollouts=4, max_rollouts=4)",
+        field="success_rates",
+    ),
+    case(
+        "saving a complex result",
+        "ob.save(ob.Result(status='feasible', x=np.array([1j]), objective=1.0), Path(tmp) / 'r.json')",
+        field="data.x",
+    ),
+    case("saving a code-defined loss", "ob.save(ob.BudgetedAssignment.quadratic(4, seed=0), Path(tmp) / 'a.json')", field="loss"),
 ]
 
 CLI_CASES = [
-    case("cli: null data", "p, d = saved(); d['data'] = None; expect_cli_error(write(d), 'solve', write(d), "
-         "what='`data`')"),
-    case("cli: missing dtype", "p, d = saved(); del d['data']['values']['dtype']; "
-         "expect_cli_error(write(d), 'solve', write(d), what='`dtype`')"),
-    case("cli: bad npz key", "p, d = large(); d['data']['costs'] = {'__npz__': 'zz'}; "
-         "expect_cli_error(write(d), 'solve', write(d), what=\"'zz'\")"),
+    case("cli: null data", "p, d = saved(); d['data'] = None; expect_cli_error(write(d), 'solve', write(d), what='`data`')"),
+    case(
+        "cli: missing dtype",
+        "p, d = saved(); del d['data']['values']['dtype']; expect_cli_error(write(d), 'solve', write(d), what='`dtype`')",
+    ),
+    case(
+        "cli: bad npz key",
+        "p, d = large(); d['data']['costs'] = {'__npz__': 'zz'}; expect_cli_error(write(d), 'solve', write(d), what=\"'zz'\")",
+    ),
     case("cli: empty file", "expect_cli_error(write(''), 'solve', write(''), what='empty')"),
-    case("cli: truncated file", "p, d = saved(); t = write(p.read_text()[:40]); expect_cli_error(t, 'solve', t, "
-         "what='cut short')"),
+    case(
+        "cli: truncated file", "p, d = saved(); t = write(p.read_text()[:40]); expect_cli_error(t, 'solve', t, what='cut short')"
+    ),
     case("cli: missing file", "m = Path(tmp) / 'missing.json'; expect_cli_error(m, 'solve', m, what='No such file')"),
-    case("cli: a result is not a problem", """
+    case(
+        "cli: a result is not a problem",
+        """
 r, d = saved(ob.solve(ob.MultipleChoiceKnapsack.random(3, 2, seed=0)), name="r.json")
 expect_cli_error(r, 'solve', r, what='not a problem')
-"""),
-    case("cli: unknown kind", "p, d = saved(); d['kind'] = 'Nope'; expect_cli_error(write(d), 'solve', write(d), "
-         "what=\"unknown kind 'Nope'\")"),
-    case("cli: unknown field", "p, d = rollout_file(); d['data']['max_rollout'] = 4; "
-         "expect_cli_error(write(d), 'solve', write(d), what='`max_rollout`')"),
-    case("cli: a real child process, no traceback", """
+""",
+    ),
+    case(
+        "cli: unknown kind",
+        "p, d = saved(); d['kind'] = 'Nope'; expect_cli_error(write(d), 'solve', write(d), what=\"unknown kind 'Nope'\")",
+    ),
+    case(
+        "cli: unknown field",
+        "p, d = rollout_file(); d['data']['max_rollout'] = 4; "
+        "expect_cli_error(write(d), 'solve', write(d), what='`max_rollout`')",
+    ),
+    case(
+        "cli: a real child process, no traceback",
+        """
 p, d = large(); d['data']['values'] = {'__npz__': 'a9'}; bad = write(d)
 out = subprocess.run([sys.executable, "-m", "orbudget.cli", "solve", str(bad)], capture_output=True, text=True)
 assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
 assert out.stderr.strip().splitlines() == [out.stderr.strip()] and out.stderr.startswith(f"orbudget: error: {bad}: ")
-"""),
+""",
+    ),
     case("sweep config: empty", "c = write('', 'config.json'); expect_cli_error(c, 'sweep', c, what='empty')"),
     case("sweep config: a list", "c = write([1], 'config.json'); expect_cli_error(c, 'sweep', c, what='JSON object')"),
-    case("sweep config: truncated", "c = write('{\"grid\": {', 'config.json'); expect_cli_error(c, 'sweep', c, "
-         "what='cut short')"),
+    case(
+        "sweep config: truncated", "c = write('{\"grid\": {', 'config.json'); expect_cli_error(c, 'sweep', c, what='cut short')"
+    ),
     case("sweep config: unknown key", "c = config(bogus=1); expect_cli_error(c, 'sweep', c, what='`bogus`')"),
     case("sweep config: no grid", "c = config(grid=None); expect_cli_error(c, 'sweep', c, what='`grid`')"),
-    case("sweep config: grid not lists", "c = config(grid={'n_groups': 3}); expect_cli_error(c, 'sweep', c, "
-         "what='must be a list')"),
+    case(
+        "sweep config: grid not lists", "c = config(grid={'n_groups': 3}); expect_cli_error(c, 'sweep', c, what='must be a list')"
+    ),
     case("sweep config: grid of numbers", "c = config(grid=[1, 2]); expect_cli_error(c, 'sweep', c, what='`grid[0]`')"),
     case("sweep config: seeds text", "c = config(seeds='x'); expect_cli_error(c, 'sweep', c, what='`seeds`')"),
-    case("sweep config: function without colon", "c = config(function='os.path'); expect_cli_error(c, 'sweep', c, "
-         "what='`function`')"),
-    case("sweep config: function module missing", "c = config(function='nope_mod:f'); "
-         "expect_cli_error(c, 'sweep', c, what='cannot import nope_mod')"),
-    case("sweep config: executor unknown", "c = config(executor='threads'); expect_cli_error(c, 'sweep', c, "
-         "what='`executor`')"),
-    case("sweep config: summary by unknown", "c = config(summary={'value': 'value', 'by': ['nope']}); "
-         "expect_cli_error(c, 'sweep', c, what='`summary.by`')"),
-    case("exercises check: syntax error", "f = write('def answer(:', 'a.py'); "
-         "expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='not valid Python')"),
-    case("exercises check: raises", "f = write('raise RuntimeError(\"boom\")', 'a.py'); "
-         "expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='RuntimeError: boom')"),
-    case("exercises check: no answer", "f = write('x = 1', 'a.py'); "
-         "expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='`answer`')"),
-    case("exercises check: missing file", "f = Path(tmp) / 'none.py'; "
-         "expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='no such file')"),
-    case("sweep file with a line that is not a record", """
+    case(
+        "sweep config: function without colon",
+        "c = config(function='os.path'); expect_cli_error(c, 'sweep', c, what='`function`')",
+    ),
+    case(
+        "sweep config: function module missing",
+        "c = config(function='nope_mod:f'); expect_cli_error(c, 'sweep', c, what='cannot import nope_mod')",
+    ),
+    case("sweep config: executor unknown", "c = config(executor='threads'); expect_cli_error(c, 'sweep', c, what='`executor`')"),
+    case(
+        "sweep config: summary by unknown",
+        "c = config(summary={'value': 'value', 'by': ['nope']}); expect_cli_error(c, 'sweep', c, what='`summary.by`')",
+    ),
+    case(
+        "exercises check: syntax error",
+        "f = write('def answer(:', 'a.py'); expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='not valid Python')",
+    ),
+    case(
+        "exercises check: raises",
+        "f = write('raise RuntimeError(\"boom\")', 'a.py'); "
+        "expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='RuntimeError: boom')",
+    ),
+    case(
+        "exercises check: no answer",
+        "f = write('x = 1', 'a.py'); expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='`answer`')",
+    ),
+    case(
+        "exercises check: missing file",
+        "f = Path(tmp) / 'none.py'; expect_cli_error(f, 'exercises', 'check', 'hedge', f, what='no such file')",
+    ),
+    case(
+        "sweep file with a line that is not a record",
+        """
 from tests.sweep_helpers import counted
 f = write('[1, 2]\\n', 's.jsonl')
 ob.sweep(counted, {"x": [1]}, executor="serial", path=f, progress=False, as_frame=False)
-""", field="is not a sweep record"),
+""",
+        field="is not a sweep record",
+    ),
     case("sweep grid of numbers", "ob.sweep(len, [1, 2], executor='serial', progress=False)", field="grid[0]"),
-    case("sweep seeds negative", "ob.sweep(len, {'x': [1]}, seeds=-1, executor='serial', progress=False)",
-         field="seeds"),
+    case("sweep seeds negative", "ob.sweep(len, {'x': [1]}, seeds=-1, executor='serial', progress=False)", field="seeds"),
 ]
 
 CASES = FILE_CASES + CLI_CASES
@@ -220,11 +279,11 @@ def _instance(family, seed, big):
         t, m = (2100, 2) if big else (int(rng.integers(1, 8)), int(rng.integers(1, 4)))
         if rng.integers(2):
             return ob.OnlineAllocation.matching(rng.random((t, m)), 1.0 + rng.random(m))
-        return ob.OnlineAllocation(rewards=rng.random((t, m)), consumption=rng.random((t, m, 2)),
-                                   budgets=1.0 + rng.random(2))
+        return ob.OnlineAllocation(rewards=rng.random((t, m)), consumption=rng.random((t, m, 2)), budgets=1.0 + rng.random(2))
     if family == "BanditsWithKnapsacks":
-        return ob.BanditsWithKnapsacks.random(int(rng.integers(2, 5)), int(rng.integers(1, 3)),
-                                              horizon=int(rng.integers(10, 100)), seed=seed)
+        return ob.BanditsWithKnapsacks.random(
+            int(rng.integers(2, 5)), int(rng.integers(1, 3)), horizon=int(rng.integers(10, 100)), seed=seed
+        )
     if family == "BiddingCampaign":
         return ob.BiddingCampaign.synthetic(n_test=200, n_train=500, episode_length=20, max_bid=30, seed=seed)
     if family == "CoupledRMAB":
@@ -232,15 +291,25 @@ def _instance(family, seed, big):
     raise AssertionError(family)
 
 
-FAMILIES = ["MultipleChoiceKnapsack", "RolloutAllocation", "OnlineAllocation", "BanditsWithKnapsacks",
-            "BiddingCampaign", "CoupledRMAB"]
+FAMILIES = [
+    "MultipleChoiceKnapsack",
+    "RolloutAllocation",
+    "OnlineAllocation",
+    "BanditsWithKnapsacks",
+    "BiddingCampaign",
+    "CoupledRMAB",
+]
 
 
 def _same(a, b):
     """Equal by value and by array dtype, recursively (a round trip must not turn int64 into float64)."""
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and \
-            bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+        )
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):

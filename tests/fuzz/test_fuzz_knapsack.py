@@ -29,9 +29,11 @@ P2 = "success_rates=[0.5, 0.3]"
 
 def _file_case(kind_code: str, edit: str) -> str:
     """Code that saves a valid problem, edits its JSON (``d`` is the ``data`` dict) and loads it back."""
-    return (f"import json\np = {kind_code}\npath = ob.save(p, tmp + '/p.json')\n"
-            "doc = json.loads(open(path).read())\nd = doc['data']\n"
-            f"{edit}\nopen(path, 'w').write(json.dumps(doc))\nob.load(path)\n")
+    return (
+        f"import json\np = {kind_code}\npath = ob.save(p, tmp + '/p.json')\n"
+        "doc = json.loads(open(path).read())\nd = doc['data']\n"
+        f"{edit}\nopen(path, 'w').write(json.dumps(doc))\nob.load(path)\n"
+    )
 
 
 MCKP_FILE = f"{K}({V2}, {C2}, budget=4)"
@@ -51,8 +53,11 @@ MCKP_CASES = [
     Case("mckp costs inf", f"{K}({V2}, costs=[[0, float('inf')], [0, 3]], budget=3)", field="costs"),
     Case("mckp costs complex", f"{K}({V2}, costs=[[0, 1j], [0, 3]], budget=3)", field="costs"),
     Case("mckp costs int beyond int64", f"{K}({V2}, costs=[[0, 2**70], [0, 3]], budget=3)", field="costs"),
-    Case("mckp costs uint64 beyond int64", f"{K}({V2}, costs=np.array([[0, 2**64 - 1], [0, 3]], dtype=np.uint64), "
-                                           "budget=3)", field="costs"),
+    Case(
+        "mckp costs uint64 beyond int64",
+        f"{K}({V2}, costs=np.array([[0, 2**64 - 1], [0, 3]], dtype=np.uint64), budget=3)",
+        field="costs",
+    ),
     Case("mckp budget negative float", f"{K}({V2}, {C2}, budget=-0.5)", field="budget"),
     Case("mckp budget negative int", f"{K}({V2}, {C2}, budget=-1)", field="budget"),
     Case("mckp budget NaN", f"{K}({V2}, {C2}, budget=float('nan'))", field="budget"),
@@ -61,58 +66,109 @@ MCKP_CASES = [
     Case("mckp budget bool", f"{K}({V2}, {C2}, budget=True)", field="budget"),
     Case("mckp exact string", f"{K}({V2}, {C2}, budget=3, exact='yes')", field="exact"),
     Case("mckp available ints", f"{K}({V2}, {C2}, budget=3, available=[[1, 0], [1, 1]])", field="available"),
-    Case("mckp available empty group", f"{K}({V2}, {C2}, budget=3, available=[[False, False], [True, True]])",
-         field="available"),
+    Case("mckp available empty group", f"{K}({V2}, {C2}, budget=3, available=[[False, False], [True, True]])", field="available"),
     Case("mckp available wrong shape", f"{K}({V2}, {C2}, budget=3, available=[[True, True]])", field="available"),
     Case("mckp x fractional", f"{K}({V2}, {C2}, budget=3).cost_of([0.5, 1])", field="x"),
     Case("mckp x out of range", f"{K}({V2}, {C2}, budget=3).cost_of([2, 0])", field="x"),
     # solver options
     Case("mckp unknown method", f"ob.solve({K}({V2}, {C2}, budget=3), method='simplex')", field="method"),
-    Case("mckp dp scale zero", f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), method='dp', "
-                               "options={'scale': 0})", field="options.scale"),
-    Case("mckp dp scale string", f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), method='dp', "
-                                 "options={'scale': 'x'})", field="options.scale"),
-    Case("mckp dp scale beyond int64", f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), method='dp', "
-                                       "options={'scale': 1e30})", field="options.scale"),
-    Case("mckp dp scale on whole costs", f"ob.solve({K}({V2}, {C2}, budget=3), method='dp', options={{'scale': 2}})",
-         field="options.scale"),
-    Case("mckp cpsat scale on whole costs", f"ob.solve({K}({V2}, {C2}, budget=3), method='cpsat', "
-                                            "options={'scale': 2})", field="options.scale"),
-    Case("mckp dp unknown option", f"ob.solve({K}({V2}, {C2}, budget=3), method='dp', options={{'foo': 1}})",
-         field="options"),
-    Case("mckp greedy unknown option", f"ob.solve({K}({V2}, {C2}, budget=3), method='greedy', "
-                                       "options={'scale': 1})", field="options"),
-    Case("mckp mip unknown HiGHS option", f"ob.solve({K}({V2}, {C2}, budget=3), method='mip', "
-                                          "options={'not_an_option': 1})", field="options"),
-    Case("mckp dp float costs without scale", f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), "
-                                              "method='dp')", field="costs"),
-    Case("mckp dp table too large", "rng = np.random.default_rng(0)\n"
-                                    f"ob.solve({K}(values=rng.random((40, 3)), costs=rng.integers(10**15, 10**16, "
-                                    "(40, 3)) + [0, 1, 3], budget=2 * 10**17 + 1), method='dp')", field="budget"),
+    Case(
+        "mckp dp scale zero",
+        f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), method='dp', options={{'scale': 0}})",
+        field="options.scale",
+    ),
+    Case(
+        "mckp dp scale string",
+        f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), method='dp', options={{'scale': 'x'}})",
+        field="options.scale",
+    ),
+    Case(
+        "mckp dp scale beyond int64",
+        f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), method='dp', options={{'scale': 1e30}})",
+        field="options.scale",
+    ),
+    Case(
+        "mckp dp scale on whole costs",
+        f"ob.solve({K}({V2}, {C2}, budget=3), method='dp', options={{'scale': 2}})",
+        field="options.scale",
+    ),
+    Case(
+        "mckp cpsat scale on whole costs",
+        f"ob.solve({K}({V2}, {C2}, budget=3), method='cpsat', options={{'scale': 2}})",
+        field="options.scale",
+    ),
+    Case("mckp dp unknown option", f"ob.solve({K}({V2}, {C2}, budget=3), method='dp', options={{'foo': 1}})", field="options"),
+    Case(
+        "mckp greedy unknown option",
+        f"ob.solve({K}({V2}, {C2}, budget=3), method='greedy', options={{'scale': 1}})",
+        field="options",
+    ),
+    Case(
+        "mckp mip unknown HiGHS option",
+        f"ob.solve({K}({V2}, {C2}, budget=3), method='mip', options={{'not_an_option': 1}})",
+        field="options",
+    ),
+    Case(
+        "mckp dp float costs without scale",
+        f"ob.solve({K}({V2}, costs=[[0, 0.5], [0, 3]], budget=3), method='dp')",
+        field="costs",
+    ),
+    Case(
+        "mckp dp table too large",
+        "rng = np.random.default_rng(0)\n"
+        f"ob.solve({K}(values=rng.random((40, 3)), costs=rng.integers(10**15, 10**16, "
+        "(40, 3)) + [0, 1, 3], budget=2 * 10**17 + 1), method='dp')",
+        field="budget",
+    ),
     # documented statuses (these crashed or overspent before)
-    Case("mckp 1e300 costs dp", f"result = ob.solve({K}({V2}, costs=[[0, 1e300], [0, 1e300]], budget=10), "
-                                "method='dp')\nassert result.x.tolist() == [0, 0]", status=("OPTIMAL",)),
-    Case("mckp 1e300 costs greedy", f"result = ob.solve({K}({V2}, costs=[[0, 1e300], [0, 1e300]], budget=10), "
-                                    "method='greedy')\nassert result.stats['cost'] == 0", status=("FEASIBLE",)),
-    Case("mckp 1e300 costs cpsat", f"result = ob.solve({K}({V2}, costs=[[0, 1e300], [0, 1e300]], budget=10), "
-                                   "method='cpsat')\nassert result.x.tolist() == [0, 0]", status=("OPTIMAL",)),
-    Case("mckp budget 10**400", f"result = ob.solve({K}({V2}, {C2}, budget=10**400))\n"
-                                "assert result.objective == 10", status=("OPTIMAL",)),
-    Case("mckp budget below cheapest", f"result = ob.solve({K}({V2}, costs=[[2, 3], [2, 3]], budget=3))",
-         status=("INFEASIBLE",)),
-    Case("mckp tiny costs mip", f"result = ob.solve({K}({V2}, costs=[[0, 3e-10], [0, 3e-10]], budget=4e-10), "
-                                "method='mip')\nassert result.objective == 6", status=("OPTIMAL", "FEASIBLE")),
+    Case(
+        "mckp 1e300 costs dp",
+        f"result = ob.solve({K}({V2}, costs=[[0, 1e300], [0, 1e300]], budget=10), "
+        "method='dp')\nassert result.x.tolist() == [0, 0]",
+        status=("OPTIMAL",),
+    ),
+    Case(
+        "mckp 1e300 costs greedy",
+        f"result = ob.solve({K}({V2}, costs=[[0, 1e300], [0, 1e300]], budget=10), "
+        "method='greedy')\nassert result.stats['cost'] == 0",
+        status=("FEASIBLE",),
+    ),
+    Case(
+        "mckp 1e300 costs cpsat",
+        f"result = ob.solve({K}({V2}, costs=[[0, 1e300], [0, 1e300]], budget=10), "
+        "method='cpsat')\nassert result.x.tolist() == [0, 0]",
+        status=("OPTIMAL",),
+    ),
+    Case(
+        "mckp budget 10**400",
+        f"result = ob.solve({K}({V2}, {C2}, budget=10**400))\nassert result.objective == 10",
+        status=("OPTIMAL",),
+    ),
+    Case("mckp budget below cheapest", f"result = ob.solve({K}({V2}, costs=[[2, 3], [2, 3]], budget=3))", status=("INFEASIBLE",)),
+    Case(
+        "mckp tiny costs mip",
+        f"result = ob.solve({K}({V2}, costs=[[0, 3e-10], [0, 3e-10]], budget=4e-10), method='mip')\nassert result.objective == 6",
+        status=("OPTIMAL", "FEASIBLE"),
+    ),
     # files
     Case("mckp file budget negative", _file_case(MCKP_FILE, "d['budget'] = -1"), field="budget"),
     Case("mckp file budget string", _file_case(MCKP_FILE, "d['budget'] = 'ten'"), field="budget"),
-    Case("mckp file costs shape", _file_case(MCKP_FILE, "d['costs'] = {'__array__': [1, 2], 'dtype': 'int64', "
-                                                        "'shape': [2]}"), field="costs"),
+    Case(
+        "mckp file costs shape",
+        _file_case(MCKP_FILE, "d['costs'] = {'__array__': [1, 2], 'dtype': 'int64', 'shape': [2]}"),
+        field="costs",
+    ),
     Case("mckp file costs strings", _file_case(MCKP_FILE, "d['costs'] = [['a', 'b'], ['c', 'd']]"), field="costs"),
     Case("mckp file exact string", _file_case(MCKP_FILE, "d['exact'] = 'yes'"), field="exact"),
     Case("mckp file missing budget", _file_case(MCKP_FILE, "del d['budget']"), field="budget"),
     Case("mckp file costs beyond int64", _file_case(MCKP_FILE, "d['costs'] = [[0, 2**70], [0, 3]]"), field="costs"),
-    Case("mckp file 1e300 costs", _file_case(MCKP_FILE, "d['costs'] = [[0, 1e300], [0, 1e300]]")
-         .replace("ob.load(path)\n", "result = ob.solve(ob.load(path), method='dp')\n"), status=("OPTIMAL",)),
+    Case(
+        "mckp file 1e300 costs",
+        _file_case(MCKP_FILE, "d['costs'] = [[0, 1e300], [0, 1e300]]").replace(
+            "ob.load(path)\n", "result = ob.solve(ob.load(path), method='dp')\n"
+        ),
+        status=("OPTIMAL",),
+    ),
 ]
 
 ROLLOUT_CASES = [
@@ -132,59 +188,104 @@ ROLLOUT_CASES = [
     Case("roll max below min", f"{R}({P2}, total_rollouts=8, min_rollouts=5, max_rollouts=4)", field="max_rollouts"),
     Case("roll max beyond int64", f"{R}({P2}, total_rollouts=8, max_rollouts=2**64)", field="max_rollouts"),
     Case("roll value unknown", f"{R}({P2}, total_rollouts=8, value='bogus')", field="value"),
-    Case("roll value table shape", f"{R}({P2}, total_rollouts=8, max_rollouts=4, value=np.zeros((2, 3)))",
-         field="value"),
-    Case("roll value table NaN", f"{R}({P2}, total_rollouts=2, min_rollouts=0, max_rollouts=1, "
-                                 "value=[[0, float('nan')], [0, 1]])", field="value"),
+    Case("roll value table shape", f"{R}({P2}, total_rollouts=8, max_rollouts=4, value=np.zeros((2, 3)))", field="value"),
+    Case(
+        "roll value table NaN",
+        f"{R}({P2}, total_rollouts=2, min_rollouts=0, max_rollouts=1, value=[[0, float('nan')], [0, 1]])",
+        field="value",
+    ),
     Case("roll costs zero", f"{R}({P2}, total_rollouts=8, rollout_costs=[1, 0])", field="rollout_costs"),
     Case("roll costs negative", f"{R}({P2}, total_rollouts=8, rollout_costs=[1, -2])", field="rollout_costs"),
     Case("roll costs wrong shape", f"{R}({P2}, total_rollouts=8, rollout_costs=[1])", field="rollout_costs"),
     Case("roll costs NaN", f"{R}({P2}, total_rollouts=8, rollout_costs=[1, float('nan')])", field="rollout_costs"),
     Case("roll costs 1e300", f"{R}({P2}, total_rollouts=8, rollout_costs=[1, 1e300])", field="rollout_costs"),
-    Case("roll costs int beyond int64", f"{R}({P2}, total_rollouts=8, rollout_costs=[1, 2**64])",
-         field="rollout_costs"),
+    Case("roll costs int beyond int64", f"{R}({P2}, total_rollouts=8, rollout_costs=[1, 2**64])", field="rollout_costs"),
     Case("roll x outside bounds", f"{R}({P2}, total_rollouts=8, max_rollouts=6).cost_of([7, 1])", field="x"),
     Case("roll x huge float", f"{R}({P2}, total_rollouts=8, max_rollouts=6).cost_of([1e300, 1])", field="x"),
     # solver options
-    Case("roll knapsackrl alpha above one", f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', "
-                                            "options={'alpha': 2})", field="options.alpha"),
-    Case("roll knapsackrl alpha one", f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', "
-                                      "options={'alpha': 1.0})", field="options.alpha"),
-    Case("roll knapsackrl alpha string", f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', "
-                                         "options={'alpha': 'high'})", field="options.alpha"),
-    Case("roll knapsackrl fallback string", f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', "
-                                            "options={'allow_fallback': 'no'})", field="options.allow_fallback"),
-    Case("roll knapsackrl valid shape", f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', "
-                                        "options={'valid': [True]})", field="options.valid"),
-    Case("roll knapsackrl valid ints", f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', "
-                                       "options={'valid': [1, 0]})", field="options.valid"),
-    Case("roll knapsackrl default negative", f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', "
-                                             "options={'default_rollouts': -1})", field="options.default_rollouts"),
-    Case("roll greedy unknown option", f"ob.solve({R}({P2}, total_rollouts=8), method='greedy', "
-                                       "options={'alpha': 0.5})", field="options"),
-    Case("roll dp scale on unit costs", f"ob.solve({R}({P2}, total_rollouts=8), method='dp', "
-                                        "options={'scale': 10})", field="options.scale"),
-    Case("roll knapsackrl with costs", f"ob.solve({R}({P2}, total_rollouts=8, rollout_costs=[1, 2]), "
-                                       "method='knapsackrl')", field="cannot solve"),
-    Case("roll table too large", f"ob.solve({R}({P2}, total_rollouts=10**12, max_rollouts=10**12), method='greedy')",
-         field="max_rollouts"),
-    Case("roll knapsackrl table too large", f"ob.solve({R}({P2}, total_rollouts=10**12, max_rollouts=10**12), "
-                                            "method='knapsackrl')", field="total_rollouts"),
+    Case(
+        "roll knapsackrl alpha above one",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', options={{'alpha': 2}})",
+        field="options.alpha",
+    ),
+    Case(
+        "roll knapsackrl alpha one",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', options={{'alpha': 1.0}})",
+        field="options.alpha",
+    ),
+    Case(
+        "roll knapsackrl alpha string",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', options={{'alpha': 'high'}})",
+        field="options.alpha",
+    ),
+    Case(
+        "roll knapsackrl fallback string",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', options={{'allow_fallback': 'no'}})",
+        field="options.allow_fallback",
+    ),
+    Case(
+        "roll knapsackrl valid shape",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', options={{'valid': [True]}})",
+        field="options.valid",
+    ),
+    Case(
+        "roll knapsackrl valid ints",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', options={{'valid': [1, 0]}})",
+        field="options.valid",
+    ),
+    Case(
+        "roll knapsackrl default negative",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='knapsackrl', options={{'default_rollouts': -1}})",
+        field="options.default_rollouts",
+    ),
+    Case(
+        "roll greedy unknown option",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='greedy', options={{'alpha': 0.5}})",
+        field="options",
+    ),
+    Case(
+        "roll dp scale on unit costs",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='dp', options={{'scale': 10}})",
+        field="options.scale",
+    ),
+    Case(
+        "roll knapsackrl with costs",
+        f"ob.solve({R}({P2}, total_rollouts=8, rollout_costs=[1, 2]), method='knapsackrl')",
+        field="cannot solve",
+    ),
+    Case(
+        "roll table too large",
+        f"ob.solve({R}({P2}, total_rollouts=10**12, max_rollouts=10**12), method='greedy')",
+        field="max_rollouts",
+    ),
+    Case(
+        "roll knapsackrl table too large",
+        f"ob.solve({R}({P2}, total_rollouts=10**12, max_rollouts=10**12), method='knapsackrl')",
+        field="total_rollouts",
+    ),
     # documented statuses (these were wrong or crashed before)
-    Case("roll knapsackrl official [8, 8]", f"result = ob.solve({R}(success_rates=[1, 1], total_rollouts=3, "
-                                            "min_rollouts=1, max_rollouts=5), method='knapsackrl')\n"
-                                            "assert result.x.sum() == 3 and result.x.max() <= 5",
-         status=("FEASIBLE",)),
-    Case("roll huge max small budget", f"result = ob.solve({R}({P2}, total_rollouts=16, max_rollouts=10**12))\n"
-                                       "assert result.x.sum() == 16", status=("OPTIMAL",)),
-    Case("roll big integer costs wrap", f"result = ob.solve({R}(success_rates=[0.5] * 3, total_rollouts=9 * 10**18, "
-                                        "min_rollouts=1, max_rollouts=4, rollout_costs=[4 * 10**18] * 3))",
-         status=("INFEASIBLE",)),
+    Case(
+        "roll knapsackrl official [8, 8]",
+        f"result = ob.solve({R}(success_rates=[1, 1], total_rollouts=3, "
+        "min_rollouts=1, max_rollouts=5), method='knapsackrl')\n"
+        "assert result.x.sum() == 3 and result.x.max() <= 5",
+        status=("FEASIBLE",),
+    ),
+    Case(
+        "roll huge max small budget",
+        f"result = ob.solve({R}({P2}, total_rollouts=16, max_rollouts=10**12))\nassert result.x.sum() == 16",
+        status=("OPTIMAL",),
+    ),
+    Case(
+        "roll big integer costs wrap",
+        f"result = ob.solve({R}(success_rates=[0.5] * 3, total_rollouts=9 * 10**18, "
+        "min_rollouts=1, max_rollouts=4, rollout_costs=[4 * 10**18] * 3))",
+        status=("INFEASIBLE",),
+    ),
     Case("roll below minimums", f"result = ob.solve({R}({P2}, total_rollouts=3))", status=("INFEASIBLE",)),
     # files
     Case("roll file min negative", _file_case(ROLL_FILE, "d['min_rollouts'] = -1"), field="min_rollouts"),
-    Case("roll file rates above one", _file_case(ROLL_FILE, "d['success_rates'] = [0.5, 2.0]"),
-         field="success_rates"),
+    Case("roll file rates above one", _file_case(ROLL_FILE, "d['success_rates'] = [0.5, 2.0]"), field="success_rates"),
     Case("roll file value table shape", _file_case(ROLL_FILE, "d['value'] = [[0.0, 1.0]]"), field="value"),
     Case("roll file total fractional", _file_case(ROLL_FILE, "d['total_rollouts'] = 7.5"), field="total_rollouts"),
     Case("roll file missing total", _file_case(ROLL_FILE, "del d['total_rollouts']"), field="total_rollouts"),
@@ -241,7 +342,8 @@ def _honest_miss(r, spec, scale) -> bool:
     returned. Counted and printed by test_property_case_counts, never silent."""
     scaled = scale is not None and "scale" in spec.options and "scal" in (r.message or "")
     miss = (r.status in (ob.Status.INFEASIBLE, ob.Status.NO_SOLUTION) and scaled) or (
-        r.status in (ob.Status.ERROR, ob.Status.NO_SOLUTION) and any(h in (r.message or "") for h in HONEST))
+        r.status in (ob.Status.ERROR, ob.Status.NO_SOLUTION) and any(h in (r.message or "") for h in HONEST)
+    )
     if miss:
         COUNTS["honest misses"] = COUNTS.get("honest misses", 0) + 1
     return miss
@@ -396,8 +498,9 @@ def rollout_instances(draw):
 @given(inst=rollout_instances())
 def test_rollout_budget_safety(inst):
     rates, lo, hi, value, costs, total = inst
-    p = ob.RolloutAllocation(success_rates=rates, total_rollouts=total, min_rollouts=lo, max_rollouts=hi, value=value,
-                             rollout_costs=costs)
+    p = ob.RolloutAllocation(
+        success_rates=rates, total_rollouts=total, min_rollouts=lo, max_rollouts=hi, value=value, rollout_costs=costs
+    )
     if isinstance(value, str):  # the documented closed forms, recomputed here
         q = np.asarray(rates, float)[:, None]
         nn = np.arange(hi + 1, dtype=float)[None, :]

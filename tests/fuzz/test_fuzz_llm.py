@@ -20,13 +20,11 @@ CASES = [
     # SampleAllocation fields
     Case("rate NaN", f"{S}(success_rates=[0.5, float('nan')], budget=4)", field="success_rates"),
     Case("rate above one", f"{S}(success_rates=[1.5], budget=4)", field="success_rates"),
-    Case("rates and answers", f"{S}(success_rates=[0.5], answer_probabilities=[[1.0]], budget=4)",
-         field="success_rates"),
+    Case("rates and answers", f"{S}(success_rates=[0.5], answer_probabilities=[[1.0]], budget=4)", field="success_rates"),
     Case("neither rates nor answers", f"{S}(budget=4)", field="answer_probabilities"),
     Case("empty rates", f"{S}(success_rates=[], budget=4)", field="success_rates"),
     Case("rates 2-d", f"{S}(success_rates=[[0.5]], budget=4)", field="success_rates"),
-    Case("answers do not sum to one", f"{S}(answer_probabilities=[[0.5, 0.2]], budget=4)",
-         field="answer_probabilities"),
+    Case("answers do not sum to one", f"{S}(answer_probabilities=[[0.5, 0.2]], budget=4)", field="answer_probabilities"),
     Case("answers negative", f"{S}(answer_probabilities=[[1.5, -0.5]], budget=4)", field="answer_probabilities"),
     Case("answers 1-d", f"{S}(answer_probabilities=[0.5, 0.5], budget=4)", field="answer_probabilities"),
     Case("answers strings", f"{S}(answer_probabilities=[['a', 'b']], budget=4)", field="answer_probabilities"),
@@ -40,8 +38,7 @@ CASES = [
     Case("max zero", f"{S}(success_rates=[0.5], budget=4, max_samples=0)", field="max_samples"),
     Case("min negative", f"{S}(success_rates=[0.5], budget=4, min_samples=-1)", field="min_samples"),
     Case("max wrong shape", f"{S}(success_rates=[0.5, 0.5], budget=4, max_samples=[3, 3, 3])", field="max_samples"),
-    Case("vote max too large", f"{S}(answer_probabilities=[[1.0]], budget=4, max_samples=10_000)",
-         field="max_samples"),
+    Case("vote max too large", f"{S}(answer_probabilities=[[1.0]], budget=4, max_samples=10_000)", field="max_samples"),
     Case("cost zero", f"{S}(success_rates=[0.5], budget=4, sample_costs=[0])", field="sample_costs"),
     Case("cost wrong shape", f"{S}(success_rates=[0.5], budget=4, sample_costs=[1, 2])", field="sample_costs"),
     Case("names wrong length", f"{S}(success_rates=[0.5], budget=4, names=['a', 'b'])", field="names"),
@@ -49,37 +46,70 @@ CASES = [
     Case("generator objective", f"{S}.random(3, objective='accuracy')", field="objective"),
     Case("generator difficulty", f"{S}.random(3, difficulty=(0, 1))", field="difficulty"),
     # SampleAllocation methods
-    Case("budget below minimums", f"result = ob.solve({S}(success_rates=[0.5, 0.5], budget=3, min_samples=2))",
-         status=("INFEASIBLE",)),
-    Case("budget below minimums, mckp",
-         f"result = ob.solve({S}(success_rates=[0.5], budget=1, min_samples=2), method='mckp')",
-         status=("INFEASIBLE",)),
-    Case("greedy refused", f"ob.solve({S}(answer_probabilities=[[0.6, 0.4]], budget=6, max_samples=6), "
-                           "method='greedy', options={'fallback': False})", field="method"),
-    Case("unknown option", f"ob.solve({S}(success_rates=[0.5], budget=4), method='uniform', options={{'x': 1}})",
-         field="options"),
-    Case("bad weight", f"ob.solve({S}(success_rates=[0.5], budget=4), method='proportional', "
-                       "options={'weight': 'size'})", field="options.weight"),
-    Case("bad knapsack method", f"ob.solve({S}(success_rates=[0.5], budget=4, sample_costs=[2]), method='mckp', "
-                                "options={'knapsack_method': 'simplex'})", field="options.knapsack_method"),
+    Case(
+        "budget below minimums",
+        f"result = ob.solve({S}(success_rates=[0.5, 0.5], budget=3, min_samples=2))",
+        status=("INFEASIBLE",),
+    ),
+    Case(
+        "budget below minimums, mckp",
+        f"result = ob.solve({S}(success_rates=[0.5], budget=1, min_samples=2), method='mckp')",
+        status=("INFEASIBLE",),
+    ),
+    Case(
+        "greedy refused",
+        f"ob.solve({S}(answer_probabilities=[[0.6, 0.4]], budget=6, max_samples=6), "
+        "method='greedy', options={'fallback': False})",
+        field="method",
+    ),
+    Case(
+        "unknown option", f"ob.solve({S}(success_rates=[0.5], budget=4), method='uniform', options={{'x': 1}})", field="options"
+    ),
+    Case(
+        "bad weight",
+        f"ob.solve({S}(success_rates=[0.5], budget=4), method='proportional', options={{'weight': 'size'}})",
+        field="options.weight",
+    ),
+    Case(
+        "bad knapsack method",
+        f"ob.solve({S}(success_rates=[0.5], budget=4, sample_costs=[2]), method='mckp', "
+        "options={'knapsack_method': 'simplex'})",
+        field="options.knapsack_method",
+    ),
     Case("x outside bounds", f"{S}(success_rates=[0.5], budget=4, max_samples=3).accuracy_of([9])", field="x"),
     Case("x wrong shape", f"{S}(success_rates=[0.5], budget=4).cost_of([1, 2])", field="x"),
     # loaders
     Case("missing file", f"{S}.from_file(tmp + '/none.csv', budget=3)", field="path"),
     Case("unknown file format", f"{S}.from_file(tmp + '/a.txt', budget=3)", field="file_format"),
-    Case("bad JSON line", "open(tmp + '/a.jsonl', 'w').write('{\"p\": 0.5}\\n{oops\\n')\n"
-                          f"{S}.from_file(tmp + '/a.jsonl', budget=3)", field="path"),
-    Case("counts all zero", "open(tmp + '/a.jsonl', 'w').write('{\"counts\": [0, 0]}\\n')\n"
-                            f"{S}.from_file(tmp + '/a.jsonl', budget=3)", field="counts"),
-    Case("p not a number", "open(tmp + '/a.csv', 'w').write('question,p\\nq,abc\\n')\n"
-                           f"{S}.from_file(tmp + '/a.csv', budget=3)", field="p"),
-    Case("routing file missing pair", "open(tmp + '/r.csv', 'w').write('query,model,quality,cost\\nq1,a,0.5,1\\n"
-                                      "q1,b,0.7,2\\nq2,a,0.4,1\\n')\n"
-                                      f"{R}.from_file(tmp + '/r.csv', budget=3)", field="path"),
-    Case("routing file unknown task budget", "open(tmp + '/r.csv', 'w').write('query,model,quality,cost,task\\n"
-                                             "q1,a,0.5,1,t\\n')\n"
-                                             f"{R}.from_file(tmp + '/r.csv', budget=3, task_budgets={{'u': 1}})",
-         field="task_budgets"),
+    Case(
+        "bad JSON line",
+        f"open(tmp + '/a.jsonl', 'w').write('{{\"p\": 0.5}}\\n{{oops\\n')\n{S}.from_file(tmp + '/a.jsonl', budget=3)",
+        field="path",
+    ),
+    Case(
+        "counts all zero",
+        f"open(tmp + '/a.jsonl', 'w').write('{{\"counts\": [0, 0]}}\\n')\n{S}.from_file(tmp + '/a.jsonl', budget=3)",
+        field="counts",
+    ),
+    Case(
+        "p not a number",
+        f"open(tmp + '/a.csv', 'w').write('question,p\\nq,abc\\n')\n{S}.from_file(tmp + '/a.csv', budget=3)",
+        field="p",
+    ),
+    Case(
+        "routing file missing pair",
+        "open(tmp + '/r.csv', 'w').write('query,model,quality,cost\\nq1,a,0.5,1\\n"
+        "q1,b,0.7,2\\nq2,a,0.4,1\\n')\n"
+        f"{R}.from_file(tmp + '/r.csv', budget=3)",
+        field="path",
+    ),
+    Case(
+        "routing file unknown task budget",
+        "open(tmp + '/r.csv', 'w').write('query,model,quality,cost,task\\n"
+        "q1,a,0.5,1,t\\n')\n"
+        f"{R}.from_file(tmp + '/r.csv', budget=3, task_budgets={{'u': 1}})",
+        field="task_budgets",
+    ),
     # ModelRouting fields and methods
     Case("quality inf", f"{R}(quality=[[0.5, float('inf')]], costs=[[1, 2]], budget=3)", field="quality"),
     Case("routing cost negative", f"{R}(quality=[[0.5, 0.6]], costs=[[1, -2]], budget=3)", field="costs"),
@@ -90,46 +120,70 @@ CASES = [
     Case("task budget negative", f"{R}({Q2}, budget=5, tasks=[0, 0], task_budgets=[-5])", field="task_budgets"),
     Case("allow_skip not a bool", f"{R}({Q2}, budget=5, allow_skip='yes')", field="allow_skip"),
     Case("routing below cheapest", f"result = ob.solve({R}({Q2}, budget=2))", status=("INFEASIBLE",)),
-    Case("routing below cheapest, dmd", f"result = ob.solve({R}({Q2}, budget=2), method='dmd')",
-         status=("INFEASIBLE",)),
-    Case("task budget below cheapest", f"result = ob.solve({R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[2]), "
-                                       "method='mip')", status=("INFEASIBLE",)),
-    Case("mckp with task budgets", f"ob.solve({R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[5]), method='mckp')",
-         field="cannot solve"),
-    Case("dmd bad benchmark", f"ob.solve({R}({Q2}, budget=5), method='dmd', options={{'benchmark': 'oracle'}})",
-         field="options.benchmark"),
-    Case("dmd bad reference", f"ob.solve({R}({Q2}, budget=5), method='dmd', options={{'reference': 'l1'}})",
-         field="options.reference"),
+    Case("routing below cheapest, dmd", f"result = ob.solve({R}({Q2}, budget=2), method='dmd')", status=("INFEASIBLE",)),
+    Case(
+        "task budget below cheapest",
+        f"result = ob.solve({R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[2]), method='mip')",
+        status=("INFEASIBLE",),
+    ),
+    Case(
+        "mckp with task budgets",
+        f"ob.solve({R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[5]), method='mckp')",
+        field="cannot solve",
+    ),
+    Case(
+        "dmd bad benchmark",
+        f"ob.solve({R}({Q2}, budget=5), method='dmd', options={{'benchmark': 'oracle'}})",
+        field="options.benchmark",
+    ),
+    Case(
+        "dmd bad reference",
+        f"ob.solve({R}({Q2}, budget=5), method='dmd', options={{'reference': 'l1'}})",
+        field="options.reference",
+    ),
     Case("routes out of range", f"{R}({Q2}, budget=5).cost_of([0, 2])", field="x"),
     Case("skip without allow_skip", f"{R}({Q2}, budget=5).accuracy_of([-1, 0])", field="x"),
     Case("frontier negative budget", f"{R}({Q2}, budget=5).frontier([-1, 3])", field="budgets"),
-    Case("min_cost_for with tasks", f"{R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[9]).min_cost_for(0.5)",
-         field="tasks"),
-    Case("to_online without surplus", f"o = {R}({Q2}, budget=3).to_online()\n"
-                                      "assert (ob.solve(o, method='greedy', options={'benchmark': 'none'}).x == -1).all()"),
+    Case("min_cost_for with tasks", f"{R}({Q2}, budget=9, tasks=[0, 0], task_budgets=[9]).min_cost_for(0.5)", field="tasks"),
+    Case(
+        "to_online without surplus",
+        f"o = {R}({Q2}, budget=3).to_online()\n"
+        "assert (ob.solve(o, method='greedy', options={'benchmark': 'none'}).x == -1).all()",
+    ),
     Case("to_online below cheapest", f"{R}({Q2}, budget=2).to_online()", field="budget"),
     Case("always unknown model", f"{R}({Q2}, budget=5).always(2)", field="model"),
     # AdaptiveSampler
     Case("vote sampler without answers", "ob.AdaptiveSampler(3, 10, objective='majority_vote')", field="n_answers"),
     Case("sampler batch budget zero", "ob.AdaptiveSampler(3, 10, batch_budget=0)", field="batch_budget"),
     Case("sampler bad prior", "ob.AdaptiveSampler(3, 10, prior=(1, 2, 3))", field="prior"),
-    Case("vote sampler prior shape", "ob.AdaptiveSampler(3, 10, objective='majority_vote', n_answers=3, "
-                                     "prior=[1, 2])", field="prior"),
-    Case("vote sampler prior zero", "ob.AdaptiveSampler(3, 10, objective='majority_vote', n_answers=3, prior=0)",
-         field="prior"),
+    Case(
+        "vote sampler prior shape",
+        "ob.AdaptiveSampler(3, 10, objective='majority_vote', n_answers=3, prior=[1, 2])",
+        field="prior",
+    ),
+    Case("vote sampler prior zero", "ob.AdaptiveSampler(3, 10, objective='majority_vote', n_answers=3, prior=0)", field="prior"),
     Case("update before act", "ob.AdaptiveSampler(3, 10).update([0, 0, 0])", field="observations"),
     Case("too many successes", "s = ob.AdaptiveSampler(2, 10)\nc = s.act()\ns.update(c + 1)", field="observations"),
-    Case("vote counts do not add up", "s = ob.AdaptiveSampler(2, 10, objective='majority_vote', n_answers=2)\n"
-                                      "s.act()\ns.update([[5, 0], [0, 0]])", field="observations"),
+    Case(
+        "vote counts do not add up",
+        "s = ob.AdaptiveSampler(2, 10, objective='majority_vote', n_answers=2)\ns.act()\ns.update([[5, 0], [0, 0]])",
+        field="observations",
+    ),
     Case("act twice", "s = ob.AdaptiveSampler(2, 10)\ns.act()\ns.act()", field="update"),
     Case("state of another kind", "ob.AdaptiveSampler(2, 10).load_state_dict({'kind': 'BwKPolicy'})", field="state"),
-    Case("state of another sampler", "a = ob.AdaptiveSampler(2, 10)\n"
-                                     "ob.AdaptiveSampler(2, 11).load_state_dict(a.state_dict())", field="state"),
+    Case(
+        "state of another sampler",
+        "a = ob.AdaptiveSampler(2, 10)\nob.AdaptiveSampler(2, 11).load_state_dict(a.state_dict())",
+        field="state",
+    ),
     # round trips that must simply work
-    Case("save and load both kinds", f"p = {S}.random(4, objective='majority_vote', seed=0, max_samples=6)\n"
-                                     "ob.save(p, tmp + '/p.json'); assert ob.load(tmp + '/p.json') == p\n"
-                                     f"q = {R}.random(5, seed=0, n_tasks=2)\n"
-                                     "ob.save(q, tmp + '/q.json'); assert ob.load(tmp + '/q.json') == q"),
+    Case(
+        "save and load both kinds",
+        f"p = {S}.random(4, objective='majority_vote', seed=0, max_samples=6)\n"
+        "ob.save(p, tmp + '/p.json'); assert ob.load(tmp + '/p.json') == p\n"
+        f"q = {R}.random(5, seed=0, n_tasks=2)\n"
+        "ob.save(q, tmp + '/q.json'); assert ob.load(tmp + '/q.json') == q",
+    ),
 ]
 
 
@@ -137,6 +191,7 @@ outcomes, test_malformed, test_summary = suite(CASES, "llm")
 
 
 # -- budget safety ---------------------------------------------------------------------------------------------------
+
 
 @st.composite
 def routings(draw):
@@ -153,8 +208,7 @@ def routings(draw):
     if draw(st.booleans()):
         n_tasks = draw(st.integers(1, 3))
         tasks = rng.integers(0, n_tasks, q)
-        floor = [0 if skip or not (tasks == j).any() else int(costs[tasks == j].min(axis=1).sum())
-                 for j in range(n_tasks)]
+        floor = [0 if skip or not (tasks == j).any() else int(costs[tasks == j].min(axis=1).sum()) for j in range(n_tasks)]
         kw = {"tasks": tasks, "task_budgets": [max(0, f + draw(st.integers(-2, 30))) for f in floor]}
     return ob.ModelRouting(quality=quality, costs=costs, budget=budget, allow_skip=skip, **kw)
 
@@ -188,11 +242,18 @@ def sample_problems(draw):
     c = np.ones(n, int) if costs is None else costs
     budget = int((c * lo).sum()) + draw(st.integers(0, 40))
     if draw(st.booleans()):
-        return ob.SampleAllocation(success_rates=rng.uniform(0, 1, n), budget=budget, min_samples=lo, max_samples=hi,
-                                   sample_costs=costs)
+        return ob.SampleAllocation(
+            success_rates=rng.uniform(0, 1, n), budget=budget, min_samples=lo, max_samples=hi, sample_costs=costs
+        )
     k = draw(st.integers(1, 4))
-    return ob.SampleAllocation(answer_probabilities=rng.dirichlet(np.ones(k), n), correct=rng.integers(0, k, n),
-                               budget=budget, min_samples=lo, max_samples=hi, sample_costs=costs)
+    return ob.SampleAllocation(
+        answer_probabilities=rng.dirichlet(np.ones(k), n),
+        correct=rng.integers(0, k, n),
+        budget=budget,
+        min_samples=lo,
+        max_samples=hi,
+        sample_costs=costs,
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -211,13 +272,20 @@ def test_every_sample_method_keeps_the_budget(p):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 8), st.integers(0, 60), st.sampled_from(["pass_at_k", "majority_vote"]),
-       st.integers(0, 2**31 - 1))
+@given(st.integers(1, 8), st.integers(0, 60), st.sampled_from(["pass_at_k", "majority_vote"]), st.integers(0, 2**31 - 1))
 def test_adaptive_sampler_never_overspends(n, budget, objective, seed):
     rng = np.random.default_rng(seed)
     costs = rng.integers(1, 4, n)
-    s = AdaptiveSampler(n, budget, objective=objective, n_answers=3, sample_costs=costs, max_samples=10,
-                        min_samples=0, batch_budget=float(rng.integers(1, 20)))
+    s = AdaptiveSampler(
+        n,
+        budget,
+        objective=objective,
+        n_answers=3,
+        sample_costs=costs,
+        max_samples=10,
+        min_samples=0,
+        batch_budget=float(rng.integers(1, 20)),
+    )
     spent = 0
     for _ in range(200):
         c = s.act()

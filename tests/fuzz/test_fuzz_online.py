@@ -35,128 +35,197 @@ CASES = [
     Case("nan budget", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[float('nan')])", field="budgets"),
     Case("2-d budgets", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[[1.0]])", field="budgets"),
     Case("nan reward", "ob.OnlineAllocation(rewards=[[float('nan')]], budgets=[1.0])", field="rewards"),
-    Case("inf reward", "ob.OnlineAllocation(rewards=[[float('inf')]], consumption=[[[1.0]]], budgets=[1.0])",
-         field="rewards"),
+    Case("inf reward", "ob.OnlineAllocation(rewards=[[float('inf')]], consumption=[[[1.0]]], budgets=[1.0])", field="rewards"),
     Case("1-d rewards", "ob.OnlineAllocation(rewards=[1.0], budgets=[1.0])", field="rewards"),
     Case("string rewards", "ob.OnlineAllocation(rewards=[['a']], budgets=[1.0])", field="rewards"),
     Case("empty rewards", "ob.OnlineAllocation(rewards=np.zeros((0, 1)), budgets=[1.0])", field="rewards"),
     Case("matching column count", "ob.OnlineAllocation(rewards=[[1.0, 2.0]], budgets=[1.0])", field="rewards"),
-    Case("negative consumption", "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[-1e-12]]], budgets=[1.0])",
-         field="consumption"),
-    Case("inf consumption", "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[float('inf')]]], budgets=[1.0])",
-         field="consumption"),
-    Case("consumption shape", "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[1.0]], budgets=[1.0])",
-         field="consumption"),
+    Case(
+        "negative consumption",
+        "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[-1e-12]]], budgets=[1.0])",
+        field="consumption",
+    ),
+    Case(
+        "inf consumption",
+        "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[float('inf')]]], budgets=[1.0])",
+        field="consumption",
+    ),
+    Case("consumption shape", "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[1.0]], budgets=[1.0])", field="consumption"),
     Case("negative entropy", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[1.0], entropy=-1)", field="entropy"),
-    Case("entropy with dense consumption",
-         "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[1.0]]], budgets=[1.0], entropy=1.0)", field="entropy"),
+    Case(
+        "entropy with dense consumption",
+        "ob.OnlineAllocation(rewards=[[1.0]], consumption=[[[1.0]]], budgets=[1.0], entropy=1.0)",
+        field="entropy",
+    ),
     Case("horizon mismatch", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[1.0], horizon=3)", field="horizon"),
-    Case("stream not callable", "ob.OnlineAllocation(budgets=[1.0], stream=3, horizon=2, reward_bound=1.0)",
-         field="stream"),
-    Case("stream too long", """
+    Case("stream not callable", "ob.OnlineAllocation(budgets=[1.0], stream=3, horizon=2, reward_bound=1.0)", field="stream"),
+    Case(
+        "stream too long",
+        """
 p = ob.OnlineAllocation(budgets=[1.0], stream=lambda: iter([(np.ones((3, 1)), None)]), horizon=2,
                         stream_matching=True, reward_bound=1.0)
 ob.solve(p, method="greedy", options={"benchmark": "none"})
-""", field="stream"),
-    Case("stream reward above bound", """
+""",
+        field="stream",
+    ),
+    Case(
+        "stream reward above bound",
+        """
 p = ob.OnlineAllocation(budgets=[1.0], stream=lambda: iter([(np.full((2, 1), 5.0), None)]), horizon=2,
                         stream_matching=True, reward_bound=1.0)
 ob.solve(p, method="dmd", options={"benchmark": "none"})
-""", field="reward_bound"),
-    Case("negative reward bound", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[1.0], reward_bound=-1.0)",
-         field="reward_bound"),
+""",
+        field="reward_bound",
+    ),
+    Case("negative reward bound", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[1.0], reward_bound=-1.0)", field="reward_bound"),
     Case("action out of range", f"{M}.consumption_of([0, 2, 5])", field="x"),
     # -- options -----------------------------------------------------------------------------------------------
     Case("dmd unknown option", f"ob.solve({P}, method='dmd', options={{'eta': 0.1}})", field="options"),
-    Case("dmd bad reference", f"ob.solve({P}, method='dmd', options={{'reference': 'l2'}})",
-         field="options.reference"),
-    Case("dmd negative step", f"ob.solve({P}, method='dmd', options={{'step_size': -1.0}})",
-         field="options.step_size"),
-    Case("dmd nan step", f"ob.solve({P}, method='dmd', options={{'step_size': float('nan')}})",
-         field="options.step_size"),
+    Case("dmd bad reference", f"ob.solve({P}, method='dmd', options={{'reference': 'l2'}})", field="options.reference"),
+    Case("dmd negative step", f"ob.solve({P}, method='dmd', options={{'step_size': -1.0}})", field="options.step_size"),
+    Case("dmd nan step", f"ob.solve({P}, method='dmd', options={{'step_size': float('nan')}})", field="options.step_size"),
     Case("dmd string scale", f"ob.solve({P}, method='dmd', options={{'scale': 'big'}})", field="options.scale"),
-    Case("dmd initial shape", f"ob.solve({P}, method='dmd', options={{'initial': [1.0, 2.0]}})",
-         field="options.initial"),
-    Case("dmd zero initial entropy",
-         f"ob.solve({P}, method='dmd', options={{'reference': 'entropy', 'initial': [0.0]}})", field="options.initial"),
-    Case("dmd bad benchmark", f"ob.solve({P}, method='dmd', options={{'benchmark': 'exact'}})",
-         field="options.benchmark"),
-    Case("greedy unknown option", f"ob.solve({P}, method='greedy', options={{'reference': 'entropy'}})",
-         field="options"),
-    Case("greedy bad benchmark", f"ob.solve({P}, method='greedy', options={{'benchmark': 3}})",
-         field="options.benchmark"),
+    Case("dmd initial shape", f"ob.solve({P}, method='dmd', options={{'initial': [1.0, 2.0]}})", field="options.initial"),
+    Case(
+        "dmd zero initial entropy",
+        f"ob.solve({P}, method='dmd', options={{'reference': 'entropy', 'initial': [0.0]}})",
+        field="options.initial",
+    ),
+    Case("dmd bad benchmark", f"ob.solve({P}, method='dmd', options={{'benchmark': 'exact'}})", field="options.benchmark"),
+    Case("greedy unknown option", f"ob.solve({P}, method='greedy', options={{'reference': 'entropy'}})", field="options"),
+    Case("greedy bad benchmark", f"ob.solve({P}, method='greedy', options={{'benchmark': 3}})", field="options.benchmark"),
     Case("fluid zero prefix", f"ob.solve({P}, method='fluid', options={{'prefix': 0.0}})", field="options.prefix"),
-    Case("fluid negative duals", f"ob.solve({P}, method='fluid', options={{'duals': [-1.0]}})",
-         field="options.duals"),
-    Case("fluid prefix and duals", f"ob.solve({P}, method='fluid', options={{'duals': [1.0], 'prefix': 0.5}})",
-         field="options.prefix"),
+    Case("fluid negative duals", f"ob.solve({P}, method='fluid', options={{'duals': [-1.0]}})", field="options.duals"),
+    Case(
+        "fluid prefix and duals",
+        f"ob.solve({P}, method='fluid', options={{'duals': [1.0], 'prefix': 0.5}})",
+        field="options.prefix",
+    ),
     Case("hindsight unknown option", f"ob.solve({P}, method='hindsight', options={{'gap': 0.1}})", field="options"),
-    Case("hindsight_lp bad form", f"ob.solve({P}, method='hindsight_lp', options={{'formulation': 'both'}})",
-         field="options.formulation"),
-    Case("hindsight_lp string tol", f"ob.solve({P}, method='hindsight_lp', options={{'tol': 'tight'}})",
-         field="options.tol"),
-    Case("hindsight_lp zero max_iter", f"ob.solve({P}, method='hindsight_lp', options={{'max_iter': 0}})",
-         field="options.max_iter"),
-    Case("hindsight_lp fractional max_iter", f"ob.solve({P}, method='hindsight_lp', options={{'max_iter': 2.5}})",
-         field="options.max_iter"),
-    Case("cvxpy unknown solver", """
+    Case(
+        "hindsight_lp bad form",
+        f"ob.solve({P}, method='hindsight_lp', options={{'formulation': 'both'}})",
+        field="options.formulation",
+    ),
+    Case("hindsight_lp string tol", f"ob.solve({P}, method='hindsight_lp', options={{'tol': 'tight'}})", field="options.tol"),
+    Case(
+        "hindsight_lp zero max_iter", f"ob.solve({P}, method='hindsight_lp', options={{'max_iter': 0}})", field="options.max_iter"
+    ),
+    Case(
+        "hindsight_lp fractional max_iter",
+        f"ob.solve({P}, method='hindsight_lp', options={{'max_iter': 2.5}})",
+        field="options.max_iter",
+    ),
+    Case(
+        "cvxpy unknown solver",
+        """
 p = ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0], entropy=0.5)
 ob.solve(p, method="hindsight", backend="cvxpy", options={"solver": "NO_SUCH_SOLVER"})
-""", field="options.solver"),
+""",
+        field="options.solver",
+    ),
     Case("negative time limit", f"ob.solve({P}, method='hindsight', time_limit=-1)", field="time_limit"),
     # -- policy inputs and state dicts -------------------------------------------------------------------------
     Case("policy nan reward", POL + "DualMirrorDescent([1.0], 3).act([float('nan')])", field="rewards"),
-    Case("policy consumption shape", POL + "DualMirrorDescent([1.0, 1.0], 3).act([1.0], [[1.0]])",
-         field="consumption"),
-    Case("policy negative consumption", POL + "DualMirrorDescent([1.0], 3).act([1.0, 2.0], [[1.0], [-1.0]])",
-         field="consumption"),
-    Case("state from a larger budget", POL + """
+    Case("policy consumption shape", POL + "DualMirrorDescent([1.0, 1.0], 3).act([1.0], [[1.0]])", field="consumption"),
+    Case(
+        "policy negative consumption", POL + "DualMirrorDescent([1.0], 3).act([1.0, 2.0], [[1.0], [-1.0]])", field="consumption"
+    ),
+    Case(
+        "state from a larger budget",
+        POL
+        + """
 big = DualMirrorDescent([5.0], 10)
 small = DualMirrorDescent([1.0], 10)
 small.load_state_dict(big.state_dict())
-""", field="state"),
-    Case("state from another reward bound", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "state from another reward bound",
+        POL
+        + """
 a = DualMirrorDescent([1.0], 10, reference="projected_entropy", reward_bound=5.0)
 DualMirrorDescent([1.0], 10, reference="projected_entropy", reward_bound=1.0).load_state_dict(a.state_dict())
-""", field="state"),
-    Case("state of another kind", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "state of another kind",
+        POL
+        + """
 s = DualMirrorDescent([1.0], 10).state_dict()
 s["kind"] = "BwKPolicy"
 DualMirrorDescent([1.0], 10).load_state_dict(s)
-""", field="state"),
+""",
+        field="state",
+    ),
     Case("state not a dict", POL + "DualMirrorDescent([1.0], 10).load_state_dict([1, 2, 3])", field="state"),
     Case("state empty dict", POL + "DualMirrorDescent([1.0], 10).load_state_dict({})", field="state"),
-    Case("state without fingerprint", POL + """
+    Case(
+        "state without fingerprint",
+        POL
+        + """
 s = DualMirrorDescent([1.0], 10).state_dict()
 del s["fingerprint"]
 DualMirrorDescent([1.0], 10).load_state_dict(s)
-""", field="state"),
-    Case("state mu wrong shape", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "state mu wrong shape",
+        POL
+        + """
 s = DualMirrorDescent([1.0], 10).state_dict()
 s["mu"] = [0.0, 0.0]
 DualMirrorDescent([1.0], 10).load_state_dict(s)
-""", field="state"),
-    Case("state nan mu", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "state nan mu",
+        POL
+        + """
 s = DualMirrorDescent([1.0], 10).state_dict()
 s["mu"] = [float("nan")]
 DualMirrorDescent([1.0], 10).load_state_dict(s)
-""", field="state"),
-    Case("state remaining above budget", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "state remaining above budget",
+        POL
+        + """
 s = DualMirrorDescent([1.0], 10).state_dict()
 s["remaining"] = [5.0]
 DualMirrorDescent([1.0], 10).load_state_dict(s)
-""", field="state"),
-    Case("state t past horizon", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "state t past horizon",
+        POL
+        + """
 s = DualMirrorDescent([1.0], 10).state_dict()
 s["t"] = 11
 DualMirrorDescent([1.0], 10).load_state_dict(s)
-""", field="state"),
-    Case("state string reward", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "state string reward",
+        POL
+        + """
 s = DualMirrorDescent([1.0], 10).state_dict()
 s["reward"] = "lots"
 DualMirrorDescent([1.0], 10).load_state_dict(s)
-""", field="state"),
-    Case("refused state changes nothing", POL + """
+""",
+        field="state",
+    ),
+    Case(
+        "refused state changes nothing",
+        POL
+        + """
 small = DualMirrorDescent([1.0], 10)
 before = small.state_dict()
 try:
@@ -166,34 +235,75 @@ except ob.InvalidProblemError:
 after = small.state_dict()
 assert all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in before)
 assert [small.step([3.0]) for _ in range(10)].count(0) <= 1 and small.remaining[0] >= 0
-"""),
+""",
+    ),
     # -- regularisers (issue 19) ------------------------------------------------------------------------------
-    Case("regularizer unknown kind", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
-         "regularizer={'kind': 'fairness'})", field="regularizer.kind"),
-    Case("regularizer negative weight", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
-         "regularizer=ob.regularizers.MaxMinFairness(-0.1))", field="regularizer.weight"),
-    Case("regularizer nan weight", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
-         "regularizer={'kind': 'load_balancing', 'weight': float('nan')})", field="regularizer.weight"),
-    Case("regularizer target above 1", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
-         "regularizer=ob.regularizers.BelowTargetPenalty(1.0, 1.5))", field="regularizer.target"),
-    Case("regularizer weights per resource", "ob.OnlineAllocation.matching(rewards=[[1.0, 2.0]], budgets=[1.0, 1.0], "
-         "regularizer=ob.regularizers.QuadraticPenalty([1.0, 2.0, 3.0]))", field="regularizer.weight"),
-    Case("regularizer a string", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], regularizer='fair')",
-         field="regularizer"),
-    Case("regularizer with entropy", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], entropy=0.1, "
-         "regularizer=ob.regularizers.MaxMinFairness(0.1))", field="regularizer"),
-    Case("regularizer not concave", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
-         "regularizer=ob.regularizers.CustomRegularizer(lambda a: float(a @ a), lambda mu: np.ones(1)))",
-         field="regularizer"),
-    Case("regularizer raising", "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
-         "regularizer=ob.regularizers.CustomRegularizer(lambda a: {}[0], lambda mu: np.ones(1)))",
-         field="regularizer.value"),
-    Case("regularizer initial duals below the floor", "ob.solve(ob.OnlineAllocation.matching(rewards=[[1.0]], "
-         "budgets=[1.0], regularizer=ob.regularizers.MaxMinFairness(0.1)), method='dmd', "
-         "options={'initial': [-5.0]})", field="options.initial"),
-    Case("regularizer quadratic exact MIP", "ob.solve(ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
-         "regularizer=ob.regularizers.QuadraticPenalty(1.0)), method='hindsight')", field="no exact MIP"),
-    Case("file with a misspelt regularizer key", """
+    Case(
+        "regularizer unknown kind",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], regularizer={'kind': 'fairness'})",
+        field="regularizer.kind",
+    ),
+    Case(
+        "regularizer negative weight",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], regularizer=ob.regularizers.MaxMinFairness(-0.1))",
+        field="regularizer.weight",
+    ),
+    Case(
+        "regularizer nan weight",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+        "regularizer={'kind': 'load_balancing', 'weight': float('nan')})",
+        field="regularizer.weight",
+    ),
+    Case(
+        "regularizer target above 1",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], regularizer=ob.regularizers.BelowTargetPenalty(1.0, 1.5))",
+        field="regularizer.target",
+    ),
+    Case(
+        "regularizer weights per resource",
+        "ob.OnlineAllocation.matching(rewards=[[1.0, 2.0]], budgets=[1.0, 1.0], "
+        "regularizer=ob.regularizers.QuadraticPenalty([1.0, 2.0, 3.0]))",
+        field="regularizer.weight",
+    ),
+    Case(
+        "regularizer a string",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], regularizer='fair')",
+        field="regularizer",
+    ),
+    Case(
+        "regularizer with entropy",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], entropy=0.1, "
+        "regularizer=ob.regularizers.MaxMinFairness(0.1))",
+        field="regularizer",
+    ),
+    Case(
+        "regularizer not concave",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+        "regularizer=ob.regularizers.CustomRegularizer(lambda a: float(a @ a), lambda mu: np.ones(1)))",
+        field="regularizer",
+    ),
+    Case(
+        "regularizer raising",
+        "ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+        "regularizer=ob.regularizers.CustomRegularizer(lambda a: {}[0], lambda mu: np.ones(1)))",
+        field="regularizer.value",
+    ),
+    Case(
+        "regularizer initial duals below the floor",
+        "ob.solve(ob.OnlineAllocation.matching(rewards=[[1.0]], "
+        "budgets=[1.0], regularizer=ob.regularizers.MaxMinFairness(0.1)), method='dmd', "
+        "options={'initial': [-5.0]})",
+        field="options.initial",
+    ),
+    Case(
+        "regularizer quadratic exact MIP",
+        "ob.solve(ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0], "
+        "regularizer=ob.regularizers.QuadraticPenalty(1.0)), method='hindsight')",
+        field="no exact MIP",
+    ),
+    Case(
+        "file with a misspelt regularizer key",
+        """
 import json
 path = ob.save(ob.OnlineAllocation.matching(rewards=[[1.0]], budgets=[1.0],
                                             regularizer=ob.regularizers.MaxMinFairness(0.1)), tmp + "/p.json")
@@ -201,83 +311,134 @@ d = json.loads(open(path).read())
 d["data"]["regularizer"]["wieght"] = d["data"]["regularizer"].pop("weight")
 open(path, "w").write(json.dumps(d))
 ob.load(path)
-""", field="wieght"),
+""",
+        field="wieght",
+    ),
     # -- files -------------------------------------------------------------------------------------------------
-    Case("save a stream", """
+    Case(
+        "save a stream",
+        """
 p = ob.OnlineAllocation(budgets=[1.0], stream=lambda: iter([(np.ones((2, 1)), None)]), horizon=2,
                         stream_matching=True, reward_bound=1.0)
 ob.save(p, tmp + "/p.json")
-""", field="stream"),
-    Case("file with negative budgets", f"""
+""",
+        field="stream",
+    ),
+    Case(
+        "file with negative budgets",
+        f"""
 import json
 path = ob.save({P}, tmp + "/p.json")
 d = json.loads(open(path).read())
 d["data"]["budgets"] = [-2.0]
 open(path, "w").write(json.dumps(d))
 ob.load(path)
-""", field="budgets"),
-    Case("file with a nan consumption", f"""
+""",
+        field="budgets",
+    ),
+    Case(
+        "file with a nan consumption",
+        f"""
 import json
 path = ob.save({P}, tmp + "/p.json")
 d = json.loads(open(path).read())
 d["data"]["consumption"] = [[[float("nan")], [1.0]], [[1.0], [1.0]]]
 open(path, "w").write(json.dumps(d))
 ob.load(path)
-""", field="consumption"),
-    Case("file missing budgets", f"""
+""",
+        field="consumption",
+    ),
+    Case(
+        "file missing budgets",
+        f"""
 import json
 path = ob.save({P}, tmp + "/p.json")
 d = json.loads(open(path).read())
 del d["data"]["budgets"]
 open(path, "w").write(json.dumps(d))
 ob.load(path)
-""", field="budgets"),
-    Case("file with an unknown field", f"""
+""",
+        field="budgets",
+    ),
+    Case(
+        "file with an unknown field",
+        f"""
 import json
 path = ob.save({P}, tmp + "/p.json")
 d = json.loads(open(path).read())
 d["data"]["budget"] = [2.0]
 open(path, "w").write(json.dumps(d))
 ob.load(path)
-""", field="budget"),
-    Case("truncated file", f"""
+""",
+        field="budget",
+    ),
+    Case(
+        "truncated file",
+        f"""
 path = ob.save({P}, tmp + "/p.json")
 text = open(path).read()
 open(path, "w").write(text[: len(text) // 2])
 ob.load(path)
-""", field="not valid JSON"),
-    Case("empty file", """
+""",
+        field="not valid JSON",
+    ),
+    Case(
+        "empty file",
+        """
 open(tmp + "/p.json", "w").close()
 ob.load(tmp + "/p.json")
-""", field="the file is empty"),
-    Case("file round trip", f"""
+""",
+        field="the file is empty",
+    ),
+    Case(
+        "file round trip",
+        f"""
 p = {P}
 q = ob.load(ob.save(p, tmp + "/p.json"))
 assert np.array_equal(q.rewards, p.rewards) and np.array_equal(q.consumption, p.consumption)
 assert np.array_equal(q.budgets, p.budgets)
-"""),
+""",
+    ),
     # -- valid extremes: a documented status, never a crash ----------------------------------------------------
-    Case("all nonpositive rewards hindsight", """
+    Case(
+        "all nonpositive rewards hindsight",
+        """
 result = ob.solve(ob.OnlineAllocation(rewards=-np.ones((4, 3)), consumption=np.ones((4, 3, 2)), budgets=[1.0, 1.0]),
                   method="hindsight")
 assert result.objective == 0.0 and (result.x == -1).all()
-""", status=("OPTIMAL",)),
-    Case("all nonpositive rewards dmd", """
+""",
+        status=("OPTIMAL",),
+    ),
+    Case(
+        "all nonpositive rewards dmd",
+        """
 result = ob.solve(ob.OnlineAllocation(rewards=np.zeros((4, 3)), consumption=np.ones((4, 3, 2)), budgets=[1.0, 1.0]),
                   method="dmd")
 assert result.objective == 0.0 and result.stats["hindsight"] == 0.0
-""", status=("FEASIBLE",)),
-    Case("all nonpositive rewards greedy", """
+""",
+        status=("FEASIBLE",),
+    ),
+    Case(
+        "all nonpositive rewards greedy",
+        """
 result = ob.solve(ob.OnlineAllocation(rewards=-np.ones((4, 3)), consumption=np.ones((4, 3, 2)), budgets=[1.0, 1.0]),
                   method="greedy")
-""", status=("FEASIBLE",)),
-    Case("consumption of 1e18", """
+""",
+        status=("FEASIBLE",),
+    ),
+    Case(
+        "consumption of 1e18",
+        """
 p = ob.OnlineAllocation(rewards=[[1.0, 2.0], [0.5, 0.1]], consumption=[[[1e18], [3e17]], [[7e17], [1e18]]],
                         budgets=[1e18])
 result = ob.solve(p, method="hindsight")
 assert result.objective == 2.5 and p.is_feasible(result.x)  # 3e17 + 7e17 = 1e18 exactly
-""", status=("OPTIMAL",)),
-    Case("consumption of 1e-12", """
+""",
+        status=("OPTIMAL",),
+    ),
+    Case(
+        "consumption of 1e-12",
+        """
 import itertools, math
 c = np.full((6, 1, 1), 1e-12)
 c[::2] *= 1.5
@@ -287,7 +448,9 @@ best = max(sum(1.0 + t for t in s) for n in range(7) for s in itertools.combinat
            if math.fsum(c[t, 0, 0] for t in s) <= 3.5e-12)
 assert math.fsum(c[t, 0, 0] for t in range(6) if result.x[t] == 0) <= 3.5e-12
 assert result.objective == best, (result.objective, best)
-""", status=("OPTIMAL",)),
+""",
+        status=("OPTIMAL",),
+    ),
 ]
 
 
@@ -357,8 +520,10 @@ def online_methods():
 
 
 METHODS = online_methods()
-POLICY_OPTIONS = {"dmd": [{"reference": ref, "scale": s} for ref in REFERENCES for s in (0.1, 10.0)],
-                  "fluid": [{"prefix": 0.5}, {"duals": [0.0, 0.0]}]}
+POLICY_OPTIONS = {
+    "dmd": [{"reference": ref, "scale": s} for ref in REFERENCES for s in (0.1, 10.0)],
+    "fluid": [{"prefix": 0.5}, {"duals": [0.0, 0.0]}],
+}
 
 
 def options_for(method, p, i):
@@ -434,9 +599,16 @@ def test_matching_methods_never_overspend(p, i):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 3), st.integers(1, 3), st.sampled_from(REFERENCES),
-       st.sampled_from(SCALES), st.sampled_from(["zero", "one consumption", "random"]),
-       st.floats(0.0, 50.0), st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 40),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.sampled_from(REFERENCES),
+    st.sampled_from(SCALES),
+    st.sampled_from(["zero", "one consumption", "random"]),
+    st.floats(0.0, 50.0),
+    st.integers(0, 2**31 - 1),
+)
 def test_step_by_step_policy_never_overspends(horizon, k, m, reference, scale, budget_rule, step, seed):
     """act/update over a horizon (zero budgets allowed except for the scaled-Euclidean reference, which divides by ρ):
     the spend recomputed from the played actions never exceeds a budget."""
@@ -451,8 +623,9 @@ def test_step_by_step_policy_never_overspends(horizon, k, m, reference, scale, b
         budgets[budgets <= 0] = scale
     else:
         budgets = rng.uniform(0.05, 3.0, m) * scale
-    pol = DualMirrorDescent(budgets, horizon, reference=reference, step_size=step / math.sqrt(horizon),
-                            reward_bound=max(1.0, float(rewards.max())))
+    pol = DualMirrorDescent(
+        budgets, horizon, reference=reference, step_size=step / math.sqrt(horizon), reward_bound=max(1.0, float(rewards.max()))
+    )
     played = np.full(horizon, -1)
     for t in range(horizon):
         played[t] = pol.act(rewards[t], consumption[t])
@@ -468,8 +641,12 @@ def test_step_by_step_policy_never_overspends(horizon, k, m, reference, scale, b
 
 
 # -- regularised instances (issue 19): every method keeps every budget, hindsight is the brute-force optimum ------
-REGULARIZERS = [ob.regularizers.MaxMinFairness, ob.regularizers.LoadBalancing, ob.regularizers.BelowTargetPenalty,
-                ob.regularizers.QuadraticPenalty]
+REGULARIZERS = [
+    ob.regularizers.MaxMinFairness,
+    ob.regularizers.LoadBalancing,
+    ob.regularizers.BelowTargetPenalty,
+    ob.regularizers.QuadraticPenalty,
+]
 
 
 @st.composite
@@ -477,8 +654,7 @@ def regularized_instances(draw):
     base = draw(instances())
     cls = draw(st.sampled_from(REGULARIZERS))
     weight = draw(st.sampled_from([0.0, 1e-9, 0.3, 5.0])) * max(1.0, float(np.abs(base.rewards).max()))
-    return ob.OnlineAllocation(rewards=base.rewards, consumption=base.consumption, budgets=base.budgets,
-                               regularizer=cls(weight))
+    return ob.OnlineAllocation(rewards=base.rewards, consumption=base.consumption, budgets=base.budgets, regularizer=cls(weight))
 
 
 @pytest.mark.skipif(not backend_available("highs"), reason="the hindsight benchmark needs HiGHS")

@@ -9,8 +9,7 @@ import orbudget as ob
 from orbudget.core.registry import backend_available
 from tests.conftest import brute_force_mckp, needs
 
-EXACT_METHODS = [pytest.param("dp"), pytest.param("mip", marks=needs("highs")),
-                 pytest.param("cpsat", marks=needs("ortools"))]
+EXACT_METHODS = [pytest.param("dp"), pytest.param("mip", marks=needs("highs")), pytest.param("cpsat", marks=needs("ortools"))]
 
 V = [[1.0, 2.0], [3.0, 4.0]]
 C = [[1, 2], [1, 3]]
@@ -234,10 +233,12 @@ def test_whole_float_costs_beyond_int64_are_never_cast_and_dp_does_not_crash():
     import subprocess
     import sys
 
-    code = ("import orbudget as ob\n"
-            "p = ob.MultipleChoiceKnapsack(values=[[1, 5], [1, 5]], costs=[[0, 1e300], [0, 1e300]], budget=10)\n"
-            "r = ob.solve(p, method='dp')\n"
-            "print(r.status.name, r.x.tolist(), r.stats['cost'])\n")
+    code = (
+        "import orbudget as ob\n"
+        "p = ob.MultipleChoiceKnapsack(values=[[1, 5], [1, 5]], costs=[[0, 1e300], [0, 1e300]], budget=10)\n"
+        "r = ob.solve(p, method='dp')\n"
+        "print(r.status.name, r.x.tolist(), r.stats['cost'])\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[:3] == ["OPTIMAL", "[0,", "0]"]
@@ -295,8 +296,7 @@ def test_float_budget_slack_is_relative_and_exact():
 @needs("highs")
 def test_mip_overspend_beyond_its_tolerance_is_repaired_never_optimal():
     """Costs above 2^53 reach HiGHS rounded, so it takes both items (one unit over); the old adapter returned ERROR."""
-    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1.5]], costs=np.array([[0, 2**60 + 1], [0, 2**60 + 3]]),
-                                  budget=2**61 + 3)
+    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1.5]], costs=np.array([[0, 2**60 + 1], [0, 2**60 + 3]]), budget=2**61 + 3)
     r = ob.solve(p, method="mip", threads=1)
     assert r.ok and p.is_feasible(r.x)
     best, _ = brute_force_mckp(p)
@@ -306,8 +306,9 @@ def test_mip_overspend_beyond_its_tolerance_is_repaired_never_optimal():
 
 
 def test_dp_reduces_by_the_gcd_and_caps_the_budget():
-    p = ob.MultipleChoiceKnapsack(values=[[0, 1, 3], [0, 2, 2.5]], costs=[[0, 10**17, 3 * 10**17], [0, 10**17, 2 * 10**17]],
-                                  budget=3 * 10**17)
+    p = ob.MultipleChoiceKnapsack(
+        values=[[0, 1, 3], [0, 2, 2.5]], costs=[[0, 10**17, 3 * 10**17], [0, 10**17, 2 * 10**17]], budget=3 * 10**17
+    )
     r = ob.solve(p, method="dp")
     assert r.status is ob.Status.OPTIMAL and r.objective == brute_force_mckp(p)[0] and r.stats["divisor"] == 10**17
     q = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 2]], costs=[[0, 3], [0, 4]], budget=10**30)
@@ -317,8 +318,9 @@ def test_dp_reduces_by_the_gcd_and_caps_the_budget():
 
 def test_dp_refuses_a_table_that_cannot_fit_naming_the_budget():
     rng = np.random.default_rng(0)
-    p = ob.MultipleChoiceKnapsack(values=rng.random((50, 3)), costs=rng.integers(10**15, 10**16, (50, 3)) + [0, 1, 3],
-                                  budget=2 * 10**17 + 1)
+    p = ob.MultipleChoiceKnapsack(
+        values=rng.random((50, 3)), costs=rng.integers(10**15, 10**16, (50, 3)) + [0, 1, 3], budget=2 * 10**17 + 1
+    )
     with pytest.raises(ob.InvalidProblemError, match=r"`budget` is too large.*(GiB|TiB)"):
         ob.solve(p, method="dp")
 

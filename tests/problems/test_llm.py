@@ -34,6 +34,7 @@ def brute_majority(p, correct, n):
 
 # -- numerics ------------------------------------------------------------------------------------------------------
 
+
 def test_pass_at_k_values_and_stability():
     assert float(pass_at_k(0.5, 3)) == 0.875
     assert float(pass_at_k(0.3, 0)) == 0.0
@@ -97,44 +98,59 @@ def test_concavity_is_checked_on_the_table():
 
 # -- models ----------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(success_rates=[0.5, 1.2], budget=4), "success_rates"),
-    (dict(success_rates=[0.5], answer_probabilities=[[1.0]], budget=4), "success_rates"),
-    (dict(answer_probabilities=[[0.5, 0.4]], budget=4), "answer_probabilities"),
-    (dict(answer_probabilities=[[0.5, 0.5]], correct=[2], budget=4), "correct"),
-    (dict(success_rates=[0.5], correct=[0], budget=4), "correct"),
-    (dict(success_rates=[0.5], budget=-1), "budget"),
-    (dict(success_rates=[0.5], budget=4, min_samples=3, max_samples=2), "max_samples"),
-    (dict(success_rates=[0.5, 0.5], budget=4, max_samples=[2]), "max_samples"),
-    (dict(success_rates=[0.5], budget=4, sample_costs=[0]), "sample_costs"),
-    (dict(answer_probabilities=[[1.0]], budget=4, max_samples=300), "max_samples"),
-    (dict(success_rates=[0.5], budget=4, names=["a", "b"]), "names"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(success_rates=[0.5, 1.2], budget=4), "success_rates"),
+        (dict(success_rates=[0.5], answer_probabilities=[[1.0]], budget=4), "success_rates"),
+        (dict(answer_probabilities=[[0.5, 0.4]], budget=4), "answer_probabilities"),
+        (dict(answer_probabilities=[[0.5, 0.5]], correct=[2], budget=4), "correct"),
+        (dict(success_rates=[0.5], correct=[0], budget=4), "correct"),
+        (dict(success_rates=[0.5], budget=-1), "budget"),
+        (dict(success_rates=[0.5], budget=4, min_samples=3, max_samples=2), "max_samples"),
+        (dict(success_rates=[0.5, 0.5], budget=4, max_samples=[2]), "max_samples"),
+        (dict(success_rates=[0.5], budget=4, sample_costs=[0]), "sample_costs"),
+        (dict(answer_probabilities=[[1.0]], budget=4, max_samples=300), "max_samples"),
+        (dict(success_rates=[0.5], budget=4, names=["a", "b"]), "names"),
+    ],
+)
 def test_sample_allocation_bad_input(kwargs, field):
     with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
         ob.SampleAllocation(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(quality=[[0.5, np.nan]], costs=[[1, 2]], budget=3), "quality"),
-    (dict(quality=[[0.5, 0.6]], costs=[[1, -2]], budget=3), "costs"),
-    (dict(quality=[[0.5, 0.6]], costs=[[1, 2, 3]], budget=3), "costs"),
-    (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, tasks=[0]), "tasks"),
-    (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, tasks=[1], task_budgets=[3]), "tasks"),
-    (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, allow_skip=1), "allow_skip"),
-    (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, model_names=["a"]), "model_names"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(quality=[[0.5, np.nan]], costs=[[1, 2]], budget=3), "quality"),
+        (dict(quality=[[0.5, 0.6]], costs=[[1, -2]], budget=3), "costs"),
+        (dict(quality=[[0.5, 0.6]], costs=[[1, 2, 3]], budget=3), "costs"),
+        (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, tasks=[0]), "tasks"),
+        (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, tasks=[1], task_budgets=[3]), "tasks"),
+        (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, allow_skip=1), "allow_skip"),
+        (dict(quality=[[0.5, 0.6]], costs=[[1, 2]], budget=3, model_names=["a"]), "model_names"),
+    ],
+)
 def test_model_routing_bad_input(kwargs, field):
     with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
         ob.ModelRouting(**kwargs)
 
 
 def test_round_trips_and_reprs(tmp_path):
-    problems = [ob.SampleAllocation.random(5, seed=0, token_costs=True),
-                ob.SampleAllocation.random(5, objective="majority_vote", seed=1, max_samples=9),
-                ob.ModelRouting.random(6, seed=0, n_tasks=2),
-                ob.ModelRouting(quality=[[0.1, 0.9]], costs=[[1.5, 2.5]], budget=2.0, allow_skip=True,
-                                query_names=["q"], model_names=["small", "large"])]
+    problems = [
+        ob.SampleAllocation.random(5, seed=0, token_costs=True),
+        ob.SampleAllocation.random(5, objective="majority_vote", seed=1, max_samples=9),
+        ob.ModelRouting.random(6, seed=0, n_tasks=2),
+        ob.ModelRouting(
+            quality=[[0.1, 0.9]],
+            costs=[[1.5, 2.5]],
+            budget=2.0,
+            allow_skip=True,
+            query_names=["q"],
+            model_names=["small", "large"],
+        ),
+    ]
     for i, p in enumerate(problems):
         assert type(p).from_dict(p.to_dict()) == p
         ob.save(p, tmp_path / f"p{i}.json")
@@ -178,22 +194,31 @@ def test_loaders_csv_and_jsonl(tmp_path):
     (tmp_path / "p.csv").write_text("question,p,cost\nq1,0.2,100\nq2,0.9,50\n")
     p = ob.SampleAllocation.from_file(tmp_path / "p.csv", budget=1000)
     assert p.names == ("q1", "q2") and p.success_rates.tolist() == [0.2, 0.9] and p.sample_costs.tolist() == [100, 50]
-    (tmp_path / "v.jsonl").write_text("\n".join(json.dumps(r) for r in [
-        {"question": "a", "counts": [3, 1], "correct": 0}, {"question": "b", "counts": [1, 2, 1], "correct": 1}]))
+    (tmp_path / "v.jsonl").write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [{"question": "a", "counts": [3, 1], "correct": 0}, {"question": "b", "counts": [1, 2, 1], "correct": 1}]
+        )
+    )
     v = ob.SampleAllocation.from_file(tmp_path / "v.jsonl", budget=20, smoothing=1.0)
     assert v.objective == "majority_vote" and v.correct.tolist() == [0, 1]
     assert np.allclose(v.answer_probabilities[0], [4 / 6, 2 / 6, 0])
     assert np.allclose(v.answer_probabilities[1], [2 / 7, 3 / 7, 2 / 7])
     (tmp_path / "v.csv").write_text("question,counts,correct\na,3;1,0\nb,1;2;1,1\n")
     assert ob.SampleAllocation.from_file(tmp_path / "v.csv", budget=20, smoothing=1.0) == v
-    rows = [("q1", "small", 0.5, 1, "t1"), ("q1", "large", 0.9, 10, "t1"), ("q2", "small", 0.3, 2, "t2"),
-            ("q2", "large", 0.8, 12, "t2")]
+    rows = [
+        ("q1", "small", 0.5, 1, "t1"),
+        ("q1", "large", 0.9, 10, "t1"),
+        ("q2", "small", 0.3, 2, "t2"),
+        ("q2", "large", 0.8, 12, "t2"),
+    ]
     (tmp_path / "r.csv").write_text("query,model,quality,cost,task\n" + "\n".join(",".join(map(str, r)) for r in rows))
     r = ob.ModelRouting.from_file(tmp_path / "r.csv", budget=15, task_budgets={"t1": 11, "t2": 3})
     assert r.model_names == ("small", "large") and r.quality.tolist() == [[0.5, 0.9], [0.3, 0.8]]
     assert r.tasks.tolist() == [0, 1] and r.task_budgets.tolist() == [11, 3]
-    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(dict(zip(("query", "model", "quality", "cost"), r[:4])))
-                                                for r in rows[:3]))
+    (tmp_path / "r.jsonl").write_text(
+        "\n".join(json.dumps(dict(zip(("query", "model", "quality", "cost"), r[:4]))) for r in rows[:3])
+    )
     with pytest.raises(ob.InvalidProblemError, match="query 'q2' has no row for model 'large'"):
         ob.ModelRouting.from_file(tmp_path / "r.jsonl", budget=15)
     (tmp_path / "bad.csv").write_text("question,p\nq1,high\n")
@@ -202,6 +227,7 @@ def test_loaders_csv_and_jsonl(tmp_path):
 
 
 # -- the adaptive sampler ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("objective", ["pass_at_k", "majority_vote"])
 def test_adaptive_sampler_keeps_budget_and_bounds(objective):
@@ -221,8 +247,7 @@ def test_adaptive_pass_at_k_stops_solved_questions():
 
 
 def test_adaptive_majority_vote_stops_when_confident():
-    s = AdaptiveSampler(2, budget=100, objective="majority_vote", n_answers=3, threshold=0.9, batch_budget=10,
-                        step=3)
+    s = AdaptiveSampler(2, budget=100, objective="majority_vote", n_answers=3, threshold=0.9, batch_budget=10, step=3)
     assert s.act().tolist() == [4, 4]  # the minimum, then `step` more for every active question
     s.update([[4, 0, 0], [2, 2, 0]])
     assert s.confidence()[0] == pytest.approx(1 - 0.5**5) and s.confidence()[1] == pytest.approx(0.5)
@@ -257,6 +282,7 @@ def test_adaptive_state_dict_resumes_and_refuses_others():
 
 
 # -- the docs page ----------------------------------------------------------------------------------------------------
+
 
 def test_docs_examples_run():
     blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)

@@ -247,8 +247,10 @@ def test_adx_sample_problem(data_dir):
 def test_non_stationary_generators():
     """Budgets hold and DMD stays within a constant factor of the hindsight optimum (measured 0.81 on the periodic
     and 0.95 on the ergodic instance; on periodic inputs greedy can do as well, 0.83: DMD's i.i.d. rate is lost)."""
-    cases = ((gen.periodic_matching(3000, 5, seed=0, period=500), 0.75),
-             (gen.ergodic_matching(3000, 5, seed=0, correlation=0.95), 0.9))
+    cases = (
+        (gen.periodic_matching(3000, 5, seed=0, period=500), 0.75),
+        (gen.ergodic_matching(3000, 5, seed=0, correlation=0.95), 0.9),
+    )
     for p, floor in cases:
         assert p.rewards.shape == (3000, 5) and (p.rewards >= 0).all()
         r = ob.solve(p, method="dmd")
@@ -272,15 +274,18 @@ def test_state_from_another_budget_is_refused():
     assert state["kind"] == "DualMirrorDescent" and len(state["fingerprint"]) == 16
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda s: {**s, "kind": "BwKPolicy"},
-    lambda s: {k: v for k, v in s.items() if k != "mu"},
-    lambda s: {k: v for k, v in s.items() if k != "fingerprint"},
-    lambda s: {**s, "mu": [1.0, 2.0]},
-    lambda s: {**s, "remaining": [7.0]},
-    lambda s: {**s, "t": "three"},
-    lambda s: [s],
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda s: {**s, "kind": "BwKPolicy"},
+        lambda s: {k: v for k, v in s.items() if k != "mu"},
+        lambda s: {k: v for k, v in s.items() if k != "fingerprint"},
+        lambda s: {**s, "mu": [1.0, 2.0]},
+        lambda s: {**s, "remaining": [7.0]},
+        lambda s: {**s, "t": "three"},
+        lambda s: [s],
+    ],
+)
 def test_wrong_kind_or_malformed_state_is_an_invalid_problem_error(mutate):
     """Wrong-kind or malformed dicts used to raise KeyError/ValueError or load silently."""
     state = DualMirrorDescent([1.0], 10).state_dict()

@@ -16,8 +16,12 @@ from orbudget.problems.regularizers import (
 )
 
 RATE = np.array([0.2, 0.5])
-BUILT_IN = [MaxMinFairness(0.3), LoadBalancing(0.4), BelowTargetPenalty([1.5, 0.5], [0.8, 0.4]),
-            QuadraticPenalty([0.2, 1.0], [0.5, 0.9])]
+BUILT_IN = [
+    MaxMinFairness(0.3),
+    LoadBalancing(0.4),
+    BelowTargetPenalty([1.5, 0.5], [0.8, 0.4]),
+    QuadraticPenalty([0.2, 1.0], [0.5, 0.9]),
+]
 
 
 def _grid(rate, n=101):
@@ -88,6 +92,7 @@ def test_closed_forms():
 # -- a user's own regulariser ---------------------------------------------------------------------------------
 def _sqrt_utility(lam=0.5):
     """r(a) = λ Σ sqrt(a_j/ρ_j); its response solves λ/(2 sqrt(a ρ)) = -μ, clipped to [0, ρ]."""
+
     def value(a):
         return float(lam * np.sqrt(np.maximum(a, 0.0) / RATE).sum())
 
@@ -112,35 +117,45 @@ def test_a_concave_custom_regulariser_is_accepted_and_runs():
 
 def test_a_convex_user_regulariser_is_refused_by_name():
     with pytest.raises(ob.InvalidProblemError, match="`regularizer` is not concave"):
-        ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0],
-                                     regularizer=CustomRegularizer(lambda a: float((a**2).sum()), lambda mu: np.ones(2)))
+        ob.OnlineAllocation.matching(
+            rewards=[[1.0, 0.5]],
+            budgets=[1.0, 1.0],
+            regularizer=CustomRegularizer(lambda a: float((a**2).sum()), lambda mu: np.ones(2)),
+        )
 
 
 def test_a_wrong_response_or_floor_is_refused():
     value, response = _sqrt_utility()
     with pytest.raises(ob.InvalidProblemError, match="not the maximiser"):
-        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
-                                     regularizer=CustomRegularizer(value, lambda mu: RATE / 2, floor=-1e6))
+        ob.OnlineAllocation.matching(
+            rewards=np.ones((5, 2)), budgets=RATE * 5, regularizer=CustomRegularizer(value, lambda mu: RATE / 2, floor=-1e6)
+        )
     with pytest.raises(ob.InvalidProblemError, match="must return 0 <= a <= ρ"):
-        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
-                                     regularizer=CustomRegularizer(value, lambda mu: RATE * 2, floor=-1e6))
+        ob.OnlineAllocation.matching(
+            rewards=np.ones((5, 2)), budgets=RATE * 5, regularizer=CustomRegularizer(value, lambda mu: RATE * 2, floor=-1e6)
+        )
     with pytest.raises(ob.InvalidProblemError, match="`regularizer.floor` is not a floor"):
-        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
-                                     regularizer=CustomRegularizer(value, response, floor=0.0))
+        ob.OnlineAllocation.matching(
+            rewards=np.ones((5, 2)), budgets=RATE * 5, regularizer=CustomRegularizer(value, response, floor=0.0)
+        )
     with pytest.raises(ob.InvalidProblemError, match="`regularizer.value` failed"):
-        ob.OnlineAllocation.matching(rewards=np.ones((5, 2)), budgets=RATE * 5,
-                                     regularizer=CustomRegularizer(lambda a: 1 / 0, response))
+        ob.OnlineAllocation.matching(
+            rewards=np.ones((5, 2)), budgets=RATE * 5, regularizer=CustomRegularizer(lambda a: 1 / 0, response)
+        )
 
 
 # -- validation and files ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("spec, field", [
-    ({"kind": "max_min_fairness", "weight": -1}, "regularizer.weight"),
-    ({"kind": "below_target", "weight": 1, "target": 1.5}, "regularizer.target"),
-    ({"kind": "quadratic", "weight": [1, 2, 3]}, "regularizer.weight"),
-    ({"kind": "fairness"}, "regularizer.kind"),
-    ({"kind": "max_min_fairness", "wieght": 0.1}, "unknown key `wieght`"),
-    ("max_min_fairness", "`regularizer` must be"),
-])
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({"kind": "max_min_fairness", "weight": -1}, "regularizer.weight"),
+        ({"kind": "below_target", "weight": 1, "target": 1.5}, "regularizer.target"),
+        ({"kind": "quadratic", "weight": [1, 2, 3]}, "regularizer.weight"),
+        ({"kind": "fairness"}, "regularizer.kind"),
+        ({"kind": "max_min_fairness", "wieght": 0.1}, "unknown key `wieght`"),
+        ("max_min_fairness", "`regularizer` must be"),
+    ],
+)
 def test_bad_regularizers_name_the_field(spec, field):
     with pytest.raises(ob.InvalidProblemError, match=field.replace(".", r"\.")):
         ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0], regularizer=spec)
@@ -148,14 +163,12 @@ def test_bad_regularizers_name_the_field(spec, field):
 
 def test_entropy_and_a_regularizer_exclude_each_other():
     with pytest.raises(ob.InvalidProblemError, match="`regularizer` needs integer actions"):
-        ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0], entropy=0.1,
-                                     regularizer=MaxMinFairness(0.1))
+        ob.OnlineAllocation.matching(rewards=[[1.0, 0.5]], budgets=[1.0, 1.0], entropy=0.1, regularizer=MaxMinFairness(0.1))
 
 
 @pytest.mark.parametrize("reg", BUILT_IN, ids=lambda r: r.name)
 def test_file_round_trip(tmp_path, reg):
-    p = ob.OnlineAllocation.matching(rewards=np.random.default_rng(4).random((6, 2)), budgets=[1.0, 2.0],
-                                     regularizer=reg)
+    p = ob.OnlineAllocation.matching(rewards=np.random.default_rng(4).random((6, 2)), budgets=[1.0, 2.0], regularizer=reg)
     ob.save(p, tmp_path / "p.json")
     q = ob.load(tmp_path / "p.json")
     assert q == p and q.regularizer == reg
@@ -164,8 +177,9 @@ def test_file_round_trip(tmp_path, reg):
 
 def test_a_custom_regularizer_cannot_be_saved(tmp_path):
     value, response = _sqrt_utility()
-    p = ob.OnlineAllocation.matching(rewards=np.ones((3, 2)), budgets=RATE * 3,
-                                     regularizer=CustomRegularizer(value, response, floor=-1e6))
+    p = ob.OnlineAllocation.matching(
+        rewards=np.ones((3, 2)), budgets=RATE * 3, regularizer=CustomRegularizer(value, response, floor=-1e6)
+    )
     with pytest.raises(ob.InvalidProblemError, match="custom regulariser cannot be saved"):
         ob.save(p, tmp_path / "p.json")
     assert not (tmp_path / "p.json").exists()
@@ -194,8 +208,11 @@ def test_euclidean_projection_onto_the_dual_domain_equals_cvxpy(reg, scaled):
         prob.solve(solver="CLARABEL")
         # feasible, and no farther than the conic solver's answer (which is only accurate to its tolerance)
         assert np.all(got >= ell - 1e-12)
-        assert (rate @ np.maximum(-got, 0.0) <= reg.weight * (1 + 1e-9)) if reg.code == 1 else \
-            (rate @ got >= reg.weight * (1 - 1e-9))
+        assert (
+            (rate @ np.maximum(-got, 0.0) <= reg.weight * (1 + 1e-9))
+            if reg.code == 1
+            else (rate @ got >= reg.weight * (1 - 1e-9))
+        )
         assert w @ (got - mu) ** 2 <= prob.value + 1e-8
         np.testing.assert_allclose(got, v.value, atol=1e-4)
 

@@ -24,8 +24,11 @@ def test_bad_input_names_the_field():
     with pytest.raises(ob.InvalidProblemError, match="`constraint.budget`"):
         ob.RMABBudget(budget=-1, n_arms=2)
     with pytest.raises(ob.InvalidProblemError, match="`constraint.n_nodes`"):
-        CoupledRMAB(transitions=p.transitions, rewards=p.rewards,
-                    constraint=ob.PathConstraint(n_nodes=3, edges=[[0, 1]], source=0, budget=1))
+        CoupledRMAB(
+            transitions=p.transitions,
+            rewards=p.rewards,
+            constraint=ob.PathConstraint(n_nodes=3, edges=[[0, 1]], source=0, budget=1),
+        )
     with pytest.raises(ob.InvalidProblemError, match="`constraint.n_arms`"):
         CoupledRMAB(transitions=p.transitions, rewards=p.rewards, constraint=ob.RMABBudget(budget=1, n_arms=3))
     with pytest.raises(ob.InvalidProblemError, match="self-loops"):
@@ -109,12 +112,15 @@ def _walk_sets(c: ob.PathConstraint):
 
 def _matching_ok(c: ob.BipartiteMatching, pulled):
     """Brute force: try every way of giving each pulled arm `visits` distinct (worker, slot) pairs."""
-    pairs = [[(w, k) for w in range(c.n_workers) for k in range(c.arm_slots.shape[1])
-              if c.worker_slots[w, k] and c.arm_slots[j, k]] for j in pulled]
+    pairs = [
+        [(w, k) for w in range(c.n_workers) for k in range(c.arm_slots.shape[1]) if c.worker_slots[w, k] and c.arm_slots[j, k]]
+        for j in pulled
+    ]
     options = []
     for j_pairs in pairs:
-        opts = [s for s in itertools.combinations(j_pairs, c.visits)
-                if not c.distinct_workers or len({w for w, _ in s}) == c.visits]
+        opts = [
+            s for s in itertools.combinations(j_pairs, c.visits) if not c.distinct_workers or len({w for w, _ in s}) == c.visits
+        ]
         options.append(opts)
     for combo in itertools.product(*options):
         used = [p for s in combo for p in s]
@@ -141,8 +147,9 @@ def test_checkers_match_brute_force(seed):
     edges = [[i, int(rng.integers(0, i))] for i in range(1, n)] + [[0, 5], [2, 4]]
     path = ob.PathConstraint(n_nodes=n, edges=edges, source=int(rng.integers(n)), budget=2 + seed % 2)
     walks = _walk_sets(path)
-    match = ob.BipartiteMatching(arm_slots=rng.integers(0, 2, (n, 3)), worker_slots=rng.integers(0, 2, (2, 3)),
-                                 budget=3, distinct_workers=bool(seed % 2))
+    match = ob.BipartiteMatching(
+        arm_slots=rng.integers(0, 2, (n, 3)), worker_slots=rng.integers(0, 2, (2, 3)), budget=3, distinct_workers=bool(seed % 2)
+    )
     cap = ob.RMABCapacity(costs=rng.integers(2, 7, n), capacities=rng.integers(2, 8, 2))
     for bits in itertools.product((0, 1), repeat=n):
         x = np.array(bits)
@@ -230,8 +237,10 @@ def test_held_karp_equals_brute_force_tours(jit):
     for k in range(0, 7):
         pts = rng.integers(0, 10, (k + 1, 2))
         dist = np.abs(pts[:, None, :] - pts[None, :, :]).sum(-1).astype(np.int64)  # a metric
-        best = min((sum(dist[a, b] for a, b in zip((0, *perm), (*perm, 0))) for perm in
-                    itertools.permutations(range(1, k + 1))), default=0)
+        best = min(
+            (sum(dist[a, b] for a, b in zip((0, *perm), (*perm, 0))) for perm in itertools.permutations(range(1, k + 1))),
+            default=0,
+        )
         length, order = kernel(dist)
         assert length == best
         assert sorted(order.tolist()) == list(range(1, k + 1))

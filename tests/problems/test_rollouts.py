@@ -49,8 +49,10 @@ def test_bad_input(kwargs, fragment):
     assert fragment in str(info.value)
 
 
-@pytest.mark.parametrize("method", ["greedy", "dp", "uniform", pytest.param("mip", marks=needs("highs")),
-                                    pytest.param("cpsat", marks=needs("ortools"))])
+@pytest.mark.parametrize(
+    "method",
+    ["greedy", "dp", "uniform", pytest.param("mip", marks=needs("highs")), pytest.param("cpsat", marks=needs("ortools"))],
+)
 def test_infeasible_budgets(method):
     low = ob.RolloutAllocation(success_rates=[0.5] * 4, total_rollouts=7)
     high = ob.RolloutAllocation(success_rates=[0.5] * 4, total_rollouts=20, max_rollouts=4)
@@ -88,15 +90,13 @@ def test_greedy_equals_dp_on_the_reference_instance():
 @needs("highs")
 def test_mip_agrees_on_30_prompts():
     prob = ob.RolloutAllocation(success_rates=np.random.default_rng(3).random(30), total_rollouts=240, max_rollouts=32)
-    assert ob.solve(prob, method="mip", threads=1).objective == pytest.approx(ob.solve(prob, method="dp").objective,
-                                                                           rel=1e-9)
+    assert ob.solve(prob, method="mip", threads=1).objective == pytest.approx(ob.solve(prob, method="dp").objective, rel=1e-9)
 
 
 def test_greedy_can_lose_on_non_concave_values_while_dp_stays_exact():
     # prompt 0 only pays off at 4 rollouts; greedy takes the small sure gains of prompt 1 first
     table = np.array([[0, 0, 0, 0, 1.0], [0, 0.3, 0.5, 0.6, 0.65]])
-    prob = ob.RolloutAllocation(success_rates=[0.5, 0.5], total_rollouts=5, min_rollouts=1, max_rollouts=4,
-                                value=table)
+    prob = ob.RolloutAllocation(success_rates=[0.5, 0.5], total_rollouts=5, min_rollouts=1, max_rollouts=4, value=table)
     assert not prob.is_concave()
     assert ob.available_solvers(prob)[0][0] == "greedy"
     default = ob.solve(prob)
@@ -126,8 +126,12 @@ def test_rollout_costs_budget_is_an_upper_bound():
     rng = np.random.default_rng(4)
     for _ in range(8):
         c = rng.integers(1, 4, 3)
-        prob = ob.RolloutAllocation(success_rates=rng.random(3), total_rollouts=int(rng.integers(2 * c.sum(), 6 * c.sum())),
-                                    max_rollouts=6, rollout_costs=c)
+        prob = ob.RolloutAllocation(
+            success_rates=rng.random(3),
+            total_rollouts=int(rng.integers(2 * c.sum(), 6 * c.sum())),
+            max_rollouts=6,
+            rollout_costs=c,
+        )
         d = ob.solve(prob)
         assert d.method != "greedy" and d.status is ob.Status.OPTIMAL  # an exact method by default
         assert d.objective == pytest.approx(brute_force_rollouts(prob))
@@ -156,6 +160,7 @@ def test_lp_relaxation_of_rollouts():
 
 
 # -- compat mode: the official code ------------------------------------------------------------------------
+
 
 def _official_quirk_objective(p, extra, low):
     """The official DP objective: sum over effective prompts with k > 0 extra of Value(low + k)."""
@@ -207,8 +212,14 @@ def test_compat_through_solve_and_objective_vs_true_optimum():
 
 # -- issue 13: bounds, totals, exact costs, table sizes; issue 15: one table per solve ---------------------------------
 
-ROLLOUT_METHODS = ["greedy", "dp", "uniform", "knapsackrl", pytest.param("mip", marks=needs("highs")),
-                   pytest.param("cpsat", marks=needs("ortools"))]
+ROLLOUT_METHODS = [
+    "greedy",
+    "dp",
+    "uniform",
+    "knapsackrl",
+    pytest.param("mip", marks=needs("highs")),
+    pytest.param("cpsat", marks=needs("ortools")),
+]
 
 ODD_INSTANCES = [
     dict(success_rates=[1, 1], total_rollouts=3, min_rollouts=1, max_rollouts=5),  # knapsackrl gave [8, 8]
@@ -235,9 +246,13 @@ def test_knapsackrl_departures_are_counted_and_options_checked():
     prob = ob.RolloutAllocation(success_rates=[1, 1], total_rollouts=3, min_rollouts=1, max_rollouts=5)
     r = ob.solve(prob, method="knapsackrl")
     assert r.x.sum() == 3 and r.stats["repaired"] > 0 and "moved" in r.message
-    for bad, name in (({"alpha": 2.0}, "options.alpha"), ({"allow_fallback": "no"}, "options.allow_fallback"),
-                      ({"default_rollouts": -1}, "options.default_rollouts"), ({"valid": [1, 0]}, "options.valid"),
-                      ({"valid": np.ones(3, bool)}, "options.valid")):
+    for bad, name in (
+        ({"alpha": 2.0}, "options.alpha"),
+        ({"allow_fallback": "no"}, "options.allow_fallback"),
+        ({"default_rollouts": -1}, "options.default_rollouts"),
+        ({"valid": [1, 0]}, "options.valid"),
+        ({"valid": np.ones(3, bool)}, "options.valid"),
+    ):
         with pytest.raises(ob.InvalidProblemError, match=f"`{name}`"):
             ob.solve(prob, method="knapsackrl", options=bad)
 
@@ -259,22 +274,30 @@ def test_a_table_that_cannot_fit_is_refused_naming_the_field(method):
 
 def test_large_integer_rollout_costs_do_not_wrap():
     c = 4 * 10**18
-    prob = ob.RolloutAllocation(success_rates=[0.5] * 3, total_rollouts=9 * 10**18, min_rollouts=1, max_rollouts=4,
-                                rollout_costs=[c] * 3)
+    prob = ob.RolloutAllocation(
+        success_rates=[0.5] * 3, total_rollouts=9 * 10**18, min_rollouts=1, max_rollouts=4, rollout_costs=[c] * 3
+    )
     assert prob.cost_of([1, 1, 1]) == 3 * c
     assert "below the cost of min_rollouts" in prob.infeasibility_reason()
     for method in ("greedy", "dp", "uniform"):
         assert ob.solve(prob, method=method).status is ob.Status.INFEASIBLE
-    ok = ob.RolloutAllocation(success_rates=[0.5, 0.3], total_rollouts=9 * 10**18, min_rollouts=1, max_rollouts=4,
-                              rollout_costs=[c, c])
+    ok = ob.RolloutAllocation(
+        success_rates=[0.5, 0.3], total_rollouts=9 * 10**18, min_rollouts=1, max_rollouts=4, rollout_costs=[c, c]
+    )
     for method in ("greedy", "dp", "uniform"):
         r = ob.solve(ok, method=method)
         assert r.ok and ok.is_feasible(r.x) and r.stats["cost"] <= 9 * 10**18, method
     with pytest.raises(ob.InvalidProblemError, match="`total_rollouts`.*int64"):
         ob.RolloutAllocation(success_rates=[0.5], total_rollouts=2**63)
     # integer input stays exact (it was rounded through float64: 10**18 + 1 became 10**18, and cpsat overspent)
-    near = ob.RolloutAllocation(success_rates=[0.5, 0.5], total_rollouts=10**18, min_rollouts=0, max_rollouts=1,
-                                value=[[0.0, 1.0], [0.0, 2.0]], rollout_costs=[10**18, 10**18 + 1])
+    near = ob.RolloutAllocation(
+        success_rates=[0.5, 0.5],
+        total_rollouts=10**18,
+        min_rollouts=0,
+        max_rollouts=1,
+        value=[[0.0, 1.0], [0.0, 2.0]],
+        rollout_costs=[10**18, 10**18 + 1],
+    )
     assert int(near.rollout_costs[1]) == 10**18 + 1 and not near.is_feasible([0, 1])
     for method in ("greedy", "dp") + (("cpsat",) if backend_available("ortools") else ()):
         r = ob.solve(near, method=method)
@@ -283,14 +306,16 @@ def test_large_integer_rollout_costs_do_not_wrap():
 
 def test_no_rollouts_is_never_mixed():
     assert nonzero_gradient_probability(0, 0.5) == 0.0 and knapsack_rl_value(0, 0.3) == 0.0
-    prob = ob.RolloutAllocation(success_rates=[0.5, 0.2], total_rollouts=1, min_rollouts=0, max_rollouts=1,
-                                value="nonzero_gradient")
+    prob = ob.RolloutAllocation(
+        success_rates=[0.5, 0.2], total_rollouts=1, min_rollouts=0, max_rollouts=1, value="nonzero_gradient"
+    )
     assert ob.solve(prob).objective == 0.0  # was -1: P_nz(0, p) = 1 - 1 - 1
 
 
 def test_float_rollout_costs_use_the_relative_tolerance():
-    prob = ob.RolloutAllocation(success_rates=[0.5, 0.4], total_rollouts=1e-9, min_rollouts=0, max_rollouts=8,
-                                rollout_costs=[1e-10, 3e-11])
+    prob = ob.RolloutAllocation(
+        success_rates=[0.5, 0.4], total_rollouts=1e-9, min_rollouts=0, max_rollouts=8, rollout_costs=[1e-10, 3e-11]
+    )
     for method in ("greedy", "dp", "uniform"):
         r = ob.solve(prob, method=method, options={"scale": 1e12} if method == "dp" else None)
         assert r.ok and prob.exact_cost(r.x) <= prob.total_rollouts * (1 + 1e-9), method
@@ -331,8 +356,9 @@ def test_to_knapsack_asked_to_stop_builds_in_blocks_the_same_knapsack_or_gives_u
     # 70k prompts by 17 counts: two blocks of about 1M entries, each entry computed on its own
     rng = np.random.default_rng(4)
     costs = rng.integers(1, 50, 70_000)
-    p = ob.RolloutAllocation(success_rates=rng.uniform(0, 1, 70_000), max_rollouts=16,
-                             total_rollouts=int(4 * costs.sum()), rollout_costs=costs)
+    p = ob.RolloutAllocation(
+        success_rates=rng.uniform(0, 1, 70_000), max_rollouts=16, total_rollouts=int(4 * costs.sum()), rollout_costs=costs
+    )
     whole, asked = p.to_knapsack(), []
     blocks = p.to_knapsack(lambda: asked.append(1) and False)
     assert len(asked) == 3  # before each block and after the last

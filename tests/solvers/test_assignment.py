@@ -25,8 +25,7 @@ def test_dp_equals_brute_force():
             totals = [costs[np.arange(n), x].sum() for x in xs]
             # exact: the budget when some assignment reaches it, else the largest reachable total below it
             target = max(t for t in totals if t <= budget)
-            best = max(scores[np.arange(n), x].sum() for x, t in zip(xs, totals)
-                       if (t == target if exact else t <= budget))
+            best = max(scores[np.arange(n), x].sum() for x, t in zip(xs, totals) if (t == target if exact else t <= budget))
             x = dp_assign(scores, costs, budget, exact)
             got = scores[np.arange(n), x].sum()
             cost = costs[np.arange(n), x].sum()
@@ -174,14 +173,23 @@ def test_tiny_and_huge_costs_are_exact():
         assert (tuple(r.x.tolist()) in want) == bool(want), unit
 
 
-@pytest.mark.parametrize("method,options,field", [
-    ("rco", {"temperature": (0, 0)}, "options.temperature"), ("rco", {"temperature": 1.0}, "options.temperature"),
-    ("rco", {"temperature": (1.0, -0.5)}, "options.temperature"), ("penalty", {"temperature": (0, 1)},
-                                                                   "options.temperature"),
-    ("rco", {"antithetic": "yes"}, "options.antithetic"), ("rco", {"gradient": "sgd"}, "options.gradient"),
-    ("rco", {"scale": -1}, "options.scale"), ("proxy_dp", {"scale": 0}, "options.scale"),
-    ("evolutionary", {"scale": "fine"}, "options.scale"), ("evolutionary", {"start": "best"}, "options.start"),
-    ("penalty", {"weight": -1}, "options.weight"), ("rco", {"steps": 0}, "options.steps")])
+@pytest.mark.parametrize(
+    "method,options,field",
+    [
+        ("rco", {"temperature": (0, 0)}, "options.temperature"),
+        ("rco", {"temperature": 1.0}, "options.temperature"),
+        ("rco", {"temperature": (1.0, -0.5)}, "options.temperature"),
+        ("penalty", {"temperature": (0, 1)}, "options.temperature"),
+        ("rco", {"antithetic": "yes"}, "options.antithetic"),
+        ("rco", {"gradient": "sgd"}, "options.gradient"),
+        ("rco", {"scale": -1}, "options.scale"),
+        ("proxy_dp", {"scale": 0}, "options.scale"),
+        ("evolutionary", {"scale": "fine"}, "options.scale"),
+        ("evolutionary", {"start": "best"}, "options.start"),
+        ("penalty", {"weight": -1}, "options.weight"),
+        ("rco", {"steps": 0}, "options.steps"),
+    ],
+)
 def test_bad_option_values_name_the_option(method, options, field):
     with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
         ob.solve(_linear([[0.5, 1.5], [0.5, 1.5]], 2.0), method=method, options=options)
@@ -201,8 +209,7 @@ def test_decode_assignment_is_the_best_scored_assignment_within_or_at_the_budget
         p = ob.BudgetedAssignment(costs=costs, budget=budget, loss=lambda P: P.sum(), exact=bool(trial % 2))
         scores = rng.normal(size=(4, 3))
         x = ob.decode_assignment(p, scores)
-        choices = [np.array(c) for c in itertools.product(range(3), repeat=4)
-                   if costs[np.arange(4), c].sum() <= budget]
+        choices = [np.array(c) for c in itertools.product(range(3), repeat=4) if costs[np.arange(4), c].sum() <= budget]
         if p.exact:  # the budget exactly when reachable, else the largest reachable total
             top = max(costs[np.arange(4), c].sum() for c in choices)
             choices = [c for c in choices if costs[np.arange(4), c].sum() == top]

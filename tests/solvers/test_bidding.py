@@ -124,7 +124,8 @@ def test_live_pacing_bidder_bids_as_the_replay_and_needs_no_price_when_lost():
     r = ob.solve(c, method="dual_pacing")
     bidder = PacingBidder(c)
     assert (bidder.kappa, bidder.step_size, bidder.initial_dual) == pytest.approx(
-        (r.stats["kappa"], r.stats["step_size"], r.stats["initial_dual"]), rel=0, abs=0)
+        (r.stats["kappa"], r.stats["step_size"], r.stats["initial_dual"]), rel=0, abs=0
+    )
     bids, mus = [], set()
     for start in range(0, c.n_auctions, c.episode_length):
         bidder.reset()
@@ -176,8 +177,10 @@ def test_exact_policy_evaluation_equals_the_value():
 def test_torch_batched_dp_equals_numba():
     from orbudget.solvers.torch.bidding import value_tables
 
-    camps = [ob.BiddingCampaign.synthetic(n_test=10, n_train=20_000, episode_length=40, budget_fraction=f, seed=s)
-             for s, f in ((0, 1 / 8), (1, 1 / 2))]
+    camps = [
+        ob.BiddingCampaign.synthetic(n_test=10, n_train=20_000, episode_length=40, budget_fraction=f, seed=s)
+        for s, f in ((0, 1 / 8), (1, 1 / 2))
+    ]
     budget = max(c.budget for c in camps)
     pmfs = np.stack([c.market_price for c in camps])
     tables = value_tables(pmfs, [c.ctr_mean for c in camps], 40, budget).cpu().numpy()
@@ -189,15 +192,15 @@ def test_torch_batched_dp_equals_numba():
         grid, step = stop_loss_grid(c.ctr_sample)
         ref = k.value_table_exact(40, budget, c.market_price, grid, step)
         for windowed in (False, True):
-            exact = value_tables(c.market_price, c.ctr_mean, 40, budget, stop_loss=(grid, step), zero_at_empty=False,
-                                 windowed=windowed)
+            exact = value_tables(
+                c.market_price, c.ctr_mean, 40, budget, stop_loss=(grid, step), zero_at_empty=False, windowed=windowed
+            )
             np.testing.assert_allclose(exact.cpu().numpy()[0], ref, atol=1e-9)
 
 
 @needs("torch")
 def test_rlb_nn_runs_large_episodes_and_resumes(tmp_path):
-    c = ob.BiddingCampaign.synthetic(n_test=60_000, n_train=50_000, episode_length=20_000, budget_fraction=1 / 16,
-                                     seed=4)
+    c = ob.BiddingCampaign.synthetic(n_test=60_000, n_train=50_000, episode_length=20_000, budget_fraction=1 / 16, seed=4)
     ckpt = tmp_path / "nn.pt"
     r = ob.solve(c, method="rlb_nn", options={"horizon0": 500, "steps": 600, "checkpoint": str(ckpt)}, seed=0)
     assert ckpt.exists() and r.stats["max_episode_spend"] <= c.budget and r.stats["episodes"] == 3
@@ -288,11 +291,11 @@ def _tiny_ipinyou(folder):
     counts = np.zeros(301, int)
     counts[[3, 10, 40, 90]] = [50, 30, 15, 5]
     cost = int(np.arange(301) @ counts)
-    (folder / "info.json").write_text(json.dumps({"imp_train": int(counts.sum()), "clk_train": 3, "cost_train": cost,
-                                                   "price_counter_train": counts.tolist()}))
+    (folder / "info.json").write_text(
+        json.dumps({"imp_train": int(counts.sum()), "clk_train": 3, "cost_train": cost, "price_counter_train": counts.tolist()})
+    )
     rng = np.random.default_rng(0)
-    lines = [f"{int(rng.random() < 0.01)} {int(rng.choice([3, 10, 40, 90]))} {rng.uniform(0.001, 0.05):.5f}"
-             for _ in range(3000)]
+    lines = [f"{int(rng.random() < 0.01)} {int(rng.choice([3, 10, 40, 90]))} {rng.uniform(0.001, 0.05):.5f}" for _ in range(3000)]
     (folder / "test.theta.txt").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -326,8 +329,10 @@ def test_with_budget_recomputes_what_from_ipinyou_derives(tmp_path):
         c.with_budget(5, fraction=1 / 8)
     # the synthetic generator's budgets follow its market's mean price, and with_budget agrees with it
     kw = dict(n_test=500, n_train=2000, episode_length=100, seed=3)
-    _same_fields(ob.BiddingCampaign.synthetic(budget_fraction=1 / 32, **kw).with_budget(fraction=1 / 4),
-                 ob.BiddingCampaign.synthetic(budget_fraction=1 / 4, **kw))
+    _same_fields(
+        ob.BiddingCampaign.synthetic(budget_fraction=1 / 32, **kw).with_budget(fraction=1 / 4),
+        ob.BiddingCampaign.synthetic(budget_fraction=1 / 4, **kw),
+    )
 
 
 def test_lin_clicks_on_2997_at_every_budget_fraction(data_dir):
@@ -344,13 +349,13 @@ def test_lin_clicks_on_2997_at_every_budget_fraction(data_dir):
         assert ob.solve(c, method="linear").stats["clicks"] == clicks, c0
     rows = results_table(base, methods=("linear",))
     assert [r["score"] for r in rows] == want
-    assert [r["budget"] for r in rows] == [ob.BiddingCampaign.from_ipinyou(folder, 1000, f).budget
-                                           for f in BUDGET_FRACTIONS]
+    assert [r["budget"] for r in rows] == [ob.BiddingCampaign.from_ipinyou(folder, 1000, f).budget for f in BUDGET_FRACTIONS]
 
 
 def _small_campaign(seed=4, **kw):
-    return ob.BiddingCampaign.synthetic(**{"n_test": 3000, "n_train": 5000, "episode_length": 300,
-                                           "budget_fraction": 1 / 8, "seed": seed, **kw})
+    return ob.BiddingCampaign.synthetic(
+        **{"n_test": 3000, "n_train": 5000, "episode_length": 300, "budget_fraction": 1 / 8, "seed": seed, **kw}
+    )
 
 
 @needs("torch")
@@ -384,11 +389,14 @@ def test_rlb_nn_checkpoints_belong_to_their_campaign_and_options(tmp_path):
     with pytest.raises(ob.InvalidProblemError, match="`checkpoint` .* is not an rlb_nn checkpoint"):
         ob.solve(c, method="rlb_nn", seed=0, options={**opts, "checkpoint": str(tmp_path / "campaign.json")})
     state = torch.load(ckpt, weights_only=True)
-    for broken, fragment in ((dict(state, kind="sequoia"), "got a state of a 'sequoia'"),
-                             ({key: v for key, v in state.items() if key != "fingerprint"}, "carrying the problem's"),
-                             ({"net": state["net"], "opt": state["opt"], "step": 30}, "missing 'options'"),
-                             (dict(state, step=-3), "bad step count"), ([1, 2], "a dict from"),
-                             (dict(state, net={"0.weight": torch.zeros(2)}), "does not hold this network's weights")):
+    for broken, fragment in (
+        (dict(state, kind="sequoia"), "got a state of a 'sequoia'"),
+        ({key: v for key, v in state.items() if key != "fingerprint"}, "carrying the problem's"),
+        ({"net": state["net"], "opt": state["opt"], "step": 30}, "missing 'options'"),
+        (dict(state, step=-3), "bad step count"),
+        ([1, 2], "a dict from"),
+        (dict(state, net={"0.weight": torch.zeros(2)}), "does not hold this network's weights"),
+    ):
         torch.save(broken, bad)
         with pytest.raises(ob.InvalidProblemError, match=f"`checkpoint`.*{fragment}"):
             ob.solve(c, method="rlb_nn", seed=0, options={**opts, "checkpoint": str(bad)})
@@ -405,9 +413,12 @@ def test_rlb_nn_seeds_and_devices():
     a = ob.solve(c, method="rlb_nn", seed=np.random.default_rng(7), options=opts)
     b = ob.solve(c, method="rlb_nn", seed=np.random.default_rng(7), options=opts)
     assert a.objective == b.objective and a.stats["max_episode_spend"] <= c.budget
-    for device, fragment in (("meta", "must be 'cpu' or a CUDA device"), (3, "must be a device name"),
-                             ("tpu", "must be a device name"),
-                             ("nonsense", "must be a device name")):
+    for device, fragment in (
+        ("meta", "must be 'cpu' or a CUDA device"),
+        (3, "must be a device name"),
+        ("tpu", "must be a device name"),
+        ("nonsense", "must be a device name"),
+    ):
         with pytest.raises(ob.InvalidProblemError, match=f"`options.device` {fragment}"):
             ob.solve(c, method="rlb_nn", options={**opts, "device": device})
     if not torch.cuda.is_available():
@@ -422,22 +433,27 @@ def test_rlb_nn_seeds_and_devices():
 def test_bidding_options_are_checked():
     c = _small_campaign()
     for method, options, fragment in (
-            ("ortb", {"bid_function": "2"}, "`options.bid_function` must be 1 or 2"),
-            ("ortb", {"bid_function": 1.5}, "`options.bid_function`"),
-            ("ortb", {"bid_function": True}, "`options.bid_function`"), ("ortb", {"lam": 0}, "`options.lam` must be > 0"),
-            ("linear", {"base_bid": 10, "base_bid_from": "tuned"}, "cannot be combined with `options.base_bid`"),
-            ("linear", {"base_bid_from": "guess"}, "`options.base_bid_from` must be one of"),
-            ("linear", {"base_bid": -1}, "`options.base_bid`"),
-            ("constant", {"bid": c.max_bid + 1}, f"`options.bid` must be <= {c.max_bid}"),
-            ("constant", {"bid": 2.5}, "`options.bid` must be a whole number"), ("random", {"range": np.inf}, "`options.range`"),
-            ("dual_pacing", {"scale": -1}, "`options.scale` must be >= 0"),
-            ("rlb", {"anything": 1}, "unknown key `anything` for method 'rlb'")):
+        ("ortb", {"bid_function": "2"}, "`options.bid_function` must be 1 or 2"),
+        ("ortb", {"bid_function": 1.5}, "`options.bid_function`"),
+        ("ortb", {"bid_function": True}, "`options.bid_function`"),
+        ("ortb", {"lam": 0}, "`options.lam` must be > 0"),
+        ("linear", {"base_bid": 10, "base_bid_from": "tuned"}, "cannot be combined with `options.base_bid`"),
+        ("linear", {"base_bid_from": "guess"}, "`options.base_bid_from` must be one of"),
+        ("linear", {"base_bid": -1}, "`options.base_bid`"),
+        ("constant", {"bid": c.max_bid + 1}, f"`options.bid` must be <= {c.max_bid}"),
+        ("constant", {"bid": 2.5}, "`options.bid` must be a whole number"),
+        ("random", {"range": np.inf}, "`options.range`"),
+        ("dual_pacing", {"scale": -1}, "`options.scale` must be >= 0"),
+        ("rlb", {"anything": 1}, "unknown key `anything` for method 'rlb'"),
+    ):
         with pytest.raises(ob.InvalidProblemError, match=fragment):
             ob.solve(c, method=method, options=options)
 
 
-@pytest.mark.parametrize("method, options", [("linear", {"base_bid": 1e300}), ("random", {"range": 1e300}),
-                                             ("ortb", {"lam": 1e-300}), ("linear", {"base_bid": 2.0**63})])
+@pytest.mark.parametrize(
+    "method, options",
+    [("linear", {"base_bid": 1e300}), ("random", {"range": 1e300}), ("ortb", {"lam": 1e-300}), ("linear", {"base_bid": 2.0**63})],
+)
 def test_huge_bid_scales_cap_bids_instead_of_wrapping(method, options):
     """⌊θ·b0/θ̄⌋ with b0 = 1e300 used to wrap to INT64_MIN in the int64 cast: every bid became negative and lost."""
     c = _small_campaign()
@@ -475,5 +491,4 @@ def test_rlb_nn_and_torch_tables_refuse_huge_sizes():
     with pytest.raises(ob.InvalidProblemError, match="`budget` 1000000000 with `horizon` 1000 .* GiB"):
         value_tables(c.market_price, c.ctr_mean, 1000, 10**9)
     with pytest.raises(ob.InvalidProblemError, match="`device` is 'cuda' but CUDA|`device` must be 'cpu'"):
-        value_tables(c.market_price, c.ctr_mean, 5, 5, device="cuda" if not __import__("torch").cuda.is_available()
-                     else "meta")
+        value_tables(c.market_price, c.ctr_mean, 5, 5, device="cuda" if not __import__("torch").cuda.is_available() else "meta")

@@ -27,8 +27,10 @@ BAD = [
     ({**ONE, "distribution": "gauss"}, "`distribution` must be one of"),
     ({**ONE, "distribution": "sampler"}, "`sampler` must be a callable"),
     (dict(budgets=[5], horizon=2, distribution="adversarial"), "`rewards` (T, K) and `consumptions` (T, K, d) are required"),
-    (dict(budgets=[5], horizon=2, distribution="adversarial", rewards=[[0.5]], consumptions=[[[0.5]]]),
-     "`rewards` must be of shape (2, any)"),
+    (
+        dict(budgets=[5], horizon=2, distribution="adversarial", rewards=[[0.5]], consumptions=[[[0.5]]]),
+        "`rewards` must be of shape (2, any)",
+    ),
     (dict(reward_means=[0.5], budgets=[5], horizon=10), "`reward_means` (K,) and `consumption_means` (K, d) are required"),
 ]
 
@@ -56,8 +58,9 @@ def test_policy_option_errors():
 def test_lp_gap_fixed_distribution_vs_fixed_arm(d):
     """d arms, arm a pays 1 and uses one unit of resource a, T = d·B: OPT_FA = B, OPT_FD = d·B."""
     budget = 50
-    p = ob.BanditsWithKnapsacks(reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget),
-                                horizon=d * budget)
+    p = ob.BanditsWithKnapsacks(
+        reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget), horizon=d * budget
+    )
     r = ob.solve(p, method="opt_lp")
     assert r.objective == pytest.approx(d * budget, rel=1e-9)
     assert p.opt_fixed_arm() == pytest.approx(budget)
@@ -68,12 +71,10 @@ def test_lp_gap_fixed_distribution_vs_fixed_arm(d):
 def test_lp_one_resource_two_arms_and_time_only():
     # arm A: reward 1, consumption 1; arm B: reward 0.2, free; budget B: OPT = B + 0.2 (T - B)
     horizon, budget = 1000, 300
-    p = ob.BanditsWithKnapsacks(reward_means=[1.0, 0.2], consumption_means=[[1.0], [0.0]], budgets=[budget],
-                                horizon=horizon)
+    p = ob.BanditsWithKnapsacks(reward_means=[1.0, 0.2], consumption_means=[[1.0], [0.0]], budgets=[budget], horizon=horizon)
     assert ob.solve(p, method="opt_lp").objective == pytest.approx(budget + 0.2 * (horizon - budget))
     # time only (nothing consumed): T·max r
-    q = ob.BanditsWithKnapsacks(reward_means=[0.3, 0.7, 0.5], consumption_means=np.zeros((3, 1)), budgets=[5],
-                                horizon=400)
+    q = ob.BanditsWithKnapsacks(reward_means=[0.3, 0.7, 0.5], consumption_means=np.zeros((3, 1)), budgets=[5], horizon=400)
     assert ob.solve(q, method="opt_lp").objective == pytest.approx(400 * 0.7)
     assert q.opt_fixed_arm() == pytest.approx(400 * 0.7)
     # a resource that binds: consumption 0.5 at reward 1, budget 100, T = 1000: X = 0.2, OPT = 200 (null arm the rest)
@@ -95,10 +96,10 @@ def instances(draw):
     if kind == "adversarial":
         rewards = rng.random((horizon, k)) * (rng.random((horizon, 1)) < 0.5)
         cons = rng.random((horizon, k, d)) ** rng.choice([0.2, 1.0, 5.0])  # heavy, light and bursty consumption
-        return ob.BanditsWithKnapsacks(budgets=budgets, horizon=horizon, distribution=kind, rewards=rewards,
-                                       consumptions=cons)
-    return ob.BanditsWithKnapsacks(reward_means=rng.random(k), consumption_means=rng.random((k, d)), budgets=budgets,
-                                   horizon=horizon, distribution=kind)
+        return ob.BanditsWithKnapsacks(budgets=budgets, horizon=horizon, distribution=kind, rewards=rewards, consumptions=cons)
+    return ob.BanditsWithKnapsacks(
+        reward_means=rng.random(k), consumption_means=rng.random((k, d)), budgets=budgets, horizon=horizon, distribution=kind
+    )
 
 
 @needs("highs")
@@ -245,8 +246,7 @@ def test_unconstrained_ucb_exhausts_the_budget_early():
     rewards = np.tile([0.9, 0.5], (horizon, 1))
     cons = np.zeros((horizon, 2, 1))
     cons[:, 0, 0] = 1.0
-    p = ob.BanditsWithKnapsacks(budgets=[200], horizon=horizon, distribution="adversarial", rewards=rewards,
-                                consumptions=cons)
+    p = ob.BanditsWithKnapsacks(budgets=[200], horizon=horizon, distribution="adversarial", rewards=rewards, consumptions=cons)
     ucb = ob.solve(p, method="ucb", seed=0)
     assert ucb.stats["stopped_by"] == "budget" and ucb.stats["rounds"] < horizon / 2
     for method in ("primal_dual", "lagrange", "best_of_both"):
@@ -260,7 +260,10 @@ def test_update_rejects_out_of_range_arms_in_a_child_interpreter():
     of bounds and then raised IndexError. Run in a child so a crash is a failure, not the end of the test run."""
     from ..fuzz.harness import Case, check, run_cases
 
-    cases = [Case(f"{m} arm {arm}", f"""
+    cases = [
+        Case(
+            f"{m} arm {arm}",
+            f"""
 from orbudget.solvers.numba.bwk import BwKPolicy
 p = ob.BanditsWithKnapsacks.random(3, 2, horizon=100, seed=0)
 pol = BwKPolicy(p, {m!r}, seed=1)
@@ -271,20 +274,35 @@ finally:
     after = pol.state_dict()
     assert all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in ("counts", "logw", "logv", "mu")), \
         "the policy changed before the arm was refused"
-""", field="arm") for m in ("lagrange", "primal_dual", "best_of_both", "ucb_bwk") for arm in (3, 10**9, -2, -10**9)]
+""",
+            field="arm",
+        )
+        for m in ("lagrange", "primal_dual", "best_of_both", "ucb_bwk")
+        for arm in (3, 10**9, -2, -(10**9))
+    ]
     outcomes = run_cases(cases)
     for case in cases:
         check(case, outcomes)
 
 
-@pytest.mark.parametrize("args, field", [
-    ((0, 0.5, [1.5, 0.0]), "consumption"), ((0, 0.5, [-0.5, 0.0]), "consumption"), ((0, 0.5, [0.1]), "consumption"),
-    ((0, 0.5, [np.nan, 0.0]), "consumption"), ((0, 0.5, None), "consumption"), ((0, 1.5, [0.1, 0.1]), "reward"),
-    ((0, -0.1, [0.1, 0.1]), "reward"), ((-1, 1.0, None), "reward"), ((0.5, 0.5, [0.1, 0.1]), "arm"),
-    ((True, 0.5, [0.1, 0.1]), "arm"), (("0", 0.5, [0.1, 0.1]), "arm")])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ((0, 0.5, [1.5, 0.0]), "consumption"),
+        ((0, 0.5, [-0.5, 0.0]), "consumption"),
+        ((0, 0.5, [0.1]), "consumption"),
+        ((0, 0.5, [np.nan, 0.0]), "consumption"),
+        ((0, 0.5, None), "consumption"),
+        ((0, 1.5, [0.1, 0.1]), "reward"),
+        ((0, -0.1, [0.1, 0.1]), "reward"),
+        ((-1, 1.0, None), "reward"),
+        ((0.5, 0.5, [0.1, 0.1]), "arm"),
+        ((True, 0.5, [0.1, 0.1]), "arm"),
+        (("0", 0.5, [0.1, 0.1]), "arm"),
+    ],
+)
 def test_update_rejects_bad_outcomes_and_leaves_the_budget_alone(args, field):
-    p = ob.BanditsWithKnapsacks(reward_means=[0.5, 0.5], consumption_means=[[0.5, 0.5], [0.1, 0.1]], budgets=[1, 2],
-                                horizon=10)
+    p = ob.BanditsWithKnapsacks(reward_means=[0.5, 0.5], consumption_means=[[0.5, 0.5], [0.1, 0.1]], budgets=[1, 2], horizon=10)
     pol = BwKPolicy(p, "primal_dual", seed=0)
     with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
         pol.update(*args)
@@ -323,11 +341,22 @@ def test_state_dict_carries_kind_and_fingerprint_and_refuses_others(method):
     assert fresh.t == state["t"]
     with pytest.raises(ob.InvalidProblemError, match="`state` belongs to another problem"):
         BwKPolicy(other, method).load_state_dict(state)
-    bad = [5, None, {**state, "kind": "DualMirrorDescent"}, {k: v for k, v in state.items() if k != "counts"},
-           {k: v for k, v in state.items() if k != "fingerprint"}, {**state, "counts": [1.0]},
-           {**state, "consumption_sum": np.zeros((3, 5))}, {**state, "remaining": [-1.0, 5.0]},
-           {**state, "logw": ["a"] * 4}, {**state, "t": 10**6}, {**state, "rng": {"bit_generator": "PCG64"}},
-           {**state, "rng": "seed"}, {**state, "params": [np.nan] * 6}, {**state, "counts": [0.5, 0, 0]}]
+    bad = [
+        5,
+        None,
+        {**state, "kind": "DualMirrorDescent"},
+        {k: v for k, v in state.items() if k != "counts"},
+        {k: v for k, v in state.items() if k != "fingerprint"},
+        {**state, "counts": [1.0]},
+        {**state, "consumption_sum": np.zeros((3, 5))},
+        {**state, "remaining": [-1.0, 5.0]},
+        {**state, "logw": ["a"] * 4},
+        {**state, "t": 10**6},
+        {**state, "rng": {"bit_generator": "PCG64"}},
+        {**state, "rng": "seed"},
+        {**state, "params": [np.nan] * 6},
+        {**state, "counts": [0.5, 0, 0]},
+    ]
     for s in bad:
         pol = BwKPolicy(p, method, seed=9)
         before = pol.state_dict()
@@ -338,8 +367,14 @@ def test_state_dict_carries_kind_and_fingerprint_and_refuses_others(method):
 
 def test_each_method_takes_only_its_own_options():
     p = ob.BanditsWithKnapsacks.random(3, 2, horizon=50, seed=0)
-    for method, option in [("ucb", "hedge_step"), ("ucb", "confidence"), ("primal_dual", "exp3_step"),
-                           ("lagrange", "reference"), ("best_of_both", "hedge_step"), ("lagrange", "confidence")]:
+    for method, option in [
+        ("ucb", "hedge_step"),
+        ("ucb", "confidence"),
+        ("primal_dual", "exp3_step"),
+        ("lagrange", "reference"),
+        ("best_of_both", "hedge_step"),
+        ("lagrange", "confidence"),
+    ]:
         with pytest.raises(ob.InvalidProblemError, match=f"unknown key `{option}` for method '{method}'"):
             ob.solve(p, method=method, options={option: 0.1})
         with pytest.raises(ob.InvalidProblemError, match=f"`{option}` is not an option of method '{method}'"):

@@ -47,13 +47,21 @@ def actions_fit(p, r):
 CASES = {
     "rco": (assignment, {"steps": 10**6}, {"steps": 2}, {"step", "loss", "tau"}, assignment_fits),
     "penalty": (assignment, {"steps": 10**6}, {"steps": 2}, {"step", "loss", "penalty", "cost"}, assignment_fits),
-    "evolutionary": (assignment, {"evaluations": 10**9}, {"evaluations": 40}, {"generation", "evaluations"},
-                     assignment_fits),
-    "rlb_nn": (campaign, {"horizon0": 100, "steps": 10**7, "device": "cpu"},
-               {"horizon0": 100, "steps": 2, "device": "cpu"}, {"step", "loss"}, bids_fit),
-    "sequoia": (bandit, {"episodes": 10**6, "device": "cpu"},
-                {"episodes": 1, "warm_steps": 2, "warm_samples": 10, "device": "cpu"}, {"episode", "reward", "epsilon"},
-                actions_fit),
+    "evolutionary": (assignment, {"evaluations": 10**9}, {"evaluations": 40}, {"generation", "evaluations"}, assignment_fits),
+    "rlb_nn": (
+        campaign,
+        {"horizon0": 100, "steps": 10**7, "device": "cpu"},
+        {"horizon0": 100, "steps": 2, "device": "cpu"},
+        {"step", "loss"},
+        bids_fit,
+    ),
+    "sequoia": (
+        bandit,
+        {"episodes": 10**6, "device": "cpu"},
+        {"episodes": 1, "warm_steps": 2, "warm_samples": 10, "device": "cpu"},
+        {"episode", "reward", "epsilon"},
+        actions_fit,
+    ),
 }
 TORCH = {"rco", "penalty", "rlb_nn", "sequoia"}
 
@@ -137,8 +145,13 @@ def test_torch_runs_on_one_thread_inside_small_solves_and_restores_the_setting()
             ob.solve(p, method=method, seed=0, threads=2, options=opts, callback=record)
             assert set(inside) == {2}
         seen = []
-        ob.solve(campaign(), method="rlb_nn", seed=0, options={"horizon0": 50, "steps": 2, "device": "cpu"},
-                 callback=lambda i: seen.append(torch.get_num_threads()))
+        ob.solve(
+            campaign(),
+            method="rlb_nn",
+            seed=0,
+            options={"horizon0": 50, "steps": 2, "device": "cpu"},
+            callback=lambda i: seen.append(torch.get_num_threads()),
+        )
         assert set(seen) == {1} and torch.get_num_threads() == 2
         # the optimizer step itself: one thread for the retraction's tiny operations, the closure with the caller's
         costs = torch.rand(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.1
@@ -149,7 +162,7 @@ def test_torch_runs_on_one_thread_inside_small_solves_and_restores_the_setting()
         def closure():
             in_closure.append(torch.get_num_threads())
             opt.zero_grad()
-            loss = (alpha ** 2).sum()
+            loss = (alpha**2).sum()
             loss.backward()
             return loss
 
@@ -250,8 +263,9 @@ def test_sigint_returns_the_incumbent(method):
 def test_solve_many_on_result_per_problem_and_early_stop(capsys):
     ps = [ob.MultipleChoiceKnapsack.random(6, 3, seed=s) for s in range(5)]
     seen = []
-    rs = ob.solve_many(ps, method="dp", executor="serial", progress=True,
-                       on_result=lambda i: (seen.append(i), i["iteration"] >= 2)[1])
+    rs = ob.solve_many(
+        ps, method="dp", executor="serial", progress=True, on_result=lambda i: (seen.append(i), i["iteration"] >= 2)[1]
+    )
     assert len(rs) == 5 and len(seen) == 2
     assert {"index", "result"} | set(INFO_KEYS) <= set(seen[0]) and seen[0]["unit"] == "problems"
     assert seen[0]["total"] == 5 and seen[0]["result"].objective == rs[seen[0]["index"]].objective
@@ -273,13 +287,21 @@ def _point(a, seed):
 def test_sweep_on_result_per_point_and_early_stop(tmp_path, capsys):
     path = tmp_path / "sweep.jsonl"
     seen = []
-    t = ob.sweep(_point, {"a": [1, 2, 3]}, seeds=2, executor="serial", path=path, as_frame=False,
-                 on_result=lambda i: (seen.append(i), i["iteration"] >= 4)[1])
+    t = ob.sweep(
+        _point,
+        {"a": [1, 2, 3]},
+        seeds=2,
+        executor="serial",
+        path=path,
+        as_frame=False,
+        on_result=lambda i: (seen.append(i), i["iteration"] >= 4)[1],
+    )
     assert len(t) == 4 and len(seen) == 4 and seen[0]["unit"] == "points"
     assert {"point", "record"} | set(INFO_KEYS) <= set(seen[0]) and seen[0]["total"] == 6
     assert "sweep" in capsys.readouterr().err
-    rest = ob.sweep(_point, {"a": [1, 2, 3]}, seeds=2, executor="serial", path=path, as_frame=False, progress=False,
-                    on_result=seen.append)
+    rest = ob.sweep(
+        _point, {"a": [1, 2, 3]}, seeds=2, executor="serial", path=path, as_frame=False, progress=False, on_result=seen.append
+    )
     assert len(rest) == 6 and len(seen) == 6  # resumed: only the two points left ran
     assert sorted(r["v"] for r in rest) == [10, 11, 20, 21, 30, 31]
 

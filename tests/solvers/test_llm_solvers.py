@@ -31,11 +31,13 @@ def brute_routes(p: ob.ModelRouting) -> float:
 
 # -- sample allocation -----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(6))
 def test_greedy_equals_brute_force_when_concave(seed):
     rng = np.random.default_rng(seed)
-    p = ob.SampleAllocation(success_rates=rng.beta(0.5, 1.0, 4), budget=int(rng.integers(4, 14)),
-                            min_samples=rng.integers(0, 2, 4), max_samples=5)
+    p = ob.SampleAllocation(
+        success_rates=rng.beta(0.5, 1.0, 4), budget=int(rng.integers(4, 14)), min_samples=rng.integers(0, 2, 4), max_samples=5
+    )
     assert p.concavity()["concave"]
     r = ob.solve(p)
     assert r.method == "greedy" and r.status == ob.Status.OPTIMAL and r.stats["exact_by"] == "greedy"
@@ -46,8 +48,9 @@ def test_greedy_equals_brute_force_when_concave(seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_greedy_falls_back_to_mckp_when_not_concave(seed):
     rng = np.random.default_rng(seed)
-    p = ob.SampleAllocation(answer_probabilities=rng.dirichlet([2.0, 1.0, 1.0], 4), budget=int(rng.integers(6, 16)),
-                            max_samples=5)
+    p = ob.SampleAllocation(
+        answer_probabilities=rng.dirichlet([2.0, 1.0, 1.0], 4), budget=int(rng.integers(6, 16)), max_samples=5
+    )
     assert not p.concavity()["concave"]  # majority vote: odd and even counts
     r = ob.solve(p, method="greedy")
     assert r.stats["exact_by"] == "mckp" and "not concave" in r.stats["greedy_refused"]
@@ -70,8 +73,9 @@ def test_plain_marginal_greedy_is_not_optimal_on_the_nonconcave_case():
 def test_mckp_with_token_costs_equals_brute_force(seed):
     rng = np.random.default_rng(seed)
     costs = rng.integers(1, 5, 4)
-    p = ob.SampleAllocation(success_rates=rng.uniform(0, 1, 4), budget=int(costs.sum() + rng.integers(0, 20)),
-                            sample_costs=costs, max_samples=5)
+    p = ob.SampleAllocation(
+        success_rates=rng.uniform(0, 1, 4), budget=int(costs.sum() + rng.integers(0, 20)), sample_costs=costs, max_samples=5
+    )
     best = brute_samples(p)
     r = ob.solve(p)
     assert r.method == "mckp" and r.objective == pytest.approx(best, abs=1e-12)
@@ -84,8 +88,7 @@ def test_mckp_with_token_costs_equals_brute_force(seed):
 
 @needs("highs")
 def test_mckp_with_real_costs_uses_mip():
-    p = ob.SampleAllocation(success_rates=[0.2, 0.4, 0.05], budget=10.5, sample_costs=[1.5, 2.25, 1.0],
-                            max_samples=5)
+    p = ob.SampleAllocation(success_rates=[0.2, 0.4, 0.05], budget=10.5, sample_costs=[1.5, 2.25, 1.0], max_samples=5)
     r = ob.solve(p)
     assert r.stats["knapsack_method"] == "mip" and r.objective == pytest.approx(brute_samples(p), abs=1e-9)
 
@@ -112,6 +115,7 @@ def test_infeasible_budget_is_a_status():
 
 # -- model routing ---------------------------------------------------------------------------------------------------
 
+
 def tiny_routing(seed, skip=False, tasks=False):
     rng = np.random.default_rng(seed)
     q, m = 5, 3
@@ -121,8 +125,10 @@ def tiny_routing(seed, skip=False, tasks=False):
     kw = {}
     if tasks:
         t = rng.integers(0, 2, q)
-        kw = {"tasks": t, "task_budgets": [int(costs[t == j].min(axis=1, initial=0).sum() + rng.integers(0, 8))
-                                           for j in range(2)]}
+        kw = {
+            "tasks": t,
+            "task_budgets": [int(costs[t == j].min(axis=1, initial=0).sum() + rng.integers(0, 8)) for j in range(2)],
+        }
     return ob.ModelRouting(quality=quality, costs=costs, budget=int(rng.integers(lo, hi + 1)), allow_skip=skip, **kw)
 
 

@@ -30,13 +30,11 @@ def hard_online():
 def big_online_stream():
     rng = np.random.default_rng(1)
     t, m = 200_000, 12
-    return ob.OnlineAllocation(rewards=rng.random((t, 2)), consumption=rng.random((t, 2, m)),
-                               budgets=np.full(m, t * 0.2))
+    return ob.OnlineAllocation(rewards=rng.random((t, 2)), consumption=rng.random((t, 2, m)), budgets=np.full(m, t * 0.2))
 
 
 def big_campaign():
-    return ob.BiddingCampaign.synthetic(n_test=20000, n_train=10000, episode_length=1000, budget_fraction=1 / 4,
-                                        seed=0)
+    return ob.BiddingCampaign.synthetic(n_test=20000, n_train=10000, episode_length=1000, budget_fraction=1 / 4, seed=0)
 
 
 def small_campaign():
@@ -50,10 +48,16 @@ CASES = {  # method -> (problem factory, extra solve keywords, a check that x fi
     "rlb_exact": (big_campaign, {}, None),
     "rlb": (big_campaign, {}, None),
     "ss_mdp": (big_campaign, {}, None),
-    "ucb_bwk": (lambda: ob.BanditsWithKnapsacks.random(10, 3, horizon=3_000_000, seed=0),
-                {"seed": 0, "options": {"benchmark": False}}, lambda p, x: len(x) < p.horizon),
-    "index": (lambda: ob.CoupledRMAB.budget(12, 3, seed=0, horizon=30, episodes=100_000),
-              {"seed": 0, "options": {"oracle": "highs"}}, lambda p, x: 0 < x.shape[0] < 100_000),
+    "ucb_bwk": (
+        lambda: ob.BanditsWithKnapsacks.random(10, 3, horizon=3_000_000, seed=0),
+        {"seed": 0, "options": {"benchmark": False}},
+        lambda p, x: len(x) < p.horizon,
+    ),
+    "index": (
+        lambda: ob.CoupledRMAB.budget(12, 3, seed=0, horizon=30, episodes=100_000),
+        {"seed": 0, "options": {"oracle": "highs"}},
+        lambda p, x: 0 < x.shape[0] < 100_000,
+    ),
 }
 
 
@@ -66,8 +70,7 @@ def _warm(method):
     elif method in ("rlb_exact", "rlb", "ss_mdp"):
         ob.solve(small_campaign(), method=method)
     elif method == "index":
-        ob.solve(ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=1), method=method, seed=0,
-                 options={"oracle": "highs"})
+        ob.solve(ob.CoupledRMAB.budget(4, 1, seed=0, horizon=3, episodes=1), method=method, seed=0, options={"oracle": "highs"})
     elif method == "ucb_bwk":
         ob.solve(ob.BanditsWithKnapsacks.random(3, 1, horizon=50, seed=0), method=method, seed=0)
 
@@ -146,8 +149,12 @@ def test_hindsight_lp_dual_cuts_time_limit_and_callback():
     assert time.perf_counter() - t0 <= 0.5 * 1.1 + 1.0
     assert r.limit is ob.Limit.TIME and r.stats["lower"] <= r.objective
     seen = []
-    r = ob.solve(p, method="hindsight_lp", options={"formulation": "dual", "tol": 1e-15},
-                 callback=lambda i: (seen.append(i), i["cuts"] >= 3)[1])
+    r = ob.solve(
+        p,
+        method="hindsight_lp",
+        options={"formulation": "dual", "tol": 1e-15},
+        callback=lambda i: (seen.append(i), i["cuts"] >= 3)[1],
+    )
     assert [i["cuts"] for i in seen] == [1, 2, 3] and r.limit is ob.Limit.INTERRUPTED
     assert all(i["bound"] <= i["objective"] + 1e-9 for i in seen)  # master's lower bound <= best D(μ)
     assert r.stats["iterations"] == 3 and CALLBACK_STOP_MESSAGE in r.message
@@ -237,8 +244,14 @@ def test_ucb_bwk_time_limit_callback_and_progress(capfd):
     assert r.limit is ob.Limit.TIME and r.stats["stopped_by"] == "time_limit" and r.stats["rounds"] < p.horizon
     assert np.all(r.stats["spent"] <= p.budgets)
     seen = []
-    r = ob.solve(p, method="ucb_bwk", seed=0, progress=True, options={"benchmark": False},
-                 callback=lambda i: (seen.append(i), len(seen) >= 3)[1])
+    r = ob.solve(
+        p,
+        method="ucb_bwk",
+        seed=0,
+        progress=True,
+        options={"benchmark": False},
+        callback=lambda i: (seen.append(i), len(seen) >= 3)[1],
+    )
     assert len(seen) == 3 and all(set(INFO_KEYS) <= set(i) for i in seen)
     assert [i["round"] for i in seen] == sorted(i["round"] for i in seen) and seen[-1]["objective"] == r.objective
     assert r.limit is ob.Limit.INTERRUPTED and r.stats["stopped_by"] == "interrupted"
@@ -255,7 +268,7 @@ def test_bwk_policies_report_every_chunk_and_stop(method):
     if len(seen) >= 2:  # the play spans chunks: a True return ends it after the first
         r = ob.solve(p, method=method, seed=0, callback=lambda i: True, options={"benchmark": False})
         assert r.limit is ob.Limit.INTERRUPTED and r.stats["rounds"] == seen[0]["round"]
-        assert np.array_equal(r.x, full.x[:len(r.x)])  # the same play, cut short
+        assert np.array_equal(r.x, full.x[: len(r.x)])  # the same play, cut short
 
 
 def test_index_time_limit_callback_phases_and_early_stop():
@@ -271,16 +284,16 @@ def test_index_time_limit_callback_phases_and_early_stop():
     if r.ok:
         assert 0 < r.stats["episodes"] < 4000 and r.x.shape[0] == r.stats["episodes"]
     seen = []
-    r = ob.solve(fresh(), method="index", seed=0,
-                 callback=lambda i: (seen.append(i), i["phase"] == "evaluate" and i["episode"] >= 3)[1])
+    r = ob.solve(
+        fresh(), method="index", seed=0, callback=lambda i: (seen.append(i), i["phase"] == "evaluate" and i["episode"] >= 3)[1]
+    )
     assert [i["phase"] for i in seen].count("lagrange") >= 10 and seen[-1]["episode"] == 3
     assert all(set(INFO_KEYS) <= set(i) for i in seen) and seen[-1]["bound"] == r.stats["lagrangian_bound"]
     assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.INTERRUPTED and r.stats["episodes"] == 3
     r = ob.solve(fresh(), method="index", seed=0, callback=lambda i: True)  # stopped in the λ search
     assert r.status is ob.Status.NO_SOLUTION and r.limit is ob.Limit.INTERRUPTED and CALLBACK_STOP_MESSAGE in r.message
     two = ob.CoupledRMAB.budget(10, 3, seed=1, horizon=20, episodes=5)
-    r = ob.solve(two, method="index", seed=0, options={"index": "whittle"},
-                 callback=lambda i: i["phase"] == "whittle")
+    r = ob.solve(two, method="index", seed=0, options={"index": "whittle"}, callback=lambda i: i["phase"] == "whittle")
     assert r.status is ob.Status.NO_SOLUTION and "whittle" in r.message
 
 

@@ -30,8 +30,9 @@ def _scaled(p, factor, jitter=None):
     costs = p.costs * factor
     if jitter is not None:
         costs = costs + jitter
-    return ob.MultipleChoiceKnapsack(values=p.values, costs=costs, budget=p.budget * factor + (factor - 1),
-                                     available=p.available, exact=p.exact)
+    return ob.MultipleChoiceKnapsack(
+        values=p.values, costs=costs, budget=p.budget * factor + (factor - 1), available=p.available, exact=p.exact
+    )
 
 
 @pytest.mark.parametrize("kind", ki.ZERO_ONE_CLASSES)
@@ -58,8 +59,13 @@ def _random_instance(rng):
         values += rng.random((n, k))
     available = rng.random((n, k)) < 0.8
     available[np.arange(n), rng.integers(0, k, n)] = True
-    return ob.MultipleChoiceKnapsack(values=values, costs=costs, budget=int(rng.integers(0, costs.sum() + 2)),
-                                     available=available, exact=bool(rng.random() < 0.4))
+    return ob.MultipleChoiceKnapsack(
+        values=values,
+        costs=costs,
+        budget=int(rng.integers(0, costs.sum() + 2)),
+        available=available,
+        exact=bool(rng.random() < 0.4),
+    )
 
 
 def test_random_masks_exact_budgets_and_float_values_equal_brute_force():
@@ -82,8 +88,9 @@ def test_huge_integer_costs_up_to_two_to_the_62():
     for seed in range(4):  # multiple-choice, exact budgets included: scaling keeps the optimum
         base = ob.MultipleChoiceKnapsack.random(30, 5, max_cost=20, seed=seed, exact=seed % 2 == 1)
         factor = 2**62 // int(base.costs.max(axis=1).sum())
-        p = ob.MultipleChoiceKnapsack(values=base.values + 0.25, costs=base.costs * factor,
-                                      budget=base.budget * factor, exact=base.exact)
+        p = ob.MultipleChoiceKnapsack(
+            values=base.values + 0.25, costs=base.costs * factor, budget=base.budget * factor, exact=base.exact
+        )
         small, big = ob.solve(base, method="dp"), ob.solve(p, method="core")
         assert big.status is small.status is ob.Status.OPTIMAL
         assert big.objective == pytest.approx(small.objective + 30 * 0.25, rel=1e-12)
@@ -91,8 +98,7 @@ def test_huge_integer_costs_up_to_two_to_the_62():
 
 
 def test_costs_above_two_to_the_62_are_refused_naming_costs():
-    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1], [0, 1]], costs=[[0, 2**61], [0, 2**61], [0, 2**61]],
-                                  budget=2**62)
+    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1], [0, 1]], costs=[[0, 2**61], [0, 2**61], [0, 2**61]], budget=2**62)
     with pytest.raises(ob.InvalidProblemError, match="`costs` add up to"):
         ob.solve(p, method="core")
     assert ob.solve(p).method != "core"  # the default passes it over
@@ -173,8 +179,12 @@ def test_a_limit_spent_before_the_search_returns_the_lp_integral_part():
         assert r.limit is ob.Limit.TIME and r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
         assert r.status is ob.Status.NO_SOLUTION or prob.is_feasible(r.x)
     # rollouts: the reduction to the knapsack counts against the limit too
-    q = ob.RolloutAllocation(success_rates=np.linspace(0.05, 0.95, 2000), total_rollouts=40_000, max_rollouts=16,
-                             rollout_costs=np.arange(1, 2001) % 7 + 1)
+    q = ob.RolloutAllocation(
+        success_rates=np.linspace(0.05, 0.95, 2000),
+        total_rollouts=40_000,
+        max_rollouts=16,
+        rollout_costs=np.arange(1, 2001) % 7 + 1,
+    )
     r = ob.solve(q, method="core", time_limit=1e-9)
     assert r.limit is ob.Limit.TIME and r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION), r.message
     assert r.status is ob.Status.NO_SOLUTION or q.is_feasible(r.x)
@@ -359,8 +369,9 @@ def test_common_divisors_of_costs_and_values_keep_the_optimum():
     rng = np.random.default_rng(21)
     for _ in range(60):
         p = _random_instance(rng)
-        q = ob.MultipleChoiceKnapsack(values=np.round(p.values) * 3, costs=p.costs * 4, budget=p.budget * 4 + 3,
-                                      available=p.available, exact=p.exact)
+        q = ob.MultipleChoiceKnapsack(
+            values=np.round(p.values) * 3, costs=p.costs * 4, budget=p.budget * 4 + 3, available=p.available, exact=p.exact
+        )
         best, _ = brute_force_mckp(q)
         _check_optimal(q, ob.solve(q, method="core"), best)
     p = ob.MultipleChoiceKnapsack(values=[[0, 3], [0, 6]], costs=[[0, 4], [0, 8]], budget=10, exact=True)
@@ -427,14 +438,29 @@ def _split_lps(p):
     t = lp.x @ rank
     out = []
     for sign, limit in ((1.0, np.floor(t)), (-1.0, np.ceil(t))):
-        r = linprog(-v, A_ub=csr_matrix(np.vstack([c, sign * rank])), b_ub=[p.budget, sign * limit], A_eq=one,
-                    b_eq=np.ones(n), bounds=(0, 1), method="highs")
+        r = linprog(
+            -v,
+            A_ub=csr_matrix(np.vstack([c, sign * rank])),
+            b_ub=[p.budget, sign * limit],
+            A_eq=one,
+            b_eq=np.ones(n),
+            bounds=(0, 1),
+            method="highs",
+        )
         out.append(-r.fun if r.status == 0 else -np.inf)
     return -lp.fun, max(out)
 
 
-@pytest.mark.parametrize("kind", ["strongly_correlated", "inverse_strongly_correlated", "almost_strongly_correlated",
-                                  "uncorrelated", "mckp_strongly_correlated"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "strongly_correlated",
+        "inverse_strongly_correlated",
+        "almost_strongly_correlated",
+        "uncorrelated",
+        "mckp_strongly_correlated",
+    ],
+)
 def test_cardinality_bound_equals_the_split_lps(kind):
     # the Lagrangian minimisation finds the LPs' optimum (scipy's HiGHS as the second method)
     pytest.importorskip("scipy")

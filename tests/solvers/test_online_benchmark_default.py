@@ -34,9 +34,11 @@ def test_auto_switches_to_the_dual_bound_beyond_the_size(monkeypatch, matching):
 
 @pytest.mark.parametrize("instance", ["auction", "matching", "network"])
 def test_dual_bound_is_above_the_exact_and_lp_values_forced_both_ways(instance):
-    p = {"auction": lambda: ob.online_inputs.random_auctions(300, seed=2, budget_rate=0.1),
-         "matching": lambda: ob.online_inputs.iid_matching(200, 5, seed=2),
-         "network": lambda: ob.online_inputs.network_revenue_management(150, 8, 4, seed=2)}[instance]()
+    p = {
+        "auction": lambda: ob.online_inputs.random_auctions(300, seed=2, budget_rate=0.1),
+        "matching": lambda: ob.online_inputs.iid_matching(200, 5, seed=2),
+        "network": lambda: ob.online_inputs.network_revenue_management(150, 8, 4, seed=2),
+    }[instance]()
     exact_kind, exact, _ = _kind(p, benchmark="hindsight")
     lp_kind, lp, _ = _kind(p, benchmark="hindsight_lp")
     dual_kind, dual, _ = _kind(p, benchmark="dual_bound")

@@ -27,14 +27,14 @@ def _instance(T, seed, regularizer=None, dense=False, m=2):
     budgets = rng.uniform(0.15, 0.4, m) * T
     if dense:
         k = 3
-        return ob.OnlineAllocation(rewards=rng.random((T, k)), consumption=rng.random((T, k, m)) * 0.8,
-                                   budgets=budgets, regularizer=regularizer)
+        return ob.OnlineAllocation(
+            rewards=rng.random((T, k)), consumption=rng.random((T, k, m)) * 0.8, budgets=budgets, regularizer=regularizer
+        )
     return ob.OnlineAllocation.matching(rewards=rng.random((T, m)), budgets=budgets, regularizer=regularizer)
 
 
 def _with(p, regularizer):
-    return ob.OnlineAllocation(rewards=p.rewards, consumption=p.consumption, budgets=p.budgets,
-                               regularizer=regularizer)
+    return ob.OnlineAllocation(rewards=p.rewards, consumption=p.consumption, budgets=p.budgets, regularizer=regularizer)
 
 
 # -- λ = 0 is exactly the unregularised problem ----------------------------------------------------------------
@@ -85,11 +85,11 @@ def test_hindsight_mip_equals_brute_force(reg, dense, seed):
     rng = np.random.default_rng(seed)
     T, m = 6, 2
     if dense:
-        p = ob.OnlineAllocation(rewards=rng.random((T, 2)) - 0.2, consumption=rng.random((T, 2, m)),
-                                budgets=rng.uniform(0.8, 2.0, m), regularizer=reg)
+        p = ob.OnlineAllocation(
+            rewards=rng.random((T, 2)) - 0.2, consumption=rng.random((T, 2, m)), budgets=rng.uniform(0.8, 2.0, m), regularizer=reg
+        )
     else:  # zero and negative rewards too: with a regulariser they may still be worth playing
-        p = ob.OnlineAllocation.matching(rewards=rng.random((T, m)) - 0.3, budgets=rng.integers(1, 4, m),
-                                         regularizer=reg)
+        p = ob.OnlineAllocation.matching(rewards=rng.random((T, m)) - 0.3, budgets=rng.integers(1, 4, m), regularizer=reg)
     r = ob.solve(p, method="hindsight")
     assert r.status is ob.Status.OPTIMAL
     assert p.is_feasible(r.x)
@@ -152,10 +152,11 @@ def test_a_stream_runs_the_same_as_the_dense_instance():
 
     def batches():
         for s in range(0, 1000, 128):
-            yield p.rewards[s:s + 128], None
+            yield p.rewards[s : s + 128], None
 
-    s = ob.OnlineAllocation(stream=batches, horizon=1000, stream_matching=True, budgets=p.budgets,
-                            reward_bound=1.0, regularizer=MaxMinFairness(0.4))
+    s = ob.OnlineAllocation(
+        stream=batches, horizon=1000, stream_matching=True, budgets=p.budgets, reward_bound=1.0, regularizer=MaxMinFairness(0.4)
+    )
     a = ob.solve(p, method="dmd", options={"benchmark": "dual_bound"})
     b = ob.solve(s, method="dmd", options={"benchmark": "dual_bound"})
     assert np.array_equal(a.x, b.x)
@@ -170,8 +171,9 @@ def test_a_stream_runs_the_same_as_the_dense_instance():
 def test_step_by_step_policy_equals_the_kernel(reg, reference, dense):
     p = _instance(300, 4, reg, dense=dense)
     r = ob.solve(p, method="dmd", options={"reference": reference, "benchmark": "none"})
-    pol = DualMirrorDescent(p.budgets, p.horizon, reference=reference, step_size=r.stats["step_size"],
-                            reward_bound=p.reward_bound, regularizer=reg)
+    pol = DualMirrorDescent(
+        p.budgets, p.horizon, reference=reference, step_size=r.stats["step_size"], reward_bound=p.reward_bound, regularizer=reg
+    )
     cons = [None] * p.horizon if p.consumption is None else p.consumption
     actions = [pol.step(row, c) for row, c in zip(p.rewards, cons)]
     assert actions == r.x.tolist()
@@ -182,16 +184,16 @@ def test_step_by_step_policy_equals_the_kernel(reg, reference, dense):
 def test_a_custom_regulariser_runs_step_by_step_as_the_built_in_one():
     fair = MaxMinFairness(0.5)
     p = _instance(300, 6, fair)
-    mine = CustomRegularizer(lambda a: fair.value(a, p.target_rate), lambda mu: fair.response(mu, p.target_rate),
-                             floor=fair.floor(p.target_rate))
+    mine = CustomRegularizer(
+        lambda a: fair.value(a, p.target_rate), lambda mu: fair.response(mu, p.target_rate), floor=fair.floor(p.target_rate)
+    )
     q = _with(p, mine)
     for reference in REFERENCES:
         a = ob.solve(p, method="dmd", options={"reference": reference, "benchmark": "none"})
         b = ob.solve(q, method="dmd", options={"reference": reference, "benchmark": "none"})
         assert a.x.tolist() == b.x.tolist()
         assert a.objective == pytest.approx(b.objective)
-    assert dual_cutting_planes(q, tol=1e-8)["value"] == pytest.approx(dual_cutting_planes(p, tol=1e-8)["value"],
-                                                                       rel=1e-7)
+    assert dual_cutting_planes(q, tol=1e-8)["value"] == pytest.approx(dual_cutting_planes(p, tol=1e-8)["value"], rel=1e-7)
 
 
 def test_state_dict_carries_the_regulariser():
@@ -231,8 +233,9 @@ def test_regret_grows_like_sqrt_t(reg):
         values = []
         for seed in range(4):
             rng = np.random.default_rng(seed)
-            p = ob.OnlineAllocation.matching(rewards=rng.random((T, 3)) * np.array([1.0, 0.8, 0.6]),
-                                             budgets=np.array([0.2, 0.3, 0.25]) * T, regularizer=reg)
+            p = ob.OnlineAllocation.matching(
+                rewards=rng.random((T, 3)) * np.array([1.0, 0.8, 0.6]), budgets=np.array([0.2, 0.3, 0.25]) * T, regularizer=reg
+            )
             r = ob.solve(p, method="dmd", options={"benchmark": "dual_bound"})
             assert p.is_feasible(r.x)
             values.append(r.stats["regret"])

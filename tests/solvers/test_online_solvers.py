@@ -45,7 +45,7 @@ def streams(draw):
     burst = draw(st.integers(0, t - 1))
     consumption[burst] = budgets * 0.999  # a request that takes nearly everything
     consumption[min(t - 1, burst + 1)] = budgets  # and one that takes exactly a full budget
-    rewards[burst: burst + 2] = 50.0
+    rewards[burst : burst + 2] = 50.0
     return ob.OnlineAllocation(rewards=rewards, consumption=consumption, budgets=budgets)
 
 
@@ -88,8 +88,23 @@ def test_kernels_equal_python_twins():
             for fn in (kernels.dmd_run, twin(kernels.dmd_run)):
                 mu, rem, ds = np.full(2, 0.3), np.array([5.0, 4.0]), np.zeros(2)
                 acts = np.empty(50, np.int64)
-                total = fn(rewards, cons, matching, mu, rem, np.array([0.1, 0.08]), 0.2, ref, 1.0, acts, ds,
-                           0, np.zeros(2), np.zeros(2), np.zeros(2))
+                total = fn(
+                    rewards,
+                    cons,
+                    matching,
+                    mu,
+                    rem,
+                    np.array([0.1, 0.08]),
+                    0.2,
+                    ref,
+                    1.0,
+                    acts,
+                    ds,
+                    0,
+                    np.zeros(2),
+                    np.zeros(2),
+                    np.zeros(2),
+                )
                 outs.append((total, acts, mu, rem))
             assert outs[0][0] == pytest.approx(outs[1][0], rel=1e-12)
             assert np.array_equal(outs[0][1], outs[1][1])
@@ -97,15 +112,15 @@ def test_kernels_equal_python_twins():
     for fn in (_numerics.dual_terms, twin(_numerics.dual_terms)):  # the dual function lives with the models
         used = np.zeros(2)
         assert fn(r, c, False, 0.0, np.array([0.2, 0.1]), used) == pytest.approx(
-            sum(max(0.0, (r[t] - c[t] @ [0.2, 0.1]).max()) for t in range(50)), rel=1e-12)
+            sum(max(0.0, (r[t] - c[t] @ [0.2, 0.1]).max()) for t in range(50)), rel=1e-12
+        )
 
 
 @needs("highs")
 def test_hindsight_equals_brute_force():
     for seed in range(6):
         rng = np.random.default_rng(seed)
-        p = ob.OnlineAllocation(rewards=rng.normal(1, 1, (5, 2)), consumption=rng.integers(0, 3, (5, 2, 2)),
-                                budgets=[2.0, 3.0])
+        p = ob.OnlineAllocation(rewards=rng.normal(1, 1, (5, 2)), consumption=rng.integers(0, 3, (5, 2, 2)), budgets=[2.0, 3.0])
         r = ob.solve(p, method="hindsight", threads=1)
         assert r.status == ob.Status.OPTIMAL
         assert r.objective == pytest.approx(brute_force(p), abs=1e-9)
@@ -133,7 +148,7 @@ def test_weak_duality_chain():
 @needs("highs")
 @pytest.mark.parametrize("kind", ["dense", "matching"])
 def test_cutting_planes_equal_the_primal_lp(kind):
-    p = (gen.network_revenue_management(2000, 8, 4, seed=5) if kind == "dense" else gen.iid_matching(10_000, 10, seed=6))
+    p = gen.network_revenue_management(2000, 8, 4, seed=5) if kind == "dense" else gen.iid_matching(10_000, 10, seed=6)
     primal = ob.solve(p, method="hindsight_lp", options={"formulation": "primal"})
     dual = ob.solve(p, method="hindsight_lp", options={"formulation": "dual"})
     assert primal.status == dual.status == ob.Status.OPTIMAL
@@ -200,8 +215,7 @@ def test_adversarial_two_phase_ratio():
 def test_nrm_regret_per_round_falls():
     per_round = []
     for T in (500, 2000, 8000):
-        r = [ob.solve(gen.network_revenue_management(T, 20, 5, seed=s), method="dmd").stats["regret"] / T
-             for s in range(3)]
+        r = [ob.solve(gen.network_revenue_management(T, 20, 5, seed=s), method="dmd").stats["regret"] / T for s in range(3)]
         per_round.append(np.median(r))
     assert per_round[0] > per_round[1] > per_round[2], per_round
 
@@ -279,8 +293,9 @@ def test_hindsight_on_tiny_consumptions_is_exact():
     rng = np.random.default_rng(3)
     for _ in range(5):
         c = rng.random((5, 2, 1)) * 1e-12
-        p = ob.OnlineAllocation(rewards=rng.random((5, 2)), consumption=c,
-                                budgets=rng.uniform(0.1, 0.9, 1) * c.reshape(-1, 1).sum(0) / 2)
+        p = ob.OnlineAllocation(
+            rewards=rng.random((5, 2)), consumption=c, budgets=rng.uniform(0.1, 0.9, 1) * c.reshape(-1, 1).sum(0) / 2
+        )
         r = ob.solve(p, method="hindsight", threads=1)
         assert r.status == ob.Status.OPTIMAL, r.message
         assert p.is_feasible(r.x) and r.objective == pytest.approx(brute_force(p), rel=1e-12)
@@ -290,9 +305,11 @@ def test_hindsight_on_tiny_consumptions_is_exact():
 @needs("highs")
 def test_hindsight_on_huge_consumptions():
     """Consumptions of 1e17..1e18 were coefficients HiGHS refuses (model 'Empty': ERROR status)."""
-    p = ob.OnlineAllocation(rewards=[[0.532, -0.405, 0.278], [-0.177, -0.845, -0.320]],
-                            consumption=[[[6.9e17], [5.0e17], [7.7e16]], [[4.9e17], [0.0], [1.3e17]]],
-                            budgets=[3.84e17])
+    p = ob.OnlineAllocation(
+        rewards=[[0.532, -0.405, 0.278], [-0.177, -0.845, -0.320]],
+        consumption=[[[6.9e17], [5.0e17], [7.7e16]], [[4.9e17], [0.0], [1.3e17]]],
+        budgets=[3.84e17],
+    )
     r = ob.solve(p, method="hindsight", threads=1)
     assert r.status == ob.Status.OPTIMAL and r.objective == pytest.approx(brute_force(p)) == 0.278
     for method in ("dmd", "greedy", "fluid", "hindsight_lp"):
@@ -304,8 +321,9 @@ def test_hindsight_on_huge_consumptions():
 def test_dense_nonpositive_rewards(method):
     """Dense instances whose rewards are all <= 0 crashed (an empty column set broke the HiGHS model build)."""
     rng = np.random.default_rng(0)
-    p = ob.OnlineAllocation(rewards=-rng.random((5, 3)) * rng.choice([0, 1], (5, 3)),
-                            consumption=rng.random((5, 3, 2)), budgets=[1.0, 1.0])
+    p = ob.OnlineAllocation(
+        rewards=-rng.random((5, 3)) * rng.choice([0, 1], (5, 3)), consumption=rng.random((5, 3, 2)), budgets=[1.0, 1.0]
+    )
     r = ob.solve(p, method=method)
     assert r.ok and r.objective == 0.0
     if method != "hindsight_lp":

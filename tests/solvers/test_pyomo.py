@@ -37,8 +37,10 @@ def _fits(model, solver: str) -> None:
     if solver.startswith("gurobi"):
         nv, nc = model.nvariables(), model.nconstraints()
         if nv > GUROBI_LIMIT or nc > GUROBI_LIMIT:
-            pytest.skip(f"the model has {nv} variables and {nc} constraints, beyond Gurobi's size-limited pip "
-                        f"licence ({GUROBI_LIMIT} each)")
+            pytest.skip(
+                f"the model has {nv} variables and {nc} constraints, beyond Gurobi's size-limited pip "
+                f"licence ({GUROBI_LIMIT} each)"
+            )
 
 
 def _close(a, b, rel=1e-6):
@@ -107,8 +109,9 @@ def _online(seed, matching=False):
     rng = np.random.default_rng(seed)
     if matching:
         return ob.OnlineAllocation.matching(rng.uniform(0, 1, (25, 3)), np.array([3.0, 2.0, 4.0]))
-    return ob.OnlineAllocation(rewards=rng.uniform(0, 1, (25, 3)), consumption=rng.uniform(0, 1, (25, 3, 2)),
-                               budgets=np.array([4.0, 3.0]))
+    return ob.OnlineAllocation(
+        rewards=rng.uniform(0, 1, (25, 3)), consumption=rng.uniform(0, 1, (25, 3, 2)), budgets=np.array([4.0, 3.0])
+    )
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -130,8 +133,7 @@ def test_hindsight_mip_and_lp_match_highs(solver, matching):
 def test_hindsight_with_nothing_to_play(solver, rewards):
     """No positive reward, or every action over a whole budget: an empty model (HiGHS refuses those), answered as
     the null action everywhere."""
-    p = ob.OnlineAllocation(rewards=np.full((5, 2), rewards), consumption=np.full((5, 2, 1), 3.0),
-                            budgets=np.array([1.0]))
+    p = ob.OnlineAllocation(rewards=np.full((5, 2), rewards), consumption=np.full((5, 2, 1), 3.0), budgets=np.array([1.0]))
     r = ob.solve(p, method="hindsight", backend="pyomo", options={"solver": solver})
     assert r.status is ob.Status.OPTIMAL and r.objective == 0.0 and (r.x == -1).all()
     lp = ob.solve(p, method="hindsight_lp", backend="pyomo", options={"solver": solver})
@@ -141,8 +143,9 @@ def test_hindsight_with_nothing_to_play(solver, rewards):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_bwk_opt_lp_matches_highs(solver):
     rng = np.random.default_rng(6)
-    p = ob.BanditsWithKnapsacks(reward_means=rng.uniform(0, 1, 5), consumption_means=rng.uniform(0, 1, (5, 2)),
-                                budgets=[40.0, 25.0], horizon=200)
+    p = ob.BanditsWithKnapsacks(
+        reward_means=rng.uniform(0, 1, 5), consumption_means=rng.uniform(0, 1, (5, 2)), budgets=[40.0, 25.0], horizon=200
+    )
     ref = ob.solve(p, method="opt_lp", backend="highs")
     r = _pyomo_solve(p, "opt_lp", solver)
     _close(r.objective, ref.objective)
@@ -179,8 +182,7 @@ def _rmab_family(name, seed=0):
     if name == "budget":
         return ob.CoupledRMAB.budget(J, 2, seed=seed)
     if name == "path":
-        return ob.CoupledRMAB.path(J, 2, graph=(J, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (0, 3)], 0),
-                                   seed=seed)
+        return ob.CoupledRMAB.path(J, 2, graph=(J, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (0, 3)], 0), seed=seed)
     if name == "matching":
         return ob.CoupledRMAB.matching(J, 2, seed=seed, distinct_workers=bool(seed % 2))
     if name == "capacity":
@@ -220,8 +222,10 @@ def test_myopic_through_pyomo_equals_python_myopic():
     assert a.objective == pytest.approx(b.objective, rel=1e-9) and a.stats["solves"] >= 1
 
 
-@pytest.mark.skipif(not (module_available("omlt") and module_available("pyscipopt") and module_available("highspy")),
-                    reason="needs omlt, pyscipopt and highspy")
+@pytest.mark.skipif(
+    not (module_available("omlt") and module_available("pyscipopt") and module_available("highspy")),
+    reason="needs omlt, pyscipopt and highspy",
+)
 def test_qnetwork_argmax_agrees_ours_omlt_scip_enumeration():
     """50 states across the five families: our HiGHS MIP (interval bounds), OMLT's big-M encoding solved by SCIP,
     our formulation through Pyomo + SCIP, and enumeration agree on the argmax value (and each x is feasible)."""
@@ -282,8 +286,12 @@ def test_rmab_export_errors_name_the_field():
     with pytest.raises(ob.InvalidProblemError, match="`network`"):
         ob.to_pyomo(p, network=[(np.ones((2, 3)), np.ones(2))], states=np.zeros(p.n_arms, dtype=int))
     with pytest.raises(ob.InvalidProblemError, match="`formulation`"):
-        ob.to_pyomo(p, network=_relu.random_network(p.n_decisions + p.n_arms * p.n_states, (4,)),
-                    states=np.zeros(p.n_arms, dtype=int), formulation="nope")
+        ob.to_pyomo(
+            p,
+            network=_relu.random_network(p.n_decisions + p.n_arms * p.n_states, (4,)),
+            states=np.zeros(p.n_arms, dtype=int),
+            formulation="nope",
+        )
 
 
 # -- export, side constraints, read-back -------------------------------------------------------------------------
@@ -355,8 +363,7 @@ def test_unknown_solver_is_refused_by_name():
         ob.solve(p, method="mip", backend="pyomo", options={"solver_options": [1]})
 
 
-@pytest.mark.skipif(module_available("pyomo") and __import__("shutil").which("cbc") is not None,
-                    reason="cbc is installed here")
+@pytest.mark.skipif(module_available("pyomo") and __import__("shutil").which("cbc") is not None, reason="cbc is installed here")
 def test_known_but_missing_solver_says_so():
     p = ob.MultipleChoiceKnapsack.random(4, 3, seed=0)
     with pytest.raises(ob.BackendNotAvailableError, match="`solver` 'cbc'"):
@@ -396,8 +403,7 @@ def test_status_map_of_each_results_type():
     res.solution_status = contrib.SolutionStatus.noSolution
     assert _common.outcome_of(res).status is ob.Status.INFEASIBLE
     res.termination_condition = contrib.TerminationCondition.interrupted
-    assert (_common.outcome_of(res).status, _common.outcome_of(res).limit) == (ob.Status.NO_SOLUTION,
-                                                                                ob.Limit.INTERRUPTED)
+    assert (_common.outcome_of(res).status, _common.outcome_of(res).limit) == (ob.Status.NO_SOLUTION, ob.Limit.INTERRUPTED)
     a = appsi.Results()
     a.termination_condition = appsi.TerminationCondition.maxIterations
     a.best_feasible_objective = None
@@ -432,12 +438,21 @@ def test_gurobi_beyond_its_licence_fails_clearly():
 
 
 def test_registered_for_every_exportable_method():
-    table = {(s.problem.__name__, s.method) for s in __import__("orbudget.core.registry", fromlist=["x"]).specs_for(
-        ob.MultipleChoiceKnapsack) if s.backend == "pyomo"}
+    table = {
+        (s.problem.__name__, s.method)
+        for s in __import__("orbudget.core.registry", fromlist=["x"]).specs_for(ob.MultipleChoiceKnapsack)
+        if s.backend == "pyomo"
+    }
     assert table == {("MultipleChoiceKnapsack", "mip"), ("MultipleChoiceKnapsack", "lp")}
-    for cls, method in [(ob.RolloutAllocation, "mip"), (ob.RolloutAllocation, "lp"), (ob.OnlineAllocation, "hindsight"),
-                        (ob.OnlineAllocation, "hindsight_lp"), (ob.BanditsWithKnapsacks, "opt_lp"),
-                        (ob.CoupledRMAB, "myopic"), (ob.BudgetedAssignment, "mip")]:
+    for cls, method in [
+        (ob.RolloutAllocation, "mip"),
+        (ob.RolloutAllocation, "lp"),
+        (ob.OnlineAllocation, "hindsight"),
+        (ob.OnlineAllocation, "hindsight_lp"),
+        (ob.BanditsWithKnapsacks, "opt_lp"),
+        (ob.CoupledRMAB, "myopic"),
+        (ob.BudgetedAssignment, "mip"),
+    ]:
         assert (method, "pyomo", True) in ob.available_solvers(cls)
 
 
@@ -459,16 +474,20 @@ def test_threads_after_highs_started_its_pool(solver):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_standard_options_are_accepted_by_each_solver(solver):
     p = ob.MultipleChoiceKnapsack.random(10, 5, seed=0)
-    r = ob.solve(p, method="mip", backend="pyomo", seed=3, threads=1, rel_gap=0.0, time_limit=30,
-                 options={"solver": solver})
+    r = ob.solve(p, method="mip", backend="pyomo", seed=3, threads=1, rel_gap=0.0, time_limit=30, options={"solver": solver})
     assert r.status is ob.Status.OPTIMAL
     _close(r.objective, ob.solve(p).objective)
 
 
 def test_standard_options_in_each_solvers_own_names():
     opts = SolveOptions(time_limit=2.0, rel_gap=0.01, threads=1, seed=5)
-    assert _common._native("scip_direct", opts) == {"limits/time": 2.0, "limits/gap": 0.01, "numerics/feastol": 1e-9,
-                                                    "parallel/maxnthreads": 1, "randomization/randomseedshift": 5}
+    assert _common._native("scip_direct", opts) == {
+        "limits/time": 2.0,
+        "limits/gap": 0.01,
+        "numerics/feastol": 1e-9,
+        "parallel/maxnthreads": 1,
+        "randomization/randomseedshift": 5,
+    }
     assert _common._native("gurobi_persistent", opts)["MIPGap"] == 0.01
     assert _common._native("appsi_highs", opts)["mip_rel_gap"] == 0.01
     assert _common._native("cbc", SolveOptions())["ratioGap"] == 0.0  # exact by default
@@ -519,7 +538,8 @@ def test_assignment_mip_keeps_a_zero_budget_against_tiny_costs():
     from orbudget.problems.assignment import _LinearLoss
 
     proxy = np.array([[0.0, -1.0, -1.0]])
-    p = ob.BudgetedAssignment(costs=np.array([[0.0, 0.0, 1e-12]]), budget=0.0, loss=_LinearLoss(proxy), exact=False,
-                              proxy=proxy, separable_loss=True)
+    p = ob.BudgetedAssignment(
+        costs=np.array([[0.0, 0.0, 1e-12]]), budget=0.0, loss=_LinearLoss(proxy), exact=False, proxy=proxy, separable_loss=True
+    )
     r = ob.solve(p, method="mip", backend="pyomo")
     assert r.status is ob.Status.OPTIMAL and r.x.tolist() == [1] and p.is_feasible(r.x)

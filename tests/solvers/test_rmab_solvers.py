@@ -156,8 +156,12 @@ def test_interval_bounds_contain_every_pre_activation():
         p = tiny(kind, 1)
         d = p.n_decisions + p.n_arms * p.n_states
         layers = random_layers(d, hidden=(16, 32, 8), seed=2)
-        box = _relu.interval_bounds(layers, p.n_decisions, p.constraint.max_selected,
-                                    *_relu.state_box_constant(layers, p.n_decisions, p.n_arms, p.n_states))
+        box = _relu.interval_bounds(
+            layers,
+            p.n_decisions,
+            p.constraint.max_selected,
+            *_relu.state_box_constant(layers, p.n_decisions, p.n_arms, p.n_states),
+        )
         acts = p.feasible_actions()
         states = rng.integers(0, p.n_states, (10_000, p.n_arms))
         xs = acts[rng.integers(0, len(acts), 10_000)]
@@ -306,8 +310,7 @@ def test_sequoia_checkpoint_resume_matches_an_uninterrupted_run(tmp_path):
 @needs("highs")
 def test_sequoia_with_the_mip_in_the_loop():
     p = tiny("capacity", 3, horizon=5, episodes=3)
-    r = ob.solve(p, method="sequoia", seed=0, options={"argmax": "mip", "episodes": 3, "warm_steps": 50,
-                                                       "hidden": (8, 8)})
+    r = ob.solve(p, method="sequoia", seed=0, options={"argmax": "mip", "episodes": 3, "warm_steps": 50, "hidden": (8, 8)})
     assert r.stats["argmax"] == "mip" and r.stats["mip"]["solves"] > 0
     assert r.stats["mip"]["max_fidelity_error"] < 1e-6
     for x in r.x.reshape(-1, p.n_decisions):
@@ -355,8 +358,12 @@ def test_sequoia_plays_feasible_actions(kind):
     """SEQUOIA's greedy and exploratory actions pass the checker (short runs on random instances)."""
     for seed in range(3):
         p = tiny(kind, seed, horizon=4, episodes=2)
-        r = ob.solve(p, method="sequoia", seed=seed, options={"episodes": 2, "warm_steps": 20, "warm_samples": 50,
-                                                               "batch_size": 4, "hidden": (8,)})
+        r = ob.solve(
+            p,
+            method="sequoia",
+            seed=seed,
+            options={"episodes": 2, "warm_steps": 20, "warm_samples": 50, "batch_size": 4, "hidden": (8,)},
+        )
         for x in r.x.reshape(-1, p.n_decisions):
             assert p.check(x) is None, (kind, seed, x)
 
@@ -399,18 +406,31 @@ def test_sequoia_replay_buffer_holds_states_above_127(tmp_path):
     assert ck["buffer"]["s"][:size].min() >= 0 and ck["buffer"]["s"][:size].max() <= 129
 
 
-BAD_SEQUOIA_OPTIONS = [({"target_every": 0}, "options.target_every"), ({"replay": 0}, "options.replay"),
-                       ({"replay": 4, "batch_size": 8}, "options.replay"), ({"lr": 0}, "options.lr"),
-                       ({"lr": float("nan")}, "options.lr"), ({"batch_size": 1.5}, "options.batch_size"),
-                       ({"episodes": -1}, "options.episodes"), ({"n_step": 0}, "options.n_step"),
-                       ({"updates_per_step": -1}, "options.updates_per_step"), ({"warm_samples": 0}, "options.warm_samples"),
-                       ({"warm_steps": "x"}, "options.warm_steps"), ({"checkpoint_every": 0}, "options.checkpoint_every"),
-                       ({"hidden": 8}, "options.hidden"), ({"hidden": (0,)}, "options.hidden"),
-                       ({"device": "nonsense"}, "options.device"), ({"device": "cuda:99"}, "options.device"),
-                       ({"argmax": "best"}, "options.argmax"), ({"bounds": "tight"}, "options.bounds"),
-                       ({"train_initial": "zero"}, "options.train_initial"), ({"checkpoint": 7}, "options.checkpoint"),
-                       ({"mip_time_limit": -1}, "options.mip_time_limit"), ({"replay": 10**15}, "options.replay"),
-                       ({"hidden": (10**9, 10**9)}, "options.hidden")]
+BAD_SEQUOIA_OPTIONS = [
+    ({"target_every": 0}, "options.target_every"),
+    ({"replay": 0}, "options.replay"),
+    ({"replay": 4, "batch_size": 8}, "options.replay"),
+    ({"lr": 0}, "options.lr"),
+    ({"lr": float("nan")}, "options.lr"),
+    ({"batch_size": 1.5}, "options.batch_size"),
+    ({"episodes": -1}, "options.episodes"),
+    ({"n_step": 0}, "options.n_step"),
+    ({"updates_per_step": -1}, "options.updates_per_step"),
+    ({"warm_samples": 0}, "options.warm_samples"),
+    ({"warm_steps": "x"}, "options.warm_steps"),
+    ({"checkpoint_every": 0}, "options.checkpoint_every"),
+    ({"hidden": 8}, "options.hidden"),
+    ({"hidden": (0,)}, "options.hidden"),
+    ({"device": "nonsense"}, "options.device"),
+    ({"device": "cuda:99"}, "options.device"),
+    ({"argmax": "best"}, "options.argmax"),
+    ({"bounds": "tight"}, "options.bounds"),
+    ({"train_initial": "zero"}, "options.train_initial"),
+    ({"checkpoint": 7}, "options.checkpoint"),
+    ({"mip_time_limit": -1}, "options.mip_time_limit"),
+    ({"replay": 10**15}, "options.replay"),
+    ({"hidden": (10**9, 10**9)}, "options.hidden"),
+]
 
 
 @needs("torch")
@@ -429,11 +449,19 @@ def test_sequoia_cuda_without_cuda_is_a_clear_error():
         ob.solve(tiny("budget", 0, horizon=3, episodes=1), method="sequoia", options={"device": "cuda"})
 
 
-@pytest.mark.parametrize("method,options,field", [
-    ("sampling", {"samples": 0}, "options.samples"), ("sampling", {"samples": 10**15}, "options.samples"),
-    ("myopic", {"oracle": "gurobi"}, "options.oracle"), ("index", {"oracle": 3}, "options.oracle"),
-    ("index", {"index": "gittins"}, "options.index"), ("myopic", {"kind": "lagrange"}, "options"),
-    ("random", {"samples": 3}, "options"), ("exact_dp", {"oracle": "highs"}, "options")])
+@pytest.mark.parametrize(
+    "method,options,field",
+    [
+        ("sampling", {"samples": 0}, "options.samples"),
+        ("sampling", {"samples": 10**15}, "options.samples"),
+        ("myopic", {"oracle": "gurobi"}, "options.oracle"),
+        ("index", {"oracle": 3}, "options.oracle"),
+        ("index", {"index": "gittins"}, "options.index"),
+        ("myopic", {"kind": "lagrange"}, "options"),
+        ("random", {"samples": 3}, "options"),
+        ("exact_dp", {"oracle": "highs"}, "options"),
+    ],
+)
 def test_baseline_bad_options_name_the_option(method, options, field):
     with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
         ob.solve(tiny("capacity", 0, horizon=3, episodes=1), method=method, options=options)
@@ -451,8 +479,9 @@ def test_documented_oracle_options_are_accepted(method):
     """`options={'oracle': 'highs'}` reached HiGHS as a HiGHS option and was refused; every documented oracle gives
     the same decisions as enumeration."""
     p = tiny("capacity", 1, budget=1, horizon=3, episodes=2)  # one worker: 'knapsack' applies too
-    got = {o: ob.solve(p, method=method, seed=0, options={"oracle": o})
-           for o in ("auto", "highs", "cpsat", "enumerate", "knapsack")}
+    got = {
+        o: ob.solve(p, method=method, seed=0, options={"oracle": o}) for o in ("auto", "highs", "cpsat", "enumerate", "knapsack")
+    }
     assert got["highs"].stats["oracle"] == "highs"
     for o, r in got.items():
         assert r.objective == pytest.approx(got["enumerate"].objective, abs=1e-9), o

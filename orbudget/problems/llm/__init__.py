@@ -41,6 +41,18 @@ from .adaptive import AdaptiveSampler, simulate_adaptive
 from .routing import ModelRouting
 from .samples import SampleAllocation
 
-__all__ = ["CONCAVITY_TOL", "MAX_VOTE_SAMPLES", "OBJECTIVES", "PROBABILITY_SUM_TOL", "AdaptiveSampler", "ModelRouting",
-           "SampleAllocation", "concavity_report", "majority_vote_table", "over_budget", "pass_at_k", "pass_at_k_table",
-           "simulate_adaptive"]
+__all__ = [
+    "CONCAVITY_TOL",
+    "MAX_VOTE_SAMPLES",
+    "OBJECTIVES",
+    "PROBABILITY_SUM_TOL",
+    "AdaptiveSampler",
+    "ModelRouting",
+    "SampleAllocation",
+    "concavity_report",
+    "majority_vote_table",
+    "over_budget",
+    "pass_at_k",
+    "pass_at_k_table",
+    "simulate_adaptive",
+]

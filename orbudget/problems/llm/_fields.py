@@ -49,8 +49,7 @@ def over_budget(spent, cap) -> bool:
 
 def _read_rows(path, file_format) -> list[dict]:
     path = Path(path)
-    fmt = file_format or {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}.get(
-        path.suffix.lower())
+    fmt = file_format or {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}.get(path.suffix.lower())
     fmt = as_choice("file_format", fmt, ("csv", "jsonl"))
     if not path.is_file():
         raise InvalidProblemError(f"`path` {path} is not a file")

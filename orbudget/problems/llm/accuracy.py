@@ -14,6 +14,7 @@ CONCAVITY_TOL = 1e-12
 
 # -- accuracy numerics ---------------------------------------------------------------------------------------------
 
+
 def pass_at_k(p, n):
     """$1 - (1-p)^n$, as ``-expm1(n log1p(-p))`` (exact to the last digit for tiny p; 0 when n = 0).
 
@@ -74,9 +75,9 @@ def majority_vote_table(probabilities, correct, n_max: int) -> np.ndarray:
                 m = np.arange(x, length)
                 coef = np.exp(logfact[m] - logfact[x] - logfact[m - x] + xlogy(x, q))  # (n_q, length - x)
                 if x < c:
-                    new[:, :, x:] += coef[:, None, :] * g[:, :, :length - x]
+                    new[:, :, x:] += coef[:, None, :] * g[:, :, : length - x]
                 else:
-                    new[:, 1:, x:] += coef[:, None, :] * g[:, :-1, :length - x]
+                    new[:, 1:, x:] += coef[:, None, :] * g[:, :-1, : length - x]
             g = new
         s = np.einsum("qtl,t->ql", g, 1.0 / np.arange(1, ties + 2))
         n = np.arange(c, n_max + 1)
@@ -95,10 +96,9 @@ def concavity_report(table, lo, hi, tol: float = CONCAVITY_TOL) -> dict:
     bad = inside & (second > scale)
     rows = np.flatnonzero(bad.any(axis=1))
     worst = float(np.where(inside, second, -np.inf).max(initial=-np.inf)) if second.size else -np.inf
-    return {"concave": rows.size == 0, "nonconcave_questions": int(rows.size),
-            "first_nonconcave": int(rows[0]) if rows.size else None, "max_gain_increase": max(worst, 0.0)}
-
-
-
-
-
+    return {
+        "concave": rows.size == 0,
+        "nonconcave_questions": int(rows.size),
+        "first_nonconcave": int(rows[0]) if rows.size else None,
+        "max_gain_increase": max(worst, 0.0),
+    }

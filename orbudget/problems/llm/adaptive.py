@@ -21,6 +21,7 @@ from .samples import SampleAllocation
 
 # -- the adaptive (step-by-step) sampler ---------------------------------------------------------------------------
 
+
 class AdaptiveSampler:
     """Allocate samples batch by batch from what the samples so far showed (adaptive self-consistency).
 
@@ -49,9 +50,21 @@ class AdaptiveSampler:
 
     KIND = "AdaptiveSampler"
 
-    def __init__(self, n_questions: int, budget, *, objective: str = "pass_at_k", n_answers: int | None = None,
-                 min_samples=1, max_samples=32, sample_costs=None, batch_budget=None, prior=None,
-                 threshold: float = 0.95, step: int = 1):
+    def __init__(
+        self,
+        n_questions: int,
+        budget,
+        *,
+        objective: str = "pass_at_k",
+        n_answers: int | None = None,
+        min_samples=1,
+        max_samples=32,
+        sample_costs=None,
+        batch_budget=None,
+        prior=None,
+        threshold: float = 0.95,
+        step: int = 1,
+    ):
         self.n_questions = as_scalar("n_questions", n_questions, integer=True, minimum=1)
         self.objective = as_choice("objective", objective, OBJECTIVES)
         n = self.n_questions
@@ -59,13 +72,17 @@ class AdaptiveSampler:
         self.max_samples = np.array(_per_item_ints("max_samples", max_samples, n, 1))
         if (self.max_samples < self.min_samples).any():
             raise InvalidProblemError("`max_samples` must be >= `min_samples` for every question")
-        self.costs = (np.ones(n) if sample_costs is None
-                      else np.array(as_array("sample_costs", sample_costs, shape=(n,), low=0.0), float))
+        self.costs = (
+            np.ones(n) if sample_costs is None else np.array(as_array("sample_costs", sample_costs, shape=(n,), low=0.0), float)
+        )
         if (self.costs <= 0).any():
             raise InvalidProblemError("`sample_costs` must be positive")
         self.budget = as_scalar("budget", budget, minimum=0.0)
-        self.batch_budget = (max(self.budget / 8, float(self.costs.max())) if batch_budget is None
-                             else as_scalar("batch_budget", batch_budget, minimum=0.0, strict_minimum=True))
+        self.batch_budget = (
+            max(self.budget / 8, float(self.costs.max()))
+            if batch_budget is None
+            else as_scalar("batch_budget", batch_budget, minimum=0.0, strict_minimum=True)
+        )
         self.threshold = as_scalar("threshold", threshold, minimum=0.0, maximum=1.0)
         self.step = as_scalar("step", step, integer=True, minimum=1)
         if self.objective == "majority_vote":
@@ -74,8 +91,11 @@ class AdaptiveSampler:
             self.n_answers = as_scalar("n_answers", n_answers, integer=True, minimum=2)
             if prior is None:
                 prior = 1.0
-            self.prior = (np.full(self.n_answers, as_scalar("prior", prior, minimum=0.0)) if np.ndim(prior) == 0
-                          else np.array(as_array("prior", prior, shape=(self.n_answers,), low=0.0)))
+            self.prior = (
+                np.full(self.n_answers, as_scalar("prior", prior, minimum=0.0))
+                if np.ndim(prior) == 0
+                else np.array(as_array("prior", prior, shape=(self.n_answers,), low=0.0))
+            )
             if (self.prior <= 0).any():
                 raise InvalidProblemError("`prior` Dirichlet parameters must be positive")
             self.answer_counts = np.zeros((n, self.n_answers), np.int64)
@@ -93,9 +113,16 @@ class AdaptiveSampler:
     @classmethod
     def from_problem(cls, problem: SampleAllocation, **kw) -> AdaptiveSampler:
         """A sampler with the problem's size, objective, budget, bounds and costs (not its probabilities)."""
-        return cls(problem.n_questions, problem.budget, objective=problem.objective, n_answers=problem.n_answers,
-                   min_samples=problem.min_samples, max_samples=problem.max_samples,
-                   sample_costs=problem.sample_costs, **kw)
+        return cls(
+            problem.n_questions,
+            problem.budget,
+            objective=problem.objective,
+            n_answers=problem.n_answers,
+            min_samples=problem.min_samples,
+            max_samples=problem.max_samples,
+            sample_costs=problem.sample_costs,
+            **kw,
+        )
 
     # -- estimates ------------------------------------------------------------------------------------------------
     def estimates(self) -> np.ndarray:
@@ -121,8 +148,9 @@ class AdaptiveSampler:
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def _fits(self, extra_cost: float, batch_used: float) -> bool:
-        return batch_used + extra_cost <= self.batch_budget * (1 + 1e-12) and \
-            self.spent + batch_used + extra_cost <= self.budget * (1 + 1e-12)
+        return batch_used + extra_cost <= self.batch_budget * (
+            1 + 1e-12
+        ) and self.spent + batch_used + extra_cost <= self.budget * (1 + 1e-12)
 
     def act(self) -> np.ndarray:
         """Samples per question for the next batch (zeros when done). Call `update` before acting again."""
@@ -150,8 +178,9 @@ class AdaptiveSampler:
                     break
                 m = counts[idx].astype(float)  # pending samples (minimums included)
                 # P(the first success is pending sample m + 1) = [B(a, b+f+m) - B(a, b+f+m+1)] / B(a, b+f)
-                gain = (np.exp(betaln(a, base[idx] + m) - betaln(a, base[idx]))
-                        - np.exp(betaln(a, base[idx] + m + 1) - betaln(a, base[idx])))
+                gain = np.exp(betaln(a, base[idx] + m) - betaln(a, base[idx])) - np.exp(
+                    betaln(a, base[idx] + m + 1) - betaln(a, base[idx])
+                )
                 ratio = gain / self.costs[idx]
                 for j in np.argsort(-ratio, kind="stable"):
                     i = idx[j]
@@ -189,15 +218,18 @@ class AdaptiveSampler:
             s = as_array("observations", observations, shape=(self.n_questions,), dtype=int, low=0)
             over = np.flatnonzero(s > counts)
             if over.size:
-                raise InvalidProblemError(f"`observations` has {s[over[0]]} successes for question {over[0]}, which "
-                                          f"got {counts[over[0]]} samples")
+                raise InvalidProblemError(
+                    f"`observations` has {s[over[0]]} successes for question {over[0]}, which got {counts[over[0]]} samples"
+                )
             self.successes += s
         else:
             h = as_array("observations", observations, shape=(self.n_questions, self.n_answers), dtype=int, low=0)
             bad = np.flatnonzero(h.sum(axis=1) != counts)
             if bad.size:
-                raise InvalidProblemError(f"`observations` row {bad[0]} counts {h[bad[0]].sum()} answers; the batch "
-                                          f"gave that question {counts[bad[0]]} samples")
+                raise InvalidProblemError(
+                    f"`observations` row {bad[0]} counts {h[bad[0]].sum()} answers; the batch "
+                    f"gave that question {counts[bad[0]]} samples"
+                )
             self.answer_counts += h
         self.samples += counts
         self.spent += float(counts @ self.costs)
@@ -205,15 +237,28 @@ class AdaptiveSampler:
 
     # -- checkpoints ----------------------------------------------------------------------------------------------
     def _config(self) -> dict:
-        return {"n_questions": self.n_questions, "objective": self.objective, "n_answers": self.n_answers,
-                "min_samples": self.min_samples, "max_samples": self.max_samples, "costs": self.costs,
-                "budget": self.budget, "batch_budget": self.batch_budget, "prior": self.prior,
-                "threshold": self.threshold, "step": self.step}
+        return {
+            "n_questions": self.n_questions,
+            "objective": self.objective,
+            "n_answers": self.n_answers,
+            "min_samples": self.min_samples,
+            "max_samples": self.max_samples,
+            "costs": self.costs,
+            "budget": self.budget,
+            "batch_budget": self.batch_budget,
+            "prior": self.prior,
+            "threshold": self.threshold,
+            "step": self.step,
+        }
 
     def state_dict(self) -> dict:
-        state = {"kind": self.KIND, "fingerprint": fingerprint(self._config()),
-                 "samples": self.samples.copy(), "spent": self.spent,
-                 "pending": None if self.pending is None else self.pending.copy()}
+        state = {
+            "kind": self.KIND,
+            "fingerprint": fingerprint(self._config()),
+            "samples": self.samples.copy(),
+            "spent": self.spent,
+            "pending": None if self.pending is None else self.pending.copy(),
+        }
         if self.objective == "pass_at_k":
             state["successes"] = self.successes.copy()
         else:
@@ -222,16 +267,14 @@ class AdaptiveSampler:
 
     def load_state_dict(self, state: dict) -> None:
         key = "successes" if self.objective == "pass_at_k" else "answer_counts"
-        check_state(state, kind=self.KIND, fingerprint=fingerprint(self._config()),
-                    keys=("samples", "spent", "pending", key))
+        check_state(state, kind=self.KIND, fingerprint=fingerprint(self._config()), keys=("samples", "spent", "pending", key))
         self.samples = np.array(state["samples"], np.int64)
         self.spent = float(state["spent"])
         self.pending = None if state["pending"] is None else np.array(state["pending"], np.int64)
         setattr(self, key, np.array(state[key], np.int64))
 
 
-def simulate_adaptive(problem: SampleAllocation, sampler: AdaptiveSampler | None = None, *, seed=None,
-                      **kw) -> dict:
+def simulate_adaptive(problem: SampleAllocation, sampler: AdaptiveSampler | None = None, *, seed=None, **kw) -> dict:
     """Run an `AdaptiveSampler` on ``problem``'s true probabilities (a fresh one from the problem when
     ``sampler`` is None; ``kw`` go to it). Returns the realised ``accuracy`` (share of questions answered correctly:
     solved for pass@k; plurality = correct answer for majority vote, ties broken uniformly), ``cost``,
@@ -256,5 +299,4 @@ def simulate_adaptive(problem: SampleAllocation, sampler: AdaptiveSampler | None
         tied = (h == top) & (top > 0)
         pick = np.array([rng.choice(np.flatnonzero(t)) if t.any() else -1 for t in tied])
         correct = pick == problem.correct
-    return {"accuracy": float(correct.mean()), "cost": float(s.samples @ s.costs), "samples": s.samples.copy(),
-            "rounds": rounds}
+    return {"accuracy": float(correct.mean()), "cost": float(s.samples @ s.costs), "samples": s.samples.copy(), "rounds": rounds}

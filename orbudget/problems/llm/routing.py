@@ -26,6 +26,7 @@ from ._fields import _budget, _names, _number, _read_rows, over_budget
 
 # -- model routing -------------------------------------------------------------------------------------------------
 
+
 @register_kind
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ModelRouting(Problem):
@@ -121,8 +122,7 @@ class ModelRouting(Problem):
         bad = np.flatnonzero((x < low) | (x >= self.n_models))
         if bad.size:
             i = bad[0]
-            raise InvalidProblemError(f"`x` must hold model indices in {low}..{self.n_models - 1}; got {x[i]} at "
-                                      f"query {i}")
+            raise InvalidProblemError(f"`x` must hold model indices in {low}..{self.n_models - 1}; got {x[i]} at query {i}")
         return x
 
     def _picked(self, table, x):
@@ -164,8 +164,9 @@ class ModelRouting(Problem):
             return f"budget {self.budget} is below the cheapest routing, {low}"
         if self.has_task_budgets:
             spent = self.task_costs_of(x)
-            over = [j for j, (s, cap) in enumerate(zip(spent.tolist(), self.task_budgets.tolist()))
-                    if over_budget(s, cap)]  # the same rule as is_feasible
+            over = [
+                j for j, (s, cap) in enumerate(zip(spent.tolist(), self.task_budgets.tolist())) if over_budget(s, cap)
+            ]  # the same rule as is_feasible
             if over:
                 j = over[0]
                 return f"task {j}'s budget {self.task_budgets[j]} is below its cheapest routing, {spent[j]}"
@@ -269,8 +270,7 @@ class ModelRouting(Problem):
                 lb = solve(p, method="lp")
                 lp[i] = lb.objective if lb.ok else np.nan
         names = self.model_names or tuple(str(m) for m in range(self.n_models))
-        always = {names[m]: (self.cost_of(self.always(m)), self.accuracy_of(self.always(m)))
-                  for m in range(self.n_models)}
+        always = {names[m]: (self.cost_of(self.always(m)), self.accuracy_of(self.always(m))) for m in range(self.n_models)}
         return {"budget": budgets, "accuracy": acc, "cost": spent, "lp_bound": lp, "always": always}
 
     def min_cost_for(self, accuracy: float, *, method: str | None = None):
@@ -298,9 +298,19 @@ class ModelRouting(Problem):
 
     # -- generators and loaders ---------------------------------------------------------------------------------
     @classmethod
-    def random(cls, n_queries: int = 500, n_models: int = 4, *, cost_ratio: float = 4.0, skill_gain: float = 1.2,
-               difficulty_spread: float = 1.5, noise: float = 0.5, budget_fraction: float = 0.3,
-               n_tasks: int = 0, seed=None) -> ModelRouting:
+    def random(
+        cls,
+        n_queries: int = 500,
+        n_models: int = 4,
+        *,
+        cost_ratio: float = 4.0,
+        skill_gain: float = 1.2,
+        difficulty_spread: float = 1.5,
+        noise: float = 0.5,
+        budget_fraction: float = 0.3,
+        n_tasks: int = 0,
+        seed=None,
+    ) -> ModelRouting:
         """A random routing instance with a quality-cost curve of diminishing returns.
 
         Model m costs ``cost_ratio**m`` per 1,000 tokens; query q has a length ~ lognormal(log 1000, 0.6) tokens
@@ -338,8 +348,9 @@ class ModelRouting(Problem):
         return cls(quality=quality, costs=costs, budget=budget, **kw)
 
     @classmethod
-    def from_file(cls, path, *, budget, allow_skip: bool = False, task_budgets=None,
-                  file_format: str | None = None) -> ModelRouting:
+    def from_file(
+        cls, path, *, budget, allow_skip: bool = False, task_budgets=None, file_format: str | None = None
+    ) -> ModelRouting:
         """Load one row per (query, model) from CSV or JSON lines: ``query``, ``model``, ``quality``, ``cost`` and an
         optional ``task`` (one per query; ``task_budgets`` maps task name to budget). Every query needs every
         model; ids keep their first-seen order."""
@@ -369,8 +380,9 @@ class ModelRouting(Problem):
         kw = {}
         if task_budgets is not None:
             if not isinstance(task_budgets, dict):
-                raise InvalidProblemError(f"`task_budgets` must be a dict from task name to budget; got "
-                                          f"{type(task_budgets).__name__}")
+                raise InvalidProblemError(
+                    f"`task_budgets` must be a dict from task name to budget; got {type(task_budgets).__name__}"
+                )
             missing = [q for q in queries if q not in task_of]
             if missing:
                 raise InvalidProblemError(f"`path` {path}: query {missing[0]!r} has no `task`")
@@ -378,9 +390,13 @@ class ModelRouting(Problem):
             unknown = [t for t in names if t not in task_budgets]
             if unknown:
                 raise InvalidProblemError(f"`task_budgets` has no budget for task {unknown[0]!r}")
-            kw = {"tasks": [names.index(task_of[q]) for q in queries],
-                  "task_budgets": [task_budgets[t] for t in names]}
-        return cls(quality=quality, costs=costs, budget=budget, allow_skip=allow_skip, query_names=tuple(queries),
-                   model_names=tuple(models), **kw)
-
-
+            kw = {"tasks": [names.index(task_of[q]) for q in queries], "task_budgets": [task_budgets[t] for t in names]}
+        return cls(
+            quality=quality,
+            costs=costs,
+            budget=budget,
+            allow_skip=allow_skip,
+            query_names=tuple(queries),
+            model_names=tuple(models),
+            **kw,
+        )

@@ -68,8 +68,7 @@ class SampleAllocation(Problem):
 
     def __post_init__(self):
         if (self.success_rates is None) == (self.answer_probabilities is None):
-            raise InvalidProblemError("give exactly one of `success_rates` (pass@k) and `answer_probabilities` "
-                                      "(majority vote)")
+            raise InvalidProblemError("give exactly one of `success_rates` (pass@k) and `answer_probabilities` (majority vote)")
         if self.success_rates is not None:
             p = as_probabilities("success_rates", self.success_rates, ndim=1)
             n = p.size
@@ -82,11 +81,13 @@ class SampleAllocation(Problem):
             sums = probs.sum(axis=1)
             bad = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_SUM_TOL)
             if bad.size:
-                raise InvalidProblemError(f"`answer_probabilities` rows must sum to 1; row {bad[0]} sums to "
-                                          f"{sums[bad[0]]:.6g}")
+                raise InvalidProblemError(f"`answer_probabilities` rows must sum to 1; row {bad[0]} sums to {sums[bad[0]]:.6g}")
             k = probs.shape[1]
-            correct = (np.zeros(n, np.int64) if self.correct is None
-                       else as_array("correct", self.correct, shape=(n,), dtype=int, low=0, high=k - 1))
+            correct = (
+                np.zeros(n, np.int64)
+                if self.correct is None
+                else as_array("correct", self.correct, shape=(n,), dtype=int, low=0, high=k - 1)
+            )
             if correct.flags.writeable:
                 correct.setflags(write=False)
             p = None
@@ -97,8 +98,9 @@ class SampleAllocation(Problem):
             i = below[0]
             raise InvalidProblemError(f"`max_samples` must be >= `min_samples`; question {i} has {hi[i]} < {lo[i]}")
         if probs is not None and hi.max() > MAX_VOTE_SAMPLES:
-            raise InvalidProblemError(f"`max_samples` must be <= {MAX_VOTE_SAMPLES} for majority vote (exact "
-                                      f"accuracy costs O(K n^3)); got {hi.max()}")
+            raise InvalidProblemError(
+                f"`max_samples` must be <= {MAX_VOTE_SAMPLES} for majority vote (exact accuracy costs O(K n^3)); got {hi.max()}"
+            )
         costs = self.sample_costs
         if costs is not None:
             costs = as_array("sample_costs", costs, shape=(n,), low=0.0)
@@ -119,8 +121,10 @@ class SampleAllocation(Problem):
 
     def __repr__(self) -> str:
         what = "pass_at_k" if self.success_rates is not None else f"majority_vote, {self.n_answers} answers"
-        return (f"SampleAllocation({self.n_questions} questions, {what}, budget={self.budget}, "
-                f"samples {self.min_samples.min()}..{self.max_samples.max()})")
+        return (
+            f"SampleAllocation({self.n_questions} questions, {what}, budget={self.budget}, "
+            f"samples {self.min_samples.min()}..{self.max_samples.max()})"
+        )
 
     # -- shape ------------------------------------------------------------------------------------------------
     @property
@@ -169,8 +173,10 @@ class SampleAllocation(Problem):
         out = np.flatnonzero((x < self.min_samples) | (x > self.max_samples))
         if out.size:
             i = out[0]
-            raise InvalidProblemError(f"`x` must lie in [min_samples, max_samples]; question {i} has {x[i]} outside "
-                                      f"[{self.min_samples[i]}, {self.max_samples[i]}]")
+            raise InvalidProblemError(
+                f"`x` must lie in [min_samples, max_samples]; question {i} has {x[i]} outside "
+                f"[{self.min_samples[i]}, {self.max_samples[i]}]"
+            )
         return x
 
     def accuracy_of(self, x) -> float:
@@ -208,10 +214,21 @@ class SampleAllocation(Problem):
 
     # -- generators and loaders -------------------------------------------------------------------------------------
     @classmethod
-    def random(cls, n_questions: int = 100, *, objective: str = "pass_at_k", samples_per_question: float = 8,
-               min_samples: int = 1, max_samples: int = 32, difficulty: tuple = (0.5, 1.5), n_answers: int = 4,
-               concentration: float = 0.5, correct_bias: float = 3.0, token_costs: bool = False,
-               seed=None) -> SampleAllocation:
+    def random(
+        cls,
+        n_questions: int = 100,
+        *,
+        objective: str = "pass_at_k",
+        samples_per_question: float = 8,
+        min_samples: int = 1,
+        max_samples: int = 32,
+        difficulty: tuple = (0.5, 1.5),
+        n_answers: int = 4,
+        concentration: float = 0.5,
+        correct_bias: float = 3.0,
+        token_costs: bool = False,
+        seed=None,
+    ) -> SampleAllocation:
         """A random instance with documented parameters.
 
         * pass@k: $p_i \\sim \\mathrm{Beta}(a, b)$ with ``difficulty = (a, b)`` (the default (0.5, 1.5) gives
@@ -244,8 +261,9 @@ class SampleAllocation(Problem):
         return cls(budget=budget, min_samples=min_samples, max_samples=max_samples, sample_costs=costs, **kw)
 
     @classmethod
-    def from_file(cls, path, *, budget, min_samples=1, max_samples=32, smoothing: float = 0.0,
-                  file_format: str | None = None) -> SampleAllocation:
+    def from_file(
+        cls, path, *, budget, min_samples=1, max_samples=32, smoothing: float = 0.0, file_format: str | None = None
+    ) -> SampleAllocation:
         """Load one row per question from CSV or JSON lines (no download; ``file_format`` from the suffix).
 
         Columns / keys: ``question`` (id, optional), then either ``p`` (success rate) or ``counts`` (answer counts,
@@ -257,16 +275,18 @@ class SampleAllocation(Problem):
         smoothing = as_scalar("smoothing", smoothing, minimum=0.0)
         has_p = ["p" in r and r["p"] not in ("", None) for r in rows]
         if any(has_p) and not all(has_p):
-            raise InvalidProblemError(f"`path` {path}: every row needs `p`, or every row `counts`; row "
-                                      f"{has_p.index(not has_p[0])} differs from row 0")
+            raise InvalidProblemError(
+                f"`path` {path}: every row needs `p`, or every row `counts`; row {has_p.index(not has_p[0])} differs from row 0"
+            )
         names = [str(r.get("question", i)) for i, r in enumerate(rows)]
         costs = None
         if any("cost" in r and r["cost"] not in ("", None) for r in rows):
             costs = [_number(path, i, "cost", r.get("cost")) for i, r in enumerate(rows)]
         if all(has_p):
             p = [_number(path, i, "p", r["p"]) for i, r in enumerate(rows)]
-            return cls(success_rates=p, budget=budget, min_samples=min_samples, max_samples=max_samples,
-                       sample_costs=costs, names=names)
+            return cls(
+                success_rates=p, budget=budget, min_samples=min_samples, max_samples=max_samples, sample_costs=costs, names=names
+            )
         counts, correct = [], []
         for i, r in enumerate(rows):
             raw = r.get("counts")
@@ -279,12 +299,19 @@ class SampleAllocation(Problem):
         k = max(len(c) for c in counts)
         arr = np.zeros((len(counts), k))
         for i, c in enumerate(counts):
-            arr[i, :len(c)] = c
+            arr[i, : len(c)] = c
         arr = as_array("counts", arr, nonnegative=True)
         width = np.array([len(c) for c in counts])
         smoothed = np.where(np.arange(k)[None, :] < width[:, None], arr + smoothing, 0.0)
         totals = smoothed.sum(axis=1)
         if (totals <= 0).any():
             raise InvalidProblemError(f"`counts` of row {int(np.flatnonzero(totals <= 0)[0])} in {path} are all zero")
-        return cls(answer_probabilities=smoothed / totals[:, None], correct=correct, budget=budget,
-                   min_samples=min_samples, max_samples=max_samples, sample_costs=costs, names=names)
+        return cls(
+            answer_probabilities=smoothed / totals[:, None],
+            correct=correct,
+            budget=budget,
+            min_samples=min_samples,
+            max_samples=max_samples,
+            sample_costs=costs,
+            names=names,
+        )

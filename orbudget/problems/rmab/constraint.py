@@ -31,8 +31,10 @@ def require_memory(field: str, nbytes: int, what: str) -> None:
     MemoryError halfway through."""
     limit = memory_limit()
     if nbytes > limit:
-        raise InvalidProblemError(f"`{field}` is too large: {what} needs {_gib(nbytes)} of memory, more than the "
-                                  f"{_gib(limit)} allowed (min of 8 GiB and half the available memory)")
+        raise InvalidProblemError(
+            f"`{field}` is too large: {what} needs {_gib(nbytes)} of memory, more than the "
+            f"{_gib(limit)} allowed (min of 8 GiB and half the available memory)"
+        )
 
 
 # -- constraint families ---------------------------------------------------------------------------------------

@@ -83,8 +83,10 @@ class MultipleInterventions(Constraint):
         if self.hits.shape[0] != n_arms:
             raise InvalidProblemError(f"`constraint.hits` must have one row per arm ({n_arms}); got {self.hits.shape[0]}")
         if self.hits.sum(axis=1).max(initial=0) >= n_levels:
-            raise InvalidProblemError(f"`transitions` has {n_levels} action levels but an arm is hit by up to "
-                                      f"{int(self.hits.sum(axis=1).max())} interventions")
+            raise InvalidProblemError(
+                f"`transitions` has {n_levels} action levels but an arm is hit by up to "
+                f"{int(self.hits.sum(axis=1).max())} interventions"
+            )
 
     def check(self, x):
         x = self._binary(x)
@@ -110,8 +112,7 @@ class RMABCapacity(Constraint):
 
     def __post_init__(self):
         object.__setattr__(self, "costs", as_array("constraint.costs", self.costs, ndim=1, dtype=int, low=1))
-        object.__setattr__(self, "capacities", as_array("constraint.capacities", self.capacities, ndim=1, dtype=int,
-                                                         low=0))
+        object.__setattr__(self, "capacities", as_array("constraint.capacities", self.capacities, ndim=1, dtype=int, low=0))
 
     @property
     def max_selected(self):

@@ -51,8 +51,9 @@ class RMABEnv:
         x = np.asarray(x, dtype=np.int64)
         key = x.tobytes()
         if key not in self._checked:
-            self._checked[key] = self.problem.check(x) if x.shape == (self.n_decisions,) else \
-                f"shape {x.shape}, expected ({self.n_decisions},)"
+            self._checked[key] = (
+                self.problem.check(x) if x.shape == (self.n_decisions,) else f"shape {x.shape}, expected ({self.n_decisions},)"
+            )
         reason = self._checked[key]
         if reason is not None:
             raise InvalidProblemError(f"`action` is infeasible: {reason}")
@@ -66,5 +67,10 @@ class RMABEnv:
         self.states = nxt
         self.t += 1
         reward = expected if self.reward_kind == "expected" else sampled
-        return nxt.copy(), reward, False, self.t >= p.horizon, {"t": self.t, "levels": levels, "expected": expected,
-                                                                "sampled": sampled}
+        return (
+            nxt.copy(),
+            reward,
+            False,
+            self.t >= p.horizon,
+            {"t": self.t, "levels": levels, "expected": expected, "sampled": sampled},
+        )

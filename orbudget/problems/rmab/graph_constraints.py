@@ -35,10 +35,8 @@ class PathConstraint(Constraint):
             raise InvalidProblemError("`constraint.edges` must not contain self-loops (waiting is always allowed)")
         src = int(as_scalar("constraint.source", self.source, integer=True, minimum=0, maximum=n - 1))
         budget = int(as_scalar("constraint.budget", self.budget, integer=True, minimum=0))
-        length = 2 * budget if self.length is None else int(as_scalar("constraint.length", self.length, integer=True,
-                                                                       minimum=0))
-        for name, v in (("n_nodes", n), ("edges", edges.reshape(-1, 2)), ("source", src), ("budget", budget),
-                        ("length", length)):
+        length = 2 * budget if self.length is None else int(as_scalar("constraint.length", self.length, integer=True, minimum=0))
+        for name, v in (("n_nodes", n), ("edges", edges.reshape(-1, 2)), ("source", src), ("budget", budget), ("length", length)):
             object.__setattr__(self, name, v)
         adj = [[] for _ in range(n)]
         for u, v in self.edges:
@@ -79,8 +77,10 @@ class PathConstraint(Constraint):
             return f"acts on {pulled.size} arms; the budget is {self.budget}"
         far = pulled[self._dist[pulled] > self.length // 2]
         if far.size:
-            return f"arm {int(far[0])} is {int(self._dist[far[0]])} hops from the source; a closed walk of " \
-                   f"{self.length} moves reaches {self.length // 2}"
+            return (
+                f"arm {int(far[0])} is {int(self._dist[far[0]])} hops from the source; a closed walk of "
+                f"{self.length} moves reaches {self.length // 2}"
+            )
         return None if self.walk(x) is not None else f"no closed walk of {self.length} moves from the source covers them"
 
     def walk(self, x) -> list[int] | None:
@@ -168,8 +168,7 @@ class BipartiteMatching(Constraint):
 
     def __post_init__(self):
         arms = as_array("constraint.arm_slots", self.arm_slots, ndim=2, dtype=int, low=0, high=1)
-        workers = as_array("constraint.worker_slots", self.worker_slots, shape=(None, arms.shape[1]), dtype=int, low=0,
-                           high=1)
+        workers = as_array("constraint.worker_slots", self.worker_slots, shape=(None, arms.shape[1]), dtype=int, low=0, high=1)
         budget = workers.shape[0] if self.budget is None else self.budget
         object.__setattr__(self, "arm_slots", arms)
         object.__setattr__(self, "worker_slots", workers)
@@ -187,8 +186,9 @@ class BipartiteMatching(Constraint):
 
     def _validate(self, n_arms, n_levels):
         if self.arm_slots.shape[0] != n_arms:
-            raise InvalidProblemError(f"`constraint.arm_slots` must have one row per arm ({n_arms}); got "
-                                      f"{self.arm_slots.shape[0]}")
+            raise InvalidProblemError(
+                f"`constraint.arm_slots` must have one row per arm ({n_arms}); got {self.arm_slots.shape[0]}"
+            )
 
     def triples(self) -> np.ndarray:
         """(worker, arm, slot) triples where both are available, shape (P, 3)."""

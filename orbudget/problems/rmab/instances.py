@@ -67,12 +67,14 @@ class Instances:
         if n_nodes != n_arms:
             raise InvalidProblemError(f"`graph` has {n_nodes} nodes for {n_arms} arms")
         p, r = cls._arms(as_generator(seed), n_arms, budget)
-        return cls(transitions=p, rewards=r, constraint=PathConstraint(n_nodes=n_nodes, edges=edges, source=source,
-                                                                       budget=budget), **kw)
+        return cls(
+            transitions=p, rewards=r, constraint=PathConstraint(n_nodes=n_nodes, edges=edges, source=source, budget=budget), **kw
+        )
 
     @classmethod
-    def matching(cls, n_arms: int = 20, budget: int = 5, *, n_slots: int = 5, distinct_workers: bool = False, seed=None,
-                 **kw) -> CoupledRMAB:
+    def matching(
+        cls, n_arms: int = 20, budget: int = 5, *, n_slots: int = 5, distinct_workers: bool = False, seed=None, **kw
+    ) -> CoupledRMAB:
         """Scheduling: W = B workers, K slots; each arm is available in 2 slots drawn with probabilities increasing
         in the slot index, each worker in 3 slots with decreasing probabilities (anti-correlated, so matching is
         tight); a pulled arm needs 2 visits."""
@@ -100,8 +102,9 @@ class Instances:
         return cls(transitions=p, rewards=r, constraint=c, **kw)
 
     @classmethod
-    def multiple_interventions(cls, n_arms: int = 20, n_interventions: int = 10, budget: int = 5, *, seed=None,
-                               **kw) -> CoupledRMAB:
+    def multiple_interventions(
+        cls, n_arms: int = 20, n_interventions: int = 10, budget: int = 5, *, seed=None, **kw
+    ) -> CoupledRMAB:
         """Interventions with complementarity (§1.1): arms j ≥ ⌈J·B/N⌉ have a steep sigmoid link that needs about
         three simultaneous interventions; the others a shallow one that one intervention already helps. B "good"
         interventions, grouped in threes, each group hitting the same 3 steep arms; leftovers hit 3 fresh steep arms
@@ -128,9 +131,9 @@ class Instances:
 
         for g in range(0, budget - budget % 3, 3):
             arms3 = fresh(steep)
-            for i in good[g: g + 3]:
+            for i in good[g : g + 3]:
                 hits[arms3, i] = 1
-        for i in good[budget - budget % 3:]:
+        for i in good[budget - budget % 3 :]:
             hits[fresh(steep), i] = 1
         cursor = 0
         for i in bad:
@@ -149,8 +152,7 @@ class Instances:
         _, r = cls._arms(rng, n_arms, 0)
         r[is_steep, :3] = (0.2, 0.15, 0.1)
         r[is_steep, 3] = rng.integers(4, 7, is_steep.sum())
-        return cls(transitions=cls.chain(up), rewards=r,
-                   constraint=MultipleInterventions(hits=hits, budget=budget), **kw)
+        return cls(transitions=cls.chain(up), rewards=r, constraint=MultipleInterventions(hits=hits, budget=budget), **kw)
 
     @classmethod
     def myopic_trap(cls, **kw) -> CoupledRMAB:
@@ -159,15 +161,16 @@ class Instances:
         (≈ 1.2 per step); acting twice on arm 0 reaches 10.1 per step."""
         up = np.array([[0.0, 1.0], [0.0, 1.0]])
         kw.setdefault("initial", np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
-        return cls(transitions=cls.chain(up, 3), rewards=[[0.2, 0.1, 10.0], [0.1, 0.2, 1.0]],
-                   constraint=RMABBudget(budget=1, n_arms=2), **kw)
-
-
+        return cls(
+            transitions=cls.chain(up, 3),
+            rewards=[[0.2, 0.1, 10.0], [0.1, 0.2, 1.0]],
+            constraint=RMABBudget(budget=1, n_arms=2),
+            **kw,
+        )
 
 
 def _size(n_arms, budget):
-    return (int(as_scalar("n_arms", n_arms, integer=True, minimum=1)),
-            int(as_scalar("budget", budget, integer=True, minimum=0)))
+    return (int(as_scalar("n_arms", n_arms, integer=True, minimum=1)), int(as_scalar("budget", budget, integer=True, minimum=0)))
 
 
 def london_graph(n_nodes: int, path=None) -> tuple[int, np.ndarray, int]:
@@ -180,7 +183,8 @@ def london_graph(n_nodes: int, path=None) -> tuple[int, np.ndarray, int]:
             text = fh.read()
     graphs = json.loads(text)["graphs"]
     if str(n_nodes) not in graphs:
-        raise InvalidProblemError(f"`n_arms` must be one of {sorted(int(k) for k in graphs)} for the London graphs; "
-                                  f"got {n_nodes}")
+        raise InvalidProblemError(
+            f"`n_arms` must be one of {sorted(int(k) for k in graphs)} for the London graphs; got {n_nodes}"
+        )
     g = graphs[str(n_nodes)]
     return int(g["n_nodes"]), np.asarray(g["edges"], dtype=np.int64), int(g["source"])

@@ -39,13 +39,21 @@ def _solve(prob, opts, start: float) -> Status:
         solver = "CLARABEL"
         kwargs["time_limit"] = max(1e-3, float(opts.time_limit) - (time.perf_counter() - start))
     prob.solve(solver=solver, verbose=opts.verbose, **kwargs)
-    return {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE,
-            "user_limit": Status.NO_SOLUTION}.get(prob.status, Status.ERROR)
+    return {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE, "user_limit": Status.NO_SOLUTION}.get(
+        prob.status, Status.ERROR
+    )
 
 
-@register(OnlineAllocation, "hindsight", backend="cvxpy", priority=41, options=("solver",),
-          honours=("time_limit", "seed"), long=True,
-          supports=lambda p: None if p.entropy > 0 else "only proportional (entropy) instances; use the HiGHS MIP")
+@register(
+    OnlineAllocation,
+    "hindsight",
+    backend="cvxpy",
+    priority=41,
+    options=("solver",),
+    honours=("time_limit", "seed"),
+    long=True,
+    supports=lambda p: None if p.entropy > 0 else "only proportional (entropy) instances; use the HiGHS MIP",
+)
 def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
     """Hindsight optimum of proportional matching (cvxpy, exponential cone); ``x`` is the (T, m+1) allocation."""
     import cvxpy as cp
@@ -63,22 +71,29 @@ def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
 
     per_request = sp.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))), shape=(horizon, rows.size))
     real = cols > 0
-    per_resource = sp.csr_matrix((np.ones(int(real.sum())), (cols[real] - 1, np.flatnonzero(real))),
-                                 shape=(m, rows.size))
+    per_resource = sp.csr_matrix((np.ones(int(real.sum())), (cols[real] - 1, np.flatnonzero(real))), shape=(m, rows.size))
     objective = reward @ v + lam * cp.sum(cp.entr(v))
     prob = cp.Problem(cp.Maximize(objective), [per_request @ v == 1, per_resource @ v <= np.asarray(dense.budgets)])
     status = _solve(prob, opts, start)
     if status is Status.NO_SOLUTION:
-        return Result(status=status, limit=Limit.TIME, message=f"time limit of {opts.time_limit:g} s reached in the "
-                      f"conic solve (cvxpy: {prob.status})")
+        return Result(
+            status=status,
+            limit=Limit.TIME,
+            message=f"time limit of {opts.time_limit:g} s reached in the conic solve (cvxpy: {prob.status})",
+        )
     if status is Status.ERROR:
         return Result(status=status, message=f"cvxpy: {prob.status}")
     x = np.zeros((horizon, m + 1))
     x[rows, cols] = np.clip(np.asarray(v.value, float), 0.0, None)
     value = float(prob.value)
-    return Result(status=status, x=x, objective=value, bound=value,
-                  stats={"reward": value, "hindsight": value, "regret": 0.0, "spent": x[:, 1:].sum(axis=0)},
-                  message=f"proportional matching hindsight (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")
+    return Result(
+        status=status,
+        x=x,
+        objective=value,
+        bound=value,
+        stats={"reward": value, "hindsight": value, "regret": 0.0, "spent": x[:, 1:].sum(axis=0)},
+        message=f"proportional matching hindsight (cvxpy: {prob.status}, {prob.solver_stats.solver_name})",
+    )
 
 
 def _builtin_regularizer(problem: OnlineAllocation):
@@ -106,8 +121,15 @@ def regularizer_expression(problem: OnlineAllocation, used):
     return -T * cp.sum(cp.multiply(weight, cp.square(share - target)))
 
 
-@register(OnlineAllocation, "hindsight_lp", backend="cvxpy", priority=60, options=("solver",), honours=("seed",),
-          supports=_builtin_regularizer)
+@register(
+    OnlineAllocation,
+    "hindsight_lp",
+    backend="cvxpy",
+    priority=60,
+    options=("solver",),
+    honours=("seed",),
+    supports=_builtin_regularizer,
+)
 def solve_regularized_relaxation(problem: OnlineAllocation, opts) -> Result:
     """The convex relaxation of the regularised hindsight problem (cvxpy): fractional actions
     $x_t \\ge 0,\\ \\sum_k x_{tk} \\le 1$, budgets, and $\\sum_{tk} r_{tk} x_{tk} + T\\,r(A/T)$; ``x`` is the
@@ -138,5 +160,11 @@ def solve_regularized_relaxation(problem: OnlineAllocation, opts) -> Result:
         return Result(status=status, message=f"cvxpy: {prob.status}")
     value = float(prob.value)
     frac = np.clip(np.asarray(x.value, float), 0.0, None).reshape(T, K)
-    return Result(status=status, x=frac, objective=value, bound=value, stats={"form": "convex relaxation"},
-                  message=f"regularised hindsight relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")
+    return Result(
+        status=status,
+        x=frac,
+        objective=value,
+        bound=value,
+        stats={"form": "convex relaxation"},
+        message=f"regularised hindsight relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})",
+    )

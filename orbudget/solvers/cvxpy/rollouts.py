@@ -21,8 +21,7 @@ def _supports(problem: RolloutAllocation):
     return None
 
 
-@register(RolloutAllocation, "convex", backend="cvxpy", priority=50, supports=_supports, options=("solver",),
-          honours=("seed",))
+@register(RolloutAllocation, "convex", backend="cvxpy", priority=50, supports=_supports, options=("solver",), honours=("seed",))
 def solve_convex(problem: RolloutAllocation, opts) -> Result:
     """Continuous relaxation with cvxpy: real-valued ``x``, ``objective`` = ``bound`` >= the integer optimum."""
     import cvxpy as cp
@@ -64,6 +63,11 @@ def solve_convex(problem: RolloutAllocation, opts) -> Result:
     # (-w instead of 0), so with min_rollouts = 0 adding each live prompt's w keeps it an upper bound
     slack = float(weight[live].sum()) if problem.min_rollouts == 0 and live.size else 0.0
     bound = max(float(prob.value) + slack, value)
-    return Result(status=status, x=x, objective=value, bound=bound,
-                  stats={"cost": float(problem.costs_per_rollout @ x)},
-                  message=f"continuous relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})")
+    return Result(
+        status=status,
+        x=x,
+        objective=value,
+        bound=bound,
+        stats={"cost": float(problem.costs_per_rollout @ x)},
+        message=f"continuous relaxation (cvxpy: {prob.status}, {prob.solver_stats.solver_name})",
+    )

@@ -76,6 +76,7 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
     if run is not None and run.time_limit is not None:  # what is left of the limit after building the model
         h.setOptionValue("time_limit", max(run.remaining(), 1e-3))
     if run is not None:
+
         def _step(e, event: str, solution: bool) -> None:
             if errors or run.stopped:  # HiGHS may report a few more events before it stops
                 e.interrupt()
@@ -89,8 +90,7 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
                         run.offer(*found)
                     elif on_solution is None:
                         objective = d.objective_function_value * scale
-                if run.step(objective=objective, bound=d.mip_dual_bound * scale, event=event,
-                            nodes=int(d.mip_node_count)):
+                if run.step(objective=objective, bound=d.mip_dual_bound * scale, event=event, nodes=int(d.mip_node_count)):
                     e.interrupt()
             except BaseException as exc:  # re-raised in the caller's thread once HiGHS has stopped
                 errors.append(exc)
@@ -118,8 +118,7 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
             done, run_status = h.wait(0.1)
             while not done:
                 done, run_status = h.wait(0.1)
-    if sigint.seen and h.getModelStatus() not in (highspy.HighsModelStatus.kInterrupt,
-                                                  highspy.HighsModelStatus.kHighsInterrupt):
+    if sigint.seen and h.getModelStatus() not in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
         sigint.raise_it()  # HiGHS had finished before the Ctrl-C: it is not lost
     elapsed = time.perf_counter() - t0
     if errors:
@@ -131,9 +130,12 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
     info = h.getInfo()
     if run is not None and run.iteration == 0:
         has = info.primal_solution_status == 2
-        run.step(objective=info.objective_function_value * scale if has else None,
-                 bound=info.mip_dual_bound * scale if info.mip_node_count >= 0 else None, event="done",
-                 nodes=max(int(info.mip_node_count), 0))
+        run.step(
+            objective=info.objective_function_value * scale if has else None,
+            bound=info.mip_dual_bound * scale if info.mip_node_count >= 0 else None,
+            event="done",
+            nodes=max(int(info.mip_node_count), 0),
+        )
     return info, elapsed
 
 
@@ -146,8 +148,13 @@ def status_of(h, has_solution: bool, run=None):
     ms = h.getModelStatus()
     S = highspy.HighsModelStatus
     raw = h.modelStatusToString(ms)
-    limits = {S.kTimeLimit: Limit.TIME, S.kIterationLimit: Limit.ITERATION, S.kSolutionLimit: Limit.NODE,
-              S.kInterrupt: Limit.INTERRUPTED, S.kHighsInterrupt: Limit.INTERRUPTED}
+    limits = {
+        S.kTimeLimit: Limit.TIME,
+        S.kIterationLimit: Limit.ITERATION,
+        S.kSolutionLimit: Limit.NODE,
+        S.kInterrupt: Limit.INTERRUPTED,
+        S.kHighsInterrupt: Limit.INTERRUPTED,
+    }
     if ms == S.kOptimal:
         return Status.OPTIMAL, None, raw
     if ms == S.kInfeasible:

@@ -69,9 +69,14 @@ def solve_opt_lp(problem: BanditsWithKnapsacks, opts) -> Result:
     """The LP benchmark OPT_LP (best fixed distribution over arms, known means): ``x`` = that distribution."""
     value, x = opt_lp_value(problem)
     fixed = problem.opt_fixed_arm()
-    return Result(status=Status.OPTIMAL, x=x, objective=value, bound=value,
-                  stats={"opt_lp": value, "opt_fixed_arm": fixed, "null_arm": max(0.0, 1 - float(x.sum()))},
-                  message="LP over fixed distributions of arms (HiGHS)")
+    return Result(
+        status=Status.OPTIMAL,
+        x=x,
+        objective=value,
+        bound=value,
+        stats={"opt_lp": value, "opt_fixed_arm": fixed, "null_arm": max(0.0, 1 - float(x.sum()))},
+        message="LP over fixed distributions of arms (HiGHS)",
+    )
 
 
 def _options(method):
@@ -80,8 +85,15 @@ def _options(method):
     return (*METHOD_OPTIONS[method], "benchmark")
 
 
-@register(BanditsWithKnapsacks, "ucb_bwk", backend="highs", priority=20, options=_options("ucb_bwk"),
-          honours=("time_limit", "seed", "callback", "progress"), long=True)
+@register(
+    BanditsWithKnapsacks,
+    "ucb_bwk",
+    backend="highs",
+    priority=20,
+    options=_options("ucb_bwk"),
+    honours=("time_limit", "seed", "callback", "progress"),
+    long=True,
+)
 def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     """UcbBwK (Agrawal, Devanur): sample from the optimistic LP, re-solved every ``resolve_every`` rounds."""
     from ..numba.bwk import solve_policy
@@ -89,8 +101,14 @@ def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     return solve_policy(problem, opts, "ucb_bwk")
 
 
-@register(BanditsWithKnapsacks, "explore_first", backend="highs", priority=50, options=_options("explore_first"),
-          honours=("time_limit", "seed", "callback", "progress"))
+@register(
+    BanditsWithKnapsacks,
+    "explore_first",
+    backend="highs",
+    priority=50,
+    options=_options("explore_first"),
+    honours=("time_limit", "seed", "callback", "progress"),
+)
 def solve_explore_first(problem: BanditsWithKnapsacks, opts) -> Result:
     """Explore-first: round-robin for N rounds, then the optimistic LP's distribution with shrunk budgets."""
     from ..numba.bwk import solve_policy

@@ -123,9 +123,17 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     if not integer:
         obj = float((col * problem.values).sum())
         cost = float((col.ravel()[flat] * problem.costs.ravel()[flat].astype(np.float64)).sum())
-        return Result(status=status, limit=limit, x=col, objective=obj, bound=obj, duals={"fractions": col},
-                      stats={"cost": cost, "iterations": int(info.simplex_iteration_count)},
-                      timings=timings, message=f"LP relaxation (HiGHS: {raw})")
+        return Result(
+            status=status,
+            limit=limit,
+            x=col,
+            objective=obj,
+            bound=obj,
+            duals={"fractions": col},
+            stats={"cost": cost, "iterations": int(info.simplex_iteration_count)},
+            timings=timings,
+            message=f"LP relaxation (HiGHS: {raw})",
+        )
     x = col.argmax(axis=1)
     bound = finite_or_none(info.mip_dual_bound)
     stats = {"nodes": int(info.mip_node_count)}
@@ -137,34 +145,63 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
         # never return that, and never call the repaired choice optimal
         over = problem.cost_of(x)
         if problem.exact:
-            return Result(status=Status.ERROR, timings=timings,
-                          message=f"HiGHS returned a choice costing {over}, not the exact budget {problem.budget}: "
-                                  "its tolerances cannot resolve this budget; use method='dp' or 'cpsat'")
+            return Result(
+                status=Status.ERROR,
+                timings=timings,
+                message=f"HiGHS returned a choice costing {over}, not the exact budget {problem.budget}: "
+                "its tolerances cannot resolve this budget; use method='dp' or 'cpsat'",
+            )
         x, moves = repair_budget(problem, x)
         status = Status.FEASIBLE
         stats["repaired"] = moves
         message += f"; its choice cost {over} > budget {problem.budget}, repaired by {moves} move(s) to cheaper options"
     stats["cost"] = problem.cost_of(x)
-    return Result(status=status, limit=limit, x=x, objective=problem.value_of(x), bound=bound, stats=stats,
-                  timings=timings, message=message)
+    return Result(
+        status=status, limit=limit, x=x, objective=problem.value_of(x), bound=bound, stats=stats, timings=timings, message=message
+    )
 
 
-@register(MultipleChoiceKnapsack, "mip", backend="highs", priority=20, options=("*",),
-          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)
+@register(
+    MultipleChoiceKnapsack,
+    "mip",
+    backend="highs",
+    priority=20,
+    options=("*",),
+    honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
+    long=True,
+)
 def solve_mip(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact MIP with HiGHS (time limit, gap, warm start; other HiGHS options pass through ``options``)."""
     return _run(problem, opts, integer=True)
 
 
-@register(MultipleChoiceKnapsack, "lp", backend="highs", priority=41, options=("*",),
-          honours=("time_limit", "threads", "callback", "progress", "seed"))
+@register(
+    MultipleChoiceKnapsack,
+    "lp",
+    backend="highs",
+    priority=41,
+    options=("*",),
+    honours=("time_limit", "threads", "callback", "progress", "seed"),
+)
 def solve_lp_highs(problem: MultipleChoiceKnapsack, opts) -> Result:
     """LP relaxation with HiGHS (any budget, exact included): fractional ``x`` (N, K) and the bound."""
     return _run(problem, opts, integer=False)
 
 
-register(RolloutAllocation, "mip", backend="highs", priority=30, options=("*",),
-         honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)(
-    via_knapsack(solve_mip))
-register(RolloutAllocation, "lp", backend="highs", priority=41, options=("*",),
-         honours=("time_limit", "threads", "callback", "progress", "seed"))(via_knapsack(solve_lp_highs))
+register(
+    RolloutAllocation,
+    "mip",
+    backend="highs",
+    priority=30,
+    options=("*",),
+    honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
+    long=True,
+)(via_knapsack(solve_mip))
+register(
+    RolloutAllocation,
+    "lp",
+    backend="highs",
+    priority=41,
+    options=("*",),
+    honours=("time_limit", "threads", "callback", "progress", "seed"),
+)(via_knapsack(solve_lp_highs))

@@ -36,8 +36,9 @@ def routing_model(problem: ModelRouting):
     lp.col_lower_ = np.zeros(ncol)
     lp.col_upper_ = np.ones(ncol)
     caps = [float(problem.budget)] + ([] if not n_tasks else [float(b) for b in problem.task_budgets])
-    lp.row_lower_ = np.concatenate([np.zeros(n_q) if problem.allow_skip else np.ones(n_q),
-                                    np.full(1 + n_tasks, -highspy.kHighsInf)])
+    lp.row_lower_ = np.concatenate(
+        [np.zeros(n_q) if problem.allow_skip else np.ones(n_q), np.full(1 + n_tasks, -highspy.kHighsInf)]
+    )
     lp.row_upper_ = np.concatenate([np.ones(n_q), caps])
     per_col = 3 if n_tasks else 2
     q = np.repeat(np.arange(n_q), n_m)
@@ -57,8 +58,15 @@ def routing_model(problem: ModelRouting):
     return lp
 
 
-@register(ModelRouting, "mip", backend="highs", priority=20, options=("*",),
-          honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"), long=True)
+@register(
+    ModelRouting,
+    "mip",
+    backend="highs",
+    priority=20,
+    options=("*",),
+    honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"),
+    long=True,
+)
 def solve_routing_mip(problem: ModelRouting, opts) -> Result:
     """Exact HiGHS MIP of the routing in the original cost units, task budgets included (time limit, gap, threads;
     other HiGHS options pass through ``options``)."""
@@ -89,13 +97,26 @@ def solve_routing_mip(problem: ModelRouting, opts) -> Result:
     col = np.asarray(h.getSolution().col_value).reshape(problem.quality.shape)
     x = np.where(col.max(axis=1) > 0.5, col.argmax(axis=1), -1).astype(np.int64)
     if not problem.is_feasible(x):
-        return Result(status=Status.ERROR, timings=timings,
-                      message=f"HiGHS returned routes over a budget (its tolerances; HiGHS: {raw})")
+        return Result(
+            status=Status.ERROR, timings=timings, message=f"HiGHS returned routes over a budget (its tolerances; HiGHS: {raw})"
+        )
     if status is Status.OPTIMAL and info.mip_gap > 1e-9:
         status, limit = Status.FEASIBLE, Limit.GAP
-    stats = {"cost": problem.cost_of(x), "total_quality": problem.accuracy_of(x) * problem.n_queries,
-             "models_used": np.bincount(x[x >= 0], minlength=problem.n_models), "nodes": int(info.mip_node_count)}
+    stats = {
+        "cost": problem.cost_of(x),
+        "total_quality": problem.accuracy_of(x) * problem.n_queries,
+        "models_used": np.bincount(x[x >= 0], minlength=problem.n_models),
+        "nodes": int(info.mip_node_count),
+    }
     if problem.has_task_budgets:
         stats["task_costs"] = problem.task_costs_of(x)
-    return Result(status=status, limit=limit, x=x, objective=problem.accuracy_of(x),
-                  bound=finite_or_none(info.mip_dual_bound), stats=stats, timings=timings, message=f"HiGHS: {raw}")
+    return Result(
+        status=status,
+        limit=limit,
+        x=x,
+        objective=problem.accuracy_of(x),
+        bound=finite_or_none(info.mip_dual_bound),
+        stats=stats,
+        timings=timings,
+        message=f"HiGHS: {raw}",
+    )

@@ -36,8 +36,10 @@ def _no_entropy(problem: OnlineAllocation):
 def _exact_model(problem: OnlineAllocation):
     """The exact MIP needs a linear objective: no entropy, and a polyhedral regulariser if any."""
     if problem.regularizer is not None and not problem.regularizer.polyhedral:
-        return (f"a {problem.regularizer.name} regulariser has no exact MIP here (it is not polyhedral); use "
-                "hindsight_lp (its convex relaxation) or the dual bound")
+        return (
+            f"a {problem.regularizer.name} regulariser has no exact MIP here (it is not polyhedral); use "
+            "hindsight_lp (its convex relaxation) or the dual bound"
+        )
     return _no_entropy(problem)
 
 
@@ -93,8 +95,14 @@ def _primal_model(problem: OnlineAllocation, integer: bool, budgets=None, upper=
     reward_scale = float(r[t_idx, k_idx].max()) if t_idx.size else 1.0  # the objective is divided by it
     ncol = t_idx.size
     if ncol == 0:
-        return None, {"t_idx": t_idx, "k_idx": k_idx, "scale": scale, "binding": np.zeros(m, bool),
-                      "reward_scale": 1.0, "row_unit": np.ones(m)}
+        return None, {
+            "t_idx": t_idx,
+            "k_idx": k_idx,
+            "scale": scale,
+            "binding": np.zeros(m, bool),
+            "reward_scale": 1.0,
+            "row_unit": np.ones(m),
+        }
     binding = _binding_rows(dense, t_idx, k_idx, budgets)
     row_of = np.full(m, -1)
     row_of[binding] = horizon + np.arange(int(binding.sum()))
@@ -140,8 +148,14 @@ def _primal_model(problem: OnlineAllocation, integer: bool, budgets=None, upper=
     lp.sense_ = highspy.ObjSense.kMaximize
     if integer:
         lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
-    return lp, {"t_idx": t_idx, "k_idx": k_idx, "scale": scale, "binding": binding, "reward_scale": reward_scale,
-                "row_unit": row_unit}
+    return lp, {
+        "t_idx": t_idx,
+        "k_idx": k_idx,
+        "scale": scale,
+        "binding": binding,
+        "reward_scale": reward_scale,
+        "row_unit": row_unit,
+    }
 
 
 def _no_columns(problem: OnlineAllocation, integer: bool, timings: dict) -> Result:
@@ -149,13 +163,26 @@ def _no_columns(problem: OnlineAllocation, integer: bool, timings: dict) -> Resu
     m = problem.n_resources
     if integer:
         x = np.full(problem.horizon, -1, dtype=np.int64)
-        return Result(status=Status.OPTIMAL, x=x, objective=0.0, bound=0.0,
-                      stats={"nodes": 0, "spent": np.zeros(m)}, timings=timings,
-                      message="no action with a positive reward fits a budget: the null action everywhere is optimal")
+        return Result(
+            status=Status.OPTIMAL,
+            x=x,
+            objective=0.0,
+            bound=0.0,
+            stats={"nodes": 0, "spent": np.zeros(m)},
+            timings=timings,
+            message="no action with a positive reward fits a budget: the null action everywhere is optimal",
+        )
     k = m if problem.is_matching else problem.dense().rewards.shape[1]
-    return Result(status=Status.OPTIMAL, x=np.zeros((problem.horizon, k)), objective=0.0, bound=0.0,
-                  duals=np.zeros(m), stats={"iterations": 0, "form": "primal"}, timings=timings,
-                  message="hindsight LP: no action has a positive reward, the optimum is 0")
+    return Result(
+        status=Status.OPTIMAL,
+        x=np.zeros((problem.horizon, k)),
+        objective=0.0,
+        bound=0.0,
+        duals=np.zeros(m),
+        stats={"iterations": 0, "form": "primal"},
+        timings=timings,
+        message="hindsight LP: no action has a positive reward, the optimum is 0",
+    )
 
 
 def _drop_until_feasible(problem: OnlineAllocation, x: np.ndarray) -> np.ndarray:
@@ -212,8 +239,9 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
         x[cols["t_idx"][on]] = cols["k_idx"][on]
         return (x, problem.reward_of(x)) if problem.is_feasible(x) else None
 
-    info, solve_seconds = run_highs(h, "the hindsight model", run=run, on_solution=decode if integer else None,
-                                    scale=cols["reward_scale"])
+    info, solve_seconds = run_highs(
+        h, "the hindsight model", run=run, on_solution=decode if integer else None, scale=cols["reward_scale"]
+    )
     timings["solve"] = solve_seconds
     status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
@@ -227,9 +255,17 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
         mu = np.zeros(problem.n_resources)  # budget-row duals; a row left out never binds (μ = 0)
         unit = cols["row_unit"][cols["binding"]]
         mu[cols["binding"]] = np.abs(np.asarray(h.getSolution().row_dual)[horizon:]) * cols["reward_scale"] / unit
-        return Result(status=status, limit=limit, x=x, objective=obj, bound=obj, duals=mu,
-                      stats={"iterations": int(info.simplex_iteration_count), "form": "primal"}, timings=timings,
-                      message=f"hindsight LP (HiGHS: {raw})")
+        return Result(
+            status=status,
+            limit=limit,
+            x=x,
+            objective=obj,
+            bound=obj,
+            duals=mu,
+            stats={"iterations": int(info.simplex_iteration_count), "form": "primal"},
+            timings=timings,
+            message=f"hindsight LP (HiGHS: {raw})",
+        )
     first = float(info.objective_function_value) * cols["reward_scale"]
     bound = finite_or_none(info.mip_dual_bound)
     bound = None if bound is None else bound * cols["reward_scale"]
@@ -270,9 +306,16 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
     if bound is not None:
         bound = max(bound, objective)
     note = f"; {rounds} budget row(s) tightened after HiGHS' tolerance let a budget slip" if rounds else ""
-    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound,
-                  stats={"nodes": int(info.mip_node_count), "spent": problem.consumption_of(x), "repairs": rounds},
-                  timings=timings, message=f"HiGHS: {raw}{note}")
+    return Result(
+        status=status,
+        limit=limit,
+        x=x,
+        objective=objective,
+        bound=bound,
+        stats={"nodes": int(info.mip_node_count), "spent": problem.consumption_of(x), "repairs": rounds},
+        timings=timings,
+        message=f"HiGHS: {raw}{note}",
+    )
 
 
 def _regularized_model(problem: OnlineAllocation, integer: bool):
@@ -328,8 +371,7 @@ def _regularized_model(problem: OnlineAllocation, integer: bool):
             reg_lower, reg_upper = np.full(m, -inf), np.zeros(m)
     import scipy.sparse as sp
 
-    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(T + 2 * m, n + extra))
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(T + 2 * m, n + extra))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n + extra, T + 2 * m
     lp.col_cost_ = np.concatenate([dense.rewards[t_idx, k_idx], extra_cost]).astype(np.float64)
@@ -369,8 +411,7 @@ def _solve_regularized(problem: OnlineAllocation, opts, integer: bool, run=None)
         x = actions(col)
         return (x, problem.value_of(x)) if problem.is_feasible(x) else None
 
-    info, timings["solve"] = run_highs(h, "the regularised hindsight model", run=run,
-                                       on_solution=decode if integer else None)
+    info, timings["solve"] = run_highs(h, "the regularised hindsight model", run=run, on_solution=decode if integer else None)
     status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return Result(status=status, limit=limit, timings=timings, message=f"HiGHS: {raw}")
@@ -379,9 +420,16 @@ def _solve_regularized(problem: OnlineAllocation, opts, integer: bool, run=None)
         x = np.zeros((T, problem.dense().rewards.shape[1]))
         x[t_idx, k_idx] = col[:n]
         obj = float(info.objective_function_value)
-        return Result(status=status, limit=limit, x=x, objective=obj, bound=obj,
-                      stats={"iterations": int(info.simplex_iteration_count), "form": "primal"}, timings=timings,
-                      message=f"regularised hindsight LP (HiGHS: {raw})")
+        return Result(
+            status=status,
+            limit=limit,
+            x=x,
+            objective=obj,
+            bound=obj,
+            stats={"iterations": int(info.simplex_iteration_count), "form": "primal"},
+            timings=timings,
+            message=f"regularised hindsight LP (HiGHS: {raw})",
+        )
     x = actions(col)
     if not problem.is_feasible(x):
         x = _drop_until_feasible(problem, x)
@@ -393,10 +441,16 @@ def _solve_regularized(problem: OnlineAllocation, opts, integer: bool, run=None)
     bound = finite_or_none(info.mip_dual_bound)
     bound = None if bound is None else max(bound, objective)
     spent = problem.consumption_of(x)
-    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound,
-                  stats={"nodes": int(info.mip_node_count), "spent": spent,
-                         "regularization": problem.regularization_of(spent)},
-                  timings=timings, message=f"regularised hindsight MIP (HiGHS: {raw})")
+    return Result(
+        status=status,
+        limit=limit,
+        x=x,
+        objective=objective,
+        bound=bound,
+        stats={"nodes": int(info.mip_node_count), "spent": spent, "regularization": problem.regularization_of(spent)},
+        timings=timings,
+        message=f"regularised hindsight MIP (HiGHS: {raw})",
+    )
 
 
 def hindsight_mip(problem: OnlineAllocation, opts, run=None) -> Result:
@@ -413,9 +467,15 @@ def hindsight_mip(problem: OnlineAllocation, opts, run=None) -> Result:
             if np.all(np.minimum(np.abs(frac), np.abs(frac - 1)) <= 1e-9):
                 x = np.where(frac.max(axis=1) > 0.5, frac.argmax(axis=1), -1).astype(np.int64)
                 if problem.is_feasible(x, rel_tol=0.0):
-                    return Result(status=Status.OPTIMAL, x=x, objective=problem.reward_of(x), bound=r.objective,
-                                  stats={"spent": problem.consumption_of(x), "form": "totally unimodular LP"},
-                                  timings=r.timings, message="integral LP vertex (bipartite b-matching is TU)")
+                    return Result(
+                        status=Status.OPTIMAL,
+                        x=x,
+                        objective=problem.reward_of(x),
+                        bound=r.objective,
+                        stats={"spent": problem.consumption_of(x), "form": "totally unimodular LP"},
+                        timings=r.timings,
+                        message="integral LP vertex (bipartite b-matching is TU)",
+                    )
     return _solve_primal(problem, opts, integer=True, run=run)
 
 
@@ -426,15 +486,26 @@ def _primal_fits(problem: OnlineAllocation) -> bool:
 
 def hindsight_lp_value(problem: OnlineAllocation, opts) -> float:
     if _primal_fits(problem) and _exact_model(problem) is None:
-        r = (_solve_primal(problem, opts, integer=False) if problem.regularizer is None
-             else _solve_regularized(problem, opts, integer=False))
+        r = (
+            _solve_primal(problem, opts, integer=False)
+            if problem.regularizer is None
+            else _solve_regularized(problem, opts, integer=False)
+        )
         if r.status == Status.OPTIMAL:
             return float(r.objective)
     return dual_cutting_planes(problem, opts=opts)["value"]
 
 
-@register(OnlineAllocation, "hindsight", backend="highs", priority=40, supports=_exact_model, options=(),
-          honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"), long=True)
+@register(
+    OnlineAllocation,
+    "hindsight",
+    backend="highs",
+    priority=40,
+    supports=_exact_model,
+    options=(),
+    honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"),
+    long=True,
+)
 def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
     """Exact optimum of the realised sequence (HiGHS MIP), knowing every request in advance."""
     with Run(opts, unit="events", desc="hindsight") as run:
@@ -445,9 +516,17 @@ def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
     return r
 
 
-@register(OnlineAllocation, "hindsight_lp", backend="highs", priority=50, supports=_no_entropy,
-          options=("formulation", "tol", "max_iter"), honours=("time_limit", "threads", "seed", "callback", "progress"),
-          long=True, renamed_options={"form": "formulation"})
+@register(
+    OnlineAllocation,
+    "hindsight_lp",
+    backend="highs",
+    priority=50,
+    supports=_no_entropy,
+    options=("formulation", "tol", "max_iter"),
+    honours=("time_limit", "threads", "seed", "callback", "progress"),
+    long=True,
+    renamed_options={"form": "formulation"},
+)
 def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
     """LP bound on the hindsight optimum: primal LP (``formulation='primal'``) or dual cutting planes (``'dual'``)."""
     form = as_choice("options.formulation", opts.get("formulation", "auto"), ("auto", "primal", "dual"))
@@ -458,8 +537,7 @@ def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
         form = "primal" if _primal_fits(problem) and _exact_model(problem) is None else "dual"
     if form == "primal":
         if _exact_model(problem) is not None:
-            raise InvalidProblemError(f"`options.formulation` = 'primal': {_exact_model(problem)}; use "
-                                      "formulation='dual'")
+            raise InvalidProblemError(f"`options.formulation` = 'primal': {_exact_model(problem)}; use formulation='dual'")
         with Run(opts, unit="events", desc="hindsight_lp") as run:
             if problem.regularizer is not None:
                 return _solve_regularized(problem, opts, integer=False, run=run)
@@ -476,7 +554,14 @@ def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
         limit, why = run.limit, f"{run.message}; "
     else:
         limit, why = Limit.ITERATION, f"{max_iter} cuts without convergence; "
-    return Result(status=status, limit=limit, objective=out["value"], bound=out["value"], duals=out["mu"],
-                  x=out["mu"], stats={"iterations": out["iterations"], "lower": out["lower"], "form": "dual"},
-                  timings={"solve": time.perf_counter() - t0},
-                  message=f"{why}dual cutting planes (Kelley); x holds the optimal duals μ")
+    return Result(
+        status=status,
+        limit=limit,
+        objective=out["value"],
+        bound=out["value"],
+        duals=out["mu"],
+        x=out["mu"],
+        stats={"iterations": out["iterations"], "lower": out["lower"], "form": "dual"},
+        timings={"solve": time.perf_counter() - t0},
+        message=f"{why}dual cutting planes (Kelley); x holds the optimal duals μ",
+    )

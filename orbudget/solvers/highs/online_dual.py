@@ -15,8 +15,9 @@ FEASIBILITY_TOLERANCE = 1e-9  # relative: every budget row is scaled to B_j = 1 
 REPAIR_ROUNDS = 4
 
 
-def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_iter: int = 5000, opts=None,
-                        time_limit: float | None = None, run=None) -> dict:
+def dual_cutting_planes(
+    problem: OnlineAllocation, *, tol: float = 1e-9, max_iter: int = 5000, opts=None, time_limit: float | None = None, run=None
+) -> dict:
     """Kelley's cutting planes for $\\min_{\\mu\\ge0} D(\\mu)$ = the hindsight LP value.
 
     Each iteration solves a master LP over (ν, θ) with one cut θ ≥ D(μ_i) + g_iᵀ(μ − μ_i) per evaluation and
@@ -72,8 +73,7 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
     try:
         for it in range(1, max_iter + 1):  # noqa: B007
             # cut: theta - (g/B)·nu >= (d - g·mu_i) / D(0)
-            h.addRow((d - g @ mu) / unit, inf, m + 1, np.arange(m + 1, dtype=np.int32),
-                     np.concatenate([-g / budgets, [1.0]]))
+            h.addRow((d - g @ mu) / unit, inf, m + 1, np.arange(m + 1, dtype=np.int32), np.concatenate([-g / budgets, [1.0]]))
             run_highs(h, "the Kelley master LP")
             if h.getModelStatus() in (S.kInterrupt, S.kHighsInterrupt):
                 interrupted = True
@@ -96,5 +96,11 @@ def dual_cutting_planes(problem: OnlineAllocation, *, tol: float = 1e-9, max_ite
                 break
     except KeyboardInterrupt:
         interrupted = True
-    return {"value": float(best), "lower": float(lower), "mu": best_mu, "iterations": it, "converged": converged,
-            "interrupted": interrupted}
+    return {
+        "value": float(best),
+        "lower": float(lower),
+        "mu": best_mu,
+        "iterations": it,
+        "converged": converged,
+        "interrupted": interrupted,
+    }

@@ -247,10 +247,14 @@ class QNetworkMIP:
         opts: SolveOptions (time limit per solve, gap, threads, verbose).
     """
 
-    def __init__(self, problem: CoupledRMAB, layers: list[tuple[np.ndarray, np.ndarray]], bounds: str = "interval",
-                 opts: SolveOptions | None = None):
+    def __init__(
+        self,
+        problem: CoupledRMAB,
+        layers: list[tuple[np.ndarray, np.ndarray]],
+        bounds: str = "interval",
+        opts: SolveOptions | None = None,
+    ):
         import highspy
-
 
         if bounds not in ("interval", "bigm"):
             raise ValueError(f"`bounds` must be 'interval' or 'bigm'; got {bounds!r}")
@@ -259,8 +263,7 @@ class QNetworkMIP:
         self.layers = [(np.asarray(w, float), np.asarray(b, float)) for w, b in layers]
         n, J, S = problem.n_decisions, problem.n_arms, problem.n_states
         if self.layers[0][0].shape[1] != n + J * S:
-            raise ValueError(f"the network takes {self.layers[0][0].shape[1]} inputs; this bandit needs n + J·S = "
-                             f"{n + J * S}")
+            raise ValueError(f"the network takes {self.layers[0][0].shape[1]} inputs; this bandit needs n + J·S = {n + J * S}")
         self.n, self.k = n, problem.constraint.max_selected
         self.h = h = _new(opts)
         self.inf = highspy.kHighsInf

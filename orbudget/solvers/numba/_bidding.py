@@ -151,8 +151,9 @@ def mapped_bid(dtab, t0, t, b, theta, max_bid):
 
 
 @njit(cache=True)
-def replay(code, horizon, budget, max_bid, ctr, price, click, value, fixed, v, dtab, t0, theta_bar, kappa, eta, mu0,
-           bids, episodes):
+def replay(
+    code, horizon, budget, max_bid, ctr, price, click, value, fixed, v, dtab, t0, theta_bar, kappa, eta, mu0, bids, episodes
+):
     """Replay the log in episodes of ``horizon`` lines (the last one may be shorter; it still starts at t = T with
     budget B). Win iff bid >= price; the winner pays the price. ``value`` is what a win scores (true CTR for
     expected clicks, else the click). ``episodes[e]`` = (clicks, value, impressions, cost, budget left)."""

@@ -116,8 +116,9 @@ def choose(code, t, u, counts, reward_sum, consumption_sum, budgets, horizon, pa
 
 
 @njit(cache=True)
-def learn(code, arm, reward, consumption, counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv,
-          mu, dual_sum):
+def learn(
+    code, arm, reward, consumption, counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv, mu, dual_sum
+):
     """Update the policy after pulling ``arm`` (-1 = the null arm: reward and consumption 0), before the round is
     recorded in the sums."""
     k, d = consumption_sum.shape
@@ -185,9 +186,32 @@ def draw(kind, arm, t, u, reward_means, consumption_means, reward_table, consump
 
 
 @njit(cache=True)
-def run(code, t, t_stop, policy_u, env_u, kind, reward_means, consumption_means, reward_table, consumption_table,
-        counts, reward_sum, consumption_sum, remaining, budgets, horizon, params, logw, logv, mu, dual_sum, dist,
-        arms, spent_rounds):
+def run(
+    code,
+    t,
+    t_stop,
+    policy_u,
+    env_u,
+    kind,
+    reward_means,
+    consumption_means,
+    reward_table,
+    consumption_table,
+    counts,
+    reward_sum,
+    consumption_sum,
+    remaining,
+    budgets,
+    horizon,
+    params,
+    logw,
+    logv,
+    mu,
+    dual_sum,
+    dist,
+    arms,
+    spent_rounds,
+):
     """Play rounds t .. t_stop-1 (one row of ``policy_u`` and ``env_u`` each) unless a budget stops play first.
 
     Returns ``(t, reward, stopped)``. A round is played only while every remaining budget is >= 1.
@@ -200,18 +224,15 @@ def run(code, t, t_stop, policy_u, env_u, kind, reward_means, consumption_means,
         for i in range(d):
             if remaining[i] < 1.0:
                 return t, total, True
-        arm = choose(code, t, policy_u[j], counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv,
-                     dist)
+        arm = choose(code, t, policy_u[j], counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv, dist)
         arms[t] = arm
         if arm < 0:
             for i in range(d):
                 c[i] = 0.0
-            learn(code, arm, 0.0, c, counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv, mu,
-                  dual_sum)
+            learn(code, arm, 0.0, c, counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv, mu, dual_sum)
         else:
             r = draw(kind, arm, t, env_u[j], reward_means, consumption_means, reward_table, consumption_table, c)
-            learn(code, arm, r, c, counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv, mu,
-                  dual_sum)
+            learn(code, arm, r, c, counts, reward_sum, consumption_sum, budgets, horizon, params, logw, logv, mu, dual_sum)
             counts[arm] += 1.0
             reward_sum[arm] += r
             for i in range(d):

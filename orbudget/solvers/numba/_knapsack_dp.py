@@ -24,11 +24,15 @@ def prune_dominated(values, costs, available, exact):
                 if b == a or not available[i, b]:
                     continue
                 if exact:
-                    dominated = costs[i, b] == costs[i, a] and (values[i, b] > values[i, a]
-                                                                or (values[i, b] == values[i, a] and b < a))
+                    dominated = costs[i, b] == costs[i, a] and (
+                        values[i, b] > values[i, a] or (values[i, b] == values[i, a] and b < a)
+                    )
                 else:
-                    dominated = costs[i, b] <= costs[i, a] and values[i, b] >= values[i, a] and (
-                        costs[i, b] < costs[i, a] or values[i, b] > values[i, a] or b < a)
+                    dominated = (
+                        costs[i, b] <= costs[i, a]
+                        and values[i, b] >= values[i, a]
+                        and (costs[i, b] < costs[i, a] or values[i, b] > values[i, a] or b < a)
+                    )
                 if dominated:
                     keep[i, a] = False
                     break

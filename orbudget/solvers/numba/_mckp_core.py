@@ -49,8 +49,22 @@ CARD_AFTER = 5000  # states held at once before the search computes the cardinal
 
 
 @njit(cache=True)
-def core_search(opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, exact, step,
-                time_limit, state_limit, card_after=CARD_AFTER):
+def core_search(
+    opt_ptr,
+    opt_idx,
+    opt_cost,
+    opt_val,
+    hull_ptr,
+    hull_pos,
+    vertex,
+    brk,
+    budget,
+    exact,
+    step,
+    time_limit,
+    state_limit,
+    card_after=CARD_AFTER,
+):
     """Exact search over the expanding core (see the module docstring). ``budget`` and every total cost fit int64.
 
     ``step`` > 0 says every solution's value is a multiple of it (whole-number values: their greatest common

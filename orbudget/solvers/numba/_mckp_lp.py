@@ -38,8 +38,14 @@ def reduce_groups(values, costs, available, exact):
 def reduction_arrays(n, k):
     """Room for `reduce_rows` to reduce ``n`` classes of ``k`` options: ``(opt_ptr, opt_idx, opt_cost, opt_val,
     hull_ptr, hull_pos)``, each as large as it can need."""
-    return (np.zeros(n + 1, np.int64), np.empty(n * k, np.int64), np.empty(n * k, np.int64),
-            np.empty(n * k, np.float64), np.zeros(n + 1, np.int64), np.empty(n * k, np.int64))
+    return (
+        np.zeros(n + 1, np.int64),
+        np.empty(n * k, np.int64),
+        np.empty(n * k, np.int64),
+        np.empty(n * k, np.float64),
+        np.zeros(n + 1, np.int64),
+        np.empty(n * k, np.int64),
+    )
 
 
 @njit(cache=True)
@@ -76,8 +82,9 @@ def reduce_rows(values, costs, available, exact, i0, i1, out, m, h):
             best = -1
             while a < k and row_cost[order[a]] == c:
                 j = order[a]
-                if available[i, j] and (best < 0 or values[i, j] > values[i, best]
-                                        or (values[i, j] == values[i, best] and j < best)):
+                if available[i, j] and (
+                    best < 0 or values[i, j] > values[i, best] or (values[i, j] == values[i, best] and j < best)
+                ):
                     best = j
                 a += 1
             if best < 0:
@@ -248,8 +255,7 @@ def _ranked_lp(opt_ptr, opt_cost, opt_val, lam, budget, exact, vals, hull_ptr, h
             vals[p] = opt_val[p] - lam * float(p - s)
         h = _hull_into(opt_cost, vals, s, opt_ptr[i + 1], hull_pos, h)
         hull_ptr[i + 1] = h
-    vertex, brk, residual, _value, feasible, _stopped = lp_relaxation(opt_cost, vals, hull_ptr, hull_pos, budget,
-                                                                      exact, 0.0)
+    vertex, brk, residual, _value, feasible, _stopped = lp_relaxation(opt_cost, vals, hull_ptr, hull_pos, budget, exact, 0.0)
     if not feasible:
         return np.inf, 0.0, 0.0
     # the value again by Neumaier's compensated sum, so its error does not grow with the number of classes: a
@@ -282,8 +288,7 @@ def _ranked_lp(opt_ptr, opt_cost, opt_val, lam, budget, exact, vals, hull_ptr, h
 
 
 @njit(cache=True)
-def _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, limit, sign, value0, rank0, scale, vals, hull_ptr,
-              hull_pos, t_end):
+def _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, limit, sign, value0, rank0, scale, vals, hull_ptr, hull_pos, t_end):
     """An upper bound on the LP with the rank constraint ``rank <= limit`` (``sign`` 1) or ``rank >= limit``
     (``sign`` -1): the Lagrangian dual ``F(mu) = sign * mu * limit + LP(values - sign * mu * rank)`` minimised over
     ``mu >= 0`` (convex, piecewise linear). Every ``F(mu)`` is an upper bound (weak duality), so the least one
@@ -363,10 +368,25 @@ def cardinality_bound(opt_ptr, opt_cost, opt_val, budget, exact, t_end=np.inf, s
     scale = max(1.0, abs(value0)) / max(1.0, rank0)  # a value per unit of rank
     below = -np.inf
     if lo >= rank_min - 1e-9:
-        below = _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, lo, 1.0, value0 + err0, rank0, scale, vals,
-                          hull_ptr, hull_pos, t_end)
+        below = _dual_min(
+            opt_ptr, opt_cost, opt_val, budget, exact, lo, 1.0, value0 + err0, rank0, scale, vals, hull_ptr, hull_pos, t_end
+        )
     above = -np.inf
     if lo + 1.0 <= rank_max + 1e-9:
-        above = _dual_min(opt_ptr, opt_cost, opt_val, budget, exact, lo + 1.0, -1.0, value0 + err0, rank0, scale,
-                          vals, hull_ptr, hull_pos, t_end)
+        above = _dual_min(
+            opt_ptr,
+            opt_cost,
+            opt_val,
+            budget,
+            exact,
+            lo + 1.0,
+            -1.0,
+            value0 + err0,
+            rank0,
+            scale,
+            vals,
+            hull_ptr,
+            hull_pos,
+            t_end,
+        )
     return max(below, above)

@@ -19,8 +19,12 @@ from ...problems._numerics import softmax_matching as _softmax_matching
 from ...problems.dual_mirror_descent import MU_MAX, MU_MIN  # the duals' range, shared with the numpy twin (numba freezes it)
 
 FIXED, EUCLIDEAN, SCALED_EUCLIDEAN, ENTROPY, PROJECTED_ENTROPY = 0, 1, 2, 3, 4
-REFERENCE_CODES = {"euclidean": EUCLIDEAN, "scaled_euclidean": SCALED_EUCLIDEAN, "entropy": ENTROPY,
-                   "projected_entropy": PROJECTED_ENTROPY}
+REFERENCE_CODES = {
+    "euclidean": EUCLIDEAN,
+    "scaled_euclidean": SCALED_EUCLIDEAN,
+    "entropy": ENTROPY,
+    "projected_entropy": PROJECTED_ENTROPY,
+}
 
 
 @njit(cache=True)
@@ -75,8 +79,9 @@ def _dual_step(mu, use, target, rate, floor, eta, ref, radius, dual_sum):
 
 
 @njit(cache=True)
-def dmd_run(rewards, consumption, matching, mu, remaining, rate, eta, ref, radius, actions, dual_sum,
-            reg, reg_weight, reg_target, floor):
+def dmd_run(
+    rewards, consumption, matching, mu, remaining, rate, eta, ref, radius, actions, dual_sum, reg, reg_weight, reg_target, floor
+):
     """Run DMD over one batch; returns the batch's reward. ``consumption`` is ignored (pass a (1,1,1) array)
     when ``matching``. Ties go to the null action; an action is played only if it fits what remains.
 

@@ -44,10 +44,14 @@ def solve_proxy_dp(problem: BudgetedAssignment, opts) -> Result:
     proxy = problem.proxy if given else measured_proxy(problem)
     x = units.assign(-np.asarray(proxy), problem.exact)
     exact = problem.separable_loss and units.exact_units
-    return finish(problem, x, {"loss_evaluations": 1 if given else problem.n_groups * problem.n_options,
-                                "cost_units": units.mode},
-                   time.perf_counter() - t0, "DP on the separable proxy",
-                   status=Status.OPTIMAL if exact else Status.FEASIBLE)
+    return finish(
+        problem,
+        x,
+        {"loss_evaluations": 1 if given else problem.n_groups * problem.n_options, "cost_units": units.mode},
+        time.perf_counter() - t0,
+        "DP on the separable proxy",
+        status=Status.OPTIMAL if exact else Status.FEASIBLE,
+    )
 
 
 @register(BudgetedAssignment, "uniform", backend="numba", priority=60, honours=("time_limit", "seed"))
@@ -62,15 +66,23 @@ def solve_uniform(problem: BudgetedAssignment, opts) -> Result:
             if loss < best_loss:
                 best, best_loss = x, loss
     if best is None:
-        return Result(status=Status.INFEASIBLE, message="no uniform assignment fits the budget",
-                      timings={"solve": time.perf_counter() - t0})
-    return finish(problem, best, {"loss_evaluations": problem.n_options}, time.perf_counter() - t0,
-                   f"uniform option {int(best[0])}")
+        return Result(
+            status=Status.INFEASIBLE, message="no uniform assignment fits the budget", timings={"solve": time.perf_counter() - t0}
+        )
+    return finish(
+        problem, best, {"loss_evaluations": problem.n_options}, time.perf_counter() - t0, f"uniform option {int(best[0])}"
+    )
 
 
-@register(BudgetedAssignment, "evolutionary", backend="numba", priority=30,
-          options=("evaluations", "offspring", "start", "scale"),
-          honours=("time_limit", "callback", "progress", "seed"), long=True)
+@register(
+    BudgetedAssignment,
+    "evolutionary",
+    backend="numba",
+    priority=30,
+    options=("evaluations", "offspring", "start", "scale"),
+    honours=("time_limit", "callback", "progress", "seed"),
+    long=True,
+)
 def solve_evolutionary(problem: BudgetedAssignment, opts) -> Result:
     """EvoPress-style (1+λ) elitist search with budget-preserving level switches: each offspring raises one group's
     option one cost level and lowers another's, with min(U{1..3}, U{1..3}) such pairs, kept only within budget.
@@ -108,8 +120,9 @@ def solve_evolutionary(problem: BudgetedAssignment, opts) -> Result:
     used = int(first.stats.get("loss_evaluations", 0))
     n = problem.n_groups
     generations = 0
-    run = Run(opts, total=max(0, (evaluations - used) // offspring), unit="generations", desc="evolutionary",
-              minimize=True).__enter__()
+    run = Run(
+        opts, total=max(0, (evaluations - used) // offspring), unit="generations", desc="evolutionary", minimize=True
+    ).__enter__()
     run.offer(parent, parent_loss)
     while used + offspring <= evaluations:
         generations += 1
@@ -139,6 +152,13 @@ def solve_evolutionary(problem: BudgetedAssignment, opts) -> Result:
         if run.step(generation=generations, evaluations=used):
             break
     run.close()
-    return stopped(finish(problem, parent, {"loss_evaluations": used, "generations": generations},
-                            time.perf_counter() - t0,
-                            f"(1+{offspring}) evolutionary search, {generations} generations"), run)
+    return stopped(
+        finish(
+            problem,
+            parent,
+            {"loss_evaluations": used, "generations": generations},
+            time.perf_counter() - t0,
+            f"(1+{offspring}) evolutionary search, {generations} generations",
+        ),
+        run,
+    )

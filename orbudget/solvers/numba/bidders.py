@@ -42,8 +42,10 @@ class _LiveBidder:
         if won:
             spend = int(as_scalar("price", price, integer=True, minimum=0))
             if spend > self.remaining_budget:
-                raise InvalidProblemError(f"`price` {spend} is above the budget left, {self.remaining_budget}: a bid "
-                                          "never exceeds it, so this auction cannot have been won at that price")
+                raise InvalidProblemError(
+                    f"`price` {spend} is above the budget left, {self.remaining_budget}: a bid "
+                    "never exceeds it, so this auction cannot have been won at that price"
+                )
             self.remaining_budget -= spend
         self.remaining_auctions -= 1
         return spend
@@ -52,10 +54,18 @@ class _LiveBidder:
         return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions}
 
     def load_state_dict(self, state: dict) -> None:
-        budget = int(as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0,
-                               maximum=self.campaign.budget))
-        auctions = int(as_scalar("remaining_auctions", state.get("remaining_auctions"), integer=True, minimum=0,
-                                 maximum=self.campaign.episode_length))
+        budget = int(
+            as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0, maximum=self.campaign.budget)
+        )
+        auctions = int(
+            as_scalar(
+                "remaining_auctions",
+                state.get("remaining_auctions"),
+                integer=True,
+                minimum=0,
+                maximum=self.campaign.episode_length,
+            )
+        )
         self.remaining_budget, self.remaining_auctions = budget, auctions
 
 

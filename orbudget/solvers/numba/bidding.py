@@ -34,8 +34,15 @@ def as_bids(values) -> np.ndarray:
     return np.clip(v, 0.0, _BID_CEILING).astype(np.int64)
 
 
-def check_table_size(problem: BiddingCampaign, method: str, cells: float, *, bytes_per_cell: int = 8,
-                     horizon_field: str = "episode_length", horizon: int | None = None) -> None:
+def check_table_size(
+    problem: BiddingCampaign,
+    method: str,
+    cells: float,
+    *,
+    bytes_per_cell: int = 8,
+    horizon_field: str = "episode_length",
+    horizon: int | None = None,
+) -> None:
     """Refuse a DP whose tables (``cells`` entries of ``bytes_per_cell`` bytes) would need more than
     `memory_limit`."""
     need = float(cells) * bytes_per_cell
@@ -45,7 +52,8 @@ def check_table_size(problem: BiddingCampaign, method: str, cells: float, *, byt
         raise InvalidProblemError(
             f"`budget` {problem.budget} with `{horizon_field}` {horizon} is too large for {method!r}: its value tables "
             f"need {need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB); use 'rlb_nn' (a short `horizon0`), "
-            "'linear' or 'dual_pacing', which need no T×B table")
+            "'linear' or 'dual_pacing', which need no T×B table"
+        )
 
 
 def _needs_log(problem: BiddingCampaign):
@@ -85,8 +93,9 @@ def rlb_bid(table: np.ndarray, t: int, b: int, theta: float, max_bid: int) -> in
     from ._bidding import dp_bid
 
     if not 1 <= int(t) <= table.shape[0] or not 0 <= int(b) < table.shape[1]:
-        raise InvalidProblemError(f"`t` must be in 1..{table.shape[0]} and `b` in 0..{table.shape[1] - 1} for this "
-                                  f"table; got t={t}, b={b}")
+        raise InvalidProblemError(
+            f"`t` must be in 1..{table.shape[0]} and `b` in 0..{table.shape[1] - 1} for this table; got t={t}, b={b}"
+        )
     return int(dp_bid(table, int(t), int(b), float(theta), int(max_bid)))
 
 
@@ -124,39 +133,86 @@ def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: b
     return v
 
 
-def run_replay(problem: BiddingCampaign, code: int, *, fixed=None, table=None, dtab=None, t0=0, kappa=0.0, eta=0.0,
-               mu0=0.0, ctr=None, price=None, value=None, click=None):
+def run_replay(
+    problem: BiddingCampaign,
+    code: int,
+    *,
+    fixed=None,
+    table=None,
+    dtab=None,
+    t0=0,
+    kappa=0.0,
+    eta=0.0,
+    mu0=0.0,
+    ctr=None,
+    price=None,
+    value=None,
+    click=None,
+):
     """Replay a log (the test log by default) and return ``(bids, per-episode array)``."""
     from ._bidding import replay
 
     ctr = problem.ctr if ctr is None else ctr
     price = problem.price if price is None else price
     if value is None:
-        value = problem.true_ctr if problem.true_ctr is not None else (
-            problem.click.astype(float) if problem.click is not None else ctr)
+        value = (
+            problem.true_ctr
+            if problem.true_ctr is not None
+            else (problem.click.astype(float) if problem.click is not None else ctr)
+        )
     if click is None:
         click = problem.click.astype(float) if problem.click is not None else np.zeros(ctr.size)
     horizon = problem.episode_length
     bids = np.empty(ctr.size, dtype=np.int64)
     episodes = np.zeros((-(-ctr.size // horizon), 5))
     fixed = np.zeros(1, np.int64) if fixed is None else np.ascontiguousarray(fixed, dtype=np.int64)
-    replay(code, horizon, problem.budget, problem.max_bid, np.ascontiguousarray(ctr, dtype=np.float64),
-           np.ascontiguousarray(price, dtype=np.int64), np.ascontiguousarray(click, dtype=np.float64),
-           np.ascontiguousarray(value, dtype=np.float64), fixed, _NO_TABLE if table is None else table,
-           _NO_TABLE if dtab is None else dtab, int(t0), problem.ctr_mean, float(kappa), float(eta), float(mu0), bids, episodes)
+    replay(
+        code,
+        horizon,
+        problem.budget,
+        problem.max_bid,
+        np.ascontiguousarray(ctr, dtype=np.float64),
+        np.ascontiguousarray(price, dtype=np.int64),
+        np.ascontiguousarray(click, dtype=np.float64),
+        np.ascontiguousarray(value, dtype=np.float64),
+        fixed,
+        _NO_TABLE if table is None else table,
+        _NO_TABLE if dtab is None else dtab,
+        int(t0),
+        problem.ctr_mean,
+        float(kappa),
+        float(eta),
+        float(mu0),
+        bids,
+        episodes,
+    )
     return bids, episodes
 
 
 def result_from(problem: BiddingCampaign, bids, episodes, elapsed, extra=None, message="") -> Result:
     clicks, gained, imps, cost = (float(episodes[:, k].sum()) for k in range(4))
     expected = problem.true_ctr is not None
-    stats = {"clicks": clicks, "expected_clicks": gained if expected else None, "impressions": imps, "cost": cost,
-             "win_rate": imps / max(problem.n_auctions, 1), "cpm": cost / imps if imps else None,
-             "ecpc": (cost / 1000) / clicks if clicks else None, "episodes": int(episodes.shape[0]),
-             "max_episode_spend": float(problem.budget - episodes[:, 4].min()), "budget": problem.budget,
-             **(extra or {})}
-    return Result(status=Status.FEASIBLE, x=bids, objective=gained if expected else clicks, stats=stats,
-                  timings={"policy": elapsed}, message=message or "log replay in episodes")
+    stats = {
+        "clicks": clicks,
+        "expected_clicks": gained if expected else None,
+        "impressions": imps,
+        "cost": cost,
+        "win_rate": imps / max(problem.n_auctions, 1),
+        "cpm": cost / imps if imps else None,
+        "ecpc": (cost / 1000) / clicks if clicks else None,
+        "episodes": int(episodes.shape[0]),
+        "max_episode_spend": float(problem.budget - episodes[:, 4].min()),
+        "budget": problem.budget,
+        **(extra or {}),
+    }
+    return Result(
+        status=Status.FEASIBLE,
+        x=bids,
+        objective=gained if expected else clicks,
+        stats=stats,
+        timings={"policy": elapsed},
+        message=message or "log replay in episodes",
+    )
 
 
 def _train_view(problem: BiddingCampaign):
@@ -171,8 +227,7 @@ def _tune(problem: BiddingCampaign, candidates, make_bids):
     ctr, price, value = _train_view(problem)
     best, best_value = None, -1.0
     for c in candidates:
-        _, ep = run_replay(problem, 0, fixed=make_bids(c, ctr), ctr=ctr, price=price, value=value,
-                           click=np.zeros(ctr.size))
+        _, ep = run_replay(problem, 0, fixed=make_bids(c, ctr), ctr=ctr, price=price, value=value, click=np.zeros(ctr.size))
         score = float(ep[:, 1].sum())
         if score > best_value + 1e-12:
             best, best_value = c, score
@@ -210,8 +265,7 @@ def replay_result(problem, code, extra=None, message="", **kw):
 
 
 # -- DP policies --------------------------------------------------------------------------------------------------
-def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts, code: int = 1,
-               method: str = "rlb") -> Result:
+def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts, code: int = 1, method: str = "rlb") -> Result:
     """Build the DP table under a Run, then replay its bids (``code`` 1 = RLB, 2 = SS-MDP).
 
     The DP runs stage by stage in chunks: ``time_limit``, ``callback`` (one call per chunk of stages; ``iteration``
@@ -222,18 +276,29 @@ def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts, code: 
     with Run(opts, total=problem.episode_length - 1, unit="stages", desc=method) as run:
         v = rlb_table(problem, exact=exact, method=method, run=run)
     if v is None:  # the bids replay a complete table: a partial one is no policy of this method
-        return Result(status=Status.NO_SOLUTION, limit=run.limit, timings={"dp": time.perf_counter() - t0},
-                      stats={"stages_done": run.iteration, "stages": problem.episode_length - 1},
-                      message=f"{run.message} after {run.iteration} of {problem.episode_length - 1} DP stages; "
-                              "the policy needs the whole table (no bids)")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=run.limit,
+            timings={"dp": time.perf_counter() - t0},
+            stats={"stages_done": run.iteration, "stages": problem.episode_length - 1},
+            message=f"{run.message} after {run.iteration} of {problem.episode_length - 1} DP stages; "
+            "the policy needs the whole table (no bids)",
+        )
     t1 = time.perf_counter()
     extra = {"value": float(v[-1, -1])} if code == 1 else None
     r = replay_result(problem, code, table=v, extra=extra, message=message)
     return r.replace(timings={**r.timings, "dp": t1 - t0})
 
 
-@register(BiddingCampaign, "rlb", backend="numba", priority=10, supports=_needs_log,
-          honours=("seed", "time_limit", "callback", "progress"), long=True)
+@register(
+    BiddingCampaign,
+    "rlb",
+    backend="numba",
+    priority=10,
+    supports=_needs_log,
+    honours=("seed", "time_limit", "callback", "progress"),
+    long=True,
+)
 def solve_rlb(problem: BiddingCampaign, opts) -> Result:
     """RLB as the paper's code does it: the θ̄-DP (V(t, 0) = 0), bids with the impression's CTR.
 
@@ -242,8 +307,15 @@ def solve_rlb(problem: BiddingCampaign, opts) -> Result:
     return _dp_policy(problem, False, "RLB (θ̄-DP, paper's code)", opts)
 
 
-@register(BiddingCampaign, "rlb_exact", backend="numba", priority=15, supports=_needs_log,
-          honours=("seed", "time_limit", "callback", "progress"), long=True)
+@register(
+    BiddingCampaign,
+    "rlb_exact",
+    backend="numba",
+    priority=15,
+    supports=_needs_log,
+    honours=("seed", "time_limit", "callback", "progress"),
+    long=True,
+)
 def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
     """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F).
 
@@ -252,15 +324,21 @@ def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
     return _dp_policy(problem, True, "RLB (CTR-integrated DP)", opts, method="rlb_exact")
 
 
-@register(BiddingCampaign, "ss_mdp", backend="numba", priority=60, supports=_needs_log,
-          honours=("seed", "time_limit", "callback", "progress"), long=True)
+@register(
+    BiddingCampaign,
+    "ss_mdp",
+    backend="numba",
+    priority=60,
+    supports=_needs_log,
+    honours=("seed", "time_limit", "callback", "progress"),
+    long=True,
+)
 def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
     """SS-MDP (Amin et al. 2012): the same θ̄-DP table, bidding with θ̄ for every impression (ignores features).
 
     ``time_limit``, ``callback`` and Ctrl-C are honoured between chunks of DP stages; stopped before the table is
     complete it returns ``NO_SOLUTION`` with the limit (see ``_dp_policy``)."""
     return _dp_policy(problem, False, "SS-MDP", opts, code=2, method="ss_mdp")
-
 
 
 # -- baselines ------------------------------------------------------------------------------------------------------
@@ -272,8 +350,17 @@ def lin_bids(problem: BiddingCampaign, base: float, ctr) -> np.ndarray:
     """Lin's bid ⌊b0·θ/θ̄⌋ (product, then division, then truncation, as the official code)."""
     return as_bids(np.asarray(ctr) * base / problem.ctr_mean)
 
-@register(BiddingCampaign, "linear", backend="numba", priority=20, supports=_needs_log,
-          options=("base_bid", "base_bid_from"), honours=("time_limit", "seed"), renamed_options={"mode": "base_bid_from"})
+
+@register(
+    BiddingCampaign,
+    "linear",
+    backend="numba",
+    priority=20,
+    supports=_needs_log,
+    options=("base_bid", "base_bid_from"),
+    honours=("time_limit", "seed"),
+    renamed_options={"mode": "base_bid_from"},
+)
 def solve_linear(problem: BiddingCampaign, opts) -> Result:
     """Linear bidding, Lin (Perlich et al. 2012): ⌊b0·θ/θ̄⌋. b0 given, the official tuned value, tuned on the
     training log, or solved from the model (λ*: model spend = B/T, b0 = θ̄/λ*); ``base_bid_from`` = 'tuned' or
@@ -285,34 +372,49 @@ def solve_linear(problem: BiddingCampaign, opts) -> Result:
         return lin_bids(problem, base, ctr)
 
     if b0 is not None and mode is not None:
-        raise InvalidProblemError("`options.base_bid_from` chooses how b0 is found; it cannot be combined with "
-                                  "`options.base_bid`, which gives b0")
+        raise InvalidProblemError(
+            "`options.base_bid_from` chooses how b0 is found; it cannot be combined with `options.base_bid`, which gives b0"
+        )
     if b0 is None and mode is None and problem.lin_base_bid is not None:
         b0, how = problem.lin_base_bid, "official"
     elif b0 is not None:
         b0, how = as_scalar("options.base_bid", b0, minimum=0.0), "given"
     else:
-        mode = as_choice("options.base_bid_from", mode or ("tuned" if problem.train_ctr is not None else "solved"),
-                         ("tuned", "solved"))
+        mode = as_choice(
+            "options.base_bid_from", mode or ("tuned" if problem.train_ctr is not None else "solved"), ("tuned", "solved")
+        )
         if mode == "tuned":
             if problem.train_ctr is None:
                 raise InvalidProblemError("`options.base_bid_from` 'tuned' needs a training log (`train_ctr`, `train_price`)")
             b0, how = _tune(problem, range(1, 4 * problem.max_bid + 1), bids), "tuned"
         else:
             b0, how = _solve_scale(problem, lambda s, sample: bids(s, sample), hi=1e6), "solved"
-    return replay_result(problem, 0, fixed=bids(b0, problem.ctr), extra={"base_bid": float(b0), "base_bid_from": how},
-                         message=f"Lin, b0 = {b0:.4g} ({how})")
+    return replay_result(
+        problem,
+        0,
+        fixed=bids(b0, problem.ctr),
+        extra={"base_bid": float(b0), "base_bid_from": how},
+        message=f"Lin, b0 = {b0:.4g} ({how})",
+    )
 
 
 @register(BiddingCampaign, "mcpc", backend="numba", priority=50, supports=_needs_log, honours=("time_limit", "seed"))
 def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
     """Mcpc: ⌊θ·eCPC_train⌋."""
-    return replay_result(problem, 0, fixed=as_bids(problem.ctr * problem.ecpc),
-                         extra={"ecpc_train": problem.ecpc}, message="Mcpc")
+    return replay_result(
+        problem, 0, fixed=as_bids(problem.ctr * problem.ecpc), extra={"ecpc_train": problem.ecpc}, message="Mcpc"
+    )
 
 
-@register(BiddingCampaign, "constant", backend="numba", priority=70, supports=_needs_log, options=("bid",),
-          honours=("time_limit", "seed"))
+@register(
+    BiddingCampaign,
+    "constant",
+    backend="numba",
+    priority=70,
+    supports=_needs_log,
+    options=("bid",),
+    honours=("time_limit", "seed"),
+)
 def solve_constant(problem: BiddingCampaign, opts) -> Result:
     """Constant bidding (Const): one bid for every auction, tuned on the training log (else the largest within the
     model's spend rate)."""
@@ -326,12 +428,20 @@ def solve_constant(problem: BiddingCampaign, opts) -> Result:
         c, how = _tune(problem, range(0, problem.max_bid + 1), bids), "tuned"
     else:
         c, how = int(_solve_scale(problem, lambda s, sample: np.full(sample.size, int(s)), hi=problem.max_bid)), "solved"
-    return replay_result(problem, 0, fixed=bids(c, problem.ctr), extra={"bid": int(c), "bid_from": how},
-                         message=f"Const {c} ({how})")
+    return replay_result(
+        problem, 0, fixed=bids(c, problem.ctr), extra={"bid": int(c), "bid_from": how}, message=f"Const {c} ({how})"
+    )
 
 
-@register(BiddingCampaign, "random", backend="numba", priority=80, supports=_needs_log, options=("range",),
-          honours=("time_limit", "seed"))
+@register(
+    BiddingCampaign,
+    "random",
+    backend="numba",
+    priority=80,
+    supports=_needs_log,
+    options=("range",),
+    honours=("time_limit", "seed"),
+)
 def solve_random(problem: BiddingCampaign, opts) -> Result:
     """Random bidding (Rand): ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
     from ...core.validation import as_generator, as_int_seed
@@ -347,8 +457,9 @@ def solve_random(problem: BiddingCampaign, opts) -> Result:
         r, how = _tune(problem, range(2, 501), bids), "tuned"
     else:
         r, how = _solve_scale(problem, lambda s, sample: bids(s, np.zeros(4096)), hi=2.0 * problem.max_bid), "solved"
-    return replay_result(problem, 0, fixed=bids(r, problem.ctr), extra={"range": float(r), "range_from": how},
-                         message=f"Rand, R = {r:.4g} ({how})")
+    return replay_result(
+        problem, 0, fixed=bids(r, problem.ctr), extra={"range": float(r), "range_from": how}, message=f"Rand, R = {r:.4g} ({how})"
+    )
 
 
 def win_curve_fit(problem: BiddingCampaign, form: int) -> float:
@@ -371,8 +482,16 @@ def ortb_bids(theta, c, lam, form):
     return as_bids(out)
 
 
-@register(BiddingCampaign, "ortb", backend="numba", priority=40, supports=_needs_log, options=("bid_function", "lam"),
-          honours=("time_limit", "seed"), renamed_options={"form": "bid_function"})
+@register(
+    BiddingCampaign,
+    "ortb",
+    backend="numba",
+    priority=40,
+    supports=_needs_log,
+    options=("bid_function", "lam"),
+    honours=("time_limit", "seed"),
+    renamed_options={"form": "bid_function"},
+)
 def solve_ortb(problem: BiddingCampaign, opts) -> Result:
     """ORTB (Zhang, Yuan, Wang 2014), concave bids in θ; c fitted to the win curve, λ tuned on the training log or
     solved so the model spend rate is B/T. ``bid_function`` 1 or 2 (the paper's ORTB1 and ORTB2)."""
@@ -389,8 +508,13 @@ def solve_ortb(problem: BiddingCampaign, opts) -> Result:
     else:
         scale = _solve_scale(problem, lambda s, sample: ortb_bids(sample, c, 1.0 / max(s, 1e-300), form), hi=1e12)
         lam, how = 1.0 / max(scale, 1e-300), "solved"
-    return replay_result(problem, 0, fixed=ortb_bids(problem.ctr, c, lam, form),
-                         extra={"c": c, "lam": float(lam), "lam_from": how, "form": form}, message=f"ORTB{form} ({how})")
+    return replay_result(
+        problem,
+        0,
+        fixed=ortb_bids(problem.ctr, c, lam, form),
+        extra={"c": c, "lam": float(lam), "lam_from": how, "form": form},
+        message=f"ORTB{form} ({how})",
+    )
 
 
 def pacing_parameters(problem: BiddingCampaign, scale=0.1, field: str = "scale") -> tuple[float, float, float]:
@@ -403,13 +527,26 @@ def pacing_parameters(problem: BiddingCampaign, scale=0.1, field: str = "scale")
     return kappa, eta, max(0.0, kappa * problem.ctr_mean / max(b0, 1e-12) - 1.0)
 
 
-@register(BiddingCampaign, "dual_pacing", backend="numba", priority=30, supports=_needs_log, options=("scale",),
-          honours=("time_limit", "seed"))
+@register(
+    BiddingCampaign,
+    "dual_pacing",
+    backend="numba",
+    priority=30,
+    supports=_needs_log,
+    options=("scale",),
+    honours=("time_limit", "seed"),
+)
 def solve_dual_pacing(problem: BiddingCampaign, opts) -> Result:
     """Adaptive pacing (Balseiro and Gur 2019): bid min(κθ/(1+μ), b) with κ = δmax/θ̄, and the online-allocation
     family's dual step μ ← max(0, μ − η(1 − z_t/ρ)) on spend z_t in units of the target rate ρ = B/T, η = c/√T
     (c = ``scale``, default 0.1). μ starts at the fluid multiplier (the solved Lin: κθ̄/(1+μ₁) = b0*)."""
     kappa, eta, mu0 = pacing_parameters(problem, opts.get("scale", 0.1), field="options.scale")
-    return replay_result(problem, 3, kappa=kappa, eta=eta, mu0=mu0, extra={"kappa": kappa, "step_size": eta,
-                                                                           "initial_dual": mu0},
-                         message="adaptive pacing (dual descent)")
+    return replay_result(
+        problem,
+        3,
+        kappa=kappa,
+        eta=eta,
+        mu0=mu0,
+        extra={"kappa": kappa, "step_size": eta, "initial_dual": mu0},
+        message="adaptive pacing (dual descent)",
+    )

@@ -78,10 +78,21 @@ class BwKPolicy:
         True
     """
 
-    def __init__(self, problem: BanditsWithKnapsacks, method: str = "primal_dual", *, seed: SeedLike = None,
-                 confidence: float | None = None, hedge_step: float | None = None, exp3_step: float | None = None,
-                 exploration: float | None = None, dual_step: float | None = None, reference: str | None = None,
-                 explore_rounds: int | None = None, resolve_every: int | None = None):
+    def __init__(
+        self,
+        problem: BanditsWithKnapsacks,
+        method: str = "primal_dual",
+        *,
+        seed: SeedLike = None,
+        confidence: float | None = None,
+        hedge_step: float | None = None,
+        exp3_step: float | None = None,
+        exploration: float | None = None,
+        dual_step: float | None = None,
+        reference: str | None = None,
+        explore_rounds: int | None = None,
+        resolve_every: int | None = None,
+    ):
         from ...problems.dual_mirror_descent import REFERENCES, initial_duals
         from ._online import REFERENCE_CODES
 
@@ -89,35 +100,59 @@ class BwKPolicy:
             raise InvalidProblemError(f"`problem` must be a BanditsWithKnapsacks; got {type(problem).__name__}")
         self.problem = problem
         self.method = as_choice("method", method, (*CODES, *LP_METHODS))
-        given = {"confidence": confidence, "hedge_step": hedge_step, "exp3_step": exp3_step,
-                 "exploration": exploration, "dual_step": dual_step, "reference": reference,
-                 "explore_rounds": explore_rounds, "resolve_every": resolve_every}
+        given = {
+            "confidence": confidence,
+            "hedge_step": hedge_step,
+            "exp3_step": exp3_step,
+            "exploration": exploration,
+            "dual_step": dual_step,
+            "reference": reference,
+            "explore_rounds": explore_rounds,
+            "resolve_every": resolve_every,
+        }
         for name, value in given.items():
             if value is not None and name not in METHOD_OPTIONS[self.method]:
                 accepted = ", ".join(f"`{o}`" for o in METHOD_OPTIONS[self.method]) or "none"
-                raise InvalidProblemError(f"`{name}` is not an option of method {self.method!r} (it would be ignored); "
-                                          f"its options: {accepted}")
+                raise InvalidProblemError(
+                    f"`{name}` is not an option of method {self.method!r} (it would be ignored); its options: {accepted}"
+                )
         reference = "projected_entropy" if reference is None else as_choice("reference", reference, REFERENCES)
         k, d, horizon = problem.n_arms, problem.n_resources, problem.horizon
         budgets = np.asarray(problem.budgets, float)
         bmin = float(budgets.min())
         c_rad = math.log(k * d * horizon + 1.0) / 4 if confidence is None else confidence
-        hedge = (math.sqrt(math.log(d + 1) / bmin) if self.method == "primal_dual"
-                 else math.sqrt(math.log(d + 1) / horizon)) if hedge_step is None else hedge_step
+        hedge = (
+            (math.sqrt(math.log(d + 1) / bmin) if self.method == "primal_dual" else math.sqrt(math.log(d + 1) / horizon))
+            if hedge_step is None
+            else hedge_step
+        )
         # EXP3 over K + 1 actions (the null arm included) on losses, no uniform mixing: η = 2√(2 ln(K+1) / (T (K+1))),
         # twice the textbook constant, calibrated once (K = 10, d = 3, B = T/4, seeds 0-5 of `random`)
         gamma = 0.0 if exploration is None else exploration
         eta = 2 * math.sqrt(2 * math.log(k + 1) / (horizon * (k + 1))) if exp3_step is None else exp3_step
         # the dual step of the online-allocation family: c/√T with c = 10 for projected entropy, else 1
         dual = (10.0 if reference == "projected_entropy" else 1.0) / math.sqrt(horizon) if dual_step is None else dual_step
-        self.params = np.array([as_scalar("confidence", c_rad, minimum=0.0), as_scalar("hedge_step", hedge, minimum=0.0),
-                                as_scalar("exp3_step", eta, minimum=0.0),
-                                as_scalar("exploration", gamma, minimum=0.0, maximum=1.0),
-                                as_scalar("dual_step", dual, minimum=0.0), REFERENCE_CODES[reference]], float)
-        self.explore_rounds = (min(horizon, math.ceil(k ** (1 / 3) * horizon ** (2 / 3))) if explore_rounds is None
-                               else as_scalar("explore_rounds", explore_rounds, integer=True, minimum=0, maximum=horizon))
-        self.resolve_every = (max(1, horizon // 2000) if resolve_every is None
-                              else as_scalar("resolve_every", resolve_every, integer=True, minimum=1))
+        self.params = np.array(
+            [
+                as_scalar("confidence", c_rad, minimum=0.0),
+                as_scalar("hedge_step", hedge, minimum=0.0),
+                as_scalar("exp3_step", eta, minimum=0.0),
+                as_scalar("exploration", gamma, minimum=0.0, maximum=1.0),
+                as_scalar("dual_step", dual, minimum=0.0),
+                REFERENCE_CODES[reference],
+            ],
+            float,
+        )
+        self.explore_rounds = (
+            min(horizon, math.ceil(k ** (1 / 3) * horizon ** (2 / 3)))
+            if explore_rounds is None
+            else as_scalar("explore_rounds", explore_rounds, integer=True, minimum=0, maximum=horizon)
+        )
+        self.resolve_every = (
+            max(1, horizon // 2000)
+            if resolve_every is None
+            else as_scalar("resolve_every", resolve_every, integer=True, minimum=1)
+        )
         # a Generator is used as is (the caller split it, as solve does); anything else is split here
         self.rng = seed if isinstance(seed, np.random.Generator) else split_seed(check_seed(seed))[0]
         self.budgets = budgets
@@ -182,9 +217,22 @@ class BwKPolicy:
         u = self.rng.random(2)
         from ._bwk import choose
 
-        return int(choose(self.code(), self.t, u, self.counts, self.reward_sum, self.consumption_sum,
-                                      self.budgets, float(self.problem.horizon), self.params, self.logw, self.logv,
-                                      self.dist))
+        return int(
+            choose(
+                self.code(),
+                self.t,
+                u,
+                self.counts,
+                self.reward_sum,
+                self.consumption_sum,
+                self.budgets,
+                float(self.problem.horizon),
+                self.params,
+                self.logw,
+                self.logv,
+                self.dist,
+            )
+        )
 
     def update(self, arm: int, reward: float = 0.0, consumption=None) -> None:
         """Record the round: the arm played (-1 = null), its reward in [0, 1] and its consumption in [0, 1]^d.
@@ -201,8 +249,10 @@ class BwKPolicy:
             raise InvalidProblemError(f"`arm` must be a whole number in -1..{k - 1} (-1 = the null arm); got {arm!r}")
         arm = int(arm)
         if self.done:
-            raise InvalidProblemError(f"`arm` cannot be recorded: play is over (round {self.t} of {p.horizon}, "
-                                      f"remaining budgets {self.remaining.tolist()}); `update` follows an `act`")
+            raise InvalidProblemError(
+                f"`arm` cannot be recorded: play is over (round {self.t} of {p.horizon}, "
+                f"remaining budgets {self.remaining.tolist()}); `update` follows an `act`"
+            )
         reward = as_scalar("reward", reward, minimum=0.0, maximum=1.0)
         if consumption is None:
             if arm >= 0:
@@ -214,12 +264,25 @@ class BwKPolicy:
                 raise InvalidProblemError(f"`consumption` must hold d = {d} values; got shape {c.shape}")
             c = np.array(c, dtype=float).reshape(d)
         if arm < 0 and (reward != 0.0 or c.any()):
-            raise InvalidProblemError(f"`consumption` and `reward` of the null arm (-1) must be 0; got {reward}, "
-                                      f"{c.tolist()}")
+            raise InvalidProblemError(f"`consumption` and `reward` of the null arm (-1) must be 0; got {reward}, {c.tolist()}")
         from ._bwk import learn
 
-        learn(self.code(), arm, reward, c, self.counts, self.reward_sum, self.consumption_sum, self.budgets,
-              float(p.horizon), self.params, self.logw, self.logv, self.mu, self.dual_sum)
+        learn(
+            self.code(),
+            arm,
+            reward,
+            c,
+            self.counts,
+            self.reward_sum,
+            self.consumption_sum,
+            self.budgets,
+            float(p.horizon),
+            self.params,
+            self.logw,
+            self.logv,
+            self.mu,
+            self.dual_sum,
+        )
         if arm >= 0:
             self.counts[arm] += 1
             self.reward_sum[arm] += reward
@@ -228,16 +291,23 @@ class BwKPolicy:
             self.reward += float(reward)
         self.t += 1
 
-    _STATE = ("counts", "reward_sum", "consumption_sum", "remaining", "logw", "logv", "mu", "dual_sum", "dist",
-              "params")
+    _STATE = ("counts", "reward_sum", "consumption_sum", "remaining", "logw", "logv", "mu", "dual_sum", "dist", "params")
     KIND = "BwKPolicy"
 
     def state_dict(self) -> dict:
         """The policy's whole state (copies), with its ``kind`` and the ``fingerprint`` of the problem it plays."""
         state = {name: getattr(self, name).copy() for name in self._STATE}
-        state.update(kind=self.KIND, fingerprint=problem_fingerprint(self.problem), method=self.method, t=self.t,
-                     reward=self.reward, solved_at=self._solved_at, rng=self.rng.bit_generator.state,
-                     explore_rounds=self.explore_rounds, resolve_every=self.resolve_every)
+        state.update(
+            kind=self.KIND,
+            fingerprint=problem_fingerprint(self.problem),
+            method=self.method,
+            t=self.t,
+            reward=self.reward,
+            solved_at=self._solved_at,
+            rng=self.rng.bit_generator.state,
+            explore_rounds=self.explore_rounds,
+            resolve_every=self.resolve_every,
+        )
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -247,9 +317,12 @@ class BwKPolicy:
         entries of the wrong shape or range raises InvalidProblemError naming ``state``; nothing is loaded then.
         """
         p = self.problem
-        check_state(state, kind=self.KIND, fingerprint=problem_fingerprint(p),
-                    keys=(*self._STATE, "method", "t", "reward", "solved_at", "rng", "explore_rounds",
-                          "resolve_every"))
+        check_state(
+            state,
+            kind=self.KIND,
+            fingerprint=problem_fingerprint(p),
+            keys=(*self._STATE, "method", "t", "reward", "solved_at", "rng", "explore_rounds", "resolve_every"),
+        )
         if state["method"] != self.method:
             raise InvalidProblemError(f"`state` was saved by a {state['method']!r} policy, not {self.method!r}")
         k, d, horizon = p.n_arms, p.n_resources, p.horizon
@@ -263,8 +336,7 @@ class BwKPolicy:
             except (TypeError, ValueError, KeyError) as exc:
                 raise InvalidProblemError(f"`rng` is not a generator state: {exc}") from None
         except InvalidProblemError as exc:
-            raise InvalidProblemError(f"`state` is not a valid {self.method} {self.KIND} state for this problem: "
-                                      f"{exc}") from None
+            raise InvalidProblemError(f"`state` is not a valid {self.method} {self.KIND} state for this problem: {exc}") from None
         for name, value in loaded.items():
             setattr(self, name, value)
         self.rng.bit_generator.state = state["rng"]
@@ -283,15 +355,29 @@ def problem_fingerprint(problem: BanditsWithKnapsacks) -> str:
     """The fingerprint a BwK state carries: every field but ``sampler`` (code, which has no content digest)."""
     import dataclasses
 
-    return fingerprint({"kind": type(problem).__name__,
-                        **{f.name: getattr(problem, f.name) for f in dataclasses.fields(problem) if f.name != "sampler"}})
+    return fingerprint(
+        {
+            "kind": type(problem).__name__,
+            **{f.name: getattr(problem, f.name) for f in dataclasses.fields(problem) if f.name != "sampler"},
+        }
+    )
 
 
 def _checked_state(state: dict, k: int, d: int, horizon: int, budgets: np.ndarray) -> dict:
     """The arrays and counters of a BwK state, checked against the problem's shapes and ranges (writable copies)."""
     out = {}
-    shapes = {"counts": (k,), "reward_sum": (k,), "consumption_sum": (k, d), "remaining": (d,), "logw": (k + 1,),
-              "logv": (d + 1,), "mu": (d,), "dual_sum": (d,), "dist": (k,), "params": (6,)}
+    shapes = {
+        "counts": (k,),
+        "reward_sum": (k,),
+        "consumption_sum": (k, d),
+        "remaining": (d,),
+        "logw": (k + 1,),
+        "logv": (d + 1,),
+        "mu": (d,),
+        "dual_sum": (d,),
+        "dist": (k,),
+        "params": (6,),
+    }
     for name, shape in shapes.items():
         kw = {"nonnegative": True} if name in ("counts", "reward_sum", "consumption_sum", "mu", "dist") else {}
         out[name] = np.array(as_array(name, state[name], shape=shape, **kw), dtype=float)
@@ -300,8 +386,9 @@ def _checked_state(state: dict, k: int, d: int, horizon: int, budgets: np.ndarra
     if (out["reward_sum"] > out["counts"] + 1e-9).any() or (out["consumption_sum"] > out["counts"][:, None] + 1e-9).any():
         raise InvalidProblemError("`reward_sum` and `consumption_sum` must be at most `counts` (outcomes lie in [0, 1])")
     if (out["remaining"] < 0).any() or (out["remaining"] > budgets).any():
-        raise InvalidProblemError(f"`remaining` must lie between 0 and the budgets {budgets.tolist()}; "
-                                  f"got {out['remaining'].tolist()}")
+        raise InvalidProblemError(
+            f"`remaining` must lie between 0 and the budgets {budgets.tolist()}; got {out['remaining'].tolist()}"
+        )
     if out["dist"].sum() > 1 + 1e-9:
         raise InvalidProblemError(f"`dist` must sum to at most 1; got {out['dist'].sum()}")
     params = out["params"]
@@ -317,16 +404,13 @@ def _checked_state(state: dict, k: int, d: int, horizon: int, budgets: np.ndarra
     out["t"] = int(t)
     out["reward"] = float(as_scalar("reward", state["reward"], minimum=0.0, maximum=t))
     solved = state["solved_at"]
-    out["_solved_at"] = None if solved is None else int(as_scalar("solved_at", solved, integer=True, minimum=0,
-                                                                  maximum=t))
-    out["explore_rounds"] = int(as_scalar("explore_rounds", state["explore_rounds"], integer=True, minimum=0,
-                                          maximum=horizon))
+    out["_solved_at"] = None if solved is None else int(as_scalar("solved_at", solved, integer=True, minimum=0, maximum=t))
+    out["explore_rounds"] = int(as_scalar("explore_rounds", state["explore_rounds"], integer=True, minimum=0, maximum=horizon))
     out["resolve_every"] = int(as_scalar("resolve_every", state["resolve_every"], integer=True, minimum=1))
     return out
 
 
-def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Generator, time_limit=None,
-         progress=None):
+def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Generator, time_limit=None, progress=None):
     """Play the whole horizon with the numba ``run`` kernel in chunks (sampler environments step in Python).
 
     With a `Run` (``progress``), each chunk of rounds (up to the next LP re-solve for
@@ -345,7 +429,7 @@ def play(problem: BanditsWithKnapsacks, policy: BwKPolicy, env_rng: np.random.Ge
 
 def arms_so_far(policy: BwKPolicy):
     arms = getattr(policy, "_arms", None)
-    return np.zeros(0, np.int64) if arms is None else arms[:policy.t]
+    return np.zeros(0, np.int64) if arms is None else arms[: policy.t]
 
 
 def _play(problem, policy, env_rng, time_limit, progress, run):
@@ -358,8 +442,10 @@ def _play(problem, policy, env_rng, time_limit, progress, run):
     start = time.perf_counter()
 
     def stop(n) -> bool:
-        return progress is not None and progress.step(n, objective=policy.reward, round=policy.t,
-                                                      reward=policy.reward, remaining=policy.remaining.copy())
+        return progress is not None and progress.step(
+            n, objective=policy.reward, round=policy.t, reward=policy.reward, remaining=policy.remaining.copy()
+        )
+
     if problem.distribution == "sampler":
         from ...problems.bwk import Environment
 
@@ -369,11 +455,11 @@ def _play(problem, policy, env_rng, time_limit, progress, run):
             arms[policy.t] = arm
             policy.update(arm, *env.step(arm))
             if time_limit is not None and time.perf_counter() - start > time_limit:
-                return arms[:policy.t], policy.reward, False, Limit.TIME
+                return arms[: policy.t], policy.reward, False, Limit.TIME
             if policy.t % 256 == 0 and not policy.done and stop(256):
-                return arms[:policy.t], policy.reward, False, progress.limit
+                return arms[: policy.t], policy.reward, False, progress.limit
         stop(policy.t % 256)  # the last rounds are reported too
-        return arms[:policy.t], policy.reward, bool((policy.remaining < 1).any()), False
+        return arms[: policy.t], policy.reward, bool((policy.remaining < 1).any()), False
     kind = KINDS[problem.distribution]
     rtab = problem.rewards if kind == 2 else _EMPTY_R
     ctab = problem.consumptions if kind == 2 else _EMPTY_C
@@ -384,18 +470,39 @@ def _play(problem, policy, env_rng, time_limit, progress, run):
         n = min(policy.rounds_until_resolve(), CHUNK, horizon - policy.t)
         pu = policy.rng.random((n, 2))
         eu = env_rng.random((n, 1 + d))
-        t, gained, stopped = run(code, policy.t, policy.t + n, pu, eu, kind, problem.reward_means,
-                                    problem.consumption_means, rtab, ctab, policy.counts, policy.reward_sum,
-                                    policy.consumption_sum, policy.remaining, policy.budgets, float(horizon),
-                                    policy.params, policy.logw, policy.logv, policy.mu, policy.dual_sum, policy.dist,
-                                    arms, counter)
+        t, gained, stopped = run(
+            code,
+            policy.t,
+            policy.t + n,
+            pu,
+            eu,
+            kind,
+            problem.reward_means,
+            problem.consumption_means,
+            rtab,
+            ctab,
+            policy.counts,
+            policy.reward_sum,
+            policy.consumption_sum,
+            policy.remaining,
+            policy.budgets,
+            float(horizon),
+            policy.params,
+            policy.logw,
+            policy.logv,
+            policy.mu,
+            policy.dual_sum,
+            policy.dist,
+            arms,
+            counter,
+        )
         before, policy.t = policy.t, int(t)
         policy.reward += gained
         if time_limit is not None and time.perf_counter() - start > time_limit and policy.t < horizon and not stopped:
-            return arms[:policy.t], policy.reward, False, Limit.TIME
+            return arms[: policy.t], policy.reward, False, Limit.TIME
         if stop(policy.t - before) and policy.t < horizon and not stopped:  # the last chunk is reported too
-            return arms[:policy.t], policy.reward, False, progress.limit
-    return arms[:policy.t], policy.reward, bool(stopped), False
+            return arms[: policy.t], policy.reward, False, progress.limit
+    return arms[: policy.t], policy.reward, bool(stopped), False
 
 
 def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
@@ -408,9 +515,11 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
     need = 8 * problem.horizon  # solve() keeps the arm of every round
     limit = memory_limit()
     if need > limit:
-        raise InvalidProblemError(f"`horizon` {problem.horizon} is too large for {method!r}: the arm of every round "
-                                  f"needs {need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB); play it step by "
-                                  "step with BwKPolicy instead")
+        raise InvalidProblemError(
+            f"`horizon` {problem.horizon} is too large for {method!r}: the arm of every round "
+            f"needs {need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB); play it step by "
+            "step with BwKPolicy instead"
+        )
     policy_rng, env_rng = split_seed(check_seed(opts.seed))
     policy = BwKPolicy(problem, method, seed=policy_rng, **params)
     t0 = time.perf_counter()
@@ -422,10 +531,16 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
         arms, reward, stopped, interrupted = play(problem, policy, env_rng, opts.time_limit)
     elapsed = time.perf_counter() - t0
     spent = problem.budgets - policy.remaining
-    stats = {"rounds": int(policy.t), "pulls": int((arms >= 0).sum()), "spent": spent, "remaining": policy.remaining.copy(),
-             "stopped_by": "budget" if stopped else {Limit.TIME: "time_limit", Limit.INTERRUPTED: "interrupted",
-                                                     False: "horizon"}[interrupted],
-             "rounds_per_second": policy.t / max(elapsed, 1e-12)}
+    stats = {
+        "rounds": int(policy.t),
+        "pulls": int((arms >= 0).sum()),
+        "spent": spent,
+        "remaining": policy.remaining.copy(),
+        "stopped_by": "budget"
+        if stopped
+        else {Limit.TIME: "time_limit", Limit.INTERRUPTED: "interrupted", False: "horizon"}[interrupted],
+        "rounds_per_second": policy.t / max(elapsed, 1e-12),
+    }
     bound = None
     if benchmark:
         from ..highs.bwk import opt_lp_value
@@ -434,11 +549,23 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
         fixed = problem.opt_fixed_arm()
         stats.update(opt_lp=opt, opt_fixed_arm=fixed, regret=opt - reward, regret_fixed_arm=fixed - reward)
         bound = opt
-    why = "" if not interrupted else f"; {run.message}" if run is not None and run.limit is not None else (
-        "; interrupted" if interrupted is Limit.INTERRUPTED else "")
-    return Result(status=Status.FEASIBLE, limit=interrupted or None, x=arms, objective=float(reward),
-                  bound=bound, stats=stats, timings={"policy": elapsed},
-                  message=f"{method} played {policy.t} of {problem.horizon} rounds{why}")
+    why = (
+        ""
+        if not interrupted
+        else f"; {run.message}"
+        if run is not None and run.limit is not None
+        else ("; interrupted" if interrupted is Limit.INTERRUPTED else "")
+    )
+    return Result(
+        status=Status.FEASIBLE,
+        limit=interrupted or None,
+        x=arms,
+        objective=float(reward),
+        bound=bound,
+        stats=stats,
+        timings={"policy": elapsed},
+        message=f"{method} played {policy.t} of {problem.horizon} rounds{why}",
+    )
 
 
 def _register(method, priority, doc):
@@ -446,9 +573,14 @@ def _register(method, priority, doc):
         return solve_policy(problem, opts, method)
 
     adapter.__doc__ = doc
-    register(BanditsWithKnapsacks, method, backend="numba", priority=priority,
-             options=(*METHOD_OPTIONS[method], "benchmark"),
-             honours=("time_limit", "seed", "callback", "progress"))(adapter)
+    register(
+        BanditsWithKnapsacks,
+        method,
+        backend="numba",
+        priority=priority,
+        options=(*METHOD_OPTIONS[method], "benchmark"),
+        honours=("time_limit", "seed", "callback", "progress"),
+    )(adapter)
 
 
 _register("primal_dual", 10, "PrimalDualBwK (Badanidiyuru, Kleinberg, Slivkins): UCB/LCB bang-per-buck with Hedge prices.")

@@ -36,8 +36,7 @@ def solve_dp_batch(problems) -> list[Result] | None:
 
     if not all(type(p) is MultipleChoiceKnapsack and p.integer_costs for p in problems):
         return None
-    if len({p.values.shape for p in problems}) != 1 or len({p.exact for p in problems}) != 1 \
-            or problems[0].n_options > 256:
+    if len({p.values.shape for p in problems}) != 1 or len({p.exact for p in problems}) != 1 or problems[0].n_options > 256:
         return None
     if sum(p.n_groups * (p.budget + 1) for p in problems) > BATCH_LIMIT_CELLS:
         return None
@@ -51,17 +50,43 @@ def solve_dp_batch(problems) -> list[Result] | None:
     out = []
     for p, b, x, feasible in zip(problems, best, xs, ok):
         if not feasible:
-            out.append(Result(status=Status.INFEASIBLE, message=p.infeasibility_reason() or "no feasible choice",
-                              method="dp", backend="numba", timings={"total": share}))
+            out.append(
+                Result(
+                    status=Status.INFEASIBLE,
+                    message=p.infeasibility_reason() or "no feasible choice",
+                    method="dp",
+                    backend="numba",
+                    timings={"total": share},
+                )
+            )
             continue
-        out.append(Result(status=Status.OPTIMAL, x=x.copy(), objective=p.value_of(x), bound=float(b),
-                          stats={"cost": p.cost_of(x), "batched": True}, method="dp", backend="numba",
-                          timings={"total": share}, message="optimal (batched DP)"))
+        out.append(
+            Result(
+                status=Status.OPTIMAL,
+                x=x.copy(),
+                objective=p.value_of(x),
+                bound=float(b),
+                stats={"cost": p.cost_of(x), "batched": True},
+                method="dp",
+                backend="numba",
+                timings={"total": share},
+                message="optimal (batched DP)",
+            )
+        )
     return out
 
 
-@register(MultipleChoiceKnapsack, "dp", backend="numba", priority=10, supports=_dp_supports,
-          preferred=lambda p: p.integer_costs, options=("scale",), honours=("rel_gap", "seed"), batch=solve_dp_batch)
+@register(
+    MultipleChoiceKnapsack,
+    "dp",
+    backend="numba",
+    priority=10,
+    supports=_dp_supports,
+    preferred=lambda p: p.integer_costs,
+    options=("scale",),
+    honours=("rel_gap", "seed"),
+    batch=solve_dp_batch,
+)
 def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact DP over the budget (numba): O(N·K·B) time, one byte per (group, budget) for the choice table.
 
@@ -86,9 +111,14 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
         costs = np.where(usable, costs // divisor, budget // divisor + 1)
         budget //= divisor
     need = dp_table_bytes(n, k, budget)
-    check_table_size("budget", need, f"'dp' with {n} groups and budget {budget} (after reduction)",
-                     "use method='mip', or non-integer costs with options={'scale': s}" if not scaled else
-                     "use a smaller `options.scale`, or method='mip'")
+    check_table_size(
+        "budget",
+        need,
+        f"'dp' with {n} groups and budget {budget} (after reduction)",
+        "use method='mip', or non-integer costs with options={'scale': s}"
+        if not scaled
+        else "use a smaller `options.scale`, or method='mip'",
+    )
     t0 = time.perf_counter()
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
     costs = np.ascontiguousarray(costs, dtype=np.int64)
@@ -106,21 +136,29 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
         raise SolverError(f"'dp' returned a choice costing {problem.cost_of(x)}, outside budget {problem.budget}")
     status = Status.FEASIBLE if scaled else Status.OPTIMAL
     msg = "optimal" if not scaled else f"optimal for costs rounded up at scale {scale}"
-    return Result(status=status, x=x, objective=objective, bound=None if scaled else objective,
-                  stats={"cost": problem.cost_of(x), "table_bytes": int(need), "divisor": int(max(divisor, 1))},
-                  timings={"solve": elapsed}, message=msg)
+    return Result(
+        status=status,
+        x=x,
+        objective=objective,
+        bound=None if scaled else objective,
+        stats={"cost": problem.cost_of(x), "table_bytes": int(need), "divisor": int(max(divisor, 1))},
+        timings={"solve": elapsed},
+        message=msg,
+    )
 
 
 register(RolloutAllocation, "dp", backend="numba", priority=20, options=("scale",), honours=("rel_gap", "seed"))(
-    via_knapsack(solve_dp))
+    via_knapsack(solve_dp)
+)
 
 
 def _rollout_greedy_exact(problem: RolloutAllocation) -> bool:
     return problem.unit_costs and problem.is_concave()
 
 
-@register(RolloutAllocation, "greedy", backend="numba", priority=10, preferred=_rollout_greedy_exact,
-          honours=("time_limit", "seed"))
+@register(
+    RolloutAllocation, "greedy", backend="numba", priority=10, preferred=_rollout_greedy_exact, honours=("time_limit", "seed")
+)
 def solve_rollout_greedy(problem: RolloutAllocation, opts) -> Result:
     """Marginal (heap) greedy: exact for concave values with unit costs, a heuristic otherwise."""
     reason = problem.infeasibility_reason()
@@ -143,6 +181,11 @@ def solve_rollout_greedy(problem: RolloutAllocation, opts) -> Result:
     exact = _rollout_greedy_exact(problem)
     rows = np.arange(problem.n_prompts)
     objective = float(table[rows, x].sum())
-    return Result(status=Status.OPTIMAL if exact else Status.FEASIBLE, x=x, objective=objective,
-                  bound=objective if exact else None, stats={"cost": problem.cost_of(x)},
-                  message="optimal (concave values, unit costs)" if exact else "greedy heuristic")
+    return Result(
+        status=Status.OPTIMAL if exact else Status.FEASIBLE,
+        x=x,
+        objective=objective,
+        bound=objective if exact else None,
+        stats={"cost": problem.cost_of(x)},
+        message="optimal (concave values, unit costs)" if exact else "greedy heuristic",
+    )

@@ -32,8 +32,10 @@ def _usable(costs: np.ndarray, mask: np.ndarray, budget: int) -> np.ndarray:
 
 
 def _too_large(total: int) -> str:
-    return (f"`costs` add up to {total} (the dearest affordable option of every group), above 2**62; the core "
-            "solver keeps every sum in int64: use method='mip'")
+    return (
+        f"`costs` add up to {total} (the dearest affordable option of every group), above 2**62; the core "
+        "solver keeps every sum in int64: use method='mip'"
+    )
 
 
 def _core_supports(problem: MultipleChoiceKnapsack):
@@ -50,11 +52,14 @@ def _none_fits(problem, budget, scaled, stats, timings) -> Result:
     since rounding up can lose choices that fit the true budget (the same rule as ``dp`` and ``cpsat``)."""
     what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
     if scaled:
-        return Result(status=Status.NO_SOLUTION, stats=stats, timings=timings,
-                      message=f"no choice of one option per group {what} after scaling costs up; "
-                              "a finer `scale` or an exact method may still find one")
-    return Result(status=Status.INFEASIBLE, stats=stats, timings=timings,
-                  message=f"no choice of one option per group {what}")
+        return Result(
+            status=Status.NO_SOLUTION,
+            stats=stats,
+            timings=timings,
+            message=f"no choice of one option per group {what} after scaling costs up; "
+            "a finer `scale` or an exact method may still find one",
+        )
+    return Result(status=Status.INFEASIBLE, stats=stats, timings=timings, message=f"no choice of one option per group {what}")
 
 
 def _reduce(values, costs, mask, exact: bool, deadline: float | None, block_options: int = 2**20):
@@ -94,12 +99,10 @@ def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False,
         n = problem.n_groups
         return None, (np.zeros(n, np.int64), -1, 0, -np.inf, False), int(budget), scaled
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
-    return (*_kernel_inputs(values, costs, mask, int(budget), total, bool(problem.exact), divisibility, deadline),
-            scaled)
+    return (*_kernel_inputs(values, costs, mask, int(budget), total, bool(problem.exact), divisibility, deadline), scaled)
 
 
-def _kernel_inputs(values, costs, mask, budget: int, total: int, exact: bool, divisibility: bool,
-                   deadline: float | None):
+def _kernel_inputs(values, costs, mask, budget: int, total: int, exact: bool, divisibility: bool, deadline: float | None):
     """`_prepare` on arrays: int64 ``costs`` whose dearest ``mask``-ed total is ``total`` (at most 2**62), every
     group with an option in ``mask``. Returns ``(groups, lp, budget)``."""
     from ._mckp_lp import lp_relaxation
@@ -140,8 +143,9 @@ def core_choice(values: np.ndarray, costs: np.ndarray, mask: np.ndarray, budget:
     groups, lp, budget = _kernel_inputs(values, costs, mask, int(budget), total, exact, True, None)
     if groups is None or not lp[4]:
         return None
-    stop, found, x, *_ = _mckp_core.core_search(*groups, lp[0], lp[1], budget, exact, value_step(values, mask), 0.0,
-                                                STATE_LIMIT, _mckp_core.CARD_AFTER)
+    stop, found, x, *_ = _mckp_core.core_search(
+        *groups, lp[0], lp[1], budget, exact, value_step(values, mask), 0.0, STATE_LIMIT, _mckp_core.CARD_AFTER
+    )
     return (x, stop == _mckp_core.STOP_OPTIMAL) if found else None
 
 
@@ -241,8 +245,9 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     small_values[1:, 1] = part_size * base_v[part_kind]
     available = np.ones((n_parts + 1, 2), bool)
     available[0, 1] = False
-    small = MultipleChoiceKnapsack(values=small_values, costs=small_costs, budget=problem.budget,
-                                   available=available, exact=problem.exact)
+    small = MultipleChoiceKnapsack(
+        values=small_values, costs=small_costs, budget=problem.budget, available=available, exact=problem.exact
+    )
     kind_end = np.append(kind_start[1:], order.size)
 
     def expand(x_small):
@@ -257,8 +262,16 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     return small, expand
 
 
-@register(MultipleChoiceKnapsack, "core", backend="numba", priority=5, supports=_core_supports,
-          preferred=lambda p: p.integer_costs, options=("scale", "state_limit"), **HONOURS)
+@register(
+    MultipleChoiceKnapsack,
+    "core",
+    backend="numba",
+    priority=5,
+    supports=_core_supports,
+    preferred=lambda p: p.integer_costs,
+    options=("scale", "state_limit"),
+    **HONOURS,
+)
 def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact core search (Pisinger's mcknap/minknap): hull reduction, LP break class, dominance DP over states."""
     reason = problem.infeasibility_reason()
@@ -275,12 +288,10 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
             return r
         x = expand(r.x)
         if not problem.is_feasible(x):
-            raise SolverError(f"core search returned a choice costing {problem.cost_of(x)}, outside budget "
-                              f"{problem.budget}")
+            raise SolverError(f"core search returned a choice costing {problem.cost_of(x)}, outside budget {problem.budget}")
         objective = problem.value_of(x)
         stats = {**r.stats, "cost": problem.cost_of(x), "items_after_merging_equal": small.n_groups - 1}
-        return r.replace(x=x, objective=objective, bound=objective if r.status is Status.OPTIMAL else r.bound,
-                         stats=stats)
+        return r.replace(x=x, objective=objective, bound=objective if r.status is Status.OPTIMAL else r.bound, stats=stats)
     state_limit = opts.get("state_limit", STATE_LIMIT)
     if not (isinstance(state_limit, (int, np.integer)) and state_limit >= 1):
         from ...core.errors import InvalidProblemError
@@ -294,8 +305,12 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
     step = value_step(problem.values, problem.mask) if lp is not None else 0.0
     t1 = time.perf_counter()
     if lp is None:
-        return Result(status=Status.NO_SOLUTION, limit=Limit.TIME, timings={"reduce": t1 - t0, "solve": 0.0},
-                      message="time limit reached before the LP relaxation was found")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=Limit.TIME,
+            timings={"reduce": t1 - t0, "solve": 0.0},
+            message="time limit reached before the LP relaxation was found",
+        )
     vertex, brk, _residual, lp_bound, feasible = lp
     if not feasible:
         return _none_fits(problem, budget, scaled, {}, {})
@@ -304,19 +319,43 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
     if opts.time_limit is not None and time_limit <= 0:  # out of time before the search: the LP's integral part
         return _lp_vertex_result(problem, groups, lp, budget, scaled, {"reduce": t1 - t0, "solve": 0.0})
     stop, found, x, value, cost, upper, core_size, max_states, made = core_search(
-        opt_ptr, opt_idx, opt_cost, opt_val, hull_ptr, hull_pos, vertex, brk, budget, bool(problem.exact),
-        step, time_limit, int(state_limit), _mckp_core.CARD_AFTER)
+        opt_ptr,
+        opt_idx,
+        opt_cost,
+        opt_val,
+        hull_ptr,
+        hull_pos,
+        vertex,
+        brk,
+        budget,
+        bool(problem.exact),
+        step,
+        time_limit,
+        int(state_limit),
+        _mckp_core.CARD_AFTER,
+    )
     t2 = time.perf_counter()
     timings = {"reduce": t1 - t0, "solve": t2 - t1}
-    stats = {"lp_bound": float(lp_bound), "core_size": int(core_size), "max_states": int(max_states),
-             "states": int(made), "break_class": int(brk)}
+    stats = {
+        "lp_bound": float(lp_bound),
+        "core_size": int(core_size),
+        "max_states": int(max_states),
+        "states": int(made),
+        "break_class": int(brk),
+    }
     if stop == STOP_OPTIMAL and not found:
         return _none_fits(problem, budget, scaled, stats, timings)
     limit = None if stop == STOP_OPTIMAL else (Limit.TIME if stop == STOP_TIME else Limit.NODE)
     bound = None if scaled else float(min(upper, lp_bound) if limit else value)
     if not found:
-        return Result(status=Status.NO_SOLUTION, limit=limit, bound=bound, stats=stats, timings=timings,
-                      message="stopped before any solution within the budget was found")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=limit,
+            bound=bound,
+            stats=stats,
+            timings=timings,
+            message="stopped before any solution within the budget was found",
+        )
     if not problem.is_feasible(x):
         raise SolverError(f"core search returned a choice costing {problem.cost_of(x)}, outside budget {problem.budget}")
     objective = problem.value_of(x)
@@ -328,10 +367,12 @@ def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
         msg = f"optimal for costs rounded up at scale {opts.get('scale')}" if scaled else "optimal"
     else:
         status = Status.FEASIBLE
-        msg = "time limit: best solution so far" if limit is Limit.TIME else \
-            f"state limit ({state_limit} states): best solution so far"
-    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings,
-                  message=msg)
+        msg = (
+            "time limit: best solution so far"
+            if limit is Limit.TIME
+            else f"state limit ({state_limit} states): best solution so far"
+        )
+    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings, message=msg)
 
 
 def _lp_vertex_result(problem, groups, lp, budget, scaled, timings) -> Result:
@@ -345,11 +386,25 @@ def _lp_vertex_result(problem, groups, lp, budget, scaled, timings) -> Result:
     stats = {"lp_bound": float(lp_bound), "core_size": 0, "max_states": 0, "states": 0, "break_class": int(lp[1])}
     bound = None if scaled else float(lp_bound)
     if not problem.is_feasible(x):
-        return Result(status=Status.NO_SOLUTION, limit=Limit.TIME, bound=bound, stats=stats, timings=timings,
-                      message="time limit reached before the search; the LP's integral part misses the exact budget")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=Limit.TIME,
+            bound=bound,
+            stats=stats,
+            timings=timings,
+            message="time limit reached before the search; the LP's integral part misses the exact budget",
+        )
     stats["cost"] = problem.cost_of(x)
-    return Result(status=Status.FEASIBLE, limit=Limit.TIME, x=x, objective=problem.value_of(x), bound=bound,
-                  stats=stats, timings=timings, message="time limit reached before the search: the LP's integral part")
+    return Result(
+        status=Status.FEASIBLE,
+        limit=Limit.TIME,
+        x=x,
+        objective=problem.value_of(x),
+        bound=bound,
+        stats=stats,
+        timings=timings,
+        message="time limit reached before the search: the LP's integral part",
+    )
 
 
 def _core_rollout_supports(problem: RolloutAllocation):
@@ -362,8 +417,15 @@ def _core_rollout_supports(problem: RolloutAllocation):
     return _too_large(total) if total > TOTAL_COST_LIMIT else None
 
 
-register(RolloutAllocation, "core", backend="numba", priority=15, supports=_core_rollout_supports,
-         options=("scale", "state_limit"), **HONOURS)(via_knapsack(solve_core))
+register(
+    RolloutAllocation,
+    "core",
+    backend="numba",
+    priority=15,
+    supports=_core_rollout_supports,
+    options=("scale", "state_limit"),
+    **HONOURS,
+)(via_knapsack(solve_core))
 
 
 def _lp_supports(problem: MultipleChoiceKnapsack):
@@ -374,8 +436,9 @@ def _lp_supports(problem: MultipleChoiceKnapsack):
     return _core_supports(problem)
 
 
-@register(MultipleChoiceKnapsack, "lp", backend="numba", priority=39, supports=_lp_supports,
-          honours=("time_limit", "rel_gap", "seed"))
+@register(
+    MultipleChoiceKnapsack, "lp", backend="numba", priority=39, supports=_lp_supports, honours=("time_limit", "rel_gap", "seed")
+)
 def solve_lp_hull(problem: MultipleChoiceKnapsack, opts) -> Result:
     """LP relaxation by the upper-hull greedy (numba): fractional ``x`` (N, K), ``objective`` = ``bound``."""
     reason = problem.infeasibility_reason()
@@ -389,6 +452,13 @@ def solve_lp_hull(problem: MultipleChoiceKnapsack, opts) -> Result:
     vertex, brk, residual, bound, _feasible = lp
     frac = lp_fractions(opt_ptr, opt_idx, opt_cost, hull_ptr, hull_pos, vertex, brk, residual, problem.n_options)
     cost = float((frac * problem.costs).sum())
-    return Result(status=Status.OPTIMAL, x=frac, objective=float(bound), bound=float(bound),
-                  duals={"fractions": frac}, stats={"cost": cost}, timings={"solve": time.perf_counter() - t0},
-                  message="LP relaxation (an upper bound)")
+    return Result(
+        status=Status.OPTIMAL,
+        x=frac,
+        objective=float(bound),
+        bound=float(bound),
+        duals={"fractions": frac},
+        stats={"cost": cost},
+        timings={"solve": time.perf_counter() - t0},
+        message="LP relaxation (an upper bound)",
+    )

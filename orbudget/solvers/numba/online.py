@@ -76,8 +76,9 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
         else:
             out = np.empty(r.shape[0], dtype=np.int64)
             cons = _NO_CONSUMPTION if c is None else np.ascontiguousarray(c, dtype=np.float64)
-            reward += dmd_run(r, cons, c is None, mu, remaining, rate, step_size, ref, radius, out, dual_sum,
-                              code, weight, target, floor)
+            reward += dmd_run(
+                r, cons, c is None, mu, remaining, rate, step_size, ref, radius, out, dual_sum, code, weight, target, floor
+            )
         if record:
             parts.append(out)
     x = np.concatenate(parts) if record else None
@@ -87,8 +88,15 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
 def _run_python(problem: OnlineAllocation, mu, step_size: float, reference: str, record: bool):
     """`run_policy` for a custom regulariser (Python code, no numba twin): the step-by-step
     `DualMirrorDescent`, the same algorithm one request at a time."""
-    pol = DualMirrorDescent(problem.budgets, problem.horizon, reference=reference, step_size=step_size,
-                            initial=mu, reward_bound=problem.reward_bound, regularizer=problem.regularizer)
+    pol = DualMirrorDescent(
+        problem.budgets,
+        problem.horizon,
+        reference=reference,
+        step_size=step_size,
+        initial=mu,
+        reward_bound=problem.reward_bound,
+        regularizer=problem.regularizer,
+    )
     parts = []
     for r, c in problem.batches():
         out = np.array([pol.step(r[i], None if c is None else c[i]) for i in range(r.shape[0])], dtype=np.int64)
@@ -111,13 +119,18 @@ def smooth_dual_bound(problem: OnlineAllocation, tol: float = 1e-10) -> tuple[fl
         d, g = dual_value(problem, mu)
         return d / scale, g / scale
 
-    res = minimize(f, np.zeros(problem.n_resources), jac=True, method="L-BFGS-B",
-                   bounds=[(0.0, None)] * problem.n_resources, options={"ftol": tol, "gtol": 1e-12, "maxiter": 5000})
+    res = minimize(
+        f,
+        np.zeros(problem.n_resources),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, None)] * problem.n_resources,
+        options={"ftol": tol, "gtol": 1e-12, "maxiter": 5000},
+    )
     return float(res.fun * scale), np.maximum(res.x, 0.0)
 
 
-def benchmark_value(problem: OnlineAllocation, which: str, opts, policy_seconds: float = 0.0
-                    ) -> tuple[float | None, str]:
+def benchmark_value(problem: OnlineAllocation, which: str, opts, policy_seconds: float = 0.0) -> tuple[float | None, str]:
     """The hindsight benchmark for ``stats``: ``(value, kind)``; kind is ``hindsight`` (exact), ``hindsight_lp``
     (the LP bound), ``dual_bound`` (D(μ) at the best cutting-plane iterate: the LP bound at convergence, an upper
     bound on it and on the exact optimum always) or ``none``.
@@ -171,8 +184,7 @@ def _benchmark_option(opts) -> str:
     return as_choice("options.benchmark", opts.get("benchmark", "auto"), BENCHMARKS)
 
 
-def _finish(problem: OnlineAllocation, opts, benchmark: str, x, reward, remaining, mu, avg_mu, elapsed,
-            extra=None) -> Result:
+def _finish(problem: OnlineAllocation, opts, benchmark: str, x, reward, remaining, mu, avg_mu, elapsed, extra=None) -> Result:
     t0 = time.perf_counter()
     hindsight, kind = benchmark_value(problem, benchmark, opts, elapsed)
     dual_bound = dual_value(problem, avg_mu)[0]
@@ -182,12 +194,26 @@ def _finish(problem: OnlineAllocation, opts, benchmark: str, x, reward, remainin
     if problem.regularizer is not None:  # the objective adds T·r(spent / T)
         stats["regularization"] = problem.regularization_of(spent)
         objective = reward + stats["regularization"]
-    stats.update({"hindsight": hindsight, "hindsight_kind": kind,
-                  "regret": None if hindsight is None else hindsight - objective,
-                  "dual_bound": dual_bound, "average_duals": avg_mu, **(extra or {})})
-    return Result(status=Status.FEASIBLE, x=x, objective=objective, bound=hindsight, duals=mu, stats=stats,
-                  timings={"policy": elapsed, "benchmark": time.perf_counter() - t0},
-                  message="online policy run over the realised sequence")
+    stats.update(
+        {
+            "hindsight": hindsight,
+            "hindsight_kind": kind,
+            "regret": None if hindsight is None else hindsight - objective,
+            "dual_bound": dual_bound,
+            "average_duals": avg_mu,
+            **(extra or {}),
+        }
+    )
+    return Result(
+        status=Status.FEASIBLE,
+        x=x,
+        objective=objective,
+        bound=hindsight,
+        duals=mu,
+        stats=stats,
+        timings={"policy": elapsed, "benchmark": time.perf_counter() - t0},
+        message="online policy run over the realised sequence",
+    )
 
 
 def _reference_options(problem: OnlineAllocation, opts):
@@ -207,25 +233,46 @@ def _reference_options(problem: OnlineAllocation, opts):
         mu = np.array(as_array("options.initial", initial, shape=(problem.n_resources,)))
         if (mu < floor).any():
             j = int(np.argmax(mu < floor))
-            raise InvalidProblemError(f"`options.initial` must be >= {floor[j]:.6g} (the dual box"
-                                      f"{'' if reg is None else ' of the regulariser'}); got {mu[j]} at index {j}")
+            raise InvalidProblemError(
+                f"`options.initial` must be >= {floor[j]:.6g} (the dual box"
+                f"{'' if reg is None else ' of the regulariser'}); got {mu[j]} at index {j}"
+            )
     if reference.endswith("entropy") and (mu <= floor).any():
-        raise InvalidProblemError("`options.initial` must be positive for an entropy reference (a zero dual stays "
-                                  "zero)" if reg is None else "`options.initial` must be above the regulariser's "
-                                  "dual floor for an entropy reference (a dual on it stays there)")
+        raise InvalidProblemError(
+            "`options.initial` must be positive for an entropy reference (a zero dual stays zero)"
+            if reg is None
+            else "`options.initial` must be above the regulariser's "
+            "dual floor for an entropy reference (a dual on it stays there)"
+        )
     return reference, eta, mu
 
 
-@register(OnlineAllocation, "dmd", backend="numba", priority=10,
-          options=("reference", "step_size", "scale", "initial", "benchmark"), honours=("threads", "seed"))
+@register(
+    OnlineAllocation,
+    "dmd",
+    backend="numba",
+    priority=10,
+    options=("reference", "step_size", "scale", "initial", "benchmark"),
+    honours=("threads", "seed"),
+)
 def solve_dmd(problem: OnlineAllocation, opts) -> Result:
     """Dual mirror descent (Balseiro, Lu, Mirrokni 2023): η = c/√T, four reference functions."""
     reference, eta, mu = _reference_options(problem, opts)
     benchmark = _benchmark_option(opts)
     t0 = time.perf_counter()
     x, reward, remaining, mu, avg = run_policy(problem, mu, eta, reference)
-    return _finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0,
-                   {"reference": reference, "step_size": eta})
+    return _finish(
+        problem,
+        opts,
+        benchmark,
+        x,
+        reward,
+        remaining,
+        mu,
+        avg,
+        time.perf_counter() - t0,
+        {"reference": reference, "step_size": eta},
+    )
 
 
 @register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",), honours=("threads", "seed"))
@@ -237,8 +284,9 @@ def solve_greedy(problem: OnlineAllocation, opts) -> Result:
     return _finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0)
 
 
-@register(OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"),
-          honours=("threads", "seed"))
+@register(
+    OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"), honours=("threads", "seed")
+)
 def solve_fluid(problem: OnlineAllocation, opts) -> Result:
     """Fluid duals, then fixed: μ from the LP on the first ``prefix`` fraction of requests (which get the null
     action, as in one-shot learning of Devanur and Hayes 2009), or ``duals`` given (from a known distribution)."""
@@ -247,8 +295,9 @@ def solve_fluid(problem: OnlineAllocation, opts) -> Result:
     given = opts.get("duals")
     if given is not None:
         if opts.get("prefix") is not None:
-            raise InvalidProblemError("`options.prefix` and `options.duals` exclude each other: the prefix only "
-                                      "serves to learn the duals")
+            raise InvalidProblemError(
+                "`options.prefix` and `options.duals` exclude each other: the prefix only serves to learn the duals"
+            )
         mu = np.array(as_array("options.duals", given, shape=(problem.n_resources,), nonnegative=True))
         skip = 0
     else:
@@ -264,8 +313,18 @@ def solve_fluid(problem: OnlineAllocation, opts) -> Result:
             x[:skip, 0] = 1.0
         else:
             x[:skip] = -1
-    return _finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0,
-                   {"prefix": skip, "fluid_duals": mu.copy()})
+    return _finish(
+        problem,
+        opts,
+        benchmark,
+        x,
+        reward,
+        remaining,
+        mu,
+        avg,
+        time.perf_counter() - t0,
+        {"prefix": skip, "fluid_duals": mu.copy()},
+    )
 
 
 def fluid_duals(sample: OnlineAllocation) -> np.ndarray:
@@ -291,5 +350,11 @@ def _suffix(problem: OnlineAllocation, skip: int) -> OnlineAllocation:
             if lo < r.shape[0]:
                 yield r[lo:], None if c is None else c[lo:]
 
-    return OnlineAllocation(stream=stream, horizon=horizon, stream_matching=problem.is_matching, budgets=problem.budgets,
-                            entropy=problem.entropy, reward_bound=problem.reward_bound)
+    return OnlineAllocation(
+        stream=stream,
+        horizon=horizon,
+        stream_matching=problem.is_matching,
+        budgets=problem.budgets,
+        entropy=problem.entropy,
+        reward_bound=problem.reward_bound,
+    )

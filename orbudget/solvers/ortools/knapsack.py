@@ -53,8 +53,7 @@ def run_cpsat(solver, model, run: Run, decode, bound_of=lambda b: b):
                 return
             try:
                 run.offer(*decode(self))
-                if run.step(bound=bound_of(self.best_objective_bound), event="solution",
-                            branches=int(self.num_branches)):
+                if run.step(bound=bound_of(self.best_objective_bound), event="solution", branches=int(self.num_branches)):
                     self.stop_search()
             except BaseException as exc:  # re-raised once CP-SAT has stopped
                 errors.append(exc)
@@ -83,8 +82,15 @@ def status_of(code, solver, limit_hit: bool):
     return Status.ERROR, None
 
 
-@register(MultipleChoiceKnapsack, "cpsat", backend="ortools", priority=30, options=("scale",),
-          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)
+@register(
+    MultipleChoiceKnapsack,
+    "cpsat",
+    backend="ortools",
+    priority=30,
+    options=("scale",),
+    honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
+    long=True,
+)
 def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     """Exact CP-SAT model (whole-number costs, or ``options={"scale": s}``); real-valued objective."""
     from ortools.sat.python import cp_model
@@ -105,7 +111,8 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     if top > INT64_MAX // 2:
         raise InvalidProblemError(
             f"`costs` are too large for 'cpsat': its budget row's coefficients sum to {top}, beyond 2^62 (the int64 "
-            "overflow limit CP-SAT checks); use method='mip'")
+            "overflow limit CP-SAT checks); use method='mip'"
+        )
     t0 = time.perf_counter()
     m = cp_model.CpModel()
     y = {}
@@ -151,7 +158,8 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     # too, with 10% slack: a stop in the last tenth of the limit counts as the time limit.
     limit_hit = opts.time_limit is not None and (
         solver.wall_time >= 0.9 * solver.parameters.max_time_in_seconds
-        or time.perf_counter() - t_call >= 0.9 * float(opts.time_limit))
+        or time.perf_counter() - t_call >= 0.9 * float(opts.time_limit)
+    )
     status, limit = status_of(code, solver, limit_hit)
     if limit is Limit.INTERRUPTED and run.limit is not None:  # stopped by the user's callback
         limit = run.limit
@@ -165,11 +173,24 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
     x, objective = decode(solver)  # the solver answers boolean_value like a solution callback
     if scaled and status is Status.OPTIMAL:
         status = Status.FEASIBLE
-    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound_of(solver.best_objective_bound),
-                  stats={"cost": problem.cost_of(x), "branches": int(solver.num_branches)}, timings=timings,
-                  message=f"CP-SAT: {raw}")
+    return Result(
+        status=status,
+        limit=limit,
+        x=x,
+        objective=objective,
+        bound=bound_of(solver.best_objective_bound),
+        stats={"cost": problem.cost_of(x), "branches": int(solver.num_branches)},
+        timings=timings,
+        message=f"CP-SAT: {raw}",
+    )
 
 
-register(RolloutAllocation, "cpsat", backend="ortools", priority=40, options=("scale",),
-         honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)(
-    via_knapsack(solve_cpsat))
+register(
+    RolloutAllocation,
+    "cpsat",
+    backend="ortools",
+    priority=40,
+    options=("scale",),
+    honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
+    long=True,
+)(via_knapsack(solve_cpsat))

@@ -133,8 +133,9 @@ class CpSatOracle:
             gain = np.rint((values[:, 1] - values[:, 0]) * self.scale).astype(np.int64)
             self.model.Maximize(sum(int(g) * xj for g, xj in zip(gain, self.x) if g))
         else:
-            self.model.Maximize(sum(int(round(values[j, k] * self.scale)) * yk
-                                    for j, y in enumerate(self.y) for k, yk in enumerate(y)))
+            self.model.Maximize(
+                sum(int(round(values[j, k] * self.scale)) * yk for j, y in enumerate(self.y) for k, yk in enumerate(y))
+            )
         code = self.solver.Solve(self.model)
         self.solves += 1
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -37,8 +37,12 @@ INTEGRALITY_TOL = 1e-5  # a binary read back further than this from 0 or 1 is no
 # per solver family: its own names for the standard options (None: it has none)
 _NATIVE = {
     "highs": {"seed": "random_seed", "threads": "threads", "time_limit": "time_limit", "rel_gap": "mip_rel_gap"},
-    "scip": {"seed": "randomization/randomseedshift", "threads": "parallel/maxnthreads", "time_limit": "limits/time",
-             "rel_gap": "limits/gap"},
+    "scip": {
+        "seed": "randomization/randomseedshift",
+        "threads": "parallel/maxnthreads",
+        "time_limit": "limits/time",
+        "rel_gap": "limits/gap",
+    },
     "gurobi": {"seed": "Seed", "threads": "Threads", "time_limit": "TimeLimit", "rel_gap": "MIPGap"},
     "cplex": {"seed": "randomseed", "threads": "threads", "time_limit": "timelimit", "rel_gap": "mip_tolerances_mipgap"},
     "cbc": {"seed": "randomCbcSeed", "threads": "threads", "time_limit": "sec", "rel_gap": "ratioGap"},
@@ -207,8 +211,9 @@ def _native(name: str, opts, what=("time_limit", "rel_gap", "threads", "seed")) 
         if value is None or (key == "rel_gap" and opts.rel_gap is None and key not in table):
             continue  # (exact by default only where the solver's gap option is known)
         if key not in table:
-            raise InvalidProblemError(f"`{key}` is not known for solver {name!r}: pass it in `solver_options` under "
-                                      "the solver's own option name")
+            raise InvalidProblemError(
+                f"`{key}` is not known for solver {name!r}: pass it in `solver_options` under the solver's own option name"
+            )
         out[table[key]] = value
     return out
 
@@ -230,8 +235,10 @@ def _contrib_solver(name):
     solver = SolverFactory(name)
     avail = solver.available()
     if avail not in (Availability.FullLicense, Availability.LimitedLicense):
-        raise BackendNotAvailableError(f"`solver` {name!r} is not available here ({avail.name}); install its package "
-                                       "(highspy, pyscipopt, gurobipy) or name another solver")
+        raise BackendNotAvailableError(
+            f"`solver` {name!r} is not available here ({avail.name}); install its package "
+            "(highspy, pyscipopt, gurobipy) or name another solver"
+        )
     return solver, avail
 
 
@@ -303,8 +310,9 @@ def solve_model(model, opts, sense: str = "max") -> Outcome:
             known = ", ".join(sorted(_contrib_names() | {"appsi_highs", "appsi_gurobi", "scip", "gurobi"}))
             raise InvalidProblemError(f"`solver` {name!r} is not a solver Pyomo knows; for example: {known}")
         if not solver.available(exception_flag=False):
-            raise BackendNotAvailableError(f"`solver` {name!r} is known to Pyomo but not available here (its "
-                                           "executable or package is missing)")
+            raise BackendNotAvailableError(
+                f"`solver` {name!r} is known to Pyomo but not available here (its executable or package is missing)"
+            )
         native = {**_native(name, opts), **extra}
         try:
             results = solver.solve(model, tee=bool(opts.verbose), load_solutions=False, options=native)
@@ -331,39 +339,90 @@ def outcome_of(results, sense: str = "max", model=None) -> Outcome:
         T, S = contrib.TerminationCondition, contrib.SolutionStatus
         tc, ss = results.termination_condition, results.solution_status
         has = ss in (S.feasible, S.optimal) and results.solution_loader is not None
-        limits = {T.maxTimeLimit: Limit.TIME, T.iterationLimit: Limit.ITERATION, T.objectiveLimit: Limit.GAP,
-                  T.interrupted: Limit.INTERRUPTED}
+        limits = {
+            T.maxTimeLimit: Limit.TIME,
+            T.iterationLimit: Limit.ITERATION,
+            T.objectiveLimit: Limit.GAP,
+            T.interrupted: Limit.INTERRUPTED,
+        }
         infeasible = (T.provenInfeasible, T.locallyInfeasible, T.infeasibleOrUnbounded)
-        status, limit = _classify(tc == T.convergenceCriteriaSatisfied and ss == S.optimal,
-                                  tc == T.convergenceCriteriaSatisfied, limits.get(tc), tc in infeasible,
-                                  tc == T.unbounded, has)
+        status, limit = _classify(
+            tc == T.convergenceCriteriaSatisfied and ss == S.optimal,
+            tc == T.convergenceCriteriaSatisfied,
+            limits.get(tc),
+            tc in infeasible,
+            tc == T.unbounded,
+            has,
+        )
         loader = results.solution_loader.load_vars if has else None
-        return Outcome(status, limit, has, _finite(results.objective_bound), f"{tc.name}, {ss.name}", loader=loader,
-                       incumbent=_finite(results.incumbent_objective))
+        return Outcome(
+            status,
+            limit,
+            has,
+            _finite(results.objective_bound),
+            f"{tc.name}, {ss.name}",
+            loader=loader,
+            incumbent=_finite(results.incumbent_objective),
+        )
     if isinstance(results, appsi.Results):
         T = appsi.TerminationCondition
         tc = results.termination_condition
         has = results.best_feasible_objective is not None
-        limits = {T.maxTimeLimit: Limit.TIME, T.maxIterations: Limit.ITERATION, T.objectiveLimit: Limit.GAP,
-                  T.interrupted: Limit.INTERRUPTED}
-        status, limit = _classify(tc == T.optimal, tc == T.optimal, limits.get(tc),
-                                  tc in (T.infeasible, T.infeasibleOrUnbounded), tc == T.unbounded, has)
+        limits = {
+            T.maxTimeLimit: Limit.TIME,
+            T.maxIterations: Limit.ITERATION,
+            T.objectiveLimit: Limit.GAP,
+            T.interrupted: Limit.INTERRUPTED,
+        }
+        status, limit = _classify(
+            tc == T.optimal,
+            tc == T.optimal,
+            limits.get(tc),
+            tc in (T.infeasible, T.infeasibleOrUnbounded),
+            tc == T.unbounded,
+            has,
+        )
         loader = results.solution_loader.load_vars if has else None
-        return Outcome(status, limit, has, _finite(results.best_objective_bound), tc.name, loader=loader,
-                       incumbent=_finite(results.best_feasible_objective))
+        return Outcome(
+            status,
+            limit,
+            has,
+            _finite(results.best_objective_bound),
+            tc.name,
+            loader=loader,
+            incumbent=_finite(results.best_feasible_objective),
+        )
     if isinstance(results, SolverResults):
         from pyomo.opt import TerminationCondition as T
 
         tc = results.solver.termination_condition
         # solvers that load their solution straight into the model (APPSI's and the current interface's legacy
         # wrappers) leave ``results.solution`` empty: then the model's values are read, and none means no solution
-        has = len(results.solution) > 0 or tc in (T.optimal, T.globallyOptimal, T.locallyOptimal, T.feasible,
-                                                 T.maxTimeLimit, T.maxIterations, T.maxEvaluations, T.userInterrupt)
-        limits = {T.maxTimeLimit: Limit.TIME, T.maxIterations: Limit.ITERATION, T.maxEvaluations: Limit.ITERATION,
-                  T.minFunctionValue: Limit.GAP, T.userInterrupt: Limit.INTERRUPTED}
-        status, limit = _classify(tc in (T.optimal, T.globallyOptimal), tc in (T.optimal, T.globallyOptimal),
-                                  limits.get(tc), tc in (T.infeasible, T.infeasibleOrUnbounded), tc == T.unbounded,
-                                  has)
+        has = len(results.solution) > 0 or tc in (
+            T.optimal,
+            T.globallyOptimal,
+            T.locallyOptimal,
+            T.feasible,
+            T.maxTimeLimit,
+            T.maxIterations,
+            T.maxEvaluations,
+            T.userInterrupt,
+        )
+        limits = {
+            T.maxTimeLimit: Limit.TIME,
+            T.maxIterations: Limit.ITERATION,
+            T.maxEvaluations: Limit.ITERATION,
+            T.minFunctionValue: Limit.GAP,
+            T.userInterrupt: Limit.INTERRUPTED,
+        }
+        status, limit = _classify(
+            tc in (T.optimal, T.globallyOptimal),
+            tc in (T.optimal, T.globallyOptimal),
+            limits.get(tc),
+            tc in (T.infeasible, T.infeasibleOrUnbounded),
+            tc == T.unbounded,
+            has,
+        )
         bound = results.problem.upper_bound if sense == "max" else results.problem.lower_bound
         loader = None
         if len(results.solution) > 0 and model is not None:
@@ -429,8 +488,13 @@ def from_pyomo(problem, model, results=None) -> Result:
 def read_result(problem, model, export: Export, outcome: Outcome, timings: dict, rel_gap=None) -> Result:
     raw = f"{outcome.solver + ': ' if outcome.solver else ''}{outcome.raw}"
     if not outcome.has_solution:
-        return Result(status=outcome.status if outcome.status is not Status.OPTIMAL else Status.ERROR,
-                      limit=outcome.limit, bound=outcome.bound, timings=timings, message=raw)
+        return Result(
+            status=outcome.status if outcome.status is not Status.OPTIMAL else Status.ERROR,
+            limit=outcome.limit,
+            bound=outcome.bound,
+            timings=timings,
+            message=raw,
+        )
     try:
         x, stats = export.read(problem, model)
     except ValueError as exc:
@@ -438,12 +502,17 @@ def read_result(problem, model, export: Export, outcome: Outcome, timings: dict,
             outcome.loader()
             outcome.loader = None
             return read_result(problem, model, export, outcome, timings, rel_gap)
-        return Result(status=Status.NO_SOLUTION, limit=outcome.limit, timings=timings,
-                      message=f"{raw}; the model's variables hold no solution ({exc})")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=outcome.limit,
+            timings=timings,
+            message=f"{raw}; the model's variables hold no solution ({exc})",
+        )
     why = export.check(problem, x)
     if why:
-        return Result(status=Status.ERROR, timings=timings,
-                      message=f"{raw}; the solver's solution fails orbudget's own check: {why}")
+        return Result(
+            status=Status.ERROR, timings=timings, message=f"{raw}; the solver's solution fails orbudget's own check: {why}"
+        )
     objective = float(export.objective(problem, x))
     status, limit = outcome.status, outcome.limit
     repaired = stats.pop("_downgrade", None)
@@ -460,8 +529,7 @@ def read_result(problem, model, export: Export, outcome: Outcome, timings: dict,
             status, limit = Status.FEASIBLE, Limit.GAP
     if not export.integer and status is Status.OPTIMAL:
         bound = objective
-    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings,
-                  message=raw)
+    return Result(status=status, limit=limit, x=x, objective=objective, bound=bound, stats=stats, timings=timings, message=raw)
 
 
 def solve_exported(problem, opts, build_options: dict | None = None) -> Result:

@@ -35,7 +35,6 @@ def largest_reachable(costs: np.ndarray, budget: int) -> int:
     return reach.bit_length() - 1
 
 
-
 REACHABLE_LIMIT = 2_000_000  # distinct totals kept by the sparse pass before it gives up
 
 
@@ -49,8 +48,10 @@ def _largest_reachable_sparse(costs: np.ndarray, budget: int) -> int:
         if len(reach) > REACHABLE_LIMIT:
             raise InvalidProblemError(
                 f"`budget`: exact=True needs the largest reachable total, and more than {REACHABLE_LIMIT:,} distinct "
-                f"totals lie below {budget}; solve with exact=False, or method='proxy_dp'")
+                f"totals lie below {budget}; solve with exact=False, or method='proxy_dp'"
+            )
     return max(reach)
+
 
 def _separable(problem: BudgetedAssignment) -> str | None:
     if not problem.separable_loss:
@@ -87,8 +88,7 @@ def build_assignment(problem: BudgetedAssignment):
     scale = 1.0 if (whole_costs and float(cap) <= 2.0**53) or cap <= 0 else float(cap)
     spend = sum(cost(i, j) / scale * m.x[i, j] for i, j in usable)
     m.budget = pyo.Constraint(expr=(spend == cap / scale) if problem.exact else (spend <= float(cap) / scale))
-    m.loss = pyo.Objective(expr=sum(float(proxy[i, j]) * m.x[i, j] for i in range(n) for j in range(k)),
-                           sense=pyo.minimize)
+    m.loss = pyo.Objective(expr=sum(float(proxy[i, j]) * m.x[i, j] for i in range(n) for j in range(k)), sense=pyo.minimize)
     keys = [(i, j) for i in range(n) for j in range(k)]
 
     def read(problem, model):
@@ -108,12 +108,10 @@ def build_assignment(problem: BudgetedAssignment):
             return f"its cost {problem.cost_of(x)} is not the largest reachable total {target} (exact budget)"
         return None
 
-    return m, Export(problem, read, "min", objective, check, integer=True, kind="assignment",
-                     extras={"target": target})
+    return m, Export(problem, read, "min", objective, check, integer=True, kind="assignment", extras={"target": target})
 
 
-@register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS, long=True,
-          **HONOURS)
+@register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS, long=True, **HONOURS)
 def solve_mip(problem: BudgetedAssignment, opts):
     """Exact MIP of a separable loss through Pyomo (any solver it reaches)."""
     return solve_exported(problem, opts)

@@ -26,8 +26,9 @@ def build_opt_lp(problem: BanditsWithKnapsacks):
     m.resources = pyo.Set(initialize=range(problem.n_resources))
     m.x = pyo.Var(m.arms, domain=pyo.UnitInterval)
     used = [i for i in range(problem.n_resources) if (c[:, i] != 0).any()]
-    m.budget = pyo.Constraint(used, rule=lambda m, i: sum(float(c[a, i]) * m.x[a] for a in m.arms
-                                                          if c[a, i] != 0) <= float(per_round[i]))
+    m.budget = pyo.Constraint(
+        used, rule=lambda m, i: sum(float(c[a, i]) * m.x[a] for a in m.arms if c[a, i] != 0) <= float(per_round[i])
+    )
     m.distribution = pyo.Constraint(expr=sum(m.x[a] for a in m.arms) <= 1)
     m.reward = pyo.Objective(expr=problem.horizon * sum(float(r[a]) * m.x[a] for a in m.arms), sense=pyo.maximize)
 

@@ -102,8 +102,7 @@ def _repaired(kp: MultipleChoiceKnapsack, x, stats: dict, model) -> np.ndarray:
     over = kp.cost_of(x)
     x, moves = repair_budget(kp, x)
     stats["repaired"] = moves
-    stats["_downgrade"] = (f"; its choice cost {over} > budget {kp.budget}, repaired by {moves} move(s) to cheaper "
-                           "options")
+    stats["_downgrade"] = f"; its choice cost {over} > budget {kp.budget}, repaired by {moves} move(s) to cheaper options"
     return x
 
 

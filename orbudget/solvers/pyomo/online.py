@@ -53,8 +53,9 @@ def build_hindsight(problem: OnlineAllocation, *, relax: bool = False):
         nz = np.flatnonzero(use[:, j] != 0)
         if nz.size:
             rows[j] = nz
-    m.budget = pyo.Constraint(sorted(rows), rule=lambda m, j: sum(float(use[c, j]) * m.x[keys[c]] for c in rows[j])
-                              <= float(budgets[j]))
+    m.budget = pyo.Constraint(
+        sorted(rows), rule=lambda m, j: sum(float(use[c, j]) * m.x[keys[c]] for c in rows[j]) <= float(budgets[j])
+    )
     rew = r[t_idx, k_idx].astype(float)
     m.reward = pyo.Objective(expr=sum(float(rew[c]) * m.x[keys[c]] for c in range(len(keys))), sense=pyo.maximize)
     n_actions = r.shape[1]
@@ -106,12 +107,19 @@ def _nothing_to_play(problem: OnlineAllocation, relax: bool):
 
     m = problem.n_resources
     x = np.zeros(dense.rewards.shape) if relax else np.full(problem.horizon, -1, dtype=np.int64)
-    return Result(status=Status.OPTIMAL, x=x, objective=0.0, bound=0.0, stats={"spent": np.zeros(m)},
-                  message="no action with a positive reward fits a budget: the null action everywhere is optimal")
+    return Result(
+        status=Status.OPTIMAL,
+        x=x,
+        objective=0.0,
+        bound=0.0,
+        stats={"spent": np.zeros(m)},
+        message="no action with a positive reward fits a budget: the null action everywhere is optimal",
+    )
 
 
-@register(OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS,
-          long=True, **HONOURS)
+@register(
+    OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, long=True, **HONOURS
+)
 def solve_hindsight(problem: OnlineAllocation, opts):
     """Exact hindsight optimum through Pyomo (any solver it reaches)."""
     r = _nothing_to_play(problem, False) or solve_exported(problem, opts, {"relax": False})
@@ -120,8 +128,9 @@ def solve_hindsight(problem: OnlineAllocation, opts):
     return r
 
 
-@register(OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS,
-          long=True, **HONOURS)
+@register(
+    OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, long=True, **HONOURS
+)
 def solve_hindsight_lp(problem: OnlineAllocation, opts):
     """LP bound on the hindsight optimum through Pyomo (the primal LP; ``x`` holds the fractions)."""
     return _nothing_to_play(problem, True) or solve_exported(problem, opts, {"relax": True})

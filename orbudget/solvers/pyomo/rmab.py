@@ -100,8 +100,9 @@ def _capacity(m, problem: CoupledRMAB) -> None:  # no budget row: the capacities
     nw, nj = c.capacities.size, c.costs.size
     m.workers = pyo.Set(initialize=range(nw))
     m.assign = pyo.Var(m.workers, m.decisions, domain=pyo.Binary)
-    m.capacity = pyo.Constraint(m.workers, rule=lambda m, w: sum(int(c.costs[j]) * m.assign[w, j] for j in range(nj))
-                                <= int(c.capacities[w]))
+    m.capacity = pyo.Constraint(
+        m.workers, rule=lambda m, w: sum(int(c.costs[j]) * m.assign[w, j] for j in range(nj)) <= int(c.capacities[w])
+    )
     m.one_worker = pyo.Constraint(m.decisions, rule=lambda m, j: sum(m.assign[w, j] for w in range(nw)) == m.x[j])
 
 
@@ -168,11 +169,14 @@ def _levels(m, problem: CoupledRMAB, n_levels: int) -> None:
     keys = [(j, k) for j in range(problem.n_arms) for k in range(int(deg[j]) + 1)]
     m.levels = pyo.Set(initialize=keys, dimen=2)
     m.level = pyo.Var(m.levels, domain=pyo.Binary)
-    m.one_level = pyo.Constraint(range(problem.n_arms), rule=lambda m, j: sum(
-        m.level[j, k] for k in range(int(deg[j]) + 1)) == 1)
-    m.level_link = pyo.Constraint(range(problem.n_arms), rule=lambda m, j: sum(
-        k * m.level[j, k] for k in range(1, int(deg[j]) + 1)) == sum(
-        int(c.hits[j, i]) * m.x[i] for i in np.flatnonzero(c.hits[j]).tolist()))
+    m.one_level = pyo.Constraint(range(problem.n_arms), rule=lambda m, j: sum(m.level[j, k] for k in range(int(deg[j]) + 1)) == 1)
+    m.level_link = pyo.Constraint(
+        range(problem.n_arms),
+        rule=lambda m, j: (
+            sum(k * m.level[j, k] for k in range(1, int(deg[j]) + 1))
+            == sum(int(c.hits[j, i]) * m.x[i] for i in np.flatnonzero(c.hits[j]).tolist())
+        ),
+    )
 
 
 def _decisions(problem, model) -> np.ndarray:
@@ -189,20 +193,26 @@ def linear_model(problem: CoupledRMAB, values):
 
     values = np.asarray(values, float)
     if values.ndim != 2 or values.shape[0] != problem.n_arms or values.shape[1] < 2 or not np.isfinite(values).all():
-        raise InvalidProblemError(f"`values` must be a finite (J, A) array with J = {problem.n_arms} and A >= 2; got "
-                                  f"shape {values.shape}")
+        raise InvalidProblemError(
+            f"`values` must be a finite (J, A) array with J = {problem.n_arms} and A >= 2; got shape {values.shape}"
+        )
     m = action_set(problem)
     m.arms = pyo.Set(initialize=range(problem.n_arms))
     m.level_index = pyo.Set(initialize=range(values.shape[1]))
-    m.level_value = pyo.Param(m.arms, m.level_index, mutable=True,
-                              initialize={(j, k): float(values[j, k]) for j in range(values.shape[0])
-                                          for k in range(values.shape[1])})
+    m.level_value = pyo.Param(
+        m.arms,
+        m.level_index,
+        mutable=True,
+        initialize={(j, k): float(values[j, k]) for j in range(values.shape[0]) for k in range(values.shape[1])},
+    )
     if problem.constraint.multi_level:
         _levels(m, problem, values.shape[1])
         m.value = pyo.Objective(expr=sum(m.level_value[j, k] * m.level[j, k] for j, k in m.levels), sense=pyo.maximize)
     else:
-        m.value = pyo.Objective(expr=sum(m.level_value[j, 0] + (m.level_value[j, 1] - m.level_value[j, 0]) * m.x[j]
-                                         for j in m.arms), sense=pyo.maximize)
+        m.value = pyo.Objective(
+            expr=sum(m.level_value[j, 0] + (m.level_value[j, 1] - m.level_value[j, 0]) * m.x[j] for j in m.arms),
+            sense=pyo.maximize,
+        )
     return m
 
 
@@ -231,8 +241,7 @@ def _layers(network, problem: CoupledRMAB):
 def _states(problem: CoupledRMAB, states) -> np.ndarray:
     s = np.asarray(states)
     if s.shape != (problem.n_arms,) or s.dtype.kind not in "iu" or ((s < 0) | (s >= problem.n_states)).any():
-        raise InvalidProblemError(f"`states` must hold {problem.n_arms} state indices in [0, {problem.n_states}); "
-                                  f"got {states!r}")
+        raise InvalidProblemError(f"`states` must hold {problem.n_arms} state indices in [0, {problem.n_states}); got {states!r}")
     return s.astype(np.int64)
 
 
@@ -304,8 +313,13 @@ def _omlt(m, problem: CoupledRMAB, layers, states, formulation: str) -> None:
     prev = InputLayer([d])
     net.add_layer(prev)
     for k, (w, b) in enumerate(layers):
-        layer = DenseLayer(prev.output_size, [w.shape[0]], activation="relu" if k < len(layers) - 1 else "linear",
-                           weights=w.T.copy(), biases=b.copy())
+        layer = DenseLayer(
+            prev.output_size,
+            [w.shape[0]],
+            activation="relu" if k < len(layers) - 1 else "linear",
+            weights=w.T.copy(),
+            biases=b.copy(),
+        )
         net.add_layer(layer)
         net.add_edge(prev, layer)
         prev = layer
@@ -344,22 +358,32 @@ def build_rmab(problem: CoupledRMAB, *, values=None, states=None, network=None, 
         def objective(problem, x):
             return float(_relu.forward(layers, np.r_[x, enc]))
 
-        return m, Export(problem, lambda p, model: (_decisions(p, model), {}), "max", objective, _check,
-                         kind="qnetwork", extras={"layers": layers, "states": s})
+        return m, Export(
+            problem,
+            lambda p, model: (_decisions(p, model), {}),
+            "max",
+            objective,
+            _check,
+            kind="qnetwork",
+            extras={"layers": layers, "states": s},
+        )
     if formulation != "interval":
         raise InvalidProblemError("`formulation` applies to the Q-network model only (pass `network`)")
     if values is None:
         if states is None:
-            raise InvalidProblemError("`values` (J, A) per-arm level values, or `states` (their expected one-step "
-                                      "rewards), are needed for the linear objective")
+            raise InvalidProblemError(
+                "`values` (J, A) per-arm level values, or `states` (their expected one-step "
+                "rewards), are needed for the linear objective"
+            )
         values = problem.level_values(_states(problem, states))
     elif states is not None:
         raise InvalidProblemError("`values` and `states` exclude each other for the linear objective")
     m = linear_model(problem, values)
 
     def objective(problem, x):
-        vals = np.array([[p.value for p in (m.level_value[j, k] for k in range(len(m.level_index)))]
-                         for j in range(problem.n_arms)])
+        vals = np.array(
+            [[p.value for p in (m.level_value[j, k] for k in range(len(m.level_index)))] for j in range(problem.n_arms)]
+        )
         return float(vals[np.arange(problem.n_arms), problem.constraint.levels(x)].sum())
 
     return m, Export(problem, lambda p, model: (_decisions(p, model), {}), "max", objective, _check, kind="linear")
@@ -368,8 +392,9 @@ def build_rmab(problem: CoupledRMAB, *, values=None, states=None, network=None, 
 def enumerate_argmax(problem: CoupledRMAB, layers, states) -> tuple[np.ndarray, float]:
     """``(x, Q)``: the argmax of the network over every feasible action (small action sets)."""
     actions = problem.feasible_actions()
-    enc = np.broadcast_to(_relu.encode_states(_states(problem, states), problem.n_states),
-                          (actions.shape[0], problem.n_arms * problem.n_states))
+    enc = np.broadcast_to(
+        _relu.encode_states(_states(problem, states), problem.n_states), (actions.shape[0], problem.n_arms * problem.n_states)
+    )
     q = _relu.forward(layers, np.concatenate([actions.astype(float), enc], axis=1))
     best = int(np.argmax(q))
     return actions[best].astype(np.int64), float(q[best])
@@ -418,8 +443,14 @@ def solve_myopic(problem: CoupledRMAB, opts):
     act = memo(step, stationary=True)
     from ._common import solver_name
 
-    r = evaluate(problem, act, opts, method="myopic", stats={"oracle": "pyomo:" + solver_name(opts.options)},
-                 message=f"one-step optimum (Pyomo, {solver_name(opts.options)})")
+    r = evaluate(
+        problem,
+        act,
+        opts,
+        method="myopic",
+        stats={"oracle": "pyomo:" + solver_name(opts.options)},
+        message=f"one-step optimum (Pyomo, {solver_name(opts.options)})",
+    )
     return r.replace(stats={**r.stats, "solves": solves[0]})
 
 

@@ -41,8 +41,9 @@ def hull_increments(problem: MultipleChoiceKnapsack):
             while len(hull) >= 2:
                 a, b = hull[-2], hull[-1]
                 # drop b when it lies on or below the segment a -> j
-                if (values[i, b] - values[i, a]) * float(exact[i][j] - exact[i][b]) <= \
-                        (values[i, j] - values[i, b]) * float(exact[i][b] - exact[i][a]):
+                if (values[i, b] - values[i, a]) * float(exact[i][j] - exact[i][b]) <= (values[i, j] - values[i, b]) * float(
+                    exact[i][b] - exact[i][a]
+                ):
                     hull.pop()
                 else:
                     break
@@ -99,12 +100,19 @@ def solve_greedy(problem: MultipleChoiceKnapsack, opts) -> Result:
         return infeasible(reason)
     x, bound, _ = _lp_and_greedy(problem)
     objective = problem.value_of(x)
-    return Result(status=Status.FEASIBLE, x=x, objective=objective, bound=bound,
-                  stats={"cost": problem.cost_of(x)}, message="greedy; bound is the LP relaxation")
+    return Result(
+        status=Status.FEASIBLE,
+        x=x,
+        objective=objective,
+        bound=bound,
+        stats={"cost": problem.cost_of(x)},
+        message="greedy; bound is the LP relaxation",
+    )
 
 
-@register(MultipleChoiceKnapsack, "lp", backend="python", priority=40, supports=no_exact,
-          honours=("time_limit", "rel_gap", "seed"))
+@register(
+    MultipleChoiceKnapsack, "lp", backend="python", priority=40, supports=no_exact, honours=("time_limit", "rel_gap", "seed")
+)
 def solve_lp(problem: MultipleChoiceKnapsack, opts) -> Result:
     """LP relaxation by the convex-hull greedy: ``x`` is fractional (N, K), ``objective`` = ``bound`` = LP value."""
     reason = problem.infeasibility_reason()
@@ -112,13 +120,25 @@ def solve_lp(problem: MultipleChoiceKnapsack, opts) -> Result:
         return infeasible(reason)
     _, bound, fractions = _lp_and_greedy(problem)
     cost = float((fractions * problem.costs).sum())
-    return Result(status=Status.OPTIMAL, x=fractions, objective=bound, bound=bound,
-                  duals={"fractions": fractions}, stats={"cost": cost}, message="LP relaxation (an upper bound)")
+    return Result(
+        status=Status.OPTIMAL,
+        x=fractions,
+        objective=bound,
+        bound=bound,
+        duals={"fractions": fractions},
+        stats={"cost": cost},
+        message="LP relaxation (an upper bound)",
+    )
 
 
-register(RolloutAllocation, "lp", backend="python", priority=40, honours=("time_limit", "rel_gap", "seed"),
-         supports=lambda p: None if not p.unit_costs else
-         "unit-cost rollouts need the exact-budget LP, on backend 'highs'")(via_knapsack(solve_lp))
+register(
+    RolloutAllocation,
+    "lp",
+    backend="python",
+    priority=40,
+    honours=("time_limit", "rel_gap", "seed"),
+    supports=lambda p: None if not p.unit_costs else "unit-cost rollouts need the exact-budget LP, on backend 'highs'",
+)(via_knapsack(solve_lp))
 
 
 @register(RolloutAllocation, "uniform", backend="python", priority=60, honours=("time_limit", "seed"))
@@ -145,15 +165,25 @@ def solve_uniform(problem: RolloutAllocation, opts) -> Result:
         per = math.floor(exact_number(problem.total_rollouts) / exact_total(c))  # exact: never over the budget
         x = np.full(n, min(max(per, problem.min_rollouts), problem.max_rollouts), np.int64)
     objective = problem.value_of(x)
-    return Result(status=Status.FEASIBLE, x=x, objective=objective, stats={"cost": problem.cost_of(x)},
-                  message="uniform allocation")
+    return Result(
+        status=Status.FEASIBLE, x=x, objective=objective, stats={"cost": problem.cost_of(x)}, message="uniform allocation"
+    )
 
 
 # -- the official Knapsack RL allocation -----------------------------------------------------------------------
 
-def knapsackrl_allocation(success_rates, valid, total_rollouts: int, *, default_rollouts: int = 8,
-                          min_rollouts: int = 2, max_rollouts: int = 128, alpha: float = 0.9,
-                          allow_fallback: bool = True):
+
+def knapsackrl_allocation(
+    success_rates,
+    valid,
+    total_rollouts: int,
+    *,
+    default_rollouts: int = 8,
+    min_rollouts: int = 2,
+    max_rollouts: int = 128,
+    alpha: float = 0.9,
+    allow_fallback: bool = True,
+):
     """Reproduce ``sampling_budget_by_knapsack`` of the official code (liziniu/KnapsackRL, verl 0.5 fork).
 
     Rules, in the official order: invalid prompts get ``default_rollouts``; valid prompts with 0 < p < 1 are
@@ -202,8 +232,11 @@ def knapsackrl_allocation(success_rates, valid, total_rollouts: int, *, default_
     # are 0, 1, ..., extra_max): the DP stops there, with the same result as the official one over the full range
     extra_max = min(max_rollouts - min_rollouts, remaining)
     usable = min(remaining, effective.size * extra_max)
-    check_table_size("total_rollouts", effective.size * (extra_max + 1) * 16 + effective.size * (usable + 1) * 2,
-                     f"the official DP over {effective.size} effective prompts and {usable} extra rollouts")
+    check_table_size(
+        "total_rollouts",
+        effective.size * (extra_max + 1) * 16 + effective.size * (usable + 1) * 2,
+        f"the official DP over {effective.size} effective prompts and {usable} extra rollouts",
+    )
     k = np.arange(extra_max + 1)
     pe = p[effective][:, None]
     values = (1 - pe ** (k + min_rollouts) - (1 - pe) ** (k + min_rollouts)) * pe * (1 - pe) ** 2
@@ -239,8 +272,10 @@ def _knapsackrl_options(problem: RolloutAllocation, opts) -> dict:
     else:
         raw = np.asarray(valid)
         if raw.dtype != bool or raw.shape != (problem.n_prompts,):
-            raise InvalidProblemError(f"`options.valid` must be a boolean array of shape ({problem.n_prompts},); "
-                                      f"got dtype {raw.dtype}, shape {raw.shape}")
+            raise InvalidProblemError(
+                f"`options.valid` must be a boolean array of shape ({problem.n_prompts},); "
+                f"got dtype {raw.dtype}, shape {raw.shape}"
+            )
         valid = raw
     return {"alpha": float(alpha), "allow_fallback": bool(fallback), "default_rollouts": default, "valid": valid}
 
@@ -270,10 +305,19 @@ def fit_to_bounds(problem: RolloutAllocation, x, priority) -> tuple[np.ndarray, 
     return np.array(fitted, np.int64), moved
 
 
-@register(RolloutAllocation, "knapsackrl", backend="numba", priority=70,
-          supports=lambda p: None if (p.unit_costs and isinstance(p.value, str) and p.value == "knapsack_rl")
-          else "the official allocation uses unit costs and the 'knapsack_rl' value",
-          options=("alpha", "allow_fallback", "valid", "default_rollouts"), honours=("time_limit", "seed"))
+@register(
+    RolloutAllocation,
+    "knapsackrl",
+    backend="numba",
+    priority=70,
+    supports=lambda p: (
+        None
+        if (p.unit_costs and isinstance(p.value, str) and p.value == "knapsack_rl")
+        else "the official allocation uses unit costs and the 'knapsack_rl' value"
+    ),
+    options=("alpha", "allow_fallback", "valid", "default_rollouts"),
+    honours=("time_limit", "seed"),
+)
 def solve_knapsackrl(problem: RolloutAllocation, opts) -> Result:
     """The official Knapsack RL code's allocation (fallback rules and "0 extra scores 0" quirk), for comparison.
 
@@ -286,10 +330,16 @@ def solve_knapsackrl(problem: RolloutAllocation, opts) -> Result:
         return infeasible(reason)
     o = _knapsackrl_options(problem, opts)
     try:
-        official, info = knapsackrl_allocation(problem.success_rates, o["valid"], problem.total_rollouts,
-                                               default_rollouts=o["default_rollouts"],
-                                               min_rollouts=problem.min_rollouts, max_rollouts=problem.max_rollouts,
-                                               alpha=o["alpha"], allow_fallback=o["allow_fallback"])
+        official, info = knapsackrl_allocation(
+            problem.success_rates,
+            o["valid"],
+            problem.total_rollouts,
+            default_rollouts=o["default_rollouts"],
+            min_rollouts=problem.min_rollouts,
+            max_rollouts=problem.max_rollouts,
+            alpha=o["alpha"],
+            allow_fallback=o["allow_fallback"],
+        )
     except InvalidProblemError:  # a table too large for memory: refused by name, never repaired around
         raise
     except ValueError as exc:  # the official base allocation exceeds the budget (invalid prompts' defaults)
@@ -304,5 +354,10 @@ def solve_knapsackrl(problem: RolloutAllocation, opts) -> Result:
     msg = "official Knapsack RL allocation (compat)"
     if moved:
         msg += f"; {moved} rollouts moved to meet the bounds and the total"
-    return Result(status=Status.FEASIBLE, x=x, objective=objective,
-                  stats={"cost": problem.cost_of(x), **info, "repaired": int(moved)}, message=msg)
+    return Result(
+        status=Status.FEASIBLE,
+        x=x,
+        objective=objective,
+        stats={"cost": problem.cost_of(x), **info, "repaired": int(moved)},
+        message=msg,
+    )

@@ -54,23 +54,35 @@ def _solve_knapsack(kp: MultipleChoiceKnapsack, opts) -> Result:
         method = "mip"
     inner = pick(kp, method, None).honours or ()
     threads = opts.threads if "threads" in inner else None
-    return solve(kp, method=method, time_limit=opts.time_limit, rel_gap=opts.rel_gap, threads=threads,
-                 seed=opts.seed, options=exact_highs_options(opts) if method == "mip" else None)
+    return solve(
+        kp,
+        method=method,
+        time_limit=opts.time_limit,
+        rel_gap=opts.rel_gap,
+        threads=threads,
+        seed=opts.seed,
+        options=exact_highs_options(opts) if method == "mip" else None,
+    )
 
 
 # -- sample allocation ---------------------------------------------------------------------------------------------
 
+
 def _sample_stats(problem: SampleAllocation, x, **extra) -> dict:
     conc = problem.concavity()
-    return {"cost": problem.cost_of(x), "expected_correct": problem.accuracy_of(x) * problem.n_questions,
-            "concave": conc["concave"], "nonconcave_questions": conc["nonconcave_questions"],
-            "equal_costs": problem.equal_costs, **extra}
+    return {
+        "cost": problem.cost_of(x),
+        "expected_correct": problem.accuracy_of(x) * problem.n_questions,
+        "concave": conc["concave"],
+        "nonconcave_questions": conc["nonconcave_questions"],
+        "equal_costs": problem.equal_costs,
+        **extra,
+    }
 
 
 def _sample_result(problem, x, status, message, bound=None, **extra) -> Result:
     objective = problem.accuracy_of(x)
-    return Result(status=status, x=x, objective=objective, bound=bound, stats=_sample_stats(problem, x, **extra),
-                  message=message)
+    return Result(status=status, x=x, objective=objective, bound=bound, stats=_sample_stats(problem, x, **extra), message=message)
 
 
 def greedy_exact(problem: SampleAllocation) -> bool:
@@ -101,8 +113,14 @@ def marginal_greedy(problem: SampleAllocation) -> np.ndarray:
     return x
 
 
-@register(SampleAllocation, "mckp", backend="numba", priority=20, options=("knapsack_method",),
-          honours=("time_limit", "rel_gap", "threads", "seed"))
+@register(
+    SampleAllocation,
+    "mckp",
+    backend="numba",
+    priority=20,
+    options=("knapsack_method",),
+    honours=("time_limit", "rel_gap", "threads", "seed"),
+)
 def solve_sample_mckp(problem: SampleAllocation, opts) -> Result:
     """Exact: each question is a group with options n = min..max costing n·c_i (``ob.solve`` on the knapsack:
     ``dp`` for whole-number costs when the table fits, else ``mip``; ``options={'knapsack_method': ...}`` to
@@ -115,13 +133,27 @@ def solve_sample_mckp(problem: SampleAllocation, opts) -> Result:
     if not r.ok:
         return r
     x = int(problem.min_samples.min()) + np.asarray(r.x, dtype=np.int64)
-    res = _sample_result(problem, x, r.status, f"multiple-choice knapsack ({r.method}): {r.message}",
-                         bound=r.bound, knapsack_method=r.method, exact_by="mckp")
+    res = _sample_result(
+        problem,
+        x,
+        r.status,
+        f"multiple-choice knapsack ({r.method}): {r.message}",
+        bound=r.bound,
+        knapsack_method=r.method,
+        exact_by="mckp",
+    )
     return res.replace(limit=r.limit, timings=dict(r.timings))
 
 
-@register(SampleAllocation, "greedy", backend="python", priority=10, preferred=greedy_exact,
-          options=("fallback", "knapsack_method"), honours=("time_limit", "rel_gap", "threads", "seed"))
+@register(
+    SampleAllocation,
+    "greedy",
+    backend="python",
+    priority=10,
+    preferred=greedy_exact,
+    options=("fallback", "knapsack_method"),
+    honours=("time_limit", "rel_gap", "threads", "seed"),
+)
 def solve_sample_greedy(problem: SampleAllocation, opts) -> Result:
     """Marginal-gain greedy: exact when gains are concave (checked on the computed table) and costs equal; otherwise
     the exact ``mckp`` runs instead (``stats['exact_by']`` says which), or with ``options={'fallback': False}`` the
@@ -131,22 +163,34 @@ def solve_sample_greedy(problem: SampleAllocation, opts) -> Result:
         return infeasible(reason)
     conc = problem.concavity()
     if not (conc["concave"] and problem.equal_costs):
-        why = (f"the gains of {conc['nonconcave_questions']} questions are not concave (question "
-               f"{conc['first_nonconcave']} first)" if not conc["concave"] else "the per-sample costs differ")
+        why = (
+            f"the gains of {conc['nonconcave_questions']} questions are not concave (question {conc['first_nonconcave']} first)"
+            if not conc["concave"]
+            else "the per-sample costs differ"
+        )
         if not opts.get("fallback", True):
-            raise InvalidProblemError(f"`method` 'greedy' is not exact for this instance: {why}; use method='mckp' "
-                                      "or leave options['fallback'] at True")
+            raise InvalidProblemError(
+                f"`method` 'greedy' is not exact for this instance: {why}; use method='mckp' or leave options['fallback'] at True"
+            )
         r = solve_sample_mckp(problem, opts)
         if not r.ok:
             return r
-        return r.replace(stats={**r.stats, "greedy_refused": why},
-                         message=f"greedy not exact ({why}); solved as an MCKP instead. {r.message}")
+        return r.replace(
+            stats={**r.stats, "greedy_refused": why}, message=f"greedy not exact ({why}); solved as an MCKP instead. {r.message}"
+        )
     if "knapsack_method" in opts.options:
-        raise InvalidProblemError("`options.knapsack_method` applies only when the greedy falls back to the MCKP; "
-                                  "these gains are concave")
+        raise InvalidProblemError(
+            "`options.knapsack_method` applies only when the greedy falls back to the MCKP; these gains are concave"
+        )
     x = marginal_greedy(problem)
-    return _sample_result(problem, x, Status.OPTIMAL, "optimal: concave gains, equal costs (marginal greedy)",
-                          bound=problem.accuracy_of(x), exact_by="greedy")
+    return _sample_result(
+        problem,
+        x,
+        Status.OPTIMAL,
+        "optimal: concave gains, equal costs (marginal greedy)",
+        bound=problem.accuracy_of(x),
+        exact_by="greedy",
+    )
 
 
 def spread_evenly(problem: SampleAllocation, start: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
@@ -237,22 +281,36 @@ def solve_sample_proportional(problem: SampleAllocation, opts) -> Result:
 
 # -- model routing -------------------------------------------------------------------------------------------------
 
+
 def _no_tasks(problem: ModelRouting):
-    return ("task budgets make routing a multi-dimensional knapsack: use method 'mip' (offline) or 'dmd'"
-            if problem.has_task_budgets else None)
+    return (
+        "task budgets make routing a multi-dimensional knapsack: use method 'mip' (offline) or 'dmd'"
+        if problem.has_task_budgets
+        else None
+    )
 
 
 def _route_stats(problem: ModelRouting, x, **extra) -> dict:
-    stats = {"cost": problem.cost_of(x), "total_quality": problem.accuracy_of(x) * problem.n_queries,
-             "models_used": np.bincount(x[x >= 0], minlength=problem.n_models)}
+    stats = {
+        "cost": problem.cost_of(x),
+        "total_quality": problem.accuracy_of(x) * problem.n_queries,
+        "models_used": np.bincount(x[x >= 0], minlength=problem.n_models),
+    }
     if problem.has_task_budgets:
         stats["task_costs"] = problem.task_costs_of(x)
     stats.update(extra)
     return stats
 
 
-@register(ModelRouting, "mckp", backend="numba", priority=10, supports=_no_tasks, options=("knapsack_method",),
-          honours=("time_limit", "rel_gap", "threads", "seed"))
+@register(
+    ModelRouting,
+    "mckp",
+    backend="numba",
+    priority=10,
+    supports=_no_tasks,
+    options=("knapsack_method",),
+    honours=("time_limit", "rel_gap", "threads", "seed"),
+)
 def solve_routing_mckp(problem: ModelRouting, opts) -> Result:
     """Exact: the multiple-choice knapsack (one group per query, one option per model) through ``ob.solve``."""
     reason = problem.infeasibility_reason()
@@ -262,9 +320,16 @@ def solve_routing_mckp(problem: ModelRouting, opts) -> Result:
     if not r.ok:
         return r
     x = problem.routes_from_knapsack(r.x)
-    return Result(status=r.status, limit=r.limit, x=x, objective=problem.accuracy_of(x), bound=r.bound,
-                  stats=_route_stats(problem, x, knapsack_method=r.method), timings=dict(r.timings),
-                  message=f"multiple-choice knapsack ({r.method}): {r.message}")
+    return Result(
+        status=r.status,
+        limit=r.limit,
+        x=x,
+        objective=problem.accuracy_of(x),
+        bound=r.bound,
+        stats=_route_stats(problem, x, knapsack_method=r.method),
+        timings=dict(r.timings),
+        message=f"multiple-choice knapsack ({r.method}): {r.message}",
+    )
 
 
 @register(ModelRouting, "lp", backend="python", priority=30, supports=_no_tasks, honours=("time_limit", "rel_gap", "seed"))
@@ -284,28 +349,38 @@ def solve_routing_cheapest(problem: ModelRouting, opts) -> Result:
     x = np.array(problem.cheapest)
     if not problem.is_feasible(x):
         return infeasible(problem.infeasibility_reason() or "the cheapest routing is over a budget")
-    return Result(status=Status.FEASIBLE, x=x, objective=problem.accuracy_of(x), stats=_route_stats(problem, x),
-                  message="always the cheapest model")
+    return Result(
+        status=Status.FEASIBLE,
+        x=x,
+        objective=problem.accuracy_of(x),
+        stats=_route_stats(problem, x),
+        message="always the cheapest model",
+    )
 
 
 @register(ModelRouting, "strongest", backend="python", priority=60, honours=("time_limit", "seed"))
 def solve_routing_strongest(problem: ModelRouting, opts) -> Result:
     """Baseline: every query to its best predicted model (ties: the cheaper); infeasible when over a budget."""
     q = np.arange(problem.n_models)
-    x = np.array([np.lexsort((q, problem.costs[i], -problem.quality[i]))[0] for i in range(problem.n_queries)],
-                 dtype=np.int64)
+    x = np.array([np.lexsort((q, problem.costs[i], -problem.quality[i]))[0] for i in range(problem.n_queries)], dtype=np.int64)
     if not problem.is_feasible(x):
         return infeasible(f"the strongest routing costs {problem.cost_of(x)}, over the budget {problem.budget}")
-    return Result(status=Status.FEASIBLE, x=x, objective=problem.accuracy_of(x), stats=_route_stats(problem, x),
-                  message="always the best predicted model")
+    return Result(
+        status=Status.FEASIBLE,
+        x=x,
+        objective=problem.accuracy_of(x),
+        stats=_route_stats(problem, x),
+        message="always the best predicted model",
+    )
 
 
 ROUTING_BENCHMARKS = ("exact", "none")
 HINDSIGHT_SECONDS = 10.0  # time limit of the hindsight MIP with task budgets (then its bound is the benchmark)
 
 
-@register(ModelRouting, "dmd", backend="numba", priority=40,
-          options=("reference", "step_size", "scale", "benchmark"), honours=("seed",))
+@register(
+    ModelRouting, "dmd", backend="numba", priority=40, options=("reference", "step_size", "scale", "benchmark"), honours=("seed",)
+)
 def solve_routing_dmd(problem: ModelRouting, opts) -> Result:
     """Online: queries arrive in order; dual mirror descent (``OnlineAllocation`` method ``dmd``) paces the budget
     (and each task budget) by upgrading queries above their cheapest model. ``stats``: ``hindsight`` (the exact
@@ -341,10 +416,25 @@ def solve_routing_dmd(problem: ModelRouting, opts) -> Result:
             hindsight, kind = h.bound, "bound"
     spent = [problem.cost_of(x)] + ([] if not problem.has_task_budgets else problem.task_costs_of(x).tolist())
     caps = [problem.budget] + ([] if not problem.has_task_budgets else problem.task_budgets.tolist())
-    stats = _route_stats(problem, x, reward=objective, spent=np.array(spent, dtype=float),
-                         remaining=np.array(caps, dtype=float) - np.array(spent, dtype=float), hindsight=hindsight,
-                         hindsight_kind=kind,
-                         regret=None if hindsight is None else hindsight - objective, average_duals=avg,
-                         repaired=repaired)
-    return Result(status=Status.FEASIBLE, x=x, objective=objective, bound=hindsight, duals=mu, stats=stats,
-                  timings={"policy": elapsed}, message="online routing by dual mirror descent")
+    stats = _route_stats(
+        problem,
+        x,
+        reward=objective,
+        spent=np.array(spent, dtype=float),
+        remaining=np.array(caps, dtype=float) - np.array(spent, dtype=float),
+        hindsight=hindsight,
+        hindsight_kind=kind,
+        regret=None if hindsight is None else hindsight - objective,
+        average_duals=avg,
+        repaired=repaired,
+    )
+    return Result(
+        status=Status.FEASIBLE,
+        x=x,
+        objective=objective,
+        bound=hindsight,
+        duals=mu,
+        stats=stats,
+        timings={"policy": elapsed},
+        message="online routing by dual mirror descent",
+    )

@@ -84,13 +84,21 @@ class RMABPolicy:
         True
     """
 
-    def __init__(self, problem: CoupledRMAB, method: str = "index", *, index: str = "lagrange", oracle: str = "auto",
-                 kind: str | None = None):
+    def __init__(
+        self,
+        problem: CoupledRMAB,
+        method: str = "index",
+        *,
+        index: str = "lagrange",
+        oracle: str = "auto",
+        kind: str | None = None,
+    ):
         if kind is not None:
             import warnings
 
-            warnings.warn("`kind` of RMABPolicy is renamed `index`; the old name goes in the next release",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "`kind` of RMABPolicy is renamed `index`; the old name goes in the next release", DeprecationWarning, stacklevel=2
+            )
             index = kind
         self.problem = problem
         self.method = as_choice("method", method, ("index", "myopic"))
@@ -130,17 +138,23 @@ class RMABPolicy:
 
 
 # -- adapters --------------------------------------------------------------------------------------------------
-@register(CoupledRMAB, "random", backend="python", priority=5,
-          honours=("time_limit", "seed", "callback", "progress"))
+@register(CoupledRMAB, "random", backend="python", priority=5, honours=("time_limit", "seed", "callback", "progress"))
 def solve_random(problem: CoupledRMAB, opts) -> Result:
     """A random feasible action each step (built with a certificate: a random walk, a greedy matching, first fit)."""
     no_warm_start(opts, "random")
-    return evaluate(problem, lambda s, t, rng: problem.constraint.sample(rng), opts, method="random",
-                    message="random feasible action")
+    return evaluate(
+        problem, lambda s, t, rng: problem.constraint.sample(rng), opts, method="random", message="random feasible action"
+    )
 
 
-@register(CoupledRMAB, "sampling", backend="python", priority=10, options=("samples",),
-          honours=("time_limit", "seed", "callback", "progress"))
+@register(
+    CoupledRMAB,
+    "sampling",
+    backend="python",
+    priority=10,
+    options=("samples",),
+    honours=("time_limit", "seed", "callback", "progress"),
+)
 def solve_sampling(problem: CoupledRMAB, opts) -> Result:
     """Best of ``samples`` (100) random feasible actions by expected one-step reward."""
     no_warm_start(opts, "sampling")
@@ -151,24 +165,45 @@ def solve_sampling(problem: CoupledRMAB, opts) -> Result:
         xs = np.stack([problem.constraint.sample(rng) for _ in range(k)])
         return xs[int(np.argmax(problem.reward(states, xs)))]
 
-    return evaluate(problem, act, opts, method="sampling", stats={"samples": k},
-                    message=f"best of {k} random feasible actions by one-step reward")
+    return evaluate(
+        problem,
+        act,
+        opts,
+        method="sampling",
+        stats={"samples": k},
+        message=f"best of {k} random feasible actions by one-step reward",
+    )
 
 
-@register(CoupledRMAB, "myopic", backend="python", priority=30, options=("oracle",),
-          honours=("time_limit", "threads", "seed", "callback", "progress"))
+@register(
+    CoupledRMAB,
+    "myopic",
+    backend="python",
+    priority=30,
+    options=("oracle",),
+    honours=("time_limit", "threads", "seed", "callback", "progress"),
+)
 def solve_myopic(problem: CoupledRMAB, opts) -> Result:
     """The exact one-step optimum: max over C of the expected next reward, a linear 0-1 program (levels one-hot
     linked for multiple interventions, exact)."""
     no_warm_start(opts, "myopic")
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
     act = memo(myopic_rule(problem, oracle), stationary=True)
-    return evaluate(problem, act, opts, method="myopic", stats={"oracle": oracle.kind},
-                    message=f"one-step optimum ({oracle.kind})")
+    return evaluate(
+        problem, act, opts, method="myopic", stats={"oracle": oracle.kind}, message=f"one-step optimum ({oracle.kind})"
+    )
 
 
-@register(CoupledRMAB, "index", backend="python", priority=40, options=("oracle", "index"),
-          honours=("time_limit", "threads", "seed", "callback", "progress"), long=True, renamed_options={"kind": "index"})
+@register(
+    CoupledRMAB,
+    "index",
+    backend="python",
+    priority=40,
+    options=("oracle", "index"),
+    honours=("time_limit", "threads", "seed", "callback", "progress"),
+    long=True,
+    renamed_options={"kind": "index"},
+)
 def solve_index(problem: CoupledRMAB, opts) -> Result:
     """Per-arm values combined over C by the oracle: ``index='lagrange'`` (default: the Lagrangian Q-values of the
     per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms).
@@ -189,16 +224,33 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
         act = memo(index_rule(problem, oracle, kind, whittle_indices(problem, run=run)), stationary=True)
     if run.stopped:
         run.close()
-        return Result(status=Status.NO_SOLUTION, limit=run.limit,
-                      stats={"kind": kind, "oracle": oracle.kind, "iterations": run.iteration},
-                      message=f"{run.message} while computing the {kind} indices (no policy to evaluate)")
-    return evaluate(problem, act, opts, method="index", run=run,
-                    stats={"kind": kind, "oracle": oracle.kind, "lagrangian_bound": bound, "lambda": lam},
-                    message=f"{kind} index policy ({oracle.kind})")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=run.limit,
+            stats={"kind": kind, "oracle": oracle.kind, "iterations": run.iteration},
+            message=f"{run.message} while computing the {kind} indices (no policy to evaluate)",
+        )
+    return evaluate(
+        problem,
+        act,
+        opts,
+        method="index",
+        run=run,
+        stats={"kind": kind, "oracle": oracle.kind, "lagrangian_bound": bound, "lambda": lam},
+        message=f"{kind} index policy ({oracle.kind})",
+    )
 
 
-@register(CoupledRMAB, "exact_dp", backend="python", priority=60, supports=dp_supported,
-          preferred=lambda p: False, honours=("time_limit", "seed", "callback", "progress"), long=True)
+@register(
+    CoupledRMAB,
+    "exact_dp",
+    backend="python",
+    priority=60,
+    supports=dp_supported,
+    preferred=lambda p: False,
+    honours=("time_limit", "seed", "callback", "progress"),
+    long=True,
+)
 def solve_exact_dp(problem: CoupledRMAB, opts) -> Result:
     """The optimal policy by backward induction over the joint state (tiny instances: S^J·|C| ≤ 2·10⁷).
     ``stats['expected']`` is its exact expected mean reward per step; ``objective`` the simulated one.
@@ -213,10 +265,21 @@ def solve_exact_dp(problem: CoupledRMAB, opts) -> Result:
     t1 = time.perf_counter()
     if out is None:
         run.close()
-        return Result(status=Status.NO_SOLUTION, limit=run.limit, timings={"dp": t1 - t0},
-                      message=f"{run.message} during the joint-state DP (no policy to evaluate)")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=run.limit,
+            timings={"dp": t1 - t0},
+            message=f"{run.message} during the joint-state DP (no policy to evaluate)",
+        )
     policy, actions, value = out
     weights = problem.n_states ** np.arange(problem.n_arms - 1, -1, -1)
-    r = evaluate(problem, lambda s, t, rng: actions[policy[t, int(s @ weights)]], opts, method="exact_dp", run=run,
-                 stats={"expected": value, "actions": len(actions)}, message="joint-state dynamic programming")
+    r = evaluate(
+        problem,
+        lambda s, t, rng: actions[policy[t, int(s @ weights)]],
+        opts,
+        method="exact_dp",
+        run=run,
+        stats={"expected": value, "actions": len(actions)},
+        message="joint-state dynamic programming",
+    )
     return r.replace(status=Status.OPTIMAL if r.limit is None else r.status, timings={**r.timings, "dp": t1 - t0})

@@ -55,8 +55,7 @@ def as_device(name: str, value):
     try:
         device = torch.device(value)
     except (RuntimeError, ValueError, TypeError) as exc:
-        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r} ({exc})") \
-            from None
+        raise InvalidProblemError(f"`{name}` must be a device name such as 'cpu' or 'cuda'; got {value!r} ({exc})") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise InvalidProblemError(f"`{name}` is {value!r} but CUDA is not available here; use 'cpu' (or None)")
@@ -81,6 +80,7 @@ def read_checkpoint(path, *, device, kind: str, fingerprint: str, keys: tuple, w
     try:
         state = torch.load(path, map_location=device, weights_only=weights_only)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is not a checkpoint
-        raise InvalidProblemError(f"`checkpoint` {str(path)!r} is not {what} checkpoint (it could not be read: "
-                                  f"{type(exc).__name__}: {str(exc)[:200]})") from None
+        raise InvalidProblemError(
+            f"`checkpoint` {str(path)!r} is not {what} checkpoint (it could not be read: {type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     return check_state(state, kind=kind, fingerprint=fingerprint, keys=keys, field="checkpoint")

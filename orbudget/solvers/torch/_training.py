@@ -22,12 +22,21 @@ class ReplayBuffer:
     """Uniform replay of transitions ``(s, x, r, s2, g)``: ``r`` the n-step return scaled by ``1 − γ`` and ``g``
     the discount of the bootstrap from ``s2``. A ring of ``capacity`` rows; ``arrays`` is what a checkpoint holds."""
 
-    def __init__(self, capacity: int, n_arms: int, n_decisions: int, state_dtype, arrays: dict | None = None,
-                 size: int = 0, pos: int = 0):
+    def __init__(
+        self, capacity: int, n_arms: int, n_decisions: int, state_dtype, arrays: dict | None = None, size: int = 0, pos: int = 0
+    ):
         self.capacity = capacity
-        self.arrays = arrays if arrays is not None else {
-            "s": np.zeros((capacity, n_arms), state_dtype), "x": np.zeros((capacity, n_decisions), np.int8),
-            "r": np.zeros(capacity), "s2": np.zeros((capacity, n_arms), state_dtype), "g": np.zeros(capacity)}
+        self.arrays = (
+            arrays
+            if arrays is not None
+            else {
+                "s": np.zeros((capacity, n_arms), state_dtype),
+                "x": np.zeros((capacity, n_decisions), np.int8),
+                "r": np.zeros(capacity),
+                "s2": np.zeros((capacity, n_arms), state_dtype),
+                "g": np.zeros(capacity),
+            }
+        )
         self.size, self.pos = size, pos
 
     def push(self, pending: list, s_end, gamma: float, powers: np.ndarray) -> None:
@@ -91,8 +100,11 @@ def network_layers(net) -> list[tuple[np.ndarray, np.ndarray]]:
     """The (W, b) numpy pairs of a ``torch.nn.Sequential`` of Linear/ReLU layers (for the MIP and numpy checks)."""
     import torch
 
-    return [(m.weight.detach().cpu().double().numpy(), m.bias.detach().cpu().double().numpy())
-            for m in net if isinstance(m, torch.nn.Linear)]
+    return [
+        (m.weight.detach().cpu().double().numpy(), m.bias.detach().cpu().double().numpy())
+        for m in net
+        if isinstance(m, torch.nn.Linear)
+    ]
 
 
 def _int_option(name: str, value, minimum: int) -> int:
@@ -112,17 +124,25 @@ def read_training_checkpoint(self, path: Path, replay: int) -> dict:
     """A checkpoint written by `SequoiaPolicy.fit` (``self``) for its problem and network; anything else (not a torch file, a
     checkpoint of another kind, problem or network, a buffer of another size) raises InvalidProblemError naming
     `checkpoint`."""
-    ck = read_checkpoint(path, device=self.device, kind="SequoiaCheckpoint", fingerprint=self.fingerprint,
-                         keys=("net", "target", "opt", "buffer", "state", "rng", "hidden"), weights_only=False,
-                         what="a SEQUOIA")  # it holds the replay buffer's numpy arrays
+    ck = read_checkpoint(
+        path,
+        device=self.device,
+        kind="SequoiaCheckpoint",
+        fingerprint=self.fingerprint,
+        keys=("net", "target", "opt", "buffer", "state", "rng", "hidden"),
+        weights_only=False,
+        what="a SEQUOIA",
+    )  # it holds the replay buffer's numpy arrays
     self._check_weights(ck["net"], "checkpoint", hidden=ck["hidden"])
     self._check_weights(ck["target"], "checkpoint")
     buf, state = ck["buffer"], ck["state"]
     want = {"s": (replay, self.J), "x": (replay, self.n), "r": (replay,), "s2": (replay, self.J), "g": (replay,)}
-    if not isinstance(buf, dict) or any(not isinstance(buf.get(k), np.ndarray) or buf[k].shape != shape
-                                        for k, shape in want.items()):
-        raise InvalidProblemError(f"`checkpoint` holds a replay buffer that does not match `options.replay` = "
-                                  f"{replay} for this problem")
+    if not isinstance(buf, dict) or any(
+        not isinstance(buf.get(k), np.ndarray) or buf[k].shape != shape for k, shape in want.items()
+    ):
+        raise InvalidProblemError(
+            f"`checkpoint` holds a replay buffer that does not match `options.replay` = {replay} for this problem"
+        )
     keys = ("episode", "step", "size", "pos", "history", "target_version")
     if not isinstance(state, dict) or any(k not in state for k in keys):
         raise InvalidProblemError("`checkpoint` holds no training state (episode, step, ...)")

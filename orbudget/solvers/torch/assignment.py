@@ -48,9 +48,16 @@ def _temperature(value) -> tuple[float, float]:
 
 
 # -- RCO ---------------------------------------------------------------------------------------------------------------
-@register(BudgetedAssignment, "rco", backend="torch", priority=10,
-          options=("steps", "lr", "samples", "antithetic", "temperature", "gradient", "scale"),
-          honours=("time_limit", "threads", "callback", "progress", "seed"), long=True, renamed_options={"mode": "gradient"})
+@register(
+    BudgetedAssignment,
+    "rco",
+    backend="torch",
+    priority=10,
+    options=("steps", "lr", "samples", "antithetic", "temperature", "gradient", "scale"),
+    honours=("time_limit", "threads", "callback", "progress", "seed"),
+    long=True,
+    renamed_options={"mode": "gradient"},
+)
 @_small_torch
 def solve_rco(problem: BudgetedAssignment, opts) -> Result:
     """RCO: Adam on the budget manifold of the logits, gradients from Gumbel straight-through samples whose hard
@@ -141,16 +148,29 @@ def solve_rco(problem: BudgetedAssignment, opts) -> Result:
     final = units.assign(torch.log_softmax(alpha.detach(), dim=-1).numpy(), problem.exact)
     final_loss = problem.loss_of(final)
     x = final if (best_x is None or final_loss <= best_loss) else best_x
-    stats = {"final_loss": final_loss, "best_sample_loss": best_loss if best_x is not None else None,
-             "loss_evaluations": evaluations + 1, "hard_samples": hard_samples, "max_budget_error": max_error,
-             "manifold_budget": manifold_budget * unit, "steps": done, "cost_units": units.mode}
+    stats = {
+        "final_loss": final_loss,
+        "best_sample_loss": best_loss if best_x is not None else None,
+        "loss_evaluations": evaluations + 1,
+        "hard_samples": hard_samples,
+        "max_budget_error": max_error,
+        "manifold_budget": manifold_budget * unit,
+        "steps": done,
+        "cost_units": units.mode,
+    }
     return stopped(finish(problem, x, stats, time.perf_counter() - t0, f"RCO ({mode}), {done} steps"), run)
 
 
 # -- baselines ---------------------------------------------------------------------------------------------------------
-@register(BudgetedAssignment, "penalty", backend="torch", priority=40,
-          options=("steps", "lr", "weight", "samples", "temperature"),
-          honours=("time_limit", "threads", "callback", "progress", "seed"), long=True)
+@register(
+    BudgetedAssignment,
+    "penalty",
+    backend="torch",
+    priority=40,
+    options=("steps", "lr", "weight", "samples", "temperature"),
+    honours=("time_limit", "threads", "callback", "progress", "seed"),
+    long=True,
+)
 @_small_torch
 def solve_penalty(problem: BudgetedAssignment, opts) -> Result:
     """Quadratic penalty: Adam on the logits of L + λ·((C(α) − B)/range)² with straight-through samples rounded by
@@ -211,13 +231,18 @@ def solve_penalty(problem: BudgetedAssignment, opts) -> Result:
     if not problem.is_feasible(x) and run.limit is not None and best_fit[0] is not None:
         x = best_fit[0]  # stopped early over budget: the best within-budget argmax α seen
     if not problem.is_feasible(x) and run.limit is not None:
-        return Result(status=Status.NO_SOLUTION, limit=run.limit, timings={"solve": elapsed},
-                      stats={**stats, "cost": problem.cost_of(x), "budget": problem.budget},
-                      message=f"stopped early ({run.message}) with argmax α over budget: cost {problem.cost_of(x)} > "
-                              f"{problem.budget}")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=run.limit,
+            timings={"solve": elapsed},
+            stats={**stats, "cost": problem.cost_of(x), "budget": problem.budget},
+            message=f"stopped early ({run.message}) with argmax α over budget: cost {problem.cost_of(x)} > {problem.budget}",
+        )
     if not problem.is_feasible(x):
-        return Result(status=Status.INFEASIBLE, timings={"solve": elapsed},
-                      stats={**stats, "cost": problem.cost_of(x), "budget": problem.budget,
-                             "loss_if_allowed": problem.loss_of(x)},
-                      message=f"the penalty run ended over budget: cost {problem.cost_of(x)} > {problem.budget}")
+        return Result(
+            status=Status.INFEASIBLE,
+            timings={"solve": elapsed},
+            stats={**stats, "cost": problem.cost_of(x), "budget": problem.budget, "loss_if_allowed": problem.loss_of(x)},
+            message=f"the penalty run ended over budget: cost {problem.cost_of(x)} > {problem.budget}",
+        )
     return stopped(finish(problem, x, stats, elapsed, f"quadratic penalty λ = {weight}"), run)

@@ -23,8 +23,18 @@ CHECKPOINT_KIND = "rlb_nn checkpoint"
 TRAINING_ARRAYS = 10
 
 
-def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss=None, zero_at_empty: bool = True,
-                 device=None, dtype=None, windowed: bool | None = None):
+def value_tables(
+    market_price,
+    ctr_mean,
+    horizon: int,
+    budget: int,
+    *,
+    stop_loss=None,
+    zero_at_empty: bool = True,
+    device=None,
+    dtype=None,
+    windowed: bool | None = None,
+):
     """Value tables V (C, T, B+1) for C campaigns at once.
 
     ``market_price`` (C, δmax+1) and ``ctr_mean`` (C,) give the θ̄-DP (positive-part form, which equals the code's
@@ -46,8 +56,10 @@ def value_tables(market_price, ctr_mean, horizon: int, budget: int, *, stop_loss
     need = float(pmfs.shape[0]) * horizon * (budget + 1) * torch.tensor([], dtype=dtype).element_size()
     limit = memory_limit()
     if need > limit:
-        raise InvalidProblemError(f"`budget` {budget} with `horizon` {horizon} for {pmfs.shape[0]} campaigns needs "
-                                  f"{need / 2**30:.1f} GiB of value tables (limit {limit / 2**30:.1f} GiB)")
+        raise InvalidProblemError(
+            f"`budget` {budget} with `horizon` {horizon} for {pmfs.shape[0]} campaigns needs "
+            f"{need / 2**30:.1f} GiB of value tables (limit {limit / 2**30:.1f} GiB)"
+        )
     m = torch.as_tensor(pmfs, dtype=dtype, device=device)
     theta = torch.as_tensor(thetas, dtype=dtype, device=device)
     n_camp, width = m.shape
@@ -111,8 +123,17 @@ def training_budget(problem: BiddingCampaign, horizon0: int) -> int:
     return int(math.ceil(problem.budget * horizon0 / problem.episode_length)) + problem.max_bid + 1
 
 
-def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: int = 1000, seed=0,
-                            checkpoint=None, device=None, exact: bool = True, run=None):
+def train_value_differences(
+    problem: BiddingCampaign,
+    horizon0: int,
+    *,
+    steps: int = 1000,
+    seed=0,
+    checkpoint=None,
+    device=None,
+    exact: bool = True,
+    run=None,
+):
     """Fit D(t, b) = V(t, b+1) − V(t, b) of the DP at horizon T0 (the CTR-integrated DP when ``exact`` and the
     campaign has a CTR sample, else the paper's θ̄-DP) with an MLP 2→30→15→1 (tanh), inputs
     (t/1000, b/(t·mean price)), output scaled by θ̄ and clipped at 0 (Cai et al.'s RLB-NN). Returns the table
@@ -138,22 +159,31 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
     seed = as_int_seed(seed)
     device = as_device("device", device)
     budget0 = training_budget(problem, horizon0)
-    check_table_size(problem, "rlb_nn", (horizon0 + 2) * (budget0 + 2), bytes_per_cell=8 * TRAINING_ARRAYS,
-                     horizon_field="options.horizon0", horizon=horizon0)
+    check_table_size(
+        problem,
+        "rlb_nn",
+        (horizon0 + 2) * (budget0 + 2),
+        bytes_per_cell=8 * TRAINING_ARRAYS,
+        horizon_field="options.horizon0",
+        horizon=horizon0,
+    )
     dp = "exact" if (exact and problem.ctr_sample is not None) else "mean_ctr"
     identity = {"horizon0": horizon0, "budget0": budget0, "dp": dp, "seed": seed}
     path = None if checkpoint is None else _checkpoint_path(checkpoint)
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(2, 30), torch.nn.Tanh(), torch.nn.Linear(30, 15), torch.nn.Tanh(),
-                              torch.nn.Linear(15, 1)).to(device=device, dtype=torch.float64)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(2, 30), torch.nn.Tanh(), torch.nn.Linear(30, 15), torch.nn.Tanh(), torch.nn.Linear(15, 1)
+    ).to(device=device, dtype=torch.float64)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     start = 0
     if path is not None and path.exists():
         start = _load_checkpoint(path, problem, identity, steps, net, opt, device)
     on_chunk = None
     if run is not None:
+
         def on_chunk(done, stage):  # the DP's stages are not training steps: only the stop checks
             return run.stopped or run.out_of_time()
+
     try:
         v = dp_value_table(problem, horizon0 + 1, budget0 + 1, dp == "exact", on_chunk)
     except KeyboardInterrupt:
@@ -167,8 +197,11 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
     diffs = np.diff(v, axis=1)  # (T0+1, B0+1)
     tt, bb = np.meshgrid(np.arange(1, horizon0 + 1), np.arange(budget0 + 1), indexing="ij")
     target = torch.as_tensor(diffs[1:].ravel() / problem.ctr_mean, dtype=torch.float64, device=device)
-    x_all = _features(torch.as_tensor(tt.ravel(), dtype=torch.float64, device=device),
-                      torch.as_tensor(bb.ravel(), dtype=torch.float64, device=device), problem.mean_price)
+    x_all = _features(
+        torch.as_tensor(tt.ravel(), dtype=torch.float64, device=device),
+        torch.as_tensor(bb.ravel(), dtype=torch.float64, device=device),
+        problem.mean_price,
+    )
 
     def save(step):
         import io
@@ -176,8 +209,17 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
         from ...core.io import atomic_write_bytes
 
         buf = io.BytesIO()
-        torch.save({"kind": CHECKPOINT_KIND, "fingerprint": fingerprint(problem), "options": identity,
-                    "net": net.state_dict(), "opt": opt.state_dict(), "step": step}, buf)
+        torch.save(
+            {
+                "kind": CHECKPOINT_KIND,
+                "fingerprint": fingerprint(problem),
+                "options": identity,
+                "net": net.state_dict(),
+                "opt": opt.state_dict(),
+                "step": step,
+            },
+            buf,
+        )
         atomic_write_bytes(path, buf.getvalue())
 
     gen = torch.Generator(device="cpu").manual_seed(seed + start)
@@ -201,8 +243,10 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
                 break
             left = None if run is None else run.remaining()
             if left is not None and left < per_row * rows / 3:  # keep the time the table of D̂ takes
-                run.limit, run.message = Limit.TIME, (f"time limit of {run.time_limit:g} s: training stopped early "
-                                                      "to leave time to tabulate the network")
+                run.limit, run.message = (
+                    Limit.TIME,
+                    (f"time limit of {run.time_limit:g} s: training stopped early to leave time to tabulate the network"),
+                )
                 break
     except KeyboardInterrupt:
         if run is None:
@@ -220,7 +264,7 @@ def train_value_differences(problem: BiddingCampaign, horizon0: int, *, steps: i
                     run.limit, run.message = Limit.TIME, "time limit reached while tabulating the trained network"
                     return None, info
                 c0 = time.perf_counter()
-                pred[a:a + chunk] = torch.clamp(net(x_all[a:a + chunk]).squeeze(-1), min=0.0) * problem.ctr_mean
+                pred[a : a + chunk] = torch.clamp(net(x_all[a : a + chunk]).squeeze(-1), min=0.0) * problem.ctr_mean
                 last = time.perf_counter() - c0
     except KeyboardInterrupt:
         if run is None:
@@ -249,23 +293,33 @@ def _load_checkpoint(path, problem, identity: dict, steps: int, net, opt, device
     """Load ``path`` into ``net`` and ``opt`` after checking it belongs to this campaign and these options; return
     the step it reached."""
     # weights_only: plain tensors, numbers and strings; a file of any other content is refused, not executed
-    state = read_checkpoint(path, device=device, kind=CHECKPOINT_KIND, fingerprint=fingerprint(problem),
-                            keys=("net", "opt", "step", "options"), weights_only=True, what="an rlb_nn")
+    state = read_checkpoint(
+        path,
+        device=device,
+        kind=CHECKPOINT_KIND,
+        fingerprint=fingerprint(problem),
+        keys=("net", "opt", "step", "options"),
+        weights_only=True,
+        what="an rlb_nn",
+    )
     if state["options"] != identity:
-        raise InvalidProblemError(f"`checkpoint` {path} was trained with {state['options']}; this run asks for "
-                                  f"{identity}. Use another checkpoint path (or remove this one) to train anew")
+        raise InvalidProblemError(
+            f"`checkpoint` {path} was trained with {state['options']}; this run asks for "
+            f"{identity}. Use another checkpoint path (or remove this one) to train anew"
+        )
     step = state["step"]
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step:
         raise InvalidProblemError(f"`checkpoint` {path} has a bad step count {step!r}")
     if step > steps:
-        raise InvalidProblemError(f"`checkpoint` {path} has trained {step} steps, more than `options.steps` = {steps}; "
-                                  f"ask for at least {step} steps or use another checkpoint path")
+        raise InvalidProblemError(
+            f"`checkpoint` {path} has trained {step} steps, more than `options.steps` = {steps}; "
+            f"ask for at least {step} steps or use another checkpoint path"
+        )
     try:
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidProblemError(f"`checkpoint` {path} does not hold this network's weights: {str(exc)[:200]}") \
-            from None
+        raise InvalidProblemError(f"`checkpoint` {path} does not hold this network's weights: {str(exc)[:200]}") from None
     return step
 
 
@@ -277,9 +331,16 @@ def _rlb_nn_supports(problem: BiddingCampaign):
     return None
 
 
-@register(BiddingCampaign, "rlb_nn", backend="torch", priority=25, supports=_rlb_nn_supports,
-          options=("horizon0", "steps", "checkpoint", "dp", "device"),
-          honours=("time_limit", "threads", "callback", "progress", "seed"), long=True)
+@register(
+    BiddingCampaign,
+    "rlb_nn",
+    backend="torch",
+    priority=25,
+    supports=_rlb_nn_supports,
+    options=("horizon0", "steps", "checkpoint", "dp", "device"),
+    honours=("time_limit", "threads", "callback", "progress", "seed"),
+    long=True,
+)
 def solve_rlb_nn(problem: BiddingCampaign, opts):
     """RLB-NN with the MapD mapping: D(t, b) from a torch MLP trained on the DP at T0 (default min(T, 1000)), and
     D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B. ``dp``:
@@ -296,8 +357,7 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
     from ..numba.bidding import replay_result
     from ._common import cpu_threads
 
-    horizon0 = as_scalar("options.horizon0", opts.get("horizon0", min(problem.episode_length, 1000)), integer=True,
-                         minimum=2)
+    horizon0 = as_scalar("options.horizon0", opts.get("horizon0", min(problem.episode_length, 1000)), integer=True, minimum=2)
     if horizon0 > problem.episode_length:
         raise InvalidProblemError(f"`options.horizon0` must be at most the episode length {problem.episode_length}")
     steps = as_scalar("options.steps", opts.get("steps", 1000), integer=True, minimum=0)
@@ -305,13 +365,25 @@ def solve_rlb_nn(problem: BiddingCampaign, opts):
     device = as_device("options.device", opts.get("device"))
     t0 = time.perf_counter()
     with Run(opts, total=steps, unit="steps", desc="rlb_nn") as run, cpu_threads(device, opts.threads or 1):
-        table, info = train_value_differences(problem, horizon0, steps=steps, seed=as_int_seed(opts.seed),
-                                              checkpoint=opts.get("checkpoint"), device=device, exact=dp == "exact",
-                                              run=run)
+        table, info = train_value_differences(
+            problem,
+            horizon0,
+            steps=steps,
+            seed=as_int_seed(opts.seed),
+            checkpoint=opts.get("checkpoint"),
+            device=device,
+            exact=dp == "exact",
+            run=run,
+        )
     t1 = time.perf_counter()
     if table is None:  # stopped before the network could be tabulated: no policy
-        return Result(status=Status.NO_SOLUTION, limit=run.limit, stats=info, timings={"train": t1 - t0},
-                      message=f"RLB-NN-MapD (T0 = {horizon0}): {run.message}; no policy (no table of D̂)")
+        return Result(
+            status=Status.NO_SOLUTION,
+            limit=run.limit,
+            stats=info,
+            timings={"train": t1 - t0},
+            message=f"RLB-NN-MapD (T0 = {horizon0}): {run.message}; no policy (no table of D̂)",
+        )
     message = f"RLB-NN-MapD (T0 = {horizon0})"
     if run.limit is not None:
         message += f"; training stopped: {run.message}"

@@ -68,8 +68,14 @@ def project(g: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     return g - (g * n).sum() / ((n * n).sum() + 1e-300) * n
 
 
-def retract(alpha: torch.Tensor, costs: torch.Tensor, budget: float, tol: float = RETRACTION_TOL,
-            max_doublings: int = 60, max_bisections: int = 200) -> tuple[torch.Tensor, float]:
+def retract(
+    alpha: torch.Tensor,
+    costs: torch.Tensor,
+    budget: float,
+    tol: float = RETRACTION_TOL,
+    max_doublings: int = 60,
+    max_bisections: int = 200,
+) -> tuple[torch.Tensor, float]:
     """α + t·c with C(α + t·c) = B: bracket t from [−1, 1] by doubling, then bisect until |C − B| <= tol·max(1, |B|)
     or the bracket stops shrinking. Returns ``(α', t)``."""
     scale = tol * max(1.0, abs(budget))
@@ -90,8 +96,9 @@ def retract(alpha: torch.Tensor, costs: torch.Tensor, budget: float, tol: float 
             break
         hi *= 2.0
     if gap(lo) > 0.0 or gap(hi) < 0.0:
-        raise InvalidProblemError(f"`budget` {budget} could not be bracketed: it must lie strictly between the cheapest "
-                                  "and the dearest total cost")
+        raise InvalidProblemError(
+            f"`budget` {budget} could not be bracketed: it must lie strictly between the cheapest and the dearest total cost"
+        )
     t = 0.5 * (lo + hi)
     for _ in range(max_bisections):
         t = 0.5 * (lo + hi)
@@ -137,9 +144,17 @@ class RCO(torch.optim.Optimizer):
         1.0
     """
 
-    def __init__(self, params: Iterable[torch.Tensor], *, costs: ArrayLike, budget: float, lr: float = 0.1,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 tol: float = RETRACTION_TOL):
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        *,
+        costs: ArrayLike,
+        budget: float,
+        lr: float = 0.1,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        tol: float = RETRACTION_TOL,
+    ):
         if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
             raise InvalidProblemError(f"`lr` must be a non-negative number; got {lr!r}")
         if not (len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas)):
@@ -160,8 +175,10 @@ class RCO(torch.optim.Optimizer):
             raise InvalidProblemError("`costs` must be finite")
         lo, hi = budget_interval(costs)
         if not (lo < float(budget) < hi):
-            raise InvalidProblemError(f"`budget` must lie strictly between the cheapest total cost {lo:.6g} and the "
-                                      f"dearest {hi:.6g} (softmax is never one-hot); got {budget}")
+            raise InvalidProblemError(
+                f"`budget` must lie strictly between the cheapest total cost {lo:.6g} and the "
+                f"dearest {hi:.6g} (softmax is never one-hot); got {budget}"
+            )
         self.costs = costs
         self.budget = float(budget)
         self.tol = float(tol)
@@ -186,11 +203,9 @@ class RCO(torch.optim.Optimizer):
 
     def load_state_dict(self, state_dict) -> None:
         """Load a `state_dict` of an RCO optimizer on the same manifold (costs and budget) and logit shape."""
-        state = check_state(state_dict, kind="RCO", fingerprint=self.fingerprint(), keys=("state", "param_groups"),
-                            field="state")
+        state = check_state(state_dict, kind="RCO", fingerprint=self.fingerprint(), keys=("state", "param_groups"), field="state")
         groups, per_param = state["param_groups"], state["state"]
-        if not (isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], dict)
-                and groups[0].get("params") == [0]):
+        if not (isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], dict) and groups[0].get("params") == [0]):
             raise InvalidProblemError("`state` must hold one parameter group with one logit tensor")
         g = groups[0]
         try:

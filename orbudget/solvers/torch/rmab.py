@@ -70,9 +70,18 @@ class SequoiaPolicy:
     ``act(states)`` is the greedy decision; ``state_dict()`` / ``load_state_dict()`` save and restore the network.
     """
 
-    def __init__(self, problem: CoupledRMAB, *, hidden: tuple[int, ...] = (32, 32), argmax: str = "auto",
-                 bounds: str = "interval", seed: SeedLike = 0, device: str | None = None,
-                 mip_options: dict | None = None, threads: int = 1):
+    def __init__(
+        self,
+        problem: CoupledRMAB,
+        *,
+        hidden: tuple[int, ...] = (32, 32),
+        argmax: str = "auto",
+        bounds: str = "interval",
+        seed: SeedLike = 0,
+        device: str | None = None,
+        mip_options: dict | None = None,
+        threads: int = 1,
+    ):
         import torch
 
         from ...core.solve import SolveOptions
@@ -85,13 +94,18 @@ class SequoiaPolicy:
         self.bounds = as_choice("options.bounds", bounds, ("interval", "bigm"))
         self.n, self.J, self.S = problem.n_decisions, problem.n_arms, problem.n_states
         widths = (self.n + self.J * self.S, *self.hidden, 1)
-        require_memory("options.hidden", 4 * 4 * sum(a * b for a, b in zip(widths[:-1], widths[1:])),
-                       f"a Q-network with layers {widths} (weights, target copy and Adam's moments)")
+        require_memory(
+            "options.hidden",
+            4 * 4 * sum(a * b for a, b in zip(widths[:-1], widths[1:])),
+            f"a Q-network with layers {widths} (weights, target copy and Adam's moments)",
+        )
         if argmax == "auto":
             argmax = "enumerate" if problem.count_actions(ENUMERATE_UP_TO) is not None else "mip"
         elif argmax == "enumerate" and problem.count_actions() is None:
-            raise InvalidProblemError("`options.argmax` = 'enumerate' needs a small action set; this one is too large "
-                                      "to enumerate (use 'mip' or 'auto')")
+            raise InvalidProblemError(
+                "`options.argmax` = 'enumerate' needs a small action set; this one is too large "
+                "to enumerate (use 'mip' or 'auto')"
+            )
         self.argmax_kind = argmax
         self.device = as_device("options.device", device)
         self.threads = int(as_scalar("threads", threads, integer=True, minimum=1))
@@ -133,15 +147,18 @@ class SequoiaPolicy:
     def state_dict(self) -> dict:
         """The network's weights, with the policy's ``kind`` and the ``fingerprint`` of the problem it was trained
         for (`orbudget.core.validation.fingerprint`)."""
-        return {"kind": "SequoiaPolicy", "fingerprint": self.fingerprint,
-                "net": {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}, "hidden": self.hidden,
-                "seed": self.seed}
+        return {
+            "kind": "SequoiaPolicy",
+            "fingerprint": self.fingerprint,
+            "net": {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()},
+            "hidden": self.hidden,
+            "seed": self.seed,
+        }
 
     def load_state_dict(self, state: dict, *, field: str = "state") -> None:
         """Load a `state_dict` of a policy for the same problem with the same hidden layers; anything else
         (another problem, another kind of state, other layer shapes) raises InvalidProblemError naming ``field``."""
-        state = check_state(state, kind="SequoiaPolicy", fingerprint=self.fingerprint, keys=("net", "hidden"),
-                            field=field)
+        state = check_state(state, kind="SequoiaPolicy", fingerprint=self.fingerprint, keys=("net", "hidden"), field=field)
         self._check_weights(state["net"], field, hidden=state["hidden"])
         self.net.load_state_dict(state["net"])
         self.touch()
@@ -156,17 +173,19 @@ class SequoiaPolicy:
             except (TypeError, ValueError):
                 saved = hidden
             if saved != self.hidden:
-                raise InvalidProblemError(f"`{field}` holds a network with hidden layers {hidden!r}; this policy has "
-                                          f"{self.hidden}")
+                raise InvalidProblemError(
+                    f"`{field}` holds a network with hidden layers {hidden!r}; this policy has {self.hidden}"
+                )
         own = self.net.state_dict()
         if not isinstance(weights, dict) or set(weights) != set(own):
-            raise InvalidProblemError(f"`{field}` does not hold this policy's network weights (expected entries "
-                                      f"{sorted(own)})")
+            raise InvalidProblemError(f"`{field}` does not hold this policy's network weights (expected entries {sorted(own)})")
         for k, v in own.items():
             w = weights[k]
             if not isinstance(w, torch.Tensor) or tuple(w.shape) != tuple(v.shape) or not w.is_floating_point():
-                raise InvalidProblemError(f"`{field}` entry {k!r} must be a float tensor of shape {tuple(v.shape)}; "
-                                          f"got {type(w).__name__} {tuple(getattr(w, 'shape', ()))}")
+                raise InvalidProblemError(
+                    f"`{field}` entry {k!r} must be a float tensor of shape {tuple(v.shape)}; "
+                    f"got {type(w).__name__} {tuple(getattr(w, 'shape', ()))}"
+                )
             if not bool(torch.isfinite(w).all()):
                 raise InvalidProblemError(f"`{field}` entry {k!r} holds NaN or infinite weights")
 
@@ -201,17 +220,17 @@ class SequoiaPolicy:
             w = first.weight
             zx = self._actions @ w[:, : self.n].T  # (M, H1), once per call
             enc = torch.as_tensor(_relu.encode_states(states, self.S), dtype=self.dtype, device=self.device)
-            zs = enc @ w[:, self.n:].T + first.bias  # (B, H1)
+            zs = enc @ w[:, self.n :].T + first.bias  # (B, H1)
             rest = net[1:]
             out_x = np.zeros((len(states), self.n), dtype=np.int64)
             out_q = np.zeros(len(states))
             chunk = max(1, 2_000_000 // max(1, len(self._actions)))
             for lo in range(0, len(states), chunk):
-                z = zs[lo: lo + chunk, None, :] + zx[None]  # (b, M, H1)
+                z = zs[lo : lo + chunk, None, :] + zx[None]  # (b, M, H1)
                 q = rest(z)[..., 0] if len(linears) > 1 else z[..., 0]
                 val, idx = q.max(dim=1)
-                out_x[lo: lo + chunk] = self._actions_np[idx.cpu().numpy()]
-                out_q[lo: lo + chunk] = val.cpu().numpy()
+                out_x[lo : lo + chunk] = self._actions_np[idx.cpu().numpy()]
+                out_q[lo : lo + chunk] = val.cpu().numpy()
         return out_x, out_q
 
     def _best_mip(self, states, net, version):
@@ -250,10 +269,27 @@ class SequoiaPolicy:
         with cpu_threads(self.device, self.threads):
             return self._fit(**kw)
 
-    def _fit(self, *, episodes: int = 200, warm_steps: int = 300, warm_samples: int = 2000, lr: float = 1e-3,
-            batch_size: int = 32, replay: int = 10_000, target_every: int = 25, updates_per_step: int = 2, n_step: int = 1,
-            eps_start: float = 0.9, eps_end: float = 0.05, train_initial: str = "uniform", checkpoint=None,
-            checkpoint_every: int = 5, time_limit: float | None = None, callback=None, run=None) -> dict:
+    def _fit(
+        self,
+        *,
+        episodes: int = 200,
+        warm_steps: int = 300,
+        warm_samples: int = 2000,
+        lr: float = 1e-3,
+        batch_size: int = 32,
+        replay: int = 10_000,
+        target_every: int = 25,
+        updates_per_step: int = 2,
+        n_step: int = 1,
+        eps_start: float = 0.9,
+        eps_end: float = 0.05,
+        train_initial: str = "uniform",
+        checkpoint=None,
+        checkpoint_every: int = 5,
+        time_limit: float | None = None,
+        callback=None,
+        run=None,
+    ) -> dict:
         """The training loop behind `fit`."""
         import torch
 
@@ -265,8 +301,9 @@ class SequoiaPolicy:
         batch_size = _int_option("batch_size", batch_size, 1)
         replay = _int_option("replay", replay, 1)
         if replay < batch_size:
-            raise InvalidProblemError(f"`options.replay` must hold at least one batch (`options.batch_size` = "
-                                      f"{batch_size}); got {replay}")
+            raise InvalidProblemError(
+                f"`options.replay` must hold at least one batch (`options.batch_size` = {batch_size}); got {replay}"
+            )
         target_every = _int_option("target_every", target_every, 1)
         updates_per_step = _int_option("updates_per_step", updates_per_step, 0)
         n_step = _int_option("n_step", n_step, 1)
@@ -283,14 +320,19 @@ class SequoiaPolicy:
         sdt = state_dtype(self.S)
         row = 2 * self.J * sdt.itemsize + self.n + 16
         require_memory("options.replay", replay * row, f"a replay buffer of {replay} transitions")
-        require_memory("options.warm_samples", warm_samples * (self.n + self.J * self.S) * 12,
-                       f"{warm_samples} warm-start samples")
+        require_memory(
+            "options.warm_samples", warm_samples * (self.n + self.J * self.S) * 12, f"{warm_samples} warm-start samples"
+        )
         gamma = p.discount
         if run is None:
             from types import SimpleNamespace
 
-            run = Run(SimpleNamespace(time_limit=time_limit, callback=callback, progress=False, incumbent=None),
-                      total=episodes, unit="episodes", desc="sequoia")
+            run = Run(
+                SimpleNamespace(time_limit=time_limit, callback=callback, progress=False, incumbent=None),
+                total=episodes,
+                unit="episodes",
+                desc="sequoia",
+            )
         rng = np.random.default_rng(self.seed)
         target = _mlp(self.n + self.J * self.S, self.hidden, self.dtype).to(self.device)
         target.load_state_dict(self.net.state_dict())
@@ -312,10 +354,20 @@ class SequoiaPolicy:
 
         def save():
             state["size"], state["pos"] = buf.size, buf.pos
-            save_checkpoint(path, {"kind": "SequoiaCheckpoint", "fingerprint": self.fingerprint, "hidden": self.hidden,
-                                   "net": self.net.state_dict(), "target": target.state_dict(),
-                                   "opt": opt.state_dict(), "buffer": buf.arrays, "state": state,
-                                   "rng": rng.bit_generator.state})
+            save_checkpoint(
+                path,
+                {
+                    "kind": "SequoiaCheckpoint",
+                    "fingerprint": self.fingerprint,
+                    "hidden": self.hidden,
+                    "net": self.net.state_dict(),
+                    "target": target.state_dict(),
+                    "opt": opt.state_dict(),
+                    "buffer": buf.arrays,
+                    "state": state,
+                    "rng": rng.bit_generator.state,
+                },
+            )
 
         t0 = time.perf_counter()
         stopped = None
@@ -375,8 +427,7 @@ class SequoiaPolicy:
                 state["history"].append(ep_reward / p.horizon)
                 if state["episode"] % checkpoint_every == 0:
                     save()
-                if run.step(episode=state["episode"], reward=ep_reward / p.horizon, epsilon=eps) \
-                        and state["episode"] < episodes:
+                if run.step(episode=state["episode"], reward=ep_reward / p.horizon, epsilon=eps) and state["episode"] < episodes:
                     stopped = run.limit
         except KeyboardInterrupt:
             stopped = Limit.INTERRUPTED
@@ -385,9 +436,15 @@ class SequoiaPolicy:
         if stopped is None:
             save()
         self.touch()
-        return {"episodes_trained": state["episode"], "steps": state["step"], "warm_loss": state["warm_loss"],
-                "train_rewards": list(state["history"]), "train_seconds": time.perf_counter() - t0, "resumed": resumed,
-                "stopped": stopped}
+        return {
+            "episodes_trained": state["episode"],
+            "steps": state["step"],
+            "warm_loss": state["warm_loss"],
+            "train_rewards": list(state["history"]),
+            "train_seconds": time.perf_counter() - t0,
+            "resumed": resumed,
+            "stopped": stopped,
+        }
 
     def _warm_start(self, rng, steps, samples, lr, run=None) -> float:
         """Regress Q on the one-step expected reward over random states × random feasible actions (plus the empty
@@ -397,9 +454,8 @@ class SequoiaPolicy:
         p = self.problem
         states = rng.integers(0, self.S, (samples, self.J))
         states[: samples // 20] = 0
-        states[samples // 20: samples // 10] = self.S - 1
-        xs = np.stack([p.sample_action(rng) if rng.random() > 0.1 else np.zeros(self.n, np.int64)
-                       for _ in range(samples)])
+        states[samples // 20 : samples // 10] = self.S - 1
+        xs = np.stack([p.sample_action(rng) if rng.random() > 0.1 else np.zeros(self.n, np.int64) for _ in range(samples)])
         y = torch.as_tensor(p.reward(states, xs), dtype=self.dtype, device=self.device)
         inputs = self.inputs(states, xs)
         opt = torch.optim.Adam(self.net.parameters(), lr=3 * lr)
@@ -417,15 +473,38 @@ class SequoiaPolicy:
             return float(torch.mean((self.net(inputs)[:, 0] - y) ** 2))
 
 
-_OPTIONS = ("episodes", "hidden", "lr", "batch_size", "replay", "target_every", "updates_per_step", "n_step", "warm_steps",
-            "warm_samples", "argmax", "bounds", "checkpoint", "checkpoint_every", "train_initial", "device",
-            "mip_time_limit")
+_OPTIONS = (
+    "episodes",
+    "hidden",
+    "lr",
+    "batch_size",
+    "replay",
+    "target_every",
+    "updates_per_step",
+    "n_step",
+    "warm_steps",
+    "warm_samples",
+    "argmax",
+    "bounds",
+    "checkpoint",
+    "checkpoint_every",
+    "train_initial",
+    "device",
+    "mip_time_limit",
+)
 TRAIN_SHARE = 0.8  # of a time limit: training stops there, the evaluation episodes get the rest
 EVAL_AFTER_CTRL_C = 1.0  # seconds of evaluation episodes after a Ctrl-C stopped training (at least one episode)
 
 
-@register(CoupledRMAB, "sequoia", backend="torch", priority=50, options=_OPTIONS,
-          honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"), long=True)
+@register(
+    CoupledRMAB,
+    "sequoia",
+    backend="torch",
+    priority=50,
+    options=_OPTIONS,
+    honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
+    long=True,
+)
 def solve_sequoia(problem: CoupledRMAB, opts):
     """Train SEQUOIA (warm start + DQN with the exact argmax over C), then evaluate its greedy policy.
     ``warm_start``: a `SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only).
@@ -446,20 +525,43 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     if mip_limit is not None:
         mip_limit = as_scalar("options.mip_time_limit", mip_limit, minimum=0.0, strict_minimum=True)
     mip_opts = SolveOptions(threads=opts.threads or 1, time_limit=mip_limit, rel_gap=opts.rel_gap)
-    policy = SequoiaPolicy(problem, hidden=opts.get("hidden", (32, 32)), argmax=opts.get("argmax", "auto"),
-                           bounds=opts.get("bounds", "interval"), seed=as_int_seed(opts.seed),
-                           device=opts.get("device"), mip_options=mip_opts, threads=opts.threads or 1)
+    policy = SequoiaPolicy(
+        problem,
+        hidden=opts.get("hidden", (32, 32)),
+        argmax=opts.get("argmax", "auto"),
+        bounds=opts.get("bounds", "interval"),
+        seed=as_int_seed(opts.seed),
+        device=opts.get("device"),
+        mip_options=mip_opts,
+        threads=opts.threads or 1,
+    )
     ws = opts.warm_start
     if ws is not None:
         policy.load_state_dict(ws.state_dict() if isinstance(ws, SequoiaPolicy) else ws, field="warm_start")
-    fit_keys = ("episodes", "lr", "batch_size", "replay", "target_every", "updates_per_step", "n_step", "warm_steps",
-                "warm_samples", "checkpoint", "checkpoint_every", "train_initial")
+    fit_keys = (
+        "episodes",
+        "lr",
+        "batch_size",
+        "replay",
+        "target_every",
+        "updates_per_step",
+        "n_step",
+        "warm_steps",
+        "warm_samples",
+        "checkpoint",
+        "checkpoint_every",
+        "train_initial",
+    )
     kw = {k: opts.get(k) for k in fit_keys if opts.get(k) is not None}
     if ws is not None:
         kw.setdefault("warm_steps", 0)
     start = time.perf_counter()
-    train_opts = SolveOptions(time_limit=None if opts.time_limit is None else TRAIN_SHARE * opts.time_limit,
-                              callback=opts.callback, progress=opts.progress, incumbent=opts.incumbent)
+    train_opts = SolveOptions(
+        time_limit=None if opts.time_limit is None else TRAIN_SHARE * opts.time_limit,
+        callback=opts.callback,
+        progress=opts.progress,
+        incumbent=opts.incumbent,
+    )
     with Run(train_opts, total=kw.get("episodes", 200), unit="episodes", desc="sequoia") as run:
         info = policy.fit(run=run, **kw)
     t1 = time.perf_counter()
@@ -471,17 +573,27 @@ def solve_sequoia(problem: CoupledRMAB, opts):
     eval_opts = SolveOptions(seed=opts.seed, time_limit=left)
     base = f"SEQUOIA: DQN with the exact argmax over C ({policy.argmax_kind})"
     with cpu_threads(policy.device, policy.threads):
-        r = evaluate(problem, act, eval_opts, method="sequoia",
-                     stats={**{k: v for k, v in info.items() if k != "stopped"}, "argmax": policy.argmax_kind,
-                            "mip": dict(policy.mip_stats)},
-                     message=base)
+        r = evaluate(
+            problem,
+            act,
+            eval_opts,
+            method="sequoia",
+            stats={
+                **{k: v for k, v in info.items() if k != "stopped"},
+                "argmax": policy.argmax_kind,
+                "mip": dict(policy.mip_stats),
+            },
+            message=base,
+        )
     if ctrl_c:  # the evaluation's own "time limit" is the cut after the Ctrl-C, not a limit the user set
-        r = r.replace(limit=Limit.INTERRUPTED, message=f"{base}; training stopped: {run.message}; evaluated on "
-                                                       f"{r.stats.get('episodes', 0)} of {problem.episodes} episodes only "
-                                                       "(Ctrl-C)")
+        r = r.replace(
+            limit=Limit.INTERRUPTED,
+            message=f"{base}; training stopped: {run.message}; evaluated on "
+            f"{r.stats.get('episodes', 0)} of {problem.episodes} episodes only "
+            "(Ctrl-C)",
+        )
     elif info["stopped"] is not None:
         r = r.replace(limit=info["stopped"], message=f"{r.message}; training stopped: {run.message}")
     elif r.limit is Limit.TIME:
-        r = r.replace(message=f"{r.message}; evaluation stopped by the time limit after {r.stats['episodes']} "
-                              "episodes")
+        r = r.replace(message=f"{r.message}; evaluation stopped by the time limit after {r.stats['episodes']} episodes")
     return r.replace(timings={**r.timings, "train": info["train_seconds"], "total_eval": time.perf_counter() - t1})
