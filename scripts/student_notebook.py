@@ -40,7 +40,7 @@ def student_version(text: str) -> str:
         ]
         if not stubs:
             raise ValueError(f"a solution cell defines no function to stub:\n{cell[:200]}")
-        out.append("# %%\n" + "\n\n".join(stubs) + "\n")
+        out.append("# %%\n" + "\n\n".join(stubs) + "\n\n")  # two blank lines after a function, as ruff format
     result = "".join(out)
     title = re.search(r"(?m)^# # .*\n", result)  # the note goes under the notebook's title
     if title is None:
