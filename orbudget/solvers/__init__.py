@@ -1,8 +1,9 @@
 """Solver adapters, one folder per backend. Importing this package imports every backend package (each declares
 itself with `orbudget.core.registry.register_backend`) and every adapter module in it, in alphabetical order; an
-adapter module is one that registers methods (a line that starts with ``@register(`` or ``register(``). No backend
-library is imported until an adapter runs. A new adapter module or backend folder needs no line here; the other
-modules (shared helpers, ``_common.py``, the RCO optimizer, the oracles) are imported by the code that uses them.
+adapter module is one that registers methods (a line that starts with ``@register(``, ``register(`` or
+``_register(``). No backend library is imported until an adapter runs. A new adapter module or backend folder
+needs no line here; the other modules (shared helpers, ``_common.py``, the RCO optimizer, the oracles) are
+imported by the code that uses them.
 """
 
 import importlib
@@ -11,7 +12,7 @@ import re
 from pathlib import Path
 
 ADAPTER_MODULES: list[str] = []  # what was imported, in order
-_REGISTERS = re.compile(r"^@?register\(", re.MULTILINE)
+_REGISTERS = re.compile(r"^[@_]?register\(", re.MULTILINE)  # @register(, register(..)(f), a module's _register(
 
 for _backend in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg):
     _package = importlib.import_module(f"{__name__}.{_backend}")

@@ -87,3 +87,20 @@ def test_renamed_methods_and_options_keep_working_for_one_release_with_a_warning
         old_policy = ob.RMABPolicy(p, "index", kind="whittle")
     states = np.zeros(4, dtype=np.int64)
     assert np.array_equal(old_policy.act(states), ob.RMABPolicy(p, "index", index="whittle").act(states))
+
+
+def test_every_module_that_registers_is_imported_at_start_up():
+    """solvers/__init__.py finds the adapter modules by their register lines: a module that calls register (at any
+    indentation, through a helper or not) is among the imported ones, and no other module is."""
+    import re
+    from pathlib import Path
+
+    from orbudget.solvers import ADAPTER_MODULES
+
+    root = Path(ob.__file__).parent / "solvers"
+    calls = {
+        "orbudget.solvers." + ".".join(p.relative_to(root).with_suffix("").parts)
+        for p in root.glob("*/*.py")
+        if not p.name.startswith("_") and re.search(r"(^|\s|@)register\(", p.read_text())
+    }
+    assert calls == set(ADAPTER_MODULES) and "orbudget.solvers.numba.bwk" in calls  # registers via _register(...)

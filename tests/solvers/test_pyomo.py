@@ -14,7 +14,7 @@ from orbudget.core.solve import SolveOptions
 pyo = pytest.importorskip("pyomo.environ", reason="pyomo is not installed (pip install 'orbudget[pyomo]')")
 
 from orbudget.solvers import _relu  # noqa: E402
-from orbudget.solvers.pyomo import _common  # noqa: E402
+from orbudget.solvers.pyomo import _common, _results  # noqa: E402
 from orbudget.solvers.pyomo import rmab as pyomo_rmab  # noqa: E402
 
 GUROBI_LIMIT = 2000  # the pip wheel's size-limited licence: at most 2000 variables and 2000 linear constraints
@@ -421,7 +421,7 @@ def test_gap_left_by_rel_gap_is_reported():
     for (i, k), v in m.x.items():
         v.set_value(1 if (i, k) in ((0, 0), (1, 1)) else 0)  # value 2, the optimum is 3
     out = _common.Outcome(ob.Status.OPTIMAL, None, True, 3.0, "stopped at the gap")
-    r = _common.read_result(p, m, m._orbudget, out, {}, rel_gap=0.5)
+    r = _results.read_result(p, m, m._orbudget, out, {}, rel_gap=0.5)
     assert (r.status, r.limit, r.objective, r.bound) == (ob.Status.FEASIBLE, ob.Limit.GAP, 2.0, 3.0)
 
 

@@ -10,7 +10,8 @@ from ...core.errors import InvalidProblemError
 from ...core.validation import as_scalar
 from ...problems.bidding import BiddingCampaign
 from ._online import EUCLIDEAN, _dual_step
-from .bidding import pacing_parameters, rlb_bid, rlb_table
+from .bidding import rlb_bid, rlb_table
+from .bidding_baselines import pacing_parameters
 
 
 class _LiveBidder:

@@ -5,7 +5,8 @@ pyscipopt, Gurobi through gurobipy, CPLEX, Xpress, CBC, ...) solves it: ``option
 Importing this package registers the adapters; pyomo itself is imported only when a model is built."""
 
 from ...core.registry import register_backend
-from ._common import from_pyomo, to_pyomo
+from ._common import to_pyomo
+from ._results import from_pyomo
 
 register_backend("pyomo", modules=("pyomo",), extra="pyomo", guarded=True)
 

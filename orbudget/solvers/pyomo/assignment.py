@@ -14,7 +14,8 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...problems.assignment import BudgetedAssignment
-from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter
+from ._results import solve_exported, value_array, whole
 
 
 def largest_reachable(costs: np.ndarray, budget: int) -> int:

@@ -11,7 +11,8 @@ import numpy as np
 
 from ...core.registry import register
 from ...problems.bwk import BanditsWithKnapsacks
-from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array
+from ._common import HONOURS, OPTIONS, Export, exporter
+from ._results import solve_exported, value_array
 
 
 @exporter(BanditsWithKnapsacks)

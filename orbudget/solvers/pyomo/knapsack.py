@@ -17,7 +17,8 @@ from ...core.registry import register
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, repair_budget
-from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter
+from ._results import solve_exported, value_array, whole
 
 
 def _columns(problem: MultipleChoiceKnapsack) -> np.ndarray:

@@ -13,7 +13,8 @@ import numpy as np
 
 from ...core.registry import register
 from ...problems.online import OnlineAllocation
-from ._common import HONOURS, OPTIONS, Export, exporter, solve_exported, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter
+from ._results import solve_exported, value_array, whole
 
 
 @exporter(OnlineAllocation)

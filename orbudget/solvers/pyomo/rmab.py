@@ -42,7 +42,8 @@ from ...core.registry import register
 from ...problems.rmab import BipartiteMatching, CoupledRMAB, MultipleInterventions, PathConstraint, RMABBudget, RMABCapacity
 from .. import _relu
 from .._rmab import for_constraint
-from ._common import HONOURS, OPTIONS, Export, exporter, solve_model, value_array, whole
+from ._common import HONOURS, OPTIONS, Export, exporter, solve_model
+from ._results import value_array, whole
 
 BIG_M = 1e5
 FORMULATIONS = ("interval", "bigm", "omlt_bigm", "omlt_partition")
@@ -403,7 +404,8 @@ def enumerate_argmax(problem: CoupledRMAB, layers, states) -> tuple[np.ndarray, 
 def argmax(problem: CoupledRMAB, network, states, *, formulation: str = "interval", opts=None):
     """``(x, Q(x, s), result)``: the Q-network argmax through Pyomo with ``opts.options['solver']``."""
     from ...core.solve import SolveOptions
-    from ._common import from_pyomo, to_pyomo
+    from ._common import to_pyomo
+    from ._results import from_pyomo
 
     opts = opts or SolveOptions()
     model = to_pyomo(problem, network=network, states=states, formulation=formulation)
