@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from .errors import BackendNotAvailableError, InvalidProblemError
@@ -77,7 +77,7 @@ class SolverSpec:
     honours: tuple[str, ...] | None = None
     long: bool = False
     batch: Callable | None = None
-    renamed_options: dict[str, str] | None = None
+    renamed_options: dict[str, str] | None = field(default=None, compare=False)  # not hashed: a dict
 
     @property
     def available(self) -> bool:
