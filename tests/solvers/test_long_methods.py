@@ -236,10 +236,12 @@ def test_routing_mip_callback_incumbents_fit_and_early_stop():
 
 
 def test_ucb_bwk_time_limit_callback_and_progress(capfd):
+    # the LP re-solved every 10 rounds: a full run (~20,000 LPs) takes 3.1 s here, 6x the limit (with the default period, 100
+    # here, a full run took 0.5-0.75 s, so the 0.5 s limit could miss it in CI)
     p = ob.BanditsWithKnapsacks.random(10, 3, horizon=200_000, seed=0)
     ob.solve(ob.BanditsWithKnapsacks.random(3, 1, horizon=50, seed=0), method="ucb_bwk", seed=0)  # compile
     t0 = time.perf_counter()
-    r = ob.solve(p, method="ucb_bwk", seed=0, time_limit=0.5, options={"benchmark": False})
+    r = ob.solve(p, method="ucb_bwk", seed=0, time_limit=0.5, options={"benchmark": False, "resolve_every": 10})
     assert time.perf_counter() - t0 <= 0.5 * 1.1 + 1.0
     assert r.limit is ob.Limit.TIME and r.stats["stopped_by"] == "time_limit" and r.stats["rounds"] < p.horizon
     assert np.all(r.stats["spent"] <= p.budgets)
