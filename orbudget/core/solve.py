@@ -62,20 +62,17 @@ def _on_sigint(signum, frame):
 
 
 class _SwapSigint:
-    """Install ``_handler`` for SIGINT while the block runs, in the main thread, where the handler in place is one of
-    `_replaces` (a handler the user installed, or an ignored SIGINT, is left alone)."""
+    """Install ``handler`` for SIGINT while the block runs, in the main thread, where the handler in place is one of
+    ``replaces`` (a handler the user installed, or an ignored SIGINT, is left alone)."""
 
-    def _replaces(self) -> tuple:
-        return (signal.default_int_handler,)
-
-    def _handler(self, signum, frame):
-        raise NotImplementedError
+    def __init__(self, handler, replaces: tuple = (signal.default_int_handler,)):
+        self._handler, self._replaces = handler, replaces
 
     def __enter__(self):
         self.previous = None
         if threading.current_thread() is threading.main_thread():
             try:
-                if signal.getsignal(signal.SIGINT) in self._replaces():
+                if signal.getsignal(signal.SIGINT) in self._replaces:
                     self.previous = signal.signal(signal.SIGINT, self._handler)
             except (ValueError, OSError):  # pragma: no cover - no signals here (embedded interpreters)
                 self.previous = None
@@ -87,11 +84,10 @@ class _SwapSigint:
         return False
 
 
-class _CountInterrupts(_SwapSigint):
+def _CountInterrupts() -> _SwapSigint:
     """Install `_on_sigint` for the duration of a solve, where Python's default handler is in place (the function
     itself, so `SigintAsFlag` knows it)."""
-
-    _handler = staticmethod(_on_sigint)
+    return _SwapSigint(_on_sigint)
 
 
 class SigintAsFlag(_SwapSigint):
@@ -103,12 +99,11 @@ class SigintAsFlag(_SwapSigint):
     about one Ctrl-C in three). Only a handler that raises KeyboardInterrupt (Python's own, `solve`'s counter, a
     guarded child's) is replaced."""
 
-    seen = False
+    def __init__(self):
+        super().__init__(self._flag, (signal.default_int_handler, _on_sigint, guard.child_sigint))
+        self.seen = False
 
-    def _replaces(self) -> tuple:
-        return (signal.default_int_handler, _on_sigint, guard.child_sigint)
-
-    def _handler(self, signum, frame):
+    def _flag(self, signum, frame):
         self.seen = True
 
     def raise_it(self):
