@@ -55,6 +55,8 @@ from .solvers.pyomo import from_pyomo, to_pyomo
 
 from importlib import metadata as _metadata  # noqa: E402,I001
 
+from .core.errors import warn_renamed  # noqa: E402
+
 try:  # the version is written once, in pyproject.toml; the installed package's metadata carries it
     __version__ = _metadata.version("orbudget")
 except _metadata.PackageNotFoundError:  # imported from a source tree that was never installed
@@ -63,15 +65,9 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that was n
 
 def __getattr__(name):
     if name in ("Budget", "Capacity"):  # renamed RMABBudget and RMABCapacity (restless-bandit constraints)
-        import warnings
-
         from .problems import rmab
 
-        warnings.warn(
-            f"ob.{name} is renamed ob.{rmab.RENAMED[name]} (a restless-bandit constraint); the old name goes in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        warn_renamed(f"ob.{name}", f"ob.{rmab.RENAMED[name]}", note=" (a restless-bandit constraint)")
         return getattr(rmab, rmab.RENAMED[name])
     if name == "RCO":  # torch is imported only when the optimizer is asked for
         from .solvers.torch.rco import RCO

@@ -20,3 +20,13 @@ class SolverError(RuntimeError):
 
 class NoSolutionError(RuntimeError):
     """Raised when reading the solution of a result that has none (infeasible, time limit before any)."""
+
+
+def warn_renamed(old: str, new: str, stacklevel: int = 2, *, note: str = "") -> None:
+    """The one deprecation notice of a rename: ``old`` is now ``new`` (``note`` adds what else changed), and the old
+    name goes in the next release. ``stacklevel`` counts from the caller of this function, as for `warnings.warn`."""
+    import warnings
+
+    warnings.warn(
+        f"{old} is renamed {new}{note}; the old name goes in the next release", DeprecationWarning, stacklevel=stacklevel + 1
+    )

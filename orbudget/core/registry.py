@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from .errors import BackendNotAvailableError, InvalidProblemError
+from .errors import BackendNotAvailableError, InvalidProblemError, warn_renamed
 
 # The keywords of ``ob.solve`` that a method must declare before it accepts a non-default value for them (see
 # docs/concepts.md, "Declared support"). ``verbose`` is not among them: every method may ignore it.
@@ -234,17 +234,11 @@ def rename_method(problem: type, old: str, new: str) -> None:
 
 def current_name(problem, method: str | None) -> str | None:
     """``method``, or its new name (with a DeprecationWarning) when it is a deprecated name for this model."""
-    import warnings
-
     cls = problem if isinstance(problem, type) else type(problem)
     for klass in cls.__mro__:
         new = RENAMED_METHODS.get((klass, method))  # type: ignore[arg-type]
         if new is not None:
-            warnings.warn(
-                f"method {method!r} of {cls.__name__} is renamed {new!r}; the old name goes in the next release",
-                DeprecationWarning,
-                stacklevel=4,
-            )
+            warn_renamed(f"method {method!r} of {cls.__name__}", repr(new), stacklevel=4)  # the caller of solve
             return new
     return method
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import guard
-from .errors import InvalidProblemError
+from .errors import InvalidProblemError, warn_renamed
 from .registry import STANDARD_KEYWORDS, pick
 from .result import Limit, Result, Status, better
 from .validation import Callback, SeedLike, as_scalar
@@ -238,13 +238,7 @@ def solve(
     options = dict(options or {})
     for old, new in (spec.renamed_options or {}).items():
         if old in options:
-            import warnings
-
-            warnings.warn(
-                f"option {old!r} of method {spec.method!r} is renamed {new!r}; the old name goes in the next release",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+            warn_renamed(f"option {old!r} of method {spec.method!r}", repr(new))
             if new in options:
                 raise InvalidProblemError(f"`options` gives both `{old}` and its new name `{new}`; keep `{new}`")
             options[new] = options.pop(old)

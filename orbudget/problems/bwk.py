@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.errors import InvalidProblemError
+from ..core.errors import InvalidProblemError, warn_renamed
 from ..core.io import register_kind
 from ..core.validation import as_array, as_choice, as_scalar, split_seed  # noqa: F401  (split_seed: re-exported)
 from .base import Problem
@@ -140,13 +140,10 @@ class BanditsWithKnapsacks(Problem):
     def environment(self, seed=None) -> Environment:
         """Deprecated (it goes in the next release): use `env`, whose ``step`` returns Gymnasium's five-tuple. A
         seeded environment whose ``step(arm)`` returns ``(reward, consumption)``."""
-        import warnings
-
-        warnings.warn(
-            "BanditsWithKnapsacks.environment() is renamed env(), whose step(arm) returns Gymnasium's "
-            "(remaining, reward, terminated, truncated, info); the old name goes in the next release",
-            DeprecationWarning,
-            stacklevel=2,
+        warn_renamed(
+            "BanditsWithKnapsacks.environment()",
+            "env()",
+            note=", whose step(arm) returns Gymnasium's (remaining, reward, terminated, truncated, info)",
         )
         return Environment(self, split_seed(seed)[1])
 

@@ -593,9 +593,9 @@ def test_rmab_policy_object_decides_as_solve_does(method, kind):
     from orbudget.solvers.python.rmab import RMABPolicy
 
     p = CoupledRMAB.budget(6, 2, seed=0, horizon=8, episodes=5)
-    options = {"kind": kind} if method == "index" else {}
+    options = {"index": kind} if method == "index" else {}
     r = ob.solve(p, method=method, seed=3, options=options)
-    pol = RMABPolicy(p, method, kind=kind)
+    pol = RMABPolicy(p, method, index=kind)
     env = p.env(split_seed(3)[1])
     rewards, actions = [], []
     for _ in range(p.episodes):

@@ -54,12 +54,8 @@ RENAMED = {"Budget": "RMABBudget", "Capacity": "RMABCapacity"}  # restless-bandi
 def __getattr__(name):
     """The old names of the renamed classes, for one release (with a DeprecationWarning)."""
     if name in RENAMED:
-        import warnings
+        from ...core.errors import warn_renamed
 
-        warnings.warn(
-            f"{name} is renamed {RENAMED[name]} (a restless-bandit constraint); the old name goes in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        warn_renamed(name, RENAMED[name], note=" (a restless-bandit constraint)")
         return globals()[RENAMED[name]]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

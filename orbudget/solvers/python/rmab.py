@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from ...core.errors import InvalidProblemError
+from ...core.errors import InvalidProblemError, warn_renamed
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
@@ -94,11 +94,7 @@ class RMABPolicy:
         kind: str | None = None,
     ):
         if kind is not None:
-            import warnings
-
-            warnings.warn(
-                "`kind` of RMABPolicy is renamed `index`; the old name goes in the next release", DeprecationWarning, stacklevel=2
-            )
+            warn_renamed("`kind` of RMABPolicy", "`index`")
             index = kind
         self.problem = problem
         self.method = as_choice("method", method, ("index", "myopic"))
@@ -125,7 +121,7 @@ class RMABPolicy:
         """Rebuild for ``state`` (from :meth:`state_dict`) on the same problem."""
         if not isinstance(state, dict) or set(state) != {"method", "kind", "oracle"}:
             raise InvalidProblemError("`state` must be a dict with keys method, kind and oracle (from state_dict())")
-        self.__init__(self.problem, state["method"], kind=state["kind"], oracle=state["oracle"])
+        self.__init__(self.problem, state["method"], index=state["kind"], oracle=state["oracle"])
 
     def act(self, states, t: int = 0) -> np.ndarray:
         """The decision for the joint state ``states`` at period ``t`` (0 .. horizon - 1)."""
