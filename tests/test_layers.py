@@ -16,24 +16,36 @@ def layer_of(module: str) -> int:
     return LAYERS.get(parts[1], TOP) if len(parts) > 1 else TOP
 
 
-def imported_modules(path: Path, module: str):
+def imported_modules(path: Path, module: str, *, module_level: bool = False, prefix: str = "orbudget"):
+    """``(line, target)`` for each import in ``module`` (at ``path``) of a name under ``prefix``, relative imports
+    resolved; ``target`` is ``module.name`` for ``from module import name``. With ``module_level``, only the imports
+    that run when the module is imported: not inside functions or classes, nor under ``if TYPE_CHECKING``."""
     tree = ast.parse(path.read_text(), filename=str(path))
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            for alias in node.names:  # `from .. import solvers` names a module too
-                if target.startswith("orbudget"):
-                    yield node.lineno, f"{target}.{alias.name}"
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("orbudget"):
-                    yield node.lineno, alias.name
+    roots = [tree]
+    if module_level:
+        roots = [
+            n
+            for n in tree.body
+            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and not (isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))
+        ]
+    for root in roots:
+        for node in ast.walk(root):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    base = base[: len(base) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                for alias in node.names:  # `from .. import solvers` names a module too
+                    if target.startswith(prefix):
+                        yield node.lineno, f"{target}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith(prefix):
+                        yield node.lineno, alias.name
 
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -71,32 +83,14 @@ def test_the_checker_sees_a_violation(tmp_path):
 
 
 def module_level_imports(path: Path, module: str, known) -> set[str]:
-    """The package modules ``module`` imports when it is imported: imports at module level (not inside functions or
-    classes, nor under ``if TYPE_CHECKING``), each resolved to the longest known module name (``from .x import f``
-    imports ``x``)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    """The package modules ``module`` imports when it is imported, each resolved to the longest known module name
+    (``from .x import f`` imports ``x``)."""
     out = set()
-    nodes = [
-        n
-        for n in tree.body
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        and not (isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))
-    ]
-    for node in nodes:
-        for sub in ast.walk(node):
-            targets = []
-            if isinstance(sub, ast.ImportFrom):
-                base = package.split(".")[: len(package.split(".")) - (sub.level - 1)] if sub.level else []
-                stem = ".".join(base + ([sub.module] if sub.module else []))
-                targets = [f"{stem}.{a.name}" for a in sub.names]
-            elif isinstance(sub, ast.Import):
-                targets = [a.name for a in sub.names]
-            for t in targets:
-                while t and t not in known:
-                    t = t.rpartition(".")[0]
-                if t and t != module:
-                    out.add(t)
+    for _, target in imported_modules(path, module, module_level=True, prefix=module.split(".")[0]):
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        if target and target != module:
+            out.add(target)
     return out
 
 
