@@ -106,3 +106,10 @@ def tiny(kind, seed=0, n=6, budget=2, **kw):
 
 
 FAMILIES = ("budget", "path", "matching", "matching_distinct", "capacity", "multi")
+
+
+def python_blocks(path) -> list[str]:
+    """The ```python blocks of a Markdown page, in order (the pages whose examples the tests run as written)."""
+    import re
+
+    return re.findall(r"```python\n(.*?)```", Path(path).read_text(), flags=re.S)

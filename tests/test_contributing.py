@@ -1,17 +1,17 @@
 """CONTRIBUTING.md's walk-throughs ("Add a method", "Add a backend") run as written: the page's Python blocks, in
 order, in one fresh interpreter (the methods and the backend they register stay out of this test session)."""
 
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from .conftest import python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_contributing_examples_run_as_written():
-    text = (ROOT / "CONTRIBUTING.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    blocks = python_blocks(ROOT / "CONTRIBUTING.md")
     assert len(blocks) >= 3 and any("register_backend(" in b for b in blocks) and any("@register(" in b for b in blocks)
     code = "\n".join(blocks) + "\nprint('RAN', len(ob.available_solvers(p)))\n"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -20,8 +20,7 @@ def test_the_contributing_examples_run_as_written():
 
 def test_the_example_method_breaks_when_it_is_wrong():
     """The walk-through's asserts can fail: the same code with the cheapest option swapped for the dearest fails."""
-    text = (ROOT / "CONTRIBUTING.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    blocks = python_blocks(ROOT / "CONTRIBUTING.md")
     wrong = "\n".join(blocks[:2]).replace("np.inf).argmin(axis=1)", "-np.inf).argmax(axis=1)")
     assert wrong != "\n".join(blocks[:2])
     out = subprocess.run([sys.executable, "-c", wrong], cwd=ROOT, capture_output=True, text=True, timeout=600)

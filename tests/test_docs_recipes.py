@@ -1,14 +1,13 @@
 """Every Python block of docs/recipes.md runs as written (a fresh namespace per block)."""
 
-import re
 from pathlib import Path
 
 import pytest
 
-from .conftest import needs
+from .conftest import needs, python_blocks
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "recipes.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
+BLOCKS = python_blocks(PAGE)
 
 
 def test_the_page_has_its_recipes():

@@ -3,7 +3,6 @@ generators, the adaptive sampler, and the docs page's examples."""
 
 import itertools
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,8 @@ from orbudget.problems.llm import (
     pass_at_k_table,
     simulate_adaptive,
 )
+
+from ..conftest import python_blocks
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "families" / "llm.md"
 
@@ -285,7 +286,7 @@ def test_adaptive_state_dict_resumes_and_refuses_others():
 
 
 def test_docs_examples_run():
-    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    blocks = python_blocks(DOCS)
     assert len(blocks) >= 3
     ns: dict = {}
     for block in blocks:
