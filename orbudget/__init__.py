@@ -49,7 +49,7 @@ from .problems import (
 from .problems.adx import load_adx
 from .solvers.numba.bidders import PacingBidder, RLBBidder
 from .solvers.numba.bwk import BwKPolicy
-from .solvers.python.rmab import RMABPolicy
+from .solvers.numpy.rmab import RMABPolicy
 from .solvers._assignment import decode_assignment
 from .solvers.pyomo import from_pyomo, to_pyomo
 

@@ -109,7 +109,7 @@ def _cmd_info(args) -> int:
         "pyomo": "pyomo",
         "torch": "torch",
         "scipy": "scipy",
-        "python": "numpy",
+        "numpy": "numpy",
     }
     for backend, (_, extra) in BACKENDS.items():
         dist = dists[backend]

@@ -55,12 +55,12 @@ def test_batch_functions_hang_off_the_registry(monkeypatch):
             None
             if len(problems) == 1
             else [
-                ob.Result(status="optimal", x=np.zeros(p.n_groups, int), objective=0.0, method="toy", backend="python")
+                ob.Result(status="optimal", x=np.zeros(p.n_groups, int), objective=0.0, method="toy", backend="numpy")
                 for p in problems
             ]
         )
 
-    spec = registry.SolverSpec(ob.MultipleChoiceKnapsack, "toy", "python", lambda p, o: None, 0, batch=batch)
+    spec = registry.SolverSpec(ob.MultipleChoiceKnapsack, "toy", "numpy", lambda p, o: None, 0, batch=batch)
     monkeypatch.setattr(registry, "_REGISTRY", [spec, *registry._REGISTRY])
     problems = [ob.MultipleChoiceKnapsack.random(4, 3, seed=s) for s in range(3)]
     assert [r.method for r in ob.solve_many(problems, progress=False)] == ["toy"] * 3 and calls == [3]

@@ -141,7 +141,7 @@ class RolloutAllocator:
             else as_scalar("total_rollouts", total_rollouts, integer=True, minimum=0)
         )
         if self.compat == "knapsackrl":
-            from ..solvers.python.knapsack import knapsackrl_allocation
+            from ..solvers.numba.rollouts import knapsackrl_allocation
 
             try:
                 counts, info = knapsackrl_allocation(

@@ -243,9 +243,23 @@ def current_name(problem, method: str | None) -> str | None:
     return method
 
 
+# old backend name -> new: names kept for one release after a rename
+RENAMED_BACKENDS: dict[str, str] = {"python": "numpy"}
+
+
+def current_backend(backend: str | None) -> str | None:
+    """``backend``, or its new name (with a DeprecationWarning) when it is a deprecated backend name."""
+    new = RENAMED_BACKENDS.get(backend)  # type: ignore[arg-type]
+    if new is None:
+        return backend
+    warn_renamed(f"backend {backend!r}", repr(new), stacklevel=4)  # the caller of solve
+    return new
+
+
 def pick(problem, method: str | None, backend: str | None) -> SolverSpec:
     """Choose the adapter for a solve call; raise a clear error if none fits."""
     specs = specs_for(problem)
+    backend = current_backend(backend)
     name = type(problem).__name__
     if not specs:
         raise InvalidProblemError(f"no solver is registered for {name}")

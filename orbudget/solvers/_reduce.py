@@ -181,4 +181,5 @@ def via_knapsack(knapsack_adapter):
         return r.replace(x=n, stats={**r.stats, "cost": problem.cost_of(n)})
 
     adapter.__doc__ = knapsack_adapter.__doc__
+    adapter.__wrapped__ = knapsack_adapter  # type: ignore[attr-defined]  # where it runs: the knapsack method's backend
     return adapter

@@ -550,7 +550,7 @@ class _Spend(ob.MultipleChoiceKnapsack):
     """A knapsack whose only method gets a real SIGINT inside what stands for a compiled kernel."""
 
 
-@registry.register(_Spend, "kernel", backend="python", priority=0, honours=("seed",))
+@registry.register(_Spend, "kernel", backend="numpy", priority=0, honours=("seed",))
 def _kernel(problem, opts):
     opts.incumbent.offer(np.zeros(problem.n_groups, dtype=np.int64), 0.0)
     try:

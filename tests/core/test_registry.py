@@ -104,3 +104,25 @@ def test_every_module_that_registers_is_imported_at_start_up():
         if not p.name.startswith("_") and re.search(r"(^|\s|@)register\(", p.read_text())
     }
     assert calls == set(ADAPTER_MODULES) and "orbudget.solvers.numba.bwk" in calls  # registers via _register(...)
+
+
+def test_every_method_is_registered_in_its_backends_folder():
+    """A method's backend label says what it runs on: its function lives in ``orbudget/solvers/<backend>/`` (a
+    reduction, such as a rollout method through the knapsack, where the method it reduces to lives)."""
+    from orbudget.core.registry import _REGISTRY
+
+    misplaced = []
+    for spec in _REGISTRY:
+        func = getattr(spec.func, "__wrapped__", spec.func)
+        if not func.__module__.startswith("orbudget."):  # a test's own toy method
+            continue
+        if not func.__module__.startswith(f"orbudget.solvers.{spec.backend}."):
+            misplaced.append(f"{spec.problem.__name__}.{spec.method} ({spec.backend}) in {func.__module__}")
+    assert not misplaced, misplaced
+
+
+def test_the_python_backend_is_a_deprecated_name_of_numpy():
+    p = ob.MultipleChoiceKnapsack.random(4, 3, seed=0)
+    with pytest.warns(DeprecationWarning, match="backend 'python' is renamed 'numpy'"):
+        old = ob.solve(p, method="greedy", backend="python")
+    assert old.backend == "numpy" and old.x.tolist() == ob.solve(p, method="greedy", backend="numpy").x.tolist()

@@ -32,7 +32,7 @@ class Toy(Problem):
         return float(np.sum(x))
 
 
-@register(Toy, "offers", backend="python", priority=0, options=("plan", "minimize"))
+@register(Toy, "offers", backend="numpy", priority=0, options=("plan", "minimize"))
 def _offers(problem, opts):
     """Offer each (x, objective) of ``plan`` to the incumbent, scribble over the arrays, then get a Ctrl-C."""
     RAN.append(problem.name)

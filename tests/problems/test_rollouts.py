@@ -13,7 +13,7 @@ from orbudget.problems.rollouts import (
     nonzero_gradient_probability,
     probability_cost,
 )
-from orbudget.solvers.python.knapsack import knapsackrl_allocation
+from orbudget.solvers.numba.rollouts import knapsackrl_allocation
 from tests.conftest import brute_force_rollouts, needs
 
 

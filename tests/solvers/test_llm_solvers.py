@@ -62,7 +62,7 @@ def test_greedy_falls_back_to_mckp_when_not_concave(seed):
 
 def test_plain_marginal_greedy_is_not_optimal_on_the_nonconcave_case():
     """Why the greedy is refused: taken literally on majority vote it gets stuck at the even count."""
-    from orbudget.solvers.python.llm import marginal_greedy
+    from orbudget.solvers.numpy.llm import marginal_greedy
 
     p = ob.SampleAllocation(answer_probabilities=[[0.6, 0.4], [0.55, 0.45]], budget=6, max_samples=5)
     assert marginal_greedy(p).tolist() != ob.solve(p, method="mckp").x.tolist()

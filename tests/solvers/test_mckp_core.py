@@ -205,7 +205,7 @@ def test_lp_from_the_hull_code_matches_the_python_lp():
         p = _random_instance(rng)
         if p.exact or p.infeasibility_reason():
             continue
-        a, b = ob.solve(p, method="lp"), ob.solve(p, method="lp", backend="python")
+        a, b = ob.solve(p, method="lp"), ob.solve(p, method="lp", backend="numpy")
         assert a.backend == "numba"
         assert a.objective == pytest.approx(b.objective, rel=1e-12, abs=1e-12)
         assert np.allclose(a.x.sum(axis=1), 1) and (a.x >= 0).all()

@@ -218,7 +218,7 @@ def test_myopic_through_pyomo_equals_python_myopic():
     p = _rmab_family("capacity")
     p = ob.CoupledRMAB(transitions=p.transitions, rewards=p.rewards, constraint=p.constraint, horizon=5, episodes=3)
     a = ob.solve(p, method="myopic", backend="pyomo", seed=0, threads=1)
-    b = ob.solve(p, method="myopic", backend="python", seed=0, options={"oracle": "enumerate"})
+    b = ob.solve(p, method="myopic", backend="numpy", seed=0, options={"oracle": "enumerate"})
     assert a.objective == pytest.approx(b.objective, rel=1e-9) and a.stats["solves"] >= 1
 
 

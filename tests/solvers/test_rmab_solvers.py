@@ -590,7 +590,7 @@ def test_exact_dp_stops_during_the_dp_with_no_policy():
 def test_rmab_policy_object_decides_as_solve_does(method, kind):
     # the environment is driven by the seed alone, so the policy object replays solve's episodes step for step
     from orbudget.core.validation import split_seed
-    from orbudget.solvers.python.rmab import RMABPolicy
+    from orbudget.solvers.numpy.rmab import RMABPolicy
 
     p = CoupledRMAB.budget(6, 2, seed=0, horizon=8, episodes=5)
     options = {"index": kind} if method == "index" else {}

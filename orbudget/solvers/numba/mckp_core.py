@@ -432,7 +432,7 @@ def _lp_supports(problem: MultipleChoiceKnapsack):
     if problem.exact:
         return no_exact(problem)
     if not problem.integer_costs:
-        return "it needs whole-number costs (backend 'python' takes real costs)"
+        return "it needs whole-number costs (backend 'numpy' takes real costs)"
     return _core_supports(problem)
 
 

@@ -1,5 +1,5 @@
-"""numba adapters for online allocation: ``dmd`` (dual mirror descent), ``greedy`` (μ ≡ 0) and ``fluid``
-(duals fixed from an LP on a prefix or given).
+"""numba adapters for online allocation: ``dmd`` (dual mirror descent) and ``greedy`` (μ ≡ 0); the policy loop
+here also runs ``fluid`` (duals fixed from a HiGHS LP on a prefix, or given: ``highs/online_fluid.py``).
 
 Every adapter runs the realised sequence once, batch by batch (streams never sit in memory), and reports in
 ``stats``: ``reward``, ``spent`` and ``remaining`` per resource, ``hindsight`` (the benchmark: exact optimum on
@@ -179,12 +179,12 @@ def _plain(opts, time_limit=None):
     return SolveOptions(threads=opts.threads, seed=opts.seed, time_limit=time_limit)
 
 
-def _benchmark_option(opts) -> str:
+def benchmark_option(opts) -> str:
     """``options.benchmark``, checked before the policy runs (not after a long pass)."""
     return as_choice("options.benchmark", opts.get("benchmark", "auto"), BENCHMARKS)
 
 
-def _finish(problem: OnlineAllocation, opts, benchmark: str, x, reward, remaining, mu, avg_mu, elapsed, extra=None) -> Result:
+def finish(problem: OnlineAllocation, opts, benchmark: str, x, reward, remaining, mu, avg_mu, elapsed, extra=None) -> Result:
     t0 = time.perf_counter()
     hindsight, kind = benchmark_value(problem, benchmark, opts, elapsed)
     dual_bound = dual_value(problem, avg_mu)[0]
@@ -258,10 +258,10 @@ def _reference_options(problem: OnlineAllocation, opts):
 def solve_dmd(problem: OnlineAllocation, opts) -> Result:
     """Dual mirror descent (Balseiro, Lu, Mirrokni 2023): η = c/√T, four reference functions."""
     reference, eta, mu = _reference_options(problem, opts)
-    benchmark = _benchmark_option(opts)
+    benchmark = benchmark_option(opts)
     t0 = time.perf_counter()
     x, reward, remaining, mu, avg = run_policy(problem, mu, eta, reference)
-    return _finish(
+    return finish(
         problem,
         opts,
         benchmark,
@@ -278,83 +278,7 @@ def solve_dmd(problem: OnlineAllocation, opts) -> Result:
 @register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",), honours=("threads", "seed"))
 def solve_greedy(problem: OnlineAllocation, opts) -> Result:
     """Greedy: the highest-reward action that still fits (DMD with μ ≡ 0)."""
-    benchmark = _benchmark_option(opts)
+    benchmark = benchmark_option(opts)
     t0 = time.perf_counter()
     x, reward, remaining, mu, avg = run_policy(problem, np.zeros(problem.n_resources), 0.0, None)
-    return _finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0)
-
-
-@register(
-    OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"), honours=("threads", "seed")
-)
-def solve_fluid(problem: OnlineAllocation, opts) -> Result:
-    """Fluid duals, then fixed: μ from the LP on the first ``prefix`` fraction of requests (which get the null
-    action, as in one-shot learning of Devanur and Hayes 2009), or ``duals`` given (from a known distribution)."""
-    benchmark = _benchmark_option(opts)
-    t0 = time.perf_counter()
-    given = opts.get("duals")
-    if given is not None:
-        if opts.get("prefix") is not None:
-            raise InvalidProblemError(
-                "`options.prefix` and `options.duals` exclude each other: the prefix only serves to learn the duals"
-            )
-        mu = np.array(as_array("options.duals", given, shape=(problem.n_resources,), nonnegative=True))
-        skip = 0
-    else:
-        if problem.horizon < 2:
-            raise InvalidProblemError("`options.prefix` needs a horizon of at least 2; give `options.duals` instead")
-        frac = as_scalar("options.prefix", opts.get("prefix", 0.05), minimum=0.0, maximum=1.0, strict_minimum=True)
-        skip = max(1, min(problem.horizon - 1, int(math.ceil(frac * problem.horizon))))
-        mu = fluid_duals(problem.prefix(skip))
-    x, reward, remaining, mu, avg = run_policy(_suffix(problem, skip), mu, 0.0, None)
-    if skip:
-        x = np.concatenate([np.full((skip, *x.shape[1:]), 0, dtype=x.dtype), x])
-        if problem.entropy > 0:
-            x[:skip, 0] = 1.0
-        else:
-            x[:skip] = -1
-    return _finish(
-        problem,
-        opts,
-        benchmark,
-        x,
-        reward,
-        remaining,
-        mu,
-        avg,
-        time.perf_counter() - t0,
-        {"prefix": skip, "fluid_duals": mu.copy()},
-    )
-
-
-def fluid_duals(sample: OnlineAllocation) -> np.ndarray:
-    """Optimal LP duals of the budget rows on a sample whose budgets are scaled to its length."""
-    if sample.entropy > 0:
-        return smooth_dual_bound(sample)[1]
-    from ..highs.online_dual import dual_cutting_planes
-
-    return dual_cutting_planes(sample)["mu"]
-
-
-def _suffix(problem: OnlineAllocation, skip: int) -> OnlineAllocation:
-    """Requests ``skip..T-1`` with the full budgets (nothing was spent on the prefix)."""
-    if skip == 0:
-        return problem
-    horizon = problem.horizon - skip
-
-    def stream():
-        seen = 0
-        for r, c in problem.batches():
-            lo = max(0, skip - seen)
-            seen += r.shape[0]
-            if lo < r.shape[0]:
-                yield r[lo:], None if c is None else c[lo:]
-
-    return OnlineAllocation(
-        stream=stream,
-        horizon=horizon,
-        stream_matching=problem.is_matching,
-        budgets=problem.budgets,
-        entropy=problem.entropy,
-        reward_bound=problem.reward_bound,
-    )
+    return finish(problem, opts, benchmark, x, reward, remaining, mu, avg, time.perf_counter() - t0)

@@ -77,7 +77,7 @@ class RMABPolicy:
 
     Examples:
         >>> import numpy as np, orbudget as ob
-        >>> from orbudget.solvers.python.rmab import RMABPolicy
+        >>> from orbudget.solvers.numpy.rmab import RMABPolicy
         >>> p = ob.CoupledRMAB.budget(6, 2, seed=0, horizon=10)
         >>> x = RMABPolicy(p, "index").act(np.zeros(6, dtype=np.int64))
         >>> int(x.sum()) <= 2 and p.check(x) is None
@@ -134,7 +134,7 @@ class RMABPolicy:
 
 
 # -- adapters --------------------------------------------------------------------------------------------------
-@register(CoupledRMAB, "random", backend="python", priority=5, honours=("time_limit", "seed", "callback", "progress"))
+@register(CoupledRMAB, "random", backend="numpy", priority=5, honours=("time_limit", "seed", "callback", "progress"))
 def solve_random(problem: CoupledRMAB, opts) -> Result:
     """A random feasible action each step (built with a certificate: a random walk, a greedy matching, first fit)."""
     no_warm_start(opts, "random")
@@ -146,7 +146,7 @@ def solve_random(problem: CoupledRMAB, opts) -> Result:
 @register(
     CoupledRMAB,
     "sampling",
-    backend="python",
+    backend="numpy",
     priority=10,
     options=("samples",),
     honours=("time_limit", "seed", "callback", "progress"),
@@ -174,7 +174,7 @@ def solve_sampling(problem: CoupledRMAB, opts) -> Result:
 @register(
     CoupledRMAB,
     "myopic",
-    backend="python",
+    backend="numpy",
     priority=30,
     options=("oracle",),
     honours=("time_limit", "threads", "seed", "callback", "progress"),
@@ -193,7 +193,7 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
 @register(
     CoupledRMAB,
     "index",
-    backend="python",
+    backend="numpy",
     priority=40,
     options=("oracle", "index"),
     honours=("time_limit", "threads", "seed", "callback", "progress"),
@@ -240,7 +240,7 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
 @register(
     CoupledRMAB,
     "exact_dp",
-    backend="python",
+    backend="numpy",
     priority=60,
     supports=dp_supported,
     preferred=lambda p: False,

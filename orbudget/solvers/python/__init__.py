@@ -1,5 +1,0 @@
-"""Pure numpy adapters."""
-
-from ...core.registry import register_backend
-
-register_backend("python")
