@@ -57,7 +57,7 @@ class SolverSpec:
     ``preferred(problem)`` says whether ``solve`` may pick it when no method is named (for example
     ``greedy`` is preferred only where it is exact). ``options`` lists the method's own option names (``"*"``:
     any, passed through to the backend); ``honours`` the standard keywords of `STANDARD_KEYWORDS` it
-    honours (``None``: not declared, so not checked; tests/core/test_contract.py requires a declaration);
+    honours (``None``: not declared, so not checked; tests/contract/test_keywords.py requires a declaration);
     ``long`` marks a method that can run for more than about a second on a realistic instance (it must then honour
     ``time_limit``, Ctrl-C, ``progress`` and ``callback``). ``batch(problems) -> list[Result] | None``, optional:
     solves many instances of the family in one call (`orbudget.solve_many` uses it), or returns ``None`` when

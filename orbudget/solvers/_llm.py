@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.registry import backend_available, methods, pick
 from ..core.result import Result
-from ..core.solve import solve
+from ..core.solve import SolveOptions, solve
 from ..core.validation import as_choice
 from ..problems.knapsack import MultipleChoiceKnapsack
 from ..problems.llm import ModelRouting, SampleAllocation
@@ -31,13 +31,13 @@ def knapsack_method(kp: MultipleChoiceKnapsack, chosen=None) -> str:
     return "mip" if backend_available("highs") else "dp"
 
 
-def exact_highs_options(opts) -> dict:
+def exact_highs_options(opts: SolveOptions) -> dict:
     """HiGHS options for a proof of optimality: no absolute gap either (its default 1e-6 stops early on values
     that are accuracies divided by the number of questions), unless a ``rel_gap`` was given."""
     return {"mip_abs_gap": 0.0} if opts.rel_gap is None else {}
 
 
-def solve_knapsack(kp: MultipleChoiceKnapsack, opts) -> Result:
+def solve_knapsack(kp: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """The exact knapsack through ``ob.solve``. A ``time_limit`` moves the default from ``dp`` (which does not check
     one) to HiGHS; ``threads`` reaches the knapsack method only where it takes a thread count (``dp`` runs on one)."""
     chosen = opts.get("knapsack_method")
@@ -77,7 +77,7 @@ def sample_result(problem, x, status, message, bound=None, **extra) -> Result:
     return Result(status=status, x=x, objective=objective, bound=bound, stats=sample_stats(problem, x, **extra), message=message)
 
 
-def sample_by_knapsack(problem: SampleAllocation, opts) -> Result:
+def sample_by_knapsack(problem: SampleAllocation, opts: SolveOptions) -> Result:
     """Exact: each question is a group with options n = min..max costing n·c_i (``ob.solve`` on the knapsack:
     ``dp`` for whole-number costs when the table fits, else ``mip``; ``options={'knapsack_method': ...}`` to
     choose any exact knapsack method)."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core.errors import InvalidProblemError, SolverError
 from ..core.result import Limit, Result, Status
-from ..core.solve import Incumbent
+from ..core.solve import Incumbent, SolveOptions
 from ..problems.knapsack import INT64_MAX, MultipleChoiceKnapsack, exact_number
 from ..problems.rollouts import RolloutAllocation
 
@@ -136,7 +136,7 @@ def no_exact(problem) -> str | None:
 def via_knapsack(knapsack_adapter):
     """Turn a ``MultipleChoiceKnapsack`` adapter into a ``RolloutAllocation`` adapter."""
 
-    def adapter(problem: RolloutAllocation, opts) -> Result:
+    def adapter(problem: RolloutAllocation, opts: SolveOptions) -> Result:
         t0 = time.perf_counter()
         reason = problem.infeasibility_reason()
         if reason:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_choice
 from ...problems.online import OnlineAllocation
 
@@ -54,7 +55,7 @@ def _solve(prob, opts, start: float) -> Status:
     long=True,
     supports=lambda p: None if p.entropy > 0 else "only proportional (entropy) instances; use the HiGHS MIP",
 )
-def solve_hindsight_proportional(problem: OnlineAllocation, opts) -> Result:
+def solve_hindsight_proportional(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """Hindsight optimum of proportional matching (cvxpy, exponential cone); ``x`` is the (T, m+1) allocation."""
     import cvxpy as cp
 
@@ -130,7 +131,7 @@ def regularizer_expression(problem: OnlineAllocation, used):
     honours=("seed",),
     supports=_builtin_regularizer,
 )
-def solve_regularized_relaxation(problem: OnlineAllocation, opts) -> Result:
+def solve_regularized_relaxation(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """The convex relaxation of the regularised hindsight problem (cvxpy): fractional actions
     $x_t \\ge 0,\\ \\sum_k x_{tk} \\le 1$, budgets, and $\\sum_{tk} r_{tk} x_{tk} + T\\,r(A/T)$; ``x`` is the
     (T, K) fractional allocation. An upper bound on the regularised optimum (equal to min D(μ)). A reference for

@@ -11,6 +11,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...problems.rollouts import RolloutAllocation, info_gain
 from .._reduce import infeasible
 
@@ -22,7 +23,7 @@ def _supports(problem: RolloutAllocation):
 
 
 @register(RolloutAllocation, "convex", backend="cvxpy", priority=50, supports=_supports, options=("solver",), honours=("seed",))
-def solve_convex(problem: RolloutAllocation, opts) -> Result:
+def solve_convex(problem: RolloutAllocation, opts: SolveOptions) -> Result:
     """Continuous relaxation with cvxpy: real-valued ``x``, ``objective`` = ``bound`` >= the integer optimum."""
     import cvxpy as cp
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.result import Limit, Status
-from ...core.solve import SigintAsFlag
+from ...core.solve import SigintAsFlag, SolveOptions
 from ...core.validation import as_int_seed
 
 _BANNER_SHOWN = False
 
 
-def new_highs(opts):
+def new_highs(opts: SolveOptions):
     """A ``highspy.Highs`` with the standard options applied (time limit, gap, threads, seed, log, Ctrl-C)."""
     import highspy
 

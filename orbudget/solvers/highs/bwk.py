@@ -12,6 +12,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...problems.bwk import BanditsWithKnapsacks
 
 
@@ -65,7 +66,7 @@ def opt_lp_value(problem: BanditsWithKnapsacks) -> tuple[float, np.ndarray]:
 
 
 @register(BanditsWithKnapsacks, "opt_lp", backend="highs", priority=70, honours=("time_limit", "seed"))
-def solve_opt_lp(problem: BanditsWithKnapsacks, opts) -> Result:
+def solve_opt_lp(problem: BanditsWithKnapsacks, opts: SolveOptions) -> Result:
     """The LP benchmark OPT_LP (best fixed distribution over arms, known means): ``x`` = that distribution."""
     value, x = opt_lp_value(problem)
     fixed = problem.opt_fixed_arm()
@@ -94,7 +95,7 @@ def _options(method):
     honours=("time_limit", "seed", "callback", "progress"),
     long=True,
 )
-def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
+def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts: SolveOptions) -> Result:
     """UcbBwK (Agrawal, Devanur): sample from the optimistic LP, re-solved every ``resolve_every`` rounds."""
     from ..numba.bwk import solve_policy
 
@@ -109,7 +110,7 @@ def solve_ucb_bwk(problem: BanditsWithKnapsacks, opts) -> Result:
     options=_options("explore_first"),
     honours=("time_limit", "seed", "callback", "progress"),
 )
-def solve_explore_first(problem: BanditsWithKnapsacks, opts) -> Result:
+def solve_explore_first(problem: BanditsWithKnapsacks, opts: SolveOptions) -> Result:
     """Explore-first: round-robin for N rounds, then the optimistic LP's distribution with shrunk budgets."""
     from ..numba.bwk import solve_policy
 

@@ -11,7 +11,7 @@ import numpy as np
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...core.solve import finite_or_none
+from ...core.solve import SolveOptions, finite_or_none
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, repair_budget, via_knapsack
@@ -170,7 +170,7 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
     long=True,
 )
-def solve_mip(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_mip(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """Exact MIP with HiGHS (time limit, gap, warm start; other HiGHS options pass through ``options``)."""
     return _run(problem, opts, integer=True)
 
@@ -183,7 +183,7 @@ def solve_mip(problem: MultipleChoiceKnapsack, opts) -> Result:
     options=("*",),
     honours=("time_limit", "threads", "callback", "progress", "seed"),
 )
-def solve_lp_highs(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_lp_highs(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """LP relaxation with HiGHS (any budget, exact included): fractional ``x`` (N, K) and the bound."""
     return _run(problem, opts, integer=False)
 

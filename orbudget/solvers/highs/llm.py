@@ -14,7 +14,7 @@ import numpy as np
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...core.solve import finite_or_none
+from ...core.solve import SolveOptions, finite_or_none
 from ...problems.llm import ModelRouting
 from .._reduce import infeasible
 from ._common import new_highs, run_highs, status_of
@@ -67,7 +67,7 @@ def routing_model(problem: ModelRouting):
     honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"),
     long=True,
 )
-def solve_routing_mip(problem: ModelRouting, opts) -> Result:
+def solve_routing_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
     """Exact HiGHS MIP of the routing in the original cost units, task budgets included (time limit, gap, threads;
     other HiGHS options pass through ``options``)."""
     reason = problem.infeasibility_reason()

@@ -18,7 +18,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...core.solve import finite_or_none
+from ...core.solve import SolveOptions, finite_or_none
 from ...core.validation import as_choice, as_scalar
 from ...problems.online import OnlineAllocation
 from ._common import run_highs, status_of
@@ -324,7 +324,7 @@ def _primal_fits(problem: OnlineAllocation) -> bool:
     return not problem.is_stream and problem.horizon * problem.rewards.shape[1] <= PRIMAL_LIMIT
 
 
-def hindsight_lp_value(problem: OnlineAllocation, opts) -> float:
+def hindsight_lp_value(problem: OnlineAllocation, opts: SolveOptions) -> float:
     if _primal_fits(problem) and _exact_model(problem) is None:
         r = (
             _solve_primal(problem, opts, integer=False)
@@ -346,7 +346,7 @@ def hindsight_lp_value(problem: OnlineAllocation, opts) -> float:
     honours=("time_limit", "rel_gap", "threads", "seed", "callback", "progress"),
     long=True,
 )
-def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
+def solve_hindsight(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """Exact optimum of the realised sequence (HiGHS MIP), knowing every request in advance."""
     with Run(opts, unit="events", desc="hindsight") as run:
         r = hindsight_mip(problem, opts, run=run)
@@ -367,7 +367,7 @@ def solve_hindsight(problem: OnlineAllocation, opts) -> Result:
     long=True,
     renamed_options={"form": "formulation"},
 )
-def solve_hindsight_lp(problem: OnlineAllocation, opts) -> Result:
+def solve_hindsight_lp(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """LP bound on the hindsight optimum: primal LP (``formulation='primal'``) or dual cutting planes (``'dual'``)."""
     form = as_choice("options.formulation", opts.get("formulation", "auto"), ("auto", "primal", "dual"))
     tol = as_scalar("options.tol", opts.get("tol", 1e-9), minimum=0.0, maximum=1.0, strict_minimum=True)

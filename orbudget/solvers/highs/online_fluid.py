@@ -11,6 +11,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Result
+from ...core.solve import SolveOptions
 from ...core.validation import as_array, as_scalar
 from ...problems.online import OnlineAllocation
 from ..numba.online import benchmark_option, finish, run_policy, smooth_dual_bound
@@ -20,7 +21,7 @@ from .online_dual import dual_cutting_planes
 @register(
     OnlineAllocation, "fluid", backend="highs", priority=30, options=("prefix", "duals", "benchmark"), honours=("threads", "seed")
 )
-def solve_fluid(problem: OnlineAllocation, opts) -> Result:
+def solve_fluid(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """Fluid duals, then fixed: μ from the LP on the first ``prefix`` fraction of requests (which get the null
     action, as in one-shot learning of Devanur and Hayes 2009), or ``duals`` given (from a known distribution)."""
     benchmark = benchmark_option(opts)

@@ -195,7 +195,7 @@ def _solution(h, x_cols) -> tuple[np.ndarray | None, float | None, str]:
 class LinearOracle:
     """max Σ_j v[j, m_j(x)] over C, built once per problem; only the objective changes between calls."""
 
-    def __init__(self, problem: CoupledRMAB, opts):
+    def __init__(self, problem: CoupledRMAB, opts: SolveOptions):
         import highspy
 
         self.problem = problem

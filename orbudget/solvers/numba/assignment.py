@@ -13,6 +13,7 @@ import numpy as np
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_choice, as_generator, as_scalar
 from ...problems.assignment import BudgetedAssignment
 from .._assignment import CostUnits, finish, stopped
@@ -34,7 +35,7 @@ def measured_proxy(problem: BudgetedAssignment) -> np.ndarray:
 
 
 @register(BudgetedAssignment, "proxy_dp", backend="numba", priority=20, options=("scale",), honours=("seed",))
-def solve_proxy_dp(problem: BudgetedAssignment, opts) -> Result:
+def solve_proxy_dp(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     """The separable proxy (given, or measured one switch at a time) minimised exactly by the knapsack DP; OPTIMAL
     when the loss is that proxy (and the costs are handled in exact units, see `CostUnits`). ``scale``: a
     grid of 1/s cost units instead (costs rounded up; the budget stays an upper bound, exactness is not kept)."""
@@ -55,7 +56,7 @@ def solve_proxy_dp(problem: BudgetedAssignment, opts) -> Result:
 
 
 @register(BudgetedAssignment, "uniform", backend="numba", priority=60, honours=("time_limit", "seed"))
-def solve_uniform(problem: BudgetedAssignment, opts) -> Result:
+def solve_uniform(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     """The same option index in every group: the best one within the budget."""
     t0 = time.perf_counter()
     best, best_loss = None, math.inf
@@ -83,7 +84,7 @@ def solve_uniform(problem: BudgetedAssignment, opts) -> Result:
     honours=("time_limit", "callback", "progress", "seed"),
     long=True,
 )
-def solve_evolutionary(problem: BudgetedAssignment, opts) -> Result:
+def solve_evolutionary(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     """EvoPress-style (1+λ) elitist search with budget-preserving level switches: each offspring raises one group's
     option one cost level and lowers another's, with min(U{1..3}, U{1..3}) such pairs, kept only within budget.
     Starts from ``proxy_dp`` (default) or ``uniform``; ``evaluations`` is the loss-evaluation budget; ``scale`` is

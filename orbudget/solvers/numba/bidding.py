@@ -17,6 +17,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import memory_limit
 from ...problems.bidding import BiddingCampaign
 
@@ -298,7 +299,7 @@ def _dp_policy(problem: BiddingCampaign, exact: bool, message: str, opts, code: 
     honours=("seed", "time_limit", "callback", "progress"),
     long=True,
 )
-def solve_rlb(problem: BiddingCampaign, opts) -> Result:
+def solve_rlb(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """RLB as the paper's code does it: the θ̄-DP (V(t, 0) = 0), bids with the impression's CTR.
 
     ``time_limit``, ``callback`` and Ctrl-C are honoured between chunks of DP stages; stopped before the table is
@@ -315,7 +316,7 @@ def solve_rlb(problem: BiddingCampaign, opts) -> Result:
     honours=("seed", "time_limit", "callback", "progress"),
     long=True,
 )
-def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
+def solve_rlb_exact(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """RLB with the CTR-integrated DP: the optimal policy when CTRs are i.i.d. from ``ctr_sample`` (F).
 
     ``time_limit``, ``callback`` and Ctrl-C are honoured between chunks of DP stages; stopped before the table is
@@ -332,7 +333,7 @@ def solve_rlb_exact(problem: BiddingCampaign, opts) -> Result:
     honours=("seed", "time_limit", "callback", "progress"),
     long=True,
 )
-def solve_ss_mdp(problem: BiddingCampaign, opts) -> Result:
+def solve_ss_mdp(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """SS-MDP (Amin et al. 2012): the same θ̄-DP table, bidding with θ̄ for every impression (ignores features).
 
     ``time_limit``, ``callback`` and Ctrl-C are honoured between chunks of DP stages; stopped before the table is

@@ -10,6 +10,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register, rename_method
 from ...core.result import Result
+from ...core.solve import SolveOptions
 from ...core.validation import as_choice, as_scalar
 from ...problems.bidding import BiddingCampaign
 from .bidding import _needs_log, _solve_scale, _tune, as_bids, replay_result
@@ -33,7 +34,7 @@ def lin_bids(problem: BiddingCampaign, base: float, ctr) -> np.ndarray:
     honours=("time_limit", "seed"),
     renamed_options={"mode": "base_bid_from"},
 )
-def solve_linear(problem: BiddingCampaign, opts) -> Result:
+def solve_linear(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """Linear bidding, Lin (Perlich et al. 2012): ⌊b0·θ/θ̄⌋. b0 given, the official tuned value, tuned on the
     training log, or solved from the model (λ*: model spend = B/T, b0 = θ̄/λ*); ``base_bid_from`` = 'tuned' or
     'solved' forces one."""
@@ -71,7 +72,7 @@ def solve_linear(problem: BiddingCampaign, opts) -> Result:
 
 
 @register(BiddingCampaign, "mcpc", backend="numba", priority=50, supports=_needs_log, honours=("time_limit", "seed"))
-def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
+def solve_mcpc(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """Mcpc: ⌊θ·eCPC_train⌋."""
     return replay_result(
         problem, 0, fixed=as_bids(problem.ctr * problem.ecpc), extra={"ecpc_train": problem.ecpc}, message="Mcpc"
@@ -87,7 +88,7 @@ def solve_mcpc(problem: BiddingCampaign, opts) -> Result:
     options=("bid",),
     honours=("time_limit", "seed"),
 )
-def solve_constant(problem: BiddingCampaign, opts) -> Result:
+def solve_constant(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """Constant bidding (Const): one bid for every auction, tuned on the training log (else the largest within the
     model's spend rate)."""
 
@@ -114,7 +115,7 @@ def solve_constant(problem: BiddingCampaign, opts) -> Result:
     options=("range",),
     honours=("time_limit", "seed"),
 )
-def solve_random(problem: BiddingCampaign, opts) -> Result:
+def solve_random(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """Random bidding (Rand): ⌊U·R⌋ with U ~ U[0, 1) (seeded), R tuned on the training log (else solved from the model)."""
     from ...core.validation import as_generator, as_int_seed
 
@@ -164,7 +165,7 @@ def ortb_bids(theta, c, lam, form):
     honours=("time_limit", "seed"),
     renamed_options={"form": "bid_function"},
 )
-def solve_ortb(problem: BiddingCampaign, opts) -> Result:
+def solve_ortb(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """ORTB (Zhang, Yuan, Wang 2014), concave bids in θ; c fitted to the win curve, λ tuned on the training log or
     solved so the model spend rate is B/T. ``bid_function`` 1 or 2 (the paper's ORTB1 and ORTB2)."""
     form = opts.get("bid_function", 1)
@@ -208,7 +209,7 @@ def pacing_parameters(problem: BiddingCampaign, scale=0.1, field: str = "scale")
     options=("scale",),
     honours=("time_limit", "seed"),
 )
-def solve_dual_pacing(problem: BiddingCampaign, opts) -> Result:
+def solve_dual_pacing(problem: BiddingCampaign, opts: SolveOptions) -> Result:
     """Adaptive pacing (Balseiro and Gur 2019): bid min(κθ/(1+μ), b) with κ = δmax/θ̄, and the online-allocation
     family's dual step μ ← max(0, μ − η(1 − z_t/ρ)) on spend z_t in units of the target rate ρ = B/T, η = c/√T
     (c = ``scale``, default 0.1). μ starts at the fluid multiplier (the solved Lin: κθ̄/(1+μ₁) = b0*)."""

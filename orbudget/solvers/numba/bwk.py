@@ -29,6 +29,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import memory_limit
 from ...problems.bwk import CHUNK, BanditsWithKnapsacks, split_seed
 from .bwk_policy import _EMPTY_C, _EMPTY_R, KINDS, METHOD_OPTIONS, BwKPolicy, check_seed
@@ -193,7 +194,7 @@ def solve_policy(problem: BanditsWithKnapsacks, opts, method: str) -> Result:
 
 
 def _register(method, priority, doc):
-    def adapter(problem, opts):
+    def adapter(problem, opts: SolveOptions):
         return solve_policy(problem, opts, method)
 
     adapter.__doc__ = doc

@@ -7,6 +7,7 @@ import numpy as np
 from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...problems.knapsack import MultipleChoiceKnapsack, check_table_size
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, no_solution_after_scaling, via_knapsack
@@ -87,7 +88,7 @@ def solve_dp_batch(problems) -> list[Result] | None:
     honours=("rel_gap", "seed"),
     batch=solve_dp_batch,
 )
-def solve_dp(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_dp(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """Exact DP over the budget (numba): O(N·K·B) time, one byte per (group, budget) for the choice table.
 
     Costs and budget are first divided by their greatest common divisor (options costing more than the budget are
@@ -159,7 +160,7 @@ def _rollout_greedy_exact(problem: RolloutAllocation) -> bool:
 @register(
     RolloutAllocation, "greedy", backend="numba", priority=10, preferred=_rollout_greedy_exact, honours=("time_limit", "seed")
 )
-def solve_rollout_greedy(problem: RolloutAllocation, opts) -> Result:
+def solve_rollout_greedy(problem: RolloutAllocation, opts: SolveOptions) -> Result:
     """Marginal (heap) greedy: exact for concave values with unit costs, a heuristic otherwise."""
     reason = problem.infeasibility_reason()
     if reason:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...core.solve import solve
+from ...core.solve import SolveOptions, solve
 from ...core.validation import as_choice
 from ...problems.llm import ModelRouting, SampleAllocation
 from .._llm import no_tasks, route_stats, sample_by_knapsack, solve_knapsack
@@ -25,7 +25,7 @@ from .._reduce import infeasible
     options=("knapsack_method",),
     honours=("time_limit", "rel_gap", "threads", "seed"),
 )
-def solve_sample_mckp(problem: SampleAllocation, opts) -> Result:
+def solve_sample_mckp(problem: SampleAllocation, opts: SolveOptions) -> Result:
     """Exact: each question is a group with options n = min..max costing n·c_i (``ob.solve`` on the knapsack:
     ``dp`` for whole-number costs when the table fits, else ``mip``; ``options={'knapsack_method': ...}`` to
     choose any exact knapsack method)."""
@@ -41,7 +41,7 @@ def solve_sample_mckp(problem: SampleAllocation, opts) -> Result:
     options=("knapsack_method",),
     honours=("time_limit", "rel_gap", "threads", "seed"),
 )
-def solve_routing_mckp(problem: ModelRouting, opts) -> Result:
+def solve_routing_mckp(problem: ModelRouting, opts: SolveOptions) -> Result:
     """Exact: the multiple-choice knapsack (one group per query, one option per model) through ``ob.solve``."""
     reason = problem.infeasibility_reason()
     if reason:
@@ -69,7 +69,7 @@ HINDSIGHT_SECONDS = 10.0  # time limit of the hindsight MIP with task budgets (t
 @register(
     ModelRouting, "dmd", backend="numba", priority=40, options=("reference", "step_size", "scale", "benchmark"), honours=("seed",)
 )
-def solve_routing_dmd(problem: ModelRouting, opts) -> Result:
+def solve_routing_dmd(problem: ModelRouting, opts: SolveOptions) -> Result:
     """Online: queries arrive in order; dual mirror descent (``OnlineAllocation`` method ``dmd``) paces the budget
     (and each task budget) by upgrading queries above their cheapest model. ``stats``: ``hindsight`` (the exact
     offline optimum, ``options['benchmark']='exact'``; with task budgets the MIP's bound if it is not proven optimal

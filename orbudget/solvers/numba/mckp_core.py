@@ -12,6 +12,7 @@ import numpy as np
 from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
+from ...core.solve import SolveOptions
 from ...problems.knapsack import MultipleChoiceKnapsack, exact_dot, exact_number, exact_total
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, no_exact, via_knapsack
@@ -272,7 +273,7 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     options=("scale", "state_limit"),
     **HONOURS,
 )
-def solve_core(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_core(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """Exact core search (Pisinger's mcknap/minknap): hull reduction, LP break class, dominance DP over states."""
     reason = problem.infeasibility_reason()
     if reason:
@@ -439,7 +440,7 @@ def _lp_supports(problem: MultipleChoiceKnapsack):
 @register(
     MultipleChoiceKnapsack, "lp", backend="numba", priority=39, supports=_lp_supports, honours=("time_limit", "rel_gap", "seed")
 )
-def solve_lp_hull(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_lp_hull(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """LP relaxation by the upper-hull greedy (numba): fractional ``x`` (N, K), ``objective`` = ``bound``."""
     reason = problem.infeasibility_reason()
     if reason:

@@ -18,6 +18,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_array, as_choice, as_scalar
 from ...problems._numerics import _NO_CONSUMPTION, dual_value
 from ...problems.dual_mirror_descent import (
@@ -179,7 +180,7 @@ def _plain(opts, time_limit=None):
     return SolveOptions(threads=opts.threads, seed=opts.seed, time_limit=time_limit)
 
 
-def benchmark_option(opts) -> str:
+def benchmark_option(opts: SolveOptions) -> str:
     """``options.benchmark``, checked before the policy runs (not after a long pass)."""
     return as_choice("options.benchmark", opts.get("benchmark", "auto"), BENCHMARKS)
 
@@ -216,7 +217,7 @@ def finish(problem: OnlineAllocation, opts, benchmark: str, x, reward, remaining
     )
 
 
-def _reference_options(problem: OnlineAllocation, opts):
+def _reference_options(problem: OnlineAllocation, opts: SolveOptions):
     reference = as_choice("options.reference", opts.get("reference", "euclidean"), REFERENCES)
     defaults = {"projected_entropy": 10.0}
     reg = problem.regularizer
@@ -255,7 +256,7 @@ def _reference_options(problem: OnlineAllocation, opts):
     options=("reference", "step_size", "scale", "initial", "benchmark"),
     honours=("threads", "seed"),
 )
-def solve_dmd(problem: OnlineAllocation, opts) -> Result:
+def solve_dmd(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """Dual mirror descent (Balseiro, Lu, Mirrokni 2023): η = c/√T, four reference functions."""
     reference, eta, mu = _reference_options(problem, opts)
     benchmark = benchmark_option(opts)
@@ -276,7 +277,7 @@ def solve_dmd(problem: OnlineAllocation, opts) -> Result:
 
 
 @register(OnlineAllocation, "greedy", backend="numba", priority=20, options=("benchmark",), honours=("threads", "seed"))
-def solve_greedy(problem: OnlineAllocation, opts) -> Result:
+def solve_greedy(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """Greedy: the highest-reward action that still fits (DMD with μ ≡ 0)."""
     benchmark = benchmark_option(opts)
     t0 = time.perf_counter()

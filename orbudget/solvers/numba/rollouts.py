@@ -9,6 +9,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError, SolverError
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_scalar
 from ...problems.knapsack import check_table_size, exact_integer
 from ...problems.rollouts import RolloutAllocation, probability_cost
@@ -98,7 +99,7 @@ def knapsackrl_allocation(
     return alloc, info
 
 
-def _knapsackrl_options(problem: RolloutAllocation, opts) -> dict:
+def _knapsackrl_options(problem: RolloutAllocation, opts: SolveOptions) -> dict:
     """The compat options, checked: each bad value raises InvalidProblemError naming the option."""
     alpha = as_scalar("options.alpha", opts.get("alpha", 0.9), minimum=0.0, maximum=1.0, strict_minimum=True)
     if alpha >= 1.0:
@@ -159,7 +160,7 @@ def fit_to_bounds(problem: RolloutAllocation, x, priority) -> tuple[np.ndarray, 
     options=("alpha", "allow_fallback", "valid", "default_rollouts"),
     honours=("time_limit", "seed"),
 )
-def solve_knapsackrl(problem: RolloutAllocation, opts) -> Result:
+def solve_knapsackrl(problem: RolloutAllocation, opts: SolveOptions) -> Result:
     """The official Knapsack RL code's allocation (fallback rules and "0 extra scores 0" quirk), for comparison.
 
     Where the official rules give an allocation outside ``[min_rollouts, max_rollouts]`` or not summing to

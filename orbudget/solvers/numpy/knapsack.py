@@ -10,6 +10,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...problems.knapsack import MultipleChoiceKnapsack, exact_number, exact_total
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, no_exact, via_knapsack
@@ -92,7 +93,7 @@ def _lp_and_greedy(problem: MultipleChoiceKnapsack):
 
 
 @register(MultipleChoiceKnapsack, "greedy", backend="numpy", priority=50, supports=no_exact, honours=("time_limit", "seed"))
-def solve_greedy(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_greedy(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """Convex-hull greedy: take hull steps by best value per cost while they fit; ``bound`` is the LP value."""
     reason = problem.infeasibility_reason()
     if reason:
@@ -112,7 +113,7 @@ def solve_greedy(problem: MultipleChoiceKnapsack, opts) -> Result:
 @register(
     MultipleChoiceKnapsack, "lp", backend="numpy", priority=40, supports=no_exact, honours=("time_limit", "rel_gap", "seed")
 )
-def solve_lp(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_lp(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """LP relaxation by the convex-hull greedy: ``x`` is fractional (N, K), ``objective`` = ``bound`` = LP value."""
     reason = problem.infeasibility_reason()
     if reason:
@@ -141,7 +142,7 @@ register(
 
 
 @register(RolloutAllocation, "uniform", backend="numpy", priority=60, honours=("time_limit", "seed"))
-def solve_uniform(problem: RolloutAllocation, opts) -> Result:
+def solve_uniform(problem: RolloutAllocation, opts: SolveOptions) -> Result:
     """As even as the bounds allow: every prompt the same count, the remainder one each to the first prompts."""
     reason = problem.infeasibility_reason()
     if reason:

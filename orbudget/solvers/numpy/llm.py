@@ -12,7 +12,7 @@ import numpy as np
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Result, Status
-from ...core.solve import solve
+from ...core.solve import SolveOptions, solve
 from ...core.validation import as_choice
 from ...problems.llm import ModelRouting, SampleAllocation
 from .._llm import no_tasks, route_stats, sample_by_knapsack, sample_result
@@ -58,7 +58,7 @@ def marginal_greedy(problem: SampleAllocation) -> np.ndarray:
     options=("fallback", "knapsack_method"),
     honours=("time_limit", "rel_gap", "threads", "seed"),
 )
-def solve_sample_greedy(problem: SampleAllocation, opts) -> Result:
+def solve_sample_greedy(problem: SampleAllocation, opts: SolveOptions) -> Result:
     """Marginal-gain greedy: exact when gains are concave (checked on the computed table) and costs equal; otherwise
     the exact ``mckp`` runs instead (``stats['exact_by']`` says which), or with ``options={'fallback': False}`` the
     greedy is refused."""
@@ -119,7 +119,7 @@ def spread_evenly(problem: SampleAllocation, start: np.ndarray, order: np.ndarra
 
 
 @register(SampleAllocation, "uniform", backend="numpy", priority=60, honours=("time_limit", "seed"))
-def solve_sample_uniform(problem: SampleAllocation, opts) -> Result:
+def solve_sample_uniform(problem: SampleAllocation, opts: SolveOptions) -> Result:
     """Baseline: the same number of samples for every question (within its bounds) as the budget allows, then one
     more each to the first questions while it fits."""
     reason = problem.infeasibility_reason()
@@ -147,7 +147,7 @@ def proportional_weights(problem: SampleAllocation, weight: str) -> np.ndarray:
 
 
 @register(SampleAllocation, "proportional", backend="numpy", priority=70, options=("weight",), honours=("time_limit", "seed"))
-def solve_sample_proportional(problem: SampleAllocation, opts) -> Result:
+def solve_sample_proportional(problem: SampleAllocation, opts: SolveOptions) -> Result:
     """Baseline: the budget above the minimums split in proportion to a per-question weight (``options.weight``:
     ``uncertainty`` (default) or ``difficulty``), capped at the maximums (water-filling), rounded down, and the rest
     handed out by largest remainder."""
@@ -187,7 +187,7 @@ def solve_sample_proportional(problem: SampleAllocation, opts) -> Result:
 
 
 @register(ModelRouting, "lp", backend="numpy", priority=30, supports=no_tasks, honours=("time_limit", "rel_gap", "seed"))
-def solve_routing_lp(problem: ModelRouting, opts) -> Result:
+def solve_routing_lp(problem: ModelRouting, opts: SolveOptions) -> Result:
     """LP relaxation (convex-hull greedy of the knapsack): ``x`` is the (Q, M) fractional routing (a last column
     for skipping with ``allow_skip``), ``objective`` = ``bound`` = the LP value."""
     reason = problem.infeasibility_reason()
@@ -198,7 +198,7 @@ def solve_routing_lp(problem: ModelRouting, opts) -> Result:
 
 
 @register(ModelRouting, "cheapest", backend="numpy", priority=50, honours=("time_limit", "seed"))
-def solve_routing_cheapest(problem: ModelRouting, opts) -> Result:
+def solve_routing_cheapest(problem: ModelRouting, opts: SolveOptions) -> Result:
     """Baseline: every query to its cheapest model (infeasible when even that is over a budget)."""
     x = np.array(problem.cheapest)
     if not problem.is_feasible(x):
@@ -213,7 +213,7 @@ def solve_routing_cheapest(problem: ModelRouting, opts) -> Result:
 
 
 @register(ModelRouting, "strongest", backend="numpy", priority=60, honours=("time_limit", "seed"))
-def solve_routing_strongest(problem: ModelRouting, opts) -> Result:
+def solve_routing_strongest(problem: ModelRouting, opts: SolveOptions) -> Result:
     """Baseline: every query to its best predicted model (ties: the cheaper); infeasible when over a budget."""
     q = np.arange(problem.n_models)
     x = np.array([np.lexsort((q, problem.costs[i], -problem.quality[i]))[0] for i in range(problem.n_queries)], dtype=np.int64)

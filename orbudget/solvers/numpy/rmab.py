@@ -27,6 +27,7 @@ from ...core.errors import InvalidProblemError, warn_renamed
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_array, as_choice, as_scalar
 from ...problems.rmab import CoupledRMAB, require_memory
 from .._rmab import (
@@ -135,7 +136,7 @@ class RMABPolicy:
 
 # -- adapters --------------------------------------------------------------------------------------------------
 @register(CoupledRMAB, "random", backend="numpy", priority=5, honours=("time_limit", "seed", "callback", "progress"))
-def solve_random(problem: CoupledRMAB, opts) -> Result:
+def solve_random(problem: CoupledRMAB, opts: SolveOptions) -> Result:
     """A random feasible action each step (built with a certificate: a random walk, a greedy matching, first fit)."""
     no_warm_start(opts, "random")
     return evaluate(
@@ -151,7 +152,7 @@ def solve_random(problem: CoupledRMAB, opts) -> Result:
     options=("samples",),
     honours=("time_limit", "seed", "callback", "progress"),
 )
-def solve_sampling(problem: CoupledRMAB, opts) -> Result:
+def solve_sampling(problem: CoupledRMAB, opts: SolveOptions) -> Result:
     """Best of ``samples`` (100) random feasible actions by expected one-step reward."""
     no_warm_start(opts, "sampling")
     k = int(as_scalar("options.samples", opts.get("samples", 100), integer=True, minimum=1))
@@ -179,7 +180,7 @@ def solve_sampling(problem: CoupledRMAB, opts) -> Result:
     options=("oracle",),
     honours=("time_limit", "threads", "seed", "callback", "progress"),
 )
-def solve_myopic(problem: CoupledRMAB, opts) -> Result:
+def solve_myopic(problem: CoupledRMAB, opts: SolveOptions) -> Result:
     """The exact one-step optimum: max over C of the expected next reward, a linear 0-1 program (levels one-hot
     linked for multiple interventions, exact)."""
     no_warm_start(opts, "myopic")
@@ -200,7 +201,7 @@ def solve_myopic(problem: CoupledRMAB, opts) -> Result:
     long=True,
     renamed_options={"kind": "index"},
 )
-def solve_index(problem: CoupledRMAB, opts) -> Result:
+def solve_index(problem: CoupledRMAB, opts: SolveOptions) -> Result:
     """Per-arm values combined over C by the oracle: ``index='lagrange'`` (default: the Lagrangian Q-values of the
     per-arm DP at the bound's λ*) or ``'whittle'`` (discounted Whittle indices, two-action arms).
 
@@ -247,7 +248,7 @@ def solve_index(problem: CoupledRMAB, opts) -> Result:
     honours=("time_limit", "seed", "callback", "progress"),
     long=True,
 )
-def solve_exact_dp(problem: CoupledRMAB, opts) -> Result:
+def solve_exact_dp(problem: CoupledRMAB, opts: SolveOptions) -> Result:
     """The optimal policy by backward induction over the joint state (tiny instances: S^J·|C| ≤ 2·10⁷).
     ``stats['expected']`` is its exact expected mean reward per step; ``objective`` the simulated one.
 

@@ -10,13 +10,14 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_int_seed
 from ...problems.knapsack import INT64_MAX, MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, integer_costs, no_solution_after_scaling, via_knapsack
 
 
-def new_cpsat_solver(opts):
+def new_cpsat_solver(opts: SolveOptions):
     """A CpSolver with the standard options applied (CP-SAT's own Ctrl-C handling returns the best so far)."""
     from ortools.sat.python import cp_model
 
@@ -91,7 +92,7 @@ def status_of(code, solver, limit_hit: bool):
     honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
     long=True,
 )
-def solve_cpsat(problem: MultipleChoiceKnapsack, opts) -> Result:
+def solve_cpsat(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     """Exact CP-SAT model (whole-number costs, or ``options={"scale": s}``); real-valued objective."""
     from ortools.sat.python import cp_model
 

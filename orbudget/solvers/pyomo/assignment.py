@@ -13,6 +13,7 @@ import numpy as np
 
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
+from ...core.solve import SolveOptions
 from ...problems.assignment import BudgetedAssignment
 from ._common import HONOURS, OPTIONS, Export, exporter
 from ._results import solve_exported, value_array, whole
@@ -113,6 +114,6 @@ def build_assignment(problem: BudgetedAssignment):
 
 
 @register(BudgetedAssignment, "mip", backend="pyomo", priority=80, supports=_separable, options=OPTIONS, long=True, **HONOURS)
-def solve_mip(problem: BudgetedAssignment, opts):
+def solve_mip(problem: BudgetedAssignment, opts: SolveOptions):
     """Exact MIP of a separable loss through Pyomo (any solver it reaches)."""
     return solve_exported(problem, opts)

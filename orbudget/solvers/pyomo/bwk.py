@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.registry import register
+from ...core.solve import SolveOptions
 from ...problems.bwk import BanditsWithKnapsacks
 from ._common import HONOURS, OPTIONS, Export, exporter
 from ._results import solve_exported, value_array
@@ -53,7 +54,7 @@ def build_opt_lp(problem: BanditsWithKnapsacks):
 
 
 @register(BanditsWithKnapsacks, "opt_lp", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
-def solve_opt_lp(problem: BanditsWithKnapsacks, opts):
+def solve_opt_lp(problem: BanditsWithKnapsacks, opts: SolveOptions):
     """The LP benchmark OPT_LP through Pyomo: ``x`` = the best fixed distribution over arms."""
     r = solve_exported(problem, opts)
     if r.ok:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.registry import register
+from ...core.solve import SolveOptions
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, repair_budget
@@ -182,25 +183,25 @@ def _solve(problem, opts, relax: bool):
 
 
 @register(MultipleChoiceKnapsack, "mip", backend="pyomo", priority=80, options=OPTIONS, long=True, **HONOURS)
-def solve_mip(problem: MultipleChoiceKnapsack, opts):
+def solve_mip(problem: MultipleChoiceKnapsack, opts: SolveOptions):
     """Exact MIP through Pyomo with any solver it reaches (``options={'solver': 'scip'}``; default HiGHS)."""
     return _solve(problem, opts, relax=False)
 
 
 @register(MultipleChoiceKnapsack, "lp", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
-def solve_lp(problem: MultipleChoiceKnapsack, opts):
+def solve_lp(problem: MultipleChoiceKnapsack, opts: SolveOptions):
     """LP relaxation through Pyomo: fractional ``x`` (N, K) and the bound."""
     r = _solve(problem, opts, relax=True)
     return r.replace(duals={"fractions": r.x}) if r.ok else r
 
 
 @register(RolloutAllocation, "mip", backend="pyomo", priority=80, options=OPTIONS, long=True, **HONOURS)
-def solve_rollouts_mip(problem: RolloutAllocation, opts):
+def solve_rollouts_mip(problem: RolloutAllocation, opts: SolveOptions):
     """Exact MIP through Pyomo over the rollout counts (any solver Pyomo reaches)."""
     return _solve(problem, opts, relax=False)
 
 
 @register(RolloutAllocation, "lp", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
-def solve_rollouts_lp(problem: RolloutAllocation, opts):
+def solve_rollouts_lp(problem: RolloutAllocation, opts: SolveOptions):
     """LP relaxation through Pyomo: expected rollouts per prompt and the bound."""
     return _solve(problem, opts, relax=True)

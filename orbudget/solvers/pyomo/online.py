@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.registry import register
+from ...core.solve import SolveOptions
 from ...problems.online import OnlineAllocation
 from ._common import HONOURS, OPTIONS, Export, exporter
 from ._results import solve_exported, value_array, whole
@@ -121,7 +122,7 @@ def _nothing_to_play(problem: OnlineAllocation, relax: bool):
 @register(
     OnlineAllocation, "hindsight", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, long=True, **HONOURS
 )
-def solve_hindsight(problem: OnlineAllocation, opts):
+def solve_hindsight(problem: OnlineAllocation, opts: SolveOptions):
     """Exact hindsight optimum through Pyomo (any solver it reaches)."""
     r = _nothing_to_play(problem, False) or solve_exported(problem, opts, {"relax": False})
     if r.ok:
@@ -132,6 +133,6 @@ def solve_hindsight(problem: OnlineAllocation, opts):
 @register(
     OnlineAllocation, "hindsight_lp", backend="pyomo", priority=80, supports=_no_entropy, options=OPTIONS, long=True, **HONOURS
 )
-def solve_hindsight_lp(problem: OnlineAllocation, opts):
+def solve_hindsight_lp(problem: OnlineAllocation, opts: SolveOptions):
     """LP bound on the hindsight optimum through Pyomo (the primal LP; ``x`` holds the fractions)."""
     return _nothing_to_play(problem, True) or solve_exported(problem, opts, {"relax": True})

@@ -39,6 +39,7 @@ import numpy as np
 
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
+from ...core.solve import SolveOptions
 from ...problems.rmab import BipartiteMatching, CoupledRMAB, MultipleInterventions, PathConstraint, RMABBudget, RMABCapacity
 from .. import _relu
 from .._rmab import for_constraint
@@ -415,7 +416,7 @@ def argmax(problem: CoupledRMAB, network, states, *, formulation: str = "interva
 
 
 @register(CoupledRMAB, "myopic", backend="pyomo", priority=80, options=OPTIONS, **HONOURS)
-def solve_myopic(problem: CoupledRMAB, opts):
+def solve_myopic(problem: CoupledRMAB, opts: SolveOptions):
     """The one-step optimum over C through Pyomo (any solver it reaches), one model with mutable level values."""
     import dataclasses
 

@@ -20,6 +20,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_bool, as_choice, as_int_seed, as_scalar
 from ...problems.assignment import BudgetedAssignment, assignment_matrix
 from .._assignment import CostUnits, finish, stopped
@@ -31,7 +32,7 @@ def _small_torch(fn):
     take 103 s instead of 9 s (see `orbudget.solvers.torch._common`)."""
 
     @functools.wraps(fn)
-    def wrapped(problem, opts):
+    def wrapped(problem, opts: SolveOptions):
         from ._common import cpu_threads
 
         with cpu_threads(None, opts.threads or 1):
@@ -59,7 +60,7 @@ def _temperature(value) -> tuple[float, float]:
     renamed_options={"mode": "gradient"},
 )
 @_small_torch
-def solve_rco(problem: BudgetedAssignment, opts) -> Result:
+def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     """RCO: Adam on the budget manifold of the logits, gradients from Gumbel straight-through samples whose hard
     samples are DP-feasible (``gradient='ste'``), or the exact expected gradient (``gradient='expected'``); the final
     assignment is the DP on the noise-free logits. Returns the better of it and the best hard sample (a sample that
@@ -172,7 +173,7 @@ def solve_rco(problem: BudgetedAssignment, opts) -> Result:
     long=True,
 )
 @_small_torch
-def solve_penalty(problem: BudgetedAssignment, opts) -> Result:
+def solve_penalty(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     """Quadratic penalty: Adam on the logits of L + λ·((C(α) − B)/range)² with straight-through samples rounded by
     argmax (no budget in the rounding); the answer is argmax α. A run that ends over budget is INFEASIBLE.
 

@@ -14,6 +14,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
+from ...core.solve import SolveOptions
 from ...core.validation import as_choice, as_int_seed, as_scalar, fingerprint, memory_limit
 from ...problems.bidding import BiddingCampaign
 from ._common import as_device, default_device, read_checkpoint  # noqa: F401 - default_device re-exported (it lived here before)
@@ -341,7 +342,7 @@ def _rlb_nn_supports(problem: BiddingCampaign):
     honours=("time_limit", "threads", "callback", "progress", "seed"),
     long=True,
 )
-def solve_rlb_nn(problem: BiddingCampaign, opts):
+def solve_rlb_nn(problem: BiddingCampaign, opts: SolveOptions):
     """RLB-NN with the MapD mapping: D(t, b) from a torch MLP trained on the DP at T0 (default min(T, 1000)), and
     D(t, b) ≈ D(T0, b·T0/t) for t > T0, so episodes of 10^5..10^6 auctions need no table of size T·B. ``dp``:
     'exact' (default: the CTR-integrated DP) or 'mean' (the paper's θ̄-DP). ``device``: 'cpu', 'cuda' (default: CUDA

@@ -29,6 +29,7 @@ import time
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit
+from ...core.solve import SolveOptions
 from ...core.validation import as_int_seed, as_scalar
 from ...problems.rmab import CoupledRMAB
 from ._common import cpu_threads
@@ -66,7 +67,7 @@ EVAL_AFTER_CTRL_C = 1.0  # seconds of evaluation episodes after a Ctrl-C stopped
     honours=("time_limit", "rel_gap", "threads", "warm_start", "callback", "progress", "seed"),
     long=True,
 )
-def solve_sequoia(problem: CoupledRMAB, opts):
+def solve_sequoia(problem: CoupledRMAB, opts: SolveOptions):
     """Train SEQUOIA (warm start + DQN with the exact argmax over C), then evaluate its greedy policy.
     ``warm_start``: a `SequoiaPolicy` or its ``state_dict()`` to start from (``episodes=0``: evaluate only).
 
