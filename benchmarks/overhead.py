@@ -14,7 +14,7 @@ auctions, one ``ob.RCO.step()`` on a 5x4 problem, and ``RolloutAllocation`` at n
 table builds). "Before" runs the code of ``--before`` (a git commit, checked out into a temporary worktree and
 removed afterwards) in a subprocess.
 
-The small and large instances are the contract catalogue's (``tests/core/test_contract.py``), so a new method is
+The small and large instances are the contract catalogue's (``tests/contract/test_keywords.py``), so a new method is
 measured the day it is registered. Run from a source checkout::
 
     python benchmarks/overhead.py [--limit 2] [--before 9fdd2f7] [--only mip,cpsat] [--no-before]
@@ -173,7 +173,7 @@ def fmt(v, unit="s") -> str:
 
 
 def per_method(limit: float, only: set | None) -> None:
-    from tests.core import test_contract as C
+    from tests.contract import test_keywords as C
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     header = f"{'family':22} {'method':14} {'backend':8} {'first':>9} {'warm':>9}  past limit ({limit:g} s) [status, limit]"

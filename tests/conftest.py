@@ -113,3 +113,31 @@ def python_blocks(path) -> list[str]:
     import re
 
     return re.findall(r"```python\n(.*?)```", Path(path).read_text(), flags=re.S)
+
+
+def tiny_routing(seed, skip=False, tasks=False):
+    rng = np.random.default_rng(seed)
+    q, m = 5, 3
+    quality = np.round(rng.uniform(0, 1, (q, m)), 3)
+    costs = rng.integers(1, 9, (q, m))
+    lo, hi = costs.min(axis=1).sum(), costs.max(axis=1).sum()
+    kw = {}
+    if tasks:
+        t = rng.integers(0, 2, q)
+        kw = {
+            "tasks": t,
+            "task_budgets": [int(costs[t == j].min(axis=1, initial=0).sum() + rng.integers(0, 8)) for j in range(2)],
+        }
+    return ob.ModelRouting(quality=quality, costs=costs, budget=int(rng.integers(lo, hi + 1)), allow_skip=skip, **kw)
+
+
+def small_mckp(rng, exact):
+    """A random multiple-choice knapsack of at most 4 x 4 with a budget around its feasible range (for brute force)."""
+    n, k = rng.integers(1, 5), rng.integers(1, 5)
+    costs = rng.integers(0, 7, size=(n, k))
+    values = rng.integers(-3, 10, size=(n, k)).astype(float)
+    available = rng.random((n, k)) < 0.8
+    available[np.arange(n), rng.integers(0, k, n)] = True
+    lo, hi = costs.min(axis=1).sum(), costs.max(axis=1).sum()
+    budget = int(rng.integers(max(0, lo - 2), hi + 3))
+    return ob.MultipleChoiceKnapsack(values=values, costs=costs, budget=budget, available=available, exact=exact)

@@ -7,6 +7,8 @@ import time
 
 from orbudget.demos import DEMOS, format_totals, run_demos
 
+from .conftest import needs
+
 
 def test_rows_stream_with_progress_and_times_that_add_up(capsys):
     seen = []
@@ -56,3 +58,14 @@ def test_cli_help_lists_families_and_full():
     assert "--full" in text and "deprecated" in text
     for name in DEMOS:
         assert name in text
+
+
+@needs("torch")
+def test_demo_rows():
+    from orbudget.demos import run_demos
+
+    rows = run_demos("rmab", quick=True)
+    methods = [r[2] for r in rows]
+    assert methods == ["exact_dp", "sequoia", "index", "myopic", "sampling", "random"]
+    by = {r[2]: r for r in rows}
+    assert by["sequoia"][5] < 0.1 and by["myopic"][5] > 0.5  # gap to the exact DP

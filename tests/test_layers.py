@@ -146,3 +146,64 @@ def test_the_cycle_finder_sees_a_cycle(tmp_path):
 def test_no_source_file_is_over_500_lines():
     long = {str(p.relative_to(PACKAGE.parent)): n for p in MODULES if (n := len(p.read_text().splitlines())) > 500}
     assert long == {}, f"split these modules by topic: {long}"
+
+
+# -- the tests mirror the package ----------------------------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+# suites that run across every method or page, named by what they check rather than by a module
+SUITES = {
+    "contract": "every registered method against the solve() contract: keywords, long and iterative methods",
+    "fuzz": "malformed inputs in child interpreters and budget-safety properties, per family",
+    "docs": "the pages' examples run as written, and the pages' own checks",
+}
+CROSS_CUTTING = {"test_layers.py", "test_packaging.py"}  # the package as a whole: its layers and its install
+
+
+def mirrored_module(test: Path) -> Path | None:
+    """The package module (or package) that ``tests/<path>/test_<name>.py`` tests: ``orbudget/<path>/<name>.py``,
+    its private ``_<name>.py``, or the package ``<name>/``; ``None`` when there is none."""
+    rel = test.relative_to(TESTS)
+    folder = PACKAGE.joinpath(*rel.parts[:-1])
+    name = rel.stem.removeprefix("test_")
+    for candidate in (folder / f"{name}.py", folder / f"_{name}.py", folder / name / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _mirrored_test_files():
+    return sorted(p for p in TESTS.rglob("test_*.py") if p.relative_to(TESTS).parts[0] not in SUITES)
+
+
+def test_every_test_file_mirrors_a_module_of_the_package():
+    files = _mirrored_test_files()
+    assert len(files) > 30
+    orphans = [str(p.relative_to(TESTS)) for p in files if p.name not in CROSS_CUTTING and mirrored_module(p) is None]
+    assert orphans == [], "tests/<path>/test_<name>.py tests orbudget/<path>/<name>.py; move these: " + ", ".join(orphans)
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in a conftest.py (or a helper module that child processes import by name, such as
+    tests/sweep_helpers.py), never in a test module another test module imports."""
+    bad = []
+    for path in sorted(TESTS.rglob("test_*.py")):
+        module = ".".join(path.relative_to(TESTS.parent).with_suffix("").parts)
+        for line, target in imported_modules(path, module, prefix="tests"):
+            if any(part.startswith("test_") for part in target.split(".")[:-1]):
+                bad.append(f"{path.relative_to(TESTS)}:{line}: imports {target}")
+    assert bad == [], bad
+
+
+def test_the_mirror_check_sees_an_orphan():
+    assert mirrored_module(TESTS / "core" / "test_solve.py") == PACKAGE / "core" / "solve.py"
+    assert mirrored_module(TESTS / "problems" / "test_rmab.py") == PACKAGE / "problems" / "rmab" / "__init__.py"
+    assert mirrored_module(TESTS / "solvers" / "test_rmab.py") == PACKAGE / "solvers" / "_rmab.py"
+    assert mirrored_module(TESTS / "solvers" / "test_rmab_solvers.py") is None
+
+
+def test_the_import_check_sees_a_test_importing_a_test(tmp_path):
+    bad = tmp_path / "test_b.py"
+    bad.write_text("from .test_a import CASES\nfrom ..conftest import needs\n")
+    targets = [t for _, t in imported_modules(bad, "tests.core.test_b", prefix="tests")]
+    assert targets == ["tests.core.test_a.CASES", "tests.conftest.needs"]

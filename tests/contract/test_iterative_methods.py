@@ -229,7 +229,7 @@ def test_sequoia_fit_callback_keeps_its_keys_and_can_stop():
 CHILD = textwrap.dedent("""
     import json, time
     import orbudget as ob
-    from tests.solvers.test_iterative_methods import CASES, _warm
+    from tests.contract.test_iterative_methods import CASES, _warm
     method = sys.argv[1]
     make, long, _, _, fits = CASES[method]
     _warm(method)

@@ -193,7 +193,7 @@ def test_progress_goes_to_stderr(capfd):
 CHILD = textwrap.dedent("""
     import json, time
     import orbudget as ob
-    from tests.solvers.test_long_methods import CASES, _warm
+    from tests.contract.test_long_methods import CASES, _warm
     method = sys.argv[1]
     make, kw, fits = CASES[method]
     _warm(method)

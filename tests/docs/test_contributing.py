@@ -5,9 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import python_blocks
+from ..conftest import python_blocks
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_contributing_examples_run_as_written():

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("latex2mathml")
 pytest.importorskip("mkdocs")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hook():

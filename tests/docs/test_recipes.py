@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import needs, python_blocks
+from ..conftest import needs, python_blocks
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "recipes.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "recipes.md"
 BLOCKS = python_blocks(PAGE)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from orbudget import exercises
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKED = ROOT / "notebooks" / "03_bwk_exercises.py"
 STUDENT = ROOT / "notebooks" / "03_bwk_exercises_student.py"
 

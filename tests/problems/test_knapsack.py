@@ -2,12 +2,10 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import orbudget as ob
 from orbudget.core.registry import backend_available
-from tests.conftest import brute_force_mckp, needs
+from tests.conftest import brute_force_mckp, needs, small_mckp
 
 EXACT_METHODS = [pytest.param("dp"), pytest.param("mip", marks=needs("highs")), pytest.param("cpsat", marks=needs("ortools"))]
 
@@ -62,23 +60,12 @@ def test_exact_budget_unreachable_is_infeasible(method):
     assert r.status is ob.Status.INFEASIBLE and r.message
 
 
-def _instance(rng, exact):
-    n, k = rng.integers(1, 5), rng.integers(1, 5)
-    costs = rng.integers(0, 7, size=(n, k))
-    values = rng.integers(-3, 10, size=(n, k)).astype(float)
-    available = rng.random((n, k)) < 0.8
-    available[np.arange(n), rng.integers(0, k, n)] = True
-    lo, hi = costs.min(axis=1).sum(), costs.max(axis=1).sum()
-    budget = int(rng.integers(max(0, lo - 2), hi + 3))
-    return ob.MultipleChoiceKnapsack(values=values, costs=costs, budget=budget, available=available, exact=exact)
-
-
 @pytest.mark.parametrize("method", EXACT_METHODS)
 @pytest.mark.parametrize("exact", [False, True])
 def test_exact_methods_equal_brute_force(method, exact):
     rng = np.random.default_rng(11 if exact else 7)
     for _ in range(40):
-        p = _instance(rng, exact)
+        p = small_mckp(rng, exact)
         best, _ = brute_force_mckp(p)
         r = ob.solve(p, method=method, **({"threads": 1, "seed": 0} if method in ("mip", "cpsat") else {}))
         if best is None:
@@ -89,19 +76,10 @@ def test_exact_methods_equal_brute_force(method, exact):
             assert r.objective == pytest.approx(best, abs=1e-9)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), exact=st.booleans())
-def test_dp_property_against_brute_force(seed, exact):
-    p = _instance(np.random.default_rng(seed), exact)
-    best, _ = brute_force_mckp(p)
-    r = ob.solve(p, method="dp")
-    assert (r.status is ob.Status.INFEASIBLE) if best is None else r.objective == pytest.approx(best)
-
-
 def test_heuristics_are_feasible_and_bounded_by_the_optimum():
     rng = np.random.default_rng(5)
     for _ in range(40):
-        p = _instance(rng, False)
+        p = small_mckp(rng, False)
         best, _ = brute_force_mckp(p)
         g, lp = ob.solve(p, method="greedy"), ob.solve(p, method="lp")
         if best is None:
@@ -134,52 +112,6 @@ def test_methods_agree_on_larger_instances(exact):
             assert p.cost_of(r.x) <= p.budget
 
 
-@needs("highs")
-def test_exact_lp_relaxation_bounds_the_integer_optimum():
-    p = ob.MultipleChoiceKnapsack.random(30, 5, seed=4, exact=True)
-    lp = ob.solve(p, method="lp")
-    assert lp.backend == "highs"
-    assert lp.objective >= ob.solve(p, method="dp").objective - 1e-7
-    assert (lp.x * p.costs).sum() == pytest.approx(p.budget)
-
-
-def test_non_integer_costs_need_scale_for_dp_and_scaling_never_exceeds_budget():
-    rng = np.random.default_rng(2)
-    costs = rng.uniform(0, 3, (8, 4))
-    p = ob.MultipleChoiceKnapsack(values=rng.random((8, 4)), costs=costs, budget=7.3)
-    with pytest.raises(ob.InvalidProblemError, match="not whole numbers"):
-        ob.solve(p, method="dp")
-    for scale in (1, 10, 1000):  # coarse scales may round the only fits away: NO_SOLUTION, never over budget
-        r = ob.solve(p, method="dp", options={"scale": scale})
-        assert r.status in ((ob.Status.FEASIBLE, ob.Status.NO_SOLUTION) if scale == 1 else (ob.Status.FEASIBLE,))
-        if r.ok:
-            assert p.cost_of(r.x) <= p.budget
-    best, _ = brute_force_mckp(p)
-    assert ob.solve(p, method="dp", options={"scale": 1000}).objective <= best + 1e-12
-
-
-@needs("highs")
-def test_mip_float_costs_exact_and_warm_start():
-    rng = np.random.default_rng(9)
-    p = ob.MultipleChoiceKnapsack(values=rng.random((6, 3)), costs=rng.uniform(0, 2, (6, 3)), budget=7.0)
-    best, best_x = brute_force_mckp(p)
-    r = ob.solve(p, method="mip", warm_start=best_x, threads=1)
-    assert r.objective == pytest.approx(best) and p.is_feasible(r.x)
-    with pytest.raises(ob.InvalidProblemError, match="`options` key"):
-        ob.solve(p, method="mip", options={"not_a_highs_option": 1})
-
-
-@needs("highs")
-def test_mip_time_limit_returns_best_so_far_or_no_solution():
-    p = ob.MultipleChoiceKnapsack.random(3000, 8, seed=1)
-    r = ob.solve(p, method="mip", time_limit=0.05, threads=1)
-    assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION, ob.Status.OPTIMAL)
-    if r.status is not ob.Status.OPTIMAL:
-        assert r.limit is ob.Limit.TIME
-    if r.ok:
-        assert p.is_feasible(r.x)
-
-
 def test_interrupt_returns_best_so_far(monkeypatch):
     """A Ctrl-C inside an adapter gives back the incumbent it recorded, with limit INTERRUPTED."""
     from orbudget.core.registry import specs_for
@@ -201,17 +133,7 @@ def test_interrupt_returns_best_so_far(monkeypatch):
     assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.INTERRUPTED and r.objective == 4.0
 
 
-def test_dp_optimum_is_nondecreasing_in_budget():
-    p = ob.MultipleChoiceKnapsack.random(20, 4, seed=8)
-    prev = -np.inf
-    for b in range(p.cheapest_cost(), p.dearest_cost() + 2, 7):
-        q = ob.MultipleChoiceKnapsack(values=p.values, costs=p.costs, budget=b)
-        v = ob.solve(q, method="dp").objective
-        assert v >= prev - 1e-12
-        prev = v
-
-
-def test_same_seed_same_instance():
+def test_same_seed_samesmall_mckp():
     a = ob.MultipleChoiceKnapsack.random(10, 3, seed=42)
     assert a == ob.MultipleChoiceKnapsack.random(10, 3, seed=42)
     assert a != ob.MultipleChoiceKnapsack.random(10, 3, seed=43)
@@ -291,38 +213,6 @@ def test_float_budget_slack_is_relative_and_exact():
     assert q.is_feasible([1, 1])  # 0.2 + 0.1 is above 0.3 by 2e-17 in binary: within 1e-9·B
     tiny = ob.MultipleChoiceKnapsack(values=[[1.0, 2.0]], costs=[[0.0, 1e-12 * (1 + 2e-9)]], budget=1e-12)
     assert not tiny.is_feasible([1])
-
-
-@needs("highs")
-def test_mip_overspend_beyond_its_tolerance_is_repaired_never_optimal():
-    """Costs above 2^53 reach HiGHS rounded, so it takes both items (one unit over); the old adapter returned ERROR."""
-    p = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 1.5]], costs=np.array([[0, 2**60 + 1], [0, 2**60 + 3]]), budget=2**61 + 3)
-    r = ob.solve(p, method="mip", threads=1)
-    assert r.ok and p.is_feasible(r.x)
-    best, _ = brute_force_mckp(p)
-    assert r.objective <= best
-    if r.stats.get("repaired"):
-        assert r.status is ob.Status.FEASIBLE and "repaired" in r.message
-
-
-def test_dp_reduces_by_the_gcd_and_caps_the_budget():
-    p = ob.MultipleChoiceKnapsack(
-        values=[[0, 1, 3], [0, 2, 2.5]], costs=[[0, 10**17, 3 * 10**17], [0, 10**17, 2 * 10**17]], budget=3 * 10**17
-    )
-    r = ob.solve(p, method="dp")
-    assert r.status is ob.Status.OPTIMAL and r.objective == brute_force_mckp(p)[0] and r.stats["divisor"] == 10**17
-    q = ob.MultipleChoiceKnapsack(values=[[0, 1], [0, 2]], costs=[[0, 3], [0, 4]], budget=10**30)
-    r = ob.solve(q, method="dp")
-    assert r.objective == 3.0 and r.stats["table_bytes"] < 1000
-
-
-def test_dp_refuses_a_table_that_cannot_fit_naming_the_budget():
-    rng = np.random.default_rng(0)
-    p = ob.MultipleChoiceKnapsack(
-        values=rng.random((50, 3)), costs=rng.integers(10**15, 10**16, (50, 3)) + [0, 1, 3], budget=2 * 10**17 + 1
-    )
-    with pytest.raises(ob.InvalidProblemError, match=r"`budget` is too large.*(GiB|TiB)"):
-        ob.solve(p, method="dp")
 
 
 def test_choice_must_hold_whole_numbers():

@@ -17,7 +17,7 @@ from orbudget.problems.llm import (
     simulate_adaptive,
 )
 
-from ..conftest import python_blocks
+from ..conftest import needs, python_blocks, tiny_routing
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "families" / "llm.md"
 
@@ -291,3 +291,32 @@ def test_docs_examples_run():
     ns: dict = {}
     for block in blocks:
         exec(compile(block, str(DOCS), "exec"), ns)  # noqa: S102 - the docs' own examples
+
+
+@needs("highs")
+def test_frontier_and_min_cost():
+    p = ob.ModelRouting.random(60, 3, seed=5)
+    p = ob.ModelRouting(quality=p.quality, costs=p.costs // 50 + 1, budget=1)
+    lo, hi = p.cost_of(p.always(0)), p.cost_of(p.always(2))
+    f = p.frontier(np.linspace(lo, hi, 6).astype(int))
+    assert np.all(np.diff(f["accuracy"]) >= -1e-12) and np.all(f["lp_bound"] >= f["accuracy"] - 1e-12)
+    assert np.all(f["cost"] <= f["budget"])
+    strong_cost, strong_acc = f["always"]["2"]
+    cost, routes = p.min_cost_for(strong_acc)
+    assert p.accuracy_of(routes) >= strong_acc - 1e-9 and cost <= strong_cost
+    exact_at = ob.solve(p.with_budget(cost)).objective  # nothing cheaper reaches it: one unit less falls short
+    assert exact_at >= strong_acc - 1e-9 and ob.solve(p.with_budget(cost - 1)).objective < strong_acc - 1e-12
+    assert p.min_cost_for(1.01) == (None, None)
+
+
+@needs("highs")
+def test_to_online_hindsight_matches_the_routing_optimum():
+    for seed in range(3):
+        p = tiny_routing(seed)
+        if p.budget == p.cost_of(p.cheapest):
+            continue
+        online = p.to_online(normalize=False)
+        h = ob.solve(online, method="hindsight", threads=1)
+        shift = p.quality[np.arange(p.n_queries), p.cheapest].sum()
+        assert (h.objective + shift) / p.n_queries == pytest.approx(ob.solve(p).objective, abs=1e-9)
+        assert p.accuracy_of(p.routes_from_online(h.x)) == pytest.approx(ob.solve(p).objective, abs=1e-9)

@@ -1,5 +1,5 @@
-"""Budgeted assignment: the DP against brute force, RCO against the exact optimum on separable instances and brute
-force on a quadratic one, the penalty baseline's failure mode, budgets in integer arithmetic, bad input."""
+"""What every budgeted-assignment method shares (orbudget/solvers/_assignment.py): the exact-budget DP against brute
+force, exact integer cost units for any costs (issue 13), `decode_assignment`; and the model's ``from_option_costs``."""
 
 import itertools
 
@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import orbudget as ob
+
+from .conftest import linear_assignment
 
 pytest.importorskip("torch", reason="torch is not installed (extra 'torch')")
 
@@ -35,97 +37,30 @@ def test_dp_equals_brute_force():
                 assert cost == target
 
 
-def test_separable_rco_reaches_the_optimum_and_the_penalty_does_not():
-    """Median gap of RCO to the DP optimum <= 1% over 5 seeds; every penalty run ends over budget or >= 10% off."""
-    gaps = []
-    for seed in range(5):
-        p = BudgetedAssignment.separable(50, seed=100 + seed)
-        best = ob.solve(p, method="proxy_dp")
-        assert best.status == ob.Status.OPTIMAL
-        r = ob.solve(p, method="rco", seed=seed, options={"steps": 200})
-        assert p.is_feasible(r.x) and r.stats["max_budget_error"] <= 1e-9
-        gaps.append(r.objective / best.objective - 1)
-        pen = ob.solve(p, method="penalty", seed=seed, options={"steps": 200})
-        assert pen.status == ob.Status.INFEASIBLE or pen.objective >= 1.10 * best.objective
-        evo = ob.solve(p, method="evolutionary", seed=seed)
-        assert p.is_feasible(evo.x) and evo.objective >= best.objective - 1e-12
-    assert np.median(gaps) <= 0.01, gaps
-    assert min(gaps) >= -1e-12  # nothing beats the exact optimum
-
-
-def test_quadratic_best_sample_within_five_percent_of_brute_force():
-    p = BudgetedAssignment.quadratic(8, 4, seed=3)
-    a, m = p.loss.a, p.loss.m
-    xs = np.array(list(itertools.product(range(4), repeat=8)))
-    cost = p.costs[np.arange(8), xs].sum(axis=1)
-    e = a[np.arange(8), xs]
-    losses = e.sum(axis=1) + np.einsum("ni,ij,nj->n", e, m, e)
-    optimum = losses[cost <= p.budget].min()
-    r = ob.solve(p, method="rco", seed=0, options={"steps": 150})
-    assert p.is_feasible(r.x)
-    assert r.objective <= optimum + 0.05 * abs(optimum), (r.objective, optimum)
-    proxy = ob.solve(p, method="proxy_dp")
-    assert proxy.objective >= optimum - 1e-9 and p.is_feasible(proxy.x)
-
-
-def test_exact_budget_and_uniform():
-    p = BudgetedAssignment.separable(20, seed=1, exact=True)
-    for method in ("rco", "proxy_dp"):
-        r = ob.solve(p, method=method, seed=0, options={"steps": 50} if method == "rco" else None)
-        assert p.cost_of(r.x) == int(p.budget)  # reachable here, so used exactly
-    u = ob.solve(p, method="uniform")
-    assert p.is_feasible(u.x) and len(set(u.x.tolist())) == 1
-
-
-def test_bad_input():
-    with pytest.raises(ob.InvalidProblemError, match="`budget` 1.0 is below the cheapest"):
-        BudgetedAssignment(costs=[[2, 3], [2, 3]], budget=1, loss=lambda p: p.sum())
-    with pytest.raises(ob.InvalidProblemError, match="`loss` must be a callable"):
-        BudgetedAssignment(costs=[[2, 3]], budget=3, loss=3)
-    p = BudgetedAssignment(costs=[[0.5, 1.5], [0.5, 1.5]], budget=2.0, loss=lambda q: (q[:, 0]).sum())
-    r = ob.solve(p, method="proxy_dp", options={"scale": 10})
-    assert p.is_feasible(r.x) and r.objective == 1.0
-    with pytest.raises(ob.InvalidProblemError, match="cannot be saved"):
-        ob.save(p, "/tmp/never.json")
-    with pytest.raises(ob.InvalidProblemError, match="`options.gradient` must be"):
-        ob.solve(BudgetedAssignment.separable(5, seed=0), method="rco", options={"gradient": "sgd"})
-
-
-def test_from_option_costs_scales_each_group():
-    costs = ob.BudgetedAssignment.from_option_costs([2, 4], [10, 20], 90, lambda q: q[:, 0].sum()).costs
-    assert costs.tolist() == [[20, 40], [40, 80]]
-
-
-# -- issue 13: exact arithmetic for any costs, options, feasibility on every feasible instance -----------------------
-def _linear(costs, budget, exact=True, seed=0, **kw):
-    from orbudget.problems.assignment import _LinearLoss
-
-    table = np.random.default_rng(seed).normal(size=np.shape(costs))
-    return BudgetedAssignment(costs=costs, budget=budget, loss=_LinearLoss(table), exact=exact, proxy=table, **kw)
-
-
 FAST = {"rco": {"steps": 5, "samples": 2}}
+
+
 DP_METHODS = ("rco", "proxy_dp", "evolutionary")
 
 
 @pytest.mark.parametrize("method", DP_METHODS)
 def test_whole_float_costs_of_two_to_the_63_do_not_wrap(method):
     """2^63 and 1e19 as whole floats were cast to int64 (INT64_MIN) and crashed the DP."""
-    p = _linear([[0.0, 2.0**63], [0.0, 1e19], [1.0, 3.0]], 10)
+    p = linear_assignment([[0.0, 2.0**63], [0.0, 1e19], [1.0, 3.0]], 10)
     assert p.costs.dtype.kind == "f"  # kept as the exact floats they are
     r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
     assert r.ok and p.is_feasible(r.x) and r.x[:2].tolist() == [0, 0]
-    q = _linear([[2.0**63, 2.0**64], [0.0, 1.0]], 2.0**63 + 2**11)  # only the cheapest option of group 0 fits
+    q = linear_assignment([[2.0**63, 2.0**64], [0.0, 1.0]], 2.0**63 + 2**11)  # only the cheapest option of group 0 fits
     r = ob.solve(q, method=method, seed=0, options=FAST.get(method))
     assert r.ok and q.is_feasible(r.x) and r.x[0] == 0
 
 
 def test_integer_costs_beyond_int64_are_refused_with_the_limit():
     with pytest.raises(ob.InvalidProblemError, match=r"`costs`.*2\^63 − 1"):
-        _linear([[0, 2**62], [0, 2**62]], 5)
+        linear_assignment([[0, 2**62], [0, 2**62]], 5)
     with pytest.raises(ob.InvalidProblemError, match=r"`costs`.*2\^63 − 1"):
-        _linear([[0, 2**70]], 5)
-    p = _linear([[10**18 + 1, 10**18 + 3]], 10**18 + 1)  # kept exactly (a float would round both to 1e18)
+        linear_assignment([[0, 2**70]], 5)
+    p = linear_assignment([[10**18 + 1, 10**18 + 3]], 10**18 + 1)  # kept exactly (a float would round both to 1e18)
     assert p.costs.dtype.kind == "i" and p.cost_of([0]) == 10**18 + 1 and not p.is_feasible([1])
     r = ob.solve(p, method="proxy_dp")
     assert r.x.tolist() == [0]
@@ -133,10 +68,10 @@ def test_integer_costs_beyond_int64_are_refused_with_the_limit():
 
 @pytest.mark.parametrize("method", DP_METHODS)
 def test_fractional_costs_need_no_scale_and_keep_the_exact_budget(method):
-    p = _linear([[0.25, 0.5], [0.25, 0.75]], 1.0)
+    p = linear_assignment([[0.25, 0.5], [0.25, 0.75]], 1.0)
     r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
     assert r.ok and p.uses_budget_exactly(r.x) and r.x.tolist() == [0, 1]
-    third = _linear([[1 / 3, 1.0]] * 3, 1.0)  # 3·fl(1/3) < 1: feasible, but ⌈10·(1/3)⌉·3 = 12 > 10 on a grid
+    third = linear_assignment([[1 / 3, 1.0]] * 3, 1.0)  # 3·fl(1/3) < 1: feasible, but ⌈10·(1/3)⌉·3 = 12 > 10 on a grid
     for options in (None, {"scale": 10}):
         r = ob.solve(third, method=method, seed=0, options={**FAST.get(method, {}), **(options or {})})
         assert r.ok and third.is_feasible(r.x) and r.x.tolist() == [0, 0, 0], options
@@ -145,7 +80,7 @@ def test_fractional_costs_need_no_scale_and_keep_the_exact_budget(method):
 @pytest.mark.parametrize("method", DP_METHODS)
 def test_every_assignment_costing_the_same_is_solved(method):
     for costs, budget in (([[2, 2], [2, 2]], 4), ([[0.3, 0.3], [0.3, 0.3]], 0.6), ([[0, 0]], 0)):
-        p = _linear(costs, budget)
+        p = linear_assignment(costs, budget)
         r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
         assert r.ok and p.is_feasible(r.x), (costs, r.message)
 
@@ -163,7 +98,7 @@ def test_exact_budget_unreachable_uses_the_largest_total_below():
 
 def test_tiny_and_huge_costs_are_exact():
     for unit in (1e-12, 1e18):
-        p = _linear(np.array([[1, 2, 4], [1, 3, 5]]) * unit, 6 * unit)
+        p = linear_assignment(np.array([[1, 2, 4], [1, 3, 5]]) * unit, 6 * unit)
         for method in DP_METHODS:
             r = ob.solve(p, method=method, seed=0, options=FAST.get(method))
             assert p.is_feasible(r.x), (unit, method)
@@ -171,34 +106,6 @@ def test_tiny_and_huge_costs_are_exact():
         want = [x for x in itertools.product(range(3), repeat=2) if p.uses_budget_exactly(x)]
         r = ob.solve(p, method="proxy_dp")
         assert (tuple(r.x.tolist()) in want) == bool(want), unit
-
-
-@pytest.mark.parametrize(
-    "method,options,field",
-    [
-        ("rco", {"temperature": (0, 0)}, "options.temperature"),
-        ("rco", {"temperature": 1.0}, "options.temperature"),
-        ("rco", {"temperature": (1.0, -0.5)}, "options.temperature"),
-        ("penalty", {"temperature": (0, 1)}, "options.temperature"),
-        ("rco", {"antithetic": "yes"}, "options.antithetic"),
-        ("rco", {"gradient": "sgd"}, "options.gradient"),
-        ("rco", {"scale": -1}, "options.scale"),
-        ("proxy_dp", {"scale": 0}, "options.scale"),
-        ("evolutionary", {"scale": "fine"}, "options.scale"),
-        ("evolutionary", {"start": "best"}, "options.start"),
-        ("penalty", {"weight": -1}, "options.weight"),
-        ("rco", {"steps": 0}, "options.steps"),
-    ],
-)
-def test_bad_option_values_name_the_option(method, options, field):
-    with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
-        ob.solve(_linear([[0.5, 1.5], [0.5, 1.5]], 2.0), method=method, options=options)
-
-
-def test_evolutionary_takes_the_scale_it_asks_for():
-    p = _linear([[0.5, 1.5], [0.5, 1.5]], 2.0, exact=False)
-    r = ob.solve(p, method="evolutionary", seed=0, options={"scale": 4})
-    assert r.ok and p.is_feasible(r.x)
 
 
 def test_decode_assignment_is_the_best_scored_assignment_within_or_at_the_budget():

@@ -5,7 +5,7 @@ import pytest
 
 from orbudget.solvers.numba import _knapsack_dp as k
 
-from ..conftest import twin
+from ...conftest import twin
 
 
 @pytest.mark.parametrize("exact", [False, True])
