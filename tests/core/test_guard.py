@@ -154,9 +154,25 @@ def test_a_ctrl_c_in_the_child_during_a_message_is_raised_once_the_message_is_wh
         os.close(w)
 
 
+def _refuse():
+    raise TypeError("this object cannot be rebuilt")
+
+
+class _Unloadable:
+    """Pickles, but rebuilding it fails (as some extension objects do)."""
+
+    def __reduce__(self):
+        return (_refuse, ())
+
+
 class _TwoArgs(Exception):
+    """Does not unpickle under plain pickle (its __init__ takes two arguments, its args hold one) nor under tblib's
+    reducers, which rebuild exceptions without __init__ and which importing dask.distributed installs for every
+    exception class: its attribute cannot be rebuilt either way."""
+
     def __init__(self, a, b):
         super().__init__(f"{a} and {b}")
+        self.part = _Unloadable()
 
 
 @needs_fork
