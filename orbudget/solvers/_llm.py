@@ -13,7 +13,6 @@ from ..core.solve import SolveOptions, solve
 from ..core.validation import as_choice
 from ..problems.knapsack import MultipleChoiceKnapsack
 from ..problems.llm import ModelRouting, SampleAllocation
-from ._reduce import infeasible
 
 DP_CELLS_LIMIT = 50_000_000  # groups × (budget + 1) up to which the knapsack DP is the fallback default
 INEXACT = ("lp", "greedy")  # knapsack methods that are not exact, refused as `knapsack_method`
@@ -75,30 +74,6 @@ def sample_stats(problem: SampleAllocation, x, **extra) -> dict:
 def sample_result(problem, x, status, message, bound=None, **extra) -> Result:
     objective = problem.accuracy_of(x)
     return Result(status=status, x=x, objective=objective, bound=bound, stats=sample_stats(problem, x, **extra), message=message)
-
-
-def sample_by_knapsack(problem: SampleAllocation, opts: SolveOptions) -> Result:
-    """Exact: each question is a group with options n = min..max costing n·c_i (``ob.solve`` on the knapsack:
-    ``dp`` for whole-number costs when the table fits, else ``mip``; ``options={'knapsack_method': ...}`` to
-    choose any exact knapsack method)."""
-    reason = problem.infeasibility_reason()
-    if reason:
-        return infeasible(reason)
-    kp = problem.to_knapsack()
-    r = solve_knapsack(kp, opts)
-    if not r.ok:
-        return r
-    x = int(problem.min_samples.min()) + np.asarray(r.x, dtype=np.int64)
-    res = sample_result(
-        problem,
-        x,
-        r.status,
-        f"multiple-choice knapsack ({r.method}): {r.message}",
-        bound=r.bound,
-        knapsack_method=r.method,
-        exact_by="mckp",
-    )
-    return res.replace(limit=r.limit, timings=dict(r.timings))
 
 
 # -- model routing ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from fractions import Fraction
@@ -180,6 +181,5 @@ def via_knapsack(knapsack_adapter):
         n = problem.min_rollouts + x
         return r.replace(x=n, stats={**r.stats, "cost": problem.cost_of(n)})
 
-    adapter.__doc__ = knapsack_adapter.__doc__
-    adapter.__wrapped__ = knapsack_adapter  # type: ignore[attr-defined]  # where it runs: the knapsack method's backend
-    return adapter
+    # its docstring, and `__wrapped__`: where it runs is the knapsack method's backend
+    return functools.update_wrapper(adapter, knapsack_adapter, assigned=("__doc__",))

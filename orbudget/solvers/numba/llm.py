@@ -13,7 +13,7 @@ from ...core.result import Result, Status
 from ...core.solve import SolveOptions, solve
 from ...core.validation import as_choice
 from ...problems.llm import ModelRouting, SampleAllocation
-from .._llm import no_tasks, route_stats, sample_by_knapsack, solve_knapsack
+from .._llm import no_tasks, route_stats, sample_result, solve_knapsack
 from .._reduce import infeasible
 
 
@@ -29,7 +29,24 @@ def solve_sample_mckp(problem: SampleAllocation, opts: SolveOptions) -> Result:
     """Exact: each question is a group with options n = min..max costing n·c_i (``ob.solve`` on the knapsack:
     ``dp`` for whole-number costs when the table fits, else ``mip``; ``options={'knapsack_method': ...}`` to
     choose any exact knapsack method)."""
-    return sample_by_knapsack(problem, opts)
+    reason = problem.infeasibility_reason()
+    if reason:
+        return infeasible(reason)
+    kp = problem.to_knapsack()
+    r = solve_knapsack(kp, opts)
+    if not r.ok:
+        return r
+    x = int(problem.min_samples.min()) + np.asarray(r.x, dtype=np.int64)
+    res = sample_result(
+        problem,
+        x,
+        r.status,
+        f"multiple-choice knapsack ({r.method}): {r.message}",
+        bound=r.bound,
+        knapsack_method=r.method,
+        exact_by="mckp",
+    )
+    return res.replace(limit=r.limit, timings=dict(r.timings))
 
 
 @register(

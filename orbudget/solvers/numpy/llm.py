@@ -15,8 +15,9 @@ from ...core.result import Result, Status
 from ...core.solve import SolveOptions, solve
 from ...core.validation import as_choice
 from ...problems.llm import ModelRouting, SampleAllocation
-from .._llm import no_tasks, route_stats, sample_by_knapsack, sample_result
+from .._llm import no_tasks, route_stats, sample_result
 from .._reduce import infeasible
+from ..numba.llm import solve_sample_mckp  # the exact fallback of the greedy
 
 WEIGHTS = ("uncertainty", "difficulty")
 
@@ -76,7 +77,7 @@ def solve_sample_greedy(problem: SampleAllocation, opts: SolveOptions) -> Result
             raise InvalidProblemError(
                 f"`method` 'greedy' is not exact for this instance: {why}; use method='mckp' or leave options['fallback'] at True"
             )
-        r = sample_by_knapsack(problem, opts)
+        r = solve_sample_mckp(problem, opts)
         if not r.ok:
             return r
         return r.replace(
