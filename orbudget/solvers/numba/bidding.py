@@ -126,7 +126,7 @@ def dp_value_table(problem: BiddingCampaign, horizon: int, budget: int, exact: b
             vmax = value_table_rows(v, t, stop, vmax, pmf, problem.ctr_mean, True)
         seconds = time.perf_counter() - c0
         done, t = stop - t, stop
-        if on_chunk(done, t - 1):
+        if on_chunk(done, t - 1) and t < horizon:  # a stop after the last stage still has the whole table
             return None
         # aim at chunks of about 0.1 s: a Ctrl-C, the time limit and the callback are seen between them
         chunk = max(1, min(4 * chunk, int(chunk * 0.1 / seconds))) if seconds > 0 else 4 * chunk
