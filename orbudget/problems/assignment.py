@@ -20,11 +20,11 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..core.budget import INT64_MAX, exact_total
 from ..core.display import short_value
 from ..core.errors import InvalidProblemError
 from ..core.validation import as_array, as_bool, as_generator, as_scalar, is_integral
 from .base import Problem
-from .knapsack import INT64_MAX, exact_total
 
 
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)

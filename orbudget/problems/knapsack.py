@@ -12,93 +12,23 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
+from ..core.budget import (
+    INT64_MAX,
+    IntegerForm,
+    cost_array,
+    exact_number,
+    exact_total,
+    float_at_most,
+    integer_form,
+    spend_window,
+)
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
 from ..core.validation import TABLE_MEMORY_LIMIT, as_array, as_bool, as_generator, as_scalar, is_integral, memory_limit
 from .base import Problem
-
-FLOAT_BUDGET_TOL = 1e-9  # relative to the budget, when costs or budget are not whole numbers (see is_feasible)
-INT64_MAX = 2**63 - 1
-
-
-def exact_total(values):
-    """The exact sum of ``values`` (ints, or floats taken at their exact binary value): an ``int`` when every term
-    is a whole number, else a ``Fraction``. Never overflows and never rounds.
-
-    Examples:
-        >>> exact_total([0.1, 0.2]) == exact_total([0.3])
-        False
-        >>> exact_total(np.array([2**62, 2**62, 2**62]))
-        13835058055282163712
-    """
-    a = np.asarray(values).ravel()
-    fast = _small_whole_sum(a)
-    if fast is not None:
-        return fast
-    if a.dtype.kind in "iub":
-        return sum(int(v) for v in a.tolist())
-    ratios = [float(v).as_integer_ratio() for v in a.tolist()]
-    den = max((q for _, q in ratios), default=1)
-    num = sum(p * (den // q) for p, q in ratios)
-    return num if den == 1 else Fraction(num, den)
-
-
-def _small_whole_sum(a: np.ndarray):
-    """The exact sum of ``a`` as an ``int`` by numpy when every partial sum is provably exact (whole numbers whose
-    absolute total stays below 2^62 for integers, 2^53 for floats), else ``None`` (the caller sums in Python ints).
-    This keeps the exact check at numpy speed on everyday inputs (10^4 groups: ~50 us instead of ~0.1 s)."""
-    if a.size == 0:
-        return 0
-    if a.dtype.kind == "b":
-        return int(a.sum())
-    if a.dtype.kind in "iu":
-        if max(abs(float(a.max())), abs(float(a.min()))) * a.size < 2.0**62:  # no np.abs: it wraps at -2^63
-            return int(a.sum(dtype=np.int64))
-        return None
-    if a.dtype.kind == "f":
-        absum = float(np.abs(a).sum())
-        if absum < 2.0**52 and bool(np.all(a == np.floor(a))):
-            return int(a.sum())
-    return None
-
-
-def exact_dot(costs, counts):
-    """Exact $\\sum_i c_i n_i$ for integer counts ``n`` (costs as in `exact_total`)."""
-    c = np.asarray(costs).ravel()
-    counts = np.asarray(counts).ravel()
-    if c.size and counts.dtype.kind in "iu" and c.dtype.kind in "iu":
-        bound = max(abs(float(c.max())), abs(float(c.min()))) * float(np.abs(counts.astype(np.float64)).sum())
-        if bound < 2**62:  # every partial sum fits in int64: numpy's sum is exact
-            return int(np.dot(c.astype(np.int64), counts.astype(np.int64)))
-    n = [int(v) for v in counts.tolist()]
-    if c.dtype.kind in "iub":
-        return sum(int(a) * b for a, b in zip(c.tolist(), n))
-    ratios = [float(v).as_integer_ratio() for v in c.tolist()]
-    den = max((q for _, q in ratios), default=1)
-    num = sum(p * (den // q) * b for (p, q), b in zip(ratios, n))
-    return num if den == 1 else Fraction(num, den)
-
-
-def exact_number(v):
-    """``v`` as an exact int (whole numbers) or Fraction."""
-    if isinstance(v, (numbers.Integral, np.integer)):
-        return int(v)
-    if isinstance(v, Fraction):
-        return v.numerator if v.denominator == 1 else v
-    f = Fraction(float(v))
-    return f.numerator if f.denominator == 1 else f
-
-
-def float_at_most(q) -> float:
-    """The largest float <= the exact number ``q`` (so that ``c <= q`` is decided exactly for a float ``c``)."""
-    f = float(q)
-    if Fraction(f) > q:
-        f = float(np.nextafter(f, -np.inf))
-    return f
 
 
 def check_table_size(field: str, nbytes: int, what: str, hint: str = "") -> None:
@@ -132,32 +62,6 @@ def exact_integer(name: str, value, *, minimum: int = 0, maximum: int = INT64_MA
     return v
 
 
-def whole_number_array(name: str, value, shape) -> np.ndarray | None:
-    """Exact int64 array for integer-typed input (None when ``value`` is not integer-typed).
-
-    Integer input is never routed through float64 (which rounds above 2^53); values beyond int64 are refused.
-    """
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if (
-        raw.dtype == object
-        and raw.size
-        and all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in raw.ravel().tolist())
-    ):
-        big = max(raw.ravel().tolist(), key=abs)
-        raise InvalidProblemError(
-            f"`{name}` given as integers must lie within int64 (|c| <= {INT64_MAX}); "
-            f"got {big}; pass floats for larger whole-number costs"
-        )
-    if raw.dtype.kind not in "iu":
-        return None
-    if raw.dtype.kind == "u" and raw.size and int(raw.max()) > INT64_MAX:
-        raise InvalidProblemError(f"`{name}` given as integers must be at most {INT64_MAX} (int64); got {int(raw.max())}")
-    return as_array(name, raw.astype(np.int64, copy=False), shape=shape, dtype=np.int64, nonnegative=True)
-
-
 @register_kind
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class MultipleChoiceKnapsack(Problem):
@@ -189,9 +93,13 @@ class MultipleChoiceKnapsack(Problem):
 
     def __post_init__(self):
         values = as_array("values", self.values, ndim=2)
-        costs = whole_number_array("costs", self.costs, values.shape)
-        if costs is None:
-            costs = as_array("costs", self.costs, shape=values.shape, nonnegative=True)
+        with np.errstate(over="ignore"):
+            reach = float(np.abs(values).max(axis=1).sum()) if values.size else 0.0
+        if not np.isfinite(reach):  # every total must stay a float: no objective of inf
+            raise InvalidProblemError(
+                "`values` are too large: a total over the groups can exceed the largest float (about 1.8e308); rescale them"
+            )
+        costs = cost_array("costs", self.costs, shape=values.shape)
         if isinstance(self.budget, (numbers.Integral, np.integer)) and not isinstance(self.budget, (bool, np.bool_)):
             budget = exact_integer("budget", self.budget, minimum=0.0, maximum=math.inf)  # kept exact, never via a float
         else:
@@ -205,14 +113,9 @@ class MultipleChoiceKnapsack(Problem):
             empty = np.flatnonzero(~available.any(axis=1))
             if empty.size:
                 raise InvalidProblemError(f"`available` must allow at least one option per group; group {empty[0]} has none")
-        whole = is_integral(costs)
-        if whole:
-            # whole numbers below 2^63 are stored as int64; larger ones stay float64 (exact as given: every float
-            # that large is a whole number) and are summed as Python ints, never cast to int64
-            if costs.dtype.kind == "f" and float(costs.max()) < 2.0**63:
-                costs = as_array("costs", costs, dtype=int)
-            if budget == int(budget):
-                budget = int(budget)
+        whole = is_integral(costs)  # whole numbers below 2^63 are int64 (cost_array); larger ones stay float64
+        if whole and budget == int(budget):
+            budget = int(budget)
         self._set("values", values)
         self._set("costs", costs)
         self._set("budget", budget)
@@ -247,13 +150,14 @@ class MultipleChoiceKnapsack(Problem):
 
     def spend_window(self):
         """``(low, high)``, exact numbers: ``x`` is feasible iff ``low <= cost(x) <= high`` (``low`` is None unless the
-        budget is exact). Whole-number costs and budget: ``high = B`` (and ``low = B``), decided in integers.
-        Otherwise the tolerance is relative to the budget: ``high = B·(1 + 1e-9)`` (and ``low = B·(1 - 1e-9)``)."""
-        b = exact_number(self.budget)
-        if self.whole_number_costs:
-            return (b if self.exact else None), b
-        tol = b * Fraction(FLOAT_BUDGET_TOL)
-        return (b - tol if self.exact else None), b + tol
+        budget is exact): the one rule of `orbudget.core.budget.spend_window` (in integers for whole numbers, else a
+        slack of ``1e-9·B`` relative to the budget)."""
+        return spend_window(self.budget, whole=self.whole_number_costs, exact=self.exact)
+
+    def integer_form(self, scale=None, *, divide: bool = True) -> IntegerForm:
+        """The whole-number form the exact engines consume (`orbudget.core.budget.integer_form`): int64 costs divided by
+        their gcd, the budget lowered to the dearest usable total, the usable mask. Real costs need ``scale``."""
+        return integer_form(self.costs, self.mask, self.budget, exact=self.exact, scale=scale, divide=divide)
 
     def check_choice(self, x) -> np.ndarray:
         """Validate a choice vector (one option index per group) and return it as int64."""

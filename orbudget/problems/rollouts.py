@@ -22,20 +22,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..core.budget import cost_array, exact_dot, exact_number, exact_total, fits, spend_limit
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
 from ..core.validation import as_array, as_probabilities, as_scalar, is_integral
 from .base import Problem
-from .knapsack import (
-    FLOAT_BUDGET_TOL,
-    MultipleChoiceKnapsack,
-    check_table_size,
-    exact_dot,
-    exact_integer,
-    exact_number,
-    exact_total,
-    whole_number_array,
-)
+from .knapsack import MultipleChoiceKnapsack, check_table_size, exact_integer
 
 VALUE_MODELS = ("knapsack_rl", "nonzero_gradient")
 
@@ -153,8 +145,7 @@ class RolloutAllocation(Problem):
         if costs is None:
             total = exact_integer("total_rollouts", self.total_rollouts, minimum=0)
         else:
-            ints = whole_number_array("rollout_costs", costs, (p.size,))
-            costs = ints if ints is not None else as_array("rollout_costs", costs, shape=(p.size,), low=0.0)
+            costs = cost_array("rollout_costs", costs, shape=(p.size,))
             if (costs <= 0).any():
                 i = int(np.flatnonzero(costs <= 0)[0])
                 raise InvalidProblemError(f"`rollout_costs` must be positive; got {costs[i]} at index ({i},)")
@@ -234,10 +225,12 @@ class RolloutAllocation(Problem):
     def _spend_limit(self):
         """The most an allocation may cost, exactly: the budget for whole-number costs and budget, else the budget
         plus the relative tolerance ``1e-9·B`` (as for `MultipleChoiceKnapsack`)."""
-        b = exact_number(self.total_rollouts)
-        if self.unit_costs or (self.rollout_costs.dtype.kind == "i" and isinstance(b, int)):
-            return b
-        return b + b * Fraction(FLOAT_BUDGET_TOL)
+        return spend_limit(self.total_rollouts, whole=self.whole_number_costs)
+
+    @property
+    def whole_number_costs(self) -> bool:
+        """Whole-number costs and budget: the budget is kept in integers, with no tolerance."""
+        return self.unit_costs or (self.rollout_costs.dtype.kind == "i" and isinstance(exact_number(self.total_rollouts), int))
 
     def is_concave(self, tol: float = 1e-12) -> bool:
         """True when every prompt's value has non-increasing marginal gains on [min_rollouts, max_rollouts]."""
@@ -287,11 +280,11 @@ class RolloutAllocation(Problem):
         x = self.check_allocation(x)
         if self.unit_costs:
             return exact_total(x) == self.total_rollouts
-        return self.exact_cost(x) <= self._spend_limit()
+        return fits(self.exact_cost(x), self.total_rollouts, whole=self.whole_number_costs)
 
     def infeasibility_reason(self) -> str | None:
         low = exact_dot(self.costs_per_rollout, np.full(self.n_prompts, self.min_rollouts))
-        if low > self._spend_limit():
+        if not fits(low, self.total_rollouts, whole=self.whole_number_costs):
             what = "n·min_rollouts" if self.unit_costs else "the cost of min_rollouts for every prompt"
             low = low if isinstance(low, int) else float(low)
             return f"total_rollouts {self.total_rollouts} is below {what}, {low}"

@@ -1,4 +1,4 @@
-"""Shared adapter plumbing: infeasibility by bounds, integer costs for DP/CP-SAT, and the reduction of
+"""Shared adapter plumbing: infeasibility by bounds, repairs, and the reduction of
 ``RolloutAllocation`` to ``MultipleChoiceKnapsack`` so every exact knapsack method solves both."""
 
 from __future__ import annotations
@@ -11,83 +11,49 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..core.errors import InvalidProblemError, SolverError
+from ..core.errors import SolverError
+from ..core.registry import methods, pick
 from ..core.result import Limit, Result, Status
-from ..core.solve import Incumbent, SolveOptions
-from ..problems.knapsack import INT64_MAX, MultipleChoiceKnapsack, exact_number
+from ..core.solve import Incumbent, SolveOptions, solve
+from ..core.validation import as_choice
+from ..problems.knapsack import MultipleChoiceKnapsack
 from ..problems.rollouts import RolloutAllocation
+
+INEXACT_KNAPSACK_METHODS = ("lp", "greedy")  # knapsack methods that are not exact, refused as `knapsack_method`
+
+
+def knapsack_method(kp: MultipleChoiceKnapsack, chosen=None) -> str | None:
+    """The exact knapsack method a reduction uses: ``chosen`` when given (any exact MCKP method: ``core``, ``dp``,
+    ``mip``, ``cpsat``, ...), else ``None`` (the knapsack's own default: ``core`` for whole-number costs, HiGHS for
+    real ones)."""
+    if chosen is None:
+        return None
+    exact = [m for m in methods(kp) if m not in INEXACT_KNAPSACK_METHODS]
+    return as_choice("options.knapsack_method", chosen, exact)
+
+
+def solve_knapsack(kp: MultipleChoiceKnapsack, opts: SolveOptions, method: str | None = None) -> Result:
+    """The one path from a family to the multiple-choice knapsack engine: every reduction (sample allocation, model
+    routing and its frontier, ...) solves its knapsack here, through ``ob.solve``, with the knapsack's default method
+    (``core`` for whole-number costs) unless ``method`` names another exact one. The call's ``time_limit``,
+    ``rel_gap`` and ``seed`` pass on, and ``threads`` where the method takes a thread count; HiGHS gets no absolute
+    gap (its default 1e-6 stops early on values that are accuracies divided by the number of questions)."""
+    spec = pick(kp, knapsack_method(kp, method), None)
+    inner = spec.honours or ()
+    return solve(
+        kp,
+        method=spec.method,
+        backend=spec.backend,
+        time_limit=opts.time_limit,
+        rel_gap=opts.rel_gap,
+        threads=opts.threads if "threads" in inner else None,
+        seed=opts.seed,
+        options={"mip_abs_gap": 0.0} if spec.method == "mip" and opts.rel_gap is None else None,
+    )
 
 
 def infeasible(reason: str) -> Result:
     return Result(status=Status.INFEASIBLE, message=reason)
-
-
-def round_costs_up(costs, budget, scale) -> tuple[np.ndarray, int]:
-    """``ceil(s·c)`` and ``floor(s·B)`` for a positive scale s: any choice within the scaled budget is within the true
-    one. The one rule every DP-backed method uses for non-integer costs.
-
-    Exact and overflow-free: the products are formed in exact arithmetic, every cost above the scaled budget (it can
-    never be chosen) becomes ``floor(s·B) + 1`` before the int64 cast, and a scaled budget of 2^63 or more is refused.
-    """
-    if not (isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0 and np.isfinite(scale)):
-        raise InvalidProblemError(f"`options.scale` must be a positive number; got {scale!r}")
-    s = Fraction(scale)
-    cap = math.floor(exact_number(budget) * s)
-    if cap >= INT64_MAX:
-        raise InvalidProblemError(
-            f"`options.scale` {scale} makes the scaled budget {cap} reach the int64 limit 2^63 - 1; use a smaller scale"
-        )
-    raw = np.asarray(costs, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        prod = raw * float(scale)
-        up = np.ceil(prod)
-    # the float product is within a relative 2^-53 of the exact one, so its ceiling is exact unless it lies that
-    # close to a whole number, or is too large for a float to resolve: those few are done in exact arithmetic
-    margin = 1e-12 * np.maximum(1.0, np.abs(prod))
-    safe = np.isfinite(prod) & (prod < 2.0**52) & (up - prod > margin) & (prod - (up - 1) > margin)
-    safe |= np.isfinite(prod) & (prod < 2.0**52) & (prod == up) & (raw == 0)
-    out = np.where(safe, up, 0).astype(np.int64)
-    for i in np.flatnonzero(~safe.ravel()).tolist():
-        out.flat[i] = min(math.ceil(exact_number(float(raw.flat[i])) * s), cap + 1)
-    return np.minimum(out, cap + 1), int(cap)
-
-
-def integer_costs(problem: MultipleChoiceKnapsack, scale) -> tuple[np.ndarray, int, bool]:
-    """Whole-number int64 costs and an int budget of an equivalent problem, for DP and CP-SAT.
-
-    Equivalent means: a choice fits the returned budget exactly when it fits the problem's. Options whose cost alone
-    exceeds the budget get cost ``budget + 1`` (never chosen, and never cast from a value beyond int64), and a
-    non-exact budget above the dearest possible total is lowered to that total. Non-integer costs need
-    ``options={"scale": s}``: costs become ``ceil(s·c)`` and the budget ``floor(s·B)``, so any choice within the scaled
-    budget is within the true one (the optimum may be missed; the third value, ``scaled``, is then True). The
-    budget scaled is the model's own limit ``B·(1 + 1e-9)``, so a cost equal to the budget still fits.
-    """
-    if problem.whole_number_costs:
-        if scale is not None:
-            raise InvalidProblemError("`options.scale` applies only to non-integer costs; these are whole numbers")
-        budget = problem.budget
-        usable = problem.affordable()
-        if not problem.exact:
-            budget = problem.capped_budget()
-        if budget >= INT64_MAX:
-            raise InvalidProblemError(
-                f"`budget` {problem.budget} reaches the int64 limit 2^63 - 1 that DP and CP-SAT work within; use 'mip'"
-            )
-        # unavailable options and those costing more than the budget get budget + 1: never chosen, never cast
-        if usable.all():  # one pass over a large table
-            costs = np.array(problem.costs, dtype=np.int64)
-        else:
-            costs = np.where(usable, problem.costs, 0).astype(np.int64)
-            costs[~usable] = budget + 1
-        return np.ascontiguousarray(costs, dtype=np.int64), int(budget), False
-    if scale is None:
-        raise InvalidProblemError(
-            "`costs` are not whole numbers: use method='mip', or pass options={'scale': s} to round s·costs up"
-        )
-    if problem.exact:
-        raise InvalidProblemError("`exact` budgets need whole-number costs for this method; use method='mip'")
-    # the scaled budget is floor(s·high), high = B·(1 + 1e-9) the model's own limit: a choice within it is feasible
-    return (*round_costs_up(problem.costs, problem.spend_window()[1], scale), True)
 
 
 def repair_budget(problem: MultipleChoiceKnapsack, x) -> tuple[np.ndarray, int]:

@@ -26,7 +26,6 @@ budget-aware routing papers listed on the docs page. This module holds the model
 the exact accuracy numerics, and the step-by-step `AdaptiveSampler`; it imports no solver.
 """
 
-from ._fields import over_budget
 from .accuracy import (
     CONCAVITY_TOL,
     MAX_VOTE_SAMPLES,
@@ -51,7 +50,6 @@ __all__ = [
     "SampleAllocation",
     "concavity_report",
     "majority_vote_table",
-    "over_budget",
     "pass_at_k",
     "pass_at_k_table",
     "simulate_adaptive",

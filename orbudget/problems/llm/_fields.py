@@ -11,7 +11,6 @@ import numpy as np
 
 from ...core.errors import InvalidProblemError
 from ...core.validation import as_array, as_choice, as_scalar
-from ..knapsack import FLOAT_BUDGET_TOL
 
 
 def _names(field: str, value, size: int):
@@ -32,19 +31,6 @@ def _per_item_ints(field: str, value, size: int, minimum: int) -> np.ndarray:
         arr.setflags(write=False)
         return arr
     return as_array(field, value, shape=(size,), dtype=int, low=minimum)
-
-
-def _budget(value, costs_integral: bool):
-    b = as_scalar("budget", value, minimum=0.0)
-    return int(b) if costs_integral and b == int(b) else b
-
-
-def over_budget(spent, cap) -> bool:
-    """The one budget rule of this family: exact for whole numbers, else a relative slack of
-    ``FLOAT_BUDGET_TOL·max(1, |cap|)`` (used by ``is_feasible`` and ``infeasibility_reason`` alike)."""
-    if isinstance(spent, int) and isinstance(cap, int):
-        return spent > cap
-    return spent > cap + FLOAT_BUDGET_TOL * max(1.0, abs(cap))
 
 
 def _read_rows(path, file_format) -> list[dict]:

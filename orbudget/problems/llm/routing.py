@@ -10,6 +10,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ...core.budget import as_reported, budget_value, cost_array, exact_total, fits, is_whole
 from ...core.errors import InvalidProblemError
 from ...core.io import register_kind
 from ...core.validation import (
@@ -22,7 +23,7 @@ from ...core.validation import (
 from ..base import Problem
 from ..knapsack import MultipleChoiceKnapsack
 from ..online import OnlineAllocation
-from ._fields import _budget, _names, _number, _read_rows, over_budget
+from ._fields import _names, _number, _read_rows
 
 # -- model routing -------------------------------------------------------------------------------------------------
 
@@ -68,10 +69,8 @@ class ModelRouting(Problem):
 
     def __post_init__(self):
         quality = as_array("quality", self.quality, ndim=2)
-        costs = as_array("costs", self.costs, shape=quality.shape, nonnegative=True)
-        integral = is_integral(costs)
-        if integral:
-            costs = as_array("costs", costs, dtype=int)
+        costs = cost_array("costs", self.costs, shape=quality.shape)  # exact: int64 below 2^63, never wrapped
+        integral = is_whole(costs)
         n_q = quality.shape[0]
         tasks, task_budgets = self.tasks, self.task_budgets
         if (tasks is None) != (task_budgets is None):
@@ -79,16 +78,22 @@ class ModelRouting(Problem):
         if tasks is not None:
             task_budgets = as_array("task_budgets", task_budgets, ndim=1, nonnegative=True)
             tasks = as_array("tasks", tasks, shape=(n_q,), dtype=int, low=0, high=task_budgets.size - 1)
-            if integral and is_integral(task_budgets):
+            if integral and is_integral(task_budgets) and float(task_budgets.max()) < 2.0**63:
                 task_budgets = as_array("task_budgets", task_budgets, dtype=int)
         self._set("quality", quality)
         self._set("costs", costs)
-        self._set("budget", _budget(self.budget, integral))
+        self._set("budget", budget_value("budget", self.budget, whole_costs=integral))
+        self._set("_whole", bool(integral and isinstance(self.budget, int)))
         self._set("allow_skip", as_bool("allow_skip", self.allow_skip))
         self._set("tasks", tasks)
         self._set("task_budgets", task_budgets)
         self._set("query_names", _names("query_names", self.query_names, n_q))
         self._set("model_names", _names("model_names", self.model_names, quality.shape[1]))
+
+    @property
+    def whole_number_costs(self) -> bool:
+        """Whole-number costs and budget: spends are decided in integers, with no tolerance."""
+        return self._whole
 
     def __repr__(self) -> str:
         extra = f", {self.task_budgets.size} task budgets" if self.tasks is not None else ""
@@ -109,10 +114,10 @@ class ModelRouting(Problem):
     @cached_property
     def cheapest(self) -> np.ndarray:
         """Per query the cheapest model (ties: the better quality, then the lower index)."""
-        best = np.empty(self.n_queries, np.int64)
-        for q in range(self.n_queries):
-            idx = np.lexsort((np.arange(self.n_models), -self.quality[q], self.costs[q]))
-            best[q] = idx[0]
+        n, m = self.quality.shape
+        rows = np.repeat(np.arange(n), m)
+        order = np.lexsort((np.tile(np.arange(m), n), -self.quality.ravel(), self.costs.ravel(), rows))
+        best = (order[::m] % m).astype(np.int64)  # the first of each query's block, in that order
         best.setflags(write=False)
         return best
 
@@ -135,41 +140,55 @@ class ModelRouting(Problem):
         vals, _ = self._picked(self.quality, x)
         return math.fsum(vals.tolist()) / self.n_queries
 
-    def cost_of(self, x):
+    def exact_cost(self, x):
+        """Exact total cost of routes ``x`` (an int for whole-number costs, else a Fraction); never overflows."""
         vals, _ = self._picked(self.costs, x)
-        return int(vals.sum()) if vals.dtype.kind == "i" else math.fsum(vals.tolist())
+        return exact_total(vals)
+
+    def cost_of(self, x):
+        """Total cost of ``x``: exact int for whole-number costs, else the float nearest the exact sum."""
+        return as_reported(self.exact_cost(x))
+
+    def _exact_task_costs(self, x) -> list:
+        vals, rows = self._picked(self.costs, x)
+        tasks = self.tasks[rows]
+        return [exact_total(vals[tasks == j]) for j in range(self.task_budgets.size)]
 
     def task_costs_of(self, x) -> np.ndarray:
         """Spend per task (zeros-length array without task budgets)."""
         if not self.has_task_budgets:
             return np.zeros(0)
-        vals, rows = self._picked(self.costs, x)
-        out = np.zeros(self.task_budgets.size, dtype=vals.dtype)
-        np.add.at(out, self.tasks[rows], vals)
-        return out
+        spent = [as_reported(v) for v in self._exact_task_costs(x)]
+        return np.array(spent, dtype=np.int64 if all(isinstance(v, int) and v < 2**63 for v in spent) else np.float64)
+
+    def _over(self, x) -> list:
+        """The budgets ``x`` breaks under the one rule (`orbudget.core.budget.fits`): ``-1`` for the total, ``j`` for
+        task j's."""
+        over = [] if fits(self.exact_cost(x), self.budget, whole=self.whole_number_costs) else [-1]
+        if self.has_task_budgets:
+            whole = self.whole_number_costs and self.task_budgets.dtype.kind == "i"
+            over += [
+                j
+                for j, (spent, cap) in enumerate(zip(self._exact_task_costs(x), self.task_budgets.tolist()))
+                if not fits(spent, cap, whole=whole)
+            ]
+        return over
 
     def is_feasible(self, x) -> bool:
-        """Every budget kept: in integer arithmetic for whole-number costs, to 1e-9 relative otherwise."""
-        checks = [(self.cost_of(x), self.budget)]
-        if self.has_task_budgets:
-            checks += list(zip(self.task_costs_of(x).tolist(), self.task_budgets.tolist()))
-        return not any(over_budget(spent, cap) for spent, cap in checks)
+        """Every budget kept, on exact spends: in integers for whole-number costs and budgets, else within ``1e-9``
+        of each budget, relative."""
+        return not self._over(x)
 
     def infeasibility_reason(self) -> str | None:
         if self.allow_skip:
             return None
         x = self.cheapest
-        low = self.cost_of(x)
-        if over_budget(low, self.budget):
-            return f"budget {self.budget} is below the cheapest routing, {low}"
-        if self.has_task_budgets:
-            spent = self.task_costs_of(x)
-            over = [
-                j for j, (s, cap) in enumerate(zip(spent.tolist(), self.task_budgets.tolist())) if over_budget(s, cap)
-            ]  # the same rule as is_feasible
-            if over:
-                j = over[0]
-                return f"task {j}'s budget {self.task_budgets[j]} is below its cheapest routing, {spent[j]}"
+        over = self._over(x)
+        if over and over[0] == -1:
+            return f"budget {self.budget} is below the cheapest routing, {self.cost_of(x)}"
+        if over:
+            j = over[0]
+            return f"task {j}'s budget {self.task_budgets[j]} is below its cheapest routing, {self.task_costs_of(x)[j]}"
         return None
 
     def to_knapsack(self) -> MultipleChoiceKnapsack:
@@ -286,9 +305,9 @@ class ModelRouting(Problem):
         q = self.quality if not self.allow_skip else np.hstack([self.quality, np.zeros((self.n_queries, 1))])
         c = self.costs if not self.allow_skip else np.hstack([self.costs, np.zeros((self.n_queries, 1))])
         top = q.max(axis=1, keepdims=True)
-        slack = float(top.sum()) - target * self.n_queries
-        if slack < -1e-9 * max(1.0, abs(float(top.sum()))):
+        if not fits(target * self.n_queries, float(top.sum()), whole=False):  # the best routing is below the target
             return None, None
+        slack = float(top.sum()) - target * self.n_queries
         kp = MultipleChoiceKnapsack(values=-np.asarray(c, float), costs=top - q, budget=max(slack, 0.0))
         r = solve(kp, method=method, **honoured(kp, method, threads=1))
         if not r.ok:

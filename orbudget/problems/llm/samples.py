@@ -9,6 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ...core.budget import as_reported, budget_value, cost_array, exact_dot, fits, is_whole, level_costs
 from ...core.errors import InvalidProblemError
 from ...core.io import register_kind
 from ...core.validation import (
@@ -17,11 +18,10 @@ from ...core.validation import (
     as_generator,
     as_probabilities,
     as_scalar,
-    is_integral,
 )
 from ..base import Problem
 from ..knapsack import MultipleChoiceKnapsack
-from ._fields import _budget, _names, _number, _per_item_ints, _read_rows, over_budget
+from ._fields import _names, _number, _per_item_ints, _read_rows
 from .accuracy import MAX_VOTE_SAMPLES, OBJECTIVES, PROBABILITY_SUM_TOL, concavity_report, majority_vote_table, pass_at_k_table
 
 # -- sample allocation ------------------------------------------------------------------------------------------------
@@ -103,21 +103,25 @@ class SampleAllocation(Problem):
             )
         costs = self.sample_costs
         if costs is not None:
-            costs = as_array("sample_costs", costs, shape=(n,), low=0.0)
+            costs = cost_array("sample_costs", costs, shape=(n,))  # exact: int64 below 2^63, never wrapped
             if (costs <= 0).any():
                 i = int(np.flatnonzero(costs <= 0)[0])
                 raise InvalidProblemError(f"`sample_costs` must be positive; got {costs[i]} at index ({i},)")
-            if is_integral(costs):
-                costs = as_array("sample_costs", costs, dtype=int)
-        integral = costs is None or costs.dtype.kind == "i"
+        integral = costs is None or is_whole(costs)
         self._set("success_rates", p)
         self._set("answer_probabilities", probs)
         self._set("correct", correct)
         self._set("min_samples", lo)
         self._set("max_samples", hi)
         self._set("sample_costs", costs)
-        self._set("budget", _budget(self.budget, integral))
+        self._set("budget", budget_value("budget", self.budget, whole_costs=integral))
+        self._set("_whole", bool(integral and isinstance(self.budget, int)))
         self._set("names", _names("names", self.names, n))
+
+    @property
+    def whole_number_costs(self) -> bool:
+        """Whole-number costs and budget: spends are decided in integers, with no tolerance."""
+        return self._whole
 
     def __repr__(self) -> str:
         what = "pass_at_k" if self.success_rates is not None else f"majority_vote, {self.n_answers} answers"
@@ -165,6 +169,12 @@ class SampleAllocation(Problem):
     def concavity(self) -> dict:
         """Whether every question's marginal gain is non-increasing on [min_samples, max_samples] (checked
         numerically on the computed table: pass@k always is; majority vote usually is not, odd/even counts)."""
+        return dict(self._concavity)
+
+    @cached_property
+    def _concavity(self) -> dict:
+        if self.success_rates is not None:  # pass@k: the gains p(1-p)^n are non-increasing in n, exactly
+            return {"concave": True, "nonconcave_questions": 0, "first_nonconcave": None, "max_gain_increase": 0.0}
         return concavity_report(self._table, self.min_samples, self.max_samples)
 
     # -- evaluation ---------------------------------------------------------------------------------------------
@@ -184,18 +194,23 @@ class SampleAllocation(Problem):
         x = self.check_allocation(x)
         return math.fsum(self._table[np.arange(self.n_questions), x].tolist()) / self.n_questions
 
+    def exact_cost(self, x):
+        """Exact total cost of ``x`` (an int for whole-number costs, else a Fraction); never overflows or rounds."""
+        return exact_dot(self.costs_per_sample, self.check_allocation(x))
+
     def cost_of(self, x):
-        x = self.check_allocation(x)
-        total = (self.costs_per_sample * x).sum()
-        return int(total) if np.asarray(total).dtype.kind == "i" else float(total)
+        """Total cost of ``x``: exact int for whole-number costs, else the float nearest the exact sum."""
+        return as_reported(self.exact_cost(x))
 
     def is_feasible(self, x) -> bool:
-        return not over_budget(self.cost_of(x), self.budget)
+        """The exact cost within the budget under the one rule (`orbudget.core.budget.fits`): in integers for
+        whole-number costs and budget, else within ``1e-9·B`` relative."""
+        return fits(self.exact_cost(x), self.budget, whole=self.whole_number_costs)
 
     def infeasibility_reason(self) -> str | None:
-        low = self.cost_of(self.min_samples)
-        if over_budget(low, self.budget):
-            return f"budget {self.budget} is below the cost of min_samples for every question, {low}"
+        low = self.exact_cost(self.min_samples)
+        if not fits(low, self.budget, whole=self.whole_number_costs):
+            return f"budget {self.budget} is below the cost of min_samples for every question, {as_reported(low)}"
         return None
 
     def to_knapsack(self) -> MultipleChoiceKnapsack:
@@ -204,7 +219,7 @@ class SampleAllocation(Problem):
         base = int(self.min_samples.min())
         levels = np.arange(base, int(self.max_samples.max()) + 1)
         values = self._table[:, base:] / self.n_questions
-        costs = self.costs_per_sample[:, None] * levels[None, :]
+        costs = level_costs("sample_costs", self.costs_per_sample, levels)
         available = (levels[None, :] >= self.min_samples[:, None]) & (levels[None, :] <= self.max_samples[:, None])
         return MultipleChoiceKnapsack(values=values, costs=costs, budget=self.budget, available=available)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.budget import INT64_MAX
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
@@ -22,23 +23,20 @@ WHOLE_ROW_LIMIT = 10**15  # whole-number budget rows (after the gcd) up to this 
 
 
 def _budget_row(problem: MultipleChoiceKnapsack, flat: np.ndarray):
-    """Coefficients and bounds of the budget row. Whole-number costs: divided by their gcd (still whole numbers, so
-    HiGHS' absolute tolerance is below one unit). Otherwise divided by the budget, so that its absolute tolerance
-    becomes relative to the budget (costs around 1e-12 no longer slip by an absolute 1e-9)."""
-    import math
-
-    costs = problem.costs.ravel()[flat]
+    """Coefficients and bounds of the budget row. Whole-number costs: the problem's integer form (divided by their gcd,
+    still whole numbers, so HiGHS' absolute tolerance is below one unit). Otherwise, or beyond ``WHOLE_ROW_LIMIT``,
+    divided by the budget, so that its absolute tolerance becomes relative to the budget (costs around 1e-12 no
+    longer slip by an absolute 1e-9); the exact check afterwards decides."""
     low, high = problem.spend_window()
     cap = problem.capped_budget()
-    if problem.whole_number_costs:
-        ints = [int(c) for c in costs.tolist()]
-        g = math.gcd(*ints, *([int(low)] if problem.exact else [])) or 1
-        top = min(high, cap) // g
-        if top <= WHOLE_ROW_LIMIT:
-            row = np.array([c // g for c in ints], dtype=np.float64)
-            return row, (float(low // g) if problem.exact else None), float(top)
+    if problem.whole_number_costs and cap < INT64_MAX:
+        form = problem.integer_form()
+        if form.budget <= WHOLE_ROW_LIMIT and not form.infeasible:
+            row = form.costs.ravel()[flat].astype(np.float64)
+            return row, (float(form.budget) if problem.exact else None), float(form.budget)
         # larger whole numbers: HiGHS refuses matrix values above 1e15 and rounds above 2^53, so the row is scaled
         # to the budget like real costs; the exact check afterwards decides (and repairs)
+    costs = problem.costs.ravel()[flat]
     scale = cap if problem.exact else min(high, cap)
     scale = scale if scale > 0 else 1
     row = costs.astype(np.float64) / float(scale)  # within 3e-16 relative of the exact ratio

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.budget import float_at_most, spend_limit
 from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.solve import SolveOptions
+from ...core.validation import memory_limit
 from ...problems.knapsack import MultipleChoiceKnapsack, check_table_size
 from ...problems.rollouts import RolloutAllocation
-from .._reduce import infeasible, integer_costs, no_solution_after_scaling, via_knapsack
+from .._reduce import infeasible, no_solution_after_scaling, via_knapsack
 
 
 def _dp_supports(problem: MultipleChoiceKnapsack):
     if not problem.whole_number_costs and problem.exact:
         return "exact budgets with non-integer costs need 'mip'"
     return None
+
+
+def _dp_preferred(problem: MultipleChoiceKnapsack) -> bool:
+    """A default only for whole-number costs whose table (before the gcd reduction) fits in memory."""
+    if not problem.integer_costs:
+        return False
+    return dp_table_bytes(problem.n_groups, problem.n_options, int(problem.capped_budget())) <= memory_limit()
 
 
 def dp_table_bytes(n_groups: int, n_options: int, budget: int) -> int:
@@ -42,14 +51,19 @@ def solve_dp_batch(problems) -> list[Result] | None:
     if sum(p.n_groups * (p.budget + 1) for p in problems) > BATCH_LIMIT_CELLS:
         return None
     t0 = time.perf_counter()
+    forms = [p.integer_form() for p in problems]  # the one integer form, as `dp` uses it one by one
+    if any(f.infeasible for f in forms):  # an exact budget off the costs' divisor: one by one, each says why
+        return None
     values = np.ascontiguousarray(np.stack([p.values for p in problems]), dtype=np.float64)
-    costs = np.ascontiguousarray(np.stack([p.costs for p in problems]), dtype=np.int64)
-    avail = np.ascontiguousarray(np.stack([p.mask for p in problems]))
-    budgets = np.array([p.budget for p in problems], dtype=np.int64)
+    costs = np.ascontiguousarray(np.stack([f.costs for f in forms]), dtype=np.int64)
+    avail = np.ascontiguousarray(np.stack([f.usable for f in forms]))
+    budgets = np.array([f.budget for f in forms], dtype=np.int64)
     best, xs, ok = mckp_dp_batch(values, costs, avail, budgets, bool(problems[0].exact))
     share = (time.perf_counter() - t0) / len(problems)
     out = []
     for p, b, x, feasible in zip(problems, best, xs, ok):
+        if feasible and not p.is_feasible(x):  # the reductions are exact: this would be a bug, never an answer
+            raise SolverError(f"batched 'dp' returned a choice costing {p.cost_of(x)}, outside budget {p.budget}")
         if not feasible:
             out.append(
                 Result(
@@ -83,7 +97,7 @@ def solve_dp_batch(problems) -> list[Result] | None:
     backend="numba",
     priority=10,
     supports=_dp_supports,
-    preferred=lambda p: p.integer_costs,
+    preferred=_dp_preferred,
     options=("scale",),
     honours=("rel_gap", "seed"),
     batch=solve_dp_batch,
@@ -94,7 +108,6 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     Costs and budget are first divided by their greatest common divisor (options costing more than the budget are
     left out of it), and a budget above the dearest total is lowered to it; the table size is checked before it is
     allocated."""
-    import math
     import time
 
     reason = problem.infeasibility_reason()
@@ -103,14 +116,11 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     from ._knapsack_dp import mckp_dp, prune_dominated
 
     scale = opts.get("scale")
-    costs, budget, scaled = integer_costs(problem, scale)
+    form = problem.integer_form(scale)  # costs and budget divided by the costs' gcd, the budget lowered to a multiple
+    costs, budget, scaled, usable, divisor = form.costs, form.budget, form.scaled, form.usable, form.divisor
     n, k = problem.values.shape
-    usable = np.ascontiguousarray(problem.mask & (costs <= budget))
-    # an exact budget joins the gcd (so it divides it); a bound B becomes floor(B / g), as every total is a multiple
-    divisor = math.gcd(*costs[usable].tolist(), *([budget] if problem.exact else [])) if usable.any() else 0
-    if divisor > 1:
-        costs = np.where(usable, costs // divisor, budget // divisor + 1)
-        budget //= divisor
+    if form.infeasible:  # an exact budget that no total (a multiple of the divisor) can meet
+        return infeasible(f"no choice of one option per group costs exactly {problem.budget}")
     need = dp_table_bytes(n, k, budget)
     check_table_size(
         "budget",
@@ -148,9 +158,15 @@ def solve_dp(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     )
 
 
-register(RolloutAllocation, "dp", backend="numba", priority=20, options=("scale",), honours=("rel_gap", "seed"))(
-    via_knapsack(solve_dp)
-)
+register(
+    RolloutAllocation,
+    "dp",
+    backend="numba",
+    priority=20,
+    preferred=lambda p: p.whole_number_costs,
+    options=("scale",),
+    honours=("rel_gap", "seed"),
+)(via_knapsack(solve_dp))
 
 
 def _rollout_greedy_exact(problem: RolloutAllocation) -> bool:
@@ -172,8 +188,8 @@ def solve_rollout_greedy(problem: RolloutAllocation, opts: SolveOptions) -> Resu
     costs = problem.costs_per_rollout
     if costs.dtype.kind == "i":  # whole-number costs and budget stay int64 in the kernel (exact, no rounding)
         costs, budget = np.ascontiguousarray(costs, dtype=np.int64), int(problem.total_rollouts)
-    else:
-        costs, budget = costs.astype(np.float64), float(problem.total_rollouts)
+    else:  # real costs: the budget the one rule allows (1e-9·B above B), as the largest float within it
+        costs, budget = costs.astype(np.float64), float_at_most(spend_limit(problem.total_rollouts, whole=False))
     x, ok = marginal_greedy(table, problem.min_rollouts, top, costs, budget, problem.unit_costs)
     if not ok:
         return infeasible("the rollouts cannot all be placed within max_rollouts")

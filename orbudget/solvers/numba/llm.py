@@ -1,5 +1,5 @@
-"""numba adapters of the LLM-inference budgets: the exact multiple-choice knapsack reductions (``mckp``: the numba DP
-by default, HiGHS for real costs or a time limit, any exact knapsack method by ``options['knapsack_method']``) and
+"""numba adapters of the LLM-inference budgets: the exact multiple-choice knapsack reductions (``mckp``: the one
+knapsack path, ``core`` by default, HiGHS for real costs, any exact knapsack method by ``options['knapsack_method']``) and
 online routing by dual mirror descent (``dmd``, the numba ``OnlineAllocation`` kernel)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from ...core.result import Result, Status
 from ...core.solve import SolveOptions, solve
 from ...core.validation import as_choice
 from ...problems.llm import ModelRouting, SampleAllocation
-from .._llm import no_tasks, route_stats, sample_result, solve_knapsack
-from .._reduce import infeasible
+from .._llm import no_tasks, route_stats, sample_result
+from .._reduce import infeasible, solve_knapsack
 
 
 @register(
@@ -26,14 +26,14 @@ from .._reduce import infeasible
     honours=("time_limit", "rel_gap", "threads", "seed"),
 )
 def solve_sample_mckp(problem: SampleAllocation, opts: SolveOptions) -> Result:
-    """Exact: each question is a group with options n = min..max costing n·c_i (``ob.solve`` on the knapsack:
-    ``dp`` for whole-number costs when the table fits, else ``mip``; ``options={'knapsack_method': ...}`` to
-    choose any exact knapsack method)."""
+    """Exact: each question is a group with options n = min..max costing n·c_i, solved on the one knapsack path
+    (``core`` for whole-number costs, else ``mip``; ``options={'knapsack_method': ...}`` to choose any exact knapsack
+    method)."""
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
     kp = problem.to_knapsack()
-    r = solve_knapsack(kp, opts)
+    r = solve_knapsack(kp, opts, opts.get("knapsack_method"))
     if not r.ok:
         return r
     x = int(problem.min_samples.min()) + np.asarray(r.x, dtype=np.int64)
@@ -63,7 +63,7 @@ def solve_routing_mckp(problem: ModelRouting, opts: SolveOptions) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    r = solve_knapsack(problem.to_knapsack(), opts)
+    r = solve_knapsack(problem.to_knapsack(), opts, opts.get("knapsack_method"))
     if not r.ok:
         return r
     x = problem.routes_from_knapsack(r.x)

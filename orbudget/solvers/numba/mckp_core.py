@@ -9,13 +9,14 @@ import time
 
 import numpy as np
 
+from ...core.budget import exact_dot, exact_number, exact_total
 from ...core.errors import SolverError
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import SolveOptions
-from ...problems.knapsack import MultipleChoiceKnapsack, exact_dot, exact_number, exact_total
+from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
-from .._reduce import infeasible, integer_costs, no_exact, via_knapsack
+from .._reduce import infeasible, no_exact, via_knapsack
 
 HONOURS = dict(honours=("time_limit", "rel_gap", "seed"), long=True)  # exact, deterministic, can run long
 TOTAL_COST_LIMIT = 2**62  # every partial sum of costs must fit int64 with room for one more cost
@@ -51,6 +52,7 @@ def _core_supports(problem: MultipleChoiceKnapsack):
 def _none_fits(problem, budget, scaled, stats, timings) -> Result:
     """Nothing fits: INFEASIBLE when proven on the true costs; after scaling costs up (``scale``) only NO_SOLUTION,
     since rounding up can lose choices that fit the true budget (the same rule as ``dp`` and ``cpsat``)."""
+    budget = problem.budget  # the message names the budget as given (the search's is divided by the costs' gcd)
     what = f"costs exactly {budget}" if problem.exact else f"fits within {budget}"
     if scaled:
         return Result(
@@ -81,26 +83,27 @@ def _reduce(values, costs, mask, exact: bool, deadline: float | None, block_opti
 
 
 def _prepare(problem: MultipleChoiceKnapsack, scale, divisibility: bool = False, deadline: float | None = None):
-    """Kernel inputs: reduced classes, LP relaxation, budget lowered to the dearest total. Raises
-    InvalidProblemError naming `costs` when the totals do not fit int64.
+    """Kernel inputs: reduced classes, LP relaxation, budget lowered to the dearest total, from the problem's one
+    integer form (`MultipleChoiceKnapsack.integer_form`). Raises InvalidProblemError naming `costs` when the totals do
+    not fit int64.
 
-    With ``divisibility`` (combo's rudimentary divisibility): every total cost is a multiple of the costs' greatest
-    common divisor d, so the budget is lowered to a multiple of d (an exact budget that is not one is infeasible).
-    With a ``deadline`` (a `time.perf_counter` time) the reduction and the LP stop soon after it passes: the
-    classes and the LP are then None."""
+    With ``divisibility`` (combo's rudimentary divisibility) the integer form is divided by the costs' greatest common
+    divisor d: every total cost is a multiple of d, so the budget is lowered to a multiple of d (an exact budget that
+    is not one is infeasible). Without it the LP is the relaxation of the problem as given. With a ``deadline`` (a
+    `time.perf_counter` time) the reduction and the LP stop soon after it passes: the classes and the LP are then
+    None."""
     from ...core.errors import InvalidProblemError
 
-    costs, budget, scaled = integer_costs(problem, scale)
-    costs = np.ascontiguousarray(costs, dtype=np.int64)
-    mask = np.ascontiguousarray(_usable(costs, problem.mask, budget))
+    form = problem.integer_form(scale, divide=divisibility)
+    costs, mask, budget = form.costs, form.usable, form.budget
     total = total_cost(costs, mask)
     if total > TOTAL_COST_LIMIT:
-        raise InvalidProblemError(_too_large(total))
-    if (problem.exact and int(budget) > total) or not mask.any(axis=1).all():  # a group with nothing affordable
+        raise InvalidProblemError(_too_large(total * form.divisor))
+    if form.infeasible or (problem.exact and budget > total) or not mask.any(axis=1).all():  # nothing can fit
         n = problem.n_groups
-        return None, (np.zeros(n, np.int64), -1, 0, -np.inf, False), int(budget), scaled
+        return None, (np.zeros(n, np.int64), -1, 0, -np.inf, False), budget, form.scaled
     values = np.ascontiguousarray(problem.values, dtype=np.float64)
-    return (*_kernel_inputs(values, costs, mask, int(budget), total, bool(problem.exact), divisibility, deadline), scaled)
+    return (*_kernel_inputs(values, costs, mask, budget, total, bool(problem.exact), False, deadline), form.scaled)
 
 
 def _kernel_inputs(values, costs, mask, budget: int, total: int, exact: bool, divisibility: bool, deadline: float | None):
@@ -182,8 +185,8 @@ def _equal_items(problem: MultipleChoiceKnapsack):
     head = np.abs(np.diff(np.asarray(problem.costs[:256]), axis=1))  # a quick look: distinct items show at once
     if np.unique(head).size > 0.75 * head.size:
         return None
-    costs, budget, _ = integer_costs(problem, None)
-    mask = problem.mask & (costs <= budget)
+    form = problem.integer_form(divide=False)  # costs as given (the small problem keeps the budget), unusable out
+    costs, mask = form.costs, form.usable
     both = np.flatnonzero(mask.all(axis=1))
     if both.size < 64:
         return None
@@ -424,6 +427,7 @@ register(
     backend="numba",
     priority=15,
     supports=_core_rollout_supports,
+    preferred=lambda p: p.whole_number_costs,  # real costs need options={'scale': s}: the default goes on to an exact method
     options=("scale", "state_limit"),
     **HONOURS,
 )(via_knapsack(solve_core))

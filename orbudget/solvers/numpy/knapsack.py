@@ -8,10 +8,11 @@ import math
 
 import numpy as np
 
+from ...core.budget import exact_number, exact_total
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.solve import SolveOptions
-from ...problems.knapsack import MultipleChoiceKnapsack, exact_number, exact_total
+from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, no_exact, via_knapsack
 

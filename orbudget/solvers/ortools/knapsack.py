@@ -6,15 +6,16 @@ import time
 
 import numpy as np
 
+from ...core.budget import INT64_MAX
 from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import SolveOptions
 from ...core.validation import as_int_seed
-from ...problems.knapsack import INT64_MAX, MultipleChoiceKnapsack
+from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
-from .._reduce import infeasible, integer_costs, no_solution_after_scaling, via_knapsack
+from .._reduce import infeasible, no_solution_after_scaling, via_knapsack
 
 
 def new_cpsat_solver(opts: SolveOptions):
@@ -100,8 +101,10 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    costs, budget, scaled = integer_costs(problem, opts.get("scale"))
-    mask = problem.mask & (costs <= budget)  # an option costing more than the budget alone is never chosen
+    form = problem.integer_form(opts.get("scale"))  # the one integer form: gcd-divided, options over the budget out
+    costs, budget, scaled, mask = form.costs, form.budget, form.scaled, form.usable
+    if form.infeasible:
+        return infeasible(f"no choice of one option per group costs exactly {problem.budget}")
     n, k = problem.values.shape
     # exactly one option per group: costs are taken above each group's cheapest (budget lowered to match), which is
     # exact and keeps coefficients small; CP-SAT refuses a constraint whose coefficients sum beyond 2^62

@@ -255,6 +255,12 @@ class RCO(torch.optim.Optimizer):
         alpha = self.alpha
         if alpha.grad is None:
             return loss
+        if not bool(torch.isfinite(alpha.grad).all()):  # refused before any state changes: the iterate stays on budget
+            bad = int((~torch.isfinite(alpha.grad)).sum())
+            raise InvalidProblemError(
+                f"`alpha.grad` holds {bad} NaN or infinite entries: the loss or its gradient is not finite; "
+                "the step was not taken (the iterate and the optimizer state are unchanged)"
+            )
         state = self.state[alpha]
         master = state["master"]
         b1, b2 = group["betas"]
