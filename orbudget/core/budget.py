@@ -168,24 +168,28 @@ def cost_array(name: str, value, *, shape=None, ndim=None) -> np.ndarray:
 
 
 def _whole_number_ints(name, value, shape, ndim) -> np.ndarray | None:
+    """Integer input: int64 when it fits, else (beyond int64) float64 when every value is exactly a float (the whole
+    numbers of 2^63 and more that floats hold, such as 10**19), else refused by name. ``None`` for other input."""
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError, OverflowError):
         return None
-    if (
-        raw.dtype == object
-        and raw.size
-        and all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in raw.ravel().tolist())
-    ):
-        big = max(raw.ravel().tolist(), key=abs)
-        raise InvalidProblemError(
-            f"`{name}` given as integers must lie within int64 (|c| <= {INT64_MAX}); "
-            f"got {big}; pass floats for larger whole-number costs"
+    big = raw.dtype == object or (raw.dtype.kind == "u" and raw.size and int(raw.max()) > INT64_MAX)
+    if big and raw.size:
+        items = raw.ravel().tolist()
+        if not all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in items):
+            return None
+        inexact = [int(v) for v in items if abs(int(v)) > INT64_MAX and int(float(int(v))) != int(v)]
+        if inexact:
+            raise InvalidProblemError(
+                f"`{name}` given as integers must lie within int64 (|c| <= {INT64_MAX}) or be exactly a float; got "
+                f"{inexact[0]}; give larger costs as floats, or in a larger unit"
+            )
+        return as_array(
+            name, np.array([float(int(v)) for v in items]).reshape(raw.shape), shape=shape, ndim=ndim, nonnegative=True
         )
     if raw.dtype.kind not in "iu":
         return None
-    if raw.dtype.kind == "u" and raw.size and int(raw.max()) > INT64_MAX:
-        raise InvalidProblemError(f"`{name}` given as integers must be at most {INT64_MAX} (int64); got {int(raw.max())}")
     return as_array(name, raw.astype(np.int64, copy=False), shape=shape, ndim=ndim, dtype=np.int64, nonnegative=True)
 
 

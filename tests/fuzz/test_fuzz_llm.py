@@ -2,9 +2,12 @@
 interpreter, see harness.py), and budget-safety properties: no method's allocation, no online routing and no adaptive
 sampler ever spends more than a budget, recomputed from ``x`` and the original arrays in integer arithmetic."""
 
+import itertools
+from fractions import Fraction
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import orbudget as ob
@@ -298,3 +301,154 @@ def test_adaptive_sampler_never_overspends(n, budget, objective, seed):
         else:
             s.update(np.stack([rng.multinomial(k, [0.5, 0.3, 0.2]) for k in c]))
     assert s.done or spent <= budget
+
+
+# -- one budget arithmetic (issue 26): every method, costs and budgets from 1e-12 to 1e18 ------------------------------
+# Each spend is recomputed from ``x`` and the raw inputs in exact rational arithmetic, against the one rule: whole
+# numbers exactly, otherwise within 1e-9 of the budget, relative.
+
+
+def _exact_limit(costs, budget, whole):
+    b = Fraction(budget)
+    return b if whole else b * (1 + Fraction(1, 10**9))
+
+
+def _scaled_costs(draw, shape):
+    """Costs on one scale 10^e, e in [-12, 18], as floats or (for whole numbers) Python ints; sometimes 2^63 and more."""
+    e = draw(st.integers(-12, 18))
+    base = np.asarray(draw(st.lists(st.integers(1, 20), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
+    base = base.reshape(shape)
+    if e >= 0 and draw(st.booleans()):
+        return (
+            [[int(v) * 10**e for v in row] for row in np.atleast_2d(base).tolist()]
+            if len(shape) == 2
+            else [int(v) * 10**e for v in base.tolist()]
+        )
+    return (base * 10.0**e).tolist()
+
+
+def _budget_for(draw, lo: Fraction, hi: Fraction, one_cost):
+    pick = draw(st.sampled_from(["zero", "cost", "frac", "lo", "hi"]))
+    if pick == "zero":
+        return 0
+    if pick == "cost":
+        return one_cost
+    if pick == "lo":
+        return float(lo)
+    if pick == "hi":
+        return float(hi)
+    return float(lo + (hi - lo) * Fraction(draw(st.integers(0, 8)), 8))
+
+
+@st.composite
+def extreme_routings(draw):
+    q, m = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    costs = _scaled_costs(draw, (q, m))
+    quality = draw(st.lists(st.sampled_from([0.0, 0.17, 0.5, 0.5, 0.9, 1.0]), min_size=q * m, max_size=q * m))
+    quality = np.asarray(quality).reshape(q, m)
+    lo = sum(Fraction(min(r)) for r in costs)
+    hi = sum(Fraction(max(r)) for r in costs)
+    budget = _budget_for(draw, lo, hi, costs[0][0])
+    return ob.ModelRouting(quality=quality, costs=costs, budget=budget)
+
+
+@st.composite
+def extreme_samples(draw):
+    n = draw(st.integers(1, 3))
+    costs = _scaled_costs(draw, (n,))
+    lo = np.asarray(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    hi = lo + np.asarray(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    hi = np.maximum(hi, 1)
+    low = sum(Fraction(c) * int(k) for c, k in zip(costs, lo))
+    high = sum(Fraction(c) * int(k) for c, k in zip(costs, hi))
+    budget = _budget_for(draw, low, high, costs[0])
+    rates = draw(st.lists(st.sampled_from([0.0, 0.05, 0.2, 0.5, 0.92, 1.0]), min_size=n, max_size=n))
+    return ob.SampleAllocation(success_rates=rates, budget=budget, min_samples=lo, max_samples=hi, sample_costs=costs)
+
+
+def _brute(p, options):
+    best = None
+    for combo in itertools.product(*options):
+        if p.is_feasible(np.array(combo)):
+            v = p.accuracy_of(np.array(combo))
+            best = v if best is None else max(best, v)
+    return best
+
+
+def _check_every_method(p, spend_of, whole, best):
+    limit = _exact_limit(None, p.budget, whole)
+    for method, backend, available in ob.available_solvers(p):
+        if not available or backend == "pyomo":  # the Pyomo bridge has its own tests (it needs an external solver)
+            continue
+        try:
+            r = ob.solve(p, method=method, backend=backend)
+        except ob.InvalidProblemError:  # refused by name (e.g. a method for whole-number costs only)
+            continue
+        name = f"{method}/{backend}"
+        assert r.status is not ob.Status.ERROR, (name, r.message, p)
+        if not r.ok:
+            assert best is None or r.status is ob.Status.NO_SOLUTION, (name, r.status, r.message, best, p)
+            continue
+        x = np.asarray(r.x)
+        if x.ndim == 2:  # a relaxation
+            assert best is None or r.bound >= best - 1e-9 * max(1.0, abs(best)), (name, r.bound, best)
+            continue
+        assert best is not None, (name, "an answer where none is feasible", x, p)
+        spent = spend_of(x)
+        assert spent <= limit, (name, "over budget", float(spent), p.budget, p)
+        assert p.is_feasible(x), (name, p)
+        assert r.objective == pytest.approx(p.accuracy_of(x), rel=1e-9, abs=1e-12), (name, r.objective)
+        assert r.objective <= best + 1e-9, (name, "beats brute force", r.objective, best)
+        if r.status is ob.Status.OPTIMAL:
+            assert r.objective == pytest.approx(best, rel=1e-9, abs=1e-12), (name, "OPTIMAL but not optimal", r.objective, best)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extreme_routings())
+@example(ob.ModelRouting(quality=[[0.17]], costs=[[1.06e-12]], budget=5.3e-13))  # was OPTIMAL at twice the budget
+@example(ob.ModelRouting(quality=[[0.5, 0.9]], costs=[[10**18, 10**19]], budget=2 * 10**19))  # 1e19 wrapped to INT64_MIN
+@example(ob.ModelRouting(quality=[[0.1, 0.9]], costs=[[1, 5 * 10**18]], budget=93 * 10**17))  # was ERROR "HiGHS: Empty"
+def test_every_routing_method_keeps_the_budget_at_any_scale(p):
+    costs = [[Fraction(c) for c in row] for row in (p.costs.tolist())]
+    best = _brute(p, [range(p.n_models)] * p.n_queries)
+    _check_every_method(p, lambda x: sum(costs[i][int(j)] for i, j in enumerate(x)), p.whole_number_costs, best)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extreme_samples())
+@example(ob.SampleAllocation(success_rates=[0.92], budget=0, sample_costs=[3.9e-13]))  # was OPTIMAL with x=[1]
+@example(ob.SampleAllocation(success_rates=[0.5, 0.5], budget=3 * 10**19, sample_costs=[10**19, 10**19], max_samples=2))
+def test_every_sample_method_keeps_the_budget_at_any_scale(p):
+    c = [Fraction(v) for v in p.costs_per_sample.tolist()]
+    best = _brute(p, [range(int(a), int(b) + 1) for a, b in zip(p.min_samples, p.max_samples)])
+    _check_every_method(p, lambda x: sum(ci * int(n) for ci, n in zip(c, x)), p.whole_number_costs, best)
+
+
+def test_tiny_costs_are_decided_relative_to_the_budget_not_absolutely():
+    p = ob.SampleAllocation(success_rates=[0.9, 0.2, 0.05], budget=5e-12, sample_costs=[1e-12] * 3, max_samples=8)
+    assert not p.is_feasible([8, 8, 8]) and p.is_feasible([2, 2, 1])
+    q = ob.ModelRouting(quality=[[0.1, 0.9]], costs=[[1e-12, 3e-12]], budget=2e-12)
+    assert not q.is_feasible([1]) and q.is_feasible([0])
+
+
+def test_costs_of_2_63_and_more_stay_exact():
+    p = ob.ModelRouting(quality=[[0.5, 0.9]], costs=[[1e18, 1e19]], budget=2e19)
+    assert (p.costs >= 0).all() and p.cost_of([1]) == 10**19
+    assert ob.solve(p, method="cheapest").x.tolist() == [0]
+    s = ob.SampleAllocation(success_rates=[0.5, 0.5], budget=3e19, sample_costs=[1e19, 1e19])
+    assert (s.costs_per_sample > 0).all() and s.cost_of([1, 2]) == 3 * 10**19
+    with pytest.raises(ob.InvalidProblemError, match="`costs`"):  # integers beyond int64 are refused by name
+        ob.ModelRouting(quality=[[0.5]], costs=[[2**64 + 1]], budget=1)
+
+
+def test_rollouts_with_tiny_real_costs_solve_by_default():
+    p = ob.RolloutAllocation(success_rates=[0.5] * 3, total_rollouts=5e-12, rollout_costs=[2e-12, 1e-12, 2e-12], min_rollouts=1)
+    assert p.is_feasible([1, 1, 1])
+    for method in (None, "greedy", "mip"):
+        r = ob.solve(p, method=method)
+        assert r.ok and r.x.tolist() == [1, 1, 1], (method, r.status, r.message)
+
+
+def test_values_whose_total_overflows_are_refused_by_name():
+    with pytest.raises(ob.InvalidProblemError, match="`values`"):
+        ob.MultipleChoiceKnapsack(values=[[1e308, 1.7e308]] * 3, costs=[[0, 1]] * 3, budget=3)

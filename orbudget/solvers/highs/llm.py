@@ -11,19 +11,23 @@ import time
 
 import numpy as np
 
+from ...core.budget import fits
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import SolveOptions, finite_or_none
 from ...problems.llm import ModelRouting
-from .._reduce import infeasible
+from .._llm import route_stats
+from .._reduce import infeasible, solve_knapsack
 from ._common import new_highs, run_highs, status_of
 
 FEASIBILITY_TOL = 1e-10
 
 
 def routing_model(problem: ModelRouting):
-    """The MIP as a ``highspy.HighsLp`` (columns query-major: column q·M + m is y_qm)."""
+    """The MIP as a ``highspy.HighsLp`` (columns query-major: column q·M + m is y_qm). Each budget row is divided by its
+    budget, so HiGHS' absolute tolerance is relative to it (costs around 1e-12 no longer slip by an absolute 1e-9)
+    and huge costs stay within HiGHS' range; an option that alone breaks a budget is fixed at 0."""
     import highspy
 
     n_q, n_m = problem.quality.shape
@@ -34,21 +38,26 @@ def routing_model(problem: ModelRouting):
     lp.num_row_ = n_q + 1 + n_tasks
     lp.col_cost_ = (np.asarray(problem.quality, dtype=np.float64) / n_q).ravel()
     lp.col_lower_ = np.zeros(ncol)
-    lp.col_upper_ = np.ones(ncol)
-    caps = [float(problem.budget)] + ([] if not n_tasks else [float(b) for b in problem.task_budgets])
+    caps = np.array([float(problem.budget)] + ([] if not n_tasks else [float(b) for b in problem.task_budgets]))
+    scale = np.where(caps > 0, caps, 1.0)
+    cost = np.asarray(problem.costs, dtype=np.float64).ravel()
+    q = np.repeat(np.arange(n_q), n_m)
+    alone = np.array([fits(c, problem.budget) for c in problem.costs.ravel().tolist()])  # what one option may cost
+    if n_tasks:
+        task_caps = problem.task_budgets.tolist()
+        alone &= np.array([fits(c, task_caps[t]) for c, t in zip(problem.costs.ravel().tolist(), problem.tasks[q].tolist())])
+    lp.col_upper_ = alone.astype(np.float64)
     lp.row_lower_ = np.concatenate(
         [np.zeros(n_q) if problem.allow_skip else np.ones(n_q), np.full(1 + n_tasks, -highspy.kHighsInf)]
     )
-    lp.row_upper_ = np.concatenate([np.ones(n_q), caps])
+    lp.row_upper_ = np.concatenate([np.ones(n_q), caps / scale])
     per_col = 3 if n_tasks else 2
-    q = np.repeat(np.arange(n_q), n_m)
     index = np.empty(per_col * ncol, np.int32)
     value = np.empty(per_col * ncol)
-    cost = np.asarray(problem.costs, dtype=np.float64).ravel()
     index[0::per_col], value[0::per_col] = q, 1.0
-    index[1::per_col], value[1::per_col] = n_q, cost
+    index[1::per_col], value[1::per_col] = n_q, cost / scale[0]
     if n_tasks:
-        index[2::per_col], value[2::per_col] = n_q + 1 + problem.tasks[q], cost
+        index[2::per_col], value[2::per_col] = n_q + 1 + problem.tasks[q], cost / scale[1 + problem.tasks[q]]
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = np.arange(0, per_col * ncol + 1, per_col, dtype=np.int32)
     lp.a_matrix_.index_ = index
@@ -56,6 +65,26 @@ def routing_model(problem: ModelRouting):
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
     return lp
+
+
+def greedy_routes(problem: ModelRouting) -> np.ndarray:
+    """A feasible start for the MIP: the cheapest routing, then upgrades by quality gained per unit of cost while
+    every budget holds (each upgrade checked exactly). The problem is not infeasible by bounds."""
+    x = np.array(problem.cheapest, dtype=np.int64)
+    base_q = problem.quality[np.arange(problem.n_queries), x]
+    base_c = problem.costs[np.arange(problem.n_queries), x].astype(np.float64)
+    gain = problem.quality - base_q[:, None]
+    extra = problem.costs.astype(np.float64) - base_c[:, None]
+    rows, cols = np.nonzero(gain > 0)
+    ratio = gain[rows, cols] / np.maximum(extra[rows, cols], 1e-300)
+    for k in np.lexsort((cols, rows, -ratio)).tolist():
+        i, m = int(rows[k]), int(cols[k])
+        if problem.quality[i, m] <= problem.quality[i, x[i]]:
+            continue
+        old, x[i] = x[i], m
+        if not problem.is_feasible(x):
+            x[i] = old
+    return x
 
 
 @register(
@@ -73,6 +102,11 @@ def solve_routing_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
+    if not problem.has_task_budgets:  # a multiple-choice knapsack: the one knapsack path, on its HiGHS model
+        return _routing_knapsack_mip(problem, opts)
+    import highspy
+
+    start = greedy_routes(problem)  # a feasible incumbent from the start: a limit or a Ctrl-C always has one
     with Run(opts, unit="events", desc="mip") as run:  # from the start: the time limit covers the build
         h = new_highs(opts)
         for key in ("primal_feasibility_tolerance", "mip_feasibility_tolerance"):
@@ -82,6 +116,13 @@ def solve_routing_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
             h.setOptionValue("mip_abs_gap", 0.0)
         t0 = time.perf_counter()
         h.passModel(routing_model(problem))
+        sol = highspy.HighsSolution()
+        col0 = np.zeros(problem.quality.size)
+        rows0 = np.flatnonzero(start >= 0)
+        col0[rows0 * problem.n_models + start[rows0]] = 1.0
+        sol.col_value = list(col0)
+        h.setSolution(sol)
+        run.offer(start, problem.accuracy_of(start))
 
         def decode(col):  # a HiGHS solution as routes, kept when every budget holds
             col = col.reshape(problem.quality.shape)
@@ -91,15 +132,16 @@ def solve_routing_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
         info, seconds = run_highs(h, "the routing MIP", run=run, on_solution=decode)
     timings = {"build": time.perf_counter() - t0 - seconds, "solve": seconds}
     status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
-    if status not in (Status.OPTIMAL, Status.FEASIBLE):
+    if status is Status.NO_SOLUTION and limit is not None:  # stopped before HiGHS took the start: the start stands
+        status, x = Status.FEASIBLE, start
+    elif status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no routing meets every budget" if status is Status.INFEASIBLE else raw
         return Result(status=status, limit=limit, timings=timings, message=f"{msg} (HiGHS: {raw})")
-    col = np.asarray(h.getSolution().col_value).reshape(problem.quality.shape)
-    x = np.where(col.max(axis=1) > 0.5, col.argmax(axis=1), -1).astype(np.int64)
-    if not problem.is_feasible(x):
-        return Result(
-            status=Status.ERROR, timings=timings, message=f"HiGHS returned routes over a budget (its tolerances; HiGHS: {raw})"
-        )
+    else:
+        col = np.asarray(h.getSolution().col_value).reshape(problem.quality.shape)
+        x = np.where(col.max(axis=1) > 0.5, col.argmax(axis=1), -1).astype(np.int64)
+    if not problem.is_feasible(x):  # HiGHS' tolerances let a budget slip: keep the exact incumbent instead
+        x, status, limit = start, Status.FEASIBLE, limit or Limit.GAP
     if status is Status.OPTIMAL and info.mip_gap > 1e-9:
         status, limit = Status.FEASIBLE, Limit.GAP
     stats = {
@@ -119,4 +161,23 @@ def solve_routing_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
         stats=stats,
         timings=timings,
         message=f"HiGHS: {raw}",
+    )
+
+
+def _routing_knapsack_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
+    """Routing without task budgets: the knapsack's ``mip`` on the one knapsack path (its budget row scaled, its
+    answer checked exactly and repaired), mapped back to routes."""
+    r = solve_knapsack(problem.to_knapsack(), opts, "mip")
+    if not r.ok:
+        return r.replace(message=f"multiple-choice knapsack (mip): {r.message}")
+    x = problem.routes_from_knapsack(r.x)
+    return Result(
+        status=r.status,
+        limit=r.limit,
+        x=x,
+        objective=problem.accuracy_of(x),
+        bound=r.bound,
+        stats=route_stats(problem, x, nodes=r.stats.get("nodes")),
+        timings=dict(r.timings),
+        message=f"multiple-choice knapsack (mip): {r.message}",
     )

@@ -224,11 +224,17 @@ def solve_routing_cheapest(problem: ModelRouting, opts: SolveOptions) -> Result:
 
 @register(ModelRouting, "strongest", backend="numpy", priority=60, honours=("time_limit", "seed"))
 def solve_routing_strongest(problem: ModelRouting, opts: SolveOptions) -> Result:
-    """Baseline: every query to its best predicted model (ties: the cheaper); infeasible when over a budget."""
+    """Baseline: every query to its best predicted model (ties: the cheaper); NO_SOLUTION when that is over a budget."""
     q = np.arange(problem.n_models)
     x = np.array([np.lexsort((q, problem.costs[i], -problem.quality[i]))[0] for i in range(problem.n_queries)], dtype=np.int64)
-    if not problem.is_feasible(x):
-        return infeasible(f"the strongest routing costs {problem.cost_of(x)}, over the budget {problem.budget}")
+    if not problem.is_feasible(x):  # this baseline has no answer; the problem itself may well be feasible
+        reason = problem.infeasibility_reason()
+        if reason:
+            return infeasible(reason)
+        return Result(
+            status=Status.NO_SOLUTION,
+            message=f"the strongest routing costs {problem.cost_of(x)}, over the budget {problem.budget}",
+        )
     return Result(
         status=Status.FEASIBLE,
         x=x,
