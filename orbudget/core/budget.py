@@ -119,11 +119,12 @@ def as_reported(total: Exact) -> int | float:
 # -- the tolerance rule ----------------------------------------------------------------------------------------------
 def spend_window(budget, *, whole: bool, exact: bool = False) -> tuple[Exact | None, Exact]:
     """``(low, high)``, exact numbers: a spend is feasible iff ``low <= spend <= high`` (``low`` is None unless the
-    budget must be met exactly). With ``whole`` (whole-number costs and budget) ``high = B`` (and ``low = B``),
-    decided in integers. Otherwise ``high = B·(1 + 1e-9)`` (and ``low = B·(1 - 1e-9)``): relative to the budget,
-    so a budget of 1e-12 gets a slack of 1e-21 and a zero budget none."""
+    budget must be met exactly). With ``whole`` (whole-number costs and budget, or a family whose budgets are exact
+    by definition) ``high = B`` (and ``low = B``), decided exactly with no tolerance. Otherwise
+    ``high = B·(1 + 1e-9)`` (and ``low = B·(1 - 1e-9)``): relative to the budget, so a budget of 1e-12 gets a slack of
+    1e-21 and a zero budget none."""
     b = exact_number(budget)
-    if whole and isinstance(b, int):
+    if whole:
         return (b if exact else None), b
     tol = b * Fraction(FLOAT_BUDGET_TOL)
     return (b - tol if exact else None), b + tol

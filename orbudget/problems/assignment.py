@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..core.budget import INT64_MAX, exact_total
+from ..core.budget import INT64_MAX, exact_total, fits
 from ..core.display import short_value
 from ..core.errors import InvalidProblemError
 from ..core.validation import as_array, as_bool, as_generator, as_scalar, is_integral
@@ -105,7 +105,7 @@ class BudgetedAssignment(Problem):
 
     def is_feasible(self, x) -> bool:
         """``Σ_i costs[i, x_i] <= budget``, decided in exact arithmetic."""
-        return self.exact_cost(x) <= self._budget_exact
+        return fits(self.exact_cost(x), self._budget_exact, whole=True)  # this family's budgets are exact: no slack
 
     def uses_budget_exactly(self, x) -> bool:
         """``Σ_i costs[i, x_i] == budget`` exactly."""
