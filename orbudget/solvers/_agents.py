@@ -47,15 +47,19 @@ def ready_mask(wf: AgentWorkflow, runs: Runs, s: int) -> np.ndarray:
     return runs.active & (((runs.done >> s) & 1) == 0) & ((runs.done & pm) == pm)
 
 
-def _draw(rng, n: int, tile: int) -> np.ndarray:
-    u = rng.random(n // tile)
-    return np.tile(u, tile) if tile > 1 else u
+def _draw(rng, n: int, tile) -> np.ndarray:
+    """``n`` uniforms; with ``tile = (k, r)`` the rows are blocks of k candidates × r runs and every candidate of a
+    block gets the same r numbers (common random numbers)."""
+    if tile == 1 or tile is None:
+        return rng.random(n)
+    k, r = tile
+    return np.broadcast_to(rng.random((n // (k * r), 1, r)), (n // (k * r), k, r)).ravel()
 
 
-def run_wave(wf: AgentWorkflow, runs: Runs, portfolio: np.ndarray, rng, tile: int = 1) -> None:
+def run_wave(wf: AgentWorkflow, runs: Runs, portfolio: np.ndarray, rng, tile=1) -> None:
     """Play one wave of every active run in place: launch ``portfolio[r, s]`` (``-1``: not now) in topological order
-    while its worst case fits what is left; a run that launches nothing stops. ``tile`` > 1 draws one set of random
-    numbers for ``R / tile`` runs and repeats it (common random numbers across blocks of candidates)."""
+    while its worst case fits what is left; a run that launches nothing stops. ``tile = (k, r)`` draws one set of random
+    numbers per block of runs and repeats it across the block's candidates (see `_draw`)."""
     n = runs.done.size
     tables = _tables(wf)
     committed = np.zeros(n)
@@ -181,7 +185,7 @@ def strongest_plan(wf: AgentWorkflow) -> np.ndarray:
     return np.full(wf.n_subtasks, m * len(wf.sample_counts) + int(np.argmin(wf.sample_counts)), np.int64)
 
 
-def simulate(wf: AgentWorkflow, policy, runs: Runs, rng, tile: int = 1, first=None) -> Runs:
+def simulate(wf: AgentWorkflow, policy, runs: Runs, rng, tile=1, first=None) -> Runs:
     """Play ``policy`` until every run has stopped (``first``: the portfolio of the first wave instead)."""
     if first is not None:
         run_wave(wf, runs, first, rng, tile)
