@@ -27,7 +27,7 @@ class StepRouting(Problem):
 
     Examples:
         >>> import orbudget as ob
-        >>> p = ob.StepRouting(success_rates=[[0.7, 0.95]] * 3, costs=[[1, 4]] * 3, budget=8)
+        >>> p = ob.StepRouting(success_rates=[[0.7, 0.95]] * 3, costs=[[1, 4]] * 3, budget=9)
         >>> round(ob.solve(p).objective, 4)   # two steps on the large model, one on the small
         0.6318
     """

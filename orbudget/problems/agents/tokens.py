@@ -45,7 +45,7 @@ class TokenBudgetAllocation(Problem):
         ...                              rollout_counts=[2, 4], length_caps=[300, 600], budget=2000)
         >>> r = ob.solve(p)
         >>> [p.option(o) for o in r.x.tolist()], r.stats["cost"] <= 2000
-        ([(4, 300), (4, 600)], True)
+        ([(4, 300), (4, 300)], True)
     """
 
     success_rates: np.ndarray

@@ -108,7 +108,8 @@ class AgentWorkflow(Problem):
             raise InvalidProblemError(f"`sample_counts` must be distinct; got {counts}")
         if lengths.shape[2] ** max(counts) > MAX_OUTCOMES:
             raise InvalidProblemError(
-                f"`lengths`: {lengths.shape[2]} lengths per pair and up to {max(counts)} samples give more than {MAX_OUTCOMES} outcomes"
+                f"`lengths`: {lengths.shape[2]} lengths per pair and up to {max(counts)} samples give more than "
+                f"{MAX_OUTCOMES} outcomes"
             )
         self._set("budget", int(budget) if budget == int(budget) else budget)
         self._set("deadline", deadline)
@@ -313,7 +314,8 @@ class AgentWorkflow(Problem):
 
     @classmethod
     def from_file(cls, path, **kw) -> AgentWorkflow:
-        """Load per-(subtask, model) estimates from CSV or JSON lines (see `orbudget.problems.agents._instances.load_workflow`)."""
+        """Load per-(subtask, model) estimates from CSV or JSON lines (see
+        `orbudget.problems.agents._instances.load_workflow`)."""
         from ._instances import load_workflow
 
         return load_workflow(path, **kw)
