@@ -25,6 +25,11 @@ from .core import (
 )
 from .problems import (
     AdaptiveSampler,
+    AgentWorkflow,
+    StepRouting,
+    TokenAllocator,
+    TokenBudgetAllocation,
+    WorkflowEnv,
     BanditsWithKnapsacks,
     BwKEnv,
     BiddingCampaign,
@@ -48,7 +53,10 @@ from .problems import (
 )
 from .problems.adx import load_adx
 from .solvers.numba.bidders import PacingBidder, RLBBidder
+from .solvers.numba.agents import WorkflowDP
 from .solvers.numba.bwk import BwKPolicy
+from .solvers.numpy.agents import MCPPPlanner
+from .solvers.numpy.step_routing import StepRouter
 from .solvers.numpy.rmab import RMABPolicy
 from .solvers._assignment import decode_assignment
 from .solvers.pyomo import from_pyomo, to_pyomo
@@ -82,6 +90,14 @@ def __getattr__(name):
 
 __all__ = [
     "AdaptiveSampler",
+    "AgentWorkflow",
+    "MCPPPlanner",
+    "StepRouter",
+    "StepRouting",
+    "TokenAllocator",
+    "TokenBudgetAllocation",
+    "WorkflowDP",
+    "WorkflowEnv",
     "BackendNotAvailableError",
     "BanditsWithKnapsacks",
     "BwKEnv",

@@ -1,6 +1,7 @@
 """Problem models: typed, validated, no backend imports."""
 
 from . import knapsack_instances, regularizers
+from .agents import AgentWorkflow, StepRouting, TokenAllocator, TokenBudgetAllocation, WorkflowEnv
 from .assignment import BudgetedAssignment
 from .bidding import BiddingCampaign
 from .bwk import BanditsWithKnapsacks, BwKEnv
@@ -13,6 +14,11 @@ from .rollouts import RolloutAllocation
 
 __all__ = [
     "AdaptiveSampler",
+    "AgentWorkflow",
+    "StepRouting",
+    "TokenAllocator",
+    "TokenBudgetAllocation",
+    "WorkflowEnv",
     "BanditsWithKnapsacks",
     "BwKEnv",
     "BiddingCampaign",

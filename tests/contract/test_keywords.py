@@ -82,6 +82,9 @@ SMALL = {
     ],
     "BudgetedAssignment": lambda: [_linear_assignment()],
     "CoupledRMAB": lambda: [ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=2)],
+    "AgentWorkflow": lambda: [ob.AgentWorkflow.chain(2, seed=0)],
+    "StepRouting": lambda: [ob.StepRouting.random(4, seed=0)],
+    "TokenBudgetAllocation": lambda: [ob.TokenBudgetAllocation.random(8, seed=0)],
 }
 
 # options that keep a method's own work small on the small instances (never a standard keyword)
@@ -99,12 +102,13 @@ QUICK = {
     ("BudgetedAssignment", "rco"): {"steps": 4, "samples": 2},
     ("BudgetedAssignment", "penalty"): {"steps": 4, "samples": 1},
     ("BudgetedAssignment", "evolutionary"): {"evaluations": 30},
+    ("AgentWorkflow", "mcpp"): {"episodes": 20, "candidates": 2, "rollouts": 8},
 }
 
 MINIMISE = {"BudgetedAssignment"}  # families whose objective is a loss: the bound is a lower bound
 # families whose objective is simulated (a sample mean) while the bound is on the expected value: the two are
 # compared with the simulation's noise allowed for (see _check_bound)
-SIMULATED = {"CoupledRMAB", "BanditsWithKnapsacks", "BiddingCampaign"}
+SIMULATED = {"CoupledRMAB", "BanditsWithKnapsacks", "BiddingCampaign", "AgentWorkflow"}
 
 
 @functools.cache
