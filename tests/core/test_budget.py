@@ -82,6 +82,7 @@ ALLOWED = {
     "solvers/numba/assignment.py": "the evolutionary search's integer cost units",
     "solvers/numba/mckp_core.py": "kernel inputs in the integer form's units (budget against the dearest total)",
     "solvers/highs/online.py": "the online family's per-resource repair of a HiGHS answer, on its exact consumption",
+    "solvers/_agents.py": "a workflow planner's own share of what is left (feasibility itself is AgentWorkflow.fits)",
     "problems/llm/adaptive.py": "the adaptive sampler's per-batch pacing (a policy's own plan, checked by the model)",
 }
 

@@ -10,12 +10,12 @@ from functools import cached_property
 
 import numpy as np
 
+from ...core.budget import fits
 from ...core.errors import InvalidProblemError
 from ...core.io import register_kind
 from ...core.validation import as_array, as_generator, as_probabilities, as_scalar, check_state
 from ..base import Problem
 from ..knapsack import MultipleChoiceKnapsack, exact_total
-from ..llm import over_budget
 from ..rollouts import knapsack_rl_value
 
 
@@ -139,7 +139,7 @@ class TokenBudgetAllocation(Problem):
         return int(exact_total(self.costs[np.arange(self.n_prompts), x]))
 
     def is_feasible(self, x) -> bool:
-        return not over_budget(self.cost_of(x), self.budget)
+        return fits(self.cost_of(x), self.budget)
 
     def mask(self, *, rollouts=None, caps=None) -> np.ndarray:
         """(N, O) options allowed when rollouts are limited to ``rollouts`` and caps to ``caps`` (option 0 always)."""

@@ -11,11 +11,11 @@ from functools import cached_property
 
 import numpy as np
 
+from ...core.budget import exact_number, fits, float_at_most, spend_limit
 from ...core.errors import InvalidProblemError
 from ...core.io import register_kind
 from ...core.validation import as_array, as_generator, as_probabilities, as_scalar
 from ..base import Problem
-from ..llm import over_budget
 from ..llm._fields import _names
 
 MAX_SUBTASKS = 20  # done sets are bit masks of one int64
@@ -271,10 +271,14 @@ class AgentWorkflow(Problem):
     def fits(self, spent, elapsed, cost, duration) -> bool | np.ndarray:
         """Whether ``cost`` more and ``duration`` more stay within the budget and the deadline (exact for whole
         numbers, else the relative tolerance ``1e-9·budget``)."""
-        if np.ndim(spent) == 0 and np.ndim(cost) == 0:
-            return not over_budget(spent + cost, self.budget) and not over_budget(elapsed + duration, self.deadline)
-        b, d = float(self.budget), float(self.deadline)
-        return (np.asarray(spent) + cost <= b + 1e-9 * max(1.0, b)) & (np.asarray(elapsed) + duration <= d + 1e-9 * max(1.0, d))
+        if np.ndim(spent) == 0 and np.ndim(cost) == 0:  # the one rule of orbudget.core.budget, on exact sums
+            return fits(exact_number(spent) + exact_number(cost), self.budget) and fits(
+                exact_number(elapsed) + exact_number(duration), self.deadline
+            )
+        # many runs at once: against the largest float the same rule allows (relative to the budget, never absolute)
+        b = float_at_most(spend_limit(self.budget, whole=False))
+        d = float_at_most(spend_limit(self.deadline, whole=False))
+        return (np.asarray(spent) + cost <= b) & (np.asarray(elapsed) + duration <= d)
 
     def check_plan(self, x) -> np.ndarray:
         """An option index per subtask (``-1``: none) as int64, checked."""

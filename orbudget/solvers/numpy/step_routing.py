@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.budget import fits
 from ...core.errors import InvalidProblemError
 from ...core.registry import register
 from ...core.result import Result, Status
@@ -154,7 +155,7 @@ class StepRouter:
 
     def update(self, cost, success: bool) -> None:
         cost = as_scalar("cost", cost, integer=True, minimum=0)
-        if self.spent + cost > self.problem.budget:
+        if not fits(self.spent + cost, self.problem.budget):
             raise InvalidProblemError(f"`cost` {cost} takes the spend past the budget {self.problem.budget}")
         self.spent += cost
         self.step += 1
