@@ -1,7 +1,9 @@
-.PHONY: demo test bench
+.PHONY: demo test bench properties
 demo:
 	bash scripts/demo.sh
 test:
 	bash scripts/test.sh
 bench:
 	bash scripts/setup.sh && .venv/bin/orbudget bench
+properties:
+	bash scripts/setup.sh && ORBUDGET_PROPERTY_EXAMPLES=$${N:-500} .venv/bin/python -m pytest -q -p no:randomly tests/fuzz -k "not malformed and not summary" --hypothesis-show-statistics

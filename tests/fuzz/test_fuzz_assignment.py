@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.problems.assignment import BudgetedAssignment, _LinearLoss
 
+from .conftest import examples
 from .harness import Case, suite
 
 L = "from orbudget.problems.assignment import _LinearLoss\n"
@@ -217,7 +218,7 @@ def assignments(draw):
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(assignments(), st.integers(0, 2**31 - 1))
 def test_every_method_stays_within_the_budget(p, seed):
     specs = [s for s in ob.core.registry.specs_for(p) if s.available]

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import orbudget as ob
 
+from .conftest import examples
 from .harness import Case, suite
 
 PMF = "np.full(4, 0.25)"
@@ -337,7 +338,7 @@ def campaigns(draw):
     return c
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(campaigns(), st.integers(0, 2**31 - 1))
 def test_every_method_keeps_every_episode_within_its_budget(c, seed):
     methods = [m for m, _backend, available in ob.available_solvers(c) if available]

@@ -13,6 +13,7 @@ import orbudget as ob
 from orbudget.problems.bwk import Environment, split_seed
 from orbudget.solvers.numba.bwk import BwKPolicy
 
+from .conftest import examples
 from .harness import Case, suite
 
 P = (
@@ -283,7 +284,7 @@ def exact_spend(consumptions: list, d: int) -> np.ndarray:
     return np.array([math.fsum(c[:, i]) for i in range(d)])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(instances(), st.integers(0, 2**31 - 1))
 def test_every_method_stays_within_every_budget(p, seed):
     methods = [m for m, _backend, available in ob.available_solvers(p) if available]
@@ -324,7 +325,7 @@ def loops(draw):
     return p, outcomes
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     loops(), st.sampled_from(["primal_dual", "ucb_bwk", "lagrange", "best_of_both", "ucb", "explore_first"]), st.integers(0, 1000)
 )

@@ -19,6 +19,7 @@ import orbudget as ob
 from orbudget.batch import point_key
 from orbudget.core.validation import canonical_digest
 
+from .conftest import examples
 from .harness import Case, suite
 
 PRELUDE = """
@@ -317,7 +318,7 @@ def _same(a, b):
     return a == b or (isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(family=st.sampled_from(FAMILIES), seed=st.integers(0, 2**16), big=st.booleans())
 def test_save_then_load_gives_back_every_family_exactly(family, seed, big):
     problem = _instance(family, seed, big)
@@ -332,7 +333,7 @@ def test_save_then_load_gives_back_every_family_exactly(family, seed, big):
         assert ("arrays" in manifest) == (Path(folder) / manifest.get("arrays", "-")).exists()
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(seed=st.integers(0, 2**16))
 def test_budgeted_assignment_is_refused_by_save_naming_its_loss(seed):
     """Its `loss` is code, not data: save refuses it with a clear error and writes nothing (no round trip exists)."""
@@ -343,7 +344,7 @@ def test_budgeted_assignment_is_refused_by_save_naming_its_loss(seed):
         assert list(Path(folder).iterdir()) == []
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(family=st.sampled_from(FAMILIES[:4]), seed=st.integers(0, 2**16))
 def test_results_round_trip(family, seed):
     problem = _instance(family, seed, False)
@@ -352,7 +353,7 @@ def test_results_round_trip(family, seed):
         assert ob.load(ob.save(result, Path(folder) / "r.json")) == result
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(size=st.integers(17, 200), data=st.data())
 def test_digest_and_sweep_keys_see_every_entry(size, data):
     """Arrays that differ in one entry beyond the 16th get different digests and different sweep keys."""

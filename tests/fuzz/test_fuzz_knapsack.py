@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.core.registry import specs_for
 
+from .conftest import examples
 from .harness import Case, suite, summary
 
 K = "ob.MultipleChoiceKnapsack"
@@ -406,7 +407,7 @@ def mckp_instances(draw):
     return values, costs, budget, exact
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(inst=mckp_instances())
 def test_mckp_budget_safety(inst):
     values, costs, budget, exact = inst
@@ -494,7 +495,7 @@ def rollout_instances(draw):
     return rates, lo, hi, value, costs, total
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(inst=rollout_instances())
 def test_rollout_budget_safety(inst):
     rates, lo, hi, value, costs, total = inst

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.problems.llm import AdaptiveSampler, majority_vote_table
 
+from .conftest import examples
 from .harness import Case, suite
 
 S = "ob.SampleAllocation"
@@ -216,7 +217,7 @@ def routings(draw):
     return ob.ModelRouting(quality=quality, costs=costs, budget=budget, allow_skip=skip, **kw)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(routings(), st.sampled_from(["euclidean", "entropy", "scaled_euclidean"]))
 def test_online_routing_never_exceeds_either_budget(p, reference):
     r = ob.solve(p, method="dmd", options={"benchmark": "none", "reference": reference})
@@ -259,7 +260,7 @@ def sample_problems(draw):
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(sample_problems())
 def test_every_sample_method_keeps_the_budget(p):
     exact = ob.solve(p, method="mckp")
@@ -274,7 +275,7 @@ def test_every_sample_method_keeps_the_budget(p):
     assert table is None or (np.isfinite(table).all() and (table >= 0).all() and (table <= 1 + 1e-12).all())
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.integers(1, 8), st.integers(0, 60), st.sampled_from(["pass_at_k", "majority_vote"]), st.integers(0, 2**31 - 1))
 def test_adaptive_sampler_never_overspends(n, budget, objective, seed):
     rng = np.random.default_rng(seed)
@@ -403,7 +404,7 @@ def _check_every_method(p, spend_of, whole, best):
             assert r.objective == pytest.approx(best, rel=1e-9, abs=1e-12), (name, "OPTIMAL but not optimal", r.objective, best)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extreme_routings())
 @example(ob.ModelRouting(quality=[[0.17]], costs=[[1.06e-12]], budget=5.3e-13))  # was OPTIMAL at twice the budget
 @example(ob.ModelRouting(quality=[[0.5, 0.9]], costs=[[10**18, 10**19]], budget=2 * 10**19))  # 1e19 wrapped to INT64_MIN
@@ -414,7 +415,7 @@ def test_every_routing_method_keeps_the_budget_at_any_scale(p):
     _check_every_method(p, lambda x: sum(costs[i][int(j)] for i, j in enumerate(x)), p.whole_number_costs, best)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extreme_samples())
 @example(ob.SampleAllocation(success_rates=[0.92], budget=0, sample_costs=[3.9e-13]))  # was OPTIMAL with x=[1]
 @example(ob.SampleAllocation(success_rates=[0.5, 0.5], budget=3 * 10**19, sample_costs=[10**19, 10**19], max_samples=2))

@@ -22,6 +22,7 @@ import orbudget as ob
 from orbudget.core.registry import backend_available
 from orbudget.problems.dual_mirror_descent import REFERENCES, DualMirrorDescent
 
+from .conftest import examples
 from .harness import Case, suite
 
 P = "ob.OnlineAllocation(rewards=[[1.0, 2.0], [3.0, 0.5]], consumption=[[[1.0], [2.0]], [[1.0], [0.5]]], budgets=[2.0])"
@@ -539,7 +540,7 @@ def test_every_registered_online_method_is_covered():
 
 
 @pytest.mark.skipif(not backend_available("highs"), reason="the hindsight benchmark needs HiGHS")
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.integers(0, 100))
 def test_no_method_overspends_and_hindsight_is_the_optimum(p, i):
     rewards, consumption, budgets = np.array(p.rewards), np.array(p.consumption), np.array(p.budgets)
@@ -575,7 +576,7 @@ def matching_instances(draw):
 
 
 @pytest.mark.skipif(not backend_available("highs"), reason="the hindsight benchmark needs HiGHS")
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(matching_instances(), st.integers(0, 100))
 def test_matching_methods_never_overspend(p, i):
     rewards, budgets = np.array(p.rewards), np.array(p.budgets)
@@ -598,7 +599,7 @@ def test_matching_methods_never_overspend(p, i):
             assert math.isclose(r.objective, opt, rel_tol=1e-9, abs_tol=1e-12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.integers(1, 40),
     st.integers(1, 3),
@@ -658,7 +659,7 @@ def regularized_instances(draw):
 
 
 @pytest.mark.skipif(not backend_available("highs"), reason="the hindsight benchmark needs HiGHS")
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(regularized_instances(), st.integers(0, 100))
 def test_regularized_methods_never_overspend_and_hindsight_is_the_optimum(p, i):
     rewards, consumption, budgets = np.array(p.rewards), np.array(p.consumption), np.array(p.budgets)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import orbudget as ob
 from orbudget.problems.rmab import CoupledRMAB
 
+from .conftest import examples
 from .harness import Case, suite
 
 P = "p = ob.CoupledRMAB.budget(3, 1, seed=0, horizon=3, episodes=1)\n"
@@ -287,7 +288,7 @@ def options_for(method):
     return None
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bandits(), st.integers(0, 2**31 - 1))
 def test_every_method_plays_only_feasible_actions(p, seed):
     methods = [m for m, _backend, available in ob.available_solvers(p) if available]
