@@ -118,6 +118,8 @@ class Summary(str):
     before) that also shows as a table where it is displayed: as HTML in a notebook (``_repr_html_``), as the
     text itself in IPython and the REPL (``__repr__``/``_repr_pretty_``), never as an escaped one-line string."""
 
+    _html: str
+
     def __new__(cls, text: str, html_text: str = ""):
         self = super().__new__(cls, text)
         self._html = html_text
