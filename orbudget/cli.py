@@ -133,7 +133,9 @@ def _print_methods() -> None:
         families.setdefault(s.problem.__name__, []).append(s)
     print(
         "methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend;"
-        " guarded: runs in a child process a time limit or Ctrl-C can always end)"
+        " long: can run for more than about a second, so it keeps time_limit and Ctrl-C (returning its best so far)"
+        " and shows progress and calls callbacks; guarded: runs in a child process a time limit or Ctrl-C can always"
+        " end)"
     )
     for family in sorted(families):
         print(f"  {family}")

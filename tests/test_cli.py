@@ -57,6 +57,7 @@ def test_demo_quick_and_info():
     assert "MultipleChoiceKnapsack" in out.stdout and "CoupledRMAB" in out.stdout
     line = next(ln for ln in out.stdout.splitlines() if ln.strip().startswith("dp (numba)"))
     assert "honours: rel_gap, seed; options: scale" in line
+    assert "long: can run for more than about a second" in out.stdout  # what the `long` mark means
 
 
 def _corrupt(tmp_path, how):
