@@ -51,11 +51,9 @@ def _cmd_solve(args) -> int:
     if not isinstance(problem, Problem):
         raise InvalidFileError(f"{args.file}: holds a {type(problem).__name__}, not a problem to solve")
     print(f"orbudget: solving {type(problem).__name__} from {args.file} (method {args.method or 'default'})", file=sys.stderr)
-    from .core.registry import honoured
-
-    # progress is the CLI's own wish, shown where the method can show it; a --time-limit is the user's and is
-    # refused by name where the method does not keep it
-    result = solve(problem, args.method, time_limit=args.time_limit, **honoured(problem, args.method, progress=True))
+    # one progress display where the method has steps to show (every method accepts it); a --time-limit is the
+    # user's and is refused by name where the method does not keep it
+    result = solve(problem, args.method, time_limit=args.time_limit, progress=True)
     print("\n".join("orbudget: " + line for line in result.summary().splitlines()), file=sys.stderr)
     if args.output:
         save(result, args.output)
@@ -135,7 +133,9 @@ def _print_methods() -> None:
         families.setdefault(s.problem.__name__, []).append(s)
     print(
         "methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend;"
-        " guarded: runs in a child process a time limit or Ctrl-C can always end)"
+        " long: can run for more than about a second, so it keeps time_limit and Ctrl-C (returning its best so far)"
+        " and shows progress and calls callbacks; guarded: runs in a child process a time limit or Ctrl-C can always"
+        " end)"
     )
     for family in sorted(families):
         print(f"  {family}")

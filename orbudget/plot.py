@@ -20,11 +20,48 @@ def _lines(records, x, y, by):
     return groups
 
 
-def frontier(records, x: str, y: str, *, by: str | None = None, ax=None, label_format: str = "{}"):
-    """Plot mean ``y`` against ``x`` (e.g. value against budget), one line per ``by`` value; returns the Axes."""
+def _new_axes():
+    """A new figure's Axes, laid out so that ``savefig`` keeps every label (constrained layout)."""
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    return plt.subplots(figsize=(5, 3.5), layout="constrained")[1]
+
+
+def _frontier_arrays(table: dict, x: str, y: str, ax):
+    """A frontier as a model's ``frontier()`` returns it (arrays by name, such as ``ModelRouting.frontier``'s
+    ``budget``, ``accuracy``, ``cost``, ``lp_bound`` and ``always``): ``y`` against ``x``, with the LP bound
+    dashed and the one-model baselines as points where they are there."""
+    from .core.errors import InvalidProblemError
+
+    for name in (x, y):
+        if name not in table:
+            arrays = ", ".join(f"`{k}`" for k, v in table.items() if np.ndim(v) == 1)
+            raise InvalidProblemError(f"`{name}` is not a column of this frontier; its columns: {arrays}")
+    xs, ys = np.asarray(table[x], float), np.asarray(table[y], float)
+    ax.plot(xs, ys, "o-", label=y)
+    bound = table.get("lp_bound")
+    if y == "accuracy" and bound is not None and np.isfinite(np.asarray(bound, float)).any():
+        ax.plot(xs, np.asarray(bound, float), "--", color="gray", label="LP bound")
+    always = table.get("always")
+    if isinstance(always, dict) and x in ("budget", "cost") and y == "accuracy":
+        for name, (cost, accuracy) in always.items():
+            ax.plot([cost], [accuracy], "s", label=f"always {name}")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    if len(ax.get_lines()) > 1:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def frontier(records, x: str, y: str, *, by: str | None = None, ax=None, label_format: str = "{}"):
+    """Plot mean ``y`` against ``x`` (e.g. value against budget), one line per ``by`` value; returns the Axes.
+
+    ``records`` is a sweep's records (dicts or a DataFrame), or what a model's ``frontier()`` returns (a dict of
+    arrays, such as ``ModelRouting.frontier(budgets)``: ``x="budget", y="accuracy"`` draws it with its LP bound
+    and the one-model baselines)."""
+    ax = ax or _new_axes()
+    if isinstance(records, dict):
+        return _frontier_arrays(records, x, y, ax)
     for key, rows in _lines(records, x, y, by).items():
         xs = [r[x] for r in rows]
         ys = [r[f"{y}_mean"] for r in rows]
@@ -39,9 +76,7 @@ def frontier(records, x: str, y: str, *, by: str | None = None, ax=None, label_f
 
 def regret_curve(records, x: str = "horizon", y: str = "regret", *, by: str | None = "method", ax=None):
     """Log-log plot of mean ``y`` against ``x`` per ``by``, each labelled with its fitted slope; returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or _new_axes()
     for key, rows in _lines(records, x, y, by).items():
         xs = np.array([r[x] for r in rows], float)
         ys = np.array([r[f"{y}_mean"] for r in rows], float)
@@ -58,9 +93,7 @@ def regret_curve(records, x: str = "horizon", y: str = "regret", *, by: str | No
 def allocation(problem, result, *, ax=None):
     """Knapsack RL: rollouts per prompt (``result.x``) against the prompt's success rate, one dot per prompt, for a
     ``RolloutAllocation`` and its solved ``Result``; returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or _new_axes()
     n = np.asarray(result.x)
     ax.scatter(problem.success_rates, n, s=10, alpha=0.7)
     ax.axhline(problem.total_rollouts / problem.n_prompts, color="gray", lw=1, ls="--", label="uniform")
@@ -74,11 +107,10 @@ def allocation(problem, result, *, ax=None):
 def bid_curves(campaign, table, *, t: int, budgets, thetas=None, ax=None):
     """Real-time bidding: RLB's bid against the impression's CTR θ with ``t`` auctions left, one line per budget in
     ``budgets``, from a value table V(t, b) (``orbudget.solvers.numba.bidding.rlb_table``); returns the Axes."""
-    import matplotlib.pyplot as plt
 
     from .solvers.numba.bidding import rlb_bid
 
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or _new_axes()
     if thetas is None:
         top = float(np.quantile(campaign.ctr_sample if campaign.ctr_sample is not None else [campaign.ctr_mean], 0.99))
         thetas = np.linspace(0.0, max(3 * campaign.ctr_mean, top), 120)
@@ -96,9 +128,7 @@ def methods(results: dict, *, key: str = "objective", ax=None, ylabel: str | Non
     with a standard-error bar when ``stats["episode_rewards"]`` holds per-episode values; the bound is marked where
     a result has one. A result without a value (no feasible answer) gets no bar, and its status is written in its
     place. Returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or _new_axes()
     labels = list(results)
     values, errors = [], []
     for r in results.values():
@@ -122,9 +152,7 @@ def methods(results: dict, *, key: str = "objective", ax=None, ylabel: str | Non
 def spend_paths(problem, result, *, ax=None):
     """Online allocation: each resource's cumulative consumption over the horizon under ``result.x`` (the action per
     request), as a share of its budget, against the even pace t/T (dashed). Returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or _new_axes()
     dense = problem.dense()
     x = problem.check_actions(result.x)
     T, m = x.size, problem.n_resources
@@ -149,9 +177,7 @@ def spend_paths(problem, result, *, ax=None):
 
 def value_heatmap(table, *, ax=None, title: str = "V(t, b)"):
     """A value table V(t, b) (auctions left t by budget b, e.g. ``rlb_table``) as a heat map; returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or _new_axes()
     image = ax.imshow(np.asarray(table, float), aspect="auto", origin="lower", cmap="viridis")
     ax.figure.colorbar(image, ax=ax)
     ax.set_xlabel("budget b")
@@ -164,9 +190,7 @@ def learning_curve(values, *, window: int = 1, ax=None, xlabel: str = "episode",
     """Training progress: ``values`` per step or episode (e.g. ``SequoiaPolicy.fit(...)["train_rewards"]``, or the
     losses a ``callback`` collected), with a moving average over ``window`` points when ``window > 1``. Returns
     the Axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or _new_axes()
     y = np.asarray(values, float).ravel()
     ax.plot(np.arange(1, y.size + 1), y, lw=1, alpha=0.5 if window > 1 else 1.0)
     if window > 1 and y.size >= window:

@@ -57,6 +57,7 @@ def test_demo_quick_and_info():
     assert "MultipleChoiceKnapsack" in out.stdout and "CoupledRMAB" in out.stdout
     line = next(ln for ln in out.stdout.splitlines() if ln.strip().startswith("dp (numba)"))
     assert "honours: rel_gap, seed; options: scale" in line
+    assert "long: can run for more than about a second" in out.stdout  # what the `long` mark means
 
 
 def _corrupt(tmp_path, how):
@@ -193,3 +194,16 @@ def test_solve_output_follows_the_umask(tmp_path):
     path = ob.save(ob.MultipleChoiceKnapsack.random(4, 3, seed=0), tmp_path / "p.json")
     out = run("solve", str(path), "-o", str(tmp_path / "r.json"), preexec_fn=lambda: os.umask(0o022))
     assert out.returncode == 0 and stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644
+
+
+def test_solve_says_kind_once_and_shows_one_progress_display_without_escape_codes(tmp_path):
+    pytest.importorskip("highspy")
+    p = ob.RolloutAllocation.synthetic(50, 8, seed=0)
+    out = run("solve", str(ob.save(p, tmp_path / "rollouts.json")), "--method", "mip")  # stderr is a pipe
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["kind"] == "Result" and "kind" not in payload["data"]
+    assert "\x1b[" not in out.stderr and "\r" not in out.stderr
+    shown = [line for line in out.stderr.splitlines() if line.startswith("mip: ")]
+    assert shown and not any(line.startswith("mip: 0 events") for line in shown)
+    assert len([line for line in shown if "HiGHS" in line]) == 1  # one display, closed once

@@ -113,6 +113,28 @@ def summary_text(result) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+class Summary(str):
+    """What `Result.summary` returns: the table as text (a ``str``, so ``print``, ``splitlines`` and ``in`` work as
+    before) that also shows as a table where it is displayed: as HTML in a notebook (``_repr_html_``), as the
+    text itself in IPython and the REPL (``__repr__``/``_repr_pretty_``), never as an escaped one-line string."""
+
+    _html: str
+
+    def __new__(cls, text: str, html_text: str = ""):
+        self = super().__new__(cls, text)
+        self._html = html_text
+        return self
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str.__str__(self))
+
+    def _repr_html_(self) -> str:
+        return self._html or f"<pre>{html.escape(str.__str__(self))}</pre>"
+
+
 def summary_html(result) -> str:
     body = "".join(
         f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"

@@ -32,6 +32,7 @@ import threading
 import time
 
 from .errors import SolverError
+from .progress import INFO_KEYS, active_display, showing
 
 _HEADER = struct.Struct("<Q")
 # what a guarded backend's adapters import when they run: imported in the parent first, so that a child does not
@@ -105,6 +106,24 @@ def _read(fd: int):
     return None if body is None else pickle.loads(body)
 
 
+class _ForwardingDisplay:
+    """The child's progress display: sends the run's state to the parent, which shows the one display (at most ten
+    times a second, and the last state of each phase)."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._last = -1.0
+
+    def update(self, info: dict, force: bool = False) -> None:
+        now = time.perf_counter()
+        if force or now - self._last >= 0.1:
+            self._last = now
+            _write(self._fd, ("progress", {k: info.get(k) for k in INFO_KEYS}))
+
+    def close(self, message: str = "", info: dict | None = None) -> None:  # the parent closes its display
+        pass
+
+
 class _ForwardingIncumbent:
     """The child's ``opts.incumbent``: keeps the best like `Incumbent` and sends each improvement to the parent."""
 
@@ -172,7 +191,9 @@ def _child(func, problem, opts, to_parent: int, from_parent: int, parent: int) -
         child_opts = dataclasses.replace(
             opts, callback=callback, incumbent=_ForwardingIncumbent(to_parent, opts.incumbent.minimize)
         )
-        result = func(problem, child_opts)
+        # the parent shows the run's one progress display: the child's runs send it their steps
+        with showing(_ForwardingDisplay(to_parent) if opts.progress else None):
+            result = func(problem, child_opts)
         _write(to_parent, ("result", result))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:
@@ -230,6 +251,10 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
                 opts.incumbent.bound = payload
             elif kind == "minimize":
                 opts.incumbent.minimize = payload
+            elif kind == "progress":
+                display = active_display()
+                if display is not None:
+                    display.update(payload)
             elif kind == "callback":
                 owed = True
                 answer = opts.callback(payload)
@@ -297,10 +322,10 @@ def run_guarded(func, problem, opts, method: str = "", backend: str = ""):
             )
         return result
     finally:
-        _end(pid, done, fds, bool(opts.progress))
+        _end(pid, done, fds)
 
 
-def _end(pid, done: bool, fds: list, progress: bool) -> None:
+def _end(pid, done: bool, fds: list) -> None:
     """End (unless it answered) and reap the child, and close the pipe ends; a second Ctrl-C meanwhile is raised
     once that is done."""
     interrupted = False
@@ -310,8 +335,6 @@ def _end(pid, done: bool, fds: list, progress: bool) -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            if progress:  # the child's progress bar was cut mid-line
-                print(file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -207,7 +207,7 @@ def save(obj, path: str | os.PathLike) -> Path:
     if "kind" not in d:
         raise TypeError(f"{type(obj).__name__}.to_dict() has no `kind`")
     arrays: dict[str, np.ndarray] = {}
-    payload = {"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(d, arrays)}
+    payload = {"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(_fields_of(d), arrays)}
     previous = _referenced_arrays(path)
     if arrays:
         buf = _io.BytesIO()
@@ -414,4 +414,10 @@ _register_result()
 def to_json(obj) -> str:
     """A problem or result as one JSON document with every array inline (for stdout)."""
     d = obj.to_dict()
-    return json.dumps({"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(d, None)})
+    return json.dumps({"kind": d["kind"], "version": FORMAT_VERSION, "data": _encode(_fields_of(d), None)})
+
+
+def _fields_of(d: dict) -> dict:
+    """``to_dict()`` without its top-level ``kind``, which the file says once, beside ``data`` (nested objects keep
+    theirs; `load` still reads files that repeat it)."""
+    return {k: v for k, v in d.items() if k != "kind"}

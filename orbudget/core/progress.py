@@ -12,8 +12,11 @@ An adapter wraps its main loop in a `Run`::
 
 ``opts`` is the `SolveOptions` an adapter receives. The pieces:
 
-* ``opts.progress``: a progress display on **stderr** — a ``tqdm`` bar when ``tqdm`` is installed, otherwise one
-  phase line (``desc: 12/100 cuts, 3.4 s, incumbent 41.5, bound 44``) at most once a second and one at the end.
+* ``opts.progress``: one progress display per run (see `Display`): a widget in a notebook where ipywidgets is
+  installed, a ``tqdm`` text bar in a notebook without it or on a terminal, and otherwise (stderr is a file or a
+  pipe) one phase line (``desc: 12/100 cuts, 3.4 s, incumbent 41.5, bound 44``) at most once a second and one at
+  the end, without escape codes. ``solve`` opens the run's display; every `Run` inside it (an adapter with two
+  phases, a guarded child's, which forwards its steps to the parent) reports to that one display.
 * ``opts.callback``: called as ``callback(info)`` once per `Run.step` with the **info dict** (below). When it
   returns ``True`` the run stops: `Run.step` returns ``True``, ``run.limit`` is ``Limit.INTERRUPTED`` and
   ``run.message`` is ``"stopped by callback"``; the adapter returns its incumbent (``FEASIBLE``) or
@@ -41,11 +44,13 @@ plus any method-specific keys the adapter passes to `Run.step` (documented on th
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import math
 import sys
 import threading
 import time
+import warnings
 
 from .result import Limit, better, relative_gap
 
@@ -54,11 +59,171 @@ INFO_KEYS = ("method", "iteration", "total", "unit", "elapsed", "objective", "in
 
 
 def _tqdm_class():
+    """tqdm's plain text bar (never ``tqdm.auto``, which warns without ipywidgets), or ``None`` without tqdm."""
     if importlib.util.find_spec("tqdm") is None:
         return None
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm
 
     return tqdm
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (decided without importing IPython when no kernel is loaded)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _widget_class():
+    """tqdm's notebook widget when running in a kernel with ipywidgets installed, else ``None``."""
+    if not _in_notebook() or importlib.util.find_spec("ipywidgets") is None or importlib.util.find_spec("tqdm") is None:
+        return None
+    from tqdm.notebook import tqdm
+
+    return tqdm
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or odd stream
+        return False
+
+
+class Display:
+    """The one progress display of a run (``solve(..., progress=True)``), shown from its first step on: a method
+    that finishes without a step shows nothing. Its kind is chosen by where it shows:
+
+    * a Jupyter kernel with ipywidgets: tqdm's notebook widget;
+    * a Jupyter kernel without ipywidgets, or a terminal: one tqdm text bar (one line, redrawn in place);
+    * anything else (stderr is a file or a pipe, or tqdm is missing): phase lines, at most one a second and one at
+      the end, with no escape codes.
+
+    `Run` reports to the display that is active (see `showing`); several runs in a row (an adapter's phases)
+    share it, each phase's count shown in turn.
+    """
+
+    def __init__(self, desc: str = "", *, stream=None):
+        self.desc = desc
+        self.stream = stream if stream is not None else sys.stderr
+        self._bar = None
+        self._started = False
+        self._last_line = -math.inf
+        self._info: dict = {}
+        self._lock = threading.RLock()
+        self._closed = False
+
+    def _open(self, info: dict) -> None:
+        self._started = True
+        default_stream = self.stream is sys.stderr
+        cls = _widget_class() if default_stream else None
+        if cls is None and (_isatty(self.stream) or (default_stream and _in_notebook())):
+            cls = _tqdm_class()
+        if cls is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._bar = cls(
+                total=info.get("total"),
+                unit=f" {info.get('unit') or 'iterations'}",
+                desc=info.get("method") or self.desc or None,
+                file=self.stream,
+                leave=True,
+                position=0,
+                dynamic_ncols=True,
+            )
+
+    def update(self, info: dict, force: bool = False) -> None:
+        """Show the state in ``info`` (the keys of `Run.info`); ``force``: the last state of a phase (a bar shows it
+        at once; phase lines keep it for the final line)."""
+        with self._lock:
+            if self._closed:
+                return
+            if not self._started:
+                self._open(info)
+            self._info = dict(info)
+            if self._bar is not None:
+                bar = self._bar
+                total, done = info.get("total"), int(info.get("iteration") or 0)
+                if total != bar.total or done < bar.n:  # a new phase: its own count and total
+                    bar.reset(total=total)
+                    bar.set_description(info.get("method") or self.desc or None, refresh=False)
+                post = {}
+                if info.get("objective") is not None:
+                    post["incumbent"] = f"{info['objective']:.6g}"
+                if info.get("bound") is not None:
+                    post["bound"] = f"{info['bound']:.6g}"
+                if post:
+                    bar.set_postfix(post, refresh=False)
+                bar.update(done - bar.n)
+                if force:
+                    bar.refresh()
+                return
+            if force:
+                return
+            now = time.perf_counter()
+            if now - self._last_line >= 1.0:
+                self._last_line = now
+                self._line(info)
+
+    def close(self, message: str = "", info: dict | None = None) -> None:
+        """End the display with the final state (``info``, else the last shown; nothing when it never started).
+        Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            if info is not None:
+                if self._bar is not None or not self._started:
+                    self._last_line = math.inf  # the final line below is the only one
+                    self.update(info)
+                self._info = dict(info)
+            self._closed = True
+            if self._bar is not None:
+                self._bar.close()
+            elif self._started:
+                self._line(self._info, final=message or "done")
+
+    def _line(self, info: dict, final: str = "") -> None:
+        total = info.get("total")
+        count = f"{info.get('iteration', 0)}" + (f"/{total}" if total is not None else "")
+        parts = [f"{info.get('method') or self.desc or 'solve'}: {count} {info.get('unit', 'iterations')}"]
+        parts.append(f"{info.get('elapsed', 0.0):.1f} s")
+        if info.get("objective") is not None:
+            parts.append(f"incumbent {info['objective']:.6g}")
+        if info.get("bound") is not None:
+            parts.append(f"bound {info['bound']:.6g}")
+        if final:
+            parts.append(final)
+        print(", ".join(parts), file=self.stream, flush=True)
+
+
+_ACTIVE: contextvars.ContextVar[Display | None] = contextvars.ContextVar("orbudget_progress_display", default=None)
+
+
+class showing:
+    """``with showing(display):`` makes ``display`` the one every `Run` inside the block reports to (``None``: none
+    shared, each run that shows opens its own)."""
+
+    def __init__(self, display):
+        self.display = display
+
+    def __enter__(self):
+        self._token = _ACTIVE.set(self.display)
+        return self.display
+
+    def __exit__(self, *exc):
+        _ACTIVE.reset(self._token)
+        return False
+
+
+def active_display():
+    """The display `Run` reports to now, or ``None``."""
+    return _ACTIVE.get()
 
 
 class Run:
@@ -102,24 +267,19 @@ class Run:
         self.callback_stopped = False  # True once the callback asked to stop (told apart from a Ctrl-C)
         self.start = time.perf_counter()
         self._lock = threading.RLock()
-        self._bar = None
-        self._last_line = -math.inf
+        self._display_to: Display | None = None  # where this run's steps show
+        self._owns_display = False
         self._closed = False
 
     # -- context ---------------------------------------------------------------------------------------------
     def __enter__(self) -> Run:
         self.start = time.perf_counter()
         if self.show:
-            tqdm = _tqdm_class()
-            if tqdm is not None:
-                self._bar = tqdm(
-                    total=self.total,
-                    unit=f" {self.unit}",
-                    desc=self.desc or None,
-                    file=self.stream,
-                    leave=False,
-                    dynamic_ncols=True,
-                )
+            shared = active_display()
+            if shared is not None:  # the run's display (opened by solve): one per run, whatever the phases
+                self._display_to = shared
+            else:
+                self._display_to, self._owns_display = Display(self.desc, stream=self.stream), True
         return self
 
     def __exit__(self, *exc) -> None:  # an exception passes through
@@ -131,10 +291,12 @@ class Run:
             if self._closed:
                 return
             self._closed = True
-            if self._bar is not None:
-                self._bar.close()
-            elif self.show:
-                self._line(final=True)
+            if self._display_to is None:
+                return
+            if self._owns_display:
+                self._display_to.close(self.message, self.info())
+            elif self.iteration:  # a phase of a shared display: its last state
+                self._display_to.update(self.info(), force=True)
 
     # -- time ------------------------------------------------------------------------------------------------
     @property
@@ -222,30 +384,5 @@ class Run:
 
     # -- display ---------------------------------------------------------------------------------------------
     def _display(self, n: int) -> None:
-        if not self.show:
-            return
-        if self._bar is not None:
-            post = {}
-            if self.objective is not None:
-                post["incumbent"] = f"{self.objective:.6g}"
-            if self.bound is not None:
-                post["bound"] = f"{self.bound:.6g}"
-            if post:
-                self._bar.set_postfix(post, refresh=False)
-            self._bar.update(n)
-            return
-        now = time.perf_counter()
-        if now - self._last_line >= 1.0:
-            self._last_line = now
-            self._line()
-
-    def _line(self, final: bool = False) -> None:
-        count = f"{self.iteration}" + (f"/{self.total}" if self.total is not None else "")
-        parts = [f"{self.desc or 'solve'}: {count} {self.unit}", f"{self.elapsed:.1f} s"]
-        if self.objective is not None:
-            parts.append(f"incumbent {self.objective:.6g}")
-        if self.bound is not None:
-            parts.append(f"bound {self.bound:.6g}")
-        if final:
-            parts.append(self.message or "done")
-        print(", ".join(parts), file=self.stream, flush=True)
+        if self._display_to is not None:
+            self._display_to.update(self.info())

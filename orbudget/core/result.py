@@ -179,10 +179,14 @@ class Result:
 
     def summary(self) -> str:
         """A short table: status and limit, objective, bound and gap, method, timings, the scalar stats and the
-        message (what the CLI prints and a notebook shows)."""
-        from .display import summary_text
+        message (what the CLI prints and a notebook shows).
 
-        return summary_text(self)
+        The table is a `~orbudget.core.display.Summary`: a ``str`` (``print(r.summary())``, ``.splitlines()``)
+        that shows as a table when it is a notebook cell's value (HTML) or the REPL's (text), not as a quoted
+        string."""
+        from .display import Summary, summary_html, summary_text
+
+        return Summary(summary_text(self), summary_html(self))
 
     def _repr_html_(self) -> str:
         from .display import summary_html

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import guard
 from .errors import InvalidProblemError, warn_renamed
+from .progress import Display, showing
 from .registry import STANDARD_KEYWORDS, pick
 from .result import Limit, Result, Status, better
 from .validation import Callback, SeedLike, as_scalar
@@ -43,6 +44,10 @@ class Incumbent:
             self.x = np.array(x, copy=True)
             self.objective, self.stats = objective, dict(stats)
 
+
+# keywords every method accepts: ``progress`` shows the run's steps where the method has steps to show, and
+# ``callback(info)`` is called at each of them; a method that finishes too fast to report just finishes
+ALWAYS_ACCEPTED = ("progress", "callback")
 
 _INTERRUPTS = 0  # Ctrl-Cs seen by solve() in this process (read by solve_many and sweep through interrupt_count)
 
@@ -193,15 +198,17 @@ def solve(
         seed: ``int | numpy.random.Generator | None``; same seed, same result.
         threads: solver threads (``1`` gives reproducible MIP runs).
         verbose: print the backend's log.
-        progress: a progress display on stderr, where the method declares it.
-        callback: ``callback(info: dict)`` once per iteration, where the method declares it; returning ``True``
-            stops the solve early.
+        progress: one progress display for the run (a widget in a notebook with ipywidgets, a text bar on a
+            terminal, plain lines in a file); accepted by every method: a method too fast to report just finishes.
+        callback: ``callback(info: dict)`` once per iteration of the methods that have iterations (those that
+            declare it); returning ``True`` stops the solve early. Accepted by every method, like ``progress``.
         warm_start: a starting solution in the family's ``x`` format.
         options: backend-specific options, checked against the adapter's declared names.
 
     Each method declares which of ``time_limit``, ``rel_gap``, ``threads``, ``warm_start``, ``callback``,
     ``progress`` and ``seed`` it honours (``available_solvers(problem, details=True)`` lists them); a non-default
-    value for one it does not honour raises `InvalidProblemError` naming the keyword and the method.
+    value for one it does not honour raises `InvalidProblemError` naming the keyword and the method, except
+    ``progress`` and ``callback``, which every method accepts (so that one setting serves long and short runs).
 
     Examples:
         >>> import orbudget as ob
@@ -227,9 +234,13 @@ def solve(
         "seed": seed,
     }
     honours = spec.accepted  # undeclared: not checked
+    if callback is not None and not callable(callback):
+        raise InvalidProblemError(f"`callback` must be callable, as callback(info); got {callback!r}")
     for key in STANDARD_KEYWORDS:
         value = given[key]
-        if (bool(value) if key == "progress" else value is not None) and key not in honours:
+        if key in ALWAYS_ACCEPTED:  # a method too fast to report just finishes
+            continue
+        if value is not None and key not in honours:
             listed = ", ".join(f"`{k}`" for k in honours) or "none of the standard keywords"
             raise InvalidProblemError(
                 f"`{key}` is not honoured by method {spec.method!r} ({spec.backend}); it honours {listed} "
@@ -262,7 +273,9 @@ def solve(
     global _INTERRUPTS
     start = time.perf_counter()
     seen = _INTERRUPTS
-    with _CountInterrupts():
+    display = Display(spec.method) if progress else None
+    result: Result | None = None
+    with _CountInterrupts(), showing(display):
         try:
             if spec.guarded and guard.available():  # a backend with phases that check no clock: in a child
                 result = guard.run_guarded(spec.func, problem, opts, spec.method, spec.backend)
@@ -277,6 +290,10 @@ def solve(
             if _INTERRUPTS == seen:
                 raise
             result = _interrupted_result(problem, opts.incumbent)
+        finally:
+            if display is not None:
+                display.close("stopped by an error" if result is None else result.message or result.status.value)
+    assert result is not None  # every path above sets it or raises
     if result.limit is Limit.INTERRUPTED and _INTERRUPTS == seen:  # the backend handled the Ctrl-C itself
         _INTERRUPTS += 1
     if _INTERRUPTS != seen and result.limit is None and result.status in (Status.FEASIBLE, Status.NO_SOLUTION, Status.ERROR):

@@ -22,6 +22,17 @@ def _fail(name: str, expected: str, got) -> InvalidProblemError:
     return InvalidProblemError(f"`{name}` must be {expected}; got {got}")
 
 
+def _row_lengths(value) -> list[int] | None:
+    """The lengths of ``value``'s rows when it is a ragged list of lists (rows of different lengths), else None."""
+    if isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
+        return None
+    try:
+        lengths = [len(row) for row in value]
+    except TypeError:
+        return None
+    return lengths if len(set(lengths)) > 1 else None
+
+
 def as_array(
     name: str,
     value,
@@ -56,6 +67,13 @@ def as_array(
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InvalidProblemError):
             raise
+        lengths = _row_lengths(value)
+        if lengths is not None:
+            raise InvalidProblemError(
+                f"`{name}` must be a rectangular array (every row the same length); got rows of lengths "
+                f"{lengths[:8]}{'...' if len(lengths) > 8 else ''}: pad the short rows to the longest (any value) and "
+                "mark the padding as missing (for a knapsack's options, `available=` with False there)"
+            ) from exc
         raise _fail(name, "numeric", repr(value)[:60]) from exc
     if ndim is not None and arr.ndim != ndim:
         raise _fail(name, f"{ndim}-dimensional", f"{arr.ndim} dimensions (shape {arr.shape})")

@@ -31,8 +31,10 @@ import pytest
 
 import orbudget as ob
 from orbudget.core import registry
+from orbudget.core.progress import INFO_KEYS
 from orbudget.core.registry import STANDARD_KEYWORDS
 from orbudget.core.result import relative_gap
+from orbudget.core.solve import ALWAYS_ACCEPTED
 
 SPECS = [s for s in registry._REGISTRY if s.func.__module__.startswith("orbudget.")]  # not the tests' own toys
 
@@ -267,7 +269,7 @@ NON_DEFAULT = {
 
 @pytest.mark.parametrize(
     "spec,key",
-    [(s, k) for s in SPECS for k in STANDARD_KEYWORDS if k not in (s.honours or ())],
+    [(s, k) for s in SPECS for k in STANDARD_KEYWORDS if k not in (s.honours or ()) and k not in ALWAYS_ACCEPTED],
     ids=lambda v: _id(v) if isinstance(v, registry.SolverSpec) else v,
 )
 def test_keyword_not_honoured_is_refused_by_name(spec, key):
@@ -275,6 +277,23 @@ def test_keyword_not_honoured_is_refused_by_name(spec, key):
     with pytest.raises(ob.InvalidProblemError) as err:
         _solve(spec, p, **{key: NON_DEFAULT[key]})
     assert f"`{key}`" in str(err.value) and repr(spec.method) in str(err.value)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
+def test_progress_and_callback_are_accepted_by_every_method(spec, capfd):
+    """``progress=True`` set once for a long run must not break a short one: every method takes it (and a callback);
+    a method that declares them reports through them, one too fast to report just finishes."""
+    _needs_backend(spec)
+    p = _small(spec)
+    seen = []
+    seed = 0 if "seed" in (spec.honours or ()) else None
+    r = _solve(spec, p, progress=True, callback=seen.append, seed=seed)
+    plain = _small_result(spec)
+    assert r.status is plain.status
+    assert all(set(INFO_KEYS) <= set(info) for info in seen)
+    err = capfd.readouterr().err
+    assert "\x1b[" not in err, "escape codes written to a stream that is not a terminal"
+    assert len([line for line in err.splitlines() if line.endswith(" 0 events")]) == 0
 
 
 # -- long methods: a time limit and Ctrl-C on a large instance ---------------------------------------------------

@@ -64,3 +64,17 @@ def test_summary_table_and_notebook_view():
     assert html.startswith("<table>") and "x &lt; y &amp; z" in html and "x < y" not in html
     none = ob.Result(status=ob.Status.NO_SOLUTION, limit=ob.Limit.INTERRUPTED, method="m")
     assert none.summary().splitlines()[0].split()[:2] == ["status", "no_solution"]
+
+
+def test_summary_displays_as_a_table_in_a_notebook_and_a_terminal():
+    r = ob.Result(status=ob.Status.OPTIMAL, objective=3.0, x=np.zeros(2), method="m", message="a < b")
+    s = r.summary()
+    # still a string for code that treats it as one
+    assert isinstance(s, str) and str(s) == s and type(str(s)) is str and s.splitlines()[0].split() == ["status", "optimal"]
+    # a cell's value / the REPL show the table itself, not an escaped one-line string
+    assert repr(s) == str(s) and "\\n" not in repr(s) and not repr(s).startswith("'")
+    from IPython.lib.pretty import pretty
+
+    assert pretty(s) == str(s)
+    html = s._repr_html_()
+    assert html == r._repr_html_() and "<table>" in html and "a &lt; b" in html

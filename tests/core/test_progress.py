@@ -94,3 +94,49 @@ def test_callback_exception_propagates():
 
     with pytest.raises(RuntimeError, match="boom"), Run(SolveOptions(callback=cb)) as run:
         run.step()
+
+
+def test_runs_inside_one_display_share_it():
+    # an adapter's phases (a build, then the search) show as one display, not one bar each
+    out = io.StringIO()
+    display = progress.Display("mip", stream=out)
+    with progress.showing(display):
+        for _ in range(2):
+            with Run(SolveOptions(progress=True), total=3, unit="events", desc="mip") as run:
+                for _ in range(3):
+                    run.step()
+    assert out.getvalue().count("\n") == 1  # the first step; the rest within the second
+    display.close("done")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("mip: 3/3 events") and lines[-1].endswith("done")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_one_bar_on_a_terminal_and_no_escape_codes_in_a_file():
+    pytest.importorskip("tqdm")
+    tty = _Terminal()
+    display = progress.Display("mip", stream=tty)
+    with progress.showing(display):
+        for total in (2, 5):
+            with Run(SolveOptions(progress=True), total=total, unit="events", desc="mip") as run:
+                for _ in range(total):
+                    run.step(objective=1.5)
+    display.close()
+    text = tty.getvalue()
+    assert "mip" in text and "5/5" in text and "\x1b[A" not in text  # one bar, redrawn in place
+    assert text.count("\n") == 1  # left on screen once, at the end
+    plain = io.StringIO()  # not a terminal: lines only
+    with Run(SolveOptions(progress=True), total=3, desc="dmd", stream=plain) as run:
+        run.step()
+    assert "\x1b" not in plain.getvalue() and "\r" not in plain.getvalue()
+
+
+def test_a_display_without_steps_shows_nothing():
+    out = io.StringIO()
+    display = progress.Display("dp", stream=out)
+    display.close("optimal")
+    assert out.getvalue() == ""

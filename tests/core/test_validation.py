@@ -33,3 +33,13 @@ def test_as_array_copies_what_others_can_write_and_keeps_read_only_owned_arrays(
     p = ob.MultipleChoiceKnapsack(values=[[1.0, 2.0]], costs=[[1, 2]], budget=2)
     q = ob.MultipleChoiceKnapsack(values=p.values, costs=p.costs, budget=3)
     assert q.values is p.values and q.costs is p.costs
+
+
+def test_ragged_rows_are_refused_with_the_padding_hint():
+    with pytest.raises(ob.InvalidProblemError, match=r"`values` must be a rectangular array.*\[2, 1\].*`available=`"):
+        ob.MultipleChoiceKnapsack(values=[[1, 2], [3]], costs=[[1, 2], [3]], budget=3)
+    # the padded form the message suggests is accepted
+    p = ob.MultipleChoiceKnapsack(
+        values=[[1, 2], [3, 0]], costs=[[1, 2], [3, 0]], budget=5, available=[[True, True], [True, False]]
+    )
+    assert ob.solve(p).ok

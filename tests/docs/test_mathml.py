@@ -54,3 +54,28 @@ def test_a_literal_role_a_quoted_example_or_a_family_page_without_a_figure_fails
         hook.on_post_page("<blockquote>\n<blockquote>\n<blockquote><p>import orbudget</p>", other, None)
     with pytest.raises(PluginError, match="families/rco.md: a family page needs a figure"):
         hook.on_post_page("<p>no picture</p>", family, None)
+
+
+def test_tex_that_would_show_as_typed_is_rewritten_or_fails_the_build():
+    from mkdocs.exceptions import PluginError
+
+    hook = _hook()
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_path="families/online.md"))
+    # \arg\max and \_ inside \text render (latex2mathml shows both raw as written)
+    text = (
+        '<span class="arithmatex">\\(\\arg\\max_k r_k\\)</span> <span class="arithmatex">\\(\\arg\\min_\\mu f\\)</span>'
+        '<span class="arithmatex">\\(N(0, \\text{difficulty\\_spread}^2)\\)</span>'
+    )
+    out = hook.on_page_content(text, page, None, None)
+    assert hook.raw_tex(out) is None and "difficulty_spread" in out and out.count("<math") == 3
+    assert hook.on_post_page(out + "<img>", page, None)
+    # what the old pages showed fails the build, naming the page
+    for shown in (
+        '<math display="inline"><mi>\\arg</mi><mo>max</mo></math>',
+        "<p>the <code>rate</code> field, rate\\_range, ...</p>",
+        "<td><code>orbudget exercises list\\|show\\|check</code></td>",
+    ):
+        with pytest.raises(PluginError, match="families/online.md: shows TeX as typed"):
+            hook.on_post_page(shown + "<img>", page, None)
+    # code keeps its backslashes
+    assert hook.raw_tex('<pre><code>print("a\\_b")</code></pre>') is None

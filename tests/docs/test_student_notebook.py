@@ -71,3 +71,38 @@ def test_a_solution_cell_without_a_function_is_refused():
     text = '# %% [markdown]\n# # Title\n\n# %% tags=["solution"]\nx = 1\n'
     with pytest.raises(ValueError, match="defines no function"):
         _script().student_version(text)
+
+
+def _runner():
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_test_command_builds_the_student_notebook_a_student_opens(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("jupytext")
+    written = _runner().build_student_notebooks(ROOT / "notebooks", tmp_path)
+    assert [p.name for p in written] == ["03_bwk_exercises_student.ipynb"]
+    nb = nbformat.read(str(written[0]), as_version=4)
+    nbformat.validate(nb)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "raise NotImplementedError" in code and not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    worked = _solution_functions(WORKED.read_text())
+    assert all(source not in code for source in worked.values())  # no worked answer in the notebook
+
+
+def test_notebook_kernels_run_over_ipc(tmp_path):
+    pytest.importorskip("nbclient")
+    path = tmp_path / "01_tiny.py"
+    path.write_text("# %%\nprint(1 + 1)\n")
+    import subprocess
+    import sys
+
+    runner = str(ROOT / "scripts" / "run_notebooks.py")
+    code = f"import pathlib, runpy; print(runpy.run_path({runner!r})['execute'](pathlib.Path({str(path)!r})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "without encryption" not in out.stderr and out.stdout.strip() == "1"
+    assert not list(tmp_path.glob("kernel-ipc-*")) and not list(ROOT.glob("kernel-ipc-*"))

@@ -33,14 +33,18 @@ class _LiveBidder:
             raise InvalidProblemError("the episode is over (no auction left); call reset() for a new one")
         return as_scalar("ctr", ctr, minimum=0.0, maximum=1.0)
 
-    def update(self, won: bool, price: int = 0) -> None:
-        """The outcome of the auction just bid on: when ``won``, the winner pays ``price`` (a lost auction costs
-        nothing; its price may be unknown)."""
+    def update(self, won: bool, price: int | None = None) -> None:
+        """The outcome of the auction just bid on: when ``won``, the winner pays ``price``, which must be given (a
+        lost auction costs nothing; its price may be unknown and left out)."""
         self._spend(won, price)
 
     def _spend(self, won: bool, price) -> int:
         spend = 0
         if won:
+            if price is None:
+                raise InvalidProblemError(
+                    "`price` is missing: a won auction spends its price from the budget; call update(won=True, price=...)"
+                )
             spend = int(as_scalar("price", price, integer=True, minimum=0))
             if spend > self.remaining_budget:
                 raise InvalidProblemError(
@@ -130,7 +134,7 @@ class PacingBidder(_LiveBidder):
         ctr = self._next_auction(ctr)
         return int(min(int(self.kappa * ctr / (1.0 + self.mu)), self.remaining_budget, self.campaign.max_bid))
 
-    def update(self, won: bool, price: int = 0) -> None:
+    def update(self, won: bool, price: int | None = None) -> None:
         """The outcome of the auction just bid on (the winner pays ``price``), and the dual step on the spend."""
         use = np.array([self._spend(won, price) / self._per_round])
         mu = np.array([self.mu])

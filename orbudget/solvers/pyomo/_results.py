@@ -48,7 +48,8 @@ def from_pyomo(problem, model, results=None) -> Result:
         outcome = Outcome(Status.FEASIBLE, None, True, None, "no solver results given: optimality not known")
     else:
         outcome = outcome_of(results, export.sense, model=model)
-    return read_result(problem, model, export, outcome, {})
+    # the method is the solver Pyomo ran (unknown without its results): a user's own solve, shown as such
+    return read_result(problem, model, export, outcome, {}).replace(method=outcome.solver or "from_pyomo", backend="pyomo")
 
 
 def read_result(problem, model, export: Export, outcome: Outcome, timings: dict, rel_gap=None) -> Result:

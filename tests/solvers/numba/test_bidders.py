@@ -62,3 +62,17 @@ def test_live_pacing_bidder_bids_as_the_replay_and_needs_no_price_when_lost():
     assert other.state_dict() == state
     with pytest.raises(ob.InvalidProblemError, match="`mu`"):
         other.load_state_dict({**state, "mu": -1.0})
+
+
+def test_a_won_auction_without_a_price_is_refused_by_name():
+    from orbudget.solvers.numba.bidders import PacingBidder
+
+    c = ob.BiddingCampaign.synthetic(n_test=120, n_train=2000, episode_length=40, budget_fraction=1 / 4, seed=3)
+    for bidder in (ob.RLBBidder(c), PacingBidder(c)):
+        bidder.act(0.01)
+        before = bidder.state_dict()
+        with pytest.raises(ob.InvalidProblemError, match="`price` is missing"):
+            bidder.update(won=True)
+        assert bidder.state_dict() == before  # nothing was spent or counted
+        bidder.update(won=False)  # a lost auction still needs no price
+        assert bidder.remaining_auctions == c.episode_length - 1

@@ -27,9 +27,11 @@ def test_from_pyomo_with_each_results_type():
     m = ob.to_pyomo(p)
     r = ob.from_pyomo(p, m, SolverFactory("highs").solve(m))  # Pyomo's current interface
     assert r.status is ob.Status.OPTIMAL and r.bound == pytest.approx(ref)
+    assert r.backend == "pyomo" and r.method and "method None" not in r.summary()  # names the solver Pyomo ran
     r = ob.from_pyomo(p, m)  # no results: a solution, optimality unknown
     assert r.status is ob.Status.FEASIBLE and r.bound is None
     assert_close(r.objective, ref)
+    assert (r.method, r.backend) == ("from_pyomo", "pyomo")
 
 
 def test_from_pyomo_refuses_other_models_and_problems():
