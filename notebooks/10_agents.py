@@ -20,6 +20,7 @@
 import numpy as np
 
 import orbudget as ob
+from orbudget.solvers.numpy.step_routing import frontier
 
 w = ob.AgentWorkflow.code_like(seed=0, budget_fraction=0.3, deadline_fraction=0.4)
 print(w)
@@ -38,8 +39,6 @@ print(rows)
 # Step routing: the DP's completion probability over budgets against the boundary policies and fixed mixings.
 
 # %%
-from orbudget.solvers.numpy.step_routing import frontier
-
 p = ob.StepRouting.random(6, seed=1)
 f = frontier(p, np.linspace(p.worst_costs[:, 0].sum(), p.worst_costs[:, 1].sum(), 5).astype(int))
 assert (f["dp"][:, None] >= f["mix"] - 1e-12).all()
