@@ -9,6 +9,7 @@ import itertools
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -243,3 +244,18 @@ def test_every_method_stays_within_the_budget(p, seed):
         assert spent <= budget, (method, x, spent, budget)
         if p.exact and method in EXACT_METHODS:
             assert spent == target, (method, x, spent, target)
+
+
+def test_rco_refuses_a_nan_gradient_and_stays_on_the_budget():
+    """Issue 26: a NaN gradient left the optimizer's cost() at nan; now the step is refused by name, state unchanged."""
+    torch = pytest.importorskip("torch")
+    from orbudget.solvers.torch.rco import RCO
+
+    costs = torch.tensor([[1.0, 2.0, 4.0]] * 3, dtype=torch.float64)
+    alpha = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)
+    opt = RCO([alpha], costs=costs, budget=6.0)
+    before = opt.cost()
+    alpha.grad = torch.full_like(alpha, float("nan"))
+    with pytest.raises(ob.InvalidProblemError, match="`alpha.grad`"):
+        opt.step()
+    assert opt.cost() == before and torch.isfinite(alpha).all()
