@@ -14,6 +14,8 @@ import numpy as np
 from numba import njit
 
 _NO_CONSUMPTION = np.zeros((1, 1, 1))
+_EPS = float(np.finfo(np.float64).eps)
+MU_MAX = 1e250  # the duals' upper bound (as in dual_mirror_descent, which takes it from here)
 
 
 @njit(cache=True)
@@ -123,24 +125,40 @@ def dual_terms(rewards, consumption, matching, lam, mu, used):
 
 
 @njit(cache=True)
+def domain_slack(code, lam, mu, rate):
+    """``(slack, scale)`` of μ in a regulariser's dual domain (the paper's D = {μ : R(μ) < ∞} for a ≤ ρ).
+
+    Max-min fairness (code 1): slack = λ + Σ_j ρ_j min(μ_j, 0); load balancing (code 2): Σ_j ρ_j max(μ_j, 0) − λ
+    (μ >= 0 is kept by the projection). μ is in D when slack >= 0. ``scale`` = λ + Σ ρ_j|μ_j| over the same terms,
+    the magnitude the slack's rounding error is relative to."""
+    slack = lam if code == 1 else -lam
+    scale = lam
+    for j in range(mu.size):
+        if (code == 1 and mu[j] < 0.0) or (code == 2 and mu[j] > 0.0):
+            slack += rate[j] * mu[j]
+            scale += rate[j] * abs(mu[j])
+    return slack, scale
+
+
+@njit(cache=True)
+def in_domain(code, lam, mu, rate):
+    """Whether μ is in the dual domain up to the rounding of its slack: slack >= −4(m + 2)ε·scale. The projection
+    leaves μ with slack >= 0 in exact arithmetic; the computed sum may round a hair below 0, and at the boundary the
+    paper's response is still ρ."""
+    slack, scale = domain_slack(code, lam, mu, rate)
+    return slack >= -4.0 * (mu.size + 2) * _EPS * scale
+
+
+@njit(cache=True)
 def regularizer_response(code, weight, target, mu, rate, a):
     """The numba twin of `response`: ``a`` = argmax over
     0 <= a <= ρ of r(a) + μᵀa for the built-in regularisers (codes in ``orbudget.problems.regularizers``)."""
     m = mu.size
-    if code == 1:  # max-min fairness: ρ while λ + Σ_{μ_j<0} ρ_j μ_j >= 0
-        c = weight[0]
+    if code == 1 or code == 2:  # max-min fairness: ρ in D, else 0 on the negative duals; load balancing: ρ in D, else 0
+        inside = in_domain(code, weight[0], mu, rate)
         for j in range(m):
-            if mu[j] < 0.0:
-                c += rate[j] * mu[j]
-        for j in range(m):
-            a[j] = rate[j] if (c >= 0.0 or mu[j] >= 0.0) else 0.0
-    elif code == 2:  # load balancing: ρ while Σ_j ρ_j μ_j >= λ, else 0
-        s = 0.0
-        for j in range(m):
-            if mu[j] > 0.0:
-                s += rate[j] * mu[j]
-        for j in range(m):
-            a[j] = rate[j] if (s >= weight[0] and mu[j] >= 0.0) else 0.0
+            keep = (inside or mu[j] >= 0.0) if code == 1 else (inside and mu[j] >= 0.0)
+            a[j] = rate[j] if keep else 0.0
     elif code == 3:  # below-target hinge
         for j in range(m):
             if mu[j] >= 0.0:
@@ -162,74 +180,166 @@ def regularizer_response(code, weight, target, mu, rate, a):
 
 
 @njit(cache=True)
-def _raised(code, mu, j, theta, rate, floor, entropic, w):
-    """μ_j moved up along the projection's path: Euclidean μ_j + θρ_j/w_j, entropic ℓ_j + (μ_j − ℓ_j)e^{θρ_j} (a dual
-    on the entropy floor cannot move); max-min fairness moves only the negative duals, and up to 0."""
-    if code == 1 and mu[j] >= 0.0:
-        return mu[j]
-    if entropic:
-        if mu[j] <= floor[j]:
-            return mu[j]
-        v = floor[j] + (mu[j] - floor[j]) * math.exp(theta * rate[j])
-    else:
-        v = mu[j] + theta * rate[j] / w[j]
-    return min(v, 0.0) if code == 1 else v
+def _euclidean_path(code, y, speed, theta, out):
+    """μ(θ) on the weighted Euclidean projection's path: max-min fairness min(y_j + θs_j, 0) for y_j < 0 (the
+    others stay), load balancing max(y_j + θs_j, 0); s_j = ρ_j/w_j."""
+    for j in range(y.size):
+        v = y[j] + theta * speed[j]
+        if code == 1:
+            out[j] = y[j] if y[j] >= 0.0 else min(v, 0.0)
+        else:
+            out[j] = min(max(v, 0.0), MU_MAX)
 
 
 @njit(cache=True)
-def _outside(code, lam, mu, theta, rate, floor, entropic, w):
-    """How far μ raised by θ is outside the domain (> 0 outside, <= 0 inside; it falls as θ grows): max-min fairness
-    Σ_j ρ_j(−μ_j)^+ − λ, load balancing λ − ρᵀμ."""
-    total = 0.0
-    for j in range(mu.size):
-        total += rate[j] * _raised(code, mu, j, theta, rate, floor, entropic, w)
+def _euclidean_project(code, lam, y, rate, scaled, out):
+    """The weighted Euclidean projection argmin_{μ∈D} Σ_j w_j(μ_j − y_j)² (w = ρ² when ``scaled``, else 1) into ``out``.
+
+    KKT: μ_j = y_j + θ ρ_j/w_j ∂_j with θ >= 0 the multiplier of the domain's constraint, so μ follows
+    `_euclidean_path`; the slack φ(θ) along it is increasing and piecewise linear with breakpoints
+    b_j = −y_j w_j/ρ_j (where μ_j reaches 0). Between breakpoints φ(θ) = c + θ Σ_{active} ρ_j²/w_j, solved exactly:
+    walk the sorted breakpoints to the first segment whose root lies inside it (the linear extension of φ
+    bounds φ on the side that makes every earlier root fall past its segment)."""
+    m = y.size
+    speed = np.empty(m)
+    for j in range(m):
+        speed[j] = 1.0 / rate[j] if scaled else rate[j]
+    _euclidean_path(code, y, speed, 0.0, out)
+    if domain_slack(code, lam, out, rate)[0] >= 0.0:
+        return
+    # max-min fairness: the negative duals are active from θ = 0 and leave at their breakpoint; load balancing:
+    # every dual enters at its breakpoint (those already positive before θ = 0)
+    idx = np.empty(m, np.int64)
+    n = 0
+    for j in range(m):
+        if code == 2 or y[j] < 0.0:
+            idx[n] = j
+            n += 1
+    brk = np.empty(n)
+    for i in range(n):
+        brk[i] = -y[idx[i]] / speed[idx[i]]
+    order = np.argsort(brk)
+    theta = brk[order[n - 1]] if n else 0.0
     if code == 1:
-        return -total + _positive_part(mu, rate) - lam
-    return lam - total
+        const = np.empty(n + 1)  # suffix sums over the active set idx[order[i:]]
+        slope = np.empty(n + 1)
+        const[n], slope[n] = lam, 0.0
+        for i in range(n - 1, -1, -1):
+            j = idx[order[i]]
+            const[i] = const[i + 1] + rate[j] * y[j]
+            slope[i] = slope[i + 1] + rate[j] * speed[j]
+        for i in range(n):
+            t = -const[i] / slope[i]
+            if t <= brk[order[i]]:
+                theta = t
+                break
+    else:
+        const_sum, slope_sum = -lam, 0.0  # prefix sums over idx[order[:i + 1]]
+        for i in range(n):
+            j = idx[order[i]]
+            const_sum += rate[j] * y[j]
+            slope_sum += rate[j] * speed[j]
+            t = -const_sum / slope_sum
+            if i == n - 1 or t <= brk[order[i + 1]]:
+                theta = t
+                break
+    _euclidean_path(code, y, speed, theta, out)
+    # the rounded μ(θ) may leave the slack a few ulps below 0: raise θ until it is not (μ(θ) is monotone)
+    bump = 4.0 * _EPS * max(abs(theta), 1e-300)
+    for _ in range(60):
+        slack = domain_slack(code, lam, out, rate)[0]
+        if slack >= 0.0:
+            return
+        theta += bump
+        bump *= 2.0
+        _euclidean_path(code, y, speed, theta, out)
 
 
 @njit(cache=True)
-def _positive_part(mu, rate):
-    """Σ_j ρ_j μ_j^+ (max-min fairness leaves the non-negative duals where they are)."""
-    total = 0.0
-    for j in range(mu.size):
-        if mu[j] > 0.0:
-            total += rate[j] * mu[j]
-    return total
+def _entropic_slack(code, lam, nu, floor, rate, theta):
+    """(φ(θ), φ'(θ)) along the KL projection's path μ_j = ℓ_j + ν_j e^{θρ_j} (max-min fairness: only the
+    negative duals move, and up to 0; a dual on its floor, ν_j = 0, stays)."""
+    phi = lam if code == 1 else -lam
+    dphi = 0.0
+    for j in range(nu.size):
+        v = floor[j] + nu[j]
+        if code == 1 and v >= 0.0:
+            continue
+        if nu[j] > 0.0:
+            e = nu[j] * math.exp(theta * rate[j])
+            v = floor[j] + e
+            if code == 1 and v >= 0.0:
+                continue
+            dphi += rate[j] * rate[j] * e
+        phi += rate[j] * v
+    return phi, dphi
+
+
+@njit(cache=True)
+def _entropic_project(code, lam, mu, rate, floor, out):
+    """The KL (Bregman of Σ ν log ν, ν = μ − ℓ) projection of μ onto D into ``out``: μ_j(θ) = ℓ_j + ν_j e^{θρ_j}
+    (capped at 0 for max-min fairness), with θ >= 0 the root of the increasing slack φ(θ), found by Newton from
+    the feasible side safeguarded by bisection, to adjacent floats."""
+    m = mu.size
+    nu = np.empty(m)
+    for j in range(m):
+        nu[j] = mu[j] - floor[j] if mu[j] > floor[j] else 0.0
+        out[j] = mu[j]
+    if _entropic_slack(code, lam, nu, floor, rate, 0.0)[0] >= 0.0:
+        return
+    hi = 0.0  # a θ with φ(θ) >= 0: max-min fairness's last breakpoint, load balancing's bound from ρ_min
+    low_rate, mass = np.inf, 0.0
+    for j in range(m):
+        if nu[j] > 0.0:
+            low_rate = min(low_rate, rate[j])
+            mass += rate[j] * nu[j]
+            if code == 1 and floor[j] + nu[j] < 0.0:
+                hi = max(hi, math.log(-floor[j] / nu[j]) / rate[j])
+    if mass <= 0.0:
+        return
+    if code == 2:
+        hi = math.log(lam / mass) / low_rate
+    for _ in range(64):
+        if _entropic_slack(code, lam, nu, floor, rate, hi)[0] >= 0.0:
+            break
+        hi = 2.0 * hi + 1.0
+    lo = 0.0
+    for _ in range(200):
+        phi, dphi = _entropic_slack(code, lam, nu, floor, rate, hi)
+        t = hi - phi / dphi if dphi > 0.0 else 0.5 * (lo + hi)
+        if not (lo < t < hi):
+            t = 0.5 * (lo + hi)
+        if t <= lo or t >= hi:
+            break
+        if _entropic_slack(code, lam, nu, floor, rate, t)[0] >= 0.0:
+            hi = t
+        else:
+            lo = t
+    for j in range(m):
+        if nu[j] > 0.0 and (code == 2 or mu[j] < 0.0):
+            v = floor[j] + nu[j] * math.exp(hi * rate[j])
+            out[j] = min(v, 0.0) if code == 1 else min(v, MU_MAX)
 
 
 @njit(cache=True)
 def regularizer_project(code, weight, mu, rate, floor, entropic, scaled):
-    """Project μ onto a regulariser's dual domain (the paper's, inside the box μ >= floor), in place.
+    """Project μ onto a regulariser's dual domain D, in place (the paper's $\\mu_{t+1} = \\arg\\min_{\\mu\\in D}
+    \\langle g_t, \\mu\\rangle + V_h(\\mu, \\mu_t)/\\eta$ is this projection of the unconstrained mirror step).
 
-    Max-min fairness (code 1): $\\sum_j \\rho_j (-\\mu_j)^+ \\le \\lambda$; load balancing (code 2):
-    $\\rho^\\top\\mu \\ge \\lambda$. The projection raises duals along the reference's path: Euclidean
-    (``scaled``: the metric Σρ_j²Δ_j²) μ_j + θρ_j/w_j, or for the entropy references (``entropic``, the KL projection
-    of μ − floor) ℓ_j + (μ_j − ℓ_j)e^{θρ_j}, with θ >= 0 found by bisection (max-min fairness only moves the
-    negative duals, up to 0). Other codes, and a μ already inside, are left as they are."""
+    Max-min fairness (code 1): $\\lambda + \\sum_j \\rho_j \\min(\\mu_j, 0) \\ge 0$; load balancing (code 2):
+    $\\mu \\ge 0,\\ \\rho^\\top\\mu \\ge \\lambda$. Euclidean references: the exact weighted projection
+    (`_euclidean_project`; ``scaled``: weights ρ², the scaled Euclidean h) of the *unclipped* step, so the box
+    μ >= ℓ is not applied first (clipping, then projecting, is not the projection). Entropy references
+    (``entropic``): the KL projection of μ − ``floor`` (`_entropic_project`). Other codes are left as they are."""
     if code != 1 and code != 2:
         return
-    m = mu.size
-    lam = weight[0]
-    w = np.empty(m)
-    for j in range(m):
-        w[j] = rate[j] * rate[j] if scaled else 1.0
-    if _outside(code, lam, mu, 0.0, rate, floor, entropic, w) <= 0.0:
-        return
-    hi = 1.0
-    for _ in range(200):  # grow θ until the raised μ is inside
-        if _outside(code, lam, mu, hi, rate, floor, entropic, w) <= 0.0:
-            break
-        hi *= 2.0
-    lo = 0.0
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if _outside(code, lam, mu, mid, rate, floor, entropic, w) > 0.0:
-            lo = mid
-        else:
-            hi = mid
-    for j in range(m):
-        mu[j] = _raised(code, mu, j, hi, rate, floor, entropic, w)
+    out = np.empty(mu.size)
+    if entropic:
+        _entropic_project(code, weight[0], mu, rate, floor, out)
+    else:
+        _euclidean_project(code, weight[0], mu, rate, scaled, out)
+    for j in range(mu.size):
+        mu[j] = out[j]
 
 
 def dual_value(problem, mu) -> tuple[float, np.ndarray]:

@@ -11,10 +11,10 @@ from numpy.typing import ArrayLike
 
 from ..core.errors import InvalidProblemError
 from ..core.validation import as_array, as_choice, as_scalar, check_state, fingerprint
-from ._numerics import regularizer_project
+from ._numerics import MU_MAX, regularizer_project
 from .regularizers import Regularizer, as_regularizer
 
-MU_MIN, MU_MAX = 1e-250, 1e250  # the range the duals are kept in (as the numba kernel)
+MU_MIN = 1e-250  # with MU_MAX, the range the duals are kept in (as the numba kernel)
 REFERENCES = ("euclidean", "scaled_euclidean", "entropy", "projected_entropy")
 
 
@@ -93,6 +93,18 @@ def step_factor(reference: str, floor: np.ndarray) -> float:
     return math.sqrt(1.0 + float(np.abs(floor).max(initial=0.0)))
 
 
+def step_floor(reference: str, regularizer: Regularizer | None, rate: np.ndarray) -> np.ndarray:
+    """The box ℓ the mirror step itself keeps μ in: 0 without a regulariser, else the regulariser's floor, except
+    for a Euclidean reference with a regulariser that `projects` onto its domain D: that step is left unclipped
+    (down to −``MU_MAX``) and `regularizer_project` projects it onto D, which is the paper's step (D lies inside
+    the box, and clipping at the box first would not give the projection)."""
+    if regularizer is None:
+        return np.zeros(rate.size)
+    if regularizer.projects and reference in ("euclidean", "scaled_euclidean"):
+        return np.full(rate.size, -MU_MAX)
+    return regularizer.floor(rate)
+
+
 def projection_radius(reward_bound: float, rate: np.ndarray, regularizer: Regularizer | None) -> float:
     """The projected-entropy radius for ρᵀ(μ − ℓ): f̄ without a regulariser; with one, f̄ + max r − r(ρ) − ρᵀℓ, since
     an optimal dual has $\\rho^\\top\\mu^* \\le \\bar f + \\max r - r(\\rho)$ (from
@@ -166,6 +178,7 @@ class DualMirrorDescent:
             as_scalar("step_size", step_size, minimum=0.0) if step_size is not None else scale / math.sqrt(self.horizon)
         )
         self.radius = projection_radius(self.reward_bound, self.rate, self.regularizer)
+        self.box = step_floor(self.reference, self.regularizer, self.rate)
         if self.reference == "scaled_euclidean" and (self.rate <= 0).any():
             raise InvalidProblemError("`budgets` must be positive for the scaled Euclidean reference")
         if self.reference == "projected_entropy" and initial is None and (self.rate <= 0).any():
@@ -252,9 +265,7 @@ class DualMirrorDescent:
             return
         self.dual_sum += self.mu
         target = self.rate if self.regularizer is None else self.regularizer.response(self.mu, self.rate)
-        self.mu = mirror_step(
-            self.mu, target - self._tentative, self.step_size, self.reference, self.rate, self.radius, self.floor
-        )
+        self.mu = mirror_step(self.mu, target - self._tentative, self.step_size, self.reference, self.rate, self.radius, self.box)
         if self.regularizer is not None and self.regularizer.projects:
             regularizer_project(
                 self.regularizer.code,

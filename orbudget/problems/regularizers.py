@@ -18,7 +18,11 @@ The consumption is never negative, so $a$ is taken in the box $[0, \\rho]$ (the 
 $a \\le \\rho$; the primal problem is the same). That keeps $R$ finite for every $\\mu$, and the duals
 move in a box $\\mu \\ge \\ell$ (the regulariser's ``floor``) that holds a minimiser of $D$: below
 $\\ell_j$ the response uses none of resource j, so lowering $\\mu_j$ further cannot lower $D$. Every
-reference function then projects by clipping (the entropy ones work on $\\mu - \\ell$).
+reference function then projects by clipping (the entropy ones work on $\\mu - \\ell$), except for the
+regularisers that ``project``: max-min fairness and load balancing keep the paper's domain
+$D = \\{\\mu : R(\\mu) < \\infty\\}$ for $a \\le \\rho$, and their step is the exact projection of the unclipped
+mirror step onto D (``orbudget.problems._numerics.regularizer_project``); on D their response is ρ, tested up
+to the rounding of the domain's slack.
 
 Each regulariser is written in units of the budget rate: ``target`` is a fraction of $\\rho_j$ (1 = spend the
 whole budget).

@@ -240,3 +240,90 @@ def test_projection_lands_in_the_domain_and_equals_its_python_twin(reg, entropic
             assert rate @ a >= reg.weight * (1 - 1e-9)
         if (reg.code == 1 and rate @ np.maximum(-mu, 0.0) <= reg.weight) or (reg.code == 2 and rate @ mu >= reg.weight):
             np.testing.assert_array_equal(a, mu)  # inside already: untouched
+
+
+# -- the paper's step at the domain's boundary (issue 26 item 8) ---------------------------------------------------
+def test_a_projected_dual_on_the_fairness_boundary_responds_with_the_rate():
+    # ρ = (0.51, 0.22, 0.46), λ = 0.24: μ_j = −0.08/ρ_j has λ + Σ ρ_j μ_j = 0.24 − 3·0.08 = 0 exactly, but the
+    # rounded sum lands a hair below 0; the paper's response on D is ρ
+    rate, fair = np.array([0.51, 0.22, 0.46]), MaxMinFairness(0.24)
+    mu = -0.08 / rate
+    np.testing.assert_array_equal(fair.response(mu, rate), rate)
+    # the tolerance is relative to the rounding, not a loose constant: 1e-9 outside D is outside
+    np.testing.assert_array_equal(fair.response(mu * (1 + 1e-9), rate), np.zeros(3))
+    balance = LoadBalancing(0.24)  # its boundary: Σ ρ_j μ_j = λ with μ >= 0
+    np.testing.assert_array_equal(balance.response(0.08 / rate, rate), rate)
+    np.testing.assert_array_equal(balance.response(0.08 / rate * (1 - 1e-9), rate), np.zeros(3))
+
+
+@pytest.mark.parametrize("scaled", [False, True], ids=["euclidean", "scaled"])
+def test_the_projection_of_an_unclipped_step_is_not_clip_then_project(scaled):
+    from orbudget.problems._numerics import regularizer_project
+
+    # ρ = (0.5, 0.5), λ = 0.1, step y = (−1.1, −0.9): the weights are equal, so the projection shifts both by the same
+    # θ/2 until λ + Σ ρ_j min(μ_j, 0) = 0: 0.1 + 0.5(−1.1 + t) + 0.5(−0.9 + t) = 0 gives t = 0.9, μ = (−0.2, 0)
+    # (μ_2 reaches 0 exactly there). Clipping at the floor −λ/ρ = −0.2 first would give (−0.1, −0.1).
+    rate, ell = np.array([0.5, 0.5]), np.array([-0.2, -0.2])
+    y = np.array([-1.1, -0.9])
+    regularizer_project(1, np.full(2, 0.1), y, rate, ell, False, scaled)
+    np.testing.assert_allclose(y, [-0.2, 0.0], atol=1e-15)
+
+
+def _scipy_projection(code, lam, y, rate, w, entropic, ell):
+    """argmin over D of Σ w_j (μ_j − y_j)² (or the KL divergence of μ − ℓ from y − ℓ), by SLSQP on the domain
+    written as linear constraints: max-min fairness Σ_{j∈S} ρ_j μ_j >= −λ for every subset S, load balancing
+    μ >= 0 and ρᵀμ >= λ."""
+    from scipy.optimize import minimize
+
+    m = y.size
+    if entropic:
+        z = y - ell
+
+        def f(mu):
+            nu = np.maximum(mu - ell, 1e-300)
+            return float(np.sum(nu * np.log(nu / z) - nu + z))
+
+        jac = lambda mu: np.log(np.maximum(mu - ell, 1e-300) / z)  # noqa: E731
+        bounds = [(e + 1e-14, None) for e in ell]
+    else:
+        f = lambda mu: float(w @ (mu - y) ** 2)  # noqa: E731
+        jac = lambda mu: 2 * w * (mu - y)  # noqa: E731
+        bounds = [(0.0, None)] * m if code == 2 else [(None, None)] * m
+    if code == 1:
+        subsets = [s for k in range(1, m + 1) for s in itertools.combinations(range(m), k)]
+        cons = [{"type": "ineq", "fun": lambda mu, s=s: lam + rate[list(s)] @ mu[list(s)], "jac": None} for s in subsets]
+        for c, s in zip(cons, subsets):
+            c["jac"] = lambda mu, s=s: np.where(np.isin(np.arange(m), s), rate, 0.0)
+    else:
+        cons = [{"type": "ineq", "fun": lambda mu: rate @ mu - lam, "jac": lambda mu: rate}]
+    start = np.maximum(y, ell + 1e-3) + (lam / rate.sum() if code == 2 else 0.0)
+    res = minimize(f, start, jac=jac, bounds=bounds, constraints=cons, method="SLSQP", options={"ftol": 1e-15, "maxiter": 500})
+    return res.x, f
+
+
+@pytest.mark.parametrize("reference", ["euclidean", "scaled", "entropic"])
+@pytest.mark.parametrize("code", [1, 2], ids=["max_min_fairness", "load_balancing"])
+def test_the_projection_is_the_minimiser_over_the_domain(code, reference):
+    # random small cases, the step anywhere (below the floor too for the Euclidean references): the projection
+    # is in D and no farther from the step than scipy's minimiser (SLSQP is only accurate to its tolerance)
+    from orbudget.problems._numerics import domain_slack, regularizer_project
+
+    rng = np.random.default_rng(11)
+    entropic, scaled = reference == "entropic", reference == "scaled"
+    for _ in range(25):
+        m = int(rng.integers(2, 5))
+        rate, lam = rng.uniform(0.05, 0.6, m), float(rng.uniform(0.05, 0.5))
+        reg = MaxMinFairness(lam) if code == 1 else LoadBalancing(lam)
+        ell = reg.floor(rate)
+        if entropic:  # the entropy step stays above the floor
+            y = ell + rng.uniform(1e-3, 1.0, m) * (np.abs(ell) + 0.5)
+        else:
+            y = rng.uniform(-3.0, 1.5, m) * (np.abs(ell) + 0.3)
+        w = rate**2 if scaled else np.ones(m)
+        got = y.copy()
+        regularizer_project(code, np.full(m, lam), got, rate, ell, entropic, scaled)
+        assert domain_slack(code, lam, got, rate)[0] >= 0.0
+        assert np.all(got >= ell)
+        want, f = _scipy_projection(code, lam, y, rate, w, entropic, ell)
+        assert f(got) <= f(want) + 1e-10
+        np.testing.assert_allclose(got, want, atol=2e-5)

@@ -86,8 +86,10 @@ def dmd_run(
     when ``matching``. Ties go to the null action; an action is played only if it fits what remains.
 
     ``reg`` is a regulariser's code (0 = none; ``reg_weight`` and ``reg_target`` its (m,) arrays): each dual step
-    then moves towards its response a(μ_t) instead of ρ, within μ >= ``floor``; ``radius`` is the projected
-    entropy's bound on ρᵀ(μ − floor)."""
+    then moves towards its response a(μ_t) instead of ρ, within μ >= ``floor`` (the step's box, `step_floor`:
+    −MU_MAX for a Euclidean reference with max-min fairness or load balancing, whose unclipped step
+    `regularizer_project` then projects onto the paper's domain); ``radius`` is the projected entropy's bound on
+    ρᵀ(μ − floor)."""
     n, k = rewards.shape
     m = mu.size
     use = np.zeros(m)

@@ -27,6 +27,7 @@ from ...problems.dual_mirror_descent import (
     initial_duals,
     projection_radius,
     step_factor,
+    step_floor,
 )
 from ...problems.online import OnlineAllocation
 
@@ -66,7 +67,7 @@ def run_policy(problem: OnlineAllocation, mu, step_size: float, reference: str |
     if reg is None or reference is None:  # fixed duals take no step: the regulariser only enters the objective
         code, weight, target, floor = 0, np.zeros(m), np.zeros(m), np.zeros(m)
     else:
-        code, (weight, target), floor = reg.code, reg.kernel_arrays(m), reg.floor(rate)
+        code, (weight, target), floor = reg.code, reg.kernel_arrays(m), step_floor(reference, reg, rate)
     parts = []
     reward = 0.0
     for r, c in problem.batches():
