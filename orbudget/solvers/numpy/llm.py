@@ -38,21 +38,20 @@ def marginal_greedy(problem: SampleAllocation) -> np.ndarray:
     lo, hi, c = problem.min_samples, problem.max_samples, problem.costs_per_sample
     left = slack(problem.exact_cost(lo), problem.budget, whole=problem.whole_number_costs)
     slots = max(0, math.floor(left / exact_number(c[0])))
-    gains = np.diff(table, axis=1)  # gains[i, n] = a_i(n + 1) - a_i(n)
-    cols = np.arange(gains.shape[1])[None, :]
-    inside = (cols >= lo[:, None]) & (cols < hi[:, None]) & (gains > 0)
-    flat = np.flatnonzero(inside.ravel())  # row-major: by question, then by count
-    g = gains.ravel()[flat]
-    if slots < flat.size:
-        # the `slots` largest gains; ties broken by position (earlier question, then smaller count), as a stable sort
-        keep = np.argpartition(-g, slots - 1)[:slots] if slots > 0 else np.zeros(0, np.int64)
-        if slots > 0:
-            cut = g[keep].min()
-            above = np.flatnonzero(g > cut)
-            at = np.flatnonzero(g == cut)[: slots - above.size]
-            keep = np.concatenate([above, at])
-        flat = flat[keep]
-    counts = np.bincount(flat // gains.shape[1], minlength=problem.n_questions)
+    gains = np.diff(table, axis=1)  # gains[i, n] = a_i(n + 1) - a_i(n), a fresh array: masked in place
+    cols = np.arange(gains.shape[1])
+    gains[(cols[None, :] < lo[:, None]) | (cols[None, :] >= hi[:, None])] = -np.inf  # outside the question's bounds
+    take = gains > 0
+    if slots < int(np.count_nonzero(take)):
+        # the `slots` largest gains: those above the slots-th largest value, then the tied ones by position (earlier
+        # question, then smaller count); a partition of the values, no sort and no index array
+        flat = gains.ravel()
+        cut = np.partition(flat, flat.size - slots)[flat.size - slots] if slots > 0 else np.inf
+        take = gains > cut
+        need = slots - int(np.count_nonzero(take))
+        if need > 0:
+            take.ravel()[np.flatnonzero(flat == cut)[:need]] = True
+    counts = np.count_nonzero(take, axis=1)
     x = lo.astype(np.int64) + counts
     if not problem.is_feasible(x):  # counted exactly above: this would be a bug, never an answer
         raise SolverError(f"the marginal greedy's allocation costs {problem.cost_of(x)}, over the budget {problem.budget}")
