@@ -47,6 +47,9 @@ CASES = [
     Case("cost wrong shape", f"{S}(success_rates=[0.5], budget=4, sample_costs=[1, 2])", field="sample_costs"),
     Case("names wrong length", f"{S}(success_rates=[0.5], budget=4, names=['a', 'b'])", field="names"),
     Case("names a string", f"{S}(success_rates=[0.5], budget=4, names='a')", field="names"),
+    Case("names repeated", f"{S}(success_rates=[0.5, 0.5], budget=4, names=['a', 'a'])", field="names"),
+    Case("max samples beyond memory", f"{S}(success_rates=[0.5], budget=4, max_samples=10**12)", field="max_samples"),
+    Case("model names repeated", f"{R}({Q2}, budget=5, model_names=['a', 'a'])", field="model_names"),
     Case("generator objective", f"{S}.random(3, objective='accuracy')", field="objective"),
     Case("generator difficulty", f"{S}.random(3, difficulty=(0, 1))", field="difficulty"),
     # SampleAllocation methods

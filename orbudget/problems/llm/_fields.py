@@ -21,6 +21,11 @@ def _names(field: str, value, size: int):
     names = tuple(value)
     if len(names) != size or not all(isinstance(s, str) for s in names):
         raise InvalidProblemError(f"`{field}` must be a sequence of {size} strings; got {len(names)} entries")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:  # a name must say which row it is
+            raise InvalidProblemError(f"`{field}` must be distinct; {name!r} is at {seen[name]} and {i}")
+        seen[name] = i
     return names
 
 

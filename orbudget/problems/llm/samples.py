@@ -20,7 +20,7 @@ from ...core.validation import (
     as_scalar,
 )
 from ..base import Problem
-from ..knapsack import MultipleChoiceKnapsack
+from ..knapsack import MultipleChoiceKnapsack, check_table_size
 from ._fields import _names, _number, _per_item_ints, _read_rows
 from .accuracy import MAX_VOTE_SAMPLES, OBJECTIVES, PROBABILITY_SUM_TOL, concavity_report, majority_vote_table, pass_at_k_table
 
@@ -101,6 +101,10 @@ class SampleAllocation(Problem):
             raise InvalidProblemError(
                 f"`max_samples` must be <= {MAX_VOTE_SAMPLES} for majority vote (exact accuracy costs O(K n^3)); got {hi.max()}"
             )
+        width = int(hi.max()) + 1  # the accuracy table is (N, max + 1) floats, and its gains as many again
+        check_table_size(
+            "max_samples", 16 * n * width, f"the accuracy table of {n} questions by {width} sample counts", "lower `max_samples`"
+        )
         costs = self.sample_costs
         if costs is not None:
             costs = cost_array("sample_costs", costs, shape=(n,))  # exact: int64 below 2^63, never wrapped
