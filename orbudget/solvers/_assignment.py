@@ -36,9 +36,9 @@ class CostUnits:
     budget are dropped (``available``), and the budget is capped at the dearest reachable total, so the numbers
     that reach the kernel stay small. Then:
 
-    * ``mode='exact'``: the DP table has at most ``DP_CELLS`` cells: the dense DP kernel, exact;
-    * ``mode='core'``: too many units for a table, but at most ``CORE_TOTAL`` in all: the core search of the
-      multiple-choice knapsack (`orbudget.solvers.numba.mckp_core.core_choice`), exact, with no table;
+    * ``mode='core'`` (the default, as on every knapsack path): at most ``CORE_TOTAL`` units in all: the core search
+      of the multiple-choice knapsack (`orbudget.solvers.numba.mckp_core.core_choice`), exact, with no table;
+    * ``mode='exact'``: larger totals whose DP table has at most ``DP_CELLS`` cells: the dense DP kernel, exact;
     * ``mode='sparse'``: too many units for a table, but few distinct totals: a DP over the reachable totals, exact;
     * ``mode='grid'``: neither (or ``scale`` was given): costs rounded *up* on a grid (``⌈c·s⌉`` against ``⌊B·s⌋``,
       in exact integer arithmetic), so any assignment the DP returns is within the true budget; when the grid
@@ -71,10 +71,12 @@ class CostUnits:
             self._build(units, math.floor(problem.exact_budget * s), "grid")
             return
         self._build(exact, math.floor(budget / g), "exact")
-        if n * (self.budget + 1) > DP_CELLS:
-            if self.units.dtype == np.int64 and int(np.where(self.available, self.units, 0).max(axis=1).sum()) <= CORE_TOTAL:
-                self.mode = "core"
-            elif self._sparse_ok():
+        # the one knapsack path's default: the core search whenever its totals fit; the dense DP table only where
+        # they do not (and the table is small), then the sparse DP, then a rounded-up grid
+        if self.units.dtype == np.int64 and int(np.where(self.available, self.units, 0).max(axis=1).sum()) <= CORE_TOTAL:
+            self.mode = "core"
+        elif n * (self.budget + 1) > DP_CELLS:
+            if self._sparse_ok():
                 self.mode = "sparse"
             else:  # a grid of `target` units across the (capped) budget, rounded up: ⌈u·target/budget⌉
                 target = max(1, DP_CELLS // n - 1)
