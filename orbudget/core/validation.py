@@ -239,6 +239,32 @@ def check_state(state, *, kind: str, fingerprint: str | None = None, keys=(), fi
     return state
 
 
+SPEND_TOL = 1e-9  # a loaded spend may pass its budget by this share of the budget (rounding), never by an absolute amount
+
+
+def state_array(state: dict, key: str, *, field: str = "state", **kw) -> np.ndarray:
+    """Entry ``key`` of a loaded ``state`` checked as `as_array` checks it; errors name both: `` `state` entry `key` ``."""
+    try:
+        return as_array(key, state[key], **kw)
+    except InvalidProblemError as exc:
+        raise InvalidProblemError(f"`{field}` entry {exc}") from None
+
+
+def state_scalar(state: dict, key: str, *, field: str = "state", **kw):
+    """Entry ``key`` of a loaded ``state`` checked as `as_scalar` checks it; errors name both: `` `state` entry `key` ``."""
+    try:
+        return as_scalar(key, state[key], **kw)
+    except InvalidProblemError as exc:
+        raise InvalidProblemError(f"`{field}` entry {exc}") from None
+
+
+def check_spend(key: str, spent: float, budget: float, what: str = "the budget", *, field: str = "state") -> None:
+    """Refuse a loaded spend (entry ``key`` of ``field``) above ``budget``: exactly, or by at most ``SPEND_TOL``·budget
+    (rounding of the sums that built it), never by an absolute slack, so a budget of 0 allows no spend at all."""
+    if spent > budget + SPEND_TOL * abs(budget):
+        raise InvalidProblemError(f"`{field}` entry `{key}` is {spent}, above {what} {budget}: a run never spends more")
+
+
 TABLE_MEMORY_LIMIT = 8 * 2**30  # bytes: no single table or record larger than this (nor than half the free memory)
 
 
