@@ -70,7 +70,7 @@ def _check_solve_keywords(problems: list, method, solve_kwargs: dict) -> None:
     params = inspect.signature(solve).parameters
     for key in solve_kwargs:
         if key not in params or key in ("problem", "method"):
-            raise TypeError(f"solve_many() got an unexpected keyword argument {key!r} (ob.solve takes none of that name)")
+            raise TypeError(f"solve_many() got an unexpected keyword argument `{key}` (ob.solve takes no keyword of that name)")
     options = solve_kwargs.get("options")
     if options is not None and not isinstance(options, Mapping):
         raise InvalidProblemError(f"`options` must be a dict of option names; got {type(options).__name__}")

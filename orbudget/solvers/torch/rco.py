@@ -229,7 +229,7 @@ class RCO(torch.optim.Optimizer):
         slack = max(SPEND_TOL * abs(self.budget), self.tol * max(1.0, abs(self.budget)))  # the retraction's own accuracy
         if abs(spend - self.budget) > slack:
             raise InvalidProblemError(
-                f"`state` entry 'master' is off the budget manifold: its expected cost is {spend:.12g}, not the budget "
+                f"`state` entry `master` is off the budget manifold: its expected cost is {spend:.12g}, not the budget "
                 f"{self.budget:.12g} (an iterate RCO made is on it within {slack:.3g})"
             )
         super().load_state_dict({"state": state["state"], "param_groups": state["param_groups"]})
