@@ -33,3 +33,13 @@ def test_as_array_copies_what_others_can_write_and_keeps_read_only_owned_arrays(
     p = ob.MultipleChoiceKnapsack(values=[[1.0, 2.0]], costs=[[1, 2]], budget=2)
     q = ob.MultipleChoiceKnapsack(values=p.values, costs=p.costs, budget=3)
     assert q.values is p.values and q.costs is p.costs
+
+
+def test_check_spend_allows_rounding_relative_to_the_budget_only():
+    from orbudget.core.validation import check_spend
+
+    check_spend("spent", 100.0 * (1 + 1e-12), 100.0)
+    with pytest.raises(ob.InvalidProblemError, match="`state` entry `spent`"):
+        check_spend("spent", 1e-12, 0.0)  # no absolute slack: a budget of 0 allows nothing
+    with pytest.raises(ob.InvalidProblemError, match="`spent`"):
+        check_spend("spent", 100.0 * (1 + 1e-8), 100.0)

@@ -162,3 +162,10 @@ def test_policy_never_overspends_by_rounding():
     for method in ("greedy", "dmd"):
         r = ob.solve(p, method=method, options={"benchmark": "none"})
         assert math.fsum(c[r.x == 0]) <= budget and p.is_feasible(r.x)
+
+
+@pytest.mark.parametrize("entry, value", [("remaining", [1.5, 2.0]), ("reward", float("nan")), ("t", 11)])
+def test_a_corrupted_entry_is_refused_by_name(entry, value):
+    pol = DualMirrorDescent([1.0, 2.0], 10)
+    with pytest.raises(ob.InvalidProblemError, match=f"`state` entry `{entry}`"):
+        pol.load_state_dict({**pol.state_dict(), entry: value})

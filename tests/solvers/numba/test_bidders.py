@@ -62,3 +62,15 @@ def test_live_pacing_bidder_bids_as_the_replay_and_needs_no_price_when_lost():
     assert other.state_dict() == state
     with pytest.raises(ob.InvalidProblemError, match="`mu`"):
         other.load_state_dict({**state, "mu": -1.0})
+
+
+@pytest.mark.parametrize("change", [{"remaining_budget": -1}, {"remaining_auctions": 10**9}, {"mu": float("nan")}])
+def test_pacing_bidder_refuses_a_corrupted_state(change):
+    from orbudget.solvers.numba.bidders import PacingBidder
+
+    c = ob.BiddingCampaign.synthetic(n_test=100, n_train=500, episode_length=20, budget_fraction=1 / 4, seed=0)
+    b = PacingBidder(c)
+    with pytest.raises(ob.InvalidProblemError, match=f"`state` entry `{next(iter(change))}`"):
+        b.load_state_dict({**b.state_dict(), **change})
+    with pytest.raises(ob.InvalidProblemError, match="`state`"):
+        b.load_state_dict(3)  # used to raise AttributeError
