@@ -124,7 +124,7 @@ class AdaptiveSampler:
             self.successes = np.zeros(n, np.int64)
         self.samples = np.zeros(n, np.int64)
         self.spent = 0.0
-        self.pending = None
+        self.pending: np.ndarray | None = None
 
     @classmethod
     def from_problem(cls, problem: SampleAllocation, **kw) -> AdaptiveSampler:
@@ -163,7 +163,7 @@ class AdaptiveSampler:
         return self.answer_counts.argmax(axis=1)
 
     # -- the loop -------------------------------------------------------------------------------------------------
-    def _fits(self, extra_cost, batch_used: float):
+    def _fits(self, extra_cost, batch_used):
         """Whether ``extra_cost`` more (a number or an array of them) still fits the batch and the budget."""
         return (batch_used + extra_cost <= self.batch_budget * (1 + 1e-12)) & (
             self.spent + batch_used + extra_cost <= self.budget * (1 + 1e-12)
@@ -229,7 +229,8 @@ class AdaptiveSampler:
         ratio = self._gain(base[idx], counts[idx].astype(float)) / self.costs[idx]
         keep = (ratio > 0) & self._fits(self.costs[idx], used)
         rest, rest_key = idx[keep], -ratio[keep]
-        waiting, key, pos, heap = idx[:0], rest_key[:0], 0, []
+        waiting, key, pos = idx[:0], rest_key[:0], 0
+        heap: list[tuple[float, int]] = []
         chunk = 1024
 
         def head(at):  # (-ratio, question) of the waiting question `at` places ahead, sorting more when needed
