@@ -59,6 +59,32 @@ def _solve_batched(problems, method) -> list[Result] | None:
     return None
 
 
+def _check_solve_keywords(problems: list, method, solve_kwargs: dict) -> None:
+    """Raise at the call, as `orbudget.solve` would, for a keyword `solve` does not take or an `options` key the
+    method (of the first problem) does not declare: not once per problem as an ERROR result each."""
+    import inspect
+
+    from .core.registry import pick
+    from .core.solve import solve
+
+    params = inspect.signature(solve).parameters
+    for key in solve_kwargs:
+        if key not in params or key in ("problem", "method"):
+            raise TypeError(f"solve_many() got an unexpected keyword argument `{key}` (ob.solve takes no keyword of that name)")
+    options = solve_kwargs.get("options")
+    if options is not None and not isinstance(options, Mapping):
+        raise InvalidProblemError(f"`options` must be a dict of option names; got {type(options).__name__}")
+    if options and problems:
+        spec = pick(problems[0], method, solve_kwargs.get("backend"))
+        renamed = spec.renamed_options or {}
+        unknown = sorted(set(options) - set(spec.options) - set(renamed))
+        if unknown and "*" not in spec.options:
+            accepted = ", ".join(f"`{o}`" for o in spec.options) or "none"
+            raise InvalidProblemError(
+                f"`options` has unknown key `{unknown[0]}` for method {spec.method!r} ({spec.backend}); accepted: {accepted}"
+            )
+
+
 def solve_many(
     problems: Iterable,
     method: str | None = None,
@@ -95,11 +121,14 @@ def solve_many(
     """
     problems = list(problems)
     if seeds is not None:
+        if isinstance(seeds, (str, bytes, bool, np.bool_)) or not isinstance(seeds, (int, np.integer, Iterable)):
+            raise InvalidProblemError(f"`seeds` must be an int or a sequence of ints or None, one per problem; got {seeds!r}")
         if isinstance(seeds, (int, np.integer)):
             seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(int(seeds)).spawn(len(problems))]
         seeds = list(seeds)
         if len(seeds) != len(problems):
             raise InvalidProblemError(f"`seeds` must have one seed per problem ({len(problems)}); got {len(seeds)}")
+    _check_solve_keywords(problems, method, solve_kwargs)
     use_batch = batch if batch is not None else (executor is None and seeds is None and not solve_kwargs and on_result is None)
     batched = _solve_batched(problems, method) if use_batch else None
     if batched is not None:

@@ -1,11 +1,19 @@
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import orbudget as ob
 from orbudget.core.registry import backend_available
+
+# Property tests are derandomised by default (the same examples every run, so the test command is reproducible and a
+# failure can be pinned with @example); HYPOTHESIS_PROFILE=fresh (`make fuzz-fresh`) draws new examples each run.
+settings.register_profile("default", derandomize=True)
+settings.register_profile("fresh", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -354,3 +354,14 @@ def test_a_sweep_interrupted_inside_a_real_solve_records_nothing_for_that_point_
     records = helpers.run_interrupted_sweep(str(path), str(marker), str(calls))
     assert [r["value"] for r in records] == [0, 1, 2, 3] and all(r["error"] is None for r in records)
     assert helpers.calls_of(calls) == ["0", "1", "2", "2", "3"]
+
+
+def test_solve_many_checks_its_arguments_once_at_the_call():
+    p = ob.MultipleChoiceKnapsack(values=[[1, 2]], costs=[[1, 2]], budget=2)
+    with pytest.raises(ob.InvalidProblemError, match="`seeds`"):
+        ob.solve_many([p] * 4, seeds="abcd", progress=False, executor="serial")  # used to give each a character
+    with pytest.raises(TypeError, match="`time_limt`"):
+        ob.solve_many([p], time_limt=3, progress=False, executor="serial")  # used to be an ERROR result per problem
+    with pytest.raises(ob.InvalidProblemError, match="unknown key `scael`"):
+        ob.solve_many([p], "dp", options={"scael": 2}, progress=False, executor="serial")
+    assert ob.solve_many([p], "dp", progress=False, executor="serial")[0].objective == 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import InvalidProblemError
-from ..core.validation import as_choice, as_generator, as_scalar
+from ..core.validation import as_array, as_choice, as_generator, as_scalar, check_state, state_scalar
 from ..problems.rollouts import VALUE_MODELS, RolloutAllocation
 
 
@@ -68,6 +68,7 @@ class SuccessRateEstimator:
 
     def state_dict(self) -> dict:
         return {
+            "kind": "SuccessRateEstimator",
             "history": self.history,
             "min_samples": self.min_samples,
             "stats": {str(k): [v[0], v[1], v[2], v[3], list(map(int, v[4]))] for k, v in self._stats.items()},
@@ -75,12 +76,30 @@ class SuccessRateEstimator:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.history, self.min_samples = int(state["history"]), int(state["min_samples"])
+        """Resume from `state_dict`; a state no run can reach (negative counts, more successes than rewards, more
+        recent outcomes than ``history``) is refused with an InvalidProblemError naming the entry, loading nothing."""
+        check_state(state, kind="SuccessRateEstimator", keys=("history", "min_samples", "stats"))
+        history = int(state_scalar(state, "history", integer=True, minimum=1))
+        min_samples = int(state_scalar(state, "min_samples", integer=True, minimum=1))
+        stats, types = state["stats"], state.get("key_types", {})
+        if not isinstance(stats, dict) or not isinstance(types, dict):
+            raise InvalidProblemError("`state` entries `stats` and `key_types` must be dicts (from state_dict())")
         cast = {"int": int, "str": str}
-        self._stats = {}
-        for k, v in state["stats"].items():
-            key = cast.get(state.get("key_types", {}).get(k, "str"), str)(k)
-            self._stats[key] = [int(v[0]), int(v[1]), int(v[2]), int(v[3]), deque(map(bool, v[4]), maxlen=self.history)]
+        loaded = {}
+        for k, v in stats.items():
+            bad = f"`state` entry `stats` for prompt {k!r} must be [total, epoch, epoch count, epoch successes, recent 0/1s]"
+            if not isinstance(v, (list, tuple)) or len(v) != 5 or not isinstance(v[4], (list, tuple)):
+                raise InvalidProblemError(f"{bad}; got {v!r}"[:300])
+            try:
+                total, epoch, count, wins = (int(as_scalar("stats", x, integer=True)) for x in v[:4])
+                recent = as_array("stats", list(v[4]), dtype=int, low=0, high=1, allow_empty=True)
+                key = cast.get(types.get(k, "str"), str)(k)
+            except (InvalidProblemError, ValueError) as exc:
+                raise InvalidProblemError(f"{bad}: {exc}") from None
+            if not (0 <= wins <= count <= total) or recent.size > min(history, total):
+                raise InvalidProblemError(f"{bad}, counts 0 <= successes <= count <= total; got {v!r}"[:300])
+            loaded[key] = [total, epoch, count, wins, deque(map(bool, recent.tolist()), maxlen=history)]
+        self.history, self.min_samples, self._stats = history, min_samples, loaded
 
 
 class RolloutAllocator:
@@ -185,6 +204,7 @@ class RolloutAllocator:
 
     def state_dict(self) -> dict:
         return {
+            "kind": "RolloutAllocator",
             "config": {
                 "min_rollouts": self.min_rollouts,
                 "max_rollouts": self.max_rollouts,
@@ -197,9 +217,16 @@ class RolloutAllocator:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        cfg = state["config"]
-        self.__init__(**cfg, history=state["estimator"]["history"], min_samples=state["estimator"]["min_samples"])
-        self.estimator.load_state_dict(state["estimator"])
+        """Resume from `state_dict`; a malformed state (unknown settings, a corrupted estimator) is refused with an
+        InvalidProblemError naming the entry, and nothing is loaded then."""
+        check_state(state, kind="RolloutAllocator", keys=("config", "estimator"))
+        cfg, keys = state["config"], ("min_rollouts", "max_rollouts", "default_rollouts", "value", "method", "compat")
+        if not isinstance(cfg, dict) or set(cfg) - set(keys):
+            raise InvalidProblemError(f"`state` entry `config` must be a dict of {', '.join(keys)}; got {cfg!r}"[:300])
+        estimator = SuccessRateEstimator()
+        estimator.load_state_dict(state["estimator"])
+        self.__init__(**cfg, history=estimator.history, min_samples=estimator.min_samples)
+        self.estimator = estimator
 
 
 def _spread(counts: np.ndarray, group: np.ndarray, amount: int, cap: int) -> int:

@@ -153,6 +153,19 @@ def slack(spent, budget, *, whole: bool | None = None) -> Exact:
     return spend_limit(b, whole=whole) - s
 
 
+def same_spend(a, b, budget) -> bool:
+    """Whether two records of one spend agree, to the rule's slack (``1e-9`` of the budget, relative): a spend that
+    was summed in floats against the exact cost of what it bought."""
+    return abs(exact_number(a) - exact_number(b)) <= exact_number(budget) * Fraction(FLOAT_BUDGET_TOL)
+
+
+def check_spend(key: str, spent, budget, what: str = "the budget", *, field: str = "state") -> None:
+    """Refuse a loaded spend (entry ``key`` of ``field``) above ``budget`` under the one rule (`fits`, relative to the
+    budget: a budget of 0 allows no spend at all), naming the entry."""
+    if not fits(spent, budget, whole=False):
+        raise InvalidProblemError(f"`{field}` entry `{key}` is {spent}, above {what} {budget}: a run never spends more")
+
+
 # -- range guards ---------------------------------------------------------------------------------------------------
 def cost_array(name: str, value, *, shape=None, ndim=None) -> np.ndarray:
     """Validated non-negative costs: int64 when every value is a whole number below 2^63 (integer input is never

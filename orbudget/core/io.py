@@ -42,6 +42,22 @@ class InvalidFileError(InvalidProblemError):
     path: str | None = None
 
 
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list) -> dict:
+    """``json``'s object hook: the object, or DuplicateKeyError naming a key given twice."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
 def _bad(path, what: str) -> InvalidFileError:
     err = InvalidFileError(f"{path}: {what}")
     err.path = str(path)
@@ -203,6 +219,13 @@ def save(obj, path: str | os.PathLike) -> Path:
     SHA-256: the pair is replaced as one unit (see the module docstring). Complex values are refused naming the
     field."""
     path = Path(path)
+    if not callable(getattr(obj, "to_dict", None)):
+        hint = (
+            "; for a policy, save its state with torch.save(obj.state_dict(), path) or pickle"
+            if callable(getattr(obj, "state_dict", None))
+            else ""
+        )
+        raise TypeError(f"`obj`: ob.save writes problems and results (objects with to_dict()); got a {type(obj).__name__}{hint}")
     d = obj.to_dict()
     if "kind" not in d:
         raise TypeError(f"{type(obj).__name__}.to_dict() has no `kind`")
@@ -321,7 +344,9 @@ def read_json(path: str | os.PathLike):
     if not text.strip():
         raise _bad(path, "the file is empty")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except DuplicateKeyError as exc:
+        raise _bad(path, f"key `{exc.key}` appears twice in one object (JSON keeps one silently; orbudget refuses)") from None
     except json.JSONDecodeError as exc:
         cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         raise _bad(

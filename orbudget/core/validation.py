@@ -257,6 +257,22 @@ def check_state(state, *, kind: str, fingerprint: str | None = None, keys=(), fi
     return state
 
 
+def state_array(state: dict, key: str, *, field: str = "state", **kw) -> np.ndarray:
+    """Entry ``key`` of a loaded ``state`` checked as `as_array` checks it; errors name both: `` `state` entry `key` ``."""
+    try:
+        return as_array(key, state[key], **kw)
+    except InvalidProblemError as exc:
+        raise InvalidProblemError(f"`{field}` entry {exc}") from None
+
+
+def state_scalar(state: dict, key: str, *, field: str = "state", **kw):
+    """Entry ``key`` of a loaded ``state`` checked as `as_scalar` checks it; errors name both: `` `state` entry `key` ``."""
+    try:
+        return as_scalar(key, state[key], **kw)
+    except InvalidProblemError as exc:
+        raise InvalidProblemError(f"`{field}` entry {exc}") from None
+
+
 TABLE_MEMORY_LIMIT = 8 * 2**30  # bytes: no single table or record larger than this (nor than half the free memory)
 
 

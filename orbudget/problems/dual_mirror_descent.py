@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..core.errors import InvalidProblemError
-from ..core.validation import as_array, as_choice, as_scalar, check_state, fingerprint
+from ..core.validation import as_array, as_choice, as_scalar, check_state, fingerprint, state_array, state_scalar
 from ._numerics import MU_MAX, regularizer_project
 from .regularizers import Regularizer, as_regularizer
 
@@ -344,15 +344,17 @@ class DualMirrorDescent:
         m = self.budgets.size
         try:
             mu = self._check_duals("state", state["mu"])
-            remaining = as_array("state", state["remaining"], shape=(m,), nonnegative=True)
-            dual_sum = as_array("state", state["dual_sum"], shape=(m,))
-            t = as_scalar("state", state["t"], integer=True, minimum=0, maximum=self.horizon)
-            reward = as_scalar("state", state["reward"])
-            step_size = as_scalar("state", state["step_size"], minimum=0.0)
         except InvalidProblemError as exc:
             raise InvalidProblemError(f"`state` has a malformed entry: {exc}") from None
-        if (remaining > self.budgets).any():
-            raise InvalidProblemError("`state` has more `remaining` budget than the policy's budgets")
+        remaining = state_array(state, "remaining", shape=(m,), nonnegative=True)
+        dual_sum = state_array(state, "dual_sum", shape=(m,))
+        t = state_scalar(state, "t", integer=True, minimum=0, maximum=self.horizon)
+        reward = state_scalar(state, "reward")
+        step_size = state_scalar(state, "step_size", minimum=0.0)
+        over = np.flatnonzero(remaining > self.budgets)  # never more left than given (so the spend is never negative)
+        if over.size:
+            j = int(over[0])
+            raise InvalidProblemError(f"`state` entry `remaining` has {remaining[j]} left of budget {j}, only {self.budgets[j]}")
         self.mu = np.array(mu, float)
         self.remaining = np.array(remaining, float)
         self.dual_sum = np.array(dual_sum, float)

@@ -78,3 +78,25 @@ def test_simulation_is_reproducible():
     a = ob.simulate_grpo("knapsack", n_prompts=300, batch_prompts=32, steps=15, seed=3)
     b = ob.simulate_grpo("knapsack", n_prompts=300, batch_prompts=32, steps=15, seed=3)
     assert np.array_equal(a.effective_gradient_ratio, b.effective_gradient_ratio)
+
+
+@pytest.mark.parametrize(
+    "corrupt, entry",
+    [
+        (lambda s: s["estimator"]["stats"].update({"0": [1, 0, 1, 5, [1]]}), "stats"),  # 5 successes in 1 rollout
+        (lambda s: s["estimator"].update(history=-1), "history"),
+        (lambda s: s["config"].update(bogus=1), "config"),
+    ],
+)
+def test_rollout_allocator_refuses_a_corrupted_state(corrupt, entry):
+    from orbudget.apps.grpo import RolloutAllocator
+
+    alloc = RolloutAllocator(min_samples=2, history=2)
+    alloc.update([0, 0, 1, 1], [1, 0, 1, 1])
+    state = alloc.state_dict()
+    corrupt(state)
+    with pytest.raises(ob.InvalidProblemError, match=f"`state` entr.*`{entry}`"):
+        RolloutAllocator().load_state_dict(state)
+    again = RolloutAllocator()
+    again.load_state_dict(alloc.state_dict())  # its own state loads and allocates the same
+    assert again.allocate([0, 1], 16).tolist() == alloc.allocate([0, 1], 16).tolist()

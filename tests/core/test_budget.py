@@ -34,6 +34,14 @@ def test_the_tolerance_is_relative_to_the_budget_never_absolute():
     assert low < 1 < high and high - 1 == Fraction(1e-9)
 
 
+def test_check_spend_allows_rounding_relative_to_the_budget_only():
+    B.check_spend("spent", 100.0 * (1 + 1e-12), 100.0)
+    with pytest.raises(ob.InvalidProblemError, match="`state` entry `spent`"):
+        B.check_spend("spent", 1e-12, 0.0)  # no absolute slack: a budget of 0 allows nothing
+    with pytest.raises(ob.InvalidProblemError, match="`spent`"):
+        B.check_spend("spent", 100.0 * (1 + 1e-8), 100.0)
+
+
 def test_costs_are_kept_exact_or_refused_by_name():
     assert B.cost_array("costs", [[1, 2]]).dtype == np.int64
     big = B.cost_array("costs", [[1e18, 1e19]])
@@ -83,7 +91,6 @@ ALLOWED = {
     "solvers/numba/mckp_core.py": "kernel inputs in the integer form's units (budget against the dearest total)",
     "solvers/highs/online.py": "the online family's per-resource repair of a HiGHS answer, on its exact consumption",
     "solvers/_agents.py": "a workflow planner's own share of what is left (feasibility itself is AgentWorkflow.fits)",
-    "problems/llm/adaptive.py": "the adaptive sampler's per-batch pacing (a policy's own plan, checked by the model)",
 }
 
 

@@ -201,3 +201,20 @@ def test_a_value_of_the_wrong_type_that_a_model_misses_still_names_the_file(tmp_
     path.write_text(json.dumps(payload))
     with pytest.raises(InvalidFileError, match="does not describe a valid OnlineAllocation"):
         ob.load(path)
+
+
+def test_save_refuses_what_it_cannot_write_by_name(tmp_path):
+    with pytest.raises(TypeError, match="`obj`.*got a dict"):
+        ob.save({"a": 1}, tmp_path / "a.json")
+    with pytest.raises(TypeError, match=r"state_dict\(\)"):
+        ob.save(ob.AdaptiveSampler(3, 5), tmp_path / "s.json")
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_duplicate_key_is_refused_naming_it(tmp_path):
+    p = ob.MultipleChoiceKnapsack(values=[[1, 2]], costs=[[1, 2]], budget=2)
+    ob.save(p, tmp_path / "p.json")
+    text = (tmp_path / "p.json").read_text().replace('"budget":', '"budget": 100, "budget":', 1)
+    (tmp_path / "d.json").write_text(text)
+    with pytest.raises(InvalidFileError, match="key `budget` appears twice"):
+        ob.load(tmp_path / "d.json")

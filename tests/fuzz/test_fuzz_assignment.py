@@ -171,6 +171,12 @@ CASES = [
         solve("uniform", None, L + "p = ob.BudgetedAssignment(costs=[[0, 5], [5, 0]], budget=0, loss=_LinearLoss(np.eye(2)))\n"),
         status=("INFEASIBLE",),
     ),
+    Case(
+        "state with the master iterate off the manifold",
+        OPT + "s = opt.state_dict()\ns['state'][0]['master'] = torch.zeros(3, 3, dtype=torch.float64)\n"
+        "RCO([b], costs=costs, budget=2.5).load_state_dict(s)",
+        field="master",
+    ),
 ]
 
 

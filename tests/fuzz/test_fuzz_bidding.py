@@ -300,6 +300,17 @@ assert result.stats['cost'] == 0 and (result.x == 0).all()
 """,
         status=("FEASIBLE",),
     ),
+    Case(
+        "pacing bidder state not a dict",
+        C + "from orbudget.solvers.numba.bidders import PacingBidder\nPacingBidder(c).load_state_dict(3)",
+        field="state",
+    ),
+    Case(
+        "pacing bidder state with a NaN dual",
+        C + "from orbudget.solvers.numba.bidders import PacingBidder\nb = PacingBidder(c)\n"
+        "b.load_state_dict({**b.state_dict(), 'mu': float('nan')})",
+        field="mu",
+    ),
 ]
 
 

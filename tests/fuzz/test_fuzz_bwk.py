@@ -243,6 +243,12 @@ assert abs(result.objective - 6.3) < 1e-9
 """,
         status=("OPTIMAL",),
     ),
+    Case(
+        "state whose remaining budget ignores the consumption",
+        POL + "pol = BwKPolicy(p, 'ucb', seed=0)\npol.update(pol.act() if False else 0, 0.5, [0.5, 0.5])\n"
+        "s = pol.state_dict()\ns['remaining'] = s['remaining'] + 0.25\npol.load_state_dict(s)",
+        field="remaining",
+    ),
 ]
 
 

@@ -256,6 +256,36 @@ ob.sweep(counted, {"x": [1]}, executor="serial", path=f, progress=False, as_fram
     ),
     case("sweep grid of numbers", "ob.sweep(len, [1, 2], executor='serial', progress=False)", field="grid[0]"),
     case("sweep seeds negative", "ob.sweep(len, {'x': [1]}, seeds=-1, executor='serial', progress=False)", field="seeds"),
+    # issue 26: what save refuses, duplicate keys, and solve_many's arguments
+    Case("save a dict", "ob.save({'a': 1}, tmp + '/a.json')", field="obj", error="TypeError"),
+    Case("save a policy", "ob.save(ob.AdaptiveSampler(3, 5), tmp + '/s.json')", field="obj", error="TypeError"),
+    Case(
+        "duplicate key in a file",
+        "p = ob.MultipleChoiceKnapsack(values=[[1]], costs=[[1]], budget=1)\nob.save(p, tmp + '/p.json')\n"
+        'text = open(tmp + \'/p.json\').read().replace(\'"kind":\', \'"kind": "x", "kind":\', 1)\n'
+        "open(tmp + '/d.json', 'w').write(text)\nob.load(tmp + '/d.json')",
+        field="kind",
+        error="InvalidFileError",
+    ),
+    Case(
+        "solve_many seeds as a string",
+        "p = ob.MultipleChoiceKnapsack(values=[[1]], costs=[[1]], budget=1)\n"
+        "ob.solve_many([p] * 4, seeds='abcd', progress=False, executor='serial')",
+        field="seeds",
+    ),
+    Case(
+        "solve_many options typo",
+        "p = ob.MultipleChoiceKnapsack(values=[[1]], costs=[[1]], budget=1)\n"
+        "ob.solve_many([p], 'dp', options={'scael': 2}, progress=False, executor='serial')",
+        field="options",
+    ),
+    Case(
+        "solve_many keyword typo",
+        "p = ob.MultipleChoiceKnapsack(values=[[1]], costs=[[1]], budget=1)\n"
+        "ob.solve_many([p], time_limt=3, progress=False, executor='serial')",
+        field="time_limt",
+        error="TypeError",
+    ),
 ]
 
 CASES = FILE_CASES + CLI_CASES

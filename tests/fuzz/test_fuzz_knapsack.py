@@ -290,6 +290,17 @@ ROLLOUT_CASES = [
     Case("roll file value table shape", _file_case(ROLL_FILE, "d['value'] = [[0.0, 1.0]]"), field="value"),
     Case("roll file total fractional", _file_case(ROLL_FILE, "d['total_rollouts'] = 7.5"), field="total_rollouts"),
     Case("roll file missing total", _file_case(ROLL_FILE, "del d['total_rollouts']"), field="total_rollouts"),
+    Case(
+        "pyomo unknown appsi solver",
+        "p = ob.MultipleChoiceKnapsack(values=[[1, 2]], costs=[[1, 2]], budget=2)\n"
+        "ob.solve(p, backend='pyomo', options={'solver': 'appsi_bogus'})",
+        field="options.solver",
+    ),
+    Case(
+        "to_pyomo relax as a string",
+        "p = ob.MultipleChoiceKnapsack(values=[[1, 2]], costs=[[1, 2]], budget=2)\nob.to_pyomo(p, relax='no')",
+        field="relax",
+    ),
 ]
 
 CASES = MCKP_CASES + ROLLOUT_CASES

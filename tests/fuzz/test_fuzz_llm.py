@@ -191,6 +191,43 @@ CASES = [
         f"q = {R}.random(5, seed=0, n_tasks=2)\n"
         "ob.save(q, tmp + '/q.json'); assert ob.load(tmp + '/q.json') == q",
     ),
+    # issue 26: corrupted sampler states and sizes beyond memory
+    Case(
+        "sampler state with negative spend",
+        "a = ob.AdaptiveSampler(3, budget=5, batch_budget=5)\ns = a.state_dict()\ns['spent'] = -100.0\na.load_state_dict(s)",
+        field="spent",
+    ),
+    Case(
+        "sampler state spending past the budget",
+        "a = ob.AdaptiveSampler(3, budget=5)\ns = a.state_dict()\ns['samples'] = [3, 3, 3]\n"
+        "s['spent'] = 9.0\na.load_state_dict(s)",
+        field="spent",
+    ),
+    Case(
+        "sampler state with more successes than samples",
+        "a = ob.AdaptiveSampler(3, budget=5)\ns = a.state_dict()\ns['successes'] = [2, 0, 0]\na.load_state_dict(s)",
+        field="successes",
+    ),
+    Case(
+        "sampler state pending over the batch budget",
+        "a = ob.AdaptiveSampler(3, budget=9, batch_budget=2)\ns = a.state_dict()\ns['pending'] = [1, 1, 1]\na.load_state_dict(s)",
+        field="pending",
+    ),
+    Case(
+        "sampler of a billion questions",
+        "import time\nt = time.perf_counter()\ntry:\n    ob.AdaptiveSampler(10**9, budget=10)\n"
+        "finally:\n    assert time.perf_counter() - t < 1.0",
+        field="n_questions",
+    ),
+    Case(
+        "sampler with huge max_samples acts at once",
+        "c = ob.AdaptiveSampler(3, budget=10, max_samples=10**12, batch_budget=3).act()\nassert c.tolist() == [1, 1, 1]",
+    ),
+    Case(
+        "pass@k table of max_samples 10**12",
+        f"ob.solve({S}.random(3, seed=0, max_samples=10**12))",
+        field="max_samples",
+    ),
 ]
 
 

@@ -452,6 +452,12 @@ assert result.objective == best, (result.objective, best)
 """,
         status=("OPTIMAL",),
     ),
+    Case(
+        "state with more left than the budget",
+        POL + "pol = DualMirrorDescent([1.0, 2.0], 10)\ns = pol.state_dict()\n"
+        "s['remaining'] = [1.5, 2.0]\npol.load_state_dict(s)",
+        field="remaining",
+    ),
 ]
 
 

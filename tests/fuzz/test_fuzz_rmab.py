@@ -252,6 +252,12 @@ CASES = [
         "p = ob.CoupledRMAB.myopic_trap(episodes=1)\nresult = ob.solve(p, method='exact_dp')",
         status=("OPTIMAL",),
     ),
+    Case(
+        "index policy state with an unknown method",
+        P + "from orbudget.solvers.numpy.rmab import RMABPolicy\npol = RMABPolicy(p)\n"
+        "pol.load_state_dict({**pol.state_dict(), 'method': 'bogus'})",
+        field="state",
+    ),
 ]
 
 

@@ -238,3 +238,10 @@ def test_regularised_dmd_on_adx_equals_the_official_loop_with_its_charging_fixed
     pol = DualMirrorDescent(p.budgets, p.horizon, reference="scaled_euclidean", step_size=eta, regularizer=p.regularizer)
     assert [pol.step(row) for row in p.rewards] == r.x.tolist()  # the numpy policy is the numba kernel
     np.testing.assert_array_equal(pol.mu, r.duals)
+
+
+@pytest.mark.parametrize("entry, value", [("remaining", [1.5, 2.0]), ("reward", float("nan")), ("t", 11)])
+def test_a_corrupted_entry_is_refused_by_name(entry, value):
+    pol = DualMirrorDescent([1.0, 2.0], 10)
+    with pytest.raises(ob.InvalidProblemError, match=f"`state` entry `{entry}`"):
+        pol.load_state_dict({**pol.state_dict(), entry: value})

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from ..knapsack import check_table_size
+
 OBJECTIVES = ("pass_at_k", "majority_vote")
 MAX_VOTE_SAMPLES = 256  # the exact majority-vote table costs O(K n^3) per question
 PROBABILITY_SUM_TOL = 1e-6
@@ -30,8 +32,10 @@ def pass_at_k(p, n):
 
 
 def pass_at_k_table(success_rates, n_max: int) -> np.ndarray:
-    """(N, n_max + 1) table of pass@n for n = 0..n_max."""
+    """(N, n_max + 1) table of pass@n for n = 0..n_max; a table too large for memory is refused first, naming
+    `max_samples`."""
     p = np.asarray(success_rates, dtype=float)[:, None]
+    check_table_size("max_samples", 8 * p.shape[0] * (int(n_max) + 1), f"the pass@k table ({p.shape[0]} x {int(n_max) + 1})")
     return pass_at_k(p, np.arange(n_max + 1, dtype=float)[None, :])
 
 

@@ -3,9 +3,14 @@ simulation against a `SampleAllocation`."""
 
 from __future__ import annotations
 
+import heapq
+import math
+from functools import cached_property
+
 import numpy as np
 from scipy.special import betainc, betaln
 
+from ...core.budget import check_spend, float_at_most, same_spend, spend_limit
 from ...core.errors import InvalidProblemError
 from ...core.validation import (
     as_array,
@@ -14,12 +19,17 @@ from ...core.validation import (
     as_scalar,
     check_state,
     fingerprint,
+    state_array,
+    state_scalar,
 )
+from ..knapsack import check_table_size
 from ._fields import _per_item_ints
 from .accuracy import OBJECTIVES
 from .samples import SampleAllocation
 
 # -- the adaptive (step-by-step) sampler ---------------------------------------------------------------------------
+
+PER_QUESTION_ARRAYS = 16  # (N,) arrays of 8 bytes a sampler and one `act` hold at most (bounds, costs, counts, gains)
 
 
 class AdaptiveSampler:
@@ -68,6 +78,15 @@ class AdaptiveSampler:
         self.n_questions = as_scalar("n_questions", n_questions, integer=True, minimum=1)
         self.objective = as_choice("objective", objective, OBJECTIVES)
         n = self.n_questions
+        if self.objective == "majority_vote" and n_answers is None:
+            raise InvalidProblemError("`n_answers` is required for majority vote")
+        k = 0 if self.objective == "pass_at_k" else as_scalar("n_answers", n_answers, integer=True, minimum=2)
+        # checked before any per-question array exists: a handful of (N,) arrays, the (N, K) counts and their sort
+        check_table_size(
+            "n_questions",
+            8 * n * (PER_QUESTION_ARRAYS + 2 * k),
+            f"the sampler's per-question arrays ({n} questions{f', {k} answers' if k else ''})",
+        )
         self.min_samples = np.array(_per_item_ints("min_samples", min_samples, n, 0))
         self.max_samples = np.array(_per_item_ints("max_samples", max_samples, n, 1))
         if (self.max_samples < self.min_samples).any():
@@ -86,9 +105,7 @@ class AdaptiveSampler:
         self.threshold = as_scalar("threshold", threshold, minimum=0.0, maximum=1.0)
         self.step = as_scalar("step", step, integer=True, minimum=1)
         if self.objective == "majority_vote":
-            if n_answers is None:
-                raise InvalidProblemError("`n_answers` is required for majority vote")
-            self.n_answers = as_scalar("n_answers", n_answers, integer=True, minimum=2)
+            self.n_answers = k
             if prior is None:
                 prior = 1.0
             self.prior = (
@@ -108,7 +125,7 @@ class AdaptiveSampler:
             self.successes = np.zeros(n, np.int64)
         self.samples = np.zeros(n, np.int64)
         self.spent = 0.0
-        self.pending = None
+        self.pending: np.ndarray | None = None
 
     @classmethod
     def from_problem(cls, problem: SampleAllocation, **kw) -> AdaptiveSampler:
@@ -147,10 +164,134 @@ class AdaptiveSampler:
         return self.answer_counts.argmax(axis=1)
 
     # -- the loop -------------------------------------------------------------------------------------------------
-    def _fits(self, extra_cost: float, batch_used: float) -> bool:
-        return batch_used + extra_cost <= self.batch_budget * (
-            1 + 1e-12
-        ) and self.spent + batch_used + extra_cost <= self.budget * (1 + 1e-12)
+    @cached_property
+    def _caps(self) -> tuple[float, float]:
+        """The most a batch and the whole run may spend under the one rule (`orbudget.core.budget`): the budgets
+        themselves for whole-number costs and budgets, else ``1e-9`` of each above it; as the largest float within."""
+        whole = bool(np.all(self.costs == np.floor(self.costs)))
+        return tuple(
+            float_at_most(spend_limit(b, whole=whole and float(b).is_integer())) for b in (self.batch_budget, self.budget)
+        )
+
+    def _fits(self, extra_cost, batch_used):
+        """Whether ``extra_cost`` more (a number or an array of them) still fits the batch and the budget."""
+        batch_cap, cap = self._caps
+        return (batch_used + extra_cost <= batch_cap) & (self.spent + batch_used + extra_cost <= cap)
+
+    def _largest_fit(self, cost: float, most: int, used: float) -> int:
+        """The most samples of ``cost`` (at most ``most``) that still fit, without counting up one by one."""
+        room = max(min(self.batch_budget - used, self.budget - self.spent - used), 0.0)
+        take = int(min(most, math.floor(room / cost) + 1))  # at most one over (rounding): the checks settle it
+        while take > 0 and not self._fits(take * cost, used):
+            take -= 1
+        while take < most and self._fits((take + 1) * cost, used):
+            take += 1
+        return take
+
+    def _fill(self, order: np.ndarray, need: np.ndarray, counts: np.ndarray, used: float) -> float:
+        """Give the questions ``order``, in that order, up to ``need`` more samples each, every one as many as still
+        fit (one that cannot take all takes what fits, and the next ones go on); returns the batch cost so far.
+        Vectorised: a run of questions that all fit is one cumulative sum, so the work is O(N) per distinct cost at
+        most, however many questions or samples there are."""
+        keep = need > 0
+        order, need = order[keep], need[keep].astype(np.int64)
+        cheapest = float(self.costs.min())
+        done = 0  # questions before `done` are settled; a chunk at a time, so a spent budget stops the scan early
+        while done < order.size and self._fits(cheapest, used):
+            step = max(4096, 2 * done)
+            used = self._fill_run(order[done : done + step], need[done : done + step], counts, used)
+            done += step
+        return used
+
+    def _fill_run(self, order: np.ndarray, need: np.ndarray, counts: np.ndarray, used: float) -> float:
+        while order.size:
+            c = self.costs[order]
+            fits = self._fits(c, used)  # not even one sample fits: never again (the room only shrinks)
+            order, need, c = order[fits], need[fits], c[fits]
+            if not order.size:
+                break
+            full = need * c
+            before = np.concatenate(([used], used + np.cumsum(full)[:-1]))
+            ok = self._fits(full, before)
+            k = ok.size if ok.all() else int(np.argmin(ok))
+            counts[order[:k]] += need[:k]
+            used = float(before[k - 1] + full[k - 1]) if k else used
+            if k == order.size:
+                break
+            take = self._largest_fit(float(c[k]), int(need[k]), used)
+            counts[order[k]] += take
+            used += take * float(c[k])
+            order, need = order[k + 1 :], need[k + 1 :]
+        return used
+
+    def _gain(self, base, m):
+        """P(the first success of a question with Beta(a, base) is its pending sample m + 1)."""
+        a = self.prior[0]
+        return np.exp(betaln(a, base + m) - betaln(a, base)) - np.exp(betaln(a, base + m + 1) - betaln(a, base))
+
+    def _greedy(self, idx: np.ndarray, counts: np.ndarray, used: float) -> float:
+        """pass@k: one sample at a time to the best gain per cost that still fits (ties: lower index), each question's
+        gain shrinking with its pending samples. The questions not chosen yet wait in rank order, sorted a growing
+        chunk at a time (a small batch sorts only its top few) and skipped by vectorised search once they no longer
+        fit; the chosen ones wait in a heap, and a question keeps the lead for a run of samples found by bisection."""
+        base = self.prior[1] + (self.samples - self.successes).astype(float)  # Beta(a, b + failures) if unsolved
+        ratio = self._gain(base[idx], counts[idx].astype(float)) / self.costs[idx]
+        keep = (ratio > 0) & self._fits(self.costs[idx], used)
+        rest, rest_key = idx[keep], -ratio[keep]
+        waiting, key, pos = idx[:0], rest_key[:0], 0
+        heap: list[tuple[float, int]] = []
+        chunk = 1024
+
+        def head(at):  # (-ratio, question) of the waiting question `at` places ahead, sorting more when needed
+            nonlocal waiting, key, pos, rest, rest_key, chunk
+            while pos + at >= waiting.size and rest.size:
+                fits = self._fits(self.costs[rest], used)  # those that no longer fit never will
+                rest, rest_key = rest[fits], rest_key[fits]
+                take = np.ones(rest.size, bool)
+                if rest.size > chunk:
+                    kth = np.partition(rest_key, chunk - 1)[chunk - 1]
+                    take = rest_key <= kth  # ties with the last one come along: every later one ranks below
+                order = np.lexsort((rest[take], rest_key[take]))
+                waiting = np.concatenate((waiting[pos:], rest[take][order]))
+                key = np.concatenate((key[pos:], rest_key[take][order]))
+                pos, rest, rest_key, chunk = 0, rest[~take], rest_key[~take], 2 * chunk
+            return (float(key[pos + at]), int(waiting[pos + at])) if pos + at < waiting.size else None
+
+        while True:
+            while head(0) is not None:  # skip the waiting ones that no longer fit (never again: the room shrinks)
+                ok = np.flatnonzero(self._fits(self.costs[waiting[pos : pos + 4096]], used))
+                pos = pos + int(ok[0]) if ok.size else min(pos + 4096, waiting.size)
+                if ok.size:
+                    break
+            while heap and not self._fits(float(self.costs[heap[0][1]]), used):
+                heapq.heappop(heap)
+            first = head(0)
+            if heap and (first is None or heap[0] < first):
+                i = heapq.heappop(heap)[1]
+                rivals = [r for r in (heap[0] if heap else None, first) if r is not None]
+            elif first is not None:
+                i, pos = first[1], pos + 1
+                rivals = [r for r in (heap[0] if heap else None, head(0)) if r is not None]
+            else:
+                return used
+            rival = min(rivals) if rivals else None
+            cost = float(self.costs[i])
+            most = self._largest_fit(cost, int(self.max_samples[i] - self.samples[i] - counts[i]), used)
+
+            def leads(t, i=i, cost=cost, rival=rival):  # does the run's sample t + 1 still rank first?
+                r = float(self._gain(base[i], float(counts[i] + t))) / cost
+                return r > 0 and (rival is None or (-r, i) < rival)
+
+            lo, hi = 1, most  # the first sample leads (it ranked first); find the last that does
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if leads(mid - 1) else (lo, mid - 1)
+            counts[i] += lo
+            used += lo * cost
+            if self.samples[i] + counts[i] < self.max_samples[i]:
+                r = float(self._gain(base[i], float(counts[i]))) / cost
+                if r > 0:
+                    heapq.heappush(heap, (-r, i))
 
     def act(self) -> np.ndarray:
         """Samples per question for the next batch (zeros when done). Call `update` before acting again."""
@@ -158,49 +299,18 @@ class AdaptiveSampler:
             raise InvalidProblemError("`update` must be called with the last batch's observations before `act`")
         n = self.n_questions
         counts = np.zeros(n, np.int64)
-        used = 0.0
-        for i in np.flatnonzero(self.samples < self.min_samples):  # minimums first
-            need = int(self.min_samples[i] - self.samples[i])
-            take = need
-            while take > 0 and not self._fits(take * self.costs[i], used):
-                take -= 1
-            counts[i] += take
-            used += take * self.costs[i]
+        short = np.flatnonzero(self.samples < self.min_samples)  # minimums first, in question order
+        used = self._fill(short, self.min_samples[short] - self.samples[short], counts, 0.0)
         active = (self.samples + counts < self.max_samples) & (self.samples + counts >= self.min_samples)
-        active &= self.confidence() < (1.0 if self.objective == "pass_at_k" else self.threshold)
         if self.objective == "pass_at_k":
-            a, b = self.prior
-            base = b + (self.samples - self.successes).astype(float)  # Beta(a, b + failures) for unsolved questions
-            while True:
-                best = -1
-                idx = np.flatnonzero(active & (self.samples + counts < self.max_samples))
-                if idx.size == 0:
-                    break
-                m = counts[idx].astype(float)  # pending samples (minimums included)
-                # P(the first success is pending sample m + 1) = [B(a, b+f+m) - B(a, b+f+m+1)] / B(a, b+f)
-                gain = np.exp(betaln(a, base[idx] + m) - betaln(a, base[idx])) - np.exp(
-                    betaln(a, base[idx] + m + 1) - betaln(a, base[idx])
-                )
-                ratio = gain / self.costs[idx]
-                for j in np.argsort(-ratio, kind="stable"):
-                    i = idx[j]
-                    if ratio[j] > 0 and self._fits(self.costs[i], used):
-                        best = i
-                        break
-                if best < 0:
-                    break
-                counts[best] += 1
-                used += self.costs[best]
+            active &= self.successes == 0
+            self._greedy(np.flatnonzero(active), counts, used)
         else:
-            order = np.argsort(self.confidence(), kind="stable")
-            for i in order:
-                if not active[i]:
-                    continue
-                take = int(min(self.step, self.max_samples[i] - self.samples[i] - counts[i]))
-                while take > 0 and not self._fits(take * self.costs[i], used):
-                    take -= 1
-                counts[i] += take
-                used += take * self.costs[i]
+            confidence = self.confidence()
+            active &= confidence < self.threshold
+            order = np.argsort(confidence, kind="stable")
+            order = order[active[order]]
+            self._fill(order, np.minimum(self.step, self.max_samples[order] - self.samples[order] - counts[order]), counts, used)
         self.pending = counts
         return counts.copy()
 
@@ -266,12 +376,47 @@ class AdaptiveSampler:
         return state
 
     def load_state_dict(self, state: dict) -> None:
+        """Resume from `state_dict`. A state of another sampler, or one that no run of this sampler can reach
+        (negative or non-whole counts, more samples than ``max_samples``, more successes than samples, answer counts
+        that do not add up, a spend that is negative, above ``budget`` or not the cost of the samples, a pending batch
+        over the batch budget), is refused with an InvalidProblemError naming the entry; nothing is loaded then."""
         key = "successes" if self.objective == "pass_at_k" else "answer_counts"
         check_state(state, kind=self.KIND, fingerprint=fingerprint(self._config()), keys=("samples", "spent", "pending", key))
-        self.samples = np.array(state["samples"], np.int64)
-        self.spent = float(state["spent"])
-        self.pending = None if state["pending"] is None else np.array(state["pending"], np.int64)
-        setattr(self, key, np.array(state[key], np.int64))
+        n = self.n_questions
+        samples = state_array(state, "samples", shape=(n,), dtype=int, low=0)
+        over = np.flatnonzero(samples > self.max_samples)
+        if over.size:
+            raise InvalidProblemError(
+                f"`state` entry `samples` gives question {over[0]} {samples[over[0]]} samples, above its max_samples "
+                f"{self.max_samples[over[0]]}"
+            )
+        if self.objective == "pass_at_k":
+            record = state_array(state, key, shape=(n,), dtype=int, low=0)
+            bad = np.flatnonzero(record > samples)
+            what = "more successes than samples"
+        else:
+            record = state_array(state, key, shape=(n, self.n_answers), dtype=int, low=0)
+            bad = np.flatnonzero(record.sum(axis=1) != samples)
+            what = "answer counts that do not add up to its samples"
+        if bad.size:
+            raise InvalidProblemError(f"`state` entry `{key}` records {what} for question {bad[0]}")
+        spent = state_scalar(state, "spent", minimum=0.0)
+        check_spend("spent", spent, self.budget, "the budget")
+        cost = float(samples @ self.costs)
+        if not same_spend(spent, cost, self.budget):
+            raise InvalidProblemError(f"`state` entry `spent` is {spent}, but the samples recorded cost {cost}")
+        pending = None
+        if state["pending"] is not None:
+            pending = state_array(state, "pending", shape=(n,), dtype=int, low=0)
+            if (samples + pending > self.max_samples).any():
+                raise InvalidProblemError("`state` entry `pending` takes a question past its max_samples")
+            batch = float(pending @ self.costs)
+            check_spend("pending", batch, self.batch_budget, "the batch budget")
+            check_spend("pending", spent + batch, self.budget, "the budget (with what was spent)")
+        self.samples = np.array(samples, np.int64)
+        self.spent = float(spent)
+        self.pending = None if pending is None else np.array(pending, np.int64)
+        setattr(self, key, np.array(record, np.int64))
 
 
 def simulate_adaptive(problem: SampleAllocation, sampler: AdaptiveSampler | None = None, *, seed=None, **kw) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.errors import InvalidProblemError
-from ...core.validation import as_scalar
+from ...core.validation import as_scalar, check_state, state_scalar
 from ...problems.bidding import BiddingCampaign
 from ._online import EUCLIDEAN, _dual_step
 from .bidding import rlb_bid, rlb_table
@@ -59,18 +59,11 @@ class _LiveBidder:
         return {"remaining_budget": self.remaining_budget, "remaining_auctions": self.remaining_auctions}
 
     def load_state_dict(self, state: dict) -> None:
-        budget = int(
-            as_scalar("remaining_budget", state.get("remaining_budget"), integer=True, minimum=0, maximum=self.campaign.budget)
-        )
-        auctions = int(
-            as_scalar(
-                "remaining_auctions",
-                state.get("remaining_auctions"),
-                integer=True,
-                minimum=0,
-                maximum=self.campaign.episode_length,
-            )
-        )
+        """Resume an episode from `state_dict`: the budget left within 0..budget and the auctions left within
+        0..episode_length (whole numbers), else an InvalidProblemError naming the entry; nothing is loaded then."""
+        check_state(state, kind=type(self).__name__, keys=("remaining_budget", "remaining_auctions"))
+        budget = int(state_scalar(state, "remaining_budget", integer=True, minimum=0, maximum=self.campaign.budget))
+        auctions = int(state_scalar(state, "remaining_auctions", integer=True, minimum=0, maximum=self.campaign.episode_length))
         self.remaining_budget, self.remaining_auctions = budget, auctions
 
 
@@ -145,6 +138,7 @@ class PacingBidder(_LiveBidder):
         return {**super().state_dict(), "mu": self.mu}
 
     def load_state_dict(self, state: dict) -> None:
-        mu = float(as_scalar("mu", state.get("mu"), minimum=0.0))
+        check_state(state, kind=type(self).__name__, keys=("mu",))
+        mu = float(state_scalar(state, "mu", minimum=0.0))
         super().load_state_dict(state)
         self.mu = mu

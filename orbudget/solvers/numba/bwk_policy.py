@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ...core.budget import FLOAT_BUDGET_TOL as SPEND_TOL
 from ...core.errors import InvalidProblemError
 from ...core.validation import SeedLike, as_array, as_choice, as_scalar, check_state, fingerprint
 from ...problems.bwk import CHUNK, BanditsWithKnapsacks, split_seed
@@ -376,6 +377,13 @@ def _checked_state(state: dict, k: int, d: int, horizon: int, budgets: np.ndarra
     if (out["remaining"] < 0).any() or (out["remaining"] > budgets).any():
         raise InvalidProblemError(
             f"`remaining` must lie between 0 and the budgets {budgets.tolist()}; got {out['remaining'].tolist()}"
+        )
+    drift = np.abs(budgets - out["consumption_sum"].sum(axis=0) - out["remaining"])
+    if (drift > SPEND_TOL * budgets).any():  # what is left is the budget less what the pulls consumed
+        j = int(np.argmax(drift - SPEND_TOL * budgets))
+        raise InvalidProblemError(
+            f"`remaining` {out['remaining'][j]} of resource {j} is not its budget {budgets[j]} less the "
+            f"{out['consumption_sum'][:, j].sum()} that `consumption_sum` records"
         )
     if out["dist"].sum() > 1 + 1e-9:
         raise InvalidProblemError(f"`dist` must sum to at most 1; got {out['dist'].sum()}")

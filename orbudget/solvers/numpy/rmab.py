@@ -122,7 +122,11 @@ class RMABPolicy:
         """Rebuild for ``state`` (from :meth:`state_dict`) on the same problem."""
         if not isinstance(state, dict) or set(state) != {"method", "kind", "oracle"}:
             raise InvalidProblemError("`state` must be a dict with keys method, kind and oracle (from state_dict())")
-        self.__init__(self.problem, state["method"], index=state["kind"], oracle=state["oracle"])
+        try:
+            again = RMABPolicy(self.problem, state["method"], index=state["kind"], oracle=state["oracle"])
+        except InvalidProblemError as exc:
+            raise InvalidProblemError(f"`state` holds a setting this policy cannot take: {exc}") from None
+        self.__dict__.update(again.__dict__)
 
     def act(self, states, t: int = 0) -> np.ndarray:
         """The decision for the joint state ``states`` at period ``t`` (0 .. horizon - 1)."""

@@ -278,8 +278,11 @@ def solve_model(model, opts, sense: str = "max") -> Outcome:
         base = name.removeprefix("appsi_")
         try:
             solver = AppsiFactory(base)
-        except Exception as exc:  # noqa: BLE001
-            raise InvalidProblemError(f"`solver` {name!r} is not an APPSI solver Pyomo knows") from exc
+        except Exception:  # noqa: BLE001 - an unknown name is reported below, with the names Pyomo knows
+            solver = None
+        if solver is None:  # Pyomo's factory answers None for a name it has no class for
+            known = ", ".join(f"'appsi_{k}'" for k in sorted(AppsiFactory._cls)) or "none"
+            raise InvalidProblemError(f"`options.solver` {name!r} is not an APPSI solver Pyomo knows; APPSI solvers: {known}")
         if not solver.available():
             raise BackendNotAvailableError(f"`solver` {name!r} is not available here ({solver.available()})")
         solver.config.load_solution = False

@@ -15,6 +15,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.solve import SolveOptions
+from ...core.validation import as_bool
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
 from .._reduce import infeasible, repair_budget
@@ -116,7 +117,7 @@ def _check_choice(problem: MultipleChoiceKnapsack, x) -> str | None:
 
 @exporter(MultipleChoiceKnapsack)
 def build_knapsack(problem: MultipleChoiceKnapsack, *, relax: bool = False):
-    relax = bool(relax)
+    relax = as_bool("relax", relax)
     m, keys, pairs = _knapsack_model(problem, relax, "groups", range(problem.n_options), "one_option")
 
     def read(problem, model):
@@ -141,7 +142,7 @@ def build_knapsack(problem: MultipleChoiceKnapsack, *, relax: bool = False):
 
 @exporter(RolloutAllocation)
 def build_rollouts(problem: RolloutAllocation, *, relax: bool = False):
-    relax = bool(relax)
+    relax = as_bool("relax", relax)
     kp = problem.to_knapsack()
     counts = range(problem.min_rollouts, problem.min_rollouts + kp.n_options)
     m, keys, pairs = _knapsack_model(kp, relax, "prompts", counts, "one_count")

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...core.registry import register
 from ...core.solve import SolveOptions
+from ...core.validation import as_bool
 from ...problems.online import OnlineAllocation
 from ._common import HONOURS, OPTIONS, Export, exporter
 from ._results import solve_exported, value_array, whole
@@ -26,7 +27,7 @@ def build_hindsight(problem: OnlineAllocation, *, relax: bool = False):
 
     if problem.entropy > 0:
         raise InvalidProblemError("`entropy` > 0 (proportional instances) has no linear hindsight model")
-    relax = bool(relax)
+    relax = as_bool("relax", relax)
     dense = problem.dense()
     r = dense.rewards
     m_res = dense.n_resources

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import torch
 from numpy.typing import ArrayLike
 
+from ...core.budget import FLOAT_BUDGET_TOL as SPEND_TOL
 from ...core.errors import InvalidProblemError
 from ...core.validation import canonical_digest, check_state
 
@@ -224,6 +225,14 @@ class RCO(torch.optim.Optimizer):
                 raise InvalidProblemError(f"`state` entry {key!r} must be a finite tensor of shape {shape}")
         if bool((entry["exp_avg_sq"] < 0).any()):
             raise InvalidProblemError("`state` entry 'exp_avg_sq' must be non-negative")
+        master = entry["master"].detach().to(dtype=torch.float64, device=self.costs.device)
+        spend = float(expected_cost(master, self.costs))
+        slack = max(SPEND_TOL * abs(self.budget), self.tol * max(1.0, abs(self.budget)))  # the retraction's own accuracy
+        if abs(spend - self.budget) > slack:
+            raise InvalidProblemError(
+                f"`state` entry `master` is off the budget manifold: its expected cost is {spend:.12g}, not the budget "
+                f"{self.budget:.12g} (an iterate RCO made is on it within {slack:.3g})"
+            )
         super().load_state_dict({"state": state["state"], "param_groups": state["param_groups"]})
         # torch casts loaded state to the parameter's dtype: keep the master iterate and moments in float64
         mine = self.state[self.alpha]

@@ -76,3 +76,15 @@ def test_a_won_auction_without_a_price_is_refused_by_name():
         assert bidder.state_dict() == before  # nothing was spent or counted
         bidder.update(won=False)  # a lost auction still needs no price
         assert bidder.remaining_auctions == c.episode_length - 1
+
+
+@pytest.mark.parametrize("change", [{"remaining_budget": -1}, {"remaining_auctions": 10**9}, {"mu": float("nan")}])
+def test_pacing_bidder_refuses_a_corrupted_state(change):
+    from orbudget.solvers.numba.bidders import PacingBidder
+
+    c = ob.BiddingCampaign.synthetic(n_test=100, n_train=500, episode_length=20, budget_fraction=1 / 4, seed=0)
+    b = PacingBidder(c)
+    with pytest.raises(ob.InvalidProblemError, match=f"`state` entry `{next(iter(change))}`"):
+        b.load_state_dict({**b.state_dict(), **change})
+    with pytest.raises(ob.InvalidProblemError, match="`state`"):
+        b.load_state_dict(3)  # used to raise AttributeError

@@ -203,3 +203,14 @@ def test_env_is_gymnasium_style_and_replays_solve():
         old = p.environment(seed=5)
     (r_old, c_old), (r_new, c_new) = old.step(arms[0]), _outcome(p.env(seed=5).step(arms[0]))
     assert r_old == r_new and np.array_equal(c_old, c_new)
+
+
+def test_state_whose_remaining_budget_ignores_the_consumption_is_refused():
+    p = ob.BanditsWithKnapsacks(reward_means=[0.5, 0.9], consumption_means=[[0.5, 0.2], [1.0, 0.1]], budgets=[3, 4], horizon=20)
+    pol = BwKPolicy(p, "ucb", seed=0)
+    pol.update(0, 0.5, [0.5, 0.5])
+    state = pol.state_dict()
+    state["remaining"] = state["remaining"] + 0.25  # 0.25 more left than the budget less what was consumed
+    with pytest.raises(ob.InvalidProblemError, match="`remaining`"):
+        pol.load_state_dict(state)
+    pol.load_state_dict(pol.state_dict())

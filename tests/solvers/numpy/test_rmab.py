@@ -142,3 +142,12 @@ def test_rmab_policy_object_decides_as_solve_does(method, kind):
         pol.act(np.full(6, p.n_states))
     with pytest.raises(ob.InvalidProblemError, match="`t`"):
         pol.act(np.zeros(6, dtype=np.int64), p.horizon)
+
+
+def test_index_policy_refuses_a_state_with_an_unknown_method():
+    from orbudget.solvers.numpy.rmab import RMABPolicy
+
+    pol = RMABPolicy(ob.CoupledRMAB.budget(6, 2, seed=0, horizon=10))
+    with pytest.raises(ob.InvalidProblemError, match="`state` holds a setting.*`method`"):
+        pol.load_state_dict({**pol.state_dict(), "method": "bogus"})
+    assert pol.method == "index"  # nothing changed

@@ -169,3 +169,11 @@ def test_standard_options_in_each_solvers_own_names():
     assert _common._native("baron", SolveOptions()) == {}  # nothing asked, nothing refused
     with pytest.raises(ob.InvalidProblemError, match="`rel_gap` is not known for solver 'baron'"):
         _common._native("baron", SolveOptions(rel_gap=0.1))
+
+
+def test_an_unknown_appsi_solver_and_a_string_relax_are_refused_by_name():
+    p = ob.MultipleChoiceKnapsack(values=[[1, 2]], costs=[[1, 2]], budget=2)
+    with pytest.raises(ob.InvalidProblemError, match="`options.solver` 'appsi_bogus'.*'appsi_highs'"):
+        ob.solve(p, backend="pyomo", options={"solver": "appsi_bogus"})
+    with pytest.raises(ob.InvalidProblemError, match="`relax`"):
+        ob.to_pyomo(p, relax="no")  # a non-empty string used to mean True

@@ -137,3 +137,16 @@ def test_state_dict_keeps_the_float64_iterate_of_a_float32_parameter():
     again = RCO([b], costs=costs, budget=budget)
     again.load_state_dict(opt.state_dict())
     assert again.master().dtype == torch.float64 and torch.equal(again.master(), opt.master())
+
+
+def test_state_with_the_master_iterate_off_the_manifold_is_refused():
+    costs = torch.tensor([[0.0, 1.0, 2.0]] * 3, dtype=torch.float64)
+    a = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)
+    opt = RCO([a], costs=costs, budget=2.5)
+    import copy
+
+    state = copy.deepcopy(opt.state_dict())  # torch's state dict shares the optimizer's own entries
+    state["state"][0]["master"] = torch.zeros(3, 3, dtype=torch.float64)  # expected cost 3, not 2.5
+    with pytest.raises(ob.InvalidProblemError, match="`master` is off the budget manifold"):
+        opt.load_state_dict(state)
+    opt.load_state_dict(opt.state_dict())

@@ -68,3 +68,15 @@ def test_sequoia_states_and_checkpoints_belong_to_one_problem(tmp_path):
         pol_p.fit(checkpoint=tmp_path / "other.pt", **kw)
     with pytest.raises(ob.InvalidProblemError, match="`checkpoint` holds a replay buffer"):
         pol_q.fit(checkpoint=tmp_path / "q.pt", **{**kw, "replay": 60})
+
+
+@needs("torch")
+def test_sequoia_state_with_nan_weights_is_refused():
+    from orbudget.solvers.torch.rmab import SequoiaPolicy
+
+    pol = SequoiaPolicy(tiny("budget", 0, horizon=3, episodes=1), hidden=(4,), device="cpu")
+    state = pol.state_dict()
+    name = next(iter(state["net"]))
+    state["net"][name][...] = float("nan")
+    with pytest.raises(ob.InvalidProblemError, match=f"`state` entry '{name}' holds NaN"):
+        pol.load_state_dict(state)
