@@ -85,6 +85,21 @@ def _check_solve_keywords(problems: list, method, solve_kwargs: dict) -> None:
             )
 
 
+def _check_picklable(problems, solve_kwargs) -> None:
+    """Problems and keywords travel to the workers by pickling: one that cannot (a lambda or a local function in a
+    field, say) is refused here, naming it, instead of a PicklingError from inside the pool."""
+    import pickle
+
+    for name, value in [*((f"problems[{i}]", p) for i, p in enumerate(problems)), *solve_kwargs.items()]:
+        try:
+            pickle.dumps(value)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise InvalidProblemError(
+                f"`{name}` cannot be sent to a worker process ({exc}); define its functions at module level, or "
+                "use executor='serial'"
+            ) from None
+
+
 def solve_many(
     problems: Iterable,
     method: str | None = None,
@@ -141,6 +156,8 @@ def solve_many(
         )
     from .core.solve import interrupt_count
 
+    if executor != "serial":
+        _check_picklable(problems, solve_kwargs)
     bar = _progress(len(problems), progress, "solve_many", on_result)
     pool, owned = make_executor(executor)
     results: list[Any] = [None] * len(problems)

@@ -116,7 +116,32 @@ class BudgetedAssignment(Problem):
         import torch
 
         with torch.no_grad():
-            return float(self.loss(assignment_matrix(self.check_assignment(x), self.n_options)))
+            return float(self.loss_value(assignment_matrix(self.check_assignment(x), self.n_options)))
+
+    def loss_value(self, matrix, *, differentiable: bool = False):
+        """``loss(matrix)``, checked: a one-element torch tensor (returned as a scalar), and with ``differentiable`` one
+        that has a gradient with respect to ``matrix``. Anything else is refused naming `loss`, at its first
+        evaluation, instead of a torch error deep inside a method."""
+        import torch
+
+        value = self.loss(matrix)
+        if isinstance(value, (int, float)) and not differentiable:
+            return torch.tensor(float(value), dtype=torch.float64)
+        if not isinstance(value, torch.Tensor):
+            raise InvalidProblemError(
+                f"`loss` must return a scalar torch tensor (a differentiable function of the assignment matrix); got "
+                f"{type(value).__name__} {value!r:.60}"
+            )
+        if value.numel() != 1:
+            raise InvalidProblemError(
+                f"`loss` must return a scalar torch tensor; got one of shape {tuple(value.shape)} (sum or average it)"
+            )
+        if differentiable and not value.requires_grad:
+            raise InvalidProblemError(
+                "`loss` must be differentiable in the assignment matrix: its value has no gradient (was it computed "
+                "with numpy, .item() or .detach()?)"
+            )
+        return value.reshape(())
 
     @classmethod
     def from_option_costs(cls, option_costs, group_weights, budget: float, loss, **kw) -> BudgetedAssignment:

@@ -178,6 +178,9 @@ class _Targeted(_Builtin):
     def __post_init__(self):
         w = as_array("regularizer.weight", self.weight, nonnegative=True)
         t = as_array("regularizer.target", self.target, low=0.0, high=1.0)
+        for name, v in (("weight", w), ("target", t)):
+            if v.ndim > 1:  # one number, or one per resource: nothing else means anything
+                raise InvalidProblemError(f"`regularizer.{name}` must be one number or one per resource; got shape {v.shape}")
         object.__setattr__(self, "weight", float(w) if w.ndim == 0 else tuple(w.tolist()))  # comparable, hashable
         object.__setattr__(self, "target", float(t) if t.ndim == 0 else tuple(t.tolist()))
 

@@ -54,6 +54,22 @@ def feasible(method, costs, budget, options=None, exact=True):
 
 CASES = [
     # -- model fields ------------------------------------------------------------------------------------------------
+    # issue 26: a loss that is no scalar tensor is refused naming `loss`, at its first evaluation
+    Case(
+        "loss returns a float",
+        "ob.solve(ob.BudgetedAssignment(costs=[[1, 2]] * 2, budget=3, loss=lambda a: 1.0), method='rco')",
+        field="loss",
+    ),
+    Case(
+        "loss returns a vector",
+        "ob.solve(ob.BudgetedAssignment(costs=[[1, 2]] * 2, budget=3, loss=lambda a: a.sum(1)), method='penalty')",
+        field="loss",
+    ),
+    Case(
+        "solve_many of a lambda",
+        "ob.solve_many([ob.BudgetedAssignment(costs=[[1, 2]] * 2, budget=3, loss=lambda a: (a**2).sum())] * 2, method='uniform')",
+        field="problems[0]",
+    ),
     Case("negative cost", model(costs="[[-1, 2]]"), field="costs"),
     Case("nan cost", model(costs="[[np.nan, 2]]"), field="costs"),
     Case("infinite cost", model(costs="[[np.inf, 2]]"), field="costs"),

@@ -174,6 +174,17 @@ MCKP_CASES = [
 
 ROLLOUT_CASES = [
     # fields
+    Case(
+        "convex unknown solver",
+        f"ob.solve({R}({P2}, total_rollouts=8), method='convex', options={{'solver': 'BOGUS'}})",
+        field="options.solver",
+    ),
+    Case(
+        "pyomo unknown solver option",
+        f"ob.solve({R}({P2}, total_rollouts=8), backend='pyomo', method='mip', "
+        "options={'solver_options': {'mip_rell_gap': 0}})",
+        field="solver_options",
+    ),
     Case("roll rate above one", f"{R}(success_rates=[0.5, 1.2], total_rollouts=8)", field="success_rates"),
     Case("roll rate negative", f"{R}(success_rates=[-0.1], total_rollouts=8)", field="success_rates"),
     Case("roll rate NaN", f"{R}(success_rates=[float('nan')], total_rollouts=8)", field="success_rates"),

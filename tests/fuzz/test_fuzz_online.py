@@ -31,6 +31,7 @@ POL = "DualMirrorDescent = __import__('orbudget.problems.dual_mirror_descent', f
 
 CASES = [
     # -- model fields ------------------------------------------------------------------------------------------
+    Case("quadratic weight 2-d", "ob.regularizers.QuadraticPenalty(weight=[[1.0, 2.0]])", field="regularizer.weight"),
     Case("negative budget", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[-1.0])", field="budgets"),
     Case("zero budget", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[0.0])", field="budgets"),
     Case("nan budget", "ob.OnlineAllocation(rewards=[[1.0]], budgets=[float('nan')])", field="budgets"),

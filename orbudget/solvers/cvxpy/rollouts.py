@@ -12,6 +12,7 @@ import numpy as np
 from ...core.registry import register
 from ...core.result import Result, Status
 from ...core.solve import SolveOptions
+from ...core.validation import as_choice
 from ...problems.rollouts import RolloutAllocation, info_gain
 from .._reduce import infeasible
 
@@ -53,7 +54,10 @@ def solve_convex(problem: RolloutAllocation, opts: SolveOptions) -> Result:
             if keep.any():
                 terms = terms - w[keep] @ cp.exp(cp.multiply(logq[keep], nl[np.flatnonzero(keep)]))
     prob = cp.Problem(cp.Maximize(terms), cons)
-    prob.solve(solver=opts.get("solver", None), verbose=opts.verbose)
+    solver = opts.get("solver", None)
+    if solver is not None:  # named, with the installed ones listed, instead of cvxpy's SolverError
+        as_choice("options.solver", solver, tuple(cp.installed_solvers()))
+    prob.solve(solver=solver, verbose=opts.verbose)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         return Result(status=Status.ERROR, message=f"cvxpy: {prob.status}")
     x = np.clip(np.asarray(n.value, float), problem.min_rollouts, caps)

@@ -199,6 +199,31 @@ def solver_options(options: dict) -> dict:
     return dict(extra)
 
 
+def check_solver_options(name: str, extra: dict) -> None:
+    """Refuse `solver_options` names the solver does not have, where its option list can be read (HiGHS, SCIP,
+    Gurobi): a misspelt option would otherwise be ignored. Other solvers check their own options when they run."""
+    family = family_of(name)
+    known = None
+    if family == "highs":
+        import highspy
+
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        known = [k for k in extra if h.getOptionValue(k)[0] != highspy.HighsStatus.kError]
+    elif family == "scip":
+        import pyscipopt
+
+        params = pyscipopt.Model().getParams()
+        known = [k for k in extra if k in params]
+    elif family == "gurobi":
+        import gurobipy
+
+        known = [k for k in extra if hasattr(gurobipy.GRB.Param, k)]
+    unknown = [k for k in extra if known is not None and k not in known]
+    if unknown:
+        raise InvalidProblemError(f"`solver_options` names {unknown} that solver {name!r} does not have")
+
+
 def _native(name: str, opts, what=("time_limit", "rel_gap", "threads", "seed")) -> dict:
     """The standard options as the solver's own names, with the tight feasibility tolerances of `_TIGHT`; a
     standard option the solver has no name for is refused."""
@@ -246,6 +271,7 @@ def solve_model(model, opts, sense: str = "max") -> Outcome:
     options = opts.options
     name = solver_name(options)
     extra = solver_options(options)
+    check_solver_options(name, extra)
     if opts.threads is not None and family_of(name) == "highs":
         # HiGHS keeps one global thread pool and refuses a different `threads` once it has started (its run then
         # ends with model status 'Not Set'); reset it first, as the HiGHS adapters do

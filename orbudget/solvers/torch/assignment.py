@@ -109,7 +109,7 @@ def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
         tau = max(tau_min, tau0 * (tau_min / tau0) ** (step / max(steps - 1, 1)))
         opt.zero_grad()
         if mode == "expected":
-            step_loss = problem.loss(torch.softmax(alpha, dim=-1))
+            step_loss = problem.loss_value(torch.softmax(alpha, dim=-1), differentiable=True)
             step_loss.backward()
             step_loss = step_loss.item()
             evaluations += 1
@@ -131,7 +131,7 @@ def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
                 x = units.assign(z.detach().numpy(), False)
                 hard_samples += 1
                 hard = assignment_matrix(x, problem.n_options)
-                value = problem.loss(hard + soft - soft.detach())
+                value = problem.loss_value(hard + soft - soft.detach(), differentiable=True)
                 (value / len(noises)).backward()
                 evaluations += 1
                 loss = value.detach().item()
@@ -208,7 +208,7 @@ def solve_penalty(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
             z = (alpha - torch.log(-torch.log(u))) / tau
             soft = torch.softmax(z, dim=-1)
             hard = torch.nn.functional.one_hot(z.argmax(dim=-1), problem.n_options).to(torch.float64)
-            value = problem.loss(hard + soft - soft.detach()) / samples
+            value = problem.loss_value(hard + soft - soft.detach(), differentiable=True) / samples
             value.backward()
             step_loss += value.item()
         penalty = weight * ((expected_cost(alpha, costs) - problem.budget) / span) ** 2
