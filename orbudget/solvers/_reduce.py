@@ -32,12 +32,13 @@ def knapsack_method(kp: MultipleChoiceKnapsack, chosen=None) -> str | None:
     return as_choice("options.knapsack_method", chosen, exact)
 
 
-def solve_knapsack(kp: MultipleChoiceKnapsack, opts: SolveOptions, method: str | None = None) -> Result:
+def solve_knapsack(kp: MultipleChoiceKnapsack, opts: SolveOptions, method: str | None = None, options=None) -> Result:
     """The one path from a family to the multiple-choice knapsack engine: every reduction (sample allocation, model
     routing and its frontier, ...) solves its knapsack here, through ``ob.solve``, with the knapsack's default method
     (``core`` for whole-number costs) unless ``method`` names another exact one. The call's ``time_limit``,
     ``rel_gap`` and ``seed`` pass on, and ``threads`` where the method takes a thread count; HiGHS gets no absolute
-    gap (its default 1e-6 stops early on values that are accuracies divided by the number of questions)."""
+    gap (its default 1e-6 stops early on values that are accuracies divided by the number of questions). ``options``
+    go to the knapsack method as they are (a family's pass-through of a backend's own options)."""
     spec = pick(kp, knapsack_method(kp, method), None)
     inner = spec.honours or ()
     return solve(
@@ -48,7 +49,7 @@ def solve_knapsack(kp: MultipleChoiceKnapsack, opts: SolveOptions, method: str |
         rel_gap=opts.rel_gap,
         threads=opts.threads if "threads" in inner else None,
         seed=opts.seed,
-        options={"mip_abs_gap": 0.0} if spec.method == "mip" and opts.rel_gap is None else None,
+        options={**({"mip_abs_gap": 0.0} if spec.method == "mip" and opts.rel_gap is None else {}), **(options or {})} or None,
     )
 
 

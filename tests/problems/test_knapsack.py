@@ -192,7 +192,8 @@ def test_integer_input_is_never_rounded_through_a_float():
     assert int(p.costs[0, 0]) == 2**62 + 1 and p.budget == 2**62
     assert ob.solve(p, method="dp").status is ob.Status.INFEASIBLE
     with pytest.raises(ob.InvalidProblemError, match="`costs`.*int64"):
-        ob.MultipleChoiceKnapsack(values=[[1.0]], costs=[[2**70]], budget=1)
+        ob.MultipleChoiceKnapsack(values=[[1.0]], costs=[[2**70 + 1]], budget=1)  # no float holds it exactly
+    assert ob.MultipleChoiceKnapsack(values=[[1.0]], costs=[[2**70]], budget=1).costs[0, 0] == 2.0**70  # a float does
 
 
 @pytest.mark.parametrize("method", ["greedy", "dp", pytest.param("mip", marks=needs("highs"))])

@@ -167,7 +167,7 @@ def solve_routing_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
 def _routing_knapsack_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
     """Routing without task budgets: the knapsack's ``mip`` on the one knapsack path (its budget row scaled, its
     answer checked exactly and repaired), mapped back to routes."""
-    r = solve_knapsack(problem.to_knapsack(), opts, "mip")
+    r = solve_knapsack(problem.to_knapsack(), opts, "mip", options=opts.options)  # HiGHS options pass through
     if not r.ok:
         return r.replace(message=f"multiple-choice knapsack (mip): {r.message}")
     x = problem.routes_from_knapsack(r.x)
