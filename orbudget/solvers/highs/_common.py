@@ -3,13 +3,17 @@ caller's `Run` (`run_highs`), and the one map from HiGHS' model status to orbudg
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ...core.result import Limit, Status
 from ...core.solve import SigintAsFlag, SolveOptions
+from ...core.threads import default_threads
 from ...core.validation import as_int_seed
 
 _BANNER_SHOWN = False
+_SCHEDULER_THREADS: int | None = None  # the `threads` HiGHS' global scheduler was last reset for
 
 
 def new_highs(opts: SolveOptions):
@@ -20,7 +24,6 @@ def new_highs(opts: SolveOptions):
     if _BANNER_SHOWN or opts.verbose:
         h = highspy.Highs()
     else:  # HiGHS prints a banner to stdout on the first instance of a process: keep stdout clean for JSON output
-        import os
         import sys
 
         sys.stdout.flush()
@@ -38,10 +41,15 @@ def new_highs(opts: SolveOptions):
         h.setOptionValue("time_limit", float(opts.time_limit))
     # exact by default: HiGHS' own default (1e-4) would call a 0.01% gap "optimal"
     h.setOptionValue("mip_rel_gap", float(opts.rel_gap) if opts.rel_gap is not None else 0.0)
-    if opts.threads is not None:
+    # HiGHS' own default is half the machine's cores, whatever share of them this process may use: capped to that
+    # share (orbudget.core.threads.default_threads)
+    threads = int(opts.threads) if opts.threads is not None else min(max(1, (os.cpu_count() or 1) // 2), default_threads())
+    global _SCHEDULER_THREADS
+    if threads != _SCHEDULER_THREADS:
         # HiGHS keeps one global thread pool; a different `threads` is refused unless the pool is reset first
         highspy.Highs.resetGlobalScheduler(True)
-        h.setOptionValue("threads", int(opts.threads))
+        _SCHEDULER_THREADS = threads
+    h.setOptionValue("threads", threads)
     if opts.seed is not None:
         h.setOptionValue("random_seed", as_int_seed(opts.seed))
     for key, value in opts.options.items():

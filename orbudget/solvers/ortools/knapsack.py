@@ -12,6 +12,7 @@ from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import SolveOptions, limited_result
+from ...core.threads import default_threads
 from ...core.validation import as_int_seed
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
@@ -29,7 +30,7 @@ def new_cpsat_solver(opts: SolveOptions):
         params.max_time_in_seconds = float(opts.time_limit)
     if opts.rel_gap is not None:
         params.relative_gap_limit = float(opts.rel_gap)
-    params.num_workers = int(opts.threads) if opts.threads is not None else 0
+    params.num_workers = int(opts.threads) if opts.threads is not None else default_threads()  # 0 would be every core
     params.random_seed = as_int_seed(opts.seed)
     params.log_search_progress = bool(opts.verbose)
     params.catch_sigint_signal = True
