@@ -114,8 +114,7 @@ class limit_threads:
                 self._saved.append((put, before))
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         while self._saved:
             put, before = self._saved.pop()
             put(before)
-        return False

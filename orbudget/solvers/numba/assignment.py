@@ -45,6 +45,7 @@ def solve_proxy_dp(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     t0 = time.perf_counter()
     given = problem.proxy is not None
     proxy = problem.proxy if given else measured_proxy(problem)
+    assert proxy is not None  # measured without a deadline: always whole
     return _proxy_dp(problem, opts.get("scale"), proxy, 1 if given else problem.n_groups * problem.n_options, t0)
 
 
