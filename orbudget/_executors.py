@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from .core.errors import InvalidProblemError
+from .core.threads import usable_cores
 
 
 # -- executors -------------------------------------------------------------------------------------------------------
@@ -41,7 +42,7 @@ def make_executor(executor):
 
         ctx = multiprocessing.get_context("spawn")  # numba and torch are not fork-safe
         return ProcessPoolExecutor(
-            max_workers=os.cpu_count() or 1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+            max_workers=usable_cores(), mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
         ), True
     if executor == "serial":
         return _Serial(), False

@@ -14,8 +14,9 @@ import numpy as np
 from . import guard
 from .errors import InvalidProblemError, warn_renamed
 from .progress import Display, showing
-from .registry import STANDARD_KEYWORDS, pick
+from .registry import BACKENDS, STANDARD_KEYWORDS, pick
 from .result import Limit, Result, Status, better
+from .threads import limit_threads
 from .validation import Callback, SeedLike, as_scalar
 
 
@@ -196,7 +197,10 @@ def solve(
         time_limit: seconds; on expiry the best solution so far is returned with ``limit=Limit.TIME``.
         rel_gap: relative optimality gap at which exact solvers may stop.
         seed: ``int | numpy.random.Generator | None``; same seed, same result.
-        threads: solver threads (``1`` gives reproducible MIP runs).
+        threads: the most threads any pool of the call may use: numba, torch and OpenBLAS are capped for the call
+            and restored after, HiGHS and CP-SAT get it as their thread count (``1`` gives reproducible MIP runs).
+            ``None``: `orbudget.core.threads.default_threads`, the cores this process may use
+            (``os.sched_getaffinity``), never more.
         verbose: print the backend's log.
         progress: one progress display for the run (a widget in a notebook with ipywidgets, a text bar on a
             terminal, plain lines in a file); accepted by every method: a method too fast to report just finishes.
@@ -275,7 +279,9 @@ def solve(
     seen = _INTERRUPTS
     display = Display(spec.method) if progress else None
     result: Result | None = None
-    with _CountInterrupts(), showing(display):
+    # every thread pool the call may use is capped at `threads` (default: the cores this process may use), and
+    # restored after (orbudget.core.threads)
+    with _CountInterrupts(), showing(display), limit_threads(threads, BACKENDS.get(spec.backend, ((), None))[0]):
         try:
             if spec.guarded and guard.available():  # a backend with phases that check no clock: in a child
                 result = guard.run_guarded(spec.func, problem, opts, spec.method, spec.backend)

@@ -23,6 +23,27 @@ def linear_assignment(costs, budget, exact=True, seed=0, **kw):
     return BudgetedAssignment(costs=costs, budget=budget, loss=_LinearLoss(table), exact=exact, proxy=table, **kw)
 
 
+class RepeatedLoss:
+    """A loss evaluated ``repeat`` times over (the same value and gradient): one evaluation is a large unit of work,
+    so a method that checks its limit only between steps overshoots by a whole step."""
+
+    def __init__(self, base, repeat: int):
+        self.base, self.repeat = base, repeat
+
+    def __call__(self, p):
+        out = self.base(p)
+        for _ in range(self.repeat - 1):
+            out = out + 0.0 * self.base(p)
+        return out
+
+
+def slow_assignment(n_groups=400, repeat=40, seed=0):
+    """The quadratic instance with a loss evaluation of several milliseconds (the measured proxy of ``proxy_dp``
+    takes N·K of them: seconds)."""
+    p = BudgetedAssignment.quadratic(n_groups, 4, seed=seed)
+    return BudgetedAssignment(costs=p.costs, budget=p.budget, loss=RepeatedLoss(p.loss, repeat), exact=False)
+
+
 # -- bidding -----------------------------------------------------------------------------------------------------------
 def small_campaign(seed=4, **kw):
     return ob.BiddingCampaign.synthetic(

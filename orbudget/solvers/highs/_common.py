@@ -3,13 +3,17 @@ caller's `Run` (`run_highs`), and the one map from HiGHS' model status to orbudg
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ...core.result import Limit, Status
 from ...core.solve import SigintAsFlag, SolveOptions
+from ...core.threads import default_threads
 from ...core.validation import as_int_seed
 
 _BANNER_SHOWN = False
+_SCHEDULER_THREADS: int | None = None  # the `threads` HiGHS' global scheduler was last reset for
 
 
 def new_highs(opts: SolveOptions):
@@ -20,7 +24,6 @@ def new_highs(opts: SolveOptions):
     if _BANNER_SHOWN or opts.verbose:
         h = highspy.Highs()
     else:  # HiGHS prints a banner to stdout on the first instance of a process: keep stdout clean for JSON output
-        import os
         import sys
 
         sys.stdout.flush()
@@ -38,10 +41,15 @@ def new_highs(opts: SolveOptions):
         h.setOptionValue("time_limit", float(opts.time_limit))
     # exact by default: HiGHS' own default (1e-4) would call a 0.01% gap "optimal"
     h.setOptionValue("mip_rel_gap", float(opts.rel_gap) if opts.rel_gap is not None else 0.0)
-    if opts.threads is not None:
+    # HiGHS' own default is half the machine's cores, whatever share of them this process may use: capped to that
+    # share (orbudget.core.threads.default_threads)
+    threads = int(opts.threads) if opts.threads is not None else min(max(1, (os.cpu_count() or 1) // 2), default_threads())
+    global _SCHEDULER_THREADS
+    if threads != _SCHEDULER_THREADS:
         # HiGHS keeps one global thread pool; a different `threads` is refused unless the pool is reset first
         highspy.Highs.resetGlobalScheduler(True)
-        h.setOptionValue("threads", int(opts.threads))
+        _SCHEDULER_THREADS = threads
+    h.setOptionValue("threads", threads)
     if opts.seed is not None:
         h.setOptionValue("random_seed", as_int_seed(opts.seed))
     for key, value in opts.options.items():
@@ -53,7 +61,7 @@ def new_highs(opts: SolveOptions):
     return h
 
 
-def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: float = 1.0):
+def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: float = 1.0, start=None):
     """Run HiGHS; raise SolverError when it refuses to start. Returns ``(info, seconds)``.
 
     HiGHS runs in its own thread (highspy's ``startSolve``) while this one waits, so a Ctrl-C cancels the solve:
@@ -67,7 +75,10 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
     that returns ``True`` or a passed time limit interrupts HiGHS (HiGHS' objective and bound are multiplied by
     ``scale`` for the info dict, for models built in scaled units), which keeps its incumbent (``status_of(h, ...,
     run=run)`` then reports ``run.limit``). An exception raised in the user's callback is re-raised here. A solve
-    that fired no event (an LP, a MIP solved in presolve) makes one ``run.step`` at the end (``event="done"``)."""
+    that fired no event (an LP, a MIP solved in presolve) makes one ``run.step`` at the end (``event="done"``).
+
+    ``start``: a starting solution (a value per column) for a MIP, given to HiGHS with ``setSolution``; a solve whose
+    answer is that start rather than the optimum HiGHS reports (`_returned_the_start`) is run again without it."""
     import time
 
     import highspy
@@ -105,19 +116,15 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
         h.cbSimplexInterrupt += _check
         h.cbIpmInterrupt += _check
     t0 = time.perf_counter()
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(np.asarray(start, np.float64))
+        h.setSolution(sol)
     with SigintAsFlag() as sigint:
-        h.startSolve()
-        try:
-            done, run_status = h.wait(0.1)
-            while not done:
-                if sigint.seen:
-                    h.cancelSolve()
-                done, run_status = h.wait(0.1)
-        except KeyboardInterrupt:  # not the main thread (no flag): Python's handler raised it
-            h.cancelSolve()
-            done, run_status = h.wait(0.1)
-            while not done:
-                done, run_status = h.wait(0.1)
+        run_status = _solve_and_wait(h, sigint)
+        if start is not None and not sigint.seen and not errors and _returned_the_start(h):
+            h.passModel(h.getLp())  # drops the start; the callbacks stay
+            run_status = _solve_and_wait(h, sigint)
     if sigint.seen and h.getModelStatus() not in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
         sigint.raise_it()  # HiGHS had finished before the Ctrl-C: it is not lost
     elapsed = time.perf_counter() - t0
@@ -137,6 +144,36 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
             nodes=max(int(info.mip_node_count), 0),
         )
     return info, elapsed
+
+
+def _solve_and_wait(h, sigint):
+    """One HiGHS run in its own thread, cancelled on a Ctrl-C (see `run_highs`); returns its run status."""
+    h.startSolve()
+    try:
+        done, run_status = h.wait(0.1)
+        while not done:
+            if sigint.seen:
+                h.cancelSolve()
+            done, run_status = h.wait(0.1)
+    except KeyboardInterrupt:  # not the main thread (no flag): Python's handler raised it
+        h.cancelSolve()
+        done, run_status = h.wait(0.1)
+        while not done:
+            done, run_status = h.wait(0.1)
+    return run_status
+
+
+def _returned_the_start(h) -> bool:
+    """HiGHS 1.16 returns the columns of a starting solution (``setSolution``) instead of the optimum it reports when
+    presolve solves the MIP: the solution's objective then falls short of the reported one (seen on a 5-request
+    hindsight MIP: 2.78 returned, 4.73 reported)."""
+    info = h.getInfo()
+    if info.primal_solution_status != 2:
+        return False
+    lp = h.getLp()
+    value = float(np.dot(np.asarray(lp.col_cost_), np.asarray(h.getSolution().col_value))) + float(lp.offset_)
+    reported = float(info.objective_function_value)
+    return abs(value - reported) > 1e-9 * max(1.0, abs(reported))
 
 
 def status_of(h, has_solution: bool, run=None):

@@ -12,9 +12,10 @@ from ...core.budget import INT64_MAX
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...core.solve import SolveOptions, finite_or_none
+from ...core.solve import SolveOptions, finite_or_none, limited_result
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
+from .._knapsack import starting_choice
 from .._reduce import infeasible, repair_budget, via_knapsack
 from ._common import new_highs, run_highs, status_of
 
@@ -79,8 +80,6 @@ def _model(problem: MultipleChoiceKnapsack, integer: bool):
 def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     import time
 
-    import highspy
-
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
@@ -92,13 +91,19 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     t0 = time.perf_counter()
     lp, flat = _model(problem, integer)
     h.passModel(lp)
-    if integer and opts.warm_start is not None:
-        start = problem.check_choice(opts.warm_start)
+    start = start_bound = None
+    if integer:  # the caller's start and the LP's integral part: a limit or a Ctrl-C then always has an incumbent
+        start, start_bound = starting_choice(problem)
+        run.set_bound(start_bound)
+        given = None if opts.warm_start is None else problem.check_choice(opts.warm_start)
+        for x in (given, start):
+            if x is not None and problem.is_feasible(x):
+                run.offer(x, problem.value_of(x), cost=problem.cost_of(x))
+        start = given if opts.incumbent.x is None else opts.incumbent.x  # HiGHS starts from the better one that fits
+    if start is not None:
         col = np.zeros(problem.values.size)
         col[np.arange(problem.n_groups) * problem.n_options + start] = 1.0
-        sol = highspy.HighsSolution()
-        sol.col_value = list(col[flat])
-        h.setSolution(sol)
+        start = col[flat]
     t1 = time.perf_counter()
 
     def decode(col_value):  # a HiGHS improving solution as the family's x, kept when it fits the budget exactly
@@ -108,10 +113,13 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
         return (x, problem.value_of(x)) if problem.is_feasible(x) else None
 
     with run:
-        info, solve_seconds = run_highs(h, run=run, on_solution=decode if integer else None)
+        info, solve_seconds = run_highs(h, run=run, on_solution=decode if integer else None, start=start)
     has_solution = info.primal_solution_status == 2
     status, limit, raw = status_of(h, has_solution, run)
     timings = {"build": t1 - t0, "solve": solve_seconds}
+    if status is Status.NO_SOLUTION and limit is not None and opts.incumbent.x is not None:  # before HiGHS took the start
+        r = limited_result(problem, opts.incumbent, limit, raw)
+        return r.replace(timings=timings, message=f"{raw}; the starting solution")
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no choice of one option per group meets the budget" if status is Status.INFEASIBLE else raw
         return Result(status=status, limit=limit, timings=timings, message=f"{msg} (HiGHS: {raw})")
@@ -134,6 +142,8 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
         )
     x = col.argmax(axis=1)
     bound = finite_or_none(info.mip_dual_bound)
+    if bound is None and limit is not None:
+        bound = start_bound
     stats = {"nodes": int(info.mip_node_count)}
     message = f"HiGHS: {raw}"
     if status is Status.OPTIMAL and info.mip_gap > 1e-9:

@@ -18,7 +18,7 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...core.solve import SolveOptions, finite_or_none
+from ...core.solve import SolveOptions, finite_or_none, limited_result
 from ...core.validation import as_choice, as_scalar
 from ...problems.online import OnlineAllocation
 from ._common import run_highs, status_of
@@ -185,7 +185,22 @@ def _no_columns(problem: OnlineAllocation, integer: bool, timings: dict) -> Resu
     )
 
 
-def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, run=None) -> Result:
+def starting_actions(problem: OnlineAllocation) -> np.ndarray:
+    """A cheap feasible start for the hindsight MIP: the greedy policy's actions (the highest-reward action that
+    still fits, request by request) when they keep every budget exactly, else the null action everywhere."""
+    from ..numba.online import run_policy
+
+    x = np.asarray(run_policy(problem, np.zeros(problem.n_resources), 0.0, None)[0], dtype=np.int64)
+    return x if x.ndim == 1 and problem.is_feasible(x) else np.full(problem.horizon, -1, dtype=np.int64)
+
+
+def _start_columns(x: np.ndarray, cols: dict) -> np.ndarray:
+    """The actions ``x`` as column values of the MIP (columns not played are 0; an action without a column, which
+    has no positive reward, becomes the null action: the start still fits)."""
+    return (x[cols["t_idx"]] == cols["k_idx"]) * cols["scale"]  # x = y / scale: y = x·scale
+
+
+def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, run=None, start=None) -> Result:
     """The hindsight LP (``integer=False``) or MIP. The MIP's actions are checked against the model's exact budget
     check (`OnlineAllocation.is_feasible`, no tolerance); if HiGHS' relative tolerance let a budget slip, the
     over-spent rows are tightened by the overshoot and the MIP solved again (a few rounds), so the returned ``x``
@@ -215,7 +230,12 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
         return (x, problem.reward_of(x)) if problem.is_feasible(x) else None
 
     info, solve_seconds = run_highs(
-        h, "the hindsight model", run=run, on_solution=decode if integer else None, scale=cols["reward_scale"]
+        h,
+        "the hindsight model",
+        run=run,
+        on_solution=decode if integer else None,
+        scale=cols["reward_scale"],
+        start=_start_columns(start, cols) if integer and start is not None else None,
     )
     timings["solve"] = solve_seconds
     status, limit, raw = status_of(h, info.primal_solution_status == 2, run)
@@ -293,7 +313,7 @@ def _solve_primal(problem: OnlineAllocation, opts, integer: bool, budgets=None, 
     )
 
 
-def hindsight_mip(problem: OnlineAllocation, opts, run=None) -> Result:
+def hindsight_mip(problem: OnlineAllocation, opts, run=None, start=None) -> Result:
     """Exact hindsight optimum. Matching instances use one unit per action, so only ⌊B_j⌋ units can ever be used;
     with those integer capacities the constraint matrix (a bipartite b-matching) is totally unimodular and the
     simplex vertex of the LP is integral: it is solved as an LP, checked integral, and the MIP is the fallback.
@@ -316,7 +336,7 @@ def hindsight_mip(problem: OnlineAllocation, opts, run=None) -> Result:
                         timings=r.timings,
                         message="integral LP vertex (bipartite b-matching is TU)",
                     )
-    return _solve_primal(problem, opts, integer=True, run=run)
+    return _solve_primal(problem, opts, integer=True, run=run, start=start)
 
 
 def _primal_fits(problem: OnlineAllocation) -> bool:
@@ -349,7 +369,14 @@ def hindsight_lp_value(problem: OnlineAllocation, opts: SolveOptions) -> float:
 def solve_hindsight(problem: OnlineAllocation, opts: SolveOptions) -> Result:
     """Exact optimum of the realised sequence (HiGHS MIP), knowing every request in advance."""
     with Run(opts, unit="events", desc="hindsight") as run:
-        r = hindsight_mip(problem, opts, run=run)
+        # a start that keeps every budget, offered first: a limit or a Ctrl-C before HiGHS finds one returns it
+        start = starting_actions(problem)
+        run.offer(start, problem.value_of(start), spent=problem.consumption_of(start))
+        r = hindsight_mip(problem, opts, run=run, start=start)
+    if r.status is Status.NO_SOLUTION and r.limit is not None:
+        r = limited_result(problem, opts.incumbent, r.limit, r.message).replace(
+            timings=r.timings, message=f"{r.message}; the starting solution"
+        )
     if r.ok:
         reward = r.objective if problem.regularizer is None else problem.reward_of(r.x)
         r = r.replace(stats={**r.stats, "reward": reward, "hindsight": r.objective, "regret": 0.0})

@@ -19,14 +19,17 @@ from ...problems.assignment import BudgetedAssignment
 from .._assignment import CostUnits, finish, stopped
 
 
-def measured_proxy(problem: BudgetedAssignment) -> np.ndarray:
+def measured_proxy(problem: BudgetedAssignment, out_of_time=None) -> np.ndarray | None:
     """A separable proxy by single switches: proxy[i, k] = L(reference with group i set to k) − L(reference), the
-    reference being every group's dearest option (N·K loss evaluations)."""
+    reference being every group's dearest option (N·K loss evaluations). ``out_of_time()`` is asked before each
+    evaluation: ``None`` once it says True (a limit passes after at most one more loss evaluation)."""
     ref = problem.costs.argmax(axis=1)
     base = problem.loss_of(ref)
     proxy = np.zeros(problem.costs.shape)
     for i in range(problem.n_groups):
         for k in range(problem.n_options):
+            if out_of_time is not None and out_of_time():
+                return None
             if k != ref[i]:
                 x = ref.copy()
                 x[i] = k
@@ -40,15 +43,21 @@ def solve_proxy_dp(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     when the loss is that proxy (and the costs are handled in exact units, see `CostUnits`). ``scale``: a
     grid of 1/s cost units instead (costs rounded up; the budget stays an upper bound, exactness is not kept)."""
     t0 = time.perf_counter()
-    units = CostUnits(problem, opts.get("scale"))
     given = problem.proxy is not None
     proxy = problem.proxy if given else measured_proxy(problem)
+    assert proxy is not None  # measured without a deadline: always whole
+    return _proxy_dp(problem, opts.get("scale"), proxy, 1 if given else problem.n_groups * problem.n_options, t0)
+
+
+def _proxy_dp(problem: BudgetedAssignment, scale, proxy: np.ndarray, evaluations: int, t0: float) -> Result:
+    """``proxy_dp``'s answer for a proxy already at hand (``evaluations``: the loss evaluations it took)."""
+    units = CostUnits(problem, scale)
     x = units.assign(-np.asarray(proxy), problem.exact)
     exact = problem.separable_loss and units.exact_units
     return finish(
         problem,
         x,
-        {"loss_evaluations": 1 if given else problem.n_groups * problem.n_options, "cost_units": units.mode},
+        {"loss_evaluations": evaluations, "cost_units": units.mode},
         time.perf_counter() - t0,
         "DP on the separable proxy",
         status=Status.OPTIMAL if exact else Status.FEASIBLE,
@@ -103,13 +112,25 @@ def solve_evolutionary(problem: BudgetedAssignment, opts: SolveOptions) -> Resul
     scale = opts.get("scale")
     if scale is not None:
         scale = as_scalar("options.scale", scale, minimum=0.0, strict_minimum=True)
+    # the limit counts from the call: the start's loss evaluations (N·K for the measured proxy) check it too
+    run = Run(opts, unit="generations", desc="evolutionary", minimize=True).__enter__()
+    first = cheapest = None
+    extra = 0  # loss evaluations of the cheapest assignment, the incumbent while the proxy is measured
     if start == "proxy_dp":
-        from ...core.solve import SolveOptions
-
-        first = solve_proxy_dp(problem, SolveOptions(options={} if scale is None else {"scale": scale}))
-    else:
+        given = problem.proxy is not None
+        if not given:  # N·K evaluations to come: a Ctrl-C meanwhile returns the cheapest assignment (always fits)
+            cheapest = np.argmin(problem.costs, axis=1).astype(np.int64)
+            run.offer(cheapest, problem.loss_of(cheapest))
+            extra = 1
+        proxy = problem.proxy if given else measured_proxy(problem, run.out_of_time)
+        if proxy is not None:
+            first = _proxy_dp(problem, scale, proxy, 1 if given else problem.n_groups * problem.n_options, t0)
+    if first is None:  # asked for, or the limit passed while the proxy was measured (K more loss evaluations)
         first = solve_uniform(problem, opts)
+        if not first.ok and run.stopped and cheapest is not None:  # no uniform assignment fits: the cheapest one
+            first = finish(problem, cheapest, {"loss_evaluations": 1}, time.perf_counter() - t0, "cheapest assignment")
     if not first.ok:
+        run.close()
         return first
     total = problem.exact_cost  # Σ costs of an assignment, exactly
     order = np.argsort(problem.costs, axis=1, kind="stable")  # options by cost, per group
@@ -118,17 +139,17 @@ def solve_evolutionary(problem: BudgetedAssignment, opts: SolveOptions) -> Resul
     parent_loss = first.objective
     parent_total = total(parent)
     budget = problem.exact_budget
-    used = int(first.stats.get("loss_evaluations", 0))
+    used = int(first.stats.get("loss_evaluations", 0)) + extra
     n = problem.n_groups
     generations = 0
-    run = Run(
-        opts, total=max(0, (evaluations - used) // offspring), unit="generations", desc="evolutionary", minimize=True
-    ).__enter__()
+    run.total = max(0, (evaluations - used) // offspring)
     run.offer(parent, parent_loss)
-    while used + offspring <= evaluations:
+    while used + offspring <= evaluations and not run.stopped:
         generations += 1
         best_child, best_child_loss = None, math.inf
         for _ in range(offspring):
+            if run.out_of_time():  # checked per loss evaluation: a limit passes after at most one more
+                break
             child = parent.copy()
             for _ in range(min(rng.integers(1, 4), rng.integers(1, 4))):
                 up, down = rng.integers(0, n, 2)

@@ -11,10 +11,12 @@ from ...core.errors import InvalidProblemError
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
-from ...core.solve import SolveOptions
+from ...core.solve import SolveOptions, limited_result
+from ...core.threads import default_threads
 from ...core.validation import as_int_seed
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
+from .._knapsack import starting_choice
 from .._reduce import infeasible, no_solution_after_scaling, via_knapsack
 
 
@@ -28,7 +30,7 @@ def new_cpsat_solver(opts: SolveOptions):
         params.max_time_in_seconds = float(opts.time_limit)
     if opts.rel_gap is not None:
         params.relative_gap_limit = float(opts.rel_gap)
-    params.num_workers = int(opts.threads) if opts.threads is not None else 0
+    params.num_workers = int(opts.threads) if opts.threads is not None else default_threads()  # 0 would be every core
     params.random_seed = as_int_seed(opts.seed)
     params.log_search_progress = bool(opts.verbose)
     params.catch_sigint_signal = True
@@ -106,6 +108,16 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     if form.infeasible:
         return infeasible(f"no choice of one option per group costs exactly {problem.budget}")
     n, k = problem.values.shape
+    # the caller's start and the LP's integral part, offered before the model is built (the build checks no clock):
+    # a limit or a Ctrl-C then always has an incumbent, and CP-SAT is hinted with the better one that fits
+    start, start_bound = starting_choice(problem)
+    if start_bound is not None:
+        opts.incumbent.bound = start_bound
+    given = None if opts.warm_start is None else problem.check_choice(opts.warm_start)
+    for x in (given, start):
+        if x is not None and problem.is_feasible(x):
+            opts.incumbent.offer(x, problem.value_of(x), cost=problem.cost_of(x))
+    start = given if opts.incumbent.x is None else opts.incumbent.x
     # exactly one option per group: costs are taken above each group's cheapest (budget lowered to match), which is
     # exact and keeps coefficients small; CP-SAT refuses a constraint whose coefficients sum beyond 2^62
     base = np.where(mask, costs, INT64_MAX).min(axis=1)
@@ -135,8 +147,7 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     top = float(np.abs(np.where(mask, problem.values, 0)).max(axis=1).sum())
     scale = 1e12 / top if top > 0 else 1.0
     m.maximize(sum(int(round(float(problem.values[i, j]) * scale)) * v for (i, j), v in y.items()))
-    if opts.warm_start is not None:
-        start = problem.check_choice(opts.warm_start)
+    if start is not None:
         for (i, j), v in y.items():
             m.add_hint(v, int(start[i] == j))
     solver = new_cpsat_solver(opts)
@@ -171,18 +182,25 @@ def solve_cpsat(problem: MultipleChoiceKnapsack, opts: SolveOptions) -> Result:
     raw = solver.status_name(code) + (f"; {run.message}" if run.limit is not None else "")
     if status is Status.INFEASIBLE and scaled:
         return no_solution_after_scaling(opts.get("scale")).replace(timings=timings)
+    if status is Status.NO_SOLUTION and limit is not None and opts.incumbent.x is not None:  # stopped before the hint
+        return limited_result(problem, opts.incumbent, limit, f"CP-SAT: {raw}").replace(
+            timings=timings, message=f"CP-SAT: {raw}; the starting solution"
+        )
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         msg = "no choice of one option per group meets the budget" if status is Status.INFEASIBLE else raw
         return Result(status=status, limit=limit, timings=timings, message=f"{msg} (CP-SAT: {raw})")
     x, objective = decode(solver)  # the solver answers boolean_value like a solution callback
     if scaled and status is Status.OPTIMAL:
         status = Status.FEASIBLE
+    bound = bound_of(solver.best_objective_bound)
+    if status is Status.FEASIBLE and bound is not None and start_bound is not None and not scaled:
+        bound = min(bound, start_bound)
     return Result(
         status=status,
         limit=limit,
         x=x,
         objective=objective,
-        bound=bound_of(solver.best_objective_bound),
+        bound=bound,
         stats={"cost": problem.cost_of(x), "branches": int(solver.num_branches)},
         timings=timings,
         message=f"CP-SAT: {raw}",

@@ -14,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.registry import register
-from ...core.solve import SolveOptions
+from ...core.result import Status
+from ...core.solve import SolveOptions, limited_result
 from ...core.validation import as_bool
 from ...problems.knapsack import MultipleChoiceKnapsack
 from ...problems.rollouts import RolloutAllocation
+from .._knapsack import starting_choice
 from .._reduce import infeasible, repair_budget
 from ._common import HONOURS, OPTIONS, Export, exporter
 from ._results import solve_exported, value_array, whole
@@ -176,11 +178,33 @@ def build_rollouts(problem: RolloutAllocation, *, relax: bool = False):
     return m, Export(problem, read_keep, "max", objective, check, integer=not relax, kind="rollouts")
 
 
+def _offer_start(problem, opts) -> None:
+    """Offer the knapsack's cheap start (`starting_choice`) before the model is built, so that a limit or a Ctrl-C
+    that lands before the solver finds a solution still returns one; for rollouts, as counts per prompt."""
+    kp = problem if isinstance(problem, MultipleChoiceKnapsack) else problem.to_knapsack()
+    x, bound = starting_choice(kp)
+    if bound is not None:
+        opts.incumbent.bound = bound
+    if x is None:
+        return
+    if not isinstance(problem, MultipleChoiceKnapsack):
+        x = problem.min_rollouts + x
+    if problem.is_feasible(x):
+        opts.incumbent.offer(x, problem.value_of(x), cost=problem.cost_of(x))
+
+
 def _solve(problem, opts, relax: bool):
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    return solve_exported(problem, opts, {"relax": relax})
+    if not relax:
+        _offer_start(problem, opts)
+    r = solve_exported(problem, opts, {"relax": relax})
+    if not relax and r.status is Status.NO_SOLUTION and r.limit is not None and opts.incumbent.x is not None:
+        return limited_result(problem, opts.incumbent, r.limit, r.message).replace(
+            timings=r.timings, message=f"{r.message}; the starting solution"
+        )
+    return r
 
 
 @register(MultipleChoiceKnapsack, "mip", backend="pyomo", priority=80, options=OPTIONS, long=True, **HONOURS)

@@ -85,6 +85,7 @@ def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     units = CostUnits(problem, opts.get("scale"))
     target = units.target() if problem.exact else None
     t0 = time.perf_counter()
+    run = Run(opts, total=steps, unit="steps", desc="rco", minimize=True).__enter__()  # the limit covers the set-up
     # the manifold in costs divided by the dearest cost: the same manifold (C = B is scale-free), with totals of
     # order N whatever the cost magnitude (1e-12 or 1e300)
     unit = float(np.max(problem.costs)) or 1.0
@@ -103,7 +104,6 @@ def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     gen = torch.Generator().manual_seed(as_int_seed(opts.seed))
     best_loss, best_x = math.inf, None
     evaluations, hard_samples = 0, 0
-    run = Run(opts, total=steps, unit="steps", desc="rco", minimize=True).__enter__()
     done = 0
     for step in range(steps):
         tau = max(tau_min, tau0 * (tau_min / tau0) ** (step / max(steps - 1, 1)))
@@ -126,6 +126,8 @@ def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
                     noises.append(-g)
             step_loss = 0.0
             for g in noises:
+                if run.out_of_time():  # per sample: a limit passes after at most one more DP and loss evaluation
+                    break
                 z = (alpha + g) / tau
                 soft = torch.softmax(z, dim=-1)
                 x = units.assign(z.detach().numpy(), False)
@@ -139,6 +141,8 @@ def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
                 if loss < best_loss and (target is None or units.total(x) == target):
                     best_loss, best_x = loss, x
                     run.offer(x, loss)
+        if run.stopped:  # within a step: its gradient is partial, the logits stay as the last whole step left them
+            break
         opt.step()
         if hi > lo:
             max_error = max(max_error, abs(opt.cost() - manifold_budget) / max(1.0, abs(manifold_budget)))

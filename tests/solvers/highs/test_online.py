@@ -142,3 +142,25 @@ def test_online_options_are_validated():
         ob.solve(p, method="hindsight_lp", options={"max_iter": 0})
     with pytest.raises(ob.InvalidProblemError, match="`options.prefix`"):
         ob.solve(p, method="fluid", options={"duals": [1.0], "prefix": 0.5})  # prefix was ignored
+
+
+@needs("highs")
+@pytest.mark.parametrize("limit", [0.01, 0.3])
+def test_hindsight_has_an_incumbent_from_the_start(limit):
+    """At a limit before HiGHS finds a solution of its own, the greedy start (at least the null actions) comes back."""
+    rng = np.random.default_rng(0)
+    cons = rng.integers(1, 100, (3000, 3, 8)).astype(float)
+    rewards = cons.sum(2) / 8 + rng.integers(0, 10, (3000, 3))
+    p = ob.OnlineAllocation(rewards=rewards, consumption=cons, budgets=np.full(8, cons.mean() * 3000 * 0.3))
+    r = ob.solve(p, method="hindsight", time_limit=limit, threads=1)
+    assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.TIME, (r.status, r.message)
+    assert p.is_feasible(r.x) and r.objective >= ob.solve(p, method="greedy").objective - 1e-9
+
+
+@needs("highs")
+def test_hindsight_start_is_the_greedy_policy_or_the_null_actions():
+    from orbudget.solvers.highs.online import starting_actions
+
+    p = ob.OnlineAllocation(rewards=[[3.0], [2.0], [5.0]], consumption=[[[2.0]], [[1.0]], [[2.0]]], budgets=[3.0])
+    x = starting_actions(p)
+    assert x.tolist() == [0, 0, -1] and p.is_feasible(x)

@@ -1,6 +1,8 @@
 """The numba budgeted-assignment methods (orbudget/solvers/numba/assignment.py): ``proxy_dp``, ``evolutionary`` and
 ``uniform`` on exact budgets, scales and bad input."""
 
+import time
+
 import pytest
 
 import orbudget as ob
@@ -39,3 +41,23 @@ def test_evolutionary_takes_the_scale_it_asks_for():
     p = linear_assignment([[0.5, 1.5], [0.5, 1.5]], 2.0, exact=False)
     r = ob.solve(p, method="evolutionary", seed=0, options={"scale": 4})
     assert r.ok and p.is_feasible(r.x)
+
+
+def test_evolutionary_checks_its_limit_within_the_start_and_the_generations():
+    """The measured proxy of the start takes N·K = 1,600 loss evaluations of milliseconds: seconds. The limit is
+    checked per evaluation, so the run stops within it with the cheapest or the uniform assignment."""
+    from ..conftest import slow_assignment
+
+    p = slow_assignment()
+    limit = 1.0
+    t0 = time.perf_counter()
+    r = ob.solve(p, method="evolutionary", seed=0, time_limit=limit)
+    assert time.perf_counter() - t0 <= limit * 1.1 + 1.0
+    assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.TIME and p.is_feasible(r.x)
+    assert r.stats["generations"] == 0
+
+
+def test_evolutionary_is_the_same_run_after_run():
+    p = BudgetedAssignment.quadratic(12, 4, seed=2)
+    a, b = (ob.solve(p, method="evolutionary", seed=3, options={"evaluations": 200}) for _ in range(2))
+    assert a.x.tolist() == b.x.tolist() and a.objective == b.objective and a.stats == b.stats

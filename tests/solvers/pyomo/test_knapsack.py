@@ -90,3 +90,11 @@ def _loose(solver):
     """Loose feasibility tolerances (1e-6, the solvers' own defaults are 1e-6/1e-7) that let a 2e-7 overshoot in."""
     fam = _common.family_of(solver)
     return {k: 1e-6 for k in _common._TIGHT.get(fam, {})}
+
+
+def test_mip_returns_its_start_at_a_tiny_limit():
+    """The knapsack's cheap start is offered before the model is built: a limit that lands first still returns it."""
+    p = ob.knapsack_instances.multiple_choice("strongly_correlated", 3000, 10, R=10000, seed=1)
+    r = ob.solve(p, method="mip", backend="pyomo", time_limit=0.05)
+    assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.TIME, (r.status, r.message)
+    assert p.is_feasible(r.x) and r.objective == p.value_of(r.x) and r.gap is not None

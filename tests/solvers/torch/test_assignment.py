@@ -2,6 +2,7 @@
 force, the penalty baseline's failure mode, bad option values."""
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -68,3 +69,18 @@ def test_quadratic_best_sample_within_five_percent_of_brute_force():
 def test_bad_option_values_name_the_option(method, options, field):
     with pytest.raises(ob.InvalidProblemError, match=f"`{field}`"):
         ob.solve(linear_assignment([[0.5, 1.5], [0.5, 1.5]], 2.0), method=method, options=options)
+
+
+def test_rco_checks_its_limit_within_a_step():
+    """400 samples a step, each a DP and a loss evaluation of milliseconds: one step takes about 10 s. The limit is
+    checked per sample, so the run stops within it with the best hard sample."""
+    from ..conftest import slow_assignment
+
+    ob.solve(BudgetedAssignment.separable(30, seed=1), method="rco", seed=0, options={"steps": 2})  # compile the DP
+    p = slow_assignment()
+    limit = 1.0
+    t0 = time.perf_counter()
+    r = ob.solve(p, method="rco", seed=0, time_limit=limit, options={"steps": 1000, "samples": 400})
+    assert time.perf_counter() - t0 <= limit * 1.1 + 1.0
+    assert r.status is ob.Status.FEASIBLE and r.limit is ob.Limit.TIME and p.is_feasible(r.x)
+    assert r.stats["steps"] == 0 and 0 < r.stats["hard_samples"] < 400
