@@ -126,10 +126,10 @@ def _print_methods() -> None:
     """Per family, each method with the standard keywords it honours and its own options (``long``: it can run for
     more than about a second, and honours time limits, Ctrl-C, progress and callbacks as they are declared;
     ``guarded``: it runs in a child process that a time limit or Ctrl-C can always end)."""
-    from .core.registry import _REGISTRY
+    from .core.registry import registered
 
     families: dict = {}
-    for s in _REGISTRY:
+    for s in registered():
         families.setdefault(s.problem.__name__, []).append(s)
     print(
         "methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend;"
