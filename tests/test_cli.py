@@ -222,3 +222,11 @@ def test_version_and_help_import_neither_numba_nor_the_solvers(args):
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "[]" and "orbudget" in out.stdout
+
+
+def test_warmup_solves_the_named_families_and_says_what_it_compiled():
+    out = run("warmup", "--family", "MultipleChoiceKnapsack", "--family", "ModelRouting")
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.startswith("orbudget warmup:")]
+    assert len(lines) == 3 and "core (numba)" in lines[0] and "mckp (numba)" in lines[1] and "2 families" in lines[2]
+    assert run("warmup", "--family", "Nope").returncode == 2

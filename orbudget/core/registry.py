@@ -26,16 +26,32 @@ BACKENDS: dict[str, tuple[tuple[str, ...], str | None]] = {}
 # third-party solvers with phases that check neither the clock nor an interrupt (see SolverSpec.guarded)
 GUARDED_BACKENDS: set[str] = set()
 
+# backend name -> compile_watch(method): a context manager `solve` wraps around every call, whose ``seconds`` after the
+# call are the time the backend spent compiling (numba's just-in-time kernels); `solve` reports it as timings["compile"]
+COMPILE_WATCHES: dict[str, Callable] = {}
 
-def register_backend(name: str, *, modules: tuple[str, ...] = (), extra: str | None = None, guarded: bool = False) -> None:
+
+def register_backend(
+    name: str,
+    *,
+    modules: tuple[str, ...] = (),
+    extra: str | None = None,
+    guarded: bool = False,
+    compile_watch: Callable | None = None,
+) -> None:
     """Declare a backend: the modules it needs (checked without importing them), the extra of ``pip install
     orbudget[extra]`` that installs them, and whether its long methods run in a child process that `solve` can
-    stop (``guarded``: a third-party solver whose set-up phases check neither the clock nor an interrupt)."""
+    stop (``guarded``: a third-party solver whose set-up phases check neither the clock nor an interrupt).
+    ``compile_watch(method)``: for a backend that compiles on first use, a context manager whose ``seconds`` attribute
+    is the compile time inside it (`solve` wraps every call in it, whatever the method's backend: kernels are
+    shared)."""
     if isinstance(modules, str):
         raise ValueError("`modules` is a tuple of module names, not a string")
     BACKENDS[name] = (tuple(modules), extra)
     if guarded:
         GUARDED_BACKENDS.add(name)
+    if compile_watch is not None:
+        COMPILE_WATCHES[name] = compile_watch
 
 
 # what to run before the registry (or the file kinds of orbudget.core.io) is first read: orbudget/__init__.py adds
