@@ -8,8 +8,65 @@ Examples:
 """
 
 import importlib as _importlib
+from typing import TYPE_CHECKING
 
 from .core import registry as _registry
+
+if TYPE_CHECKING:  # for type checkers and the API reference (which read the code without running it): the names below
+    from .apps.grpo import GRPOSimulation, RolloutAllocator, SuccessRateEstimator, simulate_grpo
+    from .batch import solve_many, sweep
+    from .core import (
+        BackendNotAvailableError,
+        InvalidProblemError,
+        Limit,
+        NoSolutionError,
+        Result,
+        SolverError,
+        Status,
+        available_solvers,
+        load,
+        save,
+        solve,
+    )
+    from .problems import (
+        AdaptiveSampler,
+        AgentWorkflow,
+        BanditsWithKnapsacks,
+        BiddingCampaign,
+        BipartiteMatching,
+        BudgetedAssignment,
+        BwKEnv,
+        CoupledRMAB,
+        DualMirrorDescent,
+        ModelRouting,
+        MultipleChoiceKnapsack,
+        MultipleInterventions,
+        OnlineAllocation,
+        PathConstraint,
+        RMABBudget,
+        RMABCapacity,
+        RMABEnv,
+        RolloutAllocation,
+        SampleAllocation,
+        StepRouting,
+        TokenAllocator,
+        TokenBudgetAllocation,
+        WorkflowEnv,
+        knapsack_instances,
+        online_inputs,
+        regularizers,
+    )
+    from .problems.adx import load_adx
+    from .solvers._assignment import decode_assignment
+    from .solvers.numba.agents import WorkflowDP
+    from .solvers.numba.bidders import PacingBidder, RLBBidder
+    from .solvers.numba.bwk import BwKPolicy
+    from .solvers.numpy.agents import MCPPPlanner
+    from .solvers.numpy.rmab import RMABPolicy
+    from .solvers.numpy.step_routing import StepRouter
+    from .solvers.pyomo import from_pyomo, to_pyomo
+    from .solvers.torch.rco import RCO
+    from .solvers.torch.rmab import SequoiaPolicy
 
 # Nothing heavy is imported here: each public name loads its module on first use (PEP 562), and the models and the
 # solver adapters (numba, HiGHS, ...) are imported the first time the registry is read (`ob.solve`,

@@ -7,10 +7,16 @@ import importlib
 import importlib.util
 import sys as _sys
 import types
+from typing import TYPE_CHECKING
 
 from . import errors, registry  # noqa: F401  (submodules other modules reach as orbudget.core.registry)
 from .errors import BackendNotAvailableError, InvalidProblemError, NoSolutionError, SolverError
 from .registry import available_solvers, register
+
+if TYPE_CHECKING:  # for type checkers and the API reference, which read the code without running it
+    from .io import load, register_kind, save
+    from .result import Limit, Result, Status
+    from .solve import SolveOptions, solve
 
 _LAZY = {
     "load": "io",

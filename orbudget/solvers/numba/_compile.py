@@ -27,7 +27,7 @@ class CompileWatch:
         self._started = 0.0
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
-        self._listener = None
+        self._listener: object | None = None
 
     def _notice(self) -> None:
         with self._lock:
