@@ -1,4 +1,4 @@
-"""The ``orbudget`` command: ``demo``, ``solve``, ``bench``, ``sweep``, ``exercises``, ``info``.
+"""The ``orbudget`` command: ``demo``, ``solve``, ``bench``, ``sweep``, ``exercises``, ``info``, ``warmup``.
 
 Bad input (a corrupt, cut-short or foreign file, a bad config, an unknown option) prints one line,
 ``orbudget: error: <file>: <what>`` (or ``orbudget: error: <what>`` when no file is involved), and exits with code 2,
@@ -61,6 +61,22 @@ def _cmd_solve(args) -> int:
     else:
         print(to_json(result))
     return 0 if result.ok else 1
+
+
+def _cmd_warmup(args) -> int:
+    import time
+
+    from .warmup import warmup
+
+    t0 = time.perf_counter()
+    records = warmup(args.family)
+    compiled = sum(r["compile"] for r in records)
+    print(
+        f"orbudget warmup: {len(records)} families in {time.perf_counter() - t0:.1f} s, {compiled:.1f} s of it compiling "
+        "(the kernels are cached now: later first solves load them)",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _find_benchmarks() -> Path | None:
@@ -126,10 +142,10 @@ def _print_methods() -> None:
     """Per family, each method with the standard keywords it honours and its own options (``long``: it can run for
     more than about a second, and honours time limits, Ctrl-C, progress and callbacks as they are declared;
     ``guarded``: it runs in a child process that a time limit or Ctrl-C can always end)."""
-    from .core.registry import _REGISTRY
+    from .core.registry import registered
 
     families: dict = {}
-    for s in _REGISTRY:
+    for s in registered():
         families.setdefault(s.problem.__name__, []).append(s)
     print(
         "methods (honours: standard keywords of ob.solve; options: the method's own; * passes any to the backend;"
@@ -358,6 +374,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="for check: a Python file defining `answer`")
     p.add_argument("--solution", action="store_true", help="with show: print the worked solution too")
     p.set_defaults(func=_cmd_exercises)
+    p = sub.add_parser(
+        "warmup",
+        help="compile and cache every family's default numba kernels (run once after installing)",
+        description="Solve a small instance of every family with its default method, so that the numba kernels are "
+        "compiled and cached before a first real solve waits for them (a minute or two from cold, about ten seconds "
+        "once cached). scripts/setup.sh runs it; after `pip install orbudget`, run it once.",
+    )
+    p.add_argument("--family", action="append", help="only this model (repeatable), e.g. MultipleChoiceKnapsack")
+    p.set_defaults(func=_cmd_warmup)
     p = sub.add_parser("info", help="installed backends and versions")
     p.set_defaults(func=_cmd_info)
     return parser

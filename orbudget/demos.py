@@ -11,11 +11,10 @@ minute on two cores; ``orbudget demo --full`` runs the larger instances.
 
 from __future__ import annotations
 
+import numbers
 import sys
 import time
 from collections.abc import Callable, Iterator
-
-import numpy as np
 
 DEMOS: dict[str, Callable[[bool], Iterator[tuple]]] = {}
 _STATE = {"family": None, "progress": False}
@@ -346,7 +345,7 @@ def _cell(i, v):
         return f"{v:.2%}"
     if i in (6, 7, 8):
         return f"{v:.3f}"
-    if isinstance(v, (float, np.floating)):
+    if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral):  # float or numpy float
         return f"{v:.6g}"
     return str(v)
 

@@ -15,10 +15,9 @@ MARKER = re.compile(r"^<!-- methods: (\w+) -->$", re.M)
 
 
 def _registry():
-    import orbudget  # noqa: F401 - importing registers every method
-    from orbudget.core.registry import _REGISTRY
+    from orbudget.core.registry import registered  # imports every adapter, which registers its methods
 
-    return _REGISTRY
+    return registered()
 
 
 def model_names() -> set[str]:

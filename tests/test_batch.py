@@ -61,7 +61,7 @@ def test_batch_functions_hang_off_the_registry(monkeypatch):
         )
 
     spec = registry.SolverSpec(ob.MultipleChoiceKnapsack, "toy", "numpy", lambda p, o: None, 0, batch=batch)
-    monkeypatch.setattr(registry, "_REGISTRY", [spec, *registry._REGISTRY])
+    monkeypatch.setattr(registry, "_REGISTRY", [spec, *registry.registered()])
     problems = [ob.MultipleChoiceKnapsack.random(4, 3, seed=s) for s in range(3)]
     assert [r.method for r in ob.solve_many(problems, progress=False)] == ["toy"] * 3 and calls == [3]
     assert ob.solve_many(problems, method="dp", progress=False)[0].stats.get("batched")  # dp's own batch function

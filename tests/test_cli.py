@@ -207,3 +207,26 @@ def test_solve_says_kind_once_and_shows_one_progress_display_without_escape_code
     shown = [line for line in out.stderr.splitlines() if line.startswith("mip: ")]
     assert shown and not any(line.startswith("mip: 0 events") for line in shown)
     assert len([line for line in shown if "HiGHS" in line]) == 1  # one display, closed once
+
+
+HEAVY = ("numpy", "numba", "scipy", "orbudget.problems", "orbudget.solvers")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["demo", "--help"]])
+def test_version_and_help_import_neither_numba_nor_the_solvers(args):
+    code = (
+        "import sys, orbudget.cli\n"
+        "try:\n    orbudget.cli.main(sys.argv[1:])\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startswith({HEAVY!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "[]" and "orbudget" in out.stdout
+
+
+def test_warmup_solves_the_named_families_and_says_what_it_compiled():
+    out = run("warmup", "--family", "MultipleChoiceKnapsack", "--family", "ModelRouting")
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.startswith("orbudget warmup:")]
+    assert len(lines) == 3 and "core (numba)" in lines[0] and "mckp (numba)" in lines[1] and "2 families" in lines[2]
+    assert run("warmup", "--family", "Nope").returncode == 2

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidProblemError
+from .registry import load_adapters
 
 FORMAT_VERSION = 1
 LARGE_ARRAY = 4096  # arrays with more elements than this are stored in the .npz beside the JSON
@@ -286,6 +287,7 @@ def file_schema() -> dict:
     the envelope (``kind``, ``version``, ``data``, and ``arrays``/``arrays_sha256`` beside large arrays) and, per
     kind, the fields ``data`` may hold (those without a default required; no others). Values are left open: the
     models check them when the file is loaded. ``docs/orbudget-file.schema.json`` is this schema."""
+    load_adapters()  # the models register their kinds when they are imported
     per_kind = []
     for name, cls in sorted(_KINDS.items()):
         params = keyword_fields(cls)
@@ -388,6 +390,8 @@ def load(path: str | os.PathLike):
     kind = payload["kind"]
     if not isinstance(kind, str):
         raise _bad(path, f"`kind` must be a string; got {_json_type(kind)}")
+    if kind not in _KINDS:
+        load_adapters()  # the models register their kinds when they are imported
     if kind not in _KINDS:
         raise _bad(path, f"unknown kind {kind!r}; known: {', '.join(sorted(_KINDS))}")
     if not isinstance(payload["data"], dict):

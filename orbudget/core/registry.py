@@ -1,11 +1,14 @@
 """The solver registry: adapters declare what they solve, what they need, and in which order to prefer them.
 
-Checking whether a backend is installed never imports it (``importlib.util.find_spec``).
+Checking whether a backend is installed never imports it (``importlib.util.find_spec``). The adapters themselves are
+imported the first time the registry is asked about them (`load_adapters`), not when ``orbudget`` is imported: the
+package registers a loader with `on_first_use`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,16 +26,67 @@ BACKENDS: dict[str, tuple[tuple[str, ...], str | None]] = {}
 # third-party solvers with phases that check neither the clock nor an interrupt (see SolverSpec.guarded)
 GUARDED_BACKENDS: set[str] = set()
 
+# backend name -> compile_watch(method): a context manager `solve` wraps around every call, whose ``seconds`` after the
+# call are the time the backend spent compiling (numba's just-in-time kernels); `solve` reports it as timings["compile"]
+COMPILE_WATCHES: dict[str, Callable] = {}
 
-def register_backend(name: str, *, modules: tuple[str, ...] = (), extra: str | None = None, guarded: bool = False) -> None:
+
+def register_backend(
+    name: str,
+    *,
+    modules: tuple[str, ...] = (),
+    extra: str | None = None,
+    guarded: bool = False,
+    compile_watch: Callable | None = None,
+) -> None:
     """Declare a backend: the modules it needs (checked without importing them), the extra of ``pip install
     orbudget[extra]`` that installs them, and whether its long methods run in a child process that `solve` can
-    stop (``guarded``: a third-party solver whose set-up phases check neither the clock nor an interrupt)."""
+    stop (``guarded``: a third-party solver whose set-up phases check neither the clock nor an interrupt).
+    ``compile_watch(method)``: for a backend that compiles on first use, a context manager whose ``seconds`` attribute
+    is the compile time inside it (`solve` wraps every call in it, whatever the method's backend: kernels are
+    shared)."""
     if isinstance(modules, str):
         raise ValueError("`modules` is a tuple of module names, not a string")
     BACKENDS[name] = (tuple(modules), extra)
     if guarded:
         GUARDED_BACKENDS.add(name)
+    if compile_watch is not None:
+        COMPILE_WATCHES[name] = compile_watch
+
+
+# what to run before the registry (or the file kinds of orbudget.core.io) is first read: orbudget/__init__.py adds
+# the import of the models and the adapters; a loader runs once, under a lock, so concurrent first solves wait for it
+_LOADERS: list[Callable[[], None]] = []
+_LOADING = threading.RLock()
+
+
+def on_first_use(loader: Callable[[], None]) -> None:
+    """Run ``loader`` (once) before the registry is first read; ``orbudget`` uses it to import its adapters late."""
+    with _LOADING:
+        _LOADERS.append(loader)
+
+
+def load_adapters() -> None:
+    """Run the loaders given to `on_first_use` that have not run yet (importing every adapter module, which
+    registers its methods). Cheap once done; re-entrant (an adapter that reads the registry while it is imported sees
+    what is registered so far)."""
+    if not _LOADERS:
+        return
+    with _LOADING:
+        while _LOADERS:
+            loader = _LOADERS.pop(0)
+            try:
+                loader()
+            except BaseException:  # an import that failed (or Ctrl-C) is tried again next time
+                _LOADERS.insert(0, loader)
+                raise
+
+
+def registered() -> list[SolverSpec]:
+    """Every registered adapter (the adapters are imported first if they were not yet), in preference order per
+    model."""
+    load_adapters()
+    return list(_REGISTRY)
 
 
 @cache
@@ -128,6 +182,8 @@ def register(
     names still accepted, with a DeprecationWarning, as the new ones (see `SolverSpec`).
     """
     if backend not in BACKENDS:
+        load_adapters()  # the backends declare themselves when orbudget's adapters are imported
+    if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
     if isinstance(options, str) or (honours is not None and isinstance(honours, str)):
         raise ValueError("`options` and `honours` are tuples of names, not a string")
@@ -165,6 +221,7 @@ def register(
 
 
 def specs_for(problem_or_type) -> list[SolverSpec]:
+    load_adapters()
     cls = problem_or_type if isinstance(problem_or_type, type) else type(problem_or_type)
     return [s for s in _REGISTRY if issubclass(cls, s.problem)]
 

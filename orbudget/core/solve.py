@@ -6,6 +6,7 @@ import math
 import signal
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 from . import guard
 from .errors import InvalidProblemError, warn_renamed
 from .progress import Display, showing
-from .registry import BACKENDS, STANDARD_KEYWORDS, pick
+from .registry import BACKENDS, COMPILE_WATCHES, STANDARD_KEYWORDS, pick
 from .result import Limit, Result, Status, better
 from .threads import limit_threads
 from .validation import Callback, SeedLike, as_scalar
@@ -280,8 +281,16 @@ def solve(
     display = Display(spec.method) if progress else None
     result: Result | None = None
     # every thread pool the call may use is capped at `threads` (default: the cores this process may use), and
-    # restored after (orbudget.core.threads)
-    with _CountInterrupts(), showing(display), limit_threads(threads, BACKENDS.get(spec.backend, ((), None))[0]):
+    # restored after (orbudget.core.threads); numba's first-use compiles are watched and reported
+    watches = [watch(spec.method) for watch in COMPILE_WATCHES.values()]
+    with (
+        _CountInterrupts(),
+        showing(display),
+        limit_threads(threads, BACKENDS.get(spec.backend, ((), None))[0]),
+        ExitStack() as compiling,
+    ):
+        for watch in watches:
+            compiling.enter_context(watch)
         try:
             if spec.guarded and guard.available():  # a backend with phases that check no clock: in a child
                 result = guard.run_guarded(spec.func, problem, opts, spec.method, spec.backend)
@@ -314,6 +323,9 @@ def solve(
     total = time.perf_counter() - start
     timings = dict(result.timings)
     timings["total"] = total
+    compiled = sum(w.seconds for w in watches)
+    if compiled > 0:
+        timings["compile"] = compiled
     return result.replace(method=spec.method, backend=spec.backend, timings=timings)
 
 

@@ -1,7 +1,8 @@
-"""Solver adapters, one folder per backend. Importing this package imports every backend package (each declares
-itself with `orbudget.core.registry.register_backend`) and every adapter module in it, in alphabetical order; an
-adapter module is one that registers methods (a line that starts with ``@register(``, ``register(`` or
-``_register(``). No backend library is imported until an adapter runs. A new adapter module or backend folder
+"""Solver adapters, one folder per backend. The registry imports this package the first time it is read (see
+`orbudget.core.registry.load_adapters`); `import orbudget` does not. Importing this package imports every backend
+package (each declares itself with `orbudget.core.registry.register_backend`) and every adapter module in it,
+in alphabetical order; an adapter module is one that registers methods (a line that starts with ``@register(``,
+``register(`` or ``_register(``). No backend library is imported until an adapter runs. A new adapter module or backend folder
 needs no line here; the other modules (shared helpers, ``_common.py``, the RCO optimizer, the oracles) are
 imported by the code that uses them.
 """

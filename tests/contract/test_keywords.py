@@ -36,7 +36,7 @@ from orbudget.core.registry import STANDARD_KEYWORDS
 from orbudget.core.result import relative_gap
 from orbudget.core.solve import ALWAYS_ACCEPTED
 
-SPECS = [s for s in registry._REGISTRY if s.func.__module__.startswith("orbudget.")]  # not the tests' own toys
+SPECS = [s for s in registry.registered() if s.func.__module__.startswith("orbudget.")]  # not the tests' own toys
 
 
 def _id(spec) -> str:

@@ -90,7 +90,8 @@ def test_renamed_methods_and_options_keep_working_for_one_release_with_a_warning
 
 
 def test_every_module_that_registers_is_imported_at_start_up():
-    """solvers/__init__.py finds the adapter modules by their register lines: a module that calls register (at any
+    """(Start-up here is the registry's first read: `import orbudget` imports no adapter.)
+    solvers/__init__.py finds the adapter modules by their register lines: a module that calls register (at any
     indentation, through a helper or not) is among the imported ones, and no other module is."""
     import re
     from pathlib import Path
@@ -111,10 +112,10 @@ def test_every_method_is_registered_in_its_backends_folder():
     reduction, such as a rollout method through the knapsack, where the method it reduces to lives)."""
     import inspect
 
-    from orbudget.core.registry import _REGISTRY
+    from orbudget.core.registry import registered
 
     misplaced = []
-    for spec in _REGISTRY:
+    for spec in registered():
         func = inspect.unwrap(spec.func)
         if not func.__module__.startswith("orbudget."):  # a test's own toy method
             continue

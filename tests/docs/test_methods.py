@@ -21,7 +21,7 @@ def _hook():
     return mod
 
 
-MODELS = sorted({s.problem for s in registry._REGISTRY if s.func.__module__.startswith("orbudget.")}, key=lambda c: c.__name__)
+MODELS = sorted({s.problem for s in registry.registered() if s.func.__module__.startswith("orbudget.")}, key=lambda c: c.__name__)
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda c: c.__name__)

@@ -6,8 +6,9 @@ $M = \\{\\alpha : C(\\alpha) = B\\}$, non-empty when $\\sum_i \\min_k c_{ik} < B
 
 One step: project the loss gradient on the tangent space (normal $n_{ik} = p_{ik}(c_{ik} - \\mu_i)$,
 $\\mu_i = E_{p_i}[c_i]$), take an Adam step, retract along the cost direction $\\alpha + t\\,c$ (C is
-increasing in t, since $\\varphi'(t) = \\sum_i \\mathrm{Var}_{p_i(t)}(c_i) > 0$) by bracketing and bisection to
-1e-12 relative, then transport Adam's first moment by projecting it on the new tangent space.
+increasing in t, since $\\varphi'(t) = \\sum_i \\mathrm{Var}_{p_i(t)}(c_i) > 0$) by a safeguarded Newton search on t
+with that analytic slope (bisection inside a bracket as the safeguard) to 1e-12 relative, then transport Adam's
+first moment by projecting it on the new tangent space.
 
 The iterate is kept as a float64 master copy (written back to the parameter in its own dtype), so it lies on the
 manifold to 1e-12 even when the parameter is float32; every reduction uses log-sum-exp.
@@ -69,6 +70,15 @@ def project(g: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     return g - (g * n).sum() / ((n * n).sum() + 1e-300) * n
 
 
+def _cost_and_slope(alpha: torch.Tensor, costs: torch.Tensor, t: float) -> tuple[float, float]:
+    """φ(t) = C(α + t·c) and φ'(t) = Σ_i Var_{p_i(t)}(c_i), from one softmax (few operations: at N = 256 each
+    tensor operation's overhead outweighs its arithmetic)."""
+    p = torch.softmax(alpha if t == 0.0 else torch.add(alpha, costs, alpha=t), dim=-1)
+    mu = torch.linalg.vecdot(p, costs)
+    centred = costs - mu.unsqueeze(-1)
+    return mu.sum().item(), (p * centred * centred).sum().item()
+
+
 def retract(
     alpha: torch.Tensor,
     costs: torch.Tensor,
@@ -77,40 +87,52 @@ def retract(
     max_doublings: int = 60,
     max_bisections: int = 200,
 ) -> tuple[torch.Tensor, float]:
-    """α + t·c with C(α + t·c) = B: bracket t from [−1, 1] by doubling, then bisect until |C − B| <= tol·max(1, |B|)
-    or the bracket stops shrinking. Returns ``(α', t)``."""
+    """α + t·c with C(α + t·c) = B, to |C − B| <= tol·max(1, |B|): a safeguarded Newton search on t. φ(t) = C(α + t·c)
+    is increasing with the analytic slope φ'(t) = Σ_i Var_{p_i(t)}(c_i), and one softmax gives both; every point
+    evaluated narrows a bracket [lo, hi] around the root (φ(lo) < B < φ(hi)), and a Newton step that leaves the
+    bracket (or a flat slope) is replaced by a bisection, or by a doubling of the step while one side is still open.
+    The Newton step is taken on log|φ − end|, the end of the budget interval nearer B, which φ approaches
+    exponentially: about 3 to 10 softmax evaluations where bisection took 45 to 100.
+    ``max_doublings`` and ``max_bisections`` bound the safeguard steps. Returns ``(α', t)``."""
     scale = tol * max(1.0, abs(budget))
-
-    def gap(t):
-        return float(expected_cost(alpha + t * costs, costs)) - budget
-
-    g0 = gap(0.0)
-    if abs(g0) <= scale:
-        return alpha, 0.0
-    lo, hi = -1.0, 1.0
-    for _ in range(max_doublings):
-        if gap(lo) <= 0.0:
-            break
-        lo *= 2.0
-    for _ in range(max_doublings):
-        if gap(hi) >= 0.0:
-            break
-        hi *= 2.0
-    if gap(lo) > 0.0 or gap(hi) < 0.0:
-        raise InvalidProblemError(
-            f"`budget` {budget} could not be bracketed: it must lie strictly between the cheapest and the dearest total cost"
-        )
-    t = 0.5 * (lo + hi)
-    for _ in range(max_bisections):
-        t = 0.5 * (lo + hi)
-        g = gap(t)
-        if abs(g) <= scale or t in (lo, hi):
-            break
-        if g < 0.0:
+    floor, ceiling = budget_interval(costs)
+    lower = budget - floor <= ceiling - budget  # Newton on the log of the distance to the nearer end (see below)
+    lo, hi = -math.inf, math.inf
+    t, step = 0.0, 1.0
+    safeguards = doublings = 0
+    for _ in range(2 * (max_doublings + max_bisections)):  # Newton steps included: far more than ever needed
+        cost, slope = _cost_and_slope(alpha, costs, t)
+        gap = cost - budget
+        if abs(gap) <= scale:
+            return (alpha, 0.0) if t == 0.0 else (torch.add(alpha, costs, alpha=t), t)
+        if gap < 0.0:
             lo = t
         else:
             hi = t
-    return alpha + t * costs, t
+        # Near an end of the interval, φ approaches it like a sum of exponentials in t, where plain Newton crawls:
+        # the step solves log|φ − end| = log|B − end| instead (the same root; linear steps become exact ones)
+        end = floor if lower else ceiling
+        ratio = (budget - end) / (cost - end) if cost != end else math.nan
+        newton = t + math.log(ratio) * (cost - end) / slope if slope > 0.0 and ratio > 0.0 else math.nan
+        if lo < newton < hi:
+            t_next = newton
+        elif math.isfinite(lo) and math.isfinite(hi):
+            t_next = 0.5 * (lo + hi)
+            safeguards += 1
+        else:  # the root lies on the open side: step out, doubling each time
+            doublings += 1
+            if doublings > max_doublings:
+                break
+            step = max(step, abs(t)) * 2.0 if doublings > 1 else max(step, abs(t), 1.0)
+            t_next = t + step if gap < 0.0 else t - step
+        if t_next == t or t_next in (lo, hi) or safeguards > max_bisections:  # the bracket stopped shrinking
+            return torch.add(alpha, costs, alpha=t), t
+        t = t_next
+    else:
+        return torch.add(alpha, costs, alpha=t), t
+    raise InvalidProblemError(
+        f"`budget` {budget} could not be bracketed: it must lie strictly between the cheapest and the dearest total cost"
+    )
 
 
 def budget_interval(costs: torch.Tensor) -> tuple[float, float]:

@@ -65,6 +65,77 @@ def test_retraction_handles_large_shifts():
     assert abs(float(expected_cost(moved, costs)) - 9.9) <= 1e-11 and t > 0
 
 
+def _bisection_retract(alpha, costs, budget, tol=1e-12):
+    """The retraction as it was before the Newton search: bracket t by doubling, then bisect (the reference)."""
+    scale = tol * max(1.0, abs(budget))
+
+    def gap(t):
+        return float(expected_cost(alpha + t * costs, costs)) - budget
+
+    lo, hi = -1.0, 1.0
+    while gap(lo) > 0.0:
+        lo *= 2.0
+    while gap(hi) < 0.0:
+        hi *= 2.0
+    while True:
+        t = 0.5 * (lo + hi)
+        g = gap(t)
+        if abs(g) <= scale or t in (lo, hi):
+            return t
+        lo, hi = (t, hi) if g < 0.0 else (lo, t)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("where", [0.001, 0.37, 0.999])
+def test_the_newton_retraction_lands_on_the_budget_where_bisection_did_with_few_softmaxes(seed, where, monkeypatch):
+    """Same multiplier as the bisection it replaced (to the tolerance over the slope), on budget to 1e-12 relative,
+    in at most 16 softmax evaluations (bisection took about 40) from random logits far from the manifold, budgets near
+    either end included."""
+    alpha, costs, _ = _instance(n=40, k=6, seed=seed)
+    alpha = alpha.detach() * (1 + 10 * (seed % 3))  # peaked logits: flat slopes far from the root
+    lo, hi = costs.min(-1).values.sum().item(), costs.max(-1).values.sum().item()
+    budget = lo + where * (hi - lo)
+    calls = []
+    softmax = torch.softmax
+    monkeypatch.setattr(torch, "softmax", lambda *a, **k: calls.append(1) or softmax(*a, **k))
+    moved, t = retract(alpha, costs, budget)
+    monkeypatch.undo()
+    assert abs(float(expected_cost(moved, costs)) - budget) <= 1e-12 * max(1.0, budget)
+    assert len(calls) <= 16
+    reference = _bisection_retract(alpha, costs, budget)
+    slope = float(normal(moved, costs).mul(costs).sum())  # φ'(t) = Σ_ik n_ik c_ik
+    assert abs(t - reference) <= 2e-12 * max(1.0, budget) / slope + 1e-15 * max(1.0, abs(t))
+    assert torch.allclose(moved, alpha + t * costs, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("where", [0.01, 0.5, 0.99])
+def test_after_an_optimizer_sized_step_the_retraction_takes_a_few_softmaxes(where, monkeypatch):
+    alpha, costs, _ = _instance(n=256, k=8, seed=3)
+    lo, hi = costs.min(-1).values.sum().item(), costs.max(-1).values.sum().item()
+    budget = lo + where * (hi - lo)
+    on, _ = retract(alpha.detach(), costs, budget)
+    moved = on + 1e-2 * torch.randn(on.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    calls = []
+    softmax = torch.softmax
+    monkeypatch.setattr(torch, "softmax", lambda *a, **k: calls.append(1) or softmax(*a, **k))
+    back, _ = retract(moved, costs, budget)
+    monkeypatch.undo()
+    assert abs(float(expected_cost(back, costs)) - budget) <= 1e-12 * max(1.0, budget) and len(calls) <= 4
+
+
+def test_a_retraction_already_on_budget_returns_the_same_logits():
+    alpha, costs, _ = _instance(n=5, k=3, seed=1)
+    budget = float(expected_cost(alpha.detach(), costs))
+    moved, t = retract(alpha.detach(), costs, budget)
+    assert t == 0.0 and moved is not None and torch.equal(moved, alpha.detach())
+
+
+def test_an_unreachable_budget_is_refused_by_name():
+    costs = torch.tensor([[0.0, 1.0]] * 3, dtype=torch.float64)
+    with pytest.raises(ob.InvalidProblemError, match="`budget` 3.5 could not be bracketed"):
+        retract(torch.zeros(3, 2, dtype=torch.float64), costs, 3.5)
+
+
 def test_state_dict_resumes_exactly():
     def run(steps, opt, alpha, target):
         for _ in range(steps):
