@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ...core.budget import exact_number, slack
+from ...core.budget import exact_dot, exact_number, fits, slack
 from ...core.errors import InvalidProblemError, SolverError
 from ...core.registry import register
 from ...core.result import Result, Status
@@ -107,23 +107,28 @@ def solve_sample_greedy(problem: SampleAllocation, opts: SolveOptions) -> Result
 
 
 def spread_evenly(problem: SampleAllocation, start: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-    """Add one sample at a time round-robin (in ``order``) to questions below their max while the budget allows."""
+    """Add one sample at a time round-robin (in ``order``) to questions below their max while the budget allows,
+    counted exactly (the one budget rule of `orbudget.core.budget`): what is left is an exact int or Fraction."""
     x = start.astype(np.int64).copy()
-    c = problem.costs_per_sample
-    left = problem.budget - (c * x).sum()
+    c = [exact_number(v) for v in problem.costs_per_sample.tolist()]
+    left = slack(problem.exact_cost(x), problem.budget, whole=problem.whole_number_costs)
     order = np.arange(problem.n_questions) if order is None else order
+    top = problem.max_samples
+    for i in order.tolist()[::-1]:  # a start rounded past the budget (float water-filling): give back, last first
+        while left < 0 and x[i] > problem.min_samples[i]:
+            x[i] -= 1
+            left += c[i]
     while True:
         moved = False
-        for i in order:
-            if x[i] < problem.max_samples[i] and c[i] <= left + 1e-12 * max(1.0, abs(problem.budget)):
+        for i in order.tolist():
+            if x[i] < top[i] and c[i] <= left:
                 x[i] += 1
                 left -= c[i]
                 moved = True
         if not moved:
             break
-    while not problem.is_feasible(x):  # float rounding only
-        i = int(np.flatnonzero(x > problem.min_samples)[-1])
-        x[i] -= 1
+    if not problem.is_feasible(x):  # counted exactly above: this would be a bug, never an answer
+        raise SolverError(f"an even spread costs {problem.cost_of(x)}, over the budget {problem.budget}")
     return x
 
 
@@ -136,7 +141,7 @@ def solve_sample_uniform(problem: SampleAllocation, opts: SolveOptions) -> Resul
         return infeasible(reason)
     lo, hi, c = problem.min_samples, problem.max_samples, problem.costs_per_sample
     n, top = int(lo.min()), int(hi.max())
-    while n < top and (c * np.clip(n + 1, lo, hi)).sum() <= problem.budget:
+    while n < top and fits(exact_dot(c, np.clip(n + 1, lo, hi)), problem.budget, whole=problem.whole_number_costs):
         n += 1
     x = spread_evenly(problem, np.clip(n, lo, hi))
     return sample_result(problem, x, Status.FEASIBLE, "uniform allocation")
@@ -168,7 +173,7 @@ def solve_sample_proportional(problem: SampleAllocation, opts: SolveOptions) -> 
     lo, hi, c = problem.min_samples.astype(float), problem.max_samples.astype(float), problem.costs_per_sample
     if w.sum() <= 0:
         w = np.ones_like(w)
-    left = float(problem.budget - (c * lo).sum())
+    left = float(slack(problem.exact_cost(lo), problem.budget, whole=problem.whole_number_costs))
     n = lo.copy()
     free = np.ones(problem.n_questions, bool)
     while left > 1e-12 and free.any():
