@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import orbudget as ob
@@ -292,6 +292,18 @@ def exact_spend(consumptions: list, d: int) -> np.ndarray:
 
 @settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(instances(), st.integers(0, 2**31 - 1))
+@example(  # HiGHS' presolve called this LP infeasible (x = 0 is feasible); at its default tolerance it overspent 1e-6
+    ob.BanditsWithKnapsacks(
+        reward_means=[0.1, 0.0], consumption_means=[[1.0, 0.999999], [0.3, 0.0]], budgets=[1.0, 1.0], horizon=11
+    ),
+    0,
+)
+@example(
+    ob.BanditsWithKnapsacks(
+        reward_means=[0.1, 0.0], consumption_means=[[1.0, 0.999999], [0.3, 0.0]], budgets=[1.0, 1.0], horizon=10
+    ),
+    0,
+)
 def test_every_method_stays_within_every_budget(p, seed):
     methods = [m for m, _backend, available in ob.available_solvers(p) if available]
     assert {"primal_dual", "lagrange", "best_of_both", "ucb"} <= set(methods)

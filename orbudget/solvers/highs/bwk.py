@@ -27,6 +27,8 @@ class BwKLP:
 
         self.k, self.d = n_arms, n_resources
         h = new_highs(SolveOptions())
+        for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(key, 1e-10)  # at HiGHS' default 1e-7 an answer overspent a budget of 0.1 per round by 1e-6
         inf = highspy.kHighsInf
         h.addVars(self.k, np.zeros(self.k), np.ones(self.k))
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -47,6 +49,11 @@ class BwKLP:
                 h.changeCoeff(i, a, float(consumption[a, i]))
             h.changeRowBounds(i, -highspy.kHighsInf, float(per_round[i]))
         h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # x = 0 is always feasible: presolve misjudged it
+            h.setOptionValue("presolve", "off")
+            h.clearSolver()
+            h.run()
+            h.setOptionValue("presolve", "choose")
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             from ...core.errors import SolverError
 
@@ -55,7 +62,12 @@ class BwKLP:
         total = x.sum()
         if total > 1:
             x = x / total
-        return float(h.getInfo().objective_function_value), x
+        # within every budget per round, not only within HiGHS' tolerance: scale the distribution down where needed
+        use = np.asarray(consumption, float).T @ x
+        over = use > np.asarray(per_round, float)
+        if over.any():
+            x = x * float(np.min(np.asarray(per_round, float)[over] / use[over]))
+        return float(np.asarray(rewards, float) @ x), x
 
 
 def opt_lp_value(problem: BanditsWithKnapsacks) -> tuple[float, np.ndarray]:
