@@ -90,6 +90,10 @@ ALLOWED = {
     "solvers/numba/assignment.py": "the evolutionary search's integer cost units",
     "solvers/numba/mckp_core.py": "kernel inputs in the integer form's units (budget against the dearest total)",
     "solvers/highs/online.py": "the online family's per-resource repair of a HiGHS answer, on its exact consumption",
+    "problems/online.py": "the online family's is_feasible: each resource's correctly rounded total, with no slack",
+    "solvers/highs/online_regularized.py": "finds the over-spent resources to repair, after is_feasible said no",
+    "solvers/cvxpy/online.py": "a cvxpy constraint of the relaxation (a model row, not a check)",
+    "solvers/pyomo/online.py": "fixes actions whose consumption alone exceeds a budget before the Pyomo model is solved",
     "solvers/_agents.py": "a workflow planner's own share of what is left (feasibility itself is AgentWorkflow.fits)",
 }
 
@@ -106,7 +110,7 @@ def spend_budget_comparisons(root: Path) -> list[str]:
                 continue
             sides = [(ast.get_source_segment(src, part) or "").lower() for part in (node.left, *node.comparators)]
             if any("budget" in s for s in sides) and any(
-                ("cost" in s or "spen" in s or "total" in s) and "budget" not in s for s in sides
+                any(w in s for w in ("cost", "spen", "total", "consum", "used")) and "budget" not in s for s in sides
             ):
                 found.append(f"{rel}:{node.lineno}")
     return found
