@@ -156,7 +156,8 @@ def slack(spent, budget, *, whole: bool | None = None) -> Exact:
 def same_spend(a, b, budget) -> bool:
     """Whether two records of one spend agree, to the rule's slack (``1e-9`` of the budget, relative): a spend that
     was summed in floats against the exact cost of what it bought."""
-    return abs(exact_number(a) - exact_number(b)) <= exact_number(budget) * Fraction(FLOAT_BUDGET_TOL)
+    diff = Fraction(exact_number(a)) - Fraction(exact_number(b))
+    return abs(diff) <= Fraction(exact_number(budget)) * Fraction(FLOAT_BUDGET_TOL)
 
 
 def check_spend(key: str, spent, budget, what: str = "the budget", *, field: str = "state") -> None:

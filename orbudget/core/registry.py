@@ -99,6 +99,10 @@ def module_available(name: str) -> bool:
 
 
 def backend_available(backend: str) -> bool:
+    if backend not in BACKENDS:  # the backends declare themselves as the adapters are imported
+        load_adapters()
+    if backend not in BACKENDS:
+        raise InvalidProblemError(f"`backend` must be one of {sorted(BACKENDS)}; got {backend!r}")
     modules, _ = BACKENDS[backend]
     return all(module_available(m) for m in modules)
 

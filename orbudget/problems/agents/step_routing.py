@@ -28,8 +28,8 @@ class StepRouting(Problem):
     Examples:
         >>> import orbudget as ob
         >>> p = ob.StepRouting(success_rates=[[0.7, 0.95]] * 3, costs=[[1, 4]] * 3, budget=9)
-        >>> round(ob.solve(p).objective, 4)   # two steps on the large model, one on the small
-        0.6318
+        >>> round(ob.solve(p).objective, 5)  # one step on the small model, two on the large: 0.7 · 0.95²
+        0.63175
     """
 
     success_rates: np.ndarray
