@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.budget import fits
 from ..core.errors import InvalidProblemError
 from ..core.io import register_kind
 from ..core.validation import as_array, as_bool, as_scalar
@@ -293,7 +294,10 @@ class OnlineAllocation(Problem):
     def is_feasible(self, x, rel_tol: float = 0.0) -> bool:
         """True if the actions keep every budget: the correctly rounded total (`consumption_of`) is at most
         the budget, exactly by default (``rel_tol`` allows a relative slack, for comparisons only)."""
-        return bool(np.all(self.consumption_of(x) <= self.budgets * (1 + rel_tol)))
+        # decided through the one budget arithmetic, with no slack at all (the online family's stricter rule);
+        # `rel_tol` widens each budget for comparisons only
+        caps = self.budgets.tolist() if not rel_tol else (self.budgets * (1 + rel_tol)).tolist()
+        return all(fits(spent, cap, whole=True) for spent, cap in zip(self.consumption_of(x).tolist(), caps))
 
     def dual_value(self, mu) -> tuple[float, np.ndarray]:
         """``(D(mu), subgradient)`` of the Lagrangian dual on the realised sequence (numba kernel); an upper bound

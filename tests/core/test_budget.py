@@ -90,8 +90,6 @@ ALLOWED = {
     "solvers/numba/assignment.py": "the evolutionary search's integer cost units",
     "solvers/numba/mckp_core.py": "kernel inputs in the integer form's units (budget against the dearest total)",
     "solvers/highs/online.py": "the online family's per-resource repair of a HiGHS answer, on its exact consumption",
-    "problems/online.py": "the online family's is_feasible: each resource's correctly rounded total, with no slack",
-    "solvers/highs/online_regularized.py": "finds the over-spent resources to repair, after is_feasible said no",
     "solvers/cvxpy/online.py": "a cvxpy constraint of the relaxation (a model row, not a check)",
     "solvers/pyomo/online.py": "fixes actions whose consumption alone exceeds a budget before the Pyomo model is solved",
     "solvers/_agents.py": "a workflow planner's own share of what is left (feasibility itself is AgentWorkflow.fits)",

@@ -691,3 +691,14 @@ def test_regularized_methods_never_overspend_and_hindsight_is_the_optimum(p, i):
         assert math.isclose(r.objective, p.value_of(r.x), rel_tol=1e-9, abs_tol=tol)
         assert r.objective <= best + tol, (method, r.objective, best)
         assert r.stats["hindsight"] >= best - tol  # the dual bound is an upper bound
+
+
+def test_regularised_step_at_the_fairness_boundary_follows_the_paper():
+    """Issue 26 item 8: on the max-min fairness boundary the response is ρ, and the step is the exact projection of
+    the unclipped mirror step (the paper's and the official code's μ), not a clip at -λ/ρ_j."""
+    fair = ob.regularizers.MaxMinFairness(weight=0.24)
+    pol = ob.DualMirrorDescent([1.02, 0.44, 0.92], 2, reference="scaled_euclidean", step_size=0.27, regularizer=fair)
+    pol.step([-1.0, -1.0, -1.0])
+    np.testing.assert_allclose(fair.response(pol.mu, pol.rate), [0.51, 0.22, 0.46])
+    pol.step([1.0, -1.0, -1.0])
+    np.testing.assert_allclose(pol.mu, [0.352, -0.545, -0.261], atol=1e-3)

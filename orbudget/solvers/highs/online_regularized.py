@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ...core.budget import fits
 from ...core.result import Limit, Result, Status
 from ...core.solve import finite_or_none
 from ...problems.online import OnlineAllocation
@@ -21,7 +22,7 @@ def _drop_until_feasible(problem: OnlineAllocation, x: np.ndarray) -> np.ndarray
     dense = problem.dense()
     x = x.copy()
     while not problem.is_feasible(x):
-        over = np.flatnonzero(problem.consumption_of(x) > problem.budgets)
+        over = np.flatnonzero([not fits(s, b, whole=True) for s, b in zip(problem.consumption_of(x), problem.budgets)])
         played = np.flatnonzero(x >= 0)
         if dense.is_matching:
             uses = played[np.isin(x[played], over)]
