@@ -156,10 +156,11 @@ class _ForwardingIncumbent:
 
 def _reset_after_fork() -> None:
     """Libraries with a global thread pool need it rebuilt in a child made by fork (its threads did not come)."""
-    highspy = sys.modules.get("highspy")
-    if highspy is not None:
+    if sys.modules.get("highspy") is not None:
+        from .threads import align_highs
+
         try:
-            highspy.Highs.resetGlobalScheduler(True)
+            align_highs(None)  # rebuilt, and its count unknown until the next run fits it
         except Exception:  # pragma: no cover - an older highspy without it
             pass
 

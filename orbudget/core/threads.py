@@ -118,3 +118,19 @@ class limit_threads:
         while self._saved:
             put, before = self._saved.pop()
             put(before)
+
+
+_HIGHS_THREADS: int | None = None  # the thread count HiGHS' global scheduler runs with, when known
+
+
+def align_highs(threads: int | None) -> None:
+    """Make HiGHS' one global thread pool fit a run with ``threads`` (None: a run whose count is not known, such as
+    one through Pyomo, or a pool made unknown by a fork). HiGHS refuses a run whose `threads` differs from the pool's
+    (its model status is then 'Not Set'), so the pool is reset unless it already has that count. Called right before
+    every HiGHS run, also of a model kept and re-solved across calls."""
+    global _HIGHS_THREADS
+    if threads is None or threads != _HIGHS_THREADS:
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+    _HIGHS_THREADS = threads

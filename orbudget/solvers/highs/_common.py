@@ -9,11 +9,10 @@ import numpy as np
 
 from ...core.result import Limit, Status
 from ...core.solve import SigintAsFlag, SolveOptions
-from ...core.threads import default_threads
+from ...core.threads import align_highs, default_threads
 from ...core.validation import as_int_seed
 
 _BANNER_SHOWN = False
-_SCHEDULER_THREADS: int | None = None  # the `threads` HiGHS' global scheduler was last reset for
 
 
 def new_highs(opts: SolveOptions):
@@ -44,12 +43,7 @@ def new_highs(opts: SolveOptions):
     # HiGHS' own default is half the machine's cores, whatever share of them this process may use: capped to that
     # share (orbudget.core.threads.default_threads)
     threads = int(opts.threads) if opts.threads is not None else min(max(1, (os.cpu_count() or 1) // 2), default_threads())
-    global _SCHEDULER_THREADS
-    if threads != _SCHEDULER_THREADS:
-        # HiGHS keeps one global thread pool; a different `threads` is refused unless the pool is reset first
-        highspy.Highs.resetGlobalScheduler(True)
-        _SCHEDULER_THREADS = threads
-    h.setOptionValue("threads", threads)
+    h.setOptionValue("threads", threads)  # the global pool is fitted to it right before each run (align_run)
     if opts.seed is not None:
         h.setOptionValue("random_seed", as_int_seed(opts.seed))
     for key, value in opts.options.items():
@@ -146,8 +140,25 @@ def run_highs(h, what: str = "the model", run=None, on_solution=None, scale: flo
     return info, elapsed
 
 
+def align_run(h) -> None:
+    """Fit HiGHS' global thread pool to ``h``'s `threads` right before it runs (`orbudget.core.threads.align_highs`)."""
+    align_highs(int(h.getOptionValue("threads")[1]))
+
+
 def _solve_and_wait(h, sigint):
-    """One HiGHS run in its own thread, cancelled on a Ctrl-C (see `run_highs`); returns its run status."""
+    """One HiGHS run in its own thread, cancelled on a Ctrl-C (see `run_highs`); returns its run status. A run refused
+    because HiGHS' pool runs another thread count (started outside orbudget, say) is run again on a reset pool."""
+    import highspy
+
+    status = _solve_and_wait_once(h, sigint)
+    if status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        align_highs(None)
+        status = _solve_and_wait_once(h, sigint)
+    return status
+
+
+def _solve_and_wait_once(h, sigint):
+    align_run(h)
     h.startSolve()
     try:
         done, run_status = h.wait(0.1)

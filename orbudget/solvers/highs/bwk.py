@@ -42,13 +42,20 @@ class BwKLP:
         """``(value per round, X)`` for reward means (K,), consumption means (K, d), budget per round (d,)."""
         import highspy
 
+        from ...core.threads import align_highs
+        from ._common import align_run
+
         h = self.h
         h.changeColsCost(self.k, np.arange(self.k, dtype=np.int32), np.asarray(rewards, float))
         for i in range(self.d):
             for a in range(self.k):
                 h.changeCoeff(i, a, float(consumption[a, i]))
             h.changeRowBounds(i, -highspy.kHighsInf, float(per_round[i]))
-        h.run()
+        align_run(h)  # the model is kept across re-solves: another solve may have refitted HiGHS' thread pool since
+        if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+            align_highs(None)  # a pool started outside orbudget with another thread count: reset it, run again
+            align_run(h)
+            h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # x = 0 is always feasible: presolve misjudged it
             h.setOptionValue("presolve", "off")
             h.clearSolver()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from ...core.errors import BackendNotAvailableError, InvalidProblemError, SolverError
 from ...core.result import Limit, Status
+from ...core.threads import align_highs
 from ...core.validation import as_int_seed
 
 HONOURS = dict(honours=("time_limit", "rel_gap", "threads", "seed"))  # what every pyomo adapter passes on
@@ -272,12 +273,10 @@ def solve_model(model, opts, sense: str = "max") -> Outcome:
     name = solver_name(options)
     extra = solver_options(options)
     check_solver_options(name, extra)
-    if opts.threads is not None and family_of(name) == "highs":
+    if family_of(name) == "highs":
         # HiGHS keeps one global thread pool and refuses a different `threads` once it has started (its run then
-        # ends with model status 'Not Set'); reset it first, as the HiGHS adapters do
-        import highspy
-
-        highspy.Highs.resetGlobalScheduler(True)
+        # ends with model status 'Not Set'): reset it for this run, whose count Pyomo's interface decides
+        align_highs(None)
     t0 = time.perf_counter()
     if name in _contrib_names():
         solver, _ = _contrib_solver(name)
