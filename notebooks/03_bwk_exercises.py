@@ -17,8 +17,8 @@
 # (Slivkins, ch. 10). This notebook:
 # - compares the policies with the LP benchmark OPT_LP as the horizon grows;
 # - shows why the unconstrained UCB is a trap;
-# - works through the chapter's exercises. Each exercise has a grader, and its solution stays hidden until you
-#   ask for it.
+# - works through the chapter's exercises. Each exercise has a grader; the worked answers come from the checkout's
+#   `solutions/` folder, which is not shipped with the package.
 
 # %%
 import math
@@ -83,12 +83,13 @@ print(f"rounds {pol.t}, reward {pol.reward:.0f}, budget left {np.round(pol.remai
 
 # %% [markdown]
 # ## Exercises
-# Each exercise prints its statement. Write your answer as a function and grade it with `check`. The worked
-# solution is available through `ex.show(solution=True)`; it is not printed here.
+# Each exercise prints its statement. Write your answer as a function and grade it with `check`.
 #
-# The cells tagged `solution` hold worked answers. `python scripts/student_notebook.py` writes
-# `notebooks/03_bwk_exercises_student.py`, the same notebook with each of those functions reduced to its signature
-# and a `NotImplementedError`, to hand to students (the graders then say "NOT YET" until they fill them in).
+# The cells tagged `solution` import the worked answers from `solutions/bwk_exercises.py` in the source checkout
+# (the installed package holds no solution: its graders check properties, not a reference answer).
+# `python scripts/student_notebook.py` writes `notebooks/03_bwk_exercises_student.py`, the same notebook with each
+# of those functions reduced to its signature and a `NotImplementedError`, to hand to students (the graders then
+# say "NOT YET" until they fill them in); the test command builds it as the `.ipynb` a student opens.
 
 # %%
 for ex in exercises.all_exercises():
@@ -119,12 +120,12 @@ print(ex.check(attempt))
 
 
 # %% tags=["solution"]
-def instance(d, budget):
-    # with T = d·B every arm can use its whole budget
-    return ob.BanditsWithKnapsacks(
-        reward_means=np.ones(d), consumption_means=np.eye(d), budgets=np.full(d, budget), horizon=d * budget
-    )
+# the worked answers: solutions/ at the root of the checkout (not shipped with the package)
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
+sys.path.insert(0, str(next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "solutions").is_dir())))
+from solutions.bwk_exercises import instance  # noqa: E402
 
 # %%
 print(ex.check(instance))
@@ -139,9 +140,7 @@ print(ex.check(lambda T, K: int(math.sqrt(T))))  # a first guess: too little?
 
 
 # %% tags=["solution"]
-def explore_rounds(T, K):
-    return math.ceil(K ** (1 / 3) * T ** (2 / 3))  # the T^{2/3} balance of exploration and exploitation
-
+from solutions.bwk_exercises import explore_rounds  # noqa: E402
 
 # %%
 print(ex.check(explore_rounds))
@@ -155,13 +154,7 @@ print(ex.show())
 
 
 # %% tags=["solution"]
-def best_price(T, B):
-    return max(0.5, 1 - B / T)
-
-
-def loss_bound(eps, T, B):
-    return eps * B  # the price grid costs at most ε·B
-
+from solutions.bwk_exercises import best_price, loss_bound  # noqa: E402
 
 # %%
 print(ex.check(best_price))
@@ -172,24 +165,7 @@ print(exercises.check("bwk-10.3b", loss_bound))
 
 
 # %% tags=["solution"]
-def hedge(costs, eps):
-    cum = np.vstack([np.zeros(costs.shape[1]), np.cumsum(costs, axis=0)[:-1]])
-    w = np.exp(-eps * (cum - cum.min(axis=1, keepdims=True)))
-    return w / w.sum(axis=1, keepdims=True)
-
-
-def equilibrium(a, horizon):
-    rows, cols = a.shape
-    er, ec = math.sqrt(math.log(rows) / (2 * horizon)), math.sqrt(math.log(cols) / (2 * horizon))
-    lr, lc, pbar, qbar = np.zeros(rows), np.zeros(cols), np.zeros(rows), np.zeros(cols)
-    for _ in range(horizon):
-        p = np.exp(-er * (lr - lr.min()))
-        q = np.exp(ec * (lc - lc.max()))
-        p, q = p / p.sum(), q / q.sum()
-        pbar, qbar = pbar + p, qbar + q
-        lr, lc = lr + a @ q, lc + p @ a
-    return pbar / horizon, qbar / horizon
-
+from solutions.bwk_exercises import equilibrium, hedge  # noqa: E402
 
 # %%
 print(exercises.check("hedge", hedge))

@@ -20,8 +20,8 @@
 # (Slivkins, ch. 10). This notebook:
 # - compares the policies with the LP benchmark OPT_LP as the horizon grows;
 # - shows why the unconstrained UCB is a trap;
-# - works through the chapter's exercises. Each exercise has a grader, and its solution stays hidden until you
-#   ask for it.
+# - works through the chapter's exercises. Each exercise has a grader; the worked answers come from the checkout's
+#   `solutions/` folder, which is not shipped with the package.
 
 # %%
 import math
@@ -86,12 +86,13 @@ print(f"rounds {pol.t}, reward {pol.reward:.0f}, budget left {np.round(pol.remai
 
 # %% [markdown]
 # ## Exercises
-# Each exercise prints its statement. Write your answer as a function and grade it with `check`. The worked
-# solution is available through `ex.show(solution=True)`; it is not printed here.
+# Each exercise prints its statement. Write your answer as a function and grade it with `check`.
 #
-# The cells tagged `solution` hold worked answers. `python scripts/student_notebook.py` writes
-# `notebooks/03_bwk_exercises_student.py`, the same notebook with each of those functions reduced to its signature
-# and a `NotImplementedError`, to hand to students (the graders then say "NOT YET" until they fill them in).
+# The cells tagged `solution` import the worked answers from `solutions/bwk_exercises.py` in the source checkout
+# (the installed package holds no solution: its graders check properties, not a reference answer).
+# `python scripts/student_notebook.py` writes `notebooks/03_bwk_exercises_student.py`, the same notebook with each
+# of those functions reduced to its signature and a `NotImplementedError`, to hand to students (the graders then
+# say "NOT YET" until they fill them in); the test command builds it as the `.ipynb` a student opens.
 
 # %%
 for ex in exercises.all_exercises():
@@ -172,11 +173,11 @@ print(exercises.check("bwk-10.3b", loss_bound))
 
 
 # %%
-def hedge(costs, eps):
+def equilibrium(a, horizon):
     raise NotImplementedError("your answer here: see the statement printed above")
 
 
-def equilibrium(a, horizon):
+def hedge(costs, eps):
     raise NotImplementedError("your answer here: see the statement printed above")
 
 

@@ -301,9 +301,14 @@ def _cmd_exercises(args) -> int:
         return 0
     if args.id is None:
         raise ValueError(f"`exercises {args.action}` needs an exercise id (see `orbudget exercises list`)")
+    if args.solution:
+        raise ValueError(
+            "the worked solutions are not shipped with orbudget (the graders check answers without them); "
+            "instructors find them in the source repository's solutions/ folder"
+        )
     ex = exercises.get(args.id)
     if args.action == "show":
-        print(ex.show(solution=args.solution))
+        print(ex.show())
         return 0
     if args.file is None:
         raise ValueError("`exercises check` needs a Python file that defines `answer`")
@@ -368,11 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="workers of the local Dask cluster (executor 'dask')")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_sweep)
-    p = sub.add_parser("exercises", help="textbook exercises: list, show ID [--solution], check ID FILE.py")
+    p = sub.add_parser("exercises", help="textbook exercises: list, show ID, check ID FILE.py")
     p.add_argument("action", choices=("list", "show", "check"))
     p.add_argument("id", nargs="?")
     p.add_argument("file", nargs="?", help="for check: a Python file defining `answer`")
-    p.add_argument("--solution", action="store_true", help="with show: print the worked solution too")
+    # not shipped: the flag stays only to say where instructors find the solutions
+    p.add_argument("--solution", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_exercises)
     p = sub.add_parser(
         "warmup",

@@ -1,4 +1,5 @@
-"""Execute every jupytext notebook in notebooks/ (py:percent) with nbclient; fail on the first error.
+"""Execute every jupytext notebook in notebooks/ (py:percent) with nbclient, or only those named on the command line
+(``python scripts/run_notebooks.py notebooks/03_bwk_exercises.py``); fail on the first error.
 
 Before that, the student editions (``*_student.py``, written by ``scripts/student_notebook.py``) are built as the
 ``.ipynb`` a student opens, unexecuted, beside them (``notebooks/*.ipynb`` is not committed). The kernels talk to
@@ -50,10 +51,14 @@ def execute(path: Path) -> int:
     return len(nb.cells)
 
 
-def main() -> None:
-    paths = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
+def main(argv: list[str] | None = None) -> None:
+    names = sys.argv[1:] if argv is None else argv
+    paths = [Path(n).resolve() for n in names] or sorted((ROOT / "notebooks").glob("[0-9]*.py"))
     if not paths:
         sys.exit("no notebooks found in notebooks/")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        sys.exit(f"no such notebook: {', '.join(missing)}")
     for target in build_student_notebooks():
         print(f"{target.relative_to(ROOT)}: written (student edition)")
     for path in paths:

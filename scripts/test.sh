@@ -16,8 +16,8 @@ phase() {  # phase NAME COMMAND...: run one phase, time it, and remember it when
   echo "-- $name: exit $rc after $((SECONDS - start)) s"
   if [ "$rc" -ne 0 ]; then failed+=("$name (exit $rc)"); fi
 }
-phase "lint" .venv/bin/ruff check orbudget tests benchmarks notebooks scripts
-phase "format" .venv/bin/ruff format --check orbudget tests benchmarks notebooks scripts
+phase "lint" .venv/bin/ruff check orbudget tests benchmarks notebooks scripts solutions
+phase "format" .venv/bin/ruff format --check orbudget tests benchmarks notebooks scripts solutions
 phase "types (mypy: core and the public API, as configured in pyproject.toml)" .venv/bin/mypy
 phase "tests" .venv/bin/python -m pytest -rs -q tests
 phase "docstring examples" .venv/bin/python -m pytest -q --doctest-modules orbudget

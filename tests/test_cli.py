@@ -183,9 +183,19 @@ def test_exercise_show_says_how_to_hand_in_and_that_way_passes(tmp_path):
     assert shown.returncode == 0 and "`answer = hedge`" in shown.stdout
     assert "orbudget exercises check hedge FILE.py" in shown.stdout
     student = tmp_path / "mine.py"  # as the text says: define hedge, bind it to `answer`
-    student.write_text("from orbudget import exercises\n\nhedge = exercises.get('hedge').solution()\nanswer = hedge\n")
+    student.write_text(
+        f"import sys\n\nsys.path.insert(0, {str(ROOT)!r})\nfrom solutions.bwk_exercises import hedge\n\nanswer = hedge\n"
+    )
     out = run("exercises", "check", "hedge", str(student))
     assert out.returncode == 0 and out.stdout.startswith("PASS: "), out.stdout + out.stderr
+
+
+def test_exercise_solutions_are_not_shipped_and_the_flag_says_where_they_are():
+    out = run("exercises", "show", "hedge", "--solution")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "not shipped" in out.stderr and "solutions/ folder" in out.stderr
+    shown = run("exercises", "show", "hedge")
+    assert shown.returncode == 0 and "Solution" not in shown.stdout and "--solution" not in run("exercises", "--help").stdout
 
 
 def test_solve_output_follows_the_umask(tmp_path):

@@ -22,7 +22,9 @@ class Feedback:
 
 @dataclass(frozen=True)
 class Exercise:
-    """A statement, a grader and a worked solution (kept out of the statement)."""
+    """A statement and a grader. The worked solutions are not shipped with the package: the graders check answers
+    against properties and independent computations, and instructors find the solutions in the repository's
+    ``solutions/`` folder."""
 
     id: str
     title: str
@@ -30,21 +32,17 @@ class Exercise:
     statement: str
     answer_format: str
     grader: Callable
-    reference: Callable
-    solution_text: str
 
-    def show(self, solution: bool = False) -> str:
+    def show(self) -> str:
+        """The statement, the answer format and how to hand the answer in."""
         name = self.answer_format.split()[2].split("(")[0] if self.answer_format.startswith("a function ") else None
         bind = f" (for example `answer = {name}` after defining it)" if name else ""
-        text = (
+        return (
             f"{self.id}: {self.title}\n({self.source})\n\n{self.statement}\n\nAnswer: {self.answer_format}\n\n"
             f"To hand it in: a Python file that binds it to the name `answer`{bind}, graded with "
             f"`orbudget exercises check {self.id} FILE.py` (or in Python: "
             f"`orbudget.exercises.get({self.id!r}).check(answer)`)."
         )
-        if solution:
-            text += f"\n\nSolution:\n{self.solution_text}"
-        return text
 
     def check(self, answer) -> Feedback:
         """Grade ``answer``; a crash inside the student's code is reported, not raised."""
@@ -52,7 +50,3 @@ class Exercise:
             return self.grader(answer)
         except Exception as exc:  # noqa: BLE001 - a student's bug is feedback, not a crash
             return Feedback(False, f"your answer raised {type(exc).__name__}: {exc}")
-
-    def solution(self):
-        """The reference answer (a function or a number) that passes `check`."""
-        return self.reference()

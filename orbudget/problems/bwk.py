@@ -193,22 +193,6 @@ class BanditsWithKnapsacks(Problem):
             sampler=_PricingSampler(prices, sale),
         )
 
-    @classmethod
-    def decoy(cls, horizon: int, budget: float, explore_rounds: int) -> BanditsWithKnapsacks:
-        """Exercise 10.1(a)'s instance (one resource): bad arm (reward 0, consumption 1), good arm (reward 1,
-        consumption B/T), decoy arm (reward 1, consumption B/T + 1/√N): after N exploration rounds the good and decoy
-        coins cannot be told apart."""
-        horizon = as_scalar("horizon", horizon, integer=True, minimum=1)
-        budget = as_scalar("budget", budget, minimum=1.0)
-        n = as_scalar("explore_rounds", explore_rounds, integer=True, minimum=1)
-        rate = budget / horizon
-        return cls(
-            reward_means=[0.0, 1.0, 1.0],
-            consumption_means=[[1.0], [rate], [min(1.0, rate + 1 / np.sqrt(n))]],
-            budgets=[budget],
-            horizon=horizon,
-        )
-
 
 class _PricingSampler:
     """Sampler for dynamic pricing: one uniform decides the sale; reward = price·sale."""

@@ -23,15 +23,21 @@ def _script():
 
 
 def _solution_functions(text):
-    """{name: the function's source lines as written} for the functions of the cells tagged solution."""
+    """{name: the function's source lines as written} for the functions of the cells tagged solution: defined there,
+    or imported from the checkout's solutions/ (where the worked answers live)."""
     cells = re.split(r"(?m)^(?=# %%)", text)
     out = {}
     for cell in cells:
         if cell.startswith('# %% tags=["solution"]'):
-            lines = cell.splitlines()
             for node in ast.parse(cell).body:
                 if isinstance(node, ast.FunctionDef):
-                    out[node.name] = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+                    out[node.name] = "\n".join(cell.splitlines()[node.lineno - 1 : node.end_lineno])
+                elif isinstance(node, ast.ImportFrom) and node.module.startswith("solutions."):
+                    source = (ROOT / Path(*node.module.split("."))).with_suffix(".py").read_text()
+                    defined = {n.name: n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}
+                    for alias in node.names:
+                        fn = defined[alias.name]
+                        out[alias.name] = "\n".join(source.splitlines()[fn.lineno - 1 : fn.end_lineno])
     return out
 
 
@@ -65,6 +71,23 @@ def test_no_worked_answer_is_left_and_every_stub_is_graded_not_yet():
     ]:
         feedback = exercises.check(exercise_id, namespace[name])
         assert not feedback.passed and "NotImplementedError" in feedback.message
+
+
+def test_the_worked_notebook_imports_its_answers_from_solutions_and_defines_none():
+    text = WORKED.read_text()
+    cells = [c for c in re.split(r"(?m)^(?=# %%)", text) if c.startswith('# %% tags=["solution"]')]
+    assert cells and all("from solutions.bwk_exercises import " in c for c in cells)
+    assert not any(isinstance(n, ast.FunctionDef) for c in cells for n in ast.parse(c).body)
+
+
+def test_a_solution_import_of_a_missing_function_is_refused(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "ex.py").write_text("def f(x):\n    return x\n")
+    text = '# %% [markdown]\n# # Title\n\n# %% tags=["solution"]\nfrom solutions.ex import f, g\n'
+    with pytest.raises(ValueError, match="defines no function 'g'"):
+        _script().student_version(text, tmp_path)
+    student = _script().student_version(text.replace(", g", ""), tmp_path)
+    assert "def f(x):\n    raise NotImplementedError" in student and "return x" not in student
 
 
 def test_a_solution_cell_without_a_function_is_refused():
@@ -106,3 +129,9 @@ def test_notebook_kernels_run_over_ipc(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "without encryption" not in out.stderr and out.stdout.strip() == "1"
     assert not list(tmp_path.glob("kernel-ipc-*")) and not list(ROOT.glob("kernel-ipc-*"))
+
+
+def test_the_runner_runs_only_the_notebooks_named(tmp_path):
+    pytest.importorskip("nbclient")
+    with pytest.raises(SystemExit, match="no such notebook: .*nope.py"):
+        _runner().main([str(tmp_path / "nope.py")])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import orbudget as ob
+from solutions.bwk_exercises import decoy_instance
 
 from ...conftest import needs
 
@@ -46,7 +47,7 @@ def test_explore_first_loses_on_the_decoy():
     for horizon in (1_000, 10_000, 100_000):
         budget = math.sqrt(horizon) / 2
         n = math.ceil((3 * horizon**2) ** (1 / 3))
-        p = ob.BanditsWithKnapsacks.decoy(horizon, budget, n)
+        p = decoy_instance(horizon, budget, n)  # Exercise 10.1(a)'s instance, from the checkout's solutions/
         r = ob.solve(p, method="explore_first", seed=0, options={"explore_rounds": n})
         assert r.objective / r.stats["opt_lp"] <= 0.75
         # primal_dual adapts: it stops pulling the bad arm after one try
