@@ -51,3 +51,19 @@ def route_stats(problem: ModelRouting, x, **extra) -> dict:
         stats["task_costs"] = problem.task_costs_of(x)
     stats.update(extra)
     return stats
+
+
+def routes_from_knapsack_result(problem: ModelRouting, r: Result, **extra) -> Result:
+    """A routing result from the result of its knapsack (``problem.to_knapsack()``): the routes, their mean quality,
+    the knapsack's status, limit, bound and timings, and ``stats`` (`route_stats` plus ``extra``)."""
+    x = problem.routes_from_knapsack(r.x)
+    return Result(
+        status=r.status,
+        limit=r.limit,
+        x=x,
+        objective=problem.accuracy_of(x),
+        bound=r.bound,
+        stats=route_stats(problem, x, **extra),
+        timings=dict(r.timings),
+        message=f"multiple-choice knapsack ({r.method}): {r.message}",
+    )

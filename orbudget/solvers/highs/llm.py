@@ -17,7 +17,7 @@ from ...core.registry import register
 from ...core.result import Limit, Result, Status
 from ...core.solve import SolveOptions, finite_or_none
 from ...problems.llm import ModelRouting
-from .._llm import route_stats
+from .._llm import routes_from_knapsack_result
 from .._reduce import infeasible, solve_knapsack
 from ._common import new_highs, run_highs, status_of
 
@@ -170,14 +170,4 @@ def _routing_knapsack_mip(problem: ModelRouting, opts: SolveOptions) -> Result:
     r = solve_knapsack(problem.to_knapsack(), opts, "mip", options=opts.options)  # HiGHS options pass through
     if not r.ok:
         return r.replace(message=f"multiple-choice knapsack (mip): {r.message}")
-    x = problem.routes_from_knapsack(r.x)
-    return Result(
-        status=r.status,
-        limit=r.limit,
-        x=x,
-        objective=problem.accuracy_of(x),
-        bound=r.bound,
-        stats=route_stats(problem, x, nodes=r.stats.get("nodes")),
-        timings=dict(r.timings),
-        message=f"multiple-choice knapsack (mip): {r.message}",
-    )
+    return routes_from_knapsack_result(problem, r, nodes=r.stats.get("nodes"))

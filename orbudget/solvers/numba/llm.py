@@ -13,7 +13,7 @@ from ...core.result import Result, Status
 from ...core.solve import SolveOptions, solve
 from ...core.validation import as_choice
 from ...problems.llm import ModelRouting, SampleAllocation
-from .._llm import no_tasks, route_stats, sample_result
+from .._llm import no_tasks, route_stats, routes_from_knapsack_result, sample_result
 from .._reduce import infeasible, solve_knapsack
 
 
@@ -66,17 +66,7 @@ def solve_routing_mckp(problem: ModelRouting, opts: SolveOptions) -> Result:
     r = solve_knapsack(problem.to_knapsack(), opts, opts.get("knapsack_method"))
     if not r.ok:
         return r
-    x = problem.routes_from_knapsack(r.x)
-    return Result(
-        status=r.status,
-        limit=r.limit,
-        x=x,
-        objective=problem.accuracy_of(x),
-        bound=r.bound,
-        stats=route_stats(problem, x, knapsack_method=r.method),
-        timings=dict(r.timings),
-        message=f"multiple-choice knapsack ({r.method}): {r.message}",
-    )
+    return routes_from_knapsack_result(problem, r, knapsack_method=r.method)
 
 
 ROUTING_BENCHMARKS = ("exact", "none")
