@@ -144,7 +144,7 @@ def _progress(total: int, enabled: bool, desc: str, on_result=None, unit: str = 
     if on_result is not None and not callable(on_result):
         raise InvalidProblemError(f"`on_result` must be callable; got {on_result!r}")
     opts = SimpleNamespace(progress=bool(enabled), callback=on_result, time_limit=None, incumbent=None)
-    return Run(opts, total=total, unit=unit, desc=desc).__enter__()
+    return Run(opts, total=total, unit=unit, desc=desc).open()
 
 
 def _as_completed(futures):

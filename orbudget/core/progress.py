@@ -269,10 +269,17 @@ class Run:
         self._lock = threading.RLock()
         self._display_to: Display | None = None  # where this run's steps show
         self._owns_display = False
+        self._opened = False
         self._closed = False
 
     # -- context ---------------------------------------------------------------------------------------------
-    def __enter__(self) -> Run:
+    def open(self) -> Run:
+        """Start the run: its clock (the time limit counts from here) and, with ``progress``, its display. Pair it with
+        `close` (or use the run as a context manager, which does both). Opening an open run changes nothing: its
+        clock keeps running and no second display opens."""
+        if self._opened:
+            return self
+        self._opened = True
         self.start = time.perf_counter()
         if self.show:
             shared = active_display()
@@ -281,6 +288,9 @@ class Run:
             else:
                 self._display_to, self._owns_display = Display(self.desc, stream=self.stream), True
         return self
+
+    def __enter__(self) -> Run:
+        return self.open()
 
     def __exit__(self, *exc) -> None:  # an exception passes through
         self.close()

@@ -325,7 +325,7 @@ def evaluate(
     rewards = np.zeros((V, H))
     actions = np.zeros((V, H, problem.n_decisions), dtype=np.int8)
     own = run is None
-    run = Run(opts, total=V, unit="episodes", desc=method).__enter__() if own else run
+    run = Run(opts, total=V, unit="episodes", desc=method).open() if own else run
     if not own:
         run.total, run.unit, run.iteration = V, "episodes", 0
     t0 = time.perf_counter()

@@ -140,3 +140,25 @@ def test_a_display_without_steps_shows_nothing():
     display = progress.Display("dp", stream=out)
     display.close("optimal")
     assert out.getvalue() == ""
+
+
+def test_opening_an_open_run_keeps_its_clock_and_no_dunder_call_is_left_in_the_package():
+    """The HiGHS knapsack adapter entered its Run by hand before the model build and again around the solve: the
+    second entry restarted the clock (the build fell outside the time limit) and opened a second display."""
+    import re
+    import time
+    from pathlib import Path
+
+    from orbudget.core.progress import Run
+    from orbudget.core.solve import SolveOptions
+
+    run = Run(SolveOptions(time_limit=10.0)).open()
+    first = run.start
+    time.sleep(0.01)
+    with run:  # a second entry: nothing restarts
+        assert run.start == first
+    import orbudget
+
+    package = Path(orbudget.__file__).parent
+    calls = [str(p) for p in package.rglob("*.py") if re.search(r"\.__enter__\(\)", p.read_text())]
+    assert not calls, f"use `with run:` or run.open()/run.close(), not __enter__(): {calls}"

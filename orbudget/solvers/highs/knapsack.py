@@ -83,7 +83,7 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
     reason = problem.infeasibility_reason()
     if reason:
         return infeasible(reason)
-    run = Run(opts, unit="events", desc="mip" if integer else "lp").__enter__()  # the time limit covers the build
+    run = Run(opts, unit="events", desc="mip" if integer else "lp").open()  # the time limit covers the build
     h = new_highs(opts)
     for key in ("primal_feasibility_tolerance", "mip_feasibility_tolerance"):
         if key not in opts.options and (integer or key.startswith("primal")):
@@ -112,8 +112,10 @@ def _run(problem: MultipleChoiceKnapsack, opts, integer: bool) -> Result:
         x = col.reshape(problem.values.shape).argmax(axis=1)
         return (x, problem.value_of(x)) if problem.is_feasible(x) else None
 
-    with run:
+    try:  # the run opened before the build: its clock covers it, and one display serves the whole call
         info, solve_seconds = run_highs(h, run=run, on_solution=decode if integer else None, start=start)
+    finally:
+        run.close()
     has_solution = info.primal_solution_status == 2
     status, limit, raw = status_of(h, has_solution, run)
     timings = {"build": t1 - t0, "solve": solve_seconds}

@@ -113,7 +113,7 @@ def solve_evolutionary(problem: BudgetedAssignment, opts: SolveOptions) -> Resul
     if scale is not None:
         scale = as_scalar("options.scale", scale, minimum=0.0, strict_minimum=True)
     # the limit counts from the call: the start's loss evaluations (N·K for the measured proxy) check it too
-    run = Run(opts, unit="generations", desc="evolutionary", minimize=True).__enter__()
+    run = Run(opts, unit="generations", desc="evolutionary", minimize=True).open()
     first = cheapest = None
     extra = 0  # loss evaluations of the cheapest assignment, the incumbent while the proxy is measured
     if start == "proxy_dp":

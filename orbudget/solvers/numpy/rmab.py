@@ -216,7 +216,7 @@ def solve_index(problem: CoupledRMAB, opts: SolveOptions) -> Result:
     no_warm_start(opts, "index")
     kind = as_choice("options.index", opts.get("index", "lagrange"), ("lagrange", "whittle"))
     oracle = Oracle(problem, opts.get("oracle", "auto"), opts)
-    run = Run(opts, unit="iterations", desc="index").__enter__()
+    run = Run(opts, unit="iterations", desc="index").open()
     bound, lam = lagrangian_bound(problem, run=run)
     run.set_bound(bound)
     if kind == "lagrange" and not run.stopped:
@@ -261,7 +261,7 @@ def solve_exact_dp(problem: CoupledRMAB, opts: SolveOptions) -> Result:
     (no policy yet); during the evaluation, the episodes played so far."""
     no_warm_start(opts, "exact_dp")
     t0 = time.perf_counter()
-    run = Run(opts, total=problem.horizon, unit="stages", desc="exact_dp").__enter__()
+    run = Run(opts, total=problem.horizon, unit="stages", desc="exact_dp").open()
     out = exact_dp(problem, run=run)
     t1 = time.perf_counter()
     if out is None:

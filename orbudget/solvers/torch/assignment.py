@@ -85,7 +85,7 @@ def solve_rco(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     units = CostUnits(problem, opts.get("scale"))
     target = units.target() if problem.exact else None
     t0 = time.perf_counter()
-    run = Run(opts, total=steps, unit="steps", desc="rco", minimize=True).__enter__()  # the limit covers the set-up
+    run = Run(opts, total=steps, unit="steps", desc="rco", minimize=True).open()  # the limit covers the set-up
     # the manifold in costs divided by the dearest cost: the same manifold (C = B is scale-free), with totals of
     # order N whatever the cost magnitude (1e-12 or 1e300)
     unit = float(np.max(problem.costs)) or 1.0
@@ -201,7 +201,7 @@ def solve_penalty(problem: BudgetedAssignment, opts: SolveOptions) -> Result:
     alpha = torch.zeros(problem.costs.shape, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([alpha], lr=lr)
     gen = torch.Generator().manual_seed(as_int_seed(opts.seed))
-    run = Run(opts, total=steps, unit="steps", desc="penalty", minimize=True).__enter__()
+    run = Run(opts, total=steps, unit="steps", desc="penalty", minimize=True).open()
     done, last, best_fit = 0, None, (None, math.inf)
     for step in range(steps):
         tau = max(tau_min, tau0 * (tau_min / tau0) ** (step / max(steps - 1, 1)))
