@@ -282,7 +282,7 @@ def integer_form(costs, mask, budget, *, exact: bool, scale=None, divide: bool =
         if scale is not None:
             raise InvalidProblemError("`options.scale` applies only to non-integer costs; these are whole numbers")
         limit, scaled = b, False
-        usable = mask & _at_most(costs, b)
+        usable = mask & at_most(costs, b)
     else:
         if scale is None:
             raise InvalidProblemError(
@@ -309,7 +309,7 @@ def integer_form(costs, mask, budget, *, exact: bool, scale=None, divide: bool =
     return IntegerForm(np.ascontiguousarray(ints), int(limit), usable, divisor, scaled, bool(exact), infeasible)
 
 
-def _at_most(costs: np.ndarray, limit) -> np.ndarray:
+def at_most(costs: np.ndarray, limit) -> np.ndarray:
     """``costs <= limit`` decided exactly (int64 costs against a Python int, floats against the float at most it)."""
     if costs.dtype.kind in "iu":
         return costs <= min(math.floor(limit), INT64_MAX)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ...core.budget import fits
+from ...core.budget import at_most, spend_limit
 from ...core.progress import Run
 from ...core.registry import register
 from ...core.result import Limit, Result, Status
@@ -42,10 +42,13 @@ def routing_model(problem: ModelRouting):
     scale = np.where(caps > 0, caps, 1.0)
     cost = np.asarray(problem.costs, dtype=np.float64).ravel()
     q = np.repeat(np.arange(n_q), n_m)
-    alone = np.array([fits(c, problem.budget) for c in problem.costs.ravel().tolist()])  # what one option may cost
+    # an option that alone breaks a budget is fixed at 0, decided under the one rule (one pass, no Python loop)
+    alone = at_most(problem.costs.ravel(), spend_limit(problem.budget, whole=problem.whole_number_costs))
     if n_tasks:
-        task_caps = problem.task_budgets.tolist()
-        alone &= np.array([fits(c, task_caps[t]) for c, t in zip(problem.costs.ravel().tolist(), problem.tasks[q].tolist())])
+        whole = problem.whole_number_costs and problem.task_budgets.dtype.kind == "i"
+        for t, cap in enumerate(problem.task_budgets.tolist()):
+            mine = problem.tasks[q] == t
+            alone[mine] &= at_most(problem.costs.ravel()[mine], spend_limit(cap, whole=whole))
     lp.col_upper_ = alone.astype(np.float64)
     lp.row_lower_ = np.concatenate(
         [np.zeros(n_q) if problem.allow_skip else np.ones(n_q), np.full(1 + n_tasks, -highspy.kHighsInf)]
